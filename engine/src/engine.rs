@@ -1,0 +1,149 @@
+//! The engine: wasmtime configured for untrusted rule modules, the host functions, the epoch
+//! clock and the on-disk cache of compiled code.
+
+use std::{path::PathBuf, sync::Arc, sync::mpsc, thread};
+
+use sha2::{Digest, Sha256};
+use wasmtime::{Config, InstanceAllocationStrategy, Linker, Module, OptLevel, PoolingAllocationConfig};
+
+use crate::{
+    EngineError, LoadError, Limits, contract,
+    disk_cache::DiskCache,
+    host::{self, HostState},
+    invoke::Callable,
+    module::RuleModule,
+    regex_cache::RegexCache,
+    ticker::EpochTicker,
+};
+
+/// How to build an [`Engine`].
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    /// The bounds every module and evaluation runs under.
+    pub limits: Limits,
+    /// Where compiled code is cached across restarts; `None` keeps nothing on disk.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Loads and runs rule modules. One per process is enough; share it.
+pub struct Engine {
+    wasm: wasmtime::Engine,
+    linker: Linker<HostState>,
+    limits: Limits,
+    cache: Option<DiskCache>,
+    _ticker: EpochTicker,
+}
+
+impl Engine {
+    /// Builds an engine: pooling allocator sized by the limits, fuel metering and epoch
+    /// interruption on, and only Muster's host functions linkable.
+    pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
+        let limits = config.limits;
+        let wasm = wasmtime::Engine::new(&wasmtime_config(&limits)).map_err(|e| EngineError::Config(format!("{e:#}")))?;
+        let linker = host::linker(&wasm).map_err(|e| EngineError::Config(format!("{e:#}")))?;
+        let cache = config.cache_dir.map(|dir| DiskCache::open(&dir, &wasm)).transpose()?;
+        let ticker = EpochTicker::start(wasm.clone())
+            .map_err(|e| EngineError::Config(format!("cannot start the epoch thread: {e}")))?;
+        Ok(Self { wasm, linker, limits, cache, _ticker: ticker })
+    }
+
+    /// The limits this engine enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Validates and compiles a module (or loads its compiled code from the disk cache), checks
+    /// it against the ABI contract, and asks it for its ABI version.
+    pub fn load(&self, wasm: &[u8]) -> Result<RuleModule, LoadError> {
+        if wasm.len() > self.limits.max_module_bytes {
+            return Err(LoadError::TooLarge { size: wasm.len(), limit: self.limits.max_module_bytes });
+        }
+        let digest = hex::encode(Sha256::digest(wasm));
+        let (module, from_cache) = match self.load_cached(&digest) {
+            Some(module) => (module, true),
+            None => (self.compile(wasm)?, false),
+        };
+        let entries = contract::check(&module)?;
+        let pre = self.linker.instantiate_pre(&module).map_err(|e| LoadError::InvalidWasm(format!("{e:#}")))?;
+        let callable = Callable { pre, regexes: Arc::new(RegexCache::default()), limits: self.limits.clone() };
+        let rule_module = RuleModule::new(digest, entries, callable);
+        let version = rule_module.callable().abi_version().map_err(|e| LoadError::Startup(Box::new(e)))?;
+        if version != muster_wire::abi::ABI_VERSION as i32 {
+            return Err(LoadError::UnsupportedAbi { found: version.into(), supported: muster_wire::abi::ABI_VERSION });
+        }
+        if !from_cache {
+            self.store_cached(rule_module.digest(), &module);
+        }
+        Ok(rule_module)
+    }
+
+    /// Compiles on a separate thread so a compile bomb costs at most the compile timeout of the
+    /// caller's time (the thread finishes in the background; its result is discarded).
+    fn compile(&self, wasm: &[u8]) -> Result<Module, LoadError> {
+        let (sender, receiver) = mpsc::sync_channel(1);
+        let engine = self.wasm.clone();
+        let bytes = wasm.to_vec();
+        thread::Builder::new()
+            .name("muster-compile".into())
+            .spawn(move || {
+                let _ = sender.send(Module::new(&engine, &bytes));
+            })
+            .map_err(|e| LoadError::InvalidWasm(format!("cannot start the compiler thread: {e}")))?;
+        match receiver.recv_timeout(self.limits.compile_timeout) {
+            Ok(Ok(module)) => Ok(module),
+            Ok(Err(error)) => Err(LoadError::InvalidWasm(format!("{error:#}"))),
+            Err(_) => Err(LoadError::CompileTimeout(self.limits.compile_timeout)),
+        }
+    }
+
+    fn load_cached(&self, digest: &str) -> Option<Module> {
+        let cache = self.cache.as_ref()?;
+        let compiled = cache.read(digest)?;
+        // SAFETY: cache entries are written only by `store_cached` from `Module::serialize`
+        // of this engine configuration (the entry name includes the engine fingerprint), in a
+        // directory that must be writable by Muster alone (see docs/operations.md). wasmtime
+        // still checks the header and refuses code built for another engine or version.
+        match unsafe { Module::deserialize(&self.wasm, &compiled) } {
+            Ok(module) => Some(module),
+            Err(_) => {
+                cache.remove(digest);
+                None
+            }
+        }
+    }
+
+    fn store_cached(&self, digest: &str, module: &Module) {
+        if let (Some(cache), Ok(compiled)) = (&self.cache, module.serialize()) {
+            // A failed write only means compiling again after a restart.
+            let _ = cache.write(digest, &compiled);
+        }
+    }
+}
+
+fn wasmtime_config(limits: &Limits) -> Config {
+    let slots = limits.max_concurrent_evaluations;
+    let mut pooling = PoolingAllocationConfig::new();
+    pooling
+        .total_core_instances(slots)
+        .total_memories(slots)
+        .total_tables(slots)
+        .max_memories_per_module(1)
+        .max_tables_per_module(1)
+        .max_memory_size(limits.max_memory_bytes)
+        .table_elements(limits.max_table_elements)
+        .linear_memory_keep_resident(KEEP_RESIDENT);
+    let mut config = Config::new();
+    config
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling))
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(limits.max_stack_bytes)
+        .cranelift_opt_level(OptLevel::Speed);
+    config
+}
+/// Bytes at the bottom of each pooled linear memory that are reset with `memset` and kept
+/// mapped instead of being unmapped between evaluations. A rule module built with the SDK's
+/// linker flags keeps its stack, data and the start of its heap there, so an evaluation takes
+/// almost no page faults. Measured on the stock default-organization module: 0 → 26 µs,
+/// 128 KiB → 18 µs, 1 MiB → 37 µs per evaluation.
+const KEEP_RESIDENT: usize = 128 << 10;

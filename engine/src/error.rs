@@ -1,0 +1,135 @@
+//! Typed errors of the engine.
+
+use std::time::Duration;
+
+use muster_wire::SettingsError;
+
+/// The engine could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// wasmtime refused the configuration derived from the limits.
+    #[error("the WebAssembly runtime rejected the engine configuration: {0}")]
+    Config(String),
+    /// The compiled-code cache directory could not be opened or created.
+    #[error("cannot open the compiled-module cache directory {path}: {source}")]
+    CacheDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A module was refused when loaded.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    /// The module is larger than [`Limits::max_module_bytes`](crate::Limits).
+    #[error("module is {size} bytes; the limit is {limit} bytes")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The bytes are not a valid WebAssembly module (or use features the engine does not
+    /// enable).
+    #[error("not a valid WebAssembly module: {0}")]
+    InvalidWasm(String),
+    /// Compilation took longer than [`Limits::compile_timeout`](crate::Limits).
+    #[error("compiling the module took longer than {0:?}")]
+    CompileTimeout(Duration),
+    /// The module imports something other than Muster's host functions.
+    #[error("forbidden import `{module}::{name}`: {reason}")]
+    ForbiddenImport {
+        /// The import's module name.
+        module: String,
+        /// The import's field name.
+        name: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A required export is missing.
+    #[error("missing export `{0}` (see docs/abi.md)")]
+    MissingExport(&'static str),
+    /// An export has the wrong kind or signature.
+    #[error("export `{name}` must be {expected}")]
+    WrongExport {
+        /// The export.
+        name: &'static str,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// The module exports neither user rules nor group rules.
+    #[error("module exports no rules: it needs `muster_user_rules` or `muster_group_rules`")]
+    NoEntryPoint,
+    /// The module speaks an ABI version the engine does not know.
+    #[error("module speaks ABI version {found}; this engine speaks version {supported}")]
+    UnsupportedAbi {
+        /// What the module said.
+        found: i64,
+        /// What the engine speaks.
+        supported: u32,
+    },
+    /// Asking the module for its ABI version failed (trapped, ran out of fuel, …).
+    #[error("module failed when asked for its ABI version: {0}")]
+    Startup(Box<EvalError>),
+}
+
+/// An evaluation (or settings preparation) failed.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum EvalError {
+    /// The module does not export the entry point asked for.
+    #[error("module does not export `{0}`")]
+    NotExported(&'static str),
+    /// The request could not be encoded for the module.
+    #[error("request could not be encoded: {0}")]
+    Encode(String),
+    /// The encoded request exceeds [`Limits::max_input_bytes`](crate::Limits).
+    #[error("request is {size} bytes; the limit is {limit} bytes")]
+    InputTooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The module used up its instruction budget.
+    #[error("module ran out of fuel (budget {limit} units)")]
+    FuelExhausted {
+        /// The budget.
+        limit: u64,
+    },
+    /// The module ran longer than the wall-clock budget.
+    #[error("module exceeded its time budget of {0:?}")]
+    Timeout(Duration),
+    /// The module tried to grow memory or a table past the cap.
+    #[error("module exceeded its {resource} limit of {limit}")]
+    ResourceLimit {
+        /// `memory` (bytes) or `table` (elements).
+        resource: &'static str,
+        /// The cap.
+        limit: usize,
+    },
+    /// The module could not be instantiated within the limits (too much initial memory,
+    /// too many tables, all instance slots busy, …).
+    #[error("module could not be instantiated: {0}")]
+    Instantiation(String),
+    /// The call stack overflowed (deep recursion).
+    #[error("module overflowed its call stack")]
+    StackOverflow,
+    /// The module panicked, with its message.
+    #[error("module panicked: {0}")]
+    GuestPanic(String),
+    /// The module trapped.
+    #[error("module trapped: {0}")]
+    Trap(String),
+    /// The module answered with bytes outside its memory, too many bytes, or bytes that do
+    /// not decode as the expected response.
+    #[error("module returned a malformed response: {0}")]
+    MalformedOutput(String),
+    /// The module refused the settings document.
+    #[error("settings rejected {0}")]
+    InvalidSettings(SettingsError),
+    /// The module reported a failure instead of a decision.
+    #[error("module reported an error: {0}")]
+    Guest(String),
+}

@@ -1,0 +1,164 @@
+//! What a module can reach: per-evaluation state and the host functions of `docs/abi.md`.
+
+use std::sync::Arc;
+
+use muster_wire::abi::{self, imports};
+use regex::Regex;
+use wasmtime::{Caller, Extern, Linker, ResourceLimiter};
+
+use crate::regex_cache::RegexCache;
+
+/// Most regex handles one evaluation may hold.
+const MAX_REGEX_HANDLES: usize = 10_000;
+/// Longest panic message kept from a module.
+const MAX_PANIC_MESSAGE: usize = 4096;
+/// Fuel charged per regex match, plus one unit per byte of text, so host work is budgeted
+/// deterministically like guest instructions.
+const REGEX_MATCH_BASE_FUEL: u64 = 50;
+
+/// State of one evaluation's store.
+pub struct HostState {
+    regexes: Arc<RegexCache>,
+    handles: Vec<Arc<Regex>>,
+    limiter: CapLimiter,
+    /// The message of a module that called `abort` (panicked).
+    pub panic_message: Option<String>,
+}
+
+impl HostState {
+    /// Fresh state for one evaluation of a module whose compiled regexes live in `regexes`.
+    pub fn new(regexes: Arc<RegexCache>, max_memory_bytes: usize, max_table_elements: usize) -> Self {
+        Self {
+            regexes,
+            handles: Vec::new(),
+            limiter: CapLimiter { max_memory_bytes, max_table_elements, exceeded: None },
+            panic_message: None,
+        }
+    }
+
+    /// The limiter wasmtime consults on every memory or table growth.
+    pub fn limiter(&mut self) -> &mut CapLimiter {
+        &mut self.limiter
+    }
+
+    /// Which cap, if any, a growth request hit: `("memory", bytes)` or `("table", elements)`.
+    pub fn exceeded(&self) -> Option<(&'static str, usize)> {
+        self.limiter.exceeded
+    }
+}
+
+/// Refuses memory and table growth past the caps, remembering that it did.
+pub struct CapLimiter {
+    max_memory_bytes: usize,
+    max_table_elements: usize,
+    exceeded: Option<(&'static str, usize)>,
+}
+
+impl ResourceLimiter for CapLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.max_memory_bytes;
+        if !allowed {
+            self.exceeded = Some(("memory", self.max_memory_bytes));
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.max_table_elements;
+        if !allowed {
+            self.exceeded = Some(("table", self.max_table_elements));
+        }
+        Ok(allowed)
+    }
+}
+
+/// A linker holding exactly the host functions a module may import.
+pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    linker.func_wrap(imports::MODULE, imports::REGEX_COMPILE, regex_compile)?;
+    linker.func_wrap(imports::MODULE, imports::REGEX_IS_MATCH, regex_is_match)?;
+    linker.func_wrap(imports::MODULE, imports::ABORT, abort)?;
+    Ok(linker)
+}
+
+fn regex_compile(
+    mut caller: Caller<'_, HostState>,
+    pattern_ptr: i32,
+    pattern_len: i32,
+    err_ptr: i32,
+    err_cap: i32,
+) -> wasmtime::Result<i32> {
+    let pattern = read_str(&mut caller, pattern_ptr, pattern_len)?;
+    match caller.data().regexes.get(&pattern) {
+        Ok(regex) => {
+            let state = caller.data_mut();
+            if state.handles.len() >= MAX_REGEX_HANDLES {
+                wasmtime::bail!("module compiled more than {MAX_REGEX_HANDLES} regular expressions");
+            }
+            state.handles.push(regex);
+            Ok((state.handles.len() - 1) as i32)
+        }
+        Err(message) => {
+            let mut bytes = message.into_bytes();
+            bytes.truncate(err_cap.max(0) as usize);
+            // Never cut a UTF-8 sequence in half.
+            while std::str::from_utf8(&bytes).is_err() {
+                bytes.pop();
+            }
+            write_bytes(&mut caller, err_ptr, &bytes)?;
+            Ok(-(bytes.len() as i32) - 1)
+        }
+    }
+}
+
+fn regex_is_match(mut caller: Caller<'_, HostState>, handle: i32, text_ptr: i32, text_len: i32) -> wasmtime::Result<i32> {
+    let regex = usize::try_from(handle)
+        .ok()
+        .and_then(|h| caller.data().handles.get(h).cloned())
+        .ok_or_else(|| wasmtime::format_err!("unknown regex handle {handle}"))?;
+    let fuel = caller.get_fuel()?;
+    let cost = REGEX_MATCH_BASE_FUEL + text_len.max(0) as u64;
+    caller.set_fuel(fuel.saturating_sub(cost))?;
+    let memory = memory(&mut caller)?;
+    let text = slice(memory.data(&caller), text_ptr, text_len)?;
+    let text = std::str::from_utf8(text).map_err(|_| wasmtime::format_err!("regex text is not UTF-8"))?;
+    Ok(i32::from(regex.is_match(text)))
+}
+
+fn abort(mut caller: Caller<'_, HostState>, message_ptr: i32, message_len: i32) -> wasmtime::Result<()> {
+    let len = message_len.clamp(0, MAX_PANIC_MESSAGE as i32);
+    let memory = memory(&mut caller)?;
+    let message = slice(memory.data(&caller), message_ptr, len)
+        .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+        .unwrap_or_else(|_| "(message outside module memory)".to_owned());
+    caller.data_mut().panic_message = Some(message);
+    wasmtime::bail!("module aborted")
+}
+
+fn memory(caller: &mut Caller<'_, HostState>) -> wasmtime::Result<wasmtime::Memory> {
+    match caller.get_export(abi::MEMORY) {
+        Some(Extern::Memory(memory)) => Ok(memory),
+        _ => wasmtime::bail!("module has no exported memory"),
+    }
+}
+
+/// The bytes `ptr..ptr+len` of `data`, or an error if they are not all inside it.
+pub fn slice(data: &[u8], ptr: i32, len: i32) -> wasmtime::Result<&[u8]> {
+    let start = ptr as u32 as usize;
+    let end = start.checked_add(len as u32 as usize);
+    end.and_then(|end| data.get(start..end))
+        .ok_or_else(|| wasmtime::format_err!("range {start}+{len} is outside module memory ({} bytes)", data.len()))
+}
+
+fn read_str(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime::Result<String> {
+    let memory = memory(caller)?;
+    let bytes = slice(memory.data(&*caller), ptr, len)?;
+    Ok(std::str::from_utf8(bytes).map_err(|_| wasmtime::format_err!("string is not UTF-8"))?.to_owned())
+}
+
+fn write_bytes(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> wasmtime::Result<()> {
+    let memory = memory(caller)?;
+    memory
+        .write(caller, ptr as u32 as usize, bytes)
+        .map_err(|_| wasmtime::format_err!("error buffer is outside module memory"))
+}

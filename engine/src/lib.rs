@@ -1,0 +1,38 @@
+//! Muster's rule engine: validates, compiles, caches and runs rule modules in a WebAssembly
+//! sandbox.
+//!
+//! ```no_run
+//! use muster_engine::{Engine, EngineConfig};
+//! use muster_wire::{Context, User};
+//!
+//! let engine = Engine::new(EngineConfig::default())?;
+//! let module = engine.load(&std::fs::read("user_rules.wasm")?)?;
+//! let settings = module.prepare_settings(br#"{"rules": [], "fallback": "acme"}"#)?;
+//! let user = User { user_name: "ada@acme.com".into(), ..User::default() };
+//! let evaluation = module.evaluate_user(&settings, &Context::default(), &user)?;
+//! println!("{:?} in {:?}", evaluation.output.organization, evaluation.duration);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! * [`Engine`] owns the wasmtime engine (pooling allocator, fuel, epoch interruption), the
+//!   host functions and the on-disk cache of compiled code;
+//! * [`Engine::load`] checks a module against the contract in `docs/abi.md` and yields a
+//!   [`RuleModule`];
+//! * every evaluation runs in a fresh instance under the [`Limits`], and returns an
+//!   [`Evaluation`] (decision, trace, duration, fuel) or a typed [`EvalError`].
+
+mod contract;
+mod disk_cache;
+mod engine;
+mod error;
+mod host;
+mod invoke;
+mod limits;
+mod module;
+mod regex_cache;
+mod ticker;
+
+pub use engine::{Engine, EngineConfig};
+pub use error::{EngineError, EvalError, LoadError};
+pub use limits::Limits;
+pub use module::{Entries, Evaluation, PreparedSettings, RuleModule};

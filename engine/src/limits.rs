@@ -1,0 +1,45 @@
+//! The bounds every module and evaluation runs under.
+
+use std::time::Duration;
+
+/// Resource bounds, per module and per evaluation. Exceeding one yields a typed error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest module accepted, in bytes.
+    pub max_module_bytes: usize,
+    /// Longest time compiling one module may take.
+    pub compile_timeout: Duration,
+    /// Deterministic instruction budget of one evaluation (wasmtime fuel).
+    pub fuel: u64,
+    /// Wall-clock budget of one evaluation, enforced by epoch interruption.
+    pub timeout: Duration,
+    /// Largest linear memory a module may have or grow to, in bytes.
+    pub max_memory_bytes: usize,
+    /// Most table elements a module may have or grow to.
+    pub max_table_elements: usize,
+    /// Deepest WebAssembly call stack, in bytes.
+    pub max_stack_bytes: usize,
+    /// Largest encoded request handed to a module, in bytes.
+    pub max_input_bytes: usize,
+    /// Largest encoded response accepted from a module, in bytes.
+    pub max_output_bytes: usize,
+    /// How many evaluations may run at the same time (instance slots in the pool).
+    pub max_concurrent_evaluations: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_module_bytes: 8 << 20,
+            compile_timeout: Duration::from_secs(10),
+            fuel: 200_000_000,
+            timeout: Duration::from_millis(250),
+            max_memory_bytes: 64 << 20,
+            max_table_elements: 20_000,
+            max_stack_bytes: 512 << 10,
+            max_input_bytes: 1 << 20,
+            max_output_bytes: 1 << 20,
+            max_concurrent_evaluations: 256,
+        }
+    }
+}

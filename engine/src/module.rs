@@ -1,0 +1,139 @@
+//! A loaded rule module and its evaluations.
+
+use std::{sync::Arc, time::Duration};
+
+use muster_wire::{
+    Context, GroupDecision, GuestError, Response, User, UserDecision, abi, codec, trace::TraceStep,
+};
+use serde::de::DeserializeOwned;
+
+use crate::{EvalError, invoke::Callable};
+
+/// Which entry points a module exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Entries {
+    /// `muster_user_rules`: decides users.
+    pub user_rules: bool,
+    /// `muster_group_rules`: marks provider groups.
+    pub group_rules: bool,
+    /// `muster_prepare_settings`: validates and prepares settings.
+    pub prepare_settings: bool,
+}
+
+/// Settings as the module prepared them (opaque bytes), ready to pass to every evaluation.
+/// Store them beside the module: they are only meaningful to the module that made them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedSettings(pub Vec<u8>);
+
+/// The result of one evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation<T> {
+    /// The module's decision.
+    pub output: T,
+    /// The steps the module recorded.
+    pub trace: Vec<TraceStep>,
+    /// Wall-clock time, instantiation included.
+    pub duration: Duration,
+    /// Fuel consumed, instantiation included: a deterministic measure of the work done.
+    pub fuel_consumed: u64,
+}
+
+/// A validated, compiled rule module, ready to evaluate. Cheap to clone and shareable across
+/// threads; every evaluation runs in a fresh instance.
+#[derive(Clone)]
+pub struct RuleModule {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    digest: String,
+    entries: Entries,
+    callable: Callable,
+}
+
+impl RuleModule {
+    pub(crate) fn new(digest: String, entries: Entries, callable: Callable) -> Self {
+        Self { inner: Arc::new(Inner { digest, entries, callable }) }
+    }
+
+    pub(crate) fn callable(&self) -> &Callable {
+        &self.inner.callable
+    }
+
+    /// The SHA-256 digest of the module's bytes, in lower-case hex.
+    pub fn digest(&self) -> &str {
+        &self.inner.digest
+    }
+
+    /// Which entry points the module exports.
+    pub fn entries(&self) -> Entries {
+        self.inner.entries
+    }
+
+    /// Validates a JSON settings document with the module and returns its prepared form. A
+    /// module that does not export `muster_prepare_settings` gets the JSON bytes unchanged.
+    pub fn prepare_settings(&self, settings_json: &[u8]) -> Result<PreparedSettings, EvalError> {
+        if !self.inner.entries.prepare_settings {
+            return Ok(PreparedSettings(settings_json.to_vec()));
+        }
+        let invocation = self.callable().invoke(abi::PREPARE_SETTINGS, settings_json)?;
+        let (prepared, _trace) = decode_response::<Vec<u8>>(&invocation.output)?;
+        Ok(PreparedSettings(prepared))
+    }
+
+    /// Decides one user's organization and rule-based groups.
+    pub fn evaluate_user(
+        &self,
+        settings: &PreparedSettings,
+        context: &Context,
+        user: &User,
+    ) -> Result<Evaluation<UserDecision>, EvalError> {
+        self.require(self.inner.entries.user_rules, abi::USER_RULES)?;
+        let request = codec::encode_user_request(context, &settings.0, user).map_err(encode_failed)?;
+        self.evaluate(abi::USER_RULES, &request)
+    }
+
+    /// Marks provider groups with organizations.
+    pub fn evaluate_groups(
+        &self,
+        settings: &PreparedSettings,
+        context: &Context,
+        groups: &[String],
+    ) -> Result<Evaluation<GroupDecision>, EvalError> {
+        self.require(self.inner.entries.group_rules, abi::GROUP_RULES)?;
+        let request = codec::encode_group_request(context, &settings.0, groups).map_err(encode_failed)?;
+        let evaluation: Evaluation<GroupDecision> = self.evaluate(abi::GROUP_RULES, &request)?;
+        let answered: Vec<&str> = evaluation.output.groups.iter().map(|a| a.group.as_str()).collect();
+        if answered.len() != groups.len() || answered.iter().zip(groups).any(|(a, g)| *a != g) {
+            return Err(EvalError::MalformedOutput(format!(
+                "asked about {} groups, answered about {:?}",
+                groups.len(),
+                answered
+            )));
+        }
+        Ok(evaluation)
+    }
+
+    fn require(&self, exported: bool, export: &'static str) -> Result<(), EvalError> {
+        if exported { Ok(()) } else { Err(EvalError::NotExported(export)) }
+    }
+
+    fn evaluate<T: DeserializeOwned>(&self, export: &'static str, request: &[u8]) -> Result<Evaluation<T>, EvalError> {
+        let invocation = self.callable().invoke(export, request)?;
+        let (output, trace) = decode_response(&invocation.output)?;
+        Ok(Evaluation { output, trace, duration: invocation.duration, fuel_consumed: invocation.fuel_consumed })
+    }
+}
+
+fn encode_failed(error: codec::CodecError) -> EvalError {
+    EvalError::Encode(error.0)
+}
+
+fn decode_response<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, Vec<TraceStep>), EvalError> {
+    let response: Response<T> = codec::decode(bytes).map_err(|e| EvalError::MalformedOutput(e.0))?;
+    match response.result {
+        Ok(output) => Ok((output, response.trace)),
+        Err(GuestError::Settings(error)) => Err(EvalError::InvalidSettings(error)),
+        Err(other) => Err(EvalError::Guest(other.to_string())),
+    }
+}
