@@ -64,7 +64,7 @@ impl Engine {
             None => (self.compile(wasm)?, false),
         };
         let entries = contract::check(&module)?;
-        let pre = self.linker.instantiate_pre(&module).map_err(|e| LoadError::InvalidWasm(format!("{e:#}")))?;
+        let pre = self.linker.instantiate_pre(&module).map_err(|e| LoadError::InvalidWasm(one_line(&format!("{e:#}"))))?;
         let callable = Callable { pre, regexes: Arc::new(RegexCache::default()), limits: self.limits.clone() };
         let rule_module = RuleModule::new(digest, entries, callable);
         let version = rule_module.callable().abi_version().map_err(|e| LoadError::Startup(Box::new(e)))?;
@@ -91,7 +91,7 @@ impl Engine {
             .map_err(|e| LoadError::InvalidWasm(format!("cannot start the compiler thread: {e}")))?;
         match receiver.recv_timeout(self.limits.compile_timeout) {
             Ok(Ok(module)) => Ok(module),
-            Ok(Err(error)) => Err(LoadError::InvalidWasm(format!("{error:#}"))),
+            Ok(Err(error)) => Err(LoadError::InvalidWasm(one_line(&format!("{error:#}")))),
             Err(_) => Err(LoadError::CompileTimeout(self.limits.compile_timeout)),
         }
     }
@@ -118,6 +118,11 @@ impl Engine {
             let _ = cache.write(digest, &compiled);
         }
     }
+}
+
+/// wasmtime's messages may span lines (a hex dump of a bad header); errors here are one line.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn wasmtime_config(limits: &Limits) -> Config {

@@ -1,0 +1,189 @@
+//! What fixtures run against: a policy in-process ([`Native`]) or a compiled module in the real
+//! engine ([`Wasm`]).
+
+use std::path::{Path, PathBuf};
+
+use muster_engine::{Engine, EngineConfig, EvalError, PreparedSettings, RuleModule};
+use muster_wire::{
+    Context, GroupDecision, GuestError, Response, SettingsError, User, UserDecision, codec, trace::TraceStep,
+};
+use serde::de::DeserializeOwned;
+
+/// Why a subject gave no decision.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// The settings were refused.
+    InvalidSettings(SettingsError),
+    /// The subject does not implement the rules asked for.
+    NotImplemented(&'static str),
+    /// Anything else (a trap, a malformed response, an engine limit).
+    Error(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::InvalidSettings(e) => write!(f, "settings rejected {e}"),
+            Failure::NotImplemented(what) => write!(f, "does not implement {what}"),
+            Failure::Error(message) => f.write_str(message),
+        }
+    }
+}
+
+/// A decision with the trace that explains it.
+pub type Traced<T> = (T, Vec<TraceStep>);
+
+/// Something fixtures can run against.
+pub trait Subject {
+    /// How reports name this subject (`native MyPolicy`, `wasm user_rules.wasm`).
+    fn label(&self) -> String;
+    /// Validates a settings document and returns its prepared form.
+    fn prepare(&self, settings_json: &[u8]) -> Result<Vec<u8>, Failure>;
+    /// Decides about a user.
+    fn user(&self, settings: &[u8], context: &Context, user: &User) -> Result<Traced<UserDecision>, Failure>;
+    /// Marks provider groups.
+    fn groups(&self, settings: &[u8], context: &Context, groups: &[String]) -> Result<Traced<GroupDecision>, Failure>;
+
+    /// Runs the fixture files (or directories of them) in `paths` against this subject.
+    fn run<P: AsRef<Path>>(&self, paths: impl IntoIterator<Item = P>) -> crate::Report
+    where
+        Self: Sized,
+    {
+        let paths: Vec<P> = paths.into_iter().collect();
+        crate::run_fixtures(self, &paths)
+    }
+}
+
+/// An entry point of the guest runtime: request bytes to response bytes.
+type Entry = fn(&[u8]) -> Vec<u8>;
+
+/// A policy run in-process through the SDK's runtime functions, the ones its module exports.
+/// Build it with [`crate::native!`].
+pub struct Native {
+    label: String,
+    prepare: Entry,
+    user_rules: Option<Entry>,
+    group_rules: Option<Entry>,
+}
+
+impl Native {
+    /// A subject with settings preparation only; add rules with the `with_*` methods.
+    pub fn new(label: &str, prepare: Entry) -> Self {
+        Self { label: format!("native {label}"), prepare, user_rules: None, group_rules: None }
+    }
+
+    /// Adds the user-rules entry point.
+    pub fn with_user_rules(mut self, entry: Entry) -> Self {
+        self.user_rules = Some(entry);
+        self
+    }
+
+    /// Adds the group-rules entry point.
+    pub fn with_group_rules(mut self, entry: Entry) -> Self {
+        self.group_rules = Some(entry);
+        self
+    }
+}
+
+impl Subject for Native {
+    fn label(&self) -> String {
+        self.label.clone()
+    }
+
+    fn prepare(&self, settings_json: &[u8]) -> Result<Vec<u8>, Failure> {
+        decode::<Vec<u8>>(&(self.prepare)(settings_json)).map(|(prepared, _)| prepared)
+    }
+
+    fn user(&self, settings: &[u8], context: &Context, user: &User) -> Result<Traced<UserDecision>, Failure> {
+        let entry = self.user_rules.ok_or(Failure::NotImplemented("user rules"))?;
+        let request = codec::encode_user_request(context, settings, user).map_err(|e| Failure::Error(e.0))?;
+        decode(&entry(&request))
+    }
+
+    fn groups(&self, settings: &[u8], context: &Context, groups: &[String]) -> Result<Traced<GroupDecision>, Failure> {
+        let entry = self.group_rules.ok_or(Failure::NotImplemented("group rules"))?;
+        let request = codec::encode_group_request(context, settings, groups).map_err(|e| Failure::Error(e.0))?;
+        decode(&entry(&request))
+    }
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<Traced<T>, Failure> {
+    let response: Response<T> = codec::decode(bytes).map_err(|e| Failure::Error(format!("malformed response: {e}")))?;
+    match response.result {
+        Ok(value) => Ok((value, response.trace)),
+        Err(GuestError::Settings(e)) => Err(Failure::InvalidSettings(e)),
+        Err(other) => Err(Failure::Error(other.to_string())),
+    }
+}
+
+/// A compiled module run by the real engine, exactly as the service runs it.
+pub struct Wasm {
+    label: String,
+    module: RuleModule,
+    _engine: Engine,
+}
+
+impl Wasm {
+    /// Loads a module file into a fresh engine with default limits.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let engine = Engine::new(EngineConfig::default()).map_err(|e| e.to_string())?;
+        let module = engine.load(&bytes).map_err(|e| format!("{} was refused: {e}", path.display()))?;
+        let label = format!("wasm {}", path.file_name().unwrap_or(path.as_os_str()).to_string_lossy());
+        Ok(Self { label, module, _engine: engine })
+    }
+
+    /// Loads the module `scripts/build-policies` built for the crate whose library is named
+    /// `artifact` (`user_rules` for the crate `user-rules`). Panics with the command to run
+    /// when it has not been built.
+    pub fn built(artifact: &str) -> Self {
+        let path = built_artifact(artifact);
+        if !path.exists() {
+            panic!(
+                "{} does not exist: build the rule modules first with `scripts/build-policies` \
+                 (or point MUSTER_WASM_DIR at the directory holding {artifact}.wasm)",
+                path.display()
+            );
+        }
+        Self::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// Where `scripts/build-policies` puts the module of library `artifact`: `$MUSTER_WASM_DIR`, or
+/// the workspace's `target/wasm/wasm32-unknown-unknown/wasm-release`.
+pub fn built_artifact(artifact: &str) -> PathBuf {
+    let dir = std::env::var_os("MUSTER_WASM_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/wasm/wasm32-unknown-unknown/wasm-release")
+    });
+    dir.join(format!("{artifact}.wasm"))
+}
+
+fn engine_failure(error: EvalError) -> Failure {
+    match error {
+        EvalError::InvalidSettings(e) => Failure::InvalidSettings(e),
+        EvalError::NotExported(export) => Failure::NotImplemented(export),
+        other => Failure::Error(other.to_string()),
+    }
+}
+
+impl Subject for Wasm {
+    fn label(&self) -> String {
+        self.label.clone()
+    }
+
+    fn prepare(&self, settings_json: &[u8]) -> Result<Vec<u8>, Failure> {
+        self.module.prepare_settings(settings_json).map(|p| p.0).map_err(engine_failure)
+    }
+
+    fn user(&self, settings: &[u8], context: &Context, user: &User) -> Result<Traced<UserDecision>, Failure> {
+        let settings = PreparedSettings(settings.to_vec());
+        let evaluation = self.module.evaluate_user(&settings, context, user).map_err(engine_failure)?;
+        Ok((evaluation.output, evaluation.trace))
+    }
+
+    fn groups(&self, settings: &[u8], context: &Context, groups: &[String]) -> Result<Traced<GroupDecision>, Failure> {
+        let settings = PreparedSettings(settings.to_vec());
+        let evaluation = self.module.evaluate_groups(&settings, context, groups).map_err(engine_failure)?;
+        Ok((evaluation.output, evaluation.trace))
+    }
+}

@@ -1,0 +1,121 @@
+//! `muster eval`: one evaluation, printed as JSON.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use anyhow::{Context as _, bail};
+use muster_engine::{Evaluation, RuleModule};
+use muster_wire::{Context, GroupDecision, User, UserDecision, trace::TraceStep};
+use serde::{Deserialize, Serialize};
+
+/// Evaluate one input with a rule module and print the decision with its trace as JSON.
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// The compiled rule module (.wasm).
+    #[arg(long, value_name = "M.wasm")]
+    module: PathBuf,
+    /// The module's settings document (JSON). Default: `{}`.
+    #[arg(long, value_name = "S.json")]
+    settings: Option<PathBuf>,
+    /// The input: `{"user": {...}, "groups": [...], "context": {"realm": ..., "trigger": ...}}`;
+    /// `user` and `groups` are each optional, `groups` defaults to the user's provider groups.
+    #[arg(long, value_name = "U.json")]
+    input: PathBuf,
+}
+
+/// What `--input` holds.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Input {
+    #[serde(default)]
+    context: Context,
+    #[serde(default)]
+    user: Option<User>,
+    #[serde(default)]
+    groups: Option<Vec<String>>,
+}
+
+/// What `muster eval` prints.
+#[derive(Serialize)]
+struct Output {
+    module: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<Traced<UserOutput>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<Traced<GroupDecision>>,
+}
+
+#[derive(Serialize)]
+struct UserOutput {
+    #[serde(flatten)]
+    decision: UserDecision,
+    /// `true` when the decision is *No organization*: the login is blocked.
+    blocked: bool,
+}
+
+#[derive(Serialize)]
+struct Traced<T> {
+    #[serde(flatten)]
+    decision: T,
+    trace: Vec<TraceStep>,
+    duration_us: f64,
+    fuel: u64,
+}
+
+impl<T> Traced<T> {
+    fn from<U>(evaluation: Evaluation<U>, decision: impl FnOnce(U) -> T) -> Self {
+        Self {
+            decision: decision(evaluation.output),
+            trace: evaluation.trace,
+            duration_us: (evaluation.duration.as_nanos() as f64 / 100.0).round() / 10.0,
+            fuel: evaluation.fuel_consumed,
+        }
+    }
+}
+
+/// Runs `muster eval`.
+pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let input_text = std::fs::read(&args.input).with_context(|| format!("cannot read input {}", args.input.display()))?;
+    let input: Input = serde_json::from_slice(&input_text)
+        .with_context(|| format!("input {} is not valid", args.input.display()))?;
+    let settings = match &args.settings {
+        Some(path) => std::fs::read(path).with_context(|| format!("cannot read settings {}", path.display()))?,
+        None => b"{}".to_vec(),
+    };
+    let (_engine, module) = super::load_module(&args.module)?;
+    let output = evaluate(&module, &settings, input)?;
+    println!("{}", serde_json::to_string_pretty(&output)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Evaluates the user with the module's user rules and the groups (given, or else the user's
+/// provider groups) with its group rules, whichever the module has.
+fn evaluate(module: &RuleModule, settings: &[u8], input: Input) -> anyhow::Result<Output> {
+    let entries = module.entries();
+    let prepared = module.prepare_settings(settings)?;
+    let user = match &input.user {
+        Some(user) if entries.user_rules => {
+            let evaluation = module.evaluate_user(&prepared, &input.context, user)?;
+            Some(Traced::from(evaluation, |decision| UserOutput { blocked: decision.organization.is_none(), decision }))
+        }
+        _ => None,
+    };
+    let groups = input.groups.or_else(|| input.user.map(|u| u.provider_groups));
+    let groups = match groups {
+        Some(groups) if entries.group_rules => {
+            Some(Traced::from(module.evaluate_groups(&prepared, &input.context, &groups)?, |d| d))
+        }
+        _ => None,
+    };
+    if user.is_none() && groups.is_none() {
+        bail!(
+            "nothing to evaluate: the module has {} and the input needs a `user` (for user rules) \
+             or `groups` (for group rules)",
+            match (entries.user_rules, entries.group_rules) {
+                (true, true) => "user and group rules",
+                (true, false) => "only user rules",
+                _ => "only group rules",
+            }
+        );
+    }
+    Ok(Output { module: module.digest().to_owned(), user, groups })
+}
