@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::{Config, InstanceAllocationStrategy, Linker, Module, OptLevel, PoolingAllocationConfig};
 
 use crate::{
-    EngineError, LoadError, Limits, contract,
+    EngineError, EvalError, LoadError, Limits, contract,
     disk_cache::DiskCache,
     host::{self, HostState},
     invoke::Callable,
@@ -91,6 +91,14 @@ impl Engine {
             .map_err(|e| LoadError::InvalidWasm(format!("cannot start the compiler thread: {e}")))?;
         match receiver.recv_timeout(self.limits.compile_timeout) {
             Ok(Ok(module)) => Ok(module),
+            // Valid WebAssembly that still does not compile is a module the instance pool cannot
+            // hold: an initial memory or table above the caps, or more than one of either. That
+            // is the instantiation failure of docs/abi.md, not invalid bytes; report the
+            // innermost cause, which names the size and the cap but not the pool behind them.
+            Ok(Err(error)) if Module::validate(&self.wasm, wasm).is_ok() => {
+                let cause = error.chain().last().map(ToString::to_string).unwrap_or_else(|| error.to_string());
+                Err(LoadError::Startup(Box::new(EvalError::Instantiation(one_line(&cause)))))
+            }
             Ok(Err(error)) => Err(LoadError::InvalidWasm(one_line(&format!("{error:#}")))),
             Err(_) => Err(LoadError::CompileTimeout(self.limits.compile_timeout)),
         }

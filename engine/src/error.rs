@@ -70,7 +70,8 @@ pub enum LoadError {
         /// What the engine speaks.
         supported: u32,
     },
-    /// Asking the module for its ABI version failed (trapped, ran out of fuel, …).
+    /// Asking the module for its ABI version failed (trapped, ran out of fuel, could not be
+    /// instantiated within the limits, …).
     #[error("module failed when asked for its ABI version: {0}")]
     Startup(Box<EvalError>),
 }

@@ -32,9 +32,12 @@ impl EpochTicker {
     }
 
     /// The number of ticks that covers `timeout` (at least one more than needed, since the
-    /// current tick is already partly over).
+    /// current tick is already partly over). A practically unlimited timeout (`Duration::MAX`)
+    /// saturates at a deadline far enough away that wasmtime adding the current epoch to it
+    /// cannot overflow.
     pub fn ticks_for(timeout: Duration) -> u64 {
-        (timeout.as_micros() / TICK.as_micros()).max(1) as u64 + 1
+        let ticks = u64::try_from(timeout.as_micros() / TICK.as_micros()).unwrap_or(u64::MAX);
+        ticks.clamp(1, u64::MAX / 2) + 1
     }
 }
 

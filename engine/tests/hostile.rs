@@ -1,0 +1,1141 @@
+//! Hostile rule modules: endless loops, memory and table bombs, runaway recursion, traps, lying
+//! output slices, broken allocators and abuse of the host functions. Each attack must end in
+//! its own typed error, and the engine must keep working afterwards.
+
+mod support;
+
+use std::{
+    sync::Barrier,
+    time::{Duration, Instant},
+};
+
+use muster_engine::{EvalError, Limits, LoadError};
+use muster_wire::{Context, GuestError, Response, User, UserDecision, codec};
+use support::*;
+
+/// The `muster` host functions, imported under the names the tests use.
+const HOST_IMPORTS: &str = r#"
+  (import "muster" "regex_compile" (func $regex_compile (param i32 i32 i32 i32) (result i32)))
+  (import "muster" "regex_is_match" (func $regex_is_match (param i32 i32 i32) (result i32)))
+  (import "muster" "abort" (func $abort (param i32 i32)))"#;
+
+/// A `muster_user_rules` entry point named `$rules` whose body is `code` (which must leave an
+/// `i64` on the stack or not return).
+fn entry(code: &str) -> String {
+    format!(r#"(func $rules (export "muster_user_rules") (param $ptr i32) (param $len i32) (result i64) {code})"#)
+}
+
+/// A rule module whose entry point runs `code`.
+fn module_running(code: &str) -> Vec<u8> {
+    rule_module(&entry(code))
+}
+
+/// A rule module, with the host functions imported, whose entry point runs `code` and may also
+/// use `data` (data segments and helper functions).
+fn module_using_host(data: &str, code: &str) -> Vec<u8> {
+    rule_module_with_imports(HOST_IMPORTS, &format!("{data}\n{}", entry(code)))
+}
+
+/// A module whose entry point answers with the well-behaved response after running `code`, so
+/// success of an evaluation proves `code` ran to its end.
+fn module_answering_after(data: &str, code: &str) -> Vec<u8> {
+    let response = encode(&good_response());
+    let body = format!(
+        "(data (i32.const {RESPONSE_AT}) {bytes})\n{data}\n{entry}",
+        bytes = wat_bytes(&response),
+        entry = entry(&format!("{code}\n(i64.const {})", packed(RESPONSE_AT, response.len() as u32))),
+    );
+    rule_module_with_imports(HOST_IMPORTS, &body)
+}
+
+/// A module whose start function runs `code` (and whose entry point answers well).
+fn module_starting_with(code: &str) -> Vec<u8> {
+    let start = format!("(func $start {code}) (start $start)");
+    module_answering_after(&start, "")
+}
+
+/// Limits with fuel that never runs out, so only the wall-clock deadline can stop a module.
+fn unlimited_fuel(timeout: Duration) -> Limits {
+    Limits { fuel: u64::MAX, timeout, ..limits() }
+}
+
+/// An entry-point body that never returns.
+const ENDLESS_LOOP: &str = "(loop $forever (br $forever)) unreachable";
+
+// ---------------------------------------------------------------------------------------------
+// Endless loops: fuel and the epoch deadline.
+
+#[test]
+fn an_infinite_loop_runs_out_of_fuel() {
+    let engine = engine();
+    let error = eval_error(&engine, &module_running(ENDLESS_LOOP));
+    assert_eq!(error, EvalError::FuelExhausted { limit: 5_000_000 });
+    assert_mentions(&error, &["ran out of fuel", "5000000"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn an_infinite_loop_with_unlimited_fuel_hits_the_wall_clock_deadline() {
+    let timeout = Duration::from_millis(100);
+    let engine = engine_with(unlimited_fuel(timeout));
+    let module = engine.load(&module_running(ENDLESS_LOOP)).unwrap();
+    let started = Instant::now();
+    let error = evaluate(&module).unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(error, EvalError::Timeout(timeout));
+    assert_mentions(&error, &["time budget", "100ms"]);
+    assert!(elapsed >= Duration::from_millis(90), "stopped after {elapsed:?}, before the deadline");
+    assert!(elapsed < Duration::from_secs(5), "stopped only after {elapsed:?}");
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn an_infinite_loop_in_a_start_function_runs_out_of_fuel_at_load() {
+    let engine = engine();
+    let error = load_error(&engine, &module_starting_with(ENDLESS_LOOP));
+    assert_eq!(error, LoadError::Startup(Box::new(EvalError::FuelExhausted { limit: 5_000_000 })));
+    assert_mentions(&error, &["ran out of fuel"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn an_infinite_loop_in_a_start_function_with_unlimited_fuel_times_out_at_load() {
+    let timeout = Duration::from_millis(100);
+    let engine = engine_with(unlimited_fuel(timeout));
+    let error = load_error(&engine, &module_starting_with(ENDLESS_LOOP));
+    assert_eq!(error, LoadError::Startup(Box::new(EvalError::Timeout(timeout))));
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn an_infinite_loop_in_muster_alloc_runs_out_of_fuel() {
+    let engine = engine();
+    let wasm = wat(&format!(
+        r#"(module
+  (memory (export "memory") 1)
+  (func (export "muster_abi_version") (result i32) (i32.const 1))
+  (func (export "muster_alloc") (param i32) (result i32) {ENDLESS_LOOP})
+  (func (export "muster_user_rules") (param i32 i32) (result i64) (i64.const 0)))"#
+    ));
+    assert_eq!(eval_error(&engine, &wasm), EvalError::FuelExhausted { limit: 5_000_000 });
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn unlimited_fuel_is_still_counted_exactly() {
+    let unlimited = engine_with(unlimited_fuel(Duration::from_millis(200)));
+    let limited = engine();
+    let with_unlimited = load_and_evaluate(&unlimited, &well_behaved_module()).unwrap();
+    let with_limited = load_and_evaluate(&limited, &well_behaved_module()).unwrap();
+    assert_eq!(with_unlimited.fuel_consumed, with_limited.fuel_consumed);
+    assert!(with_limited.fuel_consumed < 1_000);
+}
+
+#[test]
+fn a_practically_unlimited_timeout_does_not_crash_the_host() {
+    // Regression: `Duration::MAX` used to overflow the epoch-deadline arithmetic (a panic in
+    // debug builds, a deadline already in the past in release builds).
+    let engine = engine_with(Limits { timeout: Duration::MAX, ..limits() });
+    assert_host_still_fine(&engine);
+    assert_eq!(eval_error(&engine, &module_running(ENDLESS_LOOP)), EvalError::FuelExhausted { limit: 5_000_000 });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory and tables.
+
+#[test]
+fn a_memory_growth_bomb_hits_the_memory_cap() {
+    let engine = engine();
+    let bomb = module_running(
+        "(loop $grow (br_if $grow (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
+         unreachable",
+    );
+    let error = eval_error(&engine, &bomb);
+    assert_eq!(error, EvalError::ResourceLimit { resource: "memory", limit: 4 << 20 });
+    assert_mentions(&error, &["memory limit", "4194304"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn a_module_that_keeps_growing_after_a_refusal_still_reports_the_memory_cap() {
+    // It ignores the -1 and loops until fuel runs out: the cause worth reporting is the cap.
+    let engine = engine();
+    let bomb = module_running("(loop $grow (drop (memory.grow (i32.const 16))) (br $grow)) unreachable");
+    assert_eq!(eval_error(&engine, &bomb), EvalError::ResourceLimit { resource: "memory", limit: 4 << 20 });
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn a_single_grow_to_4_gib_hits_the_memory_cap() {
+    let engine = engine();
+    for pages in ["0xFFFF", "0x10000", "-1"] {
+        let bomb = module_running(&format!(
+            "(if (i32.ne (memory.grow (i32.const {pages})) (i32.const -1)) (then (return (i64.const 0))))
+             unreachable"
+        ));
+        assert_eq!(
+            eval_error(&engine, &bomb),
+            EvalError::ResourceLimit { resource: "memory", limit: 4 << 20 },
+            "{pages}"
+        );
+    }
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn memory_grows_up_to_the_cap_and_a_refused_growth_is_not_an_error() {
+    let engine = engine();
+    // 1 page + 63 pages = 4 MiB, the cap; one page more is refused with -1, which the module
+    // handles, so the evaluation succeeds.
+    let wasm = module_answering_after(
+        "",
+        "(if (i32.ne (memory.grow (i32.const 63)) (i32.const 1)) (then unreachable))
+         (i32.store (i32.const 0x3FFFFC) (i32.const 7))
+         (if (i32.ne (memory.grow (i32.const 1)) (i32.const -1)) (then unreachable))",
+    );
+    let evaluation = load_and_evaluate(&engine, &wasm).expect("growth to the cap is allowed");
+    assert_eq!(Ok(evaluation.output), good_response().result);
+}
+
+#[test]
+fn a_memory_growth_bomb_in_a_start_function_is_caught_at_load() {
+    let engine = engine();
+    let bomb = module_starting_with(
+        "(loop $grow (br_if $grow (i32.ne (memory.grow (i32.const 1)) (i32.const -1)))) unreachable",
+    );
+    let error = load_error(&engine, &bomb);
+    assert_eq!(error, LoadError::Startup(Box::new(EvalError::ResourceLimit { resource: "memory", limit: 4 << 20 })));
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn a_declared_initial_memory_above_the_cap_is_refused_at_load() {
+    let engine = engine();
+    // 65 pages is one page more than the 4 MiB cap. The pooling allocator refuses such a module
+    // when it is compiled; the engine reports it as the instantiation failure it is.
+    let wasm = wat(r#"(module
+  (memory (export "memory") 65)
+  (func (export "muster_abi_version") (result i32) (i32.const 1))
+  (func (export "muster_alloc") (param i32) (result i32) (i32.const 0))
+  (func (export "muster_user_rules") (param i32 i32) (result i64) (i64.const 0)))"#);
+    let error = load_error(&engine, &wasm);
+    let LoadError::Startup(cause) = &error else { panic!("expected a startup failure, got {error:?}") };
+    let EvalError::Instantiation(message) = cause.as_ref() else {
+        panic!("expected an instantiation failure, got {cause:?}")
+    };
+    assert_mentions(message, &["memory", "minimum byte size of 4259840", "exceeds the limit"]);
+    assert!(!error.to_string().contains("pooling"), "host detail leaked: {error}");
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn a_second_memory_is_refused_at_load() {
+    let engine = engine();
+    let wasm = rule_module(&format!("(memory $second 1) {}", returns(&encode(&good_response()))));
+    let error = load_error(&engine, &wasm);
+    let LoadError::Startup(cause) = &error else { panic!("expected a startup failure, got {error:?}") };
+    let EvalError::Instantiation(message) = cause.as_ref() else {
+        panic!("expected an instantiation failure, got {cause:?}")
+    };
+    assert_mentions(message, &["memories count of 2", "limit of 1"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn a_table_growth_bomb_hits_the_table_cap() {
+    let engine = engine();
+    let bomb = rule_module(&format!(
+        "(table $table 1 funcref)
+         {}",
+        entry(
+            "(loop $grow
+               (br_if $grow (i32.ne (table.grow $table (ref.null func) (i32.const 1000)) (i32.const -1))))
+             unreachable"
+        )
+    ));
+    let error = eval_error(&engine, &bomb);
+    assert_eq!(error, EvalError::ResourceLimit { resource: "table", limit: 20_000 });
+    assert_mentions(&error, &["table limit", "20000"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn a_declared_initial_table_above_the_cap_is_refused_at_load() {
+    let engine = engine();
+    let wasm = rule_module(&format!("(table 20001 funcref) {}", returns(&encode(&good_response()))));
+    let error = load_error(&engine, &wasm);
+    let LoadError::Startup(cause) = &error else { panic!("expected a startup failure, got {error:?}") };
+    let EvalError::Instantiation(message) = cause.as_ref() else {
+        panic!("expected an instantiation failure, got {cause:?}")
+    };
+    assert_mentions(message, &["table", "20001", "exceeds the limit of 20000"]);
+    assert_host_still_fine(&engine);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The call stack.
+
+#[test]
+fn unbounded_recursion_overflows_the_stack() {
+    let engine = engine();
+    let wasm = rule_module(&format!(
+        "(func $down (param i32) (result i32) (i32.add (call $down (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
+         {}",
+        entry("(i64.extend_i32_u (call $down (i32.const 0)))")
+    ));
+    let error = eval_error(&engine, &wasm);
+    assert_eq!(error, EvalError::StackOverflow);
+    assert_mentions(&error, &["overflowed its call stack"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn unbounded_recursion_with_large_frames_overflows_the_stack() {
+    // Fuel that does not run out first, so only the stack can stop it.
+    let engine = engine_with(unlimited_fuel(Duration::from_secs(5)));
+    // Many distinct values live across the call make every frame large, so the stack fills
+    // after few calls.
+    let locals: String = (0..200).map(|i| format!("(local $l{i} i64)")).collect();
+    let uses: String = (0..200)
+        .map(|i| format!("(local.set $l{i} (i64.mul (i64.extend_i32_u (local.get 0)) (i64.const {})))", 2 * i + 3))
+        .collect();
+    let sums: String = (0..200).map(|i| format!("(local.get $l{i}) i64.add ")).collect();
+    let wasm = rule_module(&format!(
+        "(func $down (param i32) (result i64) {locals} {uses}
+           (call $down (i32.add (local.get 0) (i32.const 1))) {sums})
+         {}",
+        entry("(call $down (i32.const 0))")
+    ));
+    assert_eq!(eval_error(&engine, &wasm), EvalError::StackOverflow);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn unbounded_recursion_in_a_start_function_overflows_the_stack_at_load() {
+    let engine = engine();
+    let wasm = rule_module(&format!(
+        "(func $down (call $down)) (start $down)
+         {}",
+        returns(&encode(&good_response()))
+    ));
+    assert_eq!(load_error(&engine, &wasm), LoadError::Startup(Box::new(EvalError::StackOverflow)));
+    assert_host_still_fine(&engine);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Traps.
+
+/// Evaluates a module whose entry point runs `code` and returns the trap message.
+fn trap_message(engine: &muster_engine::Engine, code: &str) -> String {
+    match eval_error(engine, &module_running(code)) {
+        EvalError::Trap(message) => message,
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn unreachable_traps_with_its_message_and_function() {
+    let engine = engine();
+    let message = trap_message(&engine, "unreachable");
+    assert_mentions(&message, &["unreachable", "(in `rules`)"]);
+    assert_mentions(EvalError::Trap(message), &["module trapped"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn an_integer_division_by_zero_traps() {
+    let engine = engine();
+    // The divisor comes from the input length minus itself, so it is not a constant.
+    let message = trap_message(
+        &engine,
+        "(i64.extend_i32_u (i32.div_u (i32.const 1) (i32.sub (local.get $len) (local.get $len))))",
+    );
+    assert_mentions(&message, &["integer divide by zero", "rules"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn an_out_of_bounds_load_traps() {
+    let engine = engine();
+    for address in ["0x10000", "0xFFFFFFFF", "0x7FFFFFFF"] {
+        let message = trap_message(&engine, &format!("(i64.load (i32.const {address}))"));
+        assert_mentions(&message, &["out of bounds memory access"]);
+    }
+    let message = trap_message(&engine, "(i64.store (i32.const 0xFFFC) (i64.const 1)) (i64.const 0)");
+    assert_mentions(&message, &["out of bounds memory access"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn other_wasm_traps_are_reported_with_their_messages() {
+    let engine = engine();
+    let cases = [
+        (
+            "(i64.extend_i32_s (i32.div_s (i32.const 0x80000000) (i32.or (local.get $len) (i32.const -1))))",
+            "integer overflow",
+        ),
+        ("(i64.trunc_f64_s (f64.div (f64.const 0) (f64.const 0)))", "invalid conversion to integer"),
+        ("(call_indirect (type $i64) (i32.const 0))", "uninitialized element"),
+        ("(call_indirect (type $i64) (i32.const 5))", "undefined element"),
+        ("(call_indirect (type $i64) (i32.const 1))", "indirect call type mismatch"),
+    ];
+    for (code, expected) in cases {
+        let wasm = rule_module(&format!(
+            "(type $i64 (func (result i64)))
+             (table 2 funcref)
+             (func $other (param i32))
+             (elem (i32.const 1) $other)
+             {}",
+            entry(code)
+        ));
+        match eval_error(&engine, &wasm) {
+            EvalError::Trap(message) => assert_mentions(&message, &[expected]),
+            other => panic!("{code}: expected a trap, got {other:?}"),
+        }
+    }
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn a_data_segment_outside_memory_fails_at_load() {
+    let engine = engine();
+    let wasm = rule_module(&format!(r#"(data (i32.const 0xFFFF) "ab") {}"#, returns(&encode(&good_response()))));
+    match load_error(&engine, &wasm) {
+        LoadError::Startup(cause) => match *cause {
+            EvalError::Trap(message) => assert_mentions(&message, &["out of bounds memory access"]),
+            other => panic!("expected a trap, got {other:?}"),
+        },
+        other => panic!("expected a startup failure, got {other:?}"),
+    }
+    assert_host_still_fine(&engine);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The output slice and the response bytes.
+
+/// Evaluates a module whose entry point returns the packed slice `ptr`, `len` and returns the
+/// `MalformedOutput` message.
+fn malformed_output(engine: &muster_engine::Engine, ptr: u32, len: u32) -> String {
+    match eval_error(engine, &module_running(&format!("(i64.const {})", packed(ptr, len)))) {
+        EvalError::MalformedOutput(message) => message,
+        other => panic!("expected malformed output for {ptr:#x}+{len:#x}, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_output_pointer_outside_memory_is_malformed() {
+    let engine = engine();
+    let message = malformed_output(&engine, 0x2_0000, 10);
+    assert_mentions(&message, &["outside module memory", "65536 bytes"]);
+    assert_mentions(EvalError::MalformedOutput(message), &["malformed response"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn an_output_running_one_byte_past_memory_is_malformed() {
+    let engine = engine();
+    assert_mentions(malformed_output(&engine, 0xFFFF, 2), &["outside module memory"]);
+    assert_mentions(malformed_output(&engine, 0x1_0000, 1), &["outside module memory"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn an_output_ending_exactly_at_the_end_of_memory_is_read() {
+    let engine = engine();
+    let response = encode(&good_response());
+    let at = (PAGE - response.len()) as u32;
+    let wasm = rule_module(&format!(
+        "(data (i32.const {at}) {}) {}",
+        wat_bytes(&response),
+        entry(&format!("(i64.const {})", packed(at, response.len() as u32)))
+    ));
+    assert_eq!(Ok(load_and_evaluate(&engine, &wasm).unwrap().output), good_response().result);
+}
+
+#[test]
+fn an_output_longer_than_the_output_cap_is_malformed() {
+    let engine = engine();
+    let message = malformed_output(&engine, 0, (1 << 20) + 1);
+    assert_mentions(&message, &["1048577 bytes", "limit is 1048576 bytes"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn the_output_cap_is_inclusive() {
+    let size = encode(&good_response()).len();
+    let at_cap = engine_with(Limits { max_output_bytes: size, ..limits() });
+    assert!(load_and_evaluate(&at_cap, &well_behaved_module()).is_ok());
+    let below = engine_with(Limits { max_output_bytes: size - 1, ..limits() });
+    match load_and_evaluate(&below, &well_behaved_module()) {
+        Err(EvalError::MalformedOutput(message)) => {
+            assert_mentions(&message, &[&format!("limit is {} bytes", size - 1)])
+        }
+        other => panic!("expected malformed output, got {other:?}"),
+    }
+    assert_host_still_fine(&at_cap);
+}
+
+#[test]
+fn an_output_length_of_4_gib_is_malformed() {
+    let engine = engine();
+    assert_mentions(malformed_output(&engine, 0, u32::MAX), &["4294967295 bytes", "limit"]);
+    // The packed value -1: pointer and length both 0xFFFFFFFF.
+    assert_mentions(malformed_output(&engine, u32::MAX, u32::MAX), &["limit"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn an_output_pointer_near_4_gib_is_malformed() {
+    let engine = engine();
+    for (ptr, len) in [(0xFFFF_FFF0, 0x20), (0xFFFF_FFFF, 1), (0xFFFF_FFFF, 0), (0x8000_0000, 16)] {
+        assert_mentions(malformed_output(&engine, ptr, len), &["outside module memory"]);
+    }
+    assert_host_still_fine(&engine);
+}
+
+/// Evaluates a module answering with `bytes` and returns the `MalformedOutput` message.
+fn undecodable(engine: &muster_engine::Engine, bytes: &[u8]) -> String {
+    match eval_error(engine, &rule_module(&returns(bytes))) {
+        EvalError::MalformedOutput(message) => message,
+        other => panic!("expected malformed output for {bytes:x?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn garbage_output_bytes_are_malformed() {
+    let engine = engine();
+    undecodable(&engine, &[0xFF; 64]);
+    undecodable(&engine, b"{\"organization\": \"acme\"}");
+    undecodable(&engine, &[7]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn an_empty_output_is_malformed() {
+    let engine = engine();
+    undecodable(&engine, &[]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn a_truncated_response_is_malformed() {
+    let engine = engine();
+    let response = encode(&good_response());
+    for len in [1, response.len() / 2, response.len() - 1] {
+        undecodable(&engine, &response[..len]);
+    }
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn a_response_with_trailing_bytes_is_malformed() {
+    let engine = engine();
+    let mut response = encode(&good_response());
+    response.push(0);
+    assert_mentions(undecodable(&engine, &response), &["1 unexpected trailing bytes"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn a_response_claiming_huge_lengths_is_malformed_without_allocating_them() {
+    let engine = engine();
+    // Ok(UserDecision { organization: Some(<a string of 2^32 - 1 bytes>) … }
+    undecodable(&engine, &[0x00, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, b'a']);
+    // Ok(UserDecision { organization: None, rule: None, groups: <2^32 - 1 strings> })
+    undecodable(&engine, &[0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x01, b'a']);
+    // Ok(..) with a trace of 2^64 - 1 steps (an overlong varint).
+    undecodable(&engine, &[0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn a_response_that_is_not_utf8_is_malformed() {
+    let engine = engine();
+    // Ok(UserDecision { organization: Some("\xFF\xFE") … })
+    undecodable(&engine, &[0x00, 0x01, 0x02, 0xFF, 0xFE, 0x00, 0x00, 0x00]);
+    assert_host_still_fine(&engine);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A lying allocator.
+
+/// A module whose `muster_alloc` runs `code` and whose entry point answers well.
+fn module_allocating_with(code: &str) -> Vec<u8> {
+    let response = encode(&good_response());
+    wat(&format!(
+        r#"(module
+  (memory (export "memory") 1)
+  (data (i32.const {RESPONSE_AT}) {bytes})
+  (func (export "muster_abi_version") (result i32) (i32.const 1))
+  (func $alloc (export "muster_alloc") (param $len i32) (result i32) {code})
+  (func (export "muster_user_rules") (param i32 i32) (result i64) (i64.const {packed})))"#,
+        bytes = wat_bytes(&response),
+        packed = packed(RESPONSE_AT, response.len() as u32),
+    ))
+}
+
+#[test]
+fn muster_alloc_returning_a_pointer_outside_memory_is_an_error() {
+    let engine = engine();
+    for pointer in ["0x10000", "0xFFFF0000", "-1", "-16"] {
+        match eval_error(&engine, &module_allocating_with(&format!("(i32.const {pointer})"))) {
+            EvalError::Trap(message) => assert_mentions(&message, &["muster_alloc", "outside module memory"]),
+            other => panic!("{pointer}: expected a trap, got {other:?}"),
+        }
+    }
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn muster_alloc_returning_a_buffer_that_runs_past_memory_is_an_error() {
+    let engine = engine();
+    // The buffer starts inside memory, but the request does not fit before its end.
+    match eval_error(&engine, &module_allocating_with("(i32.sub (i32.const 0x10000) (i32.const 4))")) {
+        EvalError::Trap(message) => assert_mentions(&message, &["muster_alloc", "outside module memory"]),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn muster_alloc_trapping_is_a_trap_in_muster_alloc() {
+    let engine = engine();
+    match eval_error(&engine, &module_allocating_with("unreachable")) {
+        EvalError::Trap(message) => assert_mentions(&message, &["unreachable", "(in `alloc`)"]),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn muster_alloc_pointing_into_the_response_is_harmless() {
+    // The request overwrites the module's own data: its problem, not the host's. The module
+    // then answers with whatever is there (here: the request bytes, which do not decode).
+    let engine = engine();
+    let error = eval_error(&engine, &module_allocating_with(&format!("(i32.const {RESPONSE_AT})")));
+    assert!(matches!(error, EvalError::MalformedOutput(_)), "{error:?}");
+    assert_host_still_fine(&engine);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The host functions: abort and regular expressions.
+
+#[test]
+fn abort_reports_a_guest_panic_with_its_message() {
+    let engine = engine();
+    let wasm = module_using_host(
+        &format!(r#"(data (i32.const {SCRATCH_AT}) "rule exploded: index 3 out of range")"#),
+        &format!("(call $abort (i32.const {SCRATCH_AT}) (i32.const 35)) unreachable"),
+    );
+    let error = eval_error(&engine, &wasm);
+    assert_eq!(error, EvalError::GuestPanic("rule exploded: index 3 out of range".into()));
+    assert_mentions(&error, &["module panicked: rule exploded"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn abort_with_a_message_outside_memory_still_reports_a_panic() {
+    let engine = engine();
+    for (ptr, len) in [("0xFFFFFF00", "16"), ("0xFFF0", "0x20"), ("-1", "1")] {
+        let wasm = module_using_host("", &format!("(call $abort (i32.const {ptr}) (i32.const {len})) unreachable"));
+        assert_eq!(eval_error(&engine, &wasm), EvalError::GuestPanic("(message outside module memory)".into()));
+    }
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn abort_with_an_overlong_or_negative_length_is_bounded() {
+    let engine = engine();
+    let wasm = module_using_host("", "(call $abort (i32.const 0) (i32.const 0x7FFFFFFF)) unreachable");
+    match eval_error(&engine, &wasm) {
+        EvalError::GuestPanic(message) => assert_eq!(message.len(), 4096),
+        other => panic!("expected a panic, got {other:?}"),
+    }
+    let wasm = module_using_host("", "(call $abort (i32.const 0) (i32.const -5)) unreachable");
+    assert_eq!(eval_error(&engine, &wasm), EvalError::GuestPanic(String::new()));
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn abort_with_a_message_that_is_not_utf8_is_reported_lossily() {
+    let engine = engine();
+    let wasm = module_using_host(
+        &format!(r#"(data (i32.const {SCRATCH_AT}) "bad \ff\fe byte")"#),
+        &format!("(call $abort (i32.const {SCRATCH_AT}) (i32.const 11)) unreachable"),
+    );
+    assert_eq!(eval_error(&engine, &wasm), EvalError::GuestPanic("bad \u{FFFD}\u{FFFD} byte".into()));
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn abort_that_returns_is_impossible() {
+    // A module that calls `abort` and then tries to carry on never gets the chance.
+    let engine = engine();
+    let wasm = module_answering_after(
+        &format!(r#"(data (i32.const {SCRATCH_AT}) "stop")"#),
+        &format!("(call $abort (i32.const {SCRATCH_AT}) (i32.const 4))"),
+    );
+    assert_eq!(eval_error(&engine, &wasm), EvalError::GuestPanic("stop".into()));
+}
+
+#[test]
+fn abort_in_a_start_function_is_reported_at_load() {
+    let engine = engine();
+    let wasm = rule_module_with_imports(
+        HOST_IMPORTS,
+        &format!(
+            r#"(data (i32.const {SCRATCH_AT}) "no")
+               (func $start (call $abort (i32.const {SCRATCH_AT}) (i32.const 2))) (start $start)
+               {}"#,
+            returns(&encode(&good_response()))
+        ),
+    );
+    assert_eq!(load_error(&engine, &wasm), LoadError::Startup(Box::new(EvalError::GuestPanic("no".into()))));
+    assert_host_still_fine(&engine);
+}
+
+/// Scratch layout of the regex tests: pattern at [`SCRATCH_AT`], text 256 bytes after it,
+/// error buffer at 8192.
+const TEXT_AT: u32 = SCRATCH_AT + 256;
+/// Where the regex tests let the host write error messages.
+const ERROR_AT: u32 = 8192;
+
+/// Data segments holding `pattern` and `text` at the regex scratch addresses.
+fn regex_data(pattern: &str, text: &str) -> String {
+    format!(
+        "(data (i32.const {SCRATCH_AT}) {}) (data (i32.const {TEXT_AT}) {})",
+        wat_bytes(pattern.as_bytes()),
+        wat_bytes(text.as_bytes())
+    )
+}
+
+#[test]
+fn host_regexes_compile_and_match() {
+    let engine = engine();
+    let data = format!("{} (data (i32.const {}) \"aab\")", regex_data("^a+$", "aaaa"), TEXT_AT + 16);
+    let wasm = module_answering_after(
+        &format!("{data} (global $handle (mut i32) (i32.const -1))"),
+        &format!(
+            "(global.set $handle (call $regex_compile (i32.const {SCRATCH_AT}) (i32.const 4) (i32.const {ERROR_AT}) (i32.const 256)))
+             (if (i32.lt_s (global.get $handle) (i32.const 0)) (then unreachable))
+             (if (i32.ne (call $regex_is_match (global.get $handle) (i32.const {TEXT_AT}) (i32.const 4)) (i32.const 1)) (then unreachable))
+             (if (i32.ne (call $regex_is_match (global.get $handle) (i32.const {}) (i32.const 3)) (i32.const 0)) (then unreachable))",
+            TEXT_AT + 16
+        ),
+    );
+    let evaluation = load_and_evaluate(&engine, &wasm).expect("the regexes behave");
+    assert_eq!(Ok(evaluation.output), good_response().result);
+}
+
+#[test]
+fn regex_is_match_with_an_unknown_handle_traps() {
+    let engine = engine();
+    for handle in ["0", "7", "-1", "0x7FFFFFFF"] {
+        let wasm = module_using_host(
+            "",
+            &format!("(drop (call $regex_is_match (i32.const {handle}) (i32.const 0) (i32.const 0))) unreachable"),
+        );
+        match eval_error(&engine, &wasm) {
+            EvalError::Trap(message) => {
+                let shown = if handle.starts_with("0x") { "2147483647" } else { handle };
+                assert_mentions(&message, &[&format!("unknown regex handle {shown}")]);
+            }
+            other => panic!("{handle}: expected a trap, got {other:?}"),
+        }
+    }
+    assert_host_still_fine(&engine);
+}
+
+/// A module that compiles the pattern at [`SCRATCH_AT`] (`pattern_len` bytes) with an error
+/// buffer of `err_cap` bytes, and aborts with whatever the host wrote there (or traps if the
+/// pattern compiled).
+fn module_reporting_regex_error(data: &str, pattern_len: &str, err_cap: u32) -> Vec<u8> {
+    module_using_host(
+        data,
+        &format!(
+            "(local $code i32)
+             (local.set $code (call $regex_compile (i32.const {SCRATCH_AT}) (i32.const {pattern_len}) (i32.const {ERROR_AT}) (i32.const {err_cap})))
+             (if (i32.ge_s (local.get $code) (i32.const 0)) (then unreachable))
+             ;; the message is n = -code - 1 bytes long
+             (call $abort (i32.const {ERROR_AT}) (i32.sub (i32.sub (i32.const 0) (local.get $code)) (i32.const 1)))
+             unreachable"
+        ),
+    )
+}
+
+#[test]
+fn regex_compile_writes_the_error_of_an_invalid_pattern_into_the_guest_buffer() {
+    let engine = engine();
+    let wasm = module_reporting_regex_error(&regex_data("(", ""), "1", 512);
+    match eval_error(&engine, &wasm) {
+        EvalError::GuestPanic(message) => assert_mentions(&message, &["regex parse error", "unclosed group"]),
+        other => panic!("expected the error message back, got {other:?}"),
+    }
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn regex_compile_cuts_its_error_message_to_the_buffer_without_splitting_characters() {
+    let engine = engine();
+    let full = match eval_error(&engine, &module_reporting_regex_error(&regex_data("(é", ""), "3", 4096)) {
+        EvalError::GuestPanic(message) => message,
+        other => panic!("expected the error message back, got {other:?}"),
+    };
+    // Byte 25 is the middle of the `é` in the message, so a capacity of 25 must stop before it.
+    for cap in [0, 1, 10, 24, 25, 26, 40] {
+        match eval_error(&engine, &module_reporting_regex_error(&regex_data("(é", ""), "3", cap)) {
+            EvalError::GuestPanic(message) => {
+                assert!(message.len() <= cap as usize, "{message:?} is longer than {cap}");
+                assert!(full.starts_with(&message), "{message:?} is not a prefix of {full:?}");
+                assert!(!message.contains('\u{FFFD}'), "a character was split: {message:?}");
+            }
+            other => panic!("expected the error message back, got {other:?}"),
+        }
+    }
+    // A negative capacity counts as none.
+    match eval_error(&engine, &module_reporting_regex_error(&regex_data("(", ""), "1", (-5i32) as u32)) {
+        EvalError::GuestPanic(message) => assert_eq!(message, ""),
+        other => panic!("expected an empty message, got {other:?}"),
+    }
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn regex_compile_refuses_patterns_over_the_length_and_size_limits() {
+    let engine = engine();
+    // The long pattern sits above the allocator's first buffers, out of the request's way.
+    let long = "a".repeat(muster_wire::abi::REGEX_MAX_PATTERN_LEN + 1);
+    let long_at = 0xC000;
+    let wasm = module_using_host(
+        &format!("(data (i32.const {long_at}) {})", wat_bytes(long.as_bytes())),
+        &format!(
+            "(local $code i32)
+             (local.set $code (call $regex_compile (i32.const {long_at}) (i32.const {}) (i32.const {ERROR_AT}) (i32.const 256)))
+             (call $abort (i32.const {ERROR_AT}) (i32.sub (i32.sub (i32.const 0) (local.get $code)) (i32.const 1)))
+             unreachable",
+            long.len()
+        ),
+    );
+    match eval_error(&engine, &wasm) {
+        EvalError::GuestPanic(message) => assert_mentions(&message, &["4097 bytes long", "limit is 4096"]),
+        other => panic!("expected the error message back, got {other:?}"),
+    }
+    let wasm = module_reporting_regex_error(&regex_data("a{1000}{1000}", ""), "13", 512);
+    match eval_error(&engine, &wasm) {
+        EvalError::GuestPanic(message) => assert_mentions(&message, &["size limit"]),
+        other => panic!("expected the error message back, got {other:?}"),
+    }
+    assert_host_still_fine(&engine);
+}
+
+/// Evaluates a module whose entry point runs `code` with the host functions and `data`, and
+/// returns the trap message.
+fn host_trap(engine: &muster_engine::Engine, data: &str, code: &str) -> String {
+    match eval_error(engine, &module_using_host(data, code)) {
+        EvalError::Trap(message) => message,
+        other => panic!("expected a trap from {code}, got {other:?}"),
+    }
+}
+
+#[test]
+fn regex_compile_with_a_pattern_outside_memory_traps() {
+    let engine = engine();
+    for (ptr, len) in [("0xFFFFFF00", "16"), ("0xFFF0", "0x20"), ("0", "-1"), ("-1", "2")] {
+        let message = host_trap(
+            &engine,
+            "",
+            &format!(
+                "(drop (call $regex_compile (i32.const {ptr}) (i32.const {len}) (i32.const {ERROR_AT}) (i32.const 16))) unreachable"
+            ),
+        );
+        assert_mentions(&message, &["outside module memory"]);
+    }
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn regex_compile_with_an_error_buffer_outside_memory_traps() {
+    let engine = engine();
+    let message = host_trap(
+        &engine,
+        &regex_data("(", ""),
+        &format!(
+            "(drop (call $regex_compile (i32.const {SCRATCH_AT}) (i32.const 1) (i32.const 0xFFF0) (i32.const 4096))) unreachable"
+        ),
+    );
+    assert_mentions(&message, &["error buffer is outside module memory"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn regex_compile_with_a_pattern_that_is_not_utf8_traps() {
+    let engine = engine();
+    let message = host_trap(
+        &engine,
+        &format!(r#"(data (i32.const {SCRATCH_AT}) "a\ff")"#),
+        &format!(
+            "(drop (call $regex_compile (i32.const {SCRATCH_AT}) (i32.const 2) (i32.const {ERROR_AT}) (i32.const 16))) unreachable"
+        ),
+    );
+    assert_mentions(&message, &["not UTF-8"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn regex_is_match_with_text_outside_memory_or_not_utf8_traps() {
+    let engine = engine();
+    let compile = format!(
+        "(local $h i32)
+         (local.set $h (call $regex_compile (i32.const {SCRATCH_AT}) (i32.const 1) (i32.const {ERROR_AT}) (i32.const 16)))"
+    );
+    for (ptr, len, expected) in [
+        ("0xFFF0", "0x20", "outside module memory"),
+        ("0xFFFFFFFF", "1", "outside module memory"),
+        ("0", "-1", "outside module memory"),
+        (&*TEXT_AT.to_string(), "2", "not UTF-8"),
+    ] {
+        let message = host_trap(
+            &engine,
+            &format!(r#"(data (i32.const {SCRATCH_AT}) "a") (data (i32.const {TEXT_AT}) "\c3\28")"#),
+            &format!(
+                "{compile} (drop (call $regex_is_match (local.get $h) (i32.const {ptr}) (i32.const {len}))) unreachable"
+            ),
+        );
+        assert_mentions(&message, &[expected]);
+    }
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn regex_compile_refuses_more_than_ten_thousand_handles() {
+    let engine = engine();
+    let message = host_trap(
+        &engine,
+        &regex_data("a", ""),
+        &format!(
+            "(loop $again
+               (br_if $again (i32.ge_s (call $regex_compile (i32.const {SCRATCH_AT}) (i32.const 1) (i32.const {ERROR_AT}) (i32.const 16)) (i32.const 0))))
+             unreachable"
+        ),
+    );
+    assert_mentions(&message, &["more than 10000 regular expressions"]);
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn regex_matching_is_charged_against_the_fuel_budget() {
+    let engine = engine();
+    // 200 matches over 60 000 bytes cost 12 M fuel at one unit a byte, far more than the
+    // 5 M budget, though the loop itself executes only a few thousand instructions.
+    let code = |iterations: u32| {
+        format!(
+            "(local $h i32) (local $i i32)
+             (local.set $h (call $regex_compile (i32.const {SCRATCH_AT}) (i32.const 1) (i32.const {ERROR_AT}) (i32.const 16)))
+             (loop $again
+               (drop (call $regex_is_match (local.get $h) (i32.const 0) (i32.const 60000)))
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $again (i32.lt_u (local.get $i) (i32.const {iterations}))))"
+        )
+    };
+    let data = regex_data("z", "");
+    assert_eq!(
+        eval_error(&engine, &module_answering_after(&data, &code(200))),
+        EvalError::FuelExhausted { limit: 5_000_000 }
+    );
+    let cheap = load_and_evaluate(&engine, &module_answering_after(&data, &code(10))).unwrap();
+    assert!(cheap.fuel_consumed > 600_000, "10 matches over 60 000 bytes cost only {}", cheap.fuel_consumed);
+    assert_host_still_fine(&engine);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency.
+
+#[test]
+fn hostile_and_well_behaved_modules_evaluate_concurrently() {
+    let engine = engine();
+    let good = engine.load(&well_behaved_module()).unwrap();
+    let hostile = [
+        (engine.load(&module_running(ENDLESS_LOOP)).unwrap(), EvalError::FuelExhausted { limit: 5_000_000 }),
+        (
+            engine
+                .load(&module_running(
+                    "(loop $g (br_if $g (i32.ne (memory.grow (i32.const 1)) (i32.const -1)))) unreachable",
+                ))
+                .unwrap(),
+            EvalError::ResourceLimit { resource: "memory", limit: 4 << 20 },
+        ),
+        (
+            engine
+                .load(&rule_module(&format!(
+                    "(func $down (param i32) (result i32) (i32.add (call $down (local.get 0)) (i32.const 1))) {}",
+                    entry("(i64.extend_i32_u (call $down (i32.const 0)))")
+                )))
+                .unwrap(),
+            EvalError::StackOverflow,
+        ),
+        (engine.load(&module_running("(i64.const 0xFFFFFFFFFFFFFFFF)")).unwrap(), {
+            EvalError::MalformedOutput("response is 4294967295 bytes; the limit is 1048576 bytes".into())
+        }),
+    ];
+    let start = Barrier::new(4 + hostile.len());
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                start.wait();
+                for _ in 0..20 {
+                    let evaluation = evaluate(&good).expect("good module evaluates");
+                    assert_eq!(Ok(evaluation.output), good_response().result);
+                }
+            });
+        }
+        for (module, expected) in &hostile {
+            let start = &start;
+            scope.spawn(move || {
+                start.wait();
+                for _ in 0..3 {
+                    assert_eq!(&evaluate(module).unwrap_err(), expected);
+                }
+            });
+        }
+    });
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn all_instance_slots_busy_is_an_instantiation_error() {
+    // Two slots, three endless loops started together: one of them finds no slot.
+    let engine = engine_with(Limits { max_concurrent_evaluations: 2, ..unlimited_fuel(Duration::from_millis(1500)) });
+    let endless = engine.load(&module_running(ENDLESS_LOOP)).unwrap();
+    let start = Barrier::new(3);
+    let results: Vec<EvalError> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    evaluate(&endless).unwrap_err()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let timeouts = results.iter().filter(|e| matches!(e, EvalError::Timeout(_))).count();
+    let refused: Vec<_> = results.iter().filter(|e| matches!(e, EvalError::Instantiation(_))).collect();
+    assert_eq!((timeouts, refused.len()), (2, 1), "{results:?}");
+    assert_mentions(refused[0], &["could not be instantiated", "limit of 2"]);
+    // The slots are free again.
+    assert_host_still_fine(&engine);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Determinism and isolation.
+
+/// A module that sums the request bytes and decides `even` or `odd` by the parity of the sum,
+/// so its work and its answer both depend on the input.
+fn parity_module() -> Vec<u8> {
+    let even = encode(&parity_response("even"));
+    let odd = encode(&parity_response("odd"));
+    let odd_at = RESPONSE_AT + 512;
+    rule_module(&format!(
+        "(data (i32.const {RESPONSE_AT}) {even_bytes})
+         (data (i32.const {odd_at}) {odd_bytes})
+         {}",
+        entry(&format!(
+            "(local $sum i32) (local $end i32)
+             (local.set $end (i32.add (local.get $ptr) (local.get $len)))
+             (block $done
+               (loop $next
+                 (br_if $done (i32.ge_u (local.get $ptr) (local.get $end)))
+                 (local.set $sum (i32.add (local.get $sum) (i32.load8_u (local.get $ptr))))
+                 (local.set $ptr (i32.add (local.get $ptr) (i32.const 1)))
+                 (br $next)))
+             (if (result i64) (i32.and (local.get $sum) (i32.const 1))
+               (then (i64.const {}))
+               (else (i64.const {})))",
+            packed(odd_at, odd.len() as u32),
+            packed(RESPONSE_AT, even.len() as u32),
+        )),
+        even_bytes = wat_bytes(&even),
+        odd_bytes = wat_bytes(&odd),
+    ))
+}
+
+/// What [`parity_module`] answers for an `even` or `odd` request.
+fn parity_response(parity: &str) -> Response<UserDecision> {
+    Response {
+        result: Ok(UserDecision { organization: Some(parity.into()), rule: Some("parity".into()), groups: vec![] }),
+        trace: vec![muster_wire::TraceStep {
+            rule: Some("parity".into()),
+            check: format!("request bytes sum to an {parity} number"),
+            outcome: muster_wire::Outcome::Matched,
+        }],
+    }
+}
+
+#[test]
+fn the_same_input_gives_the_same_output_trace_and_fuel() {
+    let engine = engine();
+    let module = engine.load(&parity_module()).unwrap();
+    let settings = module.prepare_settings(b"{}").unwrap();
+    for name in ["ada@acme.com", "grace@acme.com", "x"] {
+        let user = User { user_name: name.into(), ..user() };
+        let request = codec::encode_user_request(&Context::default(), &settings.0, &user).unwrap();
+        let parity = if request.iter().map(|&b| u32::from(b)).sum::<u32>() % 2 == 1 { "odd" } else { "even" };
+        let first = module.evaluate_user(&settings, &Context::default(), &user).unwrap();
+        let second = module.evaluate_user(&settings, &Context::default(), &user).unwrap();
+        // A second engine and a second load give the same too.
+        let other = engine_with(limits()).load(&parity_module()).unwrap();
+        let third = other.evaluate_user(&settings, &Context::default(), &user).unwrap();
+        assert_eq!(Ok(first.output.clone()), parity_response(parity).result, "{name}");
+        for again in [&second, &third] {
+            assert_eq!(again.output, first.output);
+            assert_eq!(again.trace, first.trace);
+            assert_eq!(again.fuel_consumed, first.fuel_consumed);
+        }
+    }
+}
+
+#[test]
+fn fuel_consumed_measures_the_work_done() {
+    let engine = engine();
+    let module = engine.load(&parity_module()).unwrap();
+    let settings = module.prepare_settings(b"{}").unwrap();
+    let fuel = |name: &str| {
+        let user = User { user_name: name.into(), ..user() };
+        module.evaluate_user(&settings, &Context::default(), &user).unwrap().fuel_consumed
+    };
+    let short = fuel("a");
+    let long = fuel(&"a".repeat(1000));
+    assert!(long > short + 1000 * 5, "1000 more bytes cost only {} fuel more", long - short);
+}
+
+#[test]
+fn no_state_leaks_between_evaluations() {
+    let engine = engine();
+    // The module counts its calls in a global and marks memory; it only answers when it sees
+    // neither from an earlier evaluation (every evaluation gets a fresh instance).
+    let wasm = module_answering_after(
+        "(global $calls (mut i32) (i32.const 0))",
+        &format!(
+            "(global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+             (if (i32.ne (global.get $calls) (i32.const 1)) (then unreachable))
+             (if (i32.ne (i32.load (i32.const {SCRATCH_AT})) (i32.const 0)) (then unreachable))
+             (i32.store (i32.const {SCRATCH_AT}) (i32.const 0xDEAD))
+             (if (i32.ne (memory.size) (i32.const 1)) (then unreachable))
+             (drop (memory.grow (i32.const 3)))"
+        ),
+    );
+    let module = engine.load(&wasm).unwrap();
+    for _ in 0..5 {
+        assert_eq!(Ok(evaluate(&module).expect("a fresh instance").output), good_response().result);
+    }
+}
+
+#[test]
+fn a_guest_reported_error_is_not_a_crash() {
+    let engine = engine();
+    let response: Response<UserDecision> =
+        Response { result: Err(GuestError::Rule("attribute `department` missing".into())), trace: vec![] };
+    let error = eval_error(&engine, &rule_module(&returns(&encode(&response))));
+    assert_eq!(error, EvalError::Guest("rule failed: attribute `department` missing".into()));
+    assert_host_still_fine(&engine);
+}
