@@ -38,12 +38,12 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
 /// Encodes a [`UserRequest`](crate::UserRequest) from borrowed parts, byte for byte what
 /// encoding the owned struct gives, without cloning the user.
 pub fn encode_user_request(context: &Context, settings: &[u8], user: &User) -> Result<Vec<u8>, CodecError> {
-    encode(&(context, settings, user))
+    encode(&(context, serde_bytes::Bytes::new(settings), user))
 }
 
 /// Encodes a [`GroupRequest`](crate::GroupRequest) from borrowed parts.
 pub fn encode_group_request(context: &Context, settings: &[u8], groups: &[String]) -> Result<Vec<u8>, CodecError> {
-    encode(&(context, settings, groups))
+    encode(&(context, serde_bytes::Bytes::new(settings), groups))
 }
 
 #[cfg(test)]

@@ -90,7 +90,9 @@ impl User {
 pub struct UserRequest {
     /// Realm and trigger.
     pub context: Context,
-    /// The module's prepared settings (see `abi::PREPARE_SETTINGS`).
+    /// The module's prepared settings (see `abi::PREPARE_SETTINGS`), encoded as one byte
+    /// string (length and raw bytes) so decoding them is a copy, not a loop.
+    #[serde(with = "serde_bytes")]
     pub settings: Vec<u8>,
     /// The user to decide about.
     pub user: User,
@@ -102,7 +104,8 @@ pub struct UserRequest {
 pub struct GroupRequest {
     /// Realm and trigger.
     pub context: Context,
-    /// The module's prepared settings.
+    /// The module's prepared settings, as one byte string.
+    #[serde(with = "serde_bytes")]
     pub settings: Vec<u8>,
     /// Names of the provider groups to mark with organizations.
     pub groups: Vec<String>,

@@ -1,0 +1,13 @@
+//! The fixture files, run natively and through the real engine on the compiled module.
+
+use muster_harness::Subject;
+
+#[test]
+fn fixtures_pass_natively() {
+    muster_harness::native!(group_rules::GroupRulesPolicy { group_rules }).run(["fixtures"]).assert_passed();
+}
+
+#[test]
+fn fixtures_pass_through_the_engine() {
+    muster_harness::Wasm::built("group_rules").run(["fixtures"]).assert_passed();
+}
