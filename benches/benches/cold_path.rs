@@ -1,0 +1,64 @@
+//! The cold path of design.md §8: upload to first decision ≤ 150 ms (for a ~200 KB module),
+//! restart with the on-disk cache ≤ 5 ms per module.
+//!
+//! * `compile`: `Engine::load` of `user_rules.wasm` on an engine without a disk cache
+//!   (validate, compile with Cranelift, check the contract, pre-link, ask the ABI version);
+//! * `cache_load`: `Engine::load` on an engine whose disk cache already holds the module's
+//!   compiled code (`load` keeps nothing in memory, so every call reads and deserializes the
+//!   entry from disk: what a restart costs per module);
+//! * `upload_to_first_decision`: `load` (no cache) + `prepare_settings` of the 20-rule
+//!   settings + one `evaluate_user`;
+//! * `compile_group_rules`: `Engine::load` (no cache) of the built `group_rules.wasm`, which is
+//!   close to the 200 KB of the target (skipped when it has not been built).
+
+use std::{hint::black_box, time::Duration};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use muster_benches::{TempDir, context, settings_json, user, user_rules_wasm};
+use muster_engine::{Engine, EngineConfig};
+
+fn cold_path(c: &mut Criterion) {
+    let wasm = user_rules_wasm();
+    eprintln!("user_rules.wasm: {} bytes", wasm.len());
+    let mut group = c.benchmark_group("cold_path");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(8));
+
+    let engine = Engine::new(EngineConfig::default()).expect("engine");
+    group.bench_function("compile", |b| b.iter(|| black_box(engine.load(black_box(&wasm)).expect("load"))));
+
+    let cache_dir = TempDir::new("muster-bench-cache");
+    let cached =
+        Engine::new(EngineConfig { cache_dir: Some(cache_dir.path().to_path_buf()), ..EngineConfig::default() })
+            .expect("engine with a disk cache");
+    cached.load(&wasm).expect("warm the cache");
+    let entries = std::fs::read_dir(cache_dir.path()).expect("cache dir").count();
+    assert_eq!(entries, 1, "the warm-up load left one cache entry");
+    // A fresh engine on the same directory, as after a restart.
+    let restarted =
+        Engine::new(EngineConfig { cache_dir: Some(cache_dir.path().to_path_buf()), ..EngineConfig::default() })
+            .expect("engine with a disk cache");
+    group.bench_function("cache_load", |b| b.iter(|| black_box(restarted.load(black_box(&wasm)).expect("load"))));
+
+    let (settings_json, context, user) = (settings_json(), context(), user());
+    group.bench_function("upload_to_first_decision", |b| {
+        b.iter(|| {
+            let module = engine.load(black_box(&wasm)).expect("load");
+            let settings = module.prepare_settings(settings_json.as_bytes()).expect("settings");
+            black_box(module.evaluate_user(&settings, &context, &user).expect("evaluation"))
+        })
+    });
+    let group_rules = muster_harness::subject::built_artifact("group_rules");
+    match std::fs::read(&group_rules) {
+        Ok(wasm) => {
+            eprintln!("group_rules.wasm: {} bytes", wasm.len());
+            group.bench_function("compile_group_rules", |b| {
+                b.iter(|| black_box(engine.load(black_box(&wasm)).expect("load")))
+            });
+        }
+        Err(_) => eprintln!("{} not built: skipping compile_group_rules", group_rules.display()),
+    }
+    group.finish();
+}
+
+criterion_group!(benches, cold_path);
+criterion_main!(benches);

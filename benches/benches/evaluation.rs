@@ -1,0 +1,95 @@
+//! One isolated evaluation of the 20-rule user-rules workload (design.md §8: median ≤ 10 µs,
+//! ≤ 5× native, ≥ 3× faster than regorus), three ways in one group:
+//!
+//! * `wasm`: `RuleModule::evaluate_user` of the built `user_rules.wasm` (fresh instance,
+//!   request encoded, response decoded, trace included);
+//! * `native`: the same policy compiled natively, through the SDK's runtime entry point on the
+//!   same encoded request (decode request and settings, decide, encode response);
+//! * `regorus`: the equivalent Rego policy (`benches/rego/user_rules.rego`), engine prepared
+//!   once, input set and decision rule evaluated per iteration (`Engine::eval_rule`).
+//!
+//! Two more, to read the three above:
+//!
+//! * `native_decide_only`: the rules alone, natively (`decide_user` with the trace, on settings
+//!   decoded once). The SDK's native runtime (`native`) decodes the prepared settings on every
+//!   call and, natively, that compiles every regex again (inside the sandbox the host keeps
+//!   them compiled per module), so `native` is dominated by regex compilation; this one is the
+//!   floor for the same rules compiled natively.
+//! * `regorus_rvm`: the same Rego policy compiled for regorus's register VM (`RegoVM`), VM
+//!   prepared once, `set_input` + `execute` per iteration: regorus's fastest mode.
+//!
+//! A second group, `user_rules_wasm_breakdown`, runs the wasm evaluation with empty settings
+//! and/or a tiny user (and prints the fuel of each), to show where the time goes.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use muster_benches::{
+    Workload, check_rego_matches, quick_criterion, rego_decide, rego_engine, rego_input, rego_vm, rego_vm_decide,
+};
+
+fn evaluation(c: &mut Criterion) {
+    let workload = Workload::load();
+    let decision = workload.check();
+    check_rego_matches(&decision);
+    let first = workload.evaluate_wasm();
+    eprintln!(
+        "wasm evaluation: {} fuel, {} trace steps, {:?} (first call)",
+        first.fuel_consumed,
+        first.trace.len(),
+        first.duration
+    );
+
+    let mut group = c.benchmark_group("user_rules_20_rules");
+    group.bench_function("wasm", |b| b.iter(|| black_box(workload.evaluate_wasm())));
+    group.bench_function("native", |b| {
+        b.iter(|| {
+            black_box(muster_guest::runtime::user_rules::<muster_benches::Policy>(black_box(&workload.native_request)))
+        })
+    });
+    let mut rego = rego_engine();
+    let input = rego_input(&workload.user);
+    // The first evaluation prepares (compiles) the policy; keep it out of the measurement.
+    black_box(rego_decide(&mut rego, &input));
+    group.bench_function("regorus", |b| {
+        b.iter(|| {
+            rego.set_input(input.clone());
+            black_box(rego.eval_rule(muster_benches::REGO_DECISION_RULE.into()).expect("decision"))
+        })
+    });
+    let settings = workload.native_loaded_settings();
+    group.bench_function("native_decide_only", |b| {
+        b.iter(|| black_box(Workload::decide_native(&settings, black_box(&workload.user), &workload.context)))
+    });
+    let mut vm = rego_vm();
+    black_box(rego_vm_decide(&mut vm, &input));
+    group.bench_function("regorus_rvm", |b| {
+        b.iter(|| {
+            vm.set_input(input.clone());
+            black_box(vm.execute().expect("decision"))
+        })
+    });
+    group.finish();
+
+    // Where the wasm time goes: the same evaluation with less to decode.
+    let mut group = c.benchmark_group("user_rules_wasm_breakdown");
+    for (label, settings_json, user) in muster_benches::breakdown_cases() {
+        let settings = workload.module.prepare_settings(settings_json.as_bytes()).expect("settings");
+        let evaluation = workload.module.evaluate_user(&settings, &workload.context, &user).expect("evaluation");
+        eprintln!(
+            "{label}: {} fuel, {} trace steps, request {} bytes",
+            evaluation.fuel_consumed,
+            evaluation.trace.len(),
+            muster_wire::codec::encode_user_request(&workload.context, &settings.0, &user).expect("encode").len()
+        );
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                black_box(workload.module.evaluate_user(&settings, &workload.context, &user).expect("evaluation"))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group! { name = benches; config = quick_criterion(); targets = evaluation }
+criterion_main!(benches);
