@@ -1,7 +1,8 @@
 //! `muster`: the command-line entry point.
 //!
 //! * `muster eval` evaluates one input with a rule module and prints the decision and trace;
-//! * `muster test` runs fixture files through the engine on a compiled module.
+//! * `muster test` runs fixture files through the engine on a compiled module;
+//! * `muster serve` runs the multi-tenant HTTP service.
 
 mod commands;
 
@@ -20,13 +21,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Serve(commands::serve::ServeArgs),
     Eval(commands::eval::EvalArgs),
     Test(commands::test::TestArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let outcome = match cli.command {
+        Command::Serve(args) => commands::serve::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Test(args) => commands::test::run(args),
     };
@@ -36,5 +40,17 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Structured logs on stderr: `RUST_LOG` filters (default `info`), `MUSTER_LOG_FORMAT=json`
+/// switches to JSON lines.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("MUSTER_LOG_FORMAT").is_ok_and(|format| format == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
     }
 }

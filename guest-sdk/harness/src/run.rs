@@ -105,10 +105,10 @@ fn check_user(
             organization(&decision.organization)
         ));
     }
-    if let Some(rule) = &expected.rule {
-        if &decision.rule != rule {
-            mismatches.push(format!("rule: expected {rule:?}, got {:?}", decision.rule));
-        }
+    if let Some(rule) = &expected.rule
+        && &decision.rule != rule
+    {
+        mismatches.push(format!("rule: expected {rule:?}, got {:?}", decision.rule));
     }
     if let Some(groups) = &expected.groups {
         let want: BTreeSet<_> = groups.iter().collect();

@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
+pub mod demo;
 pub mod eval;
+pub mod serve;
 pub mod test;
 
 use std::path::Path;

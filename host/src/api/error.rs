@@ -1,0 +1,124 @@
+//! The one error type of the HTTP API: a status and a JSON body
+//! `{"error": {"code": "not_found", "message": "…"}}`.
+
+use axum::{
+    Json,
+    http::{StatusCode, header::CONTENT_TYPE},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use crate::store::StoreError;
+
+/// An API failure a client can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no credentials, or credentials that are not valid.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: valid credentials that may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such thing (for this tenant).
+    #[error("{0}")]
+    NotFound(String),
+    /// 405: the route exists, but not with this method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// 409: it conflicts with what exists.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413: the body is too large.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 415: the body is not JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 422: well-formed but refused (a module or settings document that does not validate).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// 500: our fault; the message is logged, the client sees a generic one.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// A 500 from any error, keeping its message for the log.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(what) => ApiError::NotFound(what),
+            StoreError::Conflict(what) => ApiError::Conflict(what),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            ApiError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                "internal error; see the server log".to_owned()
+            }
+            other => other.to_string(),
+        };
+        (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+    }
+}
+
+/// Gives every error response the JSON shape, including the plain-text rejections axum makes
+/// before a handler runs (an id that is not valid UTF-8 in the path, …).
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (_, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_owned();
+    let message = if text.is_empty() { status.canonical_reason().unwrap_or("error").to_owned() } else { text };
+    let error = match status {
+        StatusCode::BAD_REQUEST => ApiError::BadRequest(message),
+        StatusCode::UNAUTHORIZED => ApiError::Unauthorized(message),
+        StatusCode::FORBIDDEN => ApiError::Forbidden(message),
+        StatusCode::NOT_FOUND => ApiError::NotFound(message),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(message),
+        StatusCode::CONFLICT => ApiError::Conflict(message),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(message),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(message),
+        StatusCode::UNPROCESSABLE_ENTITY => ApiError::Unprocessable(message),
+        status if status.is_server_error() => ApiError::Internal(message),
+        status => return (status, Json(json!({ "error": { "code": "error", "message": message } }))).into_response(),
+    };
+    error.into_response()
+}

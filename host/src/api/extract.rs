@@ -1,0 +1,117 @@
+//! Request extractors whose rejections are [`ApiError`]s, so every failure has the API's JSON
+//! error shape.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{HeaderMap, StatusCode, header::CONTENT_TYPE, request::Parts},
+};
+use serde::de::{DeserializeOwned, IgnoredAny};
+
+use super::error::ApiError;
+
+/// JSON body; malformed, mistyped or oversized bodies become 400 / 415 / 413 / 422 JSON errors.
+///
+/// Well-formed JSON of the wrong shape is always 422, even where `serde_json` reports it as a
+/// syntax error (a number where an enum's string is expected); only text that is not JSON at
+/// all is 400.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(request.headers()) {
+            return Err(not_json());
+        }
+        let body = body_bytes(request, state).await?;
+        parse(&body).map(ApiJson)
+    }
+}
+
+/// A JSON body that may be absent: an empty body gives the default value; a non-empty one is
+/// treated exactly as [`ApiJson`].
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let declared_json = is_json(request.headers());
+        let body = body_bytes(request, state).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        if !declared_json {
+            return Err(not_json());
+        }
+        parse(&body).map(OptionalJson)
+    }
+}
+
+/// Whether the request declares a JSON body (`application/json` or `application/*+json`).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers.get(CONTENT_TYPE).and_then(|value| value.to_str().ok()) else {
+        return false;
+    };
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some(("application", subtype)) => subtype == "json" || subtype.ends_with("+json"),
+        _ => false,
+    }
+}
+
+fn not_json() -> ApiError {
+    ApiError::UnsupportedMediaType("the body must be JSON (Content-Type: application/json)".into())
+}
+
+async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge("the body is larger than this route accepts".into())
+        } else {
+            ApiError::BadRequest(rejection.body_text())
+        }
+    })
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|error| {
+        if serde_json::from_slice::<IgnoredAny>(body).is_ok() {
+            ApiError::Unprocessable(format!("the JSON body does not have the expected shape: {error}"))
+        } else {
+            ApiError::BadRequest(format!("the body is not valid JSON: {error}"))
+        }
+    })
+}
+
+/// Query string; a malformed one becomes a 400 JSON error.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| ApiQuery(value))
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+    }
+}
+
+/// The bearer token of the `Authorization` header, if any.
+pub struct Bearer(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Bearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+            .map(|token| token.trim().to_owned());
+        Ok(Bearer(token))
+    }
+}

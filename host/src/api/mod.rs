@@ -1,0 +1,64 @@
+//! The HTTP API: one module per area, all errors as [`error::ApiError`] JSON.
+//!
+//! Routes are listed in `docs/api.md`.
+
+mod audit;
+mod decisions;
+pub mod error;
+mod evaluate;
+mod extract;
+mod health;
+mod keys;
+mod modules;
+mod realms;
+mod tenants;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    routing::{delete, get, post, put},
+};
+use tower_http::trace::TraceLayer;
+
+use crate::service::SharedState;
+
+/// Largest request body, except module uploads.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// Largest module upload body (base64 of the engine's largest module, plus settings).
+pub const MAX_UPLOAD_BYTES: usize = 16 << 20;
+
+/// The whole API.
+pub fn router(state: SharedState) -> Router {
+    let tenant = "/v1/tenants/{tenant}";
+    let realm = "/v1/tenants/{tenant}/realms/{realm}";
+    let module = "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}";
+    Router::new()
+        .route("/healthz", get(health::health))
+        .route("/v1/tenants", post(tenants::create).get(tenants::list))
+        .route(tenant, get(tenants::get))
+        .route(&format!("{tenant}/keys"), post(keys::create).get(keys::list))
+        .route(&format!("{tenant}/keys/{{key}}"), delete(keys::revoke))
+        .route(&format!("{tenant}/organizations"), get(realms::list_organizations))
+        .route(&format!("{tenant}/organizations/{{organization}}"), put(realms::save_organization))
+        .route(&format!("{tenant}/realms"), post(realms::create).get(realms::list))
+        .route(realm, get(realms::get).patch(realms::update))
+        .route(&format!("{realm}/login"), post(evaluate::login))
+        .route(&format!("{realm}/dry-run"), post(evaluate::dry_run_ad_hoc))
+        .route(&format!("{realm}/users/{{user}}"), get(evaluate::get_user))
+        .route(&format!("{realm}/users/{{user}}/dry-run"), post(evaluate::dry_run_user))
+        .route(module, post(modules::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
+        .route(&format!("{module}/versions"), get(modules::list))
+        .route(&format!("{module}/versions/{{version}}"), get(modules::get))
+        .route(&format!("{module}/versions/{{version}}/activate"), post(modules::activate))
+        .route(&format!("{module}/rollback"), post(modules::rollback))
+        .route(&format!("{tenant}/decisions"), get(decisions::list))
+        .route(&format!("{tenant}/decisions/{{decision}}"), get(decisions::get))
+        .route(&format!("{tenant}/decisions/{{decision}}/replay"), post(decisions::replay))
+        .route(&format!("{tenant}/audit"), get(audit::list))
+        .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed("this route does not take this method".into()) })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::map_response(error::json_errors))
+        .with_state(state)
+}

@@ -1,0 +1,30 @@
+//! What the HTTP handlers call: shared state, access control, rules, logins.
+
+pub mod access;
+pub mod login;
+pub mod rules;
+
+use std::sync::Arc;
+
+use crate::store::Store;
+
+/// State shared by every request.
+pub struct AppState {
+    /// Where everything is kept.
+    pub store: Store,
+    /// Loads and runs rule modules.
+    pub rules: rules::RuleRunner,
+    /// SHA-256 of the operator token (`MUSTER_OPERATOR_TOKEN`), if one is configured.
+    pub operator_token_sha256: Option<String>,
+}
+
+/// The state as handlers receive it.
+pub type SharedState = Arc<AppState>;
+
+/// The current time in Unix milliseconds.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as i64)
+        .unwrap_or_default()
+}

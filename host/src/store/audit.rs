@@ -1,0 +1,137 @@
+//! The audit log: appended in the transaction of each change, read with filters, never updated or
+//! deleted (the database's triggers reject both).
+
+use serde_json::Value;
+use sqlx::AnyConnection;
+
+use super::{
+    Audit, Result, Store, StoreError,
+    model::{AuditEvent, Millis},
+    no_tenant, random_id,
+    rows::{self, Arg, Dynamic, audit_columns},
+};
+
+/// Which audit events [`Store::list_audit`] returns: those of `tenant_id` matching every filter
+/// given, ascending by `seq`, at most `limit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// The tenant.
+    pub tenant_id: String,
+    /// An exact action (`module.activated`) or, ending in a dot, a prefix (`module.`).
+    pub action: Option<String>,
+    /// Exactly this actor.
+    pub actor: Option<String>,
+    /// Exactly this target.
+    pub target: Option<String>,
+    /// At or after this time.
+    pub since: Option<Millis>,
+    /// Before this time.
+    pub until: Option<Millis>,
+    /// Cursor: only events with a greater `seq`.
+    pub after_seq: Option<i64>,
+    /// At most this many events (negative counts as zero).
+    pub limit: i64,
+}
+
+/// An audit event about to be appended.
+pub(super) struct Event {
+    /// `module.uploaded`, …
+    pub action: &'static str,
+    /// What it was done to.
+    pub target: String,
+    /// Details, a JSON object (never a secret or a secret's hash).
+    pub details: Value,
+}
+
+impl Event {
+    /// An event.
+    pub(super) fn new(action: &'static str, target: impl Into<String>, details: Value) -> Self {
+        Self { action, target: target.into(), details }
+    }
+}
+
+/// Appends `events`, in order, to `tenant`'s log, returning the last `seq`.
+///
+/// Bumps the tenant's counter first: on PostgreSQL that locks the tenant's row until commit, so
+/// call it as late in the transaction as possible (unless the transaction locked the tenant
+/// already, see `WriteTx::lock_tenant`).
+pub(super) async fn append(conn: &mut AnyConnection, tenant: &str, audit: &Audit, events: Vec<Event>) -> Result<i64> {
+    let count = i64::try_from(events.len()).map_err(|_| StoreError::Invalid("too many audit events".into()))?;
+    let row = sqlx::query("UPDATE tenants SET audit_seq = audit_seq + $1 WHERE id = $2 RETURNING audit_seq")
+        .bind(count)
+        .bind(tenant)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| no_tenant(tenant))?;
+    let last: i64 = rows::get(&row, "audit_seq")?;
+    for (seq, event) in (last - count + 1..).zip(events) {
+        sqlx::query(
+            "INSERT INTO audit_events (tenant_id, seq, id, at, actor, action, target, details) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(tenant)
+        .bind(seq)
+        .bind(random_id()?)
+        .bind(audit.at)
+        .bind(audit.actor.as_str())
+        .bind(event.action)
+        .bind(event.target)
+        .bind(event.details.to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(last)
+}
+
+impl Store {
+    /// The tenant's audit events matching `filter`, ascending by `seq`.
+    pub async fn list_audit(&self, filter: AuditFilter) -> Result<Vec<AuditEvent>> {
+        let mut query = Dynamic::new(concat!("SELECT ", audit_columns!(), " FROM audit_events WHERE tenant_id = "));
+        let tenant = query.bind(Arg::Text(filter.tenant_id));
+        query.push(&tenant);
+        if let Some(action) = filter.action {
+            if action.ends_with('.') {
+                let pattern = query.bind(Arg::Text(format!("{}%", escape_like(&action))));
+                query.push(&format!(" AND action LIKE {pattern} ESCAPE '\\'"));
+            } else {
+                let action = query.bind(Arg::Text(action));
+                query.push(&format!(" AND action = {action}"));
+            }
+        }
+        if let Some(actor) = filter.actor {
+            let actor = query.bind(Arg::Text(actor));
+            query.push(&format!(" AND actor = {actor}"));
+        }
+        if let Some(target) = filter.target {
+            let target = query.bind(Arg::Text(target));
+            query.push(&format!(" AND target = {target}"));
+        }
+        if let Some(since) = filter.since {
+            let since = query.bind(Arg::Int(since));
+            query.push(&format!(" AND at >= {since}"));
+        }
+        if let Some(until) = filter.until {
+            let until = query.bind(Arg::Int(until));
+            query.push(&format!(" AND at < {until}"));
+        }
+        if let Some(after) = filter.after_seq {
+            let after = query.bind(Arg::Int(after));
+            query.push(&format!(" AND seq > {after}"));
+        }
+        let limit = query.bind(Arg::Int(filter.limit.max(0)));
+        query.push(&format!(" ORDER BY seq LIMIT {limit}"));
+        rows::all(&query.fetch_all(&self.pool).await?, rows::audit_event)
+    }
+}
+
+/// Escapes `\`, `%` and `_` for a `LIKE … ESCAPE '\'` pattern.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

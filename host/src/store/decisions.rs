@@ -1,0 +1,174 @@
+//! Decision records: written by `apply_decision` (applied) or [`Store::insert_decision`] (dry runs,
+//! shadow evaluations), listed newest first, purged by the tenant's retention.
+
+use sqlx::AnyConnection;
+
+use super::{
+    Result, Store, StoreError,
+    model::{DecisionRecord, Millis},
+    no_realm,
+    rows::{self, Arg, Dynamic, decision_columns},
+    write_error,
+};
+
+/// Which decisions [`Store::list_decisions`] returns: those of `tenant_id` matching every filter
+/// given, newest first (by `created_at`, then `id`), at most `limit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecisionFilter {
+    /// The tenant.
+    pub tenant_id: String,
+    /// Only this realm's.
+    pub realm_id: Option<String>,
+    /// Only this user's.
+    pub user_id: Option<String>,
+    /// Only this trigger (`login`, …).
+    pub trigger: Option<String>,
+    /// Only shadow evaluations (`true`) or only the others (`false`).
+    pub shadow: Option<bool>,
+    /// Made at or after this time.
+    pub since: Option<Millis>,
+    /// Made before this time.
+    pub until: Option<Millis>,
+    /// Cursor: only decisions after (older than) this one, in the listing's order; the last id of
+    /// the previous page. `NotFound` if the tenant has no such decision (e.g. it was purged).
+    pub before_id: Option<String>,
+    /// At most this many (negative counts as zero).
+    pub limit: i64,
+}
+
+/// How many decisions one purge statement deletes, so a large purge does not hold SQLite's write
+/// lock for long.
+const PURGE_BATCH: i64 = 5_000;
+
+/// Inserts a decision record; `Conflict` if its id is taken, `NotFound` if its realm is missing.
+pub(super) async fn insert(conn: &mut AnyConnection, decision: &DecisionRecord) -> Result<()> {
+    sqlx::query(concat!(
+        "INSERT INTO decisions (",
+        decision_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+    ))
+    .bind(decision.tenant_id.as_str())
+    .bind(decision.id.as_str())
+    .bind(decision.realm_id.as_str())
+    .bind(decision.user_id.as_deref())
+    .bind(decision.trigger.as_str())
+    .bind(i64::from(decision.applied))
+    .bind(i64::from(decision.shadow))
+    .bind(decision.input.as_str())
+    .bind(decision.user_rules_version)
+    .bind(decision.user_rules_digest.as_deref())
+    .bind(decision.group_rules_version)
+    .bind(decision.group_rules_digest.as_deref())
+    .bind(decision.output.as_str())
+    .bind(decision.trace.as_str())
+    .bind(decision.duration_us)
+    .bind(decision.fuel)
+    .bind(decision.created_at)
+    .execute(conn)
+    .await
+    .map_err(|e| {
+        write_error(
+            e,
+            || format!("decision {:?} already exists", decision.id),
+            || no_realm(&decision.tenant_id, &decision.realm_id).to_string(),
+        )
+    })?;
+    Ok(())
+}
+
+impl Store {
+    /// Stores a decision that changes nothing else (a dry run, a shadow evaluation); not audited.
+    /// `Conflict` if its id is taken, `NotFound` if its realm is missing.
+    pub async fn insert_decision(&self, decision: &DecisionRecord) -> Result<()> {
+        let mut tx = self.write().await?;
+        insert(tx.conn(), decision).await?;
+        tx.commit().await
+    }
+
+    /// The tenant's decision, if it exists.
+    pub async fn get_decision(&self, tenant: &str, id: &str) -> Result<Option<DecisionRecord>> {
+        sqlx::query(concat!("SELECT ", decision_columns!(), " FROM decisions WHERE tenant_id = $1 AND id = $2"))
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(rows::decision)
+            .transpose()
+    }
+
+    /// The tenant's decisions matching `filter`, newest first.
+    pub async fn list_decisions(&self, filter: DecisionFilter) -> Result<Vec<DecisionRecord>> {
+        let cursor = match &filter.before_id {
+            Some(id) => {
+                let row = sqlx::query("SELECT created_at FROM decisions WHERE tenant_id = $1 AND id = $2")
+                    .bind(filter.tenant_id.as_str())
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("no decision {id:?} (the page cursor)")))?;
+                Some((rows::get::<i64>(&row, "created_at")?, id.clone()))
+            }
+            None => None,
+        };
+        let mut query = Dynamic::new(concat!("SELECT ", decision_columns!(), " FROM decisions WHERE tenant_id = "));
+        let tenant = query.bind(Arg::Text(filter.tenant_id));
+        query.push(&tenant);
+        if let Some(realm) = filter.realm_id {
+            let realm = query.bind(Arg::Text(realm));
+            query.push(&format!(" AND realm_id = {realm}"));
+        }
+        if let Some(user) = filter.user_id {
+            let user = query.bind(Arg::Text(user));
+            query.push(&format!(" AND user_id = {user}"));
+        }
+        if let Some(trigger) = filter.trigger {
+            let trigger = query.bind(Arg::Text(trigger));
+            query.push(&format!(" AND trigger_kind = {trigger}"));
+        }
+        if let Some(shadow) = filter.shadow {
+            let shadow = query.bind(Arg::Int(i64::from(shadow)));
+            query.push(&format!(" AND shadow = {shadow}"));
+        }
+        if let Some(since) = filter.since {
+            let since = query.bind(Arg::Int(since));
+            query.push(&format!(" AND created_at >= {since}"));
+        }
+        if let Some(until) = filter.until {
+            let until = query.bind(Arg::Int(until));
+            query.push(&format!(" AND created_at < {until}"));
+        }
+        if let Some((at, id)) = cursor {
+            let at_lt = query.bind(Arg::Int(at));
+            let at_eq = query.bind(Arg::Int(at));
+            let id = query.bind(Arg::Text(id));
+            query.push(&format!(" AND (created_at < {at_lt} OR (created_at = {at_eq} AND id < {id}))"));
+        }
+        let limit = query.bind(Arg::Int(filter.limit.max(0)));
+        query.push(&format!(" ORDER BY created_at DESC, id DESC LIMIT {limit}"));
+        rows::all(&query.fetch_all(&self.pool).await?, rows::decision)
+    }
+
+    /// Deletes the tenant's decisions made before `cutoff`, returning how many (not audited: it
+    /// is the tenant's retention setting at work). Runs in batches, each its own transaction.
+    pub async fn purge_decisions_older_than(&self, tenant: &str, cutoff: Millis) -> Result<u64> {
+        let mut purged = 0;
+        loop {
+            let mut tx = self.write().await?;
+            let done = sqlx::query(
+                "DELETE FROM decisions WHERE tenant_id = $1 AND id IN \
+                 (SELECT id FROM decisions WHERE tenant_id = $1 AND created_at < $2 LIMIT $3)",
+            )
+            .bind(tenant)
+            .bind(cutoff)
+            .bind(PURGE_BATCH)
+            .execute(tx.conn())
+            .await?;
+            tx.commit().await?;
+            purged += done.rows_affected();
+            if done.rows_affected() < PURGE_BATCH as u64 {
+                return Ok(purged);
+            }
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The records the store keeps. Ids are opaque strings chosen by the caller (tenants, realms,
+//! organizations: readable slugs; users, decisions, keys, audit events: random ids); times are
+//! Unix milliseconds.
+
+use serde::{Deserialize, Serialize};
+
+/// Unix time in milliseconds.
+pub type Millis = i64;
+
+/// A customer. Everything else belongs to exactly one tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    /// Slug chosen at creation (`acme`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// How long decision records are kept, in days; `None` keeps them forever.
+    pub decision_retention_days: Option<i64>,
+    /// When it was created.
+    pub created_at: Millis,
+}
+
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyKind {
+    /// Manage the tenant: realms, organizations, modules, keys; read everything.
+    Admin,
+    /// Only call the evaluation API (login, dry run) — for the tenant's login service.
+    Evaluation,
+}
+
+impl KeyKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Admin => "admin",
+            KeyKind::Evaluation => "evaluation",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "admin" => Some(KeyKind::Admin),
+            "evaluation" => Some(KeyKind::Evaluation),
+            _ => None,
+        }
+    }
+}
+
+/// An API key as stored: never the secret itself, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// Public id, the part of the key before the secret (`mk_…`).
+    pub id: String,
+    /// The tenant it belongs to.
+    pub tenant_id: String,
+    /// What it may do.
+    pub kind: KeyKind,
+    /// A label chosen by whoever created it.
+    pub label: String,
+    /// Lower-case hex SHA-256 of the secret.
+    #[serde(skip_serializing)]
+    pub secret_sha256: String,
+    /// When it was created.
+    pub created_at: Millis,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Millis>,
+}
+
+/// An organization a user's primary membership can point to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    /// Slug, unique in the tenant (`acme-sales`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// Which rules a module version provides to a realm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    /// Decides users' organizations and rule-based groups.
+    User,
+    /// Marks provider groups with organizations.
+    Group,
+}
+
+impl RuleKind {
+    /// The stored (and URL) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::User => "user",
+            RuleKind::Group => "group",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "user" => Some(RuleKind::User),
+            "group" => Some(RuleKind::Group),
+            _ => None,
+        }
+    }
+}
+
+/// One identity-provider integration of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Realm {
+    /// Slug, unique in the tenant (`entra`).
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// Display name.
+    pub name: String,
+    /// Used when no user-rules (or group-rules) module is active: every user (group) goes here.
+    pub default_organization: Option<String>,
+    /// Active user-rules version, if any.
+    pub user_rules_version: Option<i64>,
+    /// Active group-rules version, if any.
+    pub group_rules_version: Option<i64>,
+    /// User-rules version running in shadow beside the active one, if any.
+    pub shadow_user_rules_version: Option<i64>,
+    /// Group-rules version running in shadow, if any.
+    pub shadow_group_rules_version: Option<i64>,
+    /// When it was created.
+    pub created_at: Millis,
+}
+
+/// One uploaded version of a realm's user-rules or group-rules module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleVersion {
+    /// The tenant.
+    pub tenant_id: String,
+    /// The realm.
+    pub realm_id: String,
+    /// User or group rules.
+    pub kind: RuleKind,
+    /// 1, 2, 3, … per (realm, kind).
+    pub version: i64,
+    /// SHA-256 of the Wasm bytes, lower-case hex (the bytes are stored once per digest).
+    pub digest: String,
+    /// Size of the Wasm bytes.
+    pub size: i64,
+    /// The settings document as uploaded (JSON text).
+    pub settings: String,
+    /// The settings as the module prepared them.
+    #[serde(skip_serializing)]
+    pub prepared_settings: Vec<u8>,
+    /// The uploader's note.
+    pub note: String,
+    /// Id of the key that uploaded it.
+    pub created_by: String,
+    /// When it was uploaded.
+    pub created_at: Millis,
+}
+
+/// A user's account status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    /// May log in (if the rules give an organization).
+    Active,
+    /// Deprovisioned: blocked, in no group, sessions revoked.
+    Deactivated,
+}
+
+impl UserStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Deactivated => "deactivated",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "active" => Some(UserStatus::Active),
+            "deactivated" => Some(UserStatus::Deactivated),
+            _ => None,
+        }
+    }
+}
+
+/// A user of a realm, with what the identity provider last said and what the rules decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    /// Random id assigned by Muster.
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// The realm.
+    pub realm_id: String,
+    /// Unique in the realm.
+    pub user_name: String,
+    /// The identity provider's id for the user (login provider user id = SCIM externalId);
+    /// unique in the realm when present.
+    pub external_id: Option<String>,
+    /// Primary e-mail address.
+    pub email: Option<String>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Multi-valued attributes (claims), as a JSON object of string arrays.
+    pub attributes: std::collections::BTreeMap<String, Vec<String>>,
+    /// Provider groups the IdP last reported.
+    pub provider_groups: Vec<String>,
+    /// Active or deactivated.
+    pub status: UserStatus,
+    /// The primary organization the rules last decided; `None`: No organization (blocked).
+    pub organization: Option<String>,
+    /// Rule-based internal groups the rules last decided.
+    pub rule_groups: Vec<String>,
+    /// When the user last logged in.
+    pub last_login_at: Option<Millis>,
+    /// When the record was created.
+    pub created_at: Millis,
+    /// When the record last changed.
+    pub updated_at: Millis,
+}
+
+/// A stored decision: everything needed to replay it bit for bit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// Random id.
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// The realm.
+    pub realm_id: String,
+    /// The user decided about (absent for an ad-hoc dry run).
+    pub user_id: Option<String>,
+    /// `login`, `scim_create`, … (the wire `Trigger`, snake_case).
+    pub trigger: String,
+    /// Whether it was applied (`false` for dry runs and shadow evaluations).
+    pub applied: bool,
+    /// Whether it is a shadow evaluation of a candidate version.
+    pub shadow: bool,
+    /// The canonical input: JSON of `{"context": …, "user": …}` exactly as evaluated.
+    pub input: String,
+    /// User-rules module version and digest that made it, if one ran.
+    pub user_rules_version: Option<i64>,
+    /// Digest of that module.
+    pub user_rules_digest: Option<String>,
+    /// Group-rules module version that made it, if one ran.
+    pub group_rules_version: Option<i64>,
+    /// Digest of that module.
+    pub group_rules_digest: Option<String>,
+    /// The outcome: JSON of the user decision and group assignments.
+    pub output: String,
+    /// The trace: JSON array of steps.
+    pub trace: String,
+    /// Evaluation time in microseconds.
+    pub duration_us: i64,
+    /// Fuel consumed.
+    pub fuel: i64,
+    /// When it was made.
+    pub created_at: Millis,
+}
+
+/// One entry of a tenant's append-only audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Random id.
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// Position in the tenant's log (strictly increasing).
+    pub seq: i64,
+    /// When it happened.
+    pub at: Millis,
+    /// Who: a key id, `operator`, or `system`.
+    pub actor: String,
+    /// What: `module.uploaded`, `module.activated`, `key.created`, `decision.applied`, …
+    pub action: String,
+    /// What it was done to (`realm/entra/user/3`, a user id, a key id).
+    pub target: String,
+    /// Details, as a JSON object.
+    pub details: String,
+}
+
+/// A provider group of a realm and the organizations it is marked with (empty: No organization).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderGroupMark {
+    /// The group's name as the identity provider sends it; unique in the realm.
+    pub name: String,
+    /// The organizations the group is marked with.
+    pub organizations: Vec<String>,
+}

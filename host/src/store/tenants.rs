@@ -1,0 +1,297 @@
+//! Tenants, their API keys, organizations and realms.
+
+use serde_json::json;
+
+use super::{
+    Audit, Result, Store, StoreError,
+    audit::{self, Event},
+    model::{ApiKey, Organization, Realm, Tenant},
+    no_realm, no_tenant,
+    rows::{self, key_columns, realm_columns, tenant_columns},
+    write_error,
+};
+
+impl Store {
+    /// Creates a tenant (audited `tenant.created`); `Conflict` if the id is taken.
+    pub async fn create_tenant(&self, tenant: &Tenant, audit: &Audit) -> Result<()> {
+        check_retention(tenant.decision_retention_days)?;
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO tenants (id, name, decision_retention_days, created_at, audit_seq) VALUES ($1, $2, $3, $4, 0)",
+        )
+        .bind(tenant.id.as_str())
+        .bind(tenant.name.as_str())
+        .bind(tenant.decision_retention_days)
+        .bind(tenant.created_at)
+        .execute(tx.conn())
+        .await
+        .map_err(|e| {
+            write_error(e, || format!("tenant {:?} already exists", tenant.id), || no_tenant(&tenant.id).to_string())
+        })?;
+        let details = json!({ "name": tenant.name, "decision_retention_days": tenant.decision_retention_days });
+        audit::append(tx.conn(), &tenant.id, audit, vec![Event::new("tenant.created", tenant.id.as_str(), details)])
+            .await?;
+        tx.commit().await
+    }
+
+    /// The tenant, if it exists.
+    pub async fn get_tenant(&self, id: &str) -> Result<Option<Tenant>> {
+        sqlx::query(concat!("SELECT ", tenant_columns!(), " FROM tenants WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(rows::tenant)
+            .transpose()
+    }
+
+    /// Every tenant, by id.
+    pub async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+        let found = sqlx::query(concat!("SELECT ", tenant_columns!(), " FROM tenants ORDER BY id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows::all(&found, rows::tenant)
+    }
+
+    /// Sets how many days the tenant's decision records are kept (`None`: forever; audited
+    /// `tenant.updated`). `NotFound` if there is no such tenant.
+    pub async fn set_decision_retention(&self, tenant: &str, days: Option<i64>, audit: &Audit) -> Result<()> {
+        check_retention(days)?;
+        let mut tx = self.write().await?;
+        let done = sqlx::query("UPDATE tenants SET decision_retention_days = $1 WHERE id = $2")
+            .bind(days)
+            .bind(tenant)
+            .execute(tx.conn())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(no_tenant(tenant));
+        }
+        let details = json!({ "decision_retention_days": days });
+        audit::append(tx.conn(), tenant, audit, vec![Event::new("tenant.updated", tenant, details)]).await?;
+        tx.commit().await
+    }
+
+    /// Stores a new API key of `key.tenant_id` (audited `key.created`; the details never include
+    /// the secret's hash). `Conflict` if the key id is taken, `NotFound` if the tenant is missing.
+    pub async fn insert_key(&self, key: &ApiKey, audit: &Audit) -> Result<()> {
+        let mut tx = self.write().await?;
+        tx.lock_tenant(&key.tenant_id).await?;
+        sqlx::query(
+            "INSERT INTO api_keys (id, tenant_id, kind, label, secret_sha256, created_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(key.id.as_str())
+        .bind(key.tenant_id.as_str())
+        .bind(key.kind.as_str())
+        .bind(key.label.as_str())
+        .bind(key.secret_sha256.as_str())
+        .bind(key.created_at)
+        .bind(key.revoked_at)
+        .execute(tx.conn())
+        .await
+        .map_err(|e| {
+            write_error(e, || format!("key {:?} already exists", key.id), || no_tenant(&key.tenant_id).to_string())
+        })?;
+        let details = json!({ "kind": key.kind.as_str(), "label": key.label, "revoked_at": key.revoked_at });
+        audit::append(tx.conn(), &key.tenant_id, audit, vec![Event::new("key.created", key.id.as_str(), details)])
+            .await?;
+        tx.commit().await
+    }
+
+    /// The key with this id, whatever its tenant (for authentication: the caller must check the
+    /// tenant and the revocation).
+    pub async fn get_key(&self, id: &str) -> Result<Option<ApiKey>> {
+        sqlx::query(concat!("SELECT ", key_columns!(), " FROM api_keys WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(rows::api_key)
+            .transpose()
+    }
+
+    /// The tenant's keys, oldest first (revoked ones included).
+    pub async fn list_keys(&self, tenant: &str) -> Result<Vec<ApiKey>> {
+        let found = sqlx::query(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?;
+        rows::all(&found, rows::api_key)
+    }
+
+    /// Revokes the tenant's key (audited `key.revoked`). `NotFound` if the tenant has no such key;
+    /// revoking a revoked key changes nothing and succeeds.
+    pub async fn revoke_key(&self, tenant: &str, key_id: &str, audit: &Audit) -> Result<()> {
+        let mut tx = self.write().await?;
+        tx.lock_tenant(tenant).await?;
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL")
+                .bind(audit.at)
+                .bind(tenant)
+                .bind(key_id)
+                .execute(tx.conn())
+                .await?;
+        if done.rows_affected() == 0 {
+            let exists = sqlx::query("SELECT id FROM api_keys WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(key_id)
+                .fetch_optional(tx.conn())
+                .await?;
+            return match exists {
+                Some(_) => Ok(()),
+                None => Err(StoreError::NotFound(format!("no key {key_id:?} in tenant {tenant:?}"))),
+            };
+        }
+        audit::append(tx.conn(), tenant, audit, vec![Event::new("key.revoked", key_id, json!({}))]).await?;
+        tx.commit().await
+    }
+
+    /// Creates or renames the tenant's organization (audited `organization.saved`). `NotFound` if
+    /// the tenant is missing.
+    pub async fn save_organization(&self, tenant: &str, organization: &Organization, audit: &Audit) -> Result<()> {
+        let mut tx = self.write().await?;
+        tx.lock_tenant(tenant).await?;
+        sqlx::query(
+            "INSERT INTO organizations (tenant_id, id, name) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name",
+        )
+        .bind(tenant)
+        .bind(organization.id.as_str())
+        .bind(organization.name.as_str())
+        .execute(tx.conn())
+        .await
+        .map_err(|e| {
+            write_error(
+                e,
+                || format!("organization {:?} already exists", organization.id),
+                || no_tenant(tenant).to_string(),
+            )
+        })?;
+        let details = json!({ "id": organization.id, "name": organization.name });
+        let target = format!("organization/{}", organization.id);
+        audit::append(tx.conn(), tenant, audit, vec![Event::new("organization.saved", target, details)]).await?;
+        tx.commit().await
+    }
+
+    /// The tenant's organization, if it exists.
+    pub async fn get_organization(&self, tenant: &str, id: &str) -> Result<Option<Organization>> {
+        sqlx::query("SELECT id, name FROM organizations WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(rows::organization)
+            .transpose()
+    }
+
+    /// The tenant's organizations, by id.
+    pub async fn list_organizations(&self, tenant: &str) -> Result<Vec<Organization>> {
+        let found = sqlx::query("SELECT id, name FROM organizations WHERE tenant_id = $1 ORDER BY id")
+            .bind(tenant)
+            .fetch_all(&self.pool)
+            .await?;
+        rows::all(&found, rows::organization)
+    }
+
+    /// Creates a realm of `realm.tenant_id` (audited `realm.created`), with no module active:
+    /// the version fields must be `None` (modules are uploaded and activated afterwards).
+    /// `Conflict` if the id is taken, `NotFound` if the tenant is missing.
+    pub async fn create_realm(&self, realm: &Realm, audit: &Audit) -> Result<()> {
+        let versions = [
+            realm.user_rules_version,
+            realm.group_rules_version,
+            realm.shadow_user_rules_version,
+            realm.shadow_group_rules_version,
+        ];
+        if versions.iter().any(Option::is_some) {
+            return Err(StoreError::Invalid(
+                "a new realm has no module versions: activate them after uploading".into(),
+            ));
+        }
+        let mut tx = self.write().await?;
+        tx.lock_tenant(&realm.tenant_id).await?;
+        sqlx::query(
+            "INSERT INTO realms (tenant_id, id, name, default_organization, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(realm.tenant_id.as_str())
+        .bind(realm.id.as_str())
+        .bind(realm.name.as_str())
+        .bind(realm.default_organization.as_deref())
+        .bind(realm.created_at)
+        .execute(tx.conn())
+        .await
+        .map_err(|e| {
+            write_error(
+                e,
+                || format!("realm {:?} already exists in tenant {:?}", realm.id, realm.tenant_id),
+                || no_tenant(&realm.tenant_id).to_string(),
+            )
+        })?;
+        let details = json!({ "id": realm.id, "name": realm.name, "default_organization": realm.default_organization });
+        let target = format!("realm/{}", realm.id);
+        audit::append(tx.conn(), &realm.tenant_id, audit, vec![Event::new("realm.created", target, details)]).await?;
+        tx.commit().await
+    }
+
+    /// The tenant's realm, if it exists.
+    pub async fn get_realm(&self, tenant: &str, id: &str) -> Result<Option<Realm>> {
+        sqlx::query(concat!("SELECT ", realm_columns!(), " FROM realms WHERE tenant_id = $1 AND id = $2"))
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(rows::realm)
+            .transpose()
+    }
+
+    /// The tenant's realms, by id.
+    pub async fn list_realms(&self, tenant: &str) -> Result<Vec<Realm>> {
+        let found = sqlx::query(concat!("SELECT ", realm_columns!(), " FROM realms WHERE tenant_id = $1 ORDER BY id"))
+            .bind(tenant)
+            .fetch_all(&self.pool)
+            .await?;
+        rows::all(&found, rows::realm)
+    }
+
+    /// Sets (or clears) the realm's default organization (audited `realm.updated`). `NotFound` if
+    /// the tenant has no such realm. Whether the organization exists is the caller's check.
+    pub async fn set_default_organization(
+        &self,
+        tenant: &str,
+        realm: &str,
+        organization: Option<String>,
+        audit: &Audit,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        tx.lock_tenant(tenant).await?;
+        let done = sqlx::query("UPDATE realms SET default_organization = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(organization.as_deref())
+            .bind(tenant)
+            .bind(realm)
+            .execute(tx.conn())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(no_realm(tenant, realm));
+        }
+        let details = json!({ "default_organization": organization });
+        audit::append(tx.conn(), tenant, audit, vec![Event::new("realm.updated", format!("realm/{realm}"), details)])
+            .await?;
+        tx.commit().await
+    }
+}
+
+/// A retention of at least one day, or none.
+fn check_retention(days: Option<i64>) -> Result<()> {
+    match days {
+        Some(days) if days < 1 => {
+            Err(StoreError::Invalid(format!("decision retention must be at least 1 day, not {days}")))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,144 @@
+//! `muster eval` and `muster test`, run as a user runs them: the real binary on real modules.
+
+mod support;
+
+use serde_json::Value;
+use support::{fixtures, module, run, scratch_dir, stderr, stdout, write};
+
+const SALES_RULES: &str = r#"{
+  "rules": [
+    {"name": "sales", "organization": "acme-sales",
+     "when": {"attribute": {"name": "department", "equals": "Sales"}}}
+  ],
+  "groups": [
+    {"name": "managers", "group": "all-managers", "when": {"attribute": {"name": "title", "regex": "(?i)manager"}}}
+  ]
+}"#;
+
+fn eval(module_path: &str, settings: Option<&str>, input: &str) -> std::process::Output {
+    let dir = scratch_dir("eval");
+    let input = write(&dir, "input.json", input);
+    let mut args = vec!["eval", "--module", module_path, "--input", &input];
+    let settings_path;
+    if let Some(settings) = settings {
+        settings_path = write(&dir, "settings.json", settings);
+        args.extend(["--settings", &settings_path]);
+    }
+    run(&args)
+}
+
+#[test]
+fn eval_prints_the_decision_and_its_trace_as_json() {
+    let output = eval(
+        &module("user_rules"),
+        Some(SALES_RULES),
+        r#"{"user": {"user_name": "ada@acme.com", "attributes": {"department": ["Sales"], "title": ["Sales Manager"]}}}"#,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).expect("stdout is JSON");
+    assert_eq!(json["user"]["organization"], "acme-sales");
+    assert_eq!(json["user"]["rule"], "sales");
+    assert_eq!(json["user"]["blocked"], false);
+    assert_eq!(json["user"]["groups"], serde_json::json!(["all-managers"]));
+    let trace = json["user"]["trace"].as_array().expect("a trace");
+    assert!(trace.iter().any(|step| step["rule"] == "sales" && step["outcome"] == "matched"), "{trace:?}");
+    assert!(json["user"]["fuel"].as_u64().unwrap() > 0);
+    assert_eq!(json["module"].as_str().unwrap().len(), 64, "the module's SHA-256 digest");
+}
+
+#[test]
+fn eval_reports_no_organization_as_blocked() {
+    let output = eval(&module("user_rules"), Some(SALES_RULES), r#"{"user": {"user_name": "bob@acme.com"}}"#);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["user"]["organization"], Value::Null);
+    assert_eq!(json["user"]["blocked"], true);
+}
+
+#[test]
+fn eval_marks_the_users_provider_groups_with_a_group_rules_module() {
+    let output = eval(
+        &module("default_organization"),
+        Some(r#"{"organization": "acme"}"#),
+        r#"{"user": {"user_name": "ada@acme.com", "provider_groups": ["sales", "ops"]}}"#,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let groups: Vec<&str> = json["groups"]["groups"].as_array().unwrap().iter().map(|g| g["group"].as_str().unwrap()).collect();
+    assert_eq!(groups, ["sales", "ops"]);
+    assert_eq!(json["groups"]["groups"][1]["organizations"], serde_json::json!(["acme"]));
+}
+
+/// Every failure is one line on stderr, starting with `error:`, and a non-zero exit.
+fn assert_one_error_line(output: &std::process::Output, needle: &str) {
+    assert!(!output.status.success());
+    let err = stderr(output);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: ") && err.contains(needle), "{err}");
+    assert!(stdout(output).is_empty());
+}
+
+#[test]
+fn eval_names_the_bad_setting_in_one_line() {
+    let output = eval(
+        &module("user_rules"),
+        Some(r#"{"rules": [{"name": "x", "organization": "", "when": {"provider_group": {"equals": "a"}}}]}"#),
+        r#"{"user": {"user_name": "ada@acme.com"}}"#,
+    );
+    assert_one_error_line(&output, "rules[0].organization");
+}
+
+#[test]
+fn eval_refuses_a_file_that_is_not_webassembly_in_one_line() {
+    let dir = scratch_dir("not-wasm");
+    let bogus = write(&dir, "bogus.wasm", "{\"not\": \"wasm\"}");
+    let output = eval(&bogus, None, r#"{"user": {"user_name": "a"}}"#);
+    assert_one_error_line(&output, "not a valid WebAssembly module");
+}
+
+#[test]
+fn eval_refuses_malformed_input_in_one_line() {
+    let output = eval(&module("user_rules"), Some(SALES_RULES), r#"{"user": {"user_name": 42}}"#);
+    assert_one_error_line(&output, "input.json is not valid");
+    let output = eval(&module("user_rules"), Some(SALES_RULES), r#"{"groups": ["a"]}"#);
+    assert_one_error_line(&output, "nothing to evaluate");
+}
+
+#[test]
+fn eval_names_a_missing_file() {
+    let output = run(&["eval", "--module", "/nonexistent/m.wasm", "--input", "/nonexistent/u.json"]);
+    assert_one_error_line(&output, "/nonexistent/");
+}
+
+#[test]
+fn test_command_passes_the_stock_fixtures_through_the_engine() {
+    for (artifact, policy) in [
+        ("default_organization", "default-organization"),
+        ("user_rules", "user-rules"),
+        ("group_rules", "group-rules"),
+        ("contractors", "contractors"),
+    ] {
+        let output = run(&["test", "--module", &module(artifact), &fixtures(policy)]);
+        assert!(output.status.success(), "{policy}: {}{}", stdout(&output), stderr(&output));
+        assert!(stdout(&output).contains(" 0 failed"), "{}", stdout(&output));
+    }
+}
+
+#[test]
+fn test_command_fails_with_a_readable_diff_and_the_trace() {
+    let dir = scratch_dir("failing-fixture");
+    write(
+        &dir,
+        "wrong.json",
+        r#"{"settings": {"organization": "acme"},
+            "cases": [{"name": "expects the wrong organization",
+                       "user": {"user_name": "ada@acme.com"}, "expect": {"organization": "globex"}}]}"#,
+    );
+    let output = run(&["test", "--module", &module("default_organization"), &dir.display().to_string()]);
+    assert_eq!(output.status.code(), Some(1));
+    let report = stdout(&output);
+    assert!(report.contains("FAIL") && report.contains("expects the wrong organization"), "{report}");
+    assert!(report.contains(r#"organization: expected "globex", got "acme""#), "{report}");
+    assert!(report.contains("every user goes to acme"), "the trace is shown: {report}");
+    assert!(report.contains("1 cases: 0 passed, 1 failed"), "{report}");
+}

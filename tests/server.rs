@@ -1,0 +1,1384 @@
+//! `muster serve` end to end: the real binary, started on a loopback port, spoken to over real
+//! HTTP, once on the embedded SQLite store and once on a real PostgreSQL server.
+//!
+//! Every API scenario is written once, as a function taking the running server, and run against
+//! both stores (`sqlite::…` and `postgres::…`); each run gets a fresh server and a fresh store.
+//! Then come the scenarios that need several processes: two hosts on one PostgreSQL database,
+//! SIGKILL in the middle of a burst of logins (both stores), and `--demo`.
+//!
+//! PostgreSQL must be reachable at `postgres://postgres@127.0.0.1:5432` (or `MUSTER_TEST_POSTGRES`):
+//! if it is not, the PostgreSQL tests fail saying so, never skip. Each test gets its own empty
+//! database, dropped afterwards. The rule modules must have been built with
+//! `scripts/build-policies`. `MUSTER_TEST_LOG` sets the servers' `RUST_LOG`; a failing test
+//! prints its server's log.
+
+mod support;
+#[path = "support/db.rs"]
+mod db;
+#[path = "support/server.rs"]
+mod server;
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use serde_json::{Value, json};
+use server::{Backend, Body, Client, OPERATOR_TOKEN, ServerOptions, TestServer};
+use sha2::{Digest, Sha256};
+
+const OPERATOR: Option<&str> = Some(OPERATOR_TOKEN);
+/// Largest body of every route but module uploads (`api::MAX_BODY_BYTES`).
+const MAX_BODY: usize = 1 << 20;
+/// Largest module upload body (`api::MAX_UPLOAD_BYTES`).
+const MAX_UPLOAD: usize = 16 << 20;
+const REALM: &str = "entra";
+
+// ---------------------------------------------------------------------------------------------
+// The scenarios, run on both stores.
+
+macro_rules! on_both_stores {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $scenario() { super::run(super::Backend::Sqlite, stringify!($scenario), super::$scenario) })*
+        }
+        mod postgres {
+            $(#[test] fn $scenario() { super::run(super::Backend::Postgres, stringify!($scenario), super::$scenario) })*
+        }
+    };
+}
+
+on_both_stores!(
+    health_and_tenants,
+    module_uploads_are_validated_and_refusals_store_nothing,
+    login_decides_applies_and_records,
+    login_refuses_a_user_name_held_by_another_provider_user,
+    activation_and_rollback_change_what_logins_decide,
+    test_panel_dry_runs_change_nothing,
+    replay_is_identical_on_the_recorded_version_and_shows_a_candidates_difference,
+    audit_log_is_ordered_filtered_and_paginated,
+    keys_of_one_tenant_get_nothing_of_another_on_every_route,
+    bad_input_gets_a_clear_json_4xx_on_every_route,
+);
+
+fn run(backend: Backend, label: &str, scenario: fn(&TestServer)) {
+    let server = TestServer::start(backend, label);
+    scenario(&server);
+}
+
+/// Scenario 1: Health; the operator creates tenants; a wrong or missing operator token is 401.
+fn health_and_tenants(server: &TestServer) {
+    let (status, health) = server.get("/healthz", None);
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(health["status"], "ok");
+    let store = if server.options().database.is_some() { "postgres" } else { "sqlite" };
+    assert_eq!(health["store"], store, "{health}");
+
+    let (status, created) = server.post("/v1/tenants", OPERATOR, &json!({"id": "acme", "name": "ACME Corp"}));
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["tenant"]["id"], "acme");
+    assert_eq!(created["tenant"]["name"], "ACME Corp");
+    assert_eq!(created["admin_key"]["kind"], "admin");
+    assert!(created["admin_key"].get("secret_sha256").is_none(), "the stored hash is never shown: {created}");
+    let token = created["token"].as_str().expect("a one-time token").to_owned();
+    assert!(token.starts_with(&format!("mk_{}_", created["admin_key"]["id"].as_str().unwrap())), "{token}");
+
+    // The token is the tenant's admin key.
+    let (status, tenant) = server.get("/v1/tenants/acme", Some(&token));
+    assert_eq!(status, 200, "{tenant}");
+    assert_eq!(tenant["name"], "ACME Corp");
+    // Shown once: listing keys shows neither the token nor its hash.
+    let reply = server.call("GET", "/v1/tenants/acme/keys", Some(&token), Body::None);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json["keys"].as_array().unwrap().len(), 1, "{}", reply.text);
+    let secret = token.rsplit('_').next().unwrap();
+    assert!(!reply.text.contains(secret) && !reply.text.contains("secret"), "{}", reply.text);
+
+    let (status, list) = server.get("/v1/tenants", OPERATOR);
+    assert_eq!(status, 200, "{list}");
+    let ids: Vec<&str> = list["tenants"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["acme"]);
+
+    // Wrong, missing, or a tenant's key instead of the operator token: 401, nothing created.
+    for token in [Some("not-the-operator-token"), None, Some(token.as_str())] {
+        let (status, body) = server.post("/v1/tenants", token, &json!({"id": "globex", "name": "Globex"}));
+        let message = assert_error(status, &body, 401, "unauthorized");
+        assert!(!message.is_empty());
+        let (status, body) = server.get("/v1/tenants", token);
+        assert_error(status, &body, 401, "unauthorized");
+    }
+    let reply = server.call("GET", "/v1/tenants", Some("x"), Body::None);
+    assert!(reply.content_type.as_deref().is_some_and(|t| t.starts_with("application/json")), "{reply:?}");
+    let (_, list) = server.get("/v1/tenants", OPERATOR);
+    assert_eq!(list["tenants"].as_array().unwrap().len(), 1, "{list}");
+
+    // A duplicate id conflicts; an id that cannot appear in a URL is refused.
+    let (status, body) = server.post("/v1/tenants", OPERATOR, &json!({"id": "acme", "name": "Again"}));
+    assert_error(status, &body, 409, "conflict");
+    let (status, body) = server.post("/v1/tenants", OPERATOR, &json!({"id": "Not A Slug", "name": "x"}));
+    assert!(assert_error(status, &body, 422, "unprocessable").contains("tenant id"), "{body}");
+}
+
+/// Scenario 2: Organizations, a realm, and module uploads: the good one is stored with its digest, every
+/// bad one gets a precise 4xx and stores nothing.
+fn module_uploads_are_validated_and_refusals_store_nothing(server: &TestServer) {
+    let tenant = Tenant::create(server, "acme");
+    let admin = Some(tenant.admin.as_str());
+    for (id, name) in [("acme", "ACME"), ("acme-sales", "ACME Sales")] {
+        let (status, org) = server.put(&format!("/v1/tenants/acme/organizations/{id}"), admin, &json!({"name": name}));
+        assert_eq!(status, 200, "{org}");
+        assert_eq!(org, json!({"id": id, "name": name}));
+    }
+    let (_, orgs) = server.get("/v1/tenants/acme/organizations", admin);
+    let mut names: Vec<&str> = orgs["organizations"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["ACME", "ACME Sales"]);
+
+    // A realm's default organization must exist.
+    let (status, body) = server.post("/v1/tenants/acme/realms", admin, &json!({"id": "entra", "name": "Entra", "default_organization": "nope"}));
+    assert!(assert_error(status, &body, 422, "unprocessable").contains("nope"), "{body}");
+    let (status, realm) = server.post("/v1/tenants/acme/realms", admin, &json!({"id": "entra", "name": "Entra ID"}));
+    assert_eq!(status, 201, "{realm}");
+    assert_eq!(realm["id"], "entra");
+    assert_eq!(realm["user_rules_version"], Value::Null);
+    let (status, body) = server.post("/v1/tenants/acme/realms", admin, &json!({"id": "entra", "name": "Again"}));
+    assert_error(status, &body, 409, "conflict");
+
+    let modules = "/v1/tenants/acme/realms/entra/modules";
+    let wasm = module_bytes("user_rules");
+    let (status, version) = server.post(
+        &format!("{modules}/user"),
+        admin,
+        &json!({"wasm": STANDARD.encode(&wasm), "settings": user_rules_v1(), "note": "first rules"}),
+    );
+    assert_eq!(status, 201, "{version}");
+    assert_eq!(version["version"], 1);
+    assert_eq!(version["kind"], "user");
+    assert_eq!(version["digest"], sha256_hex(&wasm), "the digest is the SHA-256 of the bytes");
+    assert_eq!(version["size"], wasm.len());
+    assert_eq!(version["note"], "first rules");
+    assert_eq!(version["created_by"], tenant.admin_key_id);
+    assert_eq!(serde_json::from_str::<Value>(version["settings"].as_str().unwrap()).unwrap(), user_rules_v1());
+    assert!(version.get("prepared_settings").is_none() && version.get("wasm").is_none(), "{version}");
+    let before = server.get(&format!("{modules}/user/versions"), admin);
+    assert_eq!(before.0, 200, "{}", before.1);
+    assert_eq!(before.1["active"], Value::Null, "uploading does not activate");
+    assert_eq!(before.1["versions"].as_array().unwrap().len(), 1);
+
+    // Settings the module's own validation refuses: 422 naming the path of the problem.
+    let bad_settings = json!({"rules": [{"name": "x", "organization": "", "when": {"provider_group": {"equals": "a"}}}]});
+    let (status, body) = server.post(&format!("{modules}/user"), admin, &json!({"wasm": STANDARD.encode(&wasm), "settings": bad_settings}));
+    let message = assert_error(status, &body, 422, "unprocessable");
+    assert!(message.contains("rules[0].organization"), "{message}");
+    // Not WebAssembly at all.
+    let (status, body) = server.post(&format!("{modules}/user"), admin, &json!({"wasm": STANDARD.encode(b"\0asm but not really"), "settings": {}}));
+    assert!(assert_error(status, &body, 422, "unprocessable").contains("module refused"), "{body}");
+    let (status, body) = server.post(&format!("{modules}/user"), admin, &json!({"wasm": STANDARD.encode(b"{\"json\": true}")}));
+    assert_error(status, &body, 422, "unprocessable");
+    // Not base64.
+    let (status, body) = server.post(&format!("{modules}/user"), admin, &json!({"wasm": "@@@ not base64 @@@", "settings": user_rules_v1()}));
+    assert!(assert_error(status, &body, 400, "bad_request").contains("base64"), "{body}");
+    // A group-rules module offered as user rules.
+    let group_wasm = module_bytes("group_rules");
+    let (status, body) = server.post(&format!("{modules}/user"), admin, &json!({"wasm": STANDARD.encode(&group_wasm), "settings": group_rules_v1()}));
+    assert!(assert_error(status, &body, 422, "unprocessable").contains("user rules"), "{body}");
+    // An unknown kind; an unknown realm.
+    let (status, body) = server.post(&format!("{modules}/users"), admin, &json!({"wasm": STANDARD.encode(&wasm), "settings": user_rules_v1()}));
+    assert_error(status, &body, 404, "not_found");
+    let (status, body) = server.post(
+        "/v1/tenants/acme/realms/okta/modules/user",
+        admin,
+        &json!({"wasm": STANDARD.encode(&wasm), "settings": user_rules_v1()}),
+    );
+    assert_error(status, &body, 404, "not_found");
+
+    // Nothing was stored by any refused upload.
+    let after = server.get(&format!("{modules}/user/versions"), admin);
+    assert_eq!(after, before, "refused uploads change nothing");
+    let (_, group_versions) = server.get(&format!("{modules}/group/versions"), admin);
+    assert_eq!(group_versions["versions"], json!([]));
+    let uploads = audit_actions(server, &tenant, "module.uploaded");
+    assert_eq!(uploads.len(), 1, "one audited upload: {uploads:?}");
+
+    // One version can be read back; others are 404.
+    let (status, one) = server.get(&format!("{modules}/user/versions/1"), admin);
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["digest"], version["digest"]);
+    for missing in ["2", "0", "latest"] {
+        let (status, body) = server.get(&format!("{modules}/user/versions/{missing}"), admin);
+        assert_error(status, &body, 404, "not_found");
+    }
+
+    // The same bytes under a group-rules module are a different kind and numbered on their own.
+    let (status, group) = server.post(&format!("{modules}/group"), admin, &json!({"wasm": STANDARD.encode(&group_wasm), "settings": group_rules_v1()}));
+    assert_eq!(status, 201, "{group}");
+    assert_eq!((group["version"].as_i64(), group["kind"].as_str()), (Some(1), Some("group")));
+    assert_eq!(group["digest"], sha256_hex(&group_wasm));
+}
+
+/// Scenario 3: A login with the evaluation key: organization, rule, groups, provider-group marks, a
+/// decision record and a trace; a user no rule matches is blocked with a reason; the stored
+/// users reflect the decisions.
+fn login_decides_applies_and_records(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (status, ada) = fx.login(&ada_claims());
+    assert_eq!(status, 200, "{ada}");
+    assert_eq!(ada["blocked"], false, "{ada}");
+    assert!(ada.get("reason").is_none(), "{ada}");
+    assert_eq!(ada["created"], true);
+    assert_eq!(ada["organization"], "acme-sales");
+    assert_eq!(ada["groups"], json!(["all-managers"]));
+    assert_eq!(ada["evaluation"]["user"]["rule"], "sales");
+    assert_eq!(ada["evaluation"]["user"]["module"]["version"], 1);
+    assert_eq!(ada["evaluation"]["user"]["module"]["digest"], sha256_hex(&module_bytes("user_rules")));
+    assert_eq!(ada["evaluation"]["groups"]["module"]["version"], 1);
+    // `sales-emea` is marked by the group rules; `everyone` matches no group rule, so it takes
+    // the organization of its most recent member to log in.
+    assert_eq!(
+        ada["provider_groups"],
+        json!([{"name": "sales-emea", "organizations": ["acme-sales"]}, {"name": "everyone", "organizations": ["acme-sales"]}])
+    );
+    let trace = ada["evaluation"]["user"]["trace"].as_array().expect("a user trace");
+    assert!(!trace.is_empty());
+    assert!(trace.iter().any(|s| s["rule"] == "sales" && s["outcome"] == "matched"), "{trace:?}");
+    assert!(!ada["evaluation"]["groups"]["trace"].as_array().unwrap().is_empty());
+    assert!(ada["evaluation"]["fuel"].as_i64().unwrap() > 0);
+    let user_id = ada["user_id"].as_str().expect("a user id").to_owned();
+    let decision_id = ada["decision_id"].as_str().expect("a decision id").to_owned();
+
+    // The same user again: the same user record, a new decision.
+    let (status, again) = fx.login(&ada_claims());
+    assert_eq!(status, 200, "{again}");
+    assert_eq!((again["user_id"].as_str(), again["created"].as_bool()), (Some(user_id.as_str()), Some(false)));
+    assert_ne!(again["decision_id"], ada["decision_id"]);
+
+    // No rule matches and there is no fallback: blocked, and why.
+    let (status, bob) = fx.login(&bob_claims());
+    assert_eq!(status, 200, "{bob}");
+    assert_eq!(bob["blocked"], true, "{bob}");
+    assert_eq!(bob["organization"], Value::Null);
+    assert_eq!(bob["groups"], json!([]));
+    let reason = bob["reason"].as_str().expect("a reason");
+    assert!(reason.contains("No organization"), "{reason}");
+    assert_eq!(bob["provider_groups"], json!([{"name": "everyone", "organizations": []}]));
+    assert!(!bob["evaluation"]["user"]["trace"].as_array().unwrap().is_empty());
+
+    // The stored users.
+    let (status, stored) = server.get(&format!("{}/users/{user_id}", fx.realm_path()), fx.admin());
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(stored["id"], user_id.as_str());
+    assert_eq!(stored["user_name"], "ada@acme.com");
+    assert_eq!(stored["external_id"], "entra-ada");
+    assert_eq!(stored["email"], "ada@acme.com");
+    assert_eq!(stored["display_name"], "Ada Lovelace");
+    assert_eq!(stored["organization"], "acme-sales");
+    assert_eq!(stored["rule_groups"], json!(["all-managers"]));
+    assert_eq!(stored["provider_groups"], json!(["sales-emea", "everyone"]));
+    assert_eq!(stored["attributes"]["department"], json!(["Sales"]));
+    assert_eq!(stored["status"], "active");
+    assert!(stored["last_login_at"].as_i64().is_some());
+    let (_, stored_bob) = server.get(&format!("{}/users/{}", fx.realm_path(), bob["user_id"].as_str().unwrap()), fx.admin());
+    assert_eq!(stored_bob["organization"], Value::Null, "{stored_bob}");
+    assert_eq!(stored_bob["rule_groups"], json!([]));
+
+    // The decision record holds input, versions, digests, output and trace.
+    let (status, record) = server.get(&format!("/v1/tenants/acme/decisions/{decision_id}"), fx.admin());
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["id"], decision_id.as_str());
+    assert_eq!(record["realm_id"], REALM);
+    assert_eq!(record["user_id"], user_id.as_str());
+    assert_eq!(record["trigger"], "login");
+    assert_eq!((record["applied"].as_bool(), record["shadow"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(record["user_rules_version"], 1);
+    assert_eq!(record["user_rules_digest"], ada["evaluation"]["user"]["module"]["digest"]);
+    assert_eq!(record["group_rules_version"], 1);
+    let output: Value = serde_json::from_str(record["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output["user"]["organization"], "acme-sales", "{output}");
+    let input: Value = serde_json::from_str(record["input"].as_str().unwrap()).unwrap();
+    assert_eq!(input["user"]["external_id"], "entra-ada", "{input}");
+    assert_eq!(input["context"]["realm"], REALM);
+    let recorded_trace: Value = serde_json::from_str(record["trace"].as_str().unwrap()).unwrap();
+    assert_eq!(recorded_trace["user"], ada["evaluation"]["user"]["trace"]);
+    let (status, list) = server.get(&format!("/v1/tenants/acme/decisions?realm={REALM}&user={user_id}"), fx.admin());
+    assert_eq!(status, 200, "{list}");
+    let ids: Vec<&str> = list["decisions"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [again["decision_id"].as_str().unwrap(), decision_id.as_str()], "newest first");
+
+    // Claims the service cannot use.
+    let (status, body) = fx.login(&json!({"provider_user_id": " ", "user_name": "x@acme.com"}));
+    assert!(assert_error(status, &body, 422, "unprocessable").contains("provider_user_id"), "{body}");
+    let (status, body) = server.post("/v1/tenants/acme/realms/okta/login", fx.eval(), &ada_claims());
+    assert_error(status, &body, 404, "not_found");
+}
+
+/// Scenario 4: A user name already held by another provider user: 409 naming both provider ids and the
+/// existing user; nothing merged.
+fn login_refuses_a_user_name_held_by_another_provider_user(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (status, ada) = fx.login(&ada_claims());
+    assert_eq!(status, 200, "{ada}");
+    let user_id = ada["user_id"].as_str().unwrap();
+    let mut impostor = ada_claims();
+    impostor["provider_user_id"] = json!("entra-someone-else");
+    let (status, body) = fx.login(&impostor);
+    let message = assert_error(status, &body, 409, "conflict");
+    for needle in ["entra-someone-else", "entra-ada", user_id, "ada@acme.com"] {
+        assert!(message.contains(needle), "{needle:?} missing from {message:?}");
+    }
+    let (_, stored) = server.get(&format!("{}/users/{user_id}", fx.realm_path()), fx.admin());
+    assert_eq!(stored["external_id"], "entra-ada", "{stored}");
+    let (_, list) = server.get("/v1/tenants/acme/decisions", fx.admin());
+    assert_eq!(list["decisions"].as_array().unwrap().len(), 1, "the refused login recorded nothing");
+}
+
+/// Scenario 5: Versions: a second version decides once activated; rollback returns to the first.
+fn activation_and_rollback_change_what_logins_decide(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let versions = format!("{}/modules/user/versions", fx.realm_path());
+    let v2 = fx.upload("user", "user_rules", &user_rules_v2(), "sales to EMEA");
+    assert_eq!(v2["version"], 2, "{v2}");
+    let (_, list) = server.get(&versions, fx.admin());
+    assert_eq!(list["active"], 1, "{list}");
+    assert_eq!(list["versions"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(list["versions"][1]["note"], "sales to EMEA");
+
+    let (_, before) = fx.login(&ada_claims());
+    assert_eq!(before["organization"], "acme-sales", "{before}");
+
+    let (status, activated) = server.post_empty(&format!("{versions}/2/activate"), fx.admin());
+    assert_eq!(status, 200, "{activated}");
+    assert_eq!((activated["active"].as_i64(), activated["previous"].as_i64()), (Some(2), Some(1)), "{activated}");
+    let (_, list) = server.get(&versions, fx.admin());
+    assert_eq!(list["active"], 2, "{list}");
+    let (_, realm) = server.get(&fx.realm_path(), fx.admin());
+    assert_eq!(realm["user_rules_version"], 2, "{realm}");
+    let (status, by_v2) = fx.login(&ada_claims());
+    assert_eq!(status, 200, "{by_v2}");
+    assert_eq!(by_v2["organization"], "acme-emea", "{by_v2}");
+    assert_eq!(by_v2["evaluation"]["user"]["rule"], "sales v2");
+    assert_eq!(by_v2["evaluation"]["user"]["module"]["version"], 2);
+    assert_eq!(by_v2["groups"], json!([]), "v2 has no group entries");
+    let (_, bob) = fx.login(&bob_claims());
+    assert_eq!((bob["organization"].as_str(), bob["blocked"].as_bool()), (Some("acme"), Some(false)), "v2 has a fallback: {bob}");
+    assert_eq!(bob["evaluation"]["user"]["rule"], "fallback");
+
+    let (status, rolled) = server.post_empty(&format!("{}/modules/user/rollback", fx.realm_path()), fx.admin());
+    assert_eq!(status, 200, "{rolled}");
+    assert_eq!((rolled["active"].as_i64(), rolled["previous"].as_i64()), (Some(1), Some(2)), "{rolled}");
+    let (_, list) = server.get(&versions, fx.admin());
+    assert_eq!(list["active"], 1, "{list}");
+    let (_, by_v1) = fx.login(&ada_claims());
+    assert_eq!(by_v1["organization"], "acme-sales", "{by_v1}");
+    assert_eq!(by_v1["evaluation"]["user"]["module"]["version"], 1);
+    let (_, stored) = server.get(&format!("{}/users/{}", fx.realm_path(), by_v1["user_id"].as_str().unwrap()), fx.admin());
+    assert_eq!(stored["organization"], "acme-sales");
+
+    // Versions that do not exist cannot be activated.
+    let (status, body) = server.post_empty(&format!("{versions}/9/activate"), fx.admin());
+    assert_error(status, &body, 404, "not_found");
+    let (_, list) = server.get(&versions, fx.admin());
+    assert_eq!(list["active"], 1, "{list}");
+}
+
+/// Scenario 6: The test panel: dry runs of a stored user (active or candidate version) and of an ad-hoc
+/// user decide without changing anything.
+fn test_panel_dry_runs_change_nothing(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    fx.upload("user", "user_rules", &user_rules_v2(), "candidate");
+    let (_, ada) = fx.login(&ada_claims());
+    let user_id = ada["user_id"].as_str().unwrap();
+    let user_path = format!("{}/users/{user_id}", fx.realm_path());
+    let (_, user_before) = server.get(&user_path, fx.admin());
+    let (_, decisions_before) = server.get("/v1/tenants/acme/decisions", fx.admin());
+    let applied_before = audit_actions(server, &fx.tenant, "decision.applied");
+
+    // Candidate version 2 while version 1 is active.
+    let (status, dry) = server.post(&format!("{user_path}/dry-run"), fx.admin(), &json!({"user_rules_version": 2}));
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(dry["blocked"], false);
+    assert_eq!(dry["evaluation"]["user"]["organization"], "acme-emea", "{dry}");
+    assert_eq!(dry["evaluation"]["user"]["rule"], "sales v2");
+    assert_eq!(dry["evaluation"]["user"]["module"]["version"], 2);
+    assert!(!dry["evaluation"]["user"]["trace"].as_array().unwrap().is_empty());
+    assert_eq!(dry["provider_groups"][1], json!({"name": "everyone", "organizations": ["acme-emea"]}));
+    // Without a body: the active version.
+    let (status, active) = server.post_empty(&format!("{user_path}/dry-run"), fx.admin());
+    assert_eq!(status, 200, "{active}");
+    assert_eq!(active["evaluation"]["user"]["organization"], "acme-sales", "{active}");
+    assert_eq!(active["evaluation"]["user"]["module"]["version"], 1);
+    // No user rules at all (explicit null) and no default organization: blocked.
+    let (status, none) = server.post(&format!("{user_path}/dry-run"), fx.admin(), &json!({"user_rules_version": null}));
+    assert_eq!(status, 200, "{none}");
+    assert_eq!((none["blocked"].as_bool(), none["evaluation"]["user"]["module"].is_null()), (Some(true), true), "{none}");
+
+    // An ad-hoc user who never logged in.
+    let carol = json!({"user_name": "carol@acme.com", "attributes": {"department": ["Engineering"]}, "provider_groups": ["engineers"]});
+    let (status, adhoc) = server.post(&format!("{}/dry-run", fx.realm_path()), fx.admin(), &json!({"user": carol}));
+    assert_eq!(status, 200, "{adhoc}");
+    assert_eq!(adhoc["evaluation"]["user"]["organization"], "acme-engineering", "{adhoc}");
+    assert_eq!(adhoc["provider_groups"], json!([{"name": "engineers", "organizations": ["acme-engineering"]}]));
+    let (status, adhoc_v2) = server.post(&format!("{}/dry-run", fx.realm_path()), fx.admin(), &json!({"user": carol, "user_rules_version": 2}));
+    assert_eq!(status, 200, "{adhoc_v2}");
+    assert_eq!(adhoc_v2["evaluation"]["user"]["organization"], "acme", "{adhoc_v2}");
+    assert_eq!(adhoc_v2["evaluation"]["user"]["rule"], "fallback");
+
+    // Nothing changed: the stored user, the decisions, the audit log.
+    let (_, user_after) = server.get(&user_path, fx.admin());
+    assert_eq!(user_after, user_before);
+    let (_, decisions_after) = server.get("/v1/tenants/acme/decisions", fx.admin());
+    assert_eq!(decisions_after, decisions_before);
+    assert_eq!(audit_actions(server, &fx.tenant, "decision.applied"), applied_before);
+    let (_, realm) = server.get(&fx.realm_path(), fx.admin());
+    assert_eq!(realm["user_rules_version"], 1, "a dry run activates nothing");
+
+    // Unknown users and versions.
+    let (status, body) = server.post_empty(&format!("{}/users/nobody/dry-run", fx.realm_path()), fx.admin());
+    assert_error(status, &body, 404, "not_found");
+    let (status, body) = server.post(&format!("{user_path}/dry-run"), fx.admin(), &json!({"user_rules_version": 7}));
+    assert_error(status, &body, 404, "not_found");
+}
+
+/// Scenario 7: Replay: identical on the recorded version; a candidate that decides differently shows
+/// both outputs.
+fn replay_is_identical_on_the_recorded_version_and_shows_a_candidates_difference(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    fx.upload("user", "user_rules", &user_rules_v2(), "candidate");
+    let (_, ada) = fx.login(&ada_claims());
+    let decision = ada["decision_id"].as_str().unwrap();
+    let replay = format!("/v1/tenants/acme/decisions/{decision}/replay");
+
+    let (status, same) = server.post_empty(&replay, fx.admin());
+    assert_eq!(status, 200, "{same}");
+    assert_eq!(same["decision_id"], decision);
+    assert_eq!(same["identical"], true, "evaluation is deterministic: {same}");
+    assert_eq!(same["output_identical"], true);
+    assert_eq!(same["versions"]["user_rules"], 1);
+    assert_eq!(same["recorded"], same["replayed"]);
+    assert_eq!(same["replayed"]["output"]["user"]["organization"], "acme-sales");
+
+    let (status, candidate) = server.post(&replay, fx.admin(), &json!({"user_rules_version": 2}));
+    assert_eq!(status, 200, "{candidate}");
+    assert_eq!(candidate["identical"], false, "{candidate}");
+    assert_eq!(candidate["output_identical"], false);
+    assert_eq!(candidate["versions"]["user_rules"], 2);
+    assert_eq!(candidate["versions"]["group_rules"], 1);
+    assert_eq!(candidate["recorded"]["output"]["user"]["organization"], "acme-sales");
+    assert_eq!(candidate["recorded"]["output"]["user"]["rule"], "sales");
+    assert_eq!(candidate["replayed"]["output"]["user"]["organization"], "acme-emea");
+    assert_eq!(candidate["replayed"]["output"]["user"]["rule"], "sales v2");
+    assert!(!candidate["replayed"]["trace"]["user"].as_array().unwrap().is_empty());
+
+    // Replays change nothing.
+    let (_, list) = server.get("/v1/tenants/acme/decisions", fx.admin());
+    assert_eq!(list["decisions"].as_array().unwrap().len(), 1, "{list}");
+    let (status, body) = server.post(&replay, fx.admin(), &json!({"user_rules_version": 42}));
+    assert_error(status, &body, 404, "not_found");
+    let (status, body) = server.post_empty("/v1/tenants/acme/decisions/no-such-decision/replay", fx.admin());
+    assert_error(status, &body, 404, "not_found");
+}
+
+/// Scenario 8: The audit log: in sequence order, filtered by action (prefix), paginated.
+fn audit_log_is_ordered_filtered_and_paginated(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (_, ada) = fx.login(&ada_claims());
+    let events = audit_all(server, &fx.tenant, "");
+    let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "strictly increasing: {seqs:?}");
+    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions.first(), Some(&"tenant.created"), "{actions:?}");
+    let position = |action: &str| actions.iter().position(|a| *a == action).unwrap_or_else(|| panic!("no {action} in {actions:?}"));
+    assert!(
+        position("tenant.created") < position("module.uploaded")
+            && position("module.uploaded") < position("module.activated")
+            && position("module.activated") < position("decision.applied"),
+        "{actions:?}"
+    );
+    let applied = &events[position("decision.applied")];
+    assert_eq!(applied["actor"], format!("key:{}", fx.tenant.eval_key_id), "{applied}");
+    assert!(applied.to_string().contains(ada["decision_id"].as_str().unwrap()) || applied.to_string().contains(ada["user_id"].as_str().unwrap()), "{applied}");
+    let activated = &events[position("module.activated")];
+    assert_eq!(activated["actor"], format!("key:{}", fx.tenant.admin_key_id), "{activated}");
+    for event in &events {
+        assert_eq!(event["tenant_id"], "acme");
+        assert!(event["at"].as_i64().unwrap() > 0);
+    }
+
+    // Filters: a prefix ending in a dot, or one action.
+    let modules = audit_all(server, &fx.tenant, "action=module.");
+    let module_actions: BTreeSet<&str> = modules.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(module_actions, BTreeSet::from(["module.activated", "module.uploaded"]), "{modules:?}");
+    assert_eq!(modules.len(), 4, "two uploads, two activations: {modules:?}");
+    let activations = audit_all(server, &fx.tenant, "action=module.activated");
+    assert_eq!(activations.len(), 2);
+    let expected: Vec<&Value> = events.iter().filter(|e| e["action"].as_str().unwrap().starts_with("module.")).collect();
+    assert_eq!(modules.iter().collect::<Vec<_>>(), expected, "filtered, in the same order");
+    let none = audit_all(server, &fx.tenant, "action=tenant.deleted");
+    assert!(none.is_empty());
+
+    // Pages of 3, continued with `after`, make up the whole log.
+    let mut paged = Vec::new();
+    let mut after: Option<i64> = None;
+    loop {
+        let query = match after {
+            Some(seq) => format!("limit=3&after={seq}"),
+            None => "limit=3".into(),
+        };
+        let (status, page) = server.get(&format!("/v1/tenants/acme/audit?{query}"), fx.admin());
+        assert_eq!(status, 200, "{page}");
+        let page_events = page["events"].as_array().unwrap();
+        assert!(page_events.len() <= 3);
+        paged.extend(page_events.iter().cloned());
+        match page["next_after"].as_i64() {
+            Some(next) => {
+                assert_eq!(Some(next), page_events.last().and_then(|e| e["seq"].as_i64()));
+                after = Some(next);
+            }
+            None => break,
+        }
+        assert!(paged.len() <= events.len(), "pagination does not end");
+    }
+    assert_eq!(paged, events);
+    let (_, first) = server.get("/v1/tenants/acme/audit?limit=2", fx.admin());
+    assert_eq!(first["events"].as_array().unwrap().len(), 2);
+    let (_, rest) = server.get(&format!("/v1/tenants/acme/audit?after={}", first["next_after"]), fx.admin());
+    assert_eq!(rest["events"][0], events[2]);
+
+    for bad in ["limit=0", "limit=100000", "limit=ten", "after=x", "colour=blue"] {
+        let (status, body) = server.get(&format!("/v1/tenants/acme/audit?{bad}"), fx.admin());
+        assert_error(status, &body, 400, "bad_request");
+    }
+}
+
+/// Scenario 9: Tenant isolation on every route: another tenant's admin key gets 404, the tenant's own
+/// evaluation key 403 on admin routes, no key or a revoked key 401. Nothing of tenant A is
+/// shown or changed.
+fn keys_of_one_tenant_get_nothing_of_another_on_every_route(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (_, ada) = fx.login(&ada_claims());
+    let b = Tenant::create(server, "globex");
+    let routes = tenant_routes(&fx, ada["user_id"].as_str().unwrap(), ada["decision_id"].as_str().unwrap());
+    assert_routes_cover_the_router(&routes);
+    let snapshot = || snapshot_of_tenant(server, &fx);
+    let before = snapshot();
+
+    for route in &routes {
+        let reply = server.call(route.method, &route.path, Some(&b.admin), route.body());
+        let message = assert_error(reply.status, &reply.json, 404, "not_found");
+        assert!(!message.contains("ada") && !reply.text.contains("acme-sales"), "{} {}: {}", route.method, route.path, reply.text);
+        // Tenant A's evaluation key may only log users in (checked at the end: a login changes
+        // the tenant).
+        if !route.pattern.ends_with("/login") {
+            let reply = server.call(route.method, &route.path, Some(&fx.tenant.eval), route.body());
+            assert_error(reply.status, &reply.json, 403, "forbidden");
+        }
+        // No key, a malformed key, a made-up key.
+        for token in [None, Some("mk_"), Some("mk_0123456789abcdef_c2VjcmV0"), Some(OPERATOR_TOKEN)] {
+            let reply = server.call(route.method, &route.path, token, route.body());
+            assert_error(reply.status, &reply.json, 401, "unauthorized");
+        }
+        // A's admin key with the secret of B's.
+        let forged = format!("mk_{}_{}", fx.tenant.admin_key_id, b.admin.rsplit('_').next().unwrap());
+        let reply = server.call(route.method, &route.path, Some(&forged), route.body());
+        assert_error(reply.status, &reply.json, 401, "unauthorized");
+    }
+    // The operator routes do not take tenant keys.
+    for token in [&fx.tenant.admin, &fx.tenant.eval] {
+        let (status, body) = server.get("/v1/tenants", Some(token));
+        assert_error(status, &body, 401, "unauthorized");
+        let (status, body) = server.post("/v1/tenants", Some(token), &json!({"id": "evil", "name": "Evil"}));
+        assert_error(status, &body, 401, "unauthorized");
+    }
+
+    // Nothing of tenant A changed.
+    assert_eq!(snapshot(), before);
+
+    // A revoked key stops working at once, on every route.
+    let (status, key) = server.post("/v1/tenants/acme/keys", fx.admin(), &json!({"kind": "admin", "label": "short-lived"}));
+    assert_eq!(status, 201, "{key}");
+    let revoked = key["token"].as_str().unwrap().to_owned();
+    let (status, _) = server.get("/v1/tenants/acme", Some(&revoked));
+    assert_eq!(status, 200);
+    let reply = server.call("DELETE", &format!("/v1/tenants/acme/keys/{}", key["key"]["id"].as_str().unwrap()), fx.admin(), Body::None);
+    assert_eq!(reply.status, 204, "{}", reply.text);
+    for route in &routes {
+        let reply = server.call(route.method, &route.path, Some(&revoked), route.body());
+        assert_error(reply.status, &reply.json, 401, "unauthorized");
+    }
+
+    // Only the short-lived key changed, and B sees only B.
+    let (_, keys) = server.get("/v1/tenants/acme/keys", fx.admin());
+    for key in keys["keys"].as_array().unwrap() {
+        let should_be_revoked = key["label"] == "short-lived";
+        assert_eq!(key["revoked_at"].is_number(), should_be_revoked, "{key}");
+    }
+    let (status, _) = fx.login(&ada_claims());
+    assert_eq!(status, 200, "A's evaluation key still works");
+    let (_, b_decisions) = server.get("/v1/tenants/globex/decisions", Some(&b.admin));
+    assert_eq!(b_decisions["decisions"], json!([]));
+    let (_, b_audit) = server.get("/v1/tenants/globex/audit", Some(&b.admin));
+    assert!(b_audit["events"].as_array().unwrap().iter().all(|e| e["tenant_id"] == "globex"), "{b_audit}");
+    let (_, b_realms) = server.get("/v1/tenants/globex/realms", Some(&b.admin));
+    assert_eq!(b_realms["realms"], json!([]));
+}
+
+/// Scenario 10: Malformed, mistyped, untyped and oversized bodies, unknown ids and unknown routes: a
+/// clear JSON 4xx, never a 500.
+fn bad_input_gets_a_clear_json_4xx_on_every_route(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (_, ada) = fx.login(&ada_claims());
+    let routes = tenant_routes(&fx, ada["user_id"].as_str().unwrap(), ada["decision_id"].as_str().unwrap());
+    let mut with_body: Vec<Route> = routes.into_iter().filter(|r| r.valid_body.is_some()).collect();
+    with_body.push(Route {
+        method: "POST",
+        pattern: "/v1/tenants",
+        path: "/v1/tenants".into(),
+        valid_body: Some(json!({"id": "globex", "name": "Globex"})),
+        mistyped_body: json!({"id": 1, "name": true}),
+        token: OPERATOR.map(str::to_owned),
+    });
+    assert_eq!(with_body.len(), 10, "every route that takes a body");
+
+    for route in &with_body {
+        let label = format!("{} {}", route.method, route.pattern);
+        let token = route.token.as_deref().or(fx.admin());
+        let token = if route.pattern.ends_with("/login") { fx.eval() } else { token };
+        // Malformed JSON.
+        for malformed in [&br#"{"unterminated"#[..], b"{,}", b"not json", b"[1, 2"] {
+            let reply = server.call(route.method, &route.path, token, Body::Raw(malformed, Some("application/json")));
+            assert_error(reply.status, &reply.json, 400, "bad_request");
+        }
+        // Well-formed, wrong types.
+        let reply = server.call(route.method, &route.path, token, Body::Json(&route.mistyped_body));
+        let message = assert_error(reply.status, &reply.json, 422, "unprocessable");
+        assert!(!message.is_empty(), "{label}");
+        // Not declared as JSON. (Sent raw: the server may answer before reading the body.)
+        let valid = serde_json::to_vec(route.valid_body.as_ref().unwrap()).unwrap();
+        for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+            let (status, body) = send_raw(server, route.method, &route.path, token, content_type, &valid);
+            assert_error(status, &body, 415, "unsupported_media_type");
+        }
+        // Too large.
+        let limit = if route.pattern.ends_with("/modules/{kind}") { MAX_UPLOAD } else { MAX_BODY };
+        let (status, body) = send_raw(server, route.method, &route.path, token, Some("application/json"), &json_of_size(limit + 1024));
+        let message = assert_error(status, &body, 413, "payload_too_large");
+        assert!(!message.is_empty(), "{label}");
+    }
+    // The upload route takes more than 1 MiB (a real module can be larger).
+    let big = json!({"wasm": "A".repeat(2 << 20), "settings": {}});
+    let (status, body) = server.post(&format!("{}/modules/user", fx.realm_path()), fx.admin(), &big);
+    assert!(assert_error(status, &body, 422, "unprocessable").contains("module refused"), "{body}");
+
+    // Unknown ids.
+    let admin = fx.admin();
+    let realm = fx.realm_path();
+    let unknown: Vec<(&str, String, Option<Value>)> = vec![
+        ("GET", "/v1/tenants/nope".into(), None),
+        ("GET", "/v1/tenants/acme/realms/nope".into(), None),
+        ("PATCH", "/v1/tenants/acme/realms/nope".into(), Some(json!({"default_organization": null}))),
+        ("POST", "/v1/tenants/acme/realms/nope/dry-run".into(), Some(json!({"user": {"user_name": "x"}}))),
+        ("GET", format!("{realm}/users/nope"), None),
+        ("POST", format!("{realm}/users/nope/dry-run"), None),
+        ("GET", format!("{realm}/modules/user/versions/99"), None),
+        ("POST", format!("{realm}/modules/user/versions/99/activate"), None),
+        ("GET", format!("{realm}/modules/robot/versions"), None),
+        ("POST", "/v1/tenants/acme/realms/nope/modules/user/rollback".into(), None),
+        ("GET", "/v1/tenants/acme/decisions/nope".into(), None),
+        ("POST", "/v1/tenants/acme/decisions/nope/replay".into(), None),
+        ("DELETE", "/v1/tenants/acme/keys/nope".into(), None),
+    ];
+    for (method, path, body) in &unknown {
+        let body = body.as_ref().map_or(Body::None, Body::Json);
+        let reply = server.call(method, path, admin, body);
+        assert_error(reply.status, &reply.json, 404, "not_found");
+    }
+    let (status, body) = server.post("/v1/tenants/acme/realms/nope/login", fx.eval(), &ada_claims());
+    assert_error(status, &body, 404, "not_found");
+    // A rollback with nothing to roll back to is refused, not a 500.
+    let reply = server.call("POST", &format!("{realm}/modules/group/rollback"), admin, Body::None);
+    assert!((400..500).contains(&reply.status), "{}", reply.text);
+    assert_error(reply.status, &reply.json, reply.status, reply.json["error"]["code"].as_str().unwrap_or("?"));
+
+    // Unknown routes and methods.
+    for path in ["/", "/nope", "/v1", "/v1/tenants/acme/nope", &format!("{realm}/users"), "/v2/tenants"] {
+        let reply = server.call("GET", path, admin, Body::None);
+        assert_error(reply.status, &reply.json, 404, "not_found");
+        assert!(reply.content_type.as_deref().is_some_and(|t| t.starts_with("application/json")), "{path}: {reply:?}");
+    }
+    for (method, path) in [("DELETE", "/v1/tenants/acme/realms".to_owned()), ("PUT", format!("{realm}/login")), ("POST", "/healthz".into())] {
+        let reply = server.call(method, &path, admin, Body::None);
+        assert_error(reply.status, &reply.json, 405, "method_not_allowed");
+    }
+    // Ids that are not even text; query strings that do not parse.
+    for path in ["/v1/tenants/%FF".to_owned(), "/v1/tenants/acme/realms/%FF/users/x".into(), format!("{realm}/users/%C3%28")] {
+        let reply = server.call("GET", &path, admin, Body::None);
+        assert_error(reply.status, &reply.json, 400, "bad_request");
+    }
+    for query in ["since=yesterday", "limit=-1", "shadow=maybe", "realm=a&realm=b"] {
+        let (status, body) = server.get(&format!("/v1/tenants/acme/decisions?{query}"), admin);
+        assert_error(status, &body, 400, "bad_request");
+    }
+
+    // A header that is not a bearer token.
+    for authorization in ["Basic YWRtaW46YWRtaW4=", "Bearer", "Token abc", ""] {
+        let reply = server.call_with_headers("GET", "/v1/tenants/acme", &[("authorization", authorization)], Body::None);
+        assert_error(reply.status, &reply.json, 401, "unauthorized");
+    }
+
+    // After all that the server still works.
+    let (status, again) = fx.login(&ada_claims());
+    assert_eq!(status, 200, "{again}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several processes.
+
+/// Scenario 11: Two hosts on one PostgreSQL database: an activation or rollback through one is what the
+/// other evaluates within a second.
+#[test]
+fn postgres_two_hosts_share_activations_within_a_second() {
+    let a = TestServer::start(Backend::Postgres, "host-a");
+    let b = TestServer::start_with(a.options().another_host("host-b"));
+    let fx = Fixture::new(&a, "acme");
+    fx.upload("user", "user_rules", &user_rules_v2(), "v2");
+    let on_b = |claims: &Value| {
+        let (status, body) = b.post(&format!("{}/login", fx.realm_path()), fx.eval(), claims);
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    // B serves the tenant A created, with version 1 (and has it cached).
+    assert_eq!(on_b(&ada_claims())["organization"], "acme-sales");
+    let (status, _) = b.get(&format!("/v1/tenants/acme/realms/{REALM}"), fx.admin());
+    assert_eq!(status, 200);
+
+    let switch = |action: &str, expected: &str| {
+        let (status, body) = a.post_empty(&format!("{}/modules/user/{action}", fx.realm_path()), fx.admin());
+        assert_eq!(status, 200, "{body}");
+        let since = Instant::now();
+        loop {
+            let decided = on_b(&ada_claims());
+            if decided["organization"] == expected {
+                eprintln!("host B evaluated the {action} after {:?}", since.elapsed());
+                break;
+            }
+            assert!(since.elapsed() < Duration::from_secs(1), "host B still decides {} one second after the {action} on host A", decided["organization"]);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    switch("versions/2/activate", "acme-emea");
+    switch("rollback", "acme-sales");
+    // And the other way round.
+    let (status, body) = b.post_empty(&format!("{}/modules/user/versions/2/activate", fx.realm_path()), fx.admin());
+    assert_eq!(status, 200, "{body}");
+    let since = Instant::now();
+    loop {
+        let (_, decided) = a.post(&format!("{}/login", fx.realm_path()), fx.eval(), &ada_claims());
+        if decided["organization"] == "acme-emea" {
+            break;
+        }
+        assert!(since.elapsed() < Duration::from_secs(1), "host A still decides {}", decided["organization"]);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Both hosts see every decision, whichever host made it.
+    let (_, on_a) = a.get("/v1/tenants/acme/decisions?limit=1000", fx.admin());
+    let (_, on_b_list) = b.get("/v1/tenants/acme/decisions?limit=1000", fx.admin());
+    assert_eq!(on_a, on_b_list);
+}
+
+/// Scenario 12: SIGKILL in the middle of a burst of logins loses no decision whose response was sent,
+/// and leaves a store that works.
+#[test]
+fn sqlite_sigkill_mid_burst_loses_no_answered_decision() {
+    sigkill_mid_burst(Backend::Sqlite);
+}
+
+#[test]
+fn postgres_sigkill_mid_burst_loses_no_answered_decision() {
+    sigkill_mid_burst(Backend::Postgres);
+}
+
+fn sigkill_mid_burst(backend: Backend) {
+    const THREADS: usize = 8;
+    const KILL_AFTER: usize = 150;
+    let mut server = TestServer::start(backend, "sigkill");
+    let fx = Fixture::new(&server, "acme");
+    let answered: Arc<Mutex<Vec<(String, String, String)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..THREADS)
+        .map(|thread| {
+            let client: Client = server.client();
+            let (answered, stop) = (Arc::clone(&answered), Arc::clone(&stop));
+            let (path, eval) = (format!("{}/login", fx.realm_path()), fx.tenant.eval.clone());
+            std::thread::spawn(move || {
+                let mut refused = Vec::new();
+                let mut cut_off = false;
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let claims = json!({
+                        "provider_user_id": format!("burst-{thread}-{i}"),
+                        "user_name": format!("burst-{thread}-{i}@acme.com"),
+                        "attributes": {"department": ["Sales"]},
+                        "provider_groups": [format!("sales-{thread}"), "everyone"],
+                    });
+                    match client.try_call("POST", &path, Some(&eval), Body::Json(&claims)) {
+                        Ok(reply) if reply.status == 200 => {
+                            let decision = reply.json["decision_id"].as_str().expect("a decision id").to_owned();
+                            let user = reply.json["user_id"].as_str().expect("a user id").to_owned();
+                            assert_eq!(reply.json["organization"], "acme-sales");
+                            answered.lock().unwrap().push((decision, user, format!("burst-{thread}-{i}")));
+                        }
+                        Ok(reply) => refused.push(format!("{}: {}", reply.status, reply.text)),
+                        // The server is gone: the burst is over for this thread.
+                        Err(_) => {
+                            cut_off = true;
+                            break;
+                        }
+                    }
+                }
+                (refused, cut_off)
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while answered.lock().unwrap().len() < KILL_AFTER {
+        assert!(Instant::now() < deadline, "only {} logins answered in 60 s", answered.lock().unwrap().len());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    server.kill(); // SIGKILL, with requests in flight
+    let killed_at = answered.lock().unwrap().len();
+    stop.store(true, Ordering::Relaxed);
+    let mut cut_off = 0;
+    for worker in workers {
+        let (refused, was_cut_off) = worker.join().expect("a burst thread panicked");
+        assert!(refused.is_empty(), "logins refused during the burst: {refused:?}");
+        cut_off += usize::from(was_cut_off);
+    }
+    assert!(cut_off > 0, "the kill landed after the burst, not in the middle of it");
+    let answered = std::mem::take(&mut *answered.lock().unwrap());
+    eprintln!("{backend:?}: {} logins answered before SIGKILL ({killed_at} when the kill was sent); {cut_off} of {THREADS} threads cut off mid-request", answered.len());
+
+    let server = TestServer::start_with(server.options().clone());
+    for (decision, user, provider_id) in &answered {
+        let (status, record) = server.get(&format!("/v1/tenants/acme/decisions/{decision}"), fx.admin());
+        assert_eq!(status, 200, "decision {decision} was answered before the kill but is lost: {record}");
+        assert_eq!(record["user_id"], user.as_str());
+        assert_eq!(record["applied"], true);
+        let output: Value = serde_json::from_str(record["output"].as_str().unwrap()).unwrap();
+        assert_eq!(output["user"]["organization"], "acme-sales");
+        let (status, stored) = server.get(&format!("{}/users/{user}", fx.realm_path()), fx.admin());
+        assert_eq!(status, 200, "user {user} of decision {decision} is lost: {stored}");
+        assert_eq!(stored["external_id"], provider_id.as_str());
+        assert_eq!(stored["organization"], "acme-sales");
+    }
+    // Nothing is corrupt: the lists read back whole, the audit log is still strictly ordered and
+    // holds an applied-decision event for every answered login, and a new login works.
+    let (status, list) = server.get("/v1/tenants/acme/decisions?limit=1000", fx.admin());
+    assert_eq!(status, 200, "{list}");
+    let listed: BTreeSet<&str> = list["decisions"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert!(answered.iter().all(|(d, _, _)| listed.contains(d.as_str())) || listed.len() == 1000);
+    let applied = audit_all(&server, &fx.tenant, "action=decision.applied");
+    assert!(applied.len() >= answered.len(), "{} applied-decision events for {} answered logins", applied.len(), answered.len());
+    let all = audit_all(&server, &fx.tenant, "");
+    let seqs: Vec<i64> = all.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "audit sequence after the kill: {seqs:?}");
+    let (status, after) = fx.on(&server).login(&ada_claims());
+    assert_eq!(status, 200, "{after}");
+    let (status, _) = server.get(&format!("/v1/tenants/acme/decisions/{}", after["decision_id"].as_str().unwrap()), fx.admin());
+    assert_eq!(status, 200);
+    let v2 = fx.on(&server).upload("user", "user_rules", &user_rules_v2(), "after the crash");
+    assert_eq!(v2["version"], 2, "{v2}");
+}
+
+/// `--demo` seeds a tenant whose evaluation key answers the README's one `curl`.
+#[test]
+fn demo_seeds_a_tenant_that_answers_a_login() {
+    let modules_dir = std::path::Path::new(&support::module("user_rules")).parent().unwrap().to_owned();
+    let mut options = ServerOptions::fresh(Backend::Sqlite, "demo");
+    options.args = vec!["--demo".into(), "--modules-dir".into(), modules_dir.display().to_string()];
+    let server = TestServer::start_with(options);
+    let token = std::fs::read_to_string(server.data_dir().join("demo-eval-token")).expect("the demo evaluation key is written");
+    let claims = json!({
+        "provider_user_id": "00000000-0000-0000-0000-000000000001",
+        "user_name": "ada@acme.com",
+        "email": "ada@acme.com",
+        "attributes": {"department": ["Sales"], "title": ["Sales Manager"]},
+        "provider_groups": ["sales-emea"],
+    });
+    let (status, login) = server.post("/v1/tenants/demo/realms/entra/login", Some(token.trim()), &claims);
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["organization"], "acme-sales", "{login}");
+    assert_eq!(login["evaluation"]["user"]["rule"], "sales");
+    assert_eq!(login["groups"], json!(["all-managers"]));
+    assert_eq!(login["provider_groups"], json!([{"name": "sales-emea", "organizations": ["acme-sales"]}]));
+    let admin = std::fs::read_to_string(server.data_dir().join("demo-admin-token")).expect("the demo admin key is written");
+    let (status, versions) = server.get("/v1/tenants/demo/realms/entra/modules/user/versions", Some(admin.trim()));
+    assert_eq!(status, 200, "{versions}");
+    assert_eq!(versions["active"], 1);
+    // A restart on the same data directory keeps the demo tenant and its keys (no second seeding).
+    let options = server.options().clone();
+    drop(server);
+    let server = TestServer::start_with(options);
+    let again = std::fs::read_to_string(server.data_dir().join("demo-eval-token")).unwrap();
+    assert_eq!(again, token, "the demo keys are not replaced on restart");
+    let (status, login) = server.post("/v1/tenants/demo/realms/entra/login", Some(token.trim()), &claims);
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["organization"], "acme-sales");
+    let (_, versions) = server.get("/v1/tenants/demo/realms/entra/modules/user/versions", Some(admin.trim()));
+    assert_eq!(versions["versions"].as_array().unwrap().len(), 1, "{versions}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures.
+
+/// A tenant with its admin key and an evaluation key.
+struct Tenant {
+    id: String,
+    admin: String,
+    admin_key_id: String,
+    eval: String,
+    eval_key_id: String,
+}
+
+impl Tenant {
+    fn create(server: &Client, id: &str) -> Tenant {
+        let (status, created) = server.post("/v1/tenants", OPERATOR, &json!({"id": id, "name": format!("Tenant {id}")}));
+        assert_eq!(status, 201, "{created}");
+        let admin = created["token"].as_str().unwrap().to_owned();
+        let (status, key) = server.post(&format!("/v1/tenants/{id}/keys"), Some(&admin), &json!({"kind": "evaluation", "label": "login service"}));
+        assert_eq!(status, 201, "{key}");
+        assert_eq!(key["key"]["kind"], "evaluation");
+        Tenant {
+            id: id.to_owned(),
+            admin_key_id: created["admin_key"]["id"].as_str().unwrap().to_owned(),
+            admin,
+            eval: key["token"].as_str().unwrap().to_owned(),
+            eval_key_id: key["key"]["id"].as_str().unwrap().to_owned(),
+        }
+    }
+}
+
+/// A tenant with organizations and realm `entra` whose user rules (v1) and group rules (v1) are
+/// active.
+struct Fixture {
+    server: Client,
+    tenant: Tenant,
+}
+
+impl Fixture {
+    fn new(server: &Client, tenant: &str) -> Fixture {
+        let fx = Fixture { server: server.clone(), tenant: Tenant::create(server, tenant) };
+        for (id, name) in [("acme", "ACME"), ("acme-sales", "ACME Sales"), ("acme-emea", "ACME EMEA"), ("acme-engineering", "ACME Engineering")] {
+            let (status, body) = server.put(&format!("/v1/tenants/{tenant}/organizations/{id}"), fx.admin(), &json!({"name": name}));
+            assert_eq!(status, 200, "{body}");
+        }
+        let (status, body) = server.post(&format!("/v1/tenants/{tenant}/realms"), fx.admin(), &json!({"id": REALM, "name": "Entra ID"}));
+        assert_eq!(status, 201, "{body}");
+        for (kind, artifact, settings) in [("user", "user_rules", user_rules_v1()), ("group", "group_rules", group_rules_v1())] {
+            let version = fx.upload(kind, artifact, &settings, "initial rules");
+            assert_eq!(version["version"], 1, "{version}");
+            let (status, body) = server.post_empty(&format!("{}/modules/{kind}/versions/1/activate", fx.realm_path()), fx.admin());
+            assert_eq!(status, 200, "{body}");
+        }
+        fx
+    }
+
+    /// The same tenant, spoken to through another server.
+    fn on(&self, server: &Client) -> Fixture {
+        Fixture {
+            server: server.clone(),
+            tenant: Tenant {
+                id: self.tenant.id.clone(),
+                admin: self.tenant.admin.clone(),
+                admin_key_id: self.tenant.admin_key_id.clone(),
+                eval: self.tenant.eval.clone(),
+                eval_key_id: self.tenant.eval_key_id.clone(),
+            },
+        }
+    }
+
+    fn admin(&self) -> Option<&str> {
+        Some(&self.tenant.admin)
+    }
+
+    fn eval(&self) -> Option<&str> {
+        Some(&self.tenant.eval)
+    }
+
+    fn realm_path(&self) -> String {
+        format!("/v1/tenants/{}/realms/{REALM}", self.tenant.id)
+    }
+
+    fn upload(&self, kind: &str, artifact: &str, settings: &Value, note: &str) -> Value {
+        let body = json!({"wasm": STANDARD.encode(module_bytes(artifact)), "settings": settings, "note": note});
+        let (status, version) = self.server.post(&format!("{}/modules/{kind}", self.realm_path()), self.admin(), &body);
+        assert_eq!(status, 201, "{version}");
+        version
+    }
+
+    fn login(&self, claims: &Value) -> (u16, Value) {
+        self.server.post(&format!("{}/login", self.realm_path()), self.eval(), claims)
+    }
+}
+
+/// Ada: Sales, in `sales-emea`: v1 sends her to acme-sales (rule `sales`), v2 to acme-emea.
+fn ada_claims() -> Value {
+    json!({
+        "provider_user_id": "entra-ada",
+        "user_name": "ada@acme.com",
+        "email": "ada@acme.com",
+        "display_name": "Ada Lovelace",
+        "attributes": {"department": ["Sales"], "title": ["Sales Manager"]},
+        "provider_groups": ["sales-emea", "everyone"],
+    })
+}
+
+/// Bob: Marketing: no v1 rule matches him (blocked); v2's fallback takes him.
+fn bob_claims() -> Value {
+    json!({
+        "provider_user_id": "entra-bob",
+        "user_name": "bob@example.org",
+        "attributes": {"department": ["Marketing"]},
+        "provider_groups": ["everyone"],
+    })
+}
+
+fn user_rules_v1() -> Value {
+    json!({
+        "rules": [
+            {"name": "sales", "organization": "acme-sales",
+             "when": {"all": [{"attribute": {"name": "department", "equals": "Sales"}},
+                              {"provider_group": {"regex": "^sales-"}}]}},
+            {"name": "engineering", "organization": "acme-engineering",
+             "when": {"attribute": {"name": "department", "equals": "Engineering"}}}
+        ],
+        "groups": [
+            {"name": "managers", "group": "all-managers", "when": {"attribute": {"name": "title", "regex": "(?i)manager"}}}
+        ]
+    })
+}
+
+fn user_rules_v2() -> Value {
+    json!({
+        "rules": [
+            {"name": "sales v2", "organization": "acme-emea", "when": {"attribute": {"name": "department", "equals": "Sales"}}}
+        ],
+        "fallback": "acme"
+    })
+}
+
+fn group_rules_v1() -> Value {
+    json!({"rules": [{"name": "sales", "pattern": "^sales-", "organizations": ["acme-sales"]}]})
+}
+
+fn module_bytes(artifact: &str) -> Vec<u8> {
+    std::fs::read(support::module(artifact)).expect("read the built module")
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Checks the API's error shape `{"error": {"code", "message"}}` and returns the message.
+#[track_caller]
+fn assert_error(status: u16, body: &Value, expected_status: u16, expected_code: &str) -> String {
+    assert_eq!(status, expected_status, "expected {expected_status} {expected_code}, got {status}: {body}");
+    let error = body.get("error").unwrap_or_else(|| panic!("no `error` object in {body}"));
+    assert_eq!(body.as_object().map(|o| o.len()), Some(1), "only `error`: {body}");
+    assert_eq!(error["code"], expected_code, "{body}");
+    let message = error["message"].as_str().unwrap_or_else(|| panic!("no message in {body}"));
+    assert!(!message.trim().is_empty(), "{body}");
+    message.to_owned()
+}
+
+/// Every audit event of a tenant matching `query`, following `next_after`.
+fn audit_all(server: &Client, tenant: &Tenant, query: &str) -> Vec<Value> {
+    let mut events = Vec::new();
+    let mut after = None;
+    loop {
+        let mut url = format!("/v1/tenants/{}/audit?limit=1000", tenant.id);
+        if !query.is_empty() {
+            url.push('&');
+            url.push_str(query);
+        }
+        if let Some(seq) = after {
+            url.push_str(&format!("&after={seq}"));
+        }
+        let (status, page) = server.get(&url, Some(&tenant.admin));
+        assert_eq!(status, 200, "{page}");
+        events.extend(page["events"].as_array().unwrap().iter().cloned());
+        match page["next_after"].as_i64() {
+            Some(seq) => after = Some(seq),
+            None => return events,
+        }
+    }
+}
+
+fn audit_actions(server: &Client, tenant: &Tenant, action: &str) -> Vec<Value> {
+    audit_all(server, tenant, &format!("action={action}"))
+}
+
+/// One tenant route, filled in with real ids of tenant A, and a body that is valid for it.
+struct Route {
+    method: &'static str,
+    /// As written in `api/mod.rs`.
+    pattern: &'static str,
+    path: String,
+    valid_body: Option<Value>,
+    mistyped_body: Value,
+    token: Option<String>,
+}
+
+impl Route {
+    fn body(&self) -> Body<'_> {
+        self.valid_body.as_ref().map_or(Body::None, Body::Json)
+    }
+}
+
+/// Every tenant route of the API, with tenant A's ids.
+fn tenant_routes(fx: &Fixture, user: &str, decision: &str) -> Vec<Route> {
+    let wasm = STANDARD.encode(module_bytes("user_rules"));
+    let table: Vec<(&'static str, &'static str, Option<Value>, Value)> = vec![
+        ("GET", "/v1/tenants/{tenant}", None, json!(null)),
+        ("POST", "/v1/tenants/{tenant}/keys", Some(json!({"kind": "admin", "label": "intruder"})), json!({"kind": 5})),
+        ("GET", "/v1/tenants/{tenant}/keys", None, json!(null)),
+        ("DELETE", "/v1/tenants/{tenant}/keys/{key}", None, json!(null)),
+        ("GET", "/v1/tenants/{tenant}/organizations", None, json!(null)),
+        ("PUT", "/v1/tenants/{tenant}/organizations/{organization}", Some(json!({"name": "Intruder"})), json!({"name": 5})),
+        ("POST", "/v1/tenants/{tenant}/realms", Some(json!({"id": "intruder", "name": "Intruder"})), json!({"id": [], "name": "x"})),
+        ("GET", "/v1/tenants/{tenant}/realms", None, json!(null)),
+        ("GET", "/v1/tenants/{tenant}/realms/{realm}", None, json!(null)),
+        ("PATCH", "/v1/tenants/{tenant}/realms/{realm}", Some(json!({"default_organization": "acme"})), json!({"default_organization": 5})),
+        ("POST", "/v1/tenants/{tenant}/realms/{realm}/login", Some(ada_claims()), json!({"provider_user_id": 5, "user_name": "x"})),
+        ("POST", "/v1/tenants/{tenant}/realms/{realm}/dry-run", Some(json!({"user": {"user_name": "carol@acme.com"}})), json!({"user": "carol"})),
+        ("GET", "/v1/tenants/{tenant}/realms/{realm}/users/{user}", None, json!(null)),
+        ("POST", "/v1/tenants/{tenant}/realms/{realm}/users/{user}/dry-run", Some(json!({"user_rules_version": 1})), json!({"user_rules_version": "two"})),
+        ("POST", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}", Some(json!({"wasm": wasm, "settings": user_rules_v2()})), json!({"wasm": 5})),
+        ("GET", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions", None, json!(null)),
+        ("GET", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}", None, json!(null)),
+        ("POST", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}/activate", None, json!(null)),
+        ("POST", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/rollback", None, json!(null)),
+        ("GET", "/v1/tenants/{tenant}/decisions", None, json!(null)),
+        ("GET", "/v1/tenants/{tenant}/decisions/{decision}", None, json!(null)),
+        ("POST", "/v1/tenants/{tenant}/decisions/{decision}/replay", Some(json!({"user_rules_version": 1})), json!({"user_rules_version": "two"})),
+        ("GET", "/v1/tenants/{tenant}/audit", None, json!(null)),
+    ];
+    table
+        .into_iter()
+        .map(|(method, pattern, valid_body, mistyped_body)| Route {
+            method,
+            pattern,
+            path: pattern
+                .replace("{tenant}", &fx.tenant.id)
+                .replace("{realm}", REALM)
+                .replace("{key}", &fx.tenant.eval_key_id)
+                .replace("{organization}", "intruder")
+                .replace("{user}", user)
+                .replace("{kind}", "user")
+                .replace("{version}", "1")
+                .replace("{decision}", decision),
+            valid_body,
+            mistyped_body,
+            token: None,
+        })
+        .collect()
+}
+
+/// Fails when `api/mod.rs` has a tenant route (or method) the table above does not test.
+fn assert_routes_cover_the_router(routes: &[Route]) {
+    let tested: BTreeSet<(String, String)> = routes.iter().map(|r| (r.method.to_owned(), r.pattern.to_owned())).collect();
+    let served: BTreeSet<(String, String)> = routes_of_the_router()
+        .into_iter()
+        .filter(|(_, path)| path.starts_with("/v1/tenants/{tenant}"))
+        .collect();
+    let untested: Vec<_> = served.difference(&tested).collect();
+    assert!(untested.is_empty(), "routes of host/src/api/mod.rs that the isolation test does not cover: {untested:?}");
+    let stale: Vec<_> = tested.difference(&served).collect();
+    assert!(stale.is_empty(), "routes the isolation test covers that the router no longer serves: {stale:?}");
+}
+
+/// `(METHOD, path pattern)` of every `.route(…)` in `host/src/api/mod.rs`.
+fn routes_of_the_router() -> BTreeSet<(String, String)> {
+    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api/mod.rs")).expect("read api/mod.rs");
+    // `let name = "…";` bindings used as route prefixes.
+    let mut bindings = BTreeMap::new();
+    for line in source.lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("let ")
+            && let Some((name, value)) = rest.split_once('=')
+            && let Some(literal) = value.trim().trim_end_matches(';').trim().strip_prefix('"').and_then(|v| v.strip_suffix('"'))
+        {
+            bindings.insert(name.trim().to_owned(), literal.to_owned());
+        }
+    }
+    let mut routes = BTreeSet::new();
+    let mut rest = source.as_str();
+    while let Some(start) = rest.find(".route(") {
+        let call = &rest[start + ".route(".len()..];
+        let end = matching_paren(call);
+        let args = &call[..end];
+        rest = &call[end..];
+        let (path_arg, methods) = split_top_level_comma(args);
+        let path_arg = path_arg.trim();
+        let path = if let Some(literal) = path_arg.strip_prefix('"') {
+            literal.trim_end_matches('"').to_owned()
+        } else if let Some(format) = path_arg.strip_prefix("&format!(\"") {
+            expand_format(format.trim_end_matches(')').trim_end_matches('"'), &bindings)
+        } else {
+            bindings.get(path_arg).cloned().unwrap_or_else(|| panic!("cannot read route path {path_arg:?} in api/mod.rs"))
+        };
+        let mut found = false;
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let needle = format!("{method}(");
+            let mut from = 0;
+            while let Some(at) = methods[from..].find(&needle) {
+                let at = from + at;
+                let before = methods[..at].chars().last();
+                if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':')) {
+                    routes.insert((method.to_uppercase(), path.clone()));
+                    found = true;
+                }
+                from = at + needle.len();
+            }
+        }
+        assert!(found, "no method found for route {path}: {methods}");
+    }
+    assert!(routes.len() > 20, "{routes:?}");
+    routes
+}
+
+fn matching_paren(text: &str) -> usize {
+    let mut depth = 1;
+    let mut in_string = false;
+    let mut previous = ' ';
+    for (i, c) in text.char_indices() {
+        match c {
+            '"' if previous != '\\' => in_string = !in_string,
+            '(' if !in_string => depth += 1,
+            ')' if !in_string => {
+                depth -= 1;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    panic!("unbalanced parentheses in api/mod.rs")
+}
+
+fn split_top_level_comma(args: &str) -> (&str, &str) {
+    let mut depth = 0;
+    let mut in_string = false;
+    for (i, c) in args.char_indices() {
+        match c {
+            '"' => in_string = !in_string,
+            '(' | '[' | '{' if !in_string => depth += 1,
+            ')' | ']' | '}' if !in_string => depth -= 1,
+            ',' if !in_string && depth == 0 => return (&args[..i], &args[i + 1..]),
+            _ => {}
+        }
+    }
+    panic!("a route without a handler: {args}")
+}
+
+/// Expands `"{tenant}/keys/{{key}}"` as `format!` would, with `bindings` for the captures.
+fn expand_format(format: &str, bindings: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut chars = format.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                out.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                out.push('}');
+            }
+            '{' => {
+                let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                out.push_str(bindings.get(&name).unwrap_or_else(|| panic!("unknown capture {name} in api/mod.rs")));
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// What a tenant looks like through its admin API (to show that nothing changed).
+#[derive(Debug, PartialEq)]
+struct TenantSnapshot(Vec<(String, Value)>);
+
+fn snapshot_of_tenant(server: &Client, fx: &Fixture) -> TenantSnapshot {
+    let realm = fx.realm_path();
+    let paths = [
+        "/v1/tenants/acme".to_owned(),
+        "/v1/tenants/acme/keys".into(),
+        "/v1/tenants/acme/organizations".into(),
+        "/v1/tenants/acme/realms".into(),
+        format!("{realm}/modules/user/versions"),
+        format!("{realm}/modules/group/versions"),
+        "/v1/tenants/acme/decisions?limit=1000".into(),
+        "/v1/tenants/acme/audit?limit=1000".into(),
+    ];
+    TenantSnapshot(
+        paths
+            .into_iter()
+            .map(|path| {
+                let (status, body) = server.get(&path, fx.admin());
+                assert_eq!(status, 200, "{path}: {body}");
+                (path, body)
+            })
+            .collect(),
+    )
+}
+
+/// A JSON document of exactly `size` bytes.
+fn json_of_size(size: usize) -> Vec<u8> {
+    let mut body = br#"{"padding": ""#.to_vec();
+    body.resize(size - 2, b'a');
+    body.extend_from_slice(b"\"}");
+    body
+}
+
+/// Sends a request over a raw connection and reads the answer as JSON, tolerating the server
+/// closing the connection before it has read the whole body (which it may: it answers 413 as
+/// soon as the limit is passed, 415 without reading the body at all).
+fn send_raw(server: &Client, method: &str, path: &str, token: Option<&str>, content_type: Option<&str>, body: &[u8]) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let address = server.url().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    if let Some(content_type) = content_type {
+        head.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    if let Some(token) = token {
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).expect("send the request head");
+    // A failed write is expected when the server answers early.
+    let _ = stream.write_all(body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{method} {path}: no HTTP response: {text:?}\n--- server log ---\n{}", server.log()));
+    assert!(status < 500, "{method} {path} answered {status}: {text}\n--- server log ---\n{}", server.log());
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    assert!(head.to_ascii_lowercase().contains("content-type: application/json"), "{method} {path}: not JSON: {text}");
+    assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{method} {path}: {text}");
+    let json = serde_json::from_str(body).unwrap_or_else(|_| panic!("{method} {path}: answered {status} with a body that is not JSON: {body:?}"));
+    (status, json)
+}

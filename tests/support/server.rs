@@ -1,0 +1,397 @@
+//! The real `muster serve` binary as a test fixture: started on a free loopback port with a
+//! scratch data directory (and, for PostgreSQL, a fresh database), waited for until `/healthz`
+//! answers, killed when dropped; plus a small blocking HTTP client returning `(status, JSON)`.
+//!
+//! PostgreSQL databases come from the store suite's helper (`support/db.rs`): the including test
+//! crate must declare `mod support;` and `#[path = "support/db.rs"] mod db;`.
+
+#![allow(dead_code)] // Each test binary uses a different subset.
+
+use std::{
+    fs::File,
+    net::TcpListener,
+    ops::Deref,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+use crate::db::TestDb;
+
+/// The operator token every test server is started with.
+pub const OPERATOR_TOKEN: &str = "operator-token-for-tests";
+
+/// How long a server may take to answer `/healthz` after it is spawned.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Which store a server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded SQLite file in the data directory.
+    Sqlite,
+    /// A fresh PostgreSQL database (`--database-url`).
+    Postgres,
+}
+
+/// How to start a server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// `--data-dir` (SQLite file and compiled-module cache).
+    pub data_dir: PathBuf,
+    /// `--database-url`, kept alive as long as any server uses it.
+    pub database: Option<Arc<TestDatabase>>,
+    /// More arguments after `serve …`.
+    pub args: Vec<String>,
+}
+
+impl ServerOptions {
+    /// A fresh data directory and, for PostgreSQL, a fresh database.
+    pub fn fresh(backend: Backend, label: &str) -> ServerOptions {
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(Arc::new(TestDatabase::create())),
+        };
+        ServerOptions { data_dir: crate::support::scratch_dir(label), database, args: Vec::new() }
+    }
+
+    /// The same store, with a data directory of its own (another host on the same PostgreSQL
+    /// database).
+    pub fn another_host(&self, label: &str) -> ServerOptions {
+        ServerOptions { data_dir: crate::support::scratch_dir(label), database: self.database.clone(), args: self.args.clone() }
+    }
+}
+
+/// A fresh, **empty** PostgreSQL database for servers to share, dropped (with any connections
+/// left) when the last server using it is gone.
+///
+/// Made by [`TestDb::postgres`], which also migrates it through an in-process store; that schema
+/// is dropped again so the server under test migrates an empty database itself, as it would on
+/// its first start.
+pub struct TestDatabase {
+    /// `postgres://…/<name>`.
+    pub url: String,
+    db: Option<TestDb>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl TestDatabase {
+    /// Creates the database (failing the test with a clear message if PostgreSQL is unreachable).
+    pub fn create() -> TestDatabase {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        let db = runtime.block_on(async {
+            let db = TestDb::postgres().await;
+            db.store.close().await;
+            let mut raw = db.raw().await;
+            for statement in ["DROP SCHEMA public CASCADE", "CREATE SCHEMA public"] {
+                sqlx::query(statement).execute(&mut raw).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+            }
+            let _ = sqlx::Connection::close(raw).await;
+            db
+        });
+        TestDatabase { url: db.url.clone(), db: Some(db), runtime }
+    }
+}
+
+impl std::fmt::Debug for TestDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDatabase").field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // The store's pool was made in this runtime: drop it inside it.
+        let _inside = self.runtime.enter();
+        drop(self.db.take());
+    }
+}
+
+/// A running `muster serve`, killed (SIGKILL) when dropped.
+pub struct TestServer {
+    child: Option<Child>,
+    options: ServerOptions,
+    client: Client,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+/// A blocking HTTP client bound to one server; cheap to clone and usable from other threads.
+#[derive(Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    base: String,
+    log: Arc<PathBuf>,
+}
+
+/// A request body.
+#[derive(Debug, Clone, Copy)]
+pub enum Body<'a> {
+    /// No body.
+    None,
+    /// JSON, with `Content-Type: application/json`.
+    Json(&'a Value),
+    /// These bytes, with this `Content-Type` (or none).
+    Raw(&'a [u8], Option<&'a str>),
+}
+
+/// A response: status, `Content-Type`, text, and the text parsed as JSON (`Null` when empty,
+/// a JSON string of the text when it is not JSON).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The body as text.
+    pub text: String,
+    /// The body as JSON.
+    pub json: Value,
+}
+
+impl TestServer {
+    /// A server on a fresh store of `backend`.
+    pub fn start(backend: Backend, label: &str) -> TestServer {
+        TestServer::start_with(ServerOptions::fresh(backend, label))
+    }
+
+    /// A server with `options`, waited for until `/healthz` answers 200.
+    pub fn start_with(options: ServerOptions) -> TestServer {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let mut last_failure = String::new();
+        // The free port is found by binding port 0 and releasing it; another process may take it
+        // before the server binds it, so a failed bind is retried on a new port.
+        for _attempt in 0..3 {
+            let port = free_port();
+            let log = options.data_dir.join(format!("server-{}-{port}.log", NEXT.fetch_add(1, Ordering::Relaxed)));
+            let log_file = File::create(&log).expect("create the server log file");
+            let mut command = Command::new(env!("CARGO_BIN_EXE_muster"));
+            command
+                .arg("serve")
+                .arg("--listen")
+                .arg(format!("127.0.0.1:{port}"))
+                .arg("--data-dir")
+                .arg(&options.data_dir);
+            if let Some(database) = &options.database {
+                command.arg("--database-url").arg(&database.url);
+            }
+            command
+                .args(&options.args)
+                .env("MUSTER_OPERATOR_TOKEN", OPERATOR_TOKEN)
+                .env_remove("MUSTER_DATABASE_URL")
+                .env_remove("MUSTER_DATA_DIR")
+                .env_remove("MUSTER_LISTEN")
+                .env("RUST_LOG", std::env::var("MUSTER_TEST_LOG").unwrap_or_else(|_| "info".into()))
+                .env("NO_COLOR", "1")
+                .stdin(Stdio::null())
+                .stdout(log_file.try_clone().expect("clone the log file"))
+                .stderr(log_file);
+            let child = command.spawn().expect("spawn muster serve");
+            let client = Client::new(format!("http://127.0.0.1:{port}"), log);
+            let mut server = TestServer { child: Some(child), options: options.clone(), client, port };
+            match server.wait_healthy() {
+                Ok(()) => return server,
+                Err(failure) if failure.contains("cannot listen") => last_failure = failure,
+                Err(failure) => panic!("{failure}"),
+            }
+        }
+        panic!("{last_failure}");
+    }
+
+    fn wait_healthy(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let probe = Client {
+            agent: agent(Duration::from_secs(2)),
+            base: self.client.base.clone(),
+            log: Arc::clone(&self.client.log),
+        };
+        loop {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                self.child = None;
+                return Err(format!("muster serve exited with {status} before answering /healthz; its log:\n{}", self.log()));
+            }
+            if probe.try_call("GET", "/healthz", None, Body::None).is_ok_and(|reply| reply.status == 200) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                return Err(format!("muster serve did not answer GET /healthz with 200 within {STARTUP_TIMEOUT:?}; its log:\n{}", self.log()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A client of this server, to hand to other threads.
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    /// How this server was started (to restart it, or start another host on the same store).
+    pub fn options(&self) -> &ServerOptions {
+        &self.options
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.options.data_dir
+    }
+
+    /// Kills the server with SIGKILL (no graceful shutdown) and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill(); // SIGKILL on Unix
+            let _ = child.wait();
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+}
+
+impl Deref for TestServer {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!("--- log of the muster server at {} ---\n{}", self.client.base, self.log());
+        }
+    }
+}
+
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .max_redirects(0)
+        .build()
+        .new_agent()
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}
+
+impl Client {
+    fn new(base: String, log: PathBuf) -> Client {
+        Client { agent: agent(Duration::from_secs(120)), base, log: Arc::new(log) }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    /// The server's log so far (stdout and stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&*self.log).unwrap_or_else(|e| format!("(cannot read {}: {e})", self.log.display()))
+    }
+
+    /// Sends a request; transport failures are errors (a killed server, …).
+    pub fn try_call(&self, method: &str, path: &str, token: Option<&str>, body: Body<'_>) -> Result<Reply, ureq::Error> {
+        let authorization = token.map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = authorization.iter().map(|value| ("authorization", value.as_str())).collect();
+        self.try_call_with_headers(method, path, &headers, body)
+    }
+
+    /// Sends a request with these extra headers.
+    pub fn try_call_with_headers(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Body<'_>) -> Result<Reply, ureq::Error> {
+        let mut builder = ureq::http::Request::builder().method(method).uri(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let response = match body {
+            Body::None => self.agent.run(builder.body(()).expect("a valid request"))?,
+            Body::Json(value) => {
+                let bytes = serde_json::to_vec(value).expect("serialize the body");
+                self.agent.run(builder.header("content-type", "application/json").body(bytes).expect("a valid request"))?
+            }
+            Body::Raw(bytes, content_type) => {
+                if let Some(content_type) = content_type {
+                    builder = builder.header("content-type", content_type);
+                }
+                self.agent.run(builder.body(bytes.to_vec()).expect("a valid request"))?
+            }
+        };
+        let status = response.status().as_u16();
+        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let text = response.into_body().with_config().limit(64 << 20).read_to_string()?;
+        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone())) };
+        Ok(Reply { status, content_type, text, json })
+    }
+
+    /// Sends a request; panics on a transport failure or a 5xx (the server must never answer
+    /// one), with the server's log.
+    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Body<'_>) -> Reply {
+        let reply = self
+            .try_call(method, path, token, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}\n--- server log ---\n{}", self.log()));
+        assert!(
+            reply.status < 500,
+            "{method} {path} answered {}: {}\n--- server log ---\n{}",
+            reply.status,
+            reply.text,
+            self.log()
+        );
+        reply
+    }
+
+    /// [`Client::call`] with these extra headers.
+    pub fn call_with_headers(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Body<'_>) -> Reply {
+        let reply = self
+            .try_call_with_headers(method, path, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}\n--- server log ---\n{}", self.log()));
+        assert!(reply.status < 500, "{method} {path} answered {}: {}\n--- server log ---\n{}", reply.status, reply.text, self.log());
+        reply
+    }
+
+    /// `GET`.
+    pub fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let reply = self.call("GET", path, token, Body::None);
+        (reply.status, reply.json)
+    }
+
+    /// `POST` with a JSON body.
+    pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let reply = self.call("POST", path, token, Body::Json(body));
+        (reply.status, reply.json)
+    }
+
+    /// `POST` without a body.
+    pub fn post_empty(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let reply = self.call("POST", path, token, Body::None);
+        (reply.status, reply.json)
+    }
+
+    /// `PUT` with a JSON body.
+    pub fn put(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let reply = self.call("PUT", path, token, Body::Json(body));
+        (reply.status, reply.json)
+    }
+
+    /// `PATCH` with a JSON body.
+    pub fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let reply = self.call("PATCH", path, token, Body::Json(body));
+        (reply.status, reply.json)
+    }
+
+    /// `DELETE`.
+    pub fn delete(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let reply = self.call("DELETE", path, token, Body::None);
+        (reply.status, reply.json)
+    }
+}
