@@ -174,10 +174,13 @@ impl Store {
         .map(rows::user)
         .transpose()?;
         check_unique(&mut tx, &user).await?;
+        if let Some(stored) = &stored {
+            user.created_at = stored.created_at;
+        }
+        save_user(&mut tx, &user).await?;
         let mut events = Vec::new();
         match &stored {
             None => {
-                insert_user(&mut tx, &user).await?;
                 let details = json!({
                     "realm_id": realm, "user_name": user.user_name, "external_id": user.external_id,
                     "status": user.status.as_str(), "organization": user.organization,
@@ -185,8 +188,6 @@ impl Store {
                 events.push(Event::new("user.created", user.id.as_str(), details));
             }
             Some(stored) => {
-                user.created_at = stored.created_at;
-                update_user(&mut tx, &user).await?;
                 let changed = changed_fields(stored, &user);
                 if !changed.is_empty() {
                     let details = json!({
@@ -299,11 +300,17 @@ fn user_conflict(user: &UserRecord) -> String {
     )
 }
 
-async fn insert_user(tx: &mut WriteTx, user: &UserRecord) -> Result<()> {
+/// Inserts the user, or updates every field but its keys and creation time.
+async fn save_user(tx: &mut WriteTx, user: &UserRecord) -> Result<()> {
     sqlx::query(concat!(
         "INSERT INTO users (",
         user_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         ON CONFLICT (tenant_id, realm_id, id) DO UPDATE SET user_name = excluded.user_name, \
+         external_id = excluded.external_id, email = excluded.email, display_name = excluded.display_name, \
+         attributes = excluded.attributes, provider_groups = excluded.provider_groups, status = excluded.status, \
+         organization = excluded.organization, rule_groups = excluded.rule_groups, \
+         last_login_at = excluded.last_login_at, updated_at = excluded.updated_at"
     ))
     .bind(user.tenant_id.as_str())
     .bind(user.realm_id.as_str())
@@ -319,32 +326,6 @@ async fn insert_user(tx: &mut WriteTx, user: &UserRecord) -> Result<()> {
     .bind(to_json(&user.rule_groups)?)
     .bind(user.last_login_at)
     .bind(user.created_at)
-    .bind(user.updated_at)
-    .execute(tx.conn())
-    .await
-    .map_err(|e| write_error(e, || user_conflict(user), || no_realm(&user.tenant_id, &user.realm_id).to_string()))?;
-    Ok(())
-}
-
-async fn update_user(tx: &mut WriteTx, user: &UserRecord) -> Result<()> {
-    sqlx::query(
-        "UPDATE users SET user_name = $4, external_id = $5, email = $6, display_name = $7, attributes = $8, \
-         provider_groups = $9, status = $10, organization = $11, rule_groups = $12, last_login_at = $13, updated_at = $14 \
-         WHERE tenant_id = $1 AND realm_id = $2 AND id = $3",
-    )
-    .bind(user.tenant_id.as_str())
-    .bind(user.realm_id.as_str())
-    .bind(user.id.as_str())
-    .bind(user.user_name.as_str())
-    .bind(user.external_id.as_deref())
-    .bind(user.email.as_deref())
-    .bind(user.display_name.as_deref())
-    .bind(to_json(&user.attributes)?)
-    .bind(to_json(&user.provider_groups)?)
-    .bind(user.status.as_str())
-    .bind(user.organization.as_deref())
-    .bind(to_json(&user.rule_groups)?)
-    .bind(user.last_login_at)
     .bind(user.updated_at)
     .execute(tx.conn())
     .await
