@@ -60,6 +60,7 @@ on_both_stores!(
     login_refuses_a_user_name_held_by_another_provider_user,
     activation_and_rollback_change_what_logins_decide,
     test_panel_dry_runs_change_nothing,
+    impact_preview_shows_who_a_candidate_would_change_page_by_page,
     replay_is_identical_on_the_recorded_version_and_shows_a_candidates_difference,
     audit_log_is_ordered_filtered_and_paginated,
     keys_of_one_tenant_get_nothing_of_another_on_every_route,
@@ -385,6 +386,51 @@ fn activation_and_rollback_change_what_logins_decide(server: &TestServer) {
     assert_eq!(list["active"], 1, "{list}");
 }
 
+/// Impact preview: a candidate version is evaluated against every stored user, beside the active
+/// version, page by page; only users whose decision would change are listed; nothing changes.
+fn impact_preview_shows_who_a_candidate_would_change_page_by_page(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (_, ada) = fx.login(&ada_claims());
+    let (_, bob) = fx.login(&bob_claims());
+    assert_eq!((ada["organization"].as_str(), bob["blocked"].as_bool()), (Some("acme-sales"), Some(true)));
+    fx.upload("user", "user_rules", &user_rules_v2(), "candidate");
+    let (_, decisions_before) = server.get("/v1/tenants/acme/decisions", fx.admin());
+    let impact = format!("{}/modules/user/versions/2/impact", fx.realm_path());
+
+    let (status, all) = server.post(&impact, fx.admin(), &json!({}));
+    assert_eq!(status, 200, "{all}");
+    assert_eq!((all["evaluated"].as_u64(), all["changed"].as_u64()), (Some(2), Some(2)), "{all}");
+    assert_eq!(all["next_after"], Value::Null, "one page holds both users: {all}");
+    let by_name = |name: &str| all["changes"].as_array().unwrap().iter().find(|c| c["user_name"] == name).cloned().unwrap();
+    let ada_change = by_name("ada@acme.com");
+    assert_eq!((ada_change["active"]["organization"].as_str(), ada_change["candidate"]["organization"].as_str()), (Some("acme-sales"), Some("acme-emea")));
+    assert_eq!((ada_change["active"]["groups"].clone(), ada_change["candidate"]["groups"].clone()), (json!(["all-managers"]), json!([])));
+    let bob_change = by_name("bob@example.org");
+    assert_eq!((bob_change["active"]["organization"].clone(), bob_change["candidate"]["organization"].clone()), (Value::Null, json!("acme")));
+
+    // The active version against itself changes nobody.
+    let (status, same) = server.post(&format!("{}/modules/user/versions/1/impact", fx.realm_path()), fx.admin(), &json!({}));
+    assert_eq!((status, same["evaluated"].as_u64(), same["changed"].as_u64()), (200, Some(2), Some(0)), "{same}");
+
+    // Page by page.
+    let (_, first) = server.post(&impact, fx.admin(), &json!({"limit": 1}));
+    assert_eq!(first["evaluated"], 1, "{first}");
+    let after = first["next_after"].as_str().expect("a next page").to_owned();
+    let (_, second) = server.post(&impact, fx.admin(), &json!({"limit": 1, "after": after}));
+    assert_eq!(second["evaluated"], 1, "{second}");
+    assert_ne!(first["changes"][0]["user_id"], second["changes"][0]["user_id"]);
+
+    let (status, body) = server.post(&format!("{}/modules/user/versions/9/impact", fx.realm_path()), fx.admin(), &json!({}));
+    assert_error(status, &body, 404, "not_found");
+    let (status, body) = server.post(&impact, fx.admin(), &json!({"limit": 0}));
+    assert_error(status, &body, 400, "bad_request");
+
+    let (_, decisions_after) = server.get("/v1/tenants/acme/decisions", fx.admin());
+    assert_eq!(decisions_after, decisions_before, "a preview records nothing");
+    let (_, realm) = server.get(&fx.realm_path(), fx.admin());
+    assert_eq!(realm["user_rules_version"], 1, "a preview activates nothing");
+}
+
 /// Scenario 6: The test panel: dry runs of a stored user (active or candidate version) and of an ad-hoc
 /// user decide without changing anything.
 fn test_panel_dry_runs_change_nothing(server: &TestServer) {
@@ -641,7 +687,7 @@ fn bad_input_gets_a_clear_json_4xx_on_every_route(server: &TestServer) {
         mistyped_body: json!({"id": 1, "name": true}),
         token: OPERATOR.map(str::to_owned),
     });
-    assert_eq!(with_body.len(), 10, "every route that takes a body");
+    assert_eq!(with_body.len(), 11, "every route that takes a body");
 
     for route in &with_body {
         let label = format!("{} {}", route.method, route.pattern);
@@ -1162,6 +1208,7 @@ fn tenant_routes(fx: &Fixture, user: &str, decision: &str) -> Vec<Route> {
         ("GET", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions", None, json!(null)),
         ("GET", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}", None, json!(null)),
         ("POST", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}/activate", None, json!(null)),
+        ("POST", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}/impact", Some(json!({"limit": 10})), json!({"limit": "ten"})),
         ("POST", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/rollback", None, json!(null)),
         ("GET", "/v1/tenants/{tenant}/decisions", None, json!(null)),
         ("GET", "/v1/tenants/{tenant}/decisions/{decision}", None, json!(null)),

@@ -10,7 +10,7 @@ use crate::{
         SharedState,
         access::{self, Need},
         login::{self, LoginClaims, LoginResult},
-        rules::{RealmOutcome, RulesError, Selection},
+        rules::{self, RealmOutcome, RulesError, Selection},
     },
     store::{ProviderGroupMark, model::{Realm, UserRecord}},
 };
@@ -79,15 +79,7 @@ pub async fn dry_run_ad_hoc(State(state): State<SharedState>, Bearer(token): Bea
 pub async fn dry_run_user(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, user)): Path<(String, String, String)>, OptionalJson(versions): OptionalJson<Versions>) -> Result<Json<DryRun>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
-    let stored = find_user(&state, &realm, &user).await?;
-    let user = User {
-        user_name: stored.user_name,
-        external_id: stored.external_id,
-        email: stored.email,
-        attributes: stored.attributes,
-        provider_groups: stored.provider_groups,
-        internal_groups: Vec::new(),
-    };
+    let user = rules::stored_user_input(find_user(&state, &realm, &user).await?);
     dry_run(&state, &realm, &versions, &user).await.map(Json)
 }
 

@@ -8,6 +8,7 @@ pub mod error;
 mod evaluate;
 mod extract;
 mod health;
+mod impact;
 mod keys;
 mod modules;
 mod realms;
@@ -50,6 +51,7 @@ pub fn router(state: SharedState) -> Router {
         .route(&format!("{module}/versions"), get(modules::list))
         .route(&format!("{module}/versions/{{version}}"), get(modules::get))
         .route(&format!("{module}/versions/{{version}}/activate"), post(modules::activate))
+        .route(&format!("{module}/versions/{{version}}/impact"), post(impact::impact))
         .route(&format!("{module}/rollback"), post(modules::rollback))
         .route(&format!("{tenant}/decisions"), get(decisions::list))
         .route(&format!("{tenant}/decisions/{{decision}}"), get(decisions::get))

@@ -130,6 +130,7 @@ pub async fn rollback(State(state): State<SharedState>, Bearer(token): Bearer, P
     Ok(Json(json!({ "kind": kind, "active": to, "previous": from })))
 }
 
-fn parse_version(version: &str) -> Result<i64, ApiError> {
+/// Parses the `{version}` path segment.
+pub fn parse_version(version: &str) -> Result<i64, ApiError> {
     version.parse().map_err(|_| ApiError::NotFound(format!("no version {version:?}: versions are numbers")))
 }

@@ -220,6 +220,19 @@ impl RuleRunner {
     }
 }
 
+/// What the rules see of a stored user: what the identity provider last said (internal groups
+/// are supplied by the login service at login, so a stored user has none).
+pub fn stored_user_input(stored: crate::store::model::UserRecord) -> User {
+    User {
+        user_name: stored.user_name,
+        external_id: stored.external_id,
+        email: stored.email,
+        attributes: stored.attributes,
+        provider_groups: stored.provider_groups,
+        internal_groups: Vec::new(),
+    }
+}
+
 /// Runs a CPU-bound evaluation off the async workers (a hostile module may use its whole
 /// time budget).
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, EvalError> + Send + 'static) -> Result<T, EvalError> {
