@@ -17,6 +17,8 @@ mod support;
 mod db;
 #[path = "support/server.rs"]
 mod server;
+#[path = "support/fixture.rs"]
+mod fixture;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -29,15 +31,14 @@ use std::{
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde_json::{Value, json};
+use fixture::*;
 use server::{Backend, Body, Client, OPERATOR_TOKEN, ServerOptions, TestServer};
 use sha2::{Digest, Sha256};
 
-const OPERATOR: Option<&str> = Some(OPERATOR_TOKEN);
 /// Largest body of every route but module uploads (`api::MAX_BODY_BYTES`).
 const MAX_BODY: usize = 1 << 20;
 /// Largest module upload body (`api::MAX_UPLOAD_BYTES`).
 const MAX_UPLOAD: usize = 16 << 20;
-const REALM: &str = "entra";
 
 // ---------------------------------------------------------------------------------------------
 // The scenarios, run on both stores.
@@ -62,6 +63,10 @@ on_both_stores!(
     test_panel_dry_runs_change_nothing,
     impact_preview_shows_who_a_candidate_would_change_page_by_page,
     replay_is_identical_on_the_recorded_version_and_shows_a_candidates_difference,
+    backtest_reports_which_past_logins_a_candidate_would_have_changed,
+    shadow_mode_records_a_candidate_beside_live_logins_and_never_applies_it,
+    retention_is_set_per_tenant_and_purges_on_demand,
+    metrics_count_evaluations_requests_errors_and_cache_hits,
     audit_log_is_ordered_filtered_and_paginated,
     keys_of_one_tenant_get_nothing_of_another_on_every_route,
     bad_input_gets_a_clear_json_4xx_on_every_route,
@@ -528,6 +533,187 @@ fn replay_is_identical_on_the_recorded_version_and_shows_a_candidates_difference
     assert_error(status, &body, 404, "not_found");
 }
 
+/// A candidate over past logins: which would have ended differently, page by page, in a window.
+fn backtest_reports_which_past_logins_a_candidate_would_have_changed(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    fx.upload("user", "user_rules", &user_rules_v2(), "candidate");
+    fx.upload("user", "user_rules", &user_rules_v1(), "v1 again");
+    let before_logins = now_millis();
+    let (_, ada) = fx.login(&ada_claims());
+    let (_, bob) = fx.login(&bob_claims());
+    let backtest = |version: i64| format!("{}/modules/user/versions/{version}/backtest", fx.realm_path());
+
+    let (status, report) = server.post_empty(&backtest(2), fx.admin());
+    assert_eq!(status, 200, "{report}");
+    assert_eq!((report["examined"].as_i64(), report["changed"].as_i64(), report["failed"].as_i64()), (Some(2), Some(2), Some(0)), "{report}");
+    let changes = report["changes"].as_array().unwrap();
+    let ada_change = changes.iter().find(|c| c["decision_id"] == ada["decision_id"]).expect("Ada's login changes");
+    assert_eq!(ada_change["user_id"], ada["user_id"]);
+    assert_eq!(ada_change["recorded"]["organization"], "acme-sales");
+    assert_eq!(ada_change["candidate"]["organization"], "acme-emea");
+    assert_eq!(ada_change["recorded"]["groups"], json!(["all-managers"]));
+    assert_eq!(ada_change["candidate"]["groups"], json!([]));
+    let bob_change = changes.iter().find(|c| c["decision_id"] == bob["decision_id"]).expect("Bob's login changes");
+    assert_eq!(bob_change["recorded"]["organization"], Value::Null, "Bob was blocked");
+    assert_eq!(bob_change["candidate"]["organization"], "acme");
+    assert_eq!(report["next_before"], Value::Null);
+
+    // The same rules as the active version change nothing.
+    let (status, same) = server.post_empty(&backtest(3), fx.admin());
+    assert_eq!(status, 200, "{same}");
+    assert_eq!((same["examined"].as_i64(), same["changed"].as_i64()), (Some(2), Some(0)), "{same}");
+
+    // Page by page, newest first.
+    let (_, first) = server.post(&backtest(2), fx.admin(), &json!({"limit": 1}));
+    assert_eq!(first["examined"], 1, "{first}");
+    assert_eq!(first["changes"][0]["decision_id"], bob["decision_id"]);
+    let (_, second) = server.post(&backtest(2), fx.admin(), &json!({"limit": 1, "before": first["next_before"]}));
+    assert_eq!(second["changes"][0]["decision_id"], ada["decision_id"], "{second}");
+
+    // A window before the logins holds nothing.
+    let (_, empty) = server.post(&backtest(2), fx.admin(), &json!({"until": before_logins}));
+    assert_eq!((empty["examined"].as_i64(), empty["changed"].as_i64()), (Some(0), Some(0)), "{empty}");
+
+    // Backtests change nothing and record nothing.
+    let (_, list) = server.get("/v1/tenants/acme/decisions", fx.admin());
+    assert_eq!(list["decisions"].as_array().unwrap().len(), 2, "{list}");
+    let (status, body) = server.post_empty(&backtest(42), fx.admin());
+    assert_error(status, &body, 404, "not_found");
+    let (status, body) = server.post(&backtest(2), fx.admin(), &json!({"limit": 0}));
+    assert_error(status, &body, 400, "bad_request");
+}
+
+/// A shadow version runs beside every live login: recorded against the live decision, counted,
+/// never applied; clearing it stops it.
+fn shadow_mode_records_a_candidate_beside_live_logins_and_never_applies_it(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    fx.upload("user", "user_rules", &user_rules_v2(), "candidate");
+    let shadow = format!("{}/modules/user/shadow", fx.realm_path());
+    let (status, body) = server.put(&shadow, fx.admin(), &json!({"version": 42}));
+    assert_error(status, &body, 404, "not_found");
+    let (status, realm) = server.put(&shadow, fx.admin(), &json!({"version": 2}));
+    assert_eq!(status, 200, "{realm}");
+    assert_eq!((realm["user_rules_version"].as_i64(), realm["shadow_user_rules_version"].as_i64()), (Some(1), Some(2)));
+
+    let (status, ada) = fx.login(&ada_claims());
+    assert_eq!(status, 200, "{ada}");
+    assert_eq!(ada["organization"], "acme-sales", "the live version decides: {ada}");
+    let shadows = wait_for_decisions(server, &fx, "shadow=true", 1);
+    let recorded = &shadows[0];
+    assert_eq!(recorded["shadow"], true);
+    assert_eq!(recorded["applied"], false);
+    assert_eq!(recorded["shadow_of"], ada["decision_id"]);
+    assert_eq!(recorded["differs"], true);
+    assert_eq!(recorded["user_id"], ada["user_id"]);
+    assert_eq!((recorded["user_rules_version"].as_i64(), recorded["group_rules_version"].as_i64()), (Some(2), Some(1)));
+    let output: Value = serde_json::from_str(recorded["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output["user"]["organization"], "acme-emea");
+    let (_, user) = server.get(&format!("{}/users/{}", fx.realm_path(), ada["user_id"].as_str().unwrap()), fx.admin());
+    assert_eq!(user["organization"], "acme-sales", "a shadow result is never applied: {user}");
+
+    let (_, differing) = server.get("/v1/tenants/acme/decisions?shadow=true&differs=true", fx.admin());
+    assert_eq!(differing["decisions"].as_array().unwrap().len(), 1, "{differing}");
+    let (_, live) = server.get("/v1/tenants/acme/decisions?shadow=false", fx.admin());
+    assert_eq!(live["decisions"].as_array().unwrap().len(), 1, "{live}");
+    let (status, summary) = server.get(&format!("{}/shadow", fx.realm_path()), fx.admin());
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["shadow"]["user_rules"], 2);
+    assert_eq!(summary["results"], json!([{
+        "user_rules_version": 2, "group_rules_version": 1, "evaluated": 1, "differing": 1,
+        "last_at": recorded["created_at"],
+    }]));
+    let metrics = server.call("GET", "/metrics", None, Body::None).text;
+    assert!(metrics.contains(r#"muster_shadow_evaluations_total{result="differs"} 1"#), "{metrics}");
+
+    let (status, realm) = server.delete(&shadow, fx.admin());
+    assert_eq!(status, 200, "{realm}");
+    assert_eq!(realm["shadow_user_rules_version"], Value::Null);
+    assert_eq!(audit_actions(server, &fx.tenant, "module.shadow_set").len(), 2);
+    let (_, bob) = fx.login(&bob_claims());
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, shadows) = server.get("/v1/tenants/acme/decisions?shadow=true", fx.admin());
+    assert_eq!(shadows["decisions"].as_array().unwrap().len(), 1, "no shadow after clearing: {shadows} (bob: {bob})");
+}
+
+/// Decision retention: validated, audited, and a purge keeps what is younger than the setting.
+fn retention_is_set_per_tenant_and_purges_on_demand(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    fx.login(&ada_claims());
+    let retention = "/v1/tenants/acme/retention";
+    for bad in [json!({"decision_retention_days": 0}), json!({"decision_retention_days": 40_000})] {
+        let (status, body) = server.put(retention, fx.admin(), &bad);
+        assert_error(status, &body, 422, "unprocessable");
+    }
+    let (status, purge) = server.post_empty("/v1/tenants/acme/decisions/purge", fx.admin());
+    assert_eq!(status, 200, "{purge}");
+    assert_eq!(purge, json!({"purged": 0, "cutoff": null}), "no retention: kept forever");
+
+    let (status, tenant) = server.put(retention, fx.admin(), &json!({"decision_retention_days": 30}));
+    assert_eq!(status, 200, "{tenant}");
+    assert_eq!(tenant["decision_retention_days"], 30);
+    let started = now_millis();
+    let (_, purge) = server.post_empty("/v1/tenants/acme/decisions/purge", fx.admin());
+    assert_eq!(purge["purged"], 0, "{purge}");
+    let cutoff = purge["cutoff"].as_i64().unwrap();
+    let thirty_days = 30 * 24 * 3600 * 1000;
+    assert!((started - thirty_days - 5_000..=now_millis() - thirty_days).contains(&cutoff), "{purge}");
+    let (_, list) = server.get("/v1/tenants/acme/decisions", fx.admin());
+    assert_eq!(list["decisions"].as_array().unwrap().len(), 1, "a fresh decision is kept: {list}");
+    let updates = audit_actions(server, &fx.tenant, "tenant.updated");
+    let details: Value = serde_json::from_str(updates.last().unwrap()["details"].as_str().unwrap()).unwrap();
+    assert_eq!(details["decision_retention_days"], 30, "{updates:?}");
+
+    let (status, tenant) = server.put(retention, fx.admin(), &json!({"decision_retention_days": null}));
+    assert_eq!(status, 200, "{tenant}");
+    assert_eq!(tenant["decision_retention_days"], Value::Null);
+}
+
+/// `GET /metrics`: Prometheus text with evaluations, latency, requests by route, errors by kind
+/// and cache lookups; no tenant ids in labels.
+fn metrics_count_evaluations_requests_errors_and_cache_hits(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    fx.login(&ada_claims());
+    fx.login(&ada_claims());
+    let (status, body) = server.get("/v1/tenants/acme/decisions/no-such-decision", fx.admin());
+    assert_error(status, &body, 404, "not_found");
+    let reply = server.call("GET", "/metrics", None, Body::None);
+    assert_eq!(reply.status, 200);
+    let content_type = reply.content_type.unwrap_or_default();
+    assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
+    let text = reply.text;
+    for expected in [
+        r#"muster_evaluations_total{trigger="login",result="ok"} 2"#,
+        r#"muster_evaluation_seconds_count{trigger="login"} 2"#,
+        r#"muster_http_requests_total{method="POST",route="/v1/tenants/{tenant}/realms/{realm}/login",status="200"} 2"#,
+        r#"muster_errors_total{kind="not_found"} 1"#,
+        r#"muster_cache_lookups_total{cache="module",result="hit"}"#,
+        r#"muster_http_request_seconds_bucket{"#,
+    ] {
+        assert!(text.contains(expected), "missing {expected} in:\n{text}");
+    }
+    assert!(!text.contains("acme"), "labels carry no tenant ids:\n{text}");
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// The tenant's decisions matching `query`, once there are `count` (shadow decisions are
+/// recorded in the background, just after the live answer).
+fn wait_for_decisions(server: &Client, fx: &Fixture, query: &str, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, list) = server.get(&format!("/v1/tenants/{}/decisions?{query}", fx.tenant.id), fx.admin());
+        assert_eq!(status, 200, "{list}");
+        let found = list["decisions"].as_array().unwrap().clone();
+        if found.len() >= count || Instant::now() > deadline {
+            assert_eq!(found.len(), count, "decisions?{query}: {list}");
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Scenario 8: The audit log: in sequence order, filtered by action (prefix), paginated.
 fn audit_log_is_ordered_filtered_and_paginated(server: &TestServer) {
     let fx = Fixture::new(server, "acme");
@@ -618,7 +804,7 @@ fn keys_of_one_tenant_get_nothing_of_another_on_every_route(server: &TestServer)
         assert!(!message.contains("ada") && !reply.text.contains("acme-sales"), "{} {}: {}", route.method, route.path, reply.text);
         // Tenant A's evaluation key may only log users in (checked at the end: a login changes
         // the tenant).
-        if !route.pattern.ends_with("/login") {
+        if !route.pattern.ends_with("/login") && !route.pattern.ends_with("/sessions/introspect") {
             let reply = server.call(route.method, &route.path, Some(&fx.tenant.eval), route.body());
             assert_error(reply.status, &reply.json, 403, "forbidden");
         }
@@ -687,7 +873,7 @@ fn bad_input_gets_a_clear_json_4xx_on_every_route(server: &TestServer) {
         mistyped_body: json!({"id": 1, "name": true}),
         token: OPERATOR.map(str::to_owned),
     });
-    assert_eq!(with_body.len(), 11, "every route that takes a body");
+    assert_eq!(with_body.len(), 18, "every route that takes a body");
 
     for route in &with_body {
         let label = format!("{} {}", route.method, route.pattern);
@@ -982,192 +1168,10 @@ fn demo_seeds_a_tenant_that_answers_a_login() {
 // ---------------------------------------------------------------------------------------------
 // Fixtures.
 
-/// A tenant with its admin key and an evaluation key.
-struct Tenant {
-    id: String,
-    admin: String,
-    admin_key_id: String,
-    eval: String,
-    eval_key_id: String,
-}
-
-impl Tenant {
-    fn create(server: &Client, id: &str) -> Tenant {
-        let (status, created) = server.post("/v1/tenants", OPERATOR, &json!({"id": id, "name": format!("Tenant {id}")}));
-        assert_eq!(status, 201, "{created}");
-        let admin = created["token"].as_str().unwrap().to_owned();
-        let (status, key) = server.post(&format!("/v1/tenants/{id}/keys"), Some(&admin), &json!({"kind": "evaluation", "label": "login service"}));
-        assert_eq!(status, 201, "{key}");
-        assert_eq!(key["key"]["kind"], "evaluation");
-        Tenant {
-            id: id.to_owned(),
-            admin_key_id: created["admin_key"]["id"].as_str().unwrap().to_owned(),
-            admin,
-            eval: key["token"].as_str().unwrap().to_owned(),
-            eval_key_id: key["key"]["id"].as_str().unwrap().to_owned(),
-        }
-    }
-}
-
-/// A tenant with organizations and realm `entra` whose user rules (v1) and group rules (v1) are
-/// active.
-struct Fixture {
-    server: Client,
-    tenant: Tenant,
-}
-
-impl Fixture {
-    fn new(server: &Client, tenant: &str) -> Fixture {
-        let fx = Fixture { server: server.clone(), tenant: Tenant::create(server, tenant) };
-        for (id, name) in [("acme", "ACME"), ("acme-sales", "ACME Sales"), ("acme-emea", "ACME EMEA"), ("acme-engineering", "ACME Engineering")] {
-            let (status, body) = server.put(&format!("/v1/tenants/{tenant}/organizations/{id}"), fx.admin(), &json!({"name": name}));
-            assert_eq!(status, 200, "{body}");
-        }
-        let (status, body) = server.post(&format!("/v1/tenants/{tenant}/realms"), fx.admin(), &json!({"id": REALM, "name": "Entra ID"}));
-        assert_eq!(status, 201, "{body}");
-        for (kind, artifact, settings) in [("user", "user_rules", user_rules_v1()), ("group", "group_rules", group_rules_v1())] {
-            let version = fx.upload(kind, artifact, &settings, "initial rules");
-            assert_eq!(version["version"], 1, "{version}");
-            let (status, body) = server.post_empty(&format!("{}/modules/{kind}/versions/1/activate", fx.realm_path()), fx.admin());
-            assert_eq!(status, 200, "{body}");
-        }
-        fx
-    }
-
-    /// The same tenant, spoken to through another server.
-    fn on(&self, server: &Client) -> Fixture {
-        Fixture {
-            server: server.clone(),
-            tenant: Tenant {
-                id: self.tenant.id.clone(),
-                admin: self.tenant.admin.clone(),
-                admin_key_id: self.tenant.admin_key_id.clone(),
-                eval: self.tenant.eval.clone(),
-                eval_key_id: self.tenant.eval_key_id.clone(),
-            },
-        }
-    }
-
-    fn admin(&self) -> Option<&str> {
-        Some(&self.tenant.admin)
-    }
-
-    fn eval(&self) -> Option<&str> {
-        Some(&self.tenant.eval)
-    }
-
-    fn realm_path(&self) -> String {
-        format!("/v1/tenants/{}/realms/{REALM}", self.tenant.id)
-    }
-
-    fn upload(&self, kind: &str, artifact: &str, settings: &Value, note: &str) -> Value {
-        let body = json!({"wasm": STANDARD.encode(module_bytes(artifact)), "settings": settings, "note": note});
-        let (status, version) = self.server.post(&format!("{}/modules/{kind}", self.realm_path()), self.admin(), &body);
-        assert_eq!(status, 201, "{version}");
-        version
-    }
-
-    fn login(&self, claims: &Value) -> (u16, Value) {
-        self.server.post(&format!("{}/login", self.realm_path()), self.eval(), claims)
-    }
-}
-
-/// Ada: Sales, in `sales-emea`: v1 sends her to acme-sales (rule `sales`), v2 to acme-emea.
-fn ada_claims() -> Value {
-    json!({
-        "provider_user_id": "entra-ada",
-        "user_name": "ada@acme.com",
-        "email": "ada@acme.com",
-        "display_name": "Ada Lovelace",
-        "attributes": {"department": ["Sales"], "title": ["Sales Manager"]},
-        "provider_groups": ["sales-emea", "everyone"],
-    })
-}
-
-/// Bob: Marketing: no v1 rule matches him (blocked); v2's fallback takes him.
-fn bob_claims() -> Value {
-    json!({
-        "provider_user_id": "entra-bob",
-        "user_name": "bob@example.org",
-        "attributes": {"department": ["Marketing"]},
-        "provider_groups": ["everyone"],
-    })
-}
-
-fn user_rules_v1() -> Value {
-    json!({
-        "rules": [
-            {"name": "sales", "organization": "acme-sales",
-             "when": {"all": [{"attribute": {"name": "department", "equals": "Sales"}},
-                              {"provider_group": {"regex": "^sales-"}}]}},
-            {"name": "engineering", "organization": "acme-engineering",
-             "when": {"attribute": {"name": "department", "equals": "Engineering"}}}
-        ],
-        "groups": [
-            {"name": "managers", "group": "all-managers", "when": {"attribute": {"name": "title", "regex": "(?i)manager"}}}
-        ]
-    })
-}
-
-fn user_rules_v2() -> Value {
-    json!({
-        "rules": [
-            {"name": "sales v2", "organization": "acme-emea", "when": {"attribute": {"name": "department", "equals": "Sales"}}}
-        ],
-        "fallback": "acme"
-    })
-}
-
-fn group_rules_v1() -> Value {
-    json!({"rules": [{"name": "sales", "pattern": "^sales-", "organizations": ["acme-sales"]}]})
-}
-
-fn module_bytes(artifact: &str) -> Vec<u8> {
-    std::fs::read(support::module(artifact)).expect("read the built module")
-}
-
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Checks the API's error shape `{"error": {"code", "message"}}` and returns the message.
-#[track_caller]
-fn assert_error(status: u16, body: &Value, expected_status: u16, expected_code: &str) -> String {
-    assert_eq!(status, expected_status, "expected {expected_status} {expected_code}, got {status}: {body}");
-    let error = body.get("error").unwrap_or_else(|| panic!("no `error` object in {body}"));
-    assert_eq!(body.as_object().map(|o| o.len()), Some(1), "only `error`: {body}");
-    assert_eq!(error["code"], expected_code, "{body}");
-    let message = error["message"].as_str().unwrap_or_else(|| panic!("no message in {body}"));
-    assert!(!message.trim().is_empty(), "{body}");
-    message.to_owned()
-}
-
-/// Every audit event of a tenant matching `query`, following `next_after`.
-fn audit_all(server: &Client, tenant: &Tenant, query: &str) -> Vec<Value> {
-    let mut events = Vec::new();
-    let mut after = None;
-    loop {
-        let mut url = format!("/v1/tenants/{}/audit?limit=1000", tenant.id);
-        if !query.is_empty() {
-            url.push('&');
-            url.push_str(query);
-        }
-        if let Some(seq) = after {
-            url.push_str(&format!("&after={seq}"));
-        }
-        let (status, page) = server.get(&url, Some(&tenant.admin));
-        assert_eq!(status, 200, "{page}");
-        events.extend(page["events"].as_array().unwrap().iter().cloned());
-        match page["next_after"].as_i64() {
-            Some(seq) => after = Some(seq),
-            None => return events,
-        }
-    }
-}
-
-fn audit_actions(server: &Client, tenant: &Tenant, action: &str) -> Vec<Value> {
-    audit_all(server, tenant, &format!("action={action}"))
-}
 
 /// One tenant route, filled in with real ids of tenant A, and a body that is valid for it.
 struct Route {
@@ -1214,6 +1218,24 @@ fn tenant_routes(fx: &Fixture, user: &str, decision: &str) -> Vec<Route> {
         ("GET", "/v1/tenants/{tenant}/decisions/{decision}", None, json!(null)),
         ("POST", "/v1/tenants/{tenant}/decisions/{decision}/replay", Some(json!({"user_rules_version": 1})), json!({"user_rules_version": "two"})),
         ("GET", "/v1/tenants/{tenant}/audit", None, json!(null)),
+        ("PUT", "/v1/tenants/{tenant}/retention", Some(json!({"decision_retention_days": 30})), json!({"decision_retention_days": "long"})),
+        ("POST", "/v1/tenants/{tenant}/decisions/purge", None, json!(null)),
+        ("POST", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}/backtest", Some(json!({"limit": 10})), json!({"limit": "ten"})),
+        ("PUT", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/shadow", Some(json!({"version": 1})), json!({"version": "one"})),
+        ("DELETE", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/shadow", None, json!(null)),
+        ("GET", "/v1/tenants/{tenant}/realms/{realm}/shadow", None, json!(null)),
+        ("DELETE", "/v1/tenants/{tenant}/realms/{realm}/users/{user}", None, json!(null)),
+        ("POST", "/v1/tenants/{tenant}/realms/{realm}/users/{user}/deactivate", Some(json!({"reason": "intruder"})), json!({"reason": 5})),
+        ("POST", "/v1/tenants/{tenant}/realms/{realm}/users/{user}/reactivate", None, json!(null)),
+        ("POST", "/v1/tenants/{tenant}/realms/{realm}/deprovision", None, json!(null)),
+        ("POST", "/v1/tenants/{tenant}/realms/{realm}/sessions/introspect", Some(json!({"session": "mss_guess"})), json!({"session": 5})),
+        ("GET", "/v1/tenants/{tenant}/realms/{realm}/reports/organizations", None, json!(null)),
+        ("GET", "/v1/tenants/{tenant}/realms/{realm}/reports/groups", None, json!(null)),
+        ("POST", "/v1/tenants/{tenant}/realms/{realm}/scim/credentials", Some(json!({"label": "intruder"})), json!({"label": 5})),
+        ("GET", "/v1/tenants/{tenant}/realms/{realm}/scim/credentials", None, json!(null)),
+        ("DELETE", "/v1/tenants/{tenant}/realms/{realm}/scim/credentials/{credential}", None, json!(null)),
+        ("POST", "/v1/tenants/{tenant}/realms/{realm}/scim/credentials/{credential}/rotate", None, json!(null)),
+        ("PUT", "/v1/tenants/{tenant}/realms/{realm}/scim/bearer", Some(json!({"enabled": true})), json!({"enabled": "yes"})),
     ];
     table
         .into_iter()
@@ -1228,7 +1250,8 @@ fn tenant_routes(fx: &Fixture, user: &str, decision: &str) -> Vec<Route> {
                 .replace("{user}", user)
                 .replace("{kind}", "user")
                 .replace("{version}", "1")
-                .replace("{decision}", decision),
+                .replace("{decision}", decision)
+                .replace("{credential}", "sc_unknown"),
             valid_body,
             mistyped_body,
             token: None,

@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use db::TestDb;
 use muster::store::{
-    ApiKey, ApplyDecision, Audit, AuditFilter, DecisionFilter, DecisionRecord, KeyKind, Millis, NewModuleVersion,
-    Organization, ProviderGroupMark, Realm, RuleKind, Store, StoreError, Tenant, UserRecord, UserStatus,
+    ApiKey, ApplyDecision, Audit, AuditFilter, AuditNote, DecisionFilter, DecisionRecord, GroupMember, KeyKind,
+    MembersChange, MembershipChange, Millis, NewModuleVersion, Organization, ProviderGroupMark, Realm, RuleKind,
+    ScimCredential, ScimGroup, ScimGroupChange, ScimToken, Session, Store, StoreError, Tenant, UserRecord, UserStatus,
 };
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -59,6 +60,17 @@ suite!(
     audit_rows_cannot_be_updated_or_deleted,
     tenants_are_isolated,
     data_survives_reopening,
+    user_names_are_unique_ignoring_case,
+    the_migration_keys_existing_user_names,
+    user_versions_count_writes_and_guard_updates,
+    deactivation_suspends_and_reactivation_restores,
+    deleting_a_user_removes_it_with_its_sessions_and_memberships,
+    scim_groups_are_created_found_renamed_and_deleted,
+    scim_group_membership_is_idempotent_and_keeps_provider_groups_in_step,
+    sessions_are_recorded_and_revoked,
+    scim_credentials_are_rotated_and_revoked,
+    scim_writes_are_tenant_isolated,
+    concurrent_scim_writes_keep_provider_groups_in_step,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -94,6 +106,7 @@ fn new_realm(tenant: &str, id: &str) -> Realm {
         group_rules_version: None,
         shadow_user_rules_version: None,
         shadow_group_rules_version: None,
+        scim_bearer_enabled: false,
         created_at: T0,
     }
 }
@@ -159,6 +172,9 @@ fn user(tenant: &str, realm: &str, id: &str, name: &str, external_id: Option<&st
         last_login_at: Some(T0),
         created_at: T0,
         updated_at: T0,
+        scim: None,
+        version: 1,
+        deactivated_at: None,
     }
 }
 
@@ -181,6 +197,8 @@ fn decision(tenant: &str, realm: &str, user: Option<&str>, id: &str, created_at:
         duration_us: 12,
         fuel: 3456,
         created_at,
+        shadow_of: None,
+        differs: None,
     }
 }
 
@@ -196,6 +214,9 @@ fn apply(user: UserRecord, groups: &[(&str, &[&str])], decision_id: &str) -> App
             })
             .collect(),
         decision,
+        session: None,
+        expected_version: None,
+        extra_events: Vec::new(),
     }
 }
 
@@ -675,8 +696,9 @@ async fn external_ids_are_unique_per_realm(db: &TestDb) {
     // The database itself enforces it, whatever the store's checks.
     let mut raw = db.raw().await;
     let duplicate = sqlx::query(
-        "INSERT INTO users (tenant_id, realm_id, id, user_name, external_id, attributes, provider_groups, status, \
-         rule_groups, created_at, updated_at) VALUES ('acme', 'entra', 'u9', 'zed', 'idp-1', '{}', '[]', 'active', '[]', 0, 0)",
+        "INSERT INTO users (tenant_id, realm_id, id, user_name, user_name_key, external_id, attributes, provider_groups, \
+         status, rule_groups, created_at, updated_at) \
+         VALUES ('acme', 'entra', 'u9', 'zed', 'zed', 'idp-1', '{}', '[]', 'active', '[]', 0, 0)",
     )
     .execute(&mut raw)
     .await;
@@ -1039,4 +1061,1027 @@ async fn data_survives_reopening(db: &TestDb) {
         assert_eq!(mode, "wal");
     }
     reopened.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SCIM: user names and versions, deprovisioning, groups, sessions, credentials
+
+fn sha(text: &str) -> String {
+    hex::encode(Sha256::digest(text))
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|item| (*item).to_owned()).collect()
+}
+
+/// A session of `user` for `token`, valid for an hour from `created_at`.
+fn session(user: &UserRecord, token: &str, created_at: Millis) -> Session {
+    Session {
+        tenant_id: user.tenant_id.clone(),
+        realm_id: user.realm_id.clone(),
+        id: sha(token),
+        user_id: user.id.clone(),
+        created_at,
+        expires_at: created_at + 3_600_000,
+        revoked_at: None,
+        revoked_reason: None,
+    }
+}
+
+/// Stores `user` as a login would, with a session for `token` if given.
+async fn login(store: &Store, user: &UserRecord, decision_id: &str, token: Option<&str>) {
+    let mut login = apply(user.clone(), &[], decision_id);
+    login.session = token.map(|token| session(user, token, user.updated_at));
+    store.apply_decision(login, &at("mk_eval", user.updated_at)).await.expect("login");
+}
+
+fn scim_group(tenant: &str, realm: &str, id: &str, name: &str, external_id: Option<&str>) -> ScimGroup {
+    ScimGroup {
+        tenant_id: tenant.into(),
+        realm_id: realm.into(),
+        id: id.into(),
+        display_name: name.into(),
+        external_id: external_id.map(Into::into),
+        version: 0,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+async fn stored_user(store: &Store, tenant: &str, realm: &str, id: &str) -> UserRecord {
+    store.get_user(tenant, realm, id).await.unwrap().expect("user stored")
+}
+
+async fn stored_group(store: &Store, tenant: &str, realm: &str, id: &str) -> ScimGroup {
+    store.get_scim_group(tenant, realm, id).await.unwrap().expect("group stored")
+}
+
+/// The ids of the group's members that count.
+async fn member_ids(store: &Store, tenant: &str, realm: &str, group: &str) -> Vec<String> {
+    store.scim_group_members(tenant, realm, group).await.expect("members").into_iter().map(|m| m.user_id).collect()
+}
+
+fn credential(tenant: &str, realm: &str, id: &str) -> ScimCredential {
+    ScimCredential {
+        id: id.into(),
+        tenant_id: tenant.into(),
+        realm_id: realm.into(),
+        label: format!("Entra ({id})"),
+        secret_sha256: sha(&format!("secret of {id}")),
+        created_at: T0,
+        rotated_at: None,
+        revoked_at: None,
+    }
+}
+
+fn token(credential: &ScimCredential, token: &str, expires_at: Millis) -> ScimToken {
+    ScimToken {
+        token_sha256: sha(token),
+        tenant_id: credential.tenant_id.clone(),
+        realm_id: credential.realm_id.clone(),
+        credential_id: credential.id.clone(),
+        issued_at: T0,
+        expires_at,
+    }
+}
+
+#[track_caller]
+fn assert_not_found_naming<T: std::fmt::Debug>(result: Result<T, StoreError>, name: &str) {
+    match result {
+        Err(StoreError::NotFound(message)) => assert!(message.contains(name), "{message:?} should name {name:?}"),
+        other => panic!("expected NotFound naming {name:?}, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn assert_version_mismatch<T: std::fmt::Debug>(result: Result<T, StoreError>, expected: i64, actual: i64) {
+    match result {
+        Err(StoreError::VersionMismatch { expected: e, actual: a, .. }) if (e, a) == (expected, actual) => {}
+        other => panic!("expected VersionMismatch {{ expected: {expected}, actual: {actual} }}, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn assert_invalid<T: std::fmt::Debug>(result: Result<T, StoreError>) {
+    assert!(matches!(result, Err(StoreError::Invalid(_))), "expected Invalid, got {result:?}");
+}
+
+async fn user_names_are_unique_ignoring_case(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    realm(store, "acme", "okta").await;
+    login(store, &user("acme", "entra", "u1", "Alice@Example.com", Some("idp-1")), "d1", None).await;
+    for spelling in ["alice@example.com", "ALICE@EXAMPLE.COM", "Alice@Example.com"] {
+        let found = store.find_user_by_name("acme", "entra", spelling).await.unwrap();
+        assert_eq!(found.map(|u| u.id).as_deref(), Some("u1"), "{spelling}");
+    }
+    assert_eq!(store.find_user_by_name("acme", "okta", "alice@example.com").await.unwrap(), None);
+
+    // Another user cannot take the name in another case; the error names the name taken.
+    let before = audit_log(store, "acme").await;
+    let other = apply(user("acme", "entra", "u2", "aLiCe@example.COM", None), &[("g", &[])], "d2");
+    assert_conflict(store.apply_decision(other, &by("s")).await, "Alice@Example.com");
+    assert_eq!(store.get_user("acme", "entra", "u2").await.unwrap(), None);
+    assert_eq!(store.provider_group("acme", "entra", "g").await.unwrap(), None);
+    assert_eq!(audit_log(store, "acme").await, before);
+
+    // Case folding is Unicode's (Rust's `to_lowercase`), not only ASCII's.
+    login(store, &user("acme", "entra", "u3", "Ärger", None), "d3", None).await;
+    let other = apply(user("acme", "entra", "u4", "äRGER", None), &[], "d4");
+    assert_conflict(store.apply_decision(other, &by("s")).await, "Ärger");
+    assert_eq!(store.find_user_by_name("acme", "entra", "ÄRGER").await.unwrap().unwrap().id, "u3");
+
+    // The user itself may change the case of its name; another realm may have the name.
+    let mut renamed = user("acme", "entra", "u1", "ALICE@example.com", Some("idp-1"));
+    renamed.updated_at = T0 + 1;
+    login(store, &renamed, "d5", None).await;
+    let found = store.find_user_by_name("acme", "entra", "alice@EXAMPLE.com").await.unwrap().unwrap();
+    assert_eq!((found.id.as_str(), found.user_name.as_str()), ("u1", "ALICE@example.com"));
+    login(store, &user("acme", "okta", "u1", "alice@example.com", None), "d6", None).await;
+
+    // The database enforces it too.
+    let mut raw = db.raw().await;
+    let duplicate = sqlx::query(
+        "INSERT INTO users (tenant_id, realm_id, id, user_name, user_name_key, attributes, provider_groups, status, \
+         rule_groups, created_at, updated_at) \
+         VALUES ('acme', 'entra', 'u9', 'Alice@example.com', 'alice@example.com', '{}', '[]', 'active', '[]', 0, 0)",
+    )
+    .execute(&mut raw)
+    .await;
+    assert!(duplicate.is_err(), "the unique index rejects a second user name key");
+}
+
+/// A connection to an empty database (SQLite: a new file beside the test's; PostgreSQL: a new
+/// schema of the test's database), for running migrations by hand.
+async fn empty_database(db: &TestDb) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    match db.backend() {
+        "sqlite" => {
+            let url = db.url.replace("muster.db", "legacy.db");
+            sqlx::AnyConnection::connect(&url).await.expect("connect to a new SQLite file")
+        }
+        _ => {
+            let mut raw = db.raw().await;
+            sqlx::raw_sql("CREATE SCHEMA legacy; SET search_path TO legacy").execute(&mut raw).await.unwrap();
+            raw
+        }
+    }
+}
+
+async fn the_migration_keys_existing_user_names(db: &TestDb) {
+    let mut raw = empty_database(db).await;
+    let migration = |name: &str| {
+        let path = format!("{}/migrations/{}/{name}.sql", env!("CARGO_MANIFEST_DIR"), db.backend());
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let run = |sql: String| sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
+    for name in ["0001_initial", "0002_shadow_results"] {
+        run(migration(name)).execute(&mut raw).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    // Before: user names unique as they are spelled; two differ only in case.
+    run("INSERT INTO tenants (id, name, created_at) VALUES ('acme', 'Acme', 0); \
+         INSERT INTO realms (tenant_id, id, name, created_at) VALUES ('acme', 'entra', 'Entra', 0); \
+         INSERT INTO realms (tenant_id, id, name, created_at) VALUES ('acme', 'okta', 'Okta', 0)"
+        .to_owned())
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    for (realm, id, name, status, created_at) in [
+        ("entra", "u1", "Alice", "active", 10),
+        ("entra", "u2", "alice", "active", 20),
+        ("entra", "u0", "ALICE", "active", 20),
+        ("entra", "u3", "Bob", "deactivated", 5),
+        ("okta", "u1", "alice", "active", 30),
+    ] {
+        sqlx::query(
+            "INSERT INTO users (tenant_id, realm_id, id, user_name, attributes, provider_groups, status, rule_groups, \
+             created_at, updated_at) VALUES ('acme', $1, $2, $3, '{}', '[]', $4, '[]', $5, $6)",
+        )
+        .bind(realm)
+        .bind(id)
+        .bind(name)
+        .bind(status)
+        .bind(created_at)
+        .bind(created_at + 1)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    }
+    run(migration("0003_scim")).execute(&mut raw).await.expect("0003_scim");
+
+    let found = sqlx::query(
+        "SELECT realm_id, id, user_name_key, version, deactivated_at, scim FROM users ORDER BY realm_id, id",
+    )
+    .fetch_all(&mut raw)
+    .await
+    .unwrap();
+    /// Realm, id, user-name key, version, deactivation time, SCIM resource.
+    type Keyed = (String, String, String, i64, Option<i64>, Option<String>);
+    let keys: Vec<Keyed> = found
+        .iter()
+        .map(|row| {
+            (
+                row.get("realm_id"),
+                row.get("id"),
+                row.get("user_name_key"),
+                row.get("version"),
+                row.get("deactivated_at"),
+                row.get("scim"),
+            )
+        })
+        .collect();
+    let key = |realm: &str, id: &str, key: &str, deactivated_at: Option<i64>| {
+        (realm.to_owned(), id.to_owned(), key.to_owned(), 1, deactivated_at, None)
+    };
+    assert_eq!(
+        keys,
+        [
+            // The oldest keeps the plain key; the others get their id appended, and will meet a
+            // Conflict when next written.
+            key("entra", "u0", "alice\u{1}u0", None),
+            key("entra", "u1", "alice", None),
+            key("entra", "u2", "alice\u{1}u2", None),
+            key("entra", "u3", "bob", Some(6)),
+            key("okta", "u1", "alice", None),
+        ]
+    );
+    let flag: i64 = sqlx::query("SELECT scim_bearer_enabled FROM realms WHERE id = 'entra'")
+        .fetch_one(&mut raw)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(flag, 0);
+}
+
+async fn user_versions_count_writes_and_guard_updates(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    let mut alice = user("acme", "entra", "u1", "alice", Some("idp-1"));
+    alice.version = 42; // The store keeps the version, whatever the caller says.
+    alice.scim = Some(serde_json::json!({
+        "name": { "givenName": "Alice", "familyName": "Liddell" },
+        "emails": [{ "value": "alice@example.com", "type": "work", "primary": true }],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { "department": "Sales" },
+    }));
+    store.apply_decision(apply(alice.clone(), &[], "d1"), &by("scim")).await.unwrap();
+    let stored = stored_user(store, "acme", "entra", "u1").await;
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.scim, alice.scim);
+    assert_eq!(stored.deactivated_at, None);
+
+    // Every write of the row is one version up, a login that changes nothing else included.
+    let mut again = stored.clone();
+    again.last_login_at = Some(T0 + 1);
+    again.updated_at = T0 + 1;
+    store.apply_decision(apply(again.clone(), &[], "d2"), &by("mk_eval")).await.unwrap();
+    assert_eq!(stored_user(store, "acme", "entra", "u1").await.version, 2);
+
+    // A stale expected version writes nothing.
+    let before = audit_log(store, "acme").await;
+    let mut changed = again.clone();
+    changed.display_name = Some("Alice L.".into());
+    changed.updated_at = T0 + 2;
+    let mut stale = apply(changed.clone(), &[("new-group", &[])], "d3");
+    stale.expected_version = Some(1);
+    assert_version_mismatch(store.apply_decision(stale, &by("scim")).await, 1, 2);
+    assert_eq!(store.get_decision("acme", "d3").await.unwrap(), None);
+    assert_eq!(store.provider_group("acme", "entra", "new-group").await.unwrap(), None);
+    assert_eq!(stored_user(store, "acme", "entra", "u1").await.version, 2);
+    assert_eq!(audit_log(store, "acme").await, before);
+
+    // The current one writes, with the caller's events before `decision.applied`.
+    let mut current = apply(changed, &[], "d3");
+    current.expected_version = Some(2);
+    current.extra_events = vec![AuditNote {
+        action: "scim.user.updated".into(),
+        target: "u1".into(),
+        details: serde_json::json!({ "changed": ["displayName"] }),
+    }];
+    store.apply_decision(current, &by("scim")).await.unwrap();
+    let stored = stored_user(store, "acme", "entra", "u1").await;
+    assert_eq!((stored.version, stored.display_name.as_deref()), (3, Some("Alice L.")));
+    let log = audit_log(store, "acme").await;
+    let tail = &log[before.len()..];
+    assert_eq!(actions(tail), ["user.updated", "scim.user.updated", "decision.applied"]);
+    assert_eq!(details(&tail[0])["changed"], serde_json::json!(["display_name"]));
+    assert_eq!((tail[1].target.as_str(), tail[1].actor.as_str()), ("u1", "scim"));
+    assert_eq!(details(&tail[1])["changed"], serde_json::json!(["displayName"]));
+    assert_eq!(tail.iter().map(|e| e.seq - tail[0].seq).collect::<Vec<_>>(), [0, 1, 2]);
+
+    // Events that go with no write.
+    let note = AuditNote {
+        action: "scim.request".into(),
+        target: "realm/entra/scim".into(),
+        details: serde_json::json!({ "method": "GET", "status": 200 }),
+    };
+    store.record_audit("acme", &at("sc_1", T0 + 3), vec![note.clone()]).await.unwrap();
+    let last = audit_log(store, "acme").await.pop().unwrap();
+    assert_eq!((last.action.as_str(), last.target.as_str(), last.actor.as_str(), last.at), ("scim.request", "realm/entra/scim", "sc_1", T0 + 3));
+    assert_eq!(details(&last)["status"], 200);
+    assert_not_found(store.record_audit("nobody", &by("sc_1"), vec![note]).await);
+
+    // A change of the SCIM resource alone is a change.
+    let mut rescim = stored.clone();
+    rescim.scim = None;
+    store.apply_decision(apply(rescim, &[], "d4"), &by("scim")).await.unwrap();
+    let log = audit_log(store, "acme").await;
+    assert_eq!(details(&log[log.len() - 2])["changed"], serde_json::json!(["scim"]));
+    assert_eq!(stored_user(store, "acme", "entra", "u1").await.scim, None);
+
+    // Requiring a version of a user that is not stored is NotFound.
+    let mut ghost = apply(user("acme", "entra", "u9", "ghost", None), &[], "d5");
+    ghost.expected_version = Some(1);
+    assert_not_found_naming(store.apply_decision(ghost, &by("scim")).await, "u9");
+    assert_eq!(store.get_user("acme", "entra", "u9").await.unwrap(), None);
+    assert_eq!(store.count_users("acme", "entra").await.unwrap(), 1);
+}
+
+async fn deactivation_suspends_and_reactivation_restores(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    let alice = user("acme", "entra", "u1", "alice", Some("idp-1"));
+    let bob = user("acme", "entra", "u2", "bob", Some("idp-2"));
+    login(store, &alice, "d1", Some("alice-1")).await;
+    let mut alice_later = alice.clone();
+    alice_later.updated_at = T0 + 1;
+    login(store, &alice_later, "d2", Some("alice-2")).await;
+    login(store, &bob, "d3", Some("bob-1")).await;
+    let scim = by("scim");
+    store.create_scim_group(&scim_group("acme", "entra", "g1", "Sales", None), &strings(&["u1", "u2"]), &scim).await.unwrap();
+    store.create_scim_group(&scim_group("acme", "entra", "g2", "Admins", None), &strings(&["u1"]), &scim).await.unwrap();
+    let before = stored_user(store, "acme", "entra", "u1").await;
+    assert_eq!(before.provider_groups, ["sales-emea", "all", "Sales", "Admins"]);
+    let groups_before = [stored_group(store, "acme", "entra", "g1").await, stored_group(store, "acme", "entra", "g2").await];
+    let seen = audit_log(store, "acme").await.len();
+
+    let done = store
+        .deactivate_user("acme", "entra", "u1", "scim: active=false", &at("scim", T0 + 100))
+        .await
+        .unwrap()
+        .expect("alice was active");
+    assert_eq!(done.revoked_sessions, 2);
+    assert_eq!(done.suspended_groups, ["Admins", "Sales"]);
+    assert_eq!(done.previous_organization.as_deref(), Some("acme-sales"));
+    assert_eq!(done.previous_rule_groups, ["managers"]);
+    let stored = stored_user(store, "acme", "entra", "u1").await;
+    assert_eq!(done.user, stored);
+    assert_eq!((stored.status, stored.deactivated_at), (UserStatus::Deactivated, Some(T0 + 100)));
+    assert_eq!((stored.organization.as_ref(), stored.rule_groups.len()), (None, 0));
+    assert_eq!((stored.version, stored.updated_at), (before.version + 1, T0 + 100));
+    assert_eq!(stored.provider_groups, before.provider_groups, "what the IdP said is kept");
+
+    // Each step audited, in the one transaction.
+    let log = audit_log(store, "acme").await;
+    let tail = &log[seen..];
+    assert_eq!(actions(tail), ["user.deactivated", "user.groups_suspended", "user.sessions_revoked"]);
+    assert!(tail.iter().all(|e| (e.target.as_str(), e.actor.as_str(), e.at) == ("u1", "scim", T0 + 100)));
+    assert_eq!(details(&tail[0])["reason"], "scim: active=false");
+    assert_eq!(details(&tail[1])["groups"], serde_json::json!(["Admins", "Sales"]));
+    assert_eq!(details(&tail[1])["rule_groups"], serde_json::json!(["managers"]));
+    assert_eq!(details(&tail[1])["organization"], "acme-sales");
+    assert_eq!(details(&tail[2])["count"], 2);
+
+    // Sessions revoked at once; bob's untouched.
+    for token in ["alice-1", "alice-2"] {
+        let revoked = store.get_session("acme", "entra", &sha(token)).await.unwrap().unwrap();
+        assert_eq!((revoked.revoked_at, revoked.revoked_reason.as_deref()), (Some(T0 + 100), Some("scim: active=false")));
+    }
+    assert_eq!(store.get_session("acme", "entra", &sha("bob-1")).await.unwrap().unwrap().revoked_at, None);
+
+    // A member of nothing: not in group member lists, its groups, or reports. The groups' own
+    // records are unchanged.
+    assert_eq!(member_ids(store, "acme", "entra", "g1").await, ["u2"]);
+    assert!(member_ids(store, "acme", "entra", "g2").await.is_empty());
+    assert!(store.user_scim_groups("acme", "entra", "u1").await.unwrap().is_empty());
+    assert_eq!(stored_group(store, "acme", "entra", "g1").await, groups_before[0]);
+    let organizations = store.organization_members("acme", "entra").await.unwrap();
+    assert_eq!(organizations.len(), 1);
+    assert_eq!(organizations[0].organization.as_deref(), Some("acme-sales"));
+    assert_eq!(organizations[0].members.iter().map(|m| m.user_id.as_str()).collect::<Vec<_>>(), ["u2"]);
+    let report = store.group_memberships_report("acme", "entra").await.unwrap();
+    let scim_groups: Vec<(&str, Vec<&str>)> = report
+        .scim_groups
+        .iter()
+        .map(|g| (g.group.display_name.as_str(), g.members.iter().map(|m| m.user_id.as_str()).collect()))
+        .collect();
+    assert_eq!(scim_groups, [("Admins", vec![]), ("Sales", vec!["u2"])]);
+    let rule_groups: Vec<(&str, Vec<&str>)> = report
+        .rule_groups
+        .iter()
+        .map(|g| (g.name.as_str(), g.members.iter().map(|m| m.user_id.as_str()).collect()))
+        .collect();
+    assert_eq!(rule_groups, [("managers", vec!["u2"])]);
+
+    // Deactivating again changes nothing, and says so.
+    let log = audit_log(store, "acme").await;
+    assert_eq!(store.deactivate_user("acme", "entra", "u1", "again", &at("scim", T0 + 200)).await.unwrap(), None);
+    assert_eq!(audit_log(store, "acme").await, log);
+    assert_eq!(stored_user(store, "acme", "entra", "u1").await, stored);
+
+    // An active user is deactivated only through deactivate_user (which revokes sessions).
+    let mut bob_off = bob.clone();
+    bob_off.status = UserStatus::Deactivated;
+    bob_off.organization = None;
+    bob_off.rule_groups = Vec::new();
+    assert_invalid(store.apply_decision(apply(bob_off, &[], "d4"), &scim).await);
+    // A deactivated user has no organization, no rule-based group, no new session.
+    let mut with_session = apply(stored.clone(), &[], "d4");
+    with_session.session = Some(session(&stored, "alice-3", T0 + 150));
+    assert_invalid(store.apply_decision(with_session, &scim).await);
+    let mut with_organization = stored.clone();
+    with_organization.organization = Some("acme".into());
+    assert_invalid(store.apply_decision(apply(with_organization, &[], "d4"), &scim).await);
+    // A write based on a read from before the deactivation (a concurrent login) cannot undo it.
+    let mut stale = alice_later.clone();
+    stale.updated_at = T0 + 150;
+    let mut stale_login = apply(stale, &[], "d4");
+    stale_login.session = Some(session(&alice, "alice-3", T0 + 150));
+    assert_conflict(store.apply_decision(stale_login, &by("mk_eval")).await, "deactivated");
+    assert_eq!(store.get_session("acme", "entra", &sha("alice-3")).await.unwrap(), None);
+    assert_eq!(audit_log(store, "acme").await, log);
+
+    // While deactivated, SCIM may update the user as such, and change its memberships: kept,
+    // suspended.
+    let mut renamed = stored.clone();
+    renamed.display_name = Some("Alice (on leave)".into());
+    renamed.updated_at = T0 + 160;
+    store.apply_decision(apply(renamed, &[], "d5"), &scim).await.unwrap();
+    store.create_scim_group(&scim_group("acme", "entra", "g3", "Finance", None), &strings(&["u1", "u2"]), &scim).await.unwrap();
+    assert_eq!(member_ids(store, "acme", "entra", "g3").await, ["u2"]);
+    let current = stored_user(store, "acme", "entra", "u1").await;
+    assert_eq!((current.status, current.deactivated_at), (UserStatus::Deactivated, Some(T0 + 100)));
+    assert_eq!(current.provider_groups, ["sales-emea", "all", "Sales", "Admins", "Finance"]);
+
+    // Reactivation, with the version read: memberships restored exactly, and it is audited.
+    let mut back = current.clone();
+    back.status = UserStatus::Active;
+    back.organization = Some("acme-sales".into());
+    back.rule_groups = vec!["managers".into()];
+    back.updated_at = T0 + 300;
+    let mut reactivate = apply(back, &[], "d6");
+    reactivate.expected_version = Some(current.version - 1);
+    assert_version_mismatch(store.apply_decision(reactivate.clone(), &at("scim", T0 + 300)).await, current.version - 1, current.version);
+    reactivate.expected_version = Some(current.version);
+    let seen = audit_log(store, "acme").await.len();
+    store.apply_decision(reactivate, &at("scim", T0 + 300)).await.unwrap();
+    let restored = stored_user(store, "acme", "entra", "u1").await;
+    assert_eq!((restored.status, restored.deactivated_at), (UserStatus::Active, None));
+    assert_eq!(restored.provider_groups, current.provider_groups);
+    assert_eq!(restored.version, current.version + 1);
+    let log = audit_log(store, "acme").await;
+    assert_eq!(actions(&log[seen..]), ["user.updated", "user.reactivated", "decision.applied"]);
+    assert_eq!(details(&log[seen + 1])["deactivated_at"], T0 + 100);
+    assert_eq!(member_ids(store, "acme", "entra", "g1").await, ["u1", "u2"]);
+    assert_eq!(member_ids(store, "acme", "entra", "g2").await, ["u1"]);
+    assert_eq!(member_ids(store, "acme", "entra", "g3").await, ["u1", "u2"]);
+    let names: Vec<String> =
+        store.user_scim_groups("acme", "entra", "u1").await.unwrap().into_iter().map(|g| g.display_name).collect();
+    assert_eq!(names, ["Admins", "Finance", "Sales"]);
+    let report = store.group_memberships_report("acme", "entra").await.unwrap();
+    assert_eq!(report.rule_groups[0].members.len(), 2);
+    // Revoked sessions stay revoked.
+    assert!(store.get_session("acme", "entra", &sha("alice-1")).await.unwrap().unwrap().revoked_at.is_some());
+    assert_not_found(store.deactivate_user("acme", "entra", "u9", "gone", &scim).await);
+}
+
+async fn deleting_a_user_removes_it_with_its_sessions_and_memberships(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    login(store, &user("acme", "entra", "u1", "alice", Some("idp-1")), "d1", Some("alice-1")).await;
+    login(store, &user("acme", "entra", "u2", "bob", None), "d2", Some("bob-1")).await;
+    store
+        .create_scim_group(&scim_group("acme", "entra", "g1", "Sales", None), &strings(&["u1", "u2"]), &by("scim"))
+        .await
+        .unwrap();
+    let group = stored_group(store, "acme", "entra", "g1").await;
+
+    store.delete_user("acme", "entra", "u1", &at("scim", T0 + 10)).await.unwrap();
+    assert_eq!(store.get_user("acme", "entra", "u1").await.unwrap(), None);
+    assert_eq!(store.find_user_by_name("acme", "entra", "alice").await.unwrap(), None);
+    assert_eq!(store.get_session("acme", "entra", &sha("alice-1")).await.unwrap(), None);
+    assert!(store.get_session("acme", "entra", &sha("bob-1")).await.unwrap().is_some());
+    assert_eq!(member_ids(store, "acme", "entra", "g1").await, ["u2"]);
+    assert_eq!(stored_group(store, "acme", "entra", "g1").await, group, "a group's version counts its own writes");
+    assert!(store.get_decision("acme", "d1").await.unwrap().is_some(), "decisions stay, as history");
+    let log = audit_log(store, "acme").await;
+    let last = log.last().unwrap();
+    assert_eq!((last.action.as_str(), last.target.as_str(), last.at), ("user.deleted", "u1", T0 + 10));
+    assert_eq!((details(last)["user_name"].clone(), details(last)["external_id"].clone()), ("alice".into(), "idp-1".into()));
+    let mut raw = db.raw().await;
+    for table in ["sessions", "scim_group_members"] {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE user_id = 'u1'");
+        let n: i64 = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&mut raw).await.unwrap().get("n");
+        assert_eq!(n, 0, "{table}");
+    }
+
+    assert_not_found_naming(store.delete_user("acme", "entra", "u1", &by("scim")).await, "u1");
+    assert_eq!(audit_log(store, "acme").await, log);
+    // The user name and external id are free again.
+    login(store, &user("acme", "entra", "u3", "Alice", Some("idp-1")), "d3", None).await;
+}
+
+async fn scim_groups_are_created_found_renamed_and_deleted(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    realm(store, "acme", "okta").await;
+    login(store, &user("acme", "entra", "u1", "alice", None), "d1", None).await;
+    login(store, &user("acme", "entra", "u2", "Bob", None), "d2", None).await;
+    let seen = audit_log(store, "acme").await.len();
+
+    let created = store
+        .create_scim_group(
+            &scim_group("acme", "entra", "g1", "Sales", Some("ext-1")),
+            &strings(&["u2", "u1", "u2"]),
+            &at("scim", T0 + 5),
+        )
+        .await
+        .unwrap();
+    assert_eq!((created.version, created.created_at, created.updated_at), (1, T0 + 5, T0 + 5));
+    assert_eq!(stored_group(store, "acme", "entra", "g1").await, created);
+    assert_eq!(store.find_scim_group_by_display_name("acme", "entra", "sALES").await.unwrap(), Some(created.clone()));
+    assert_eq!(store.find_scim_group_by_external_id("acme", "entra", "ext-1").await.unwrap(), Some(created.clone()));
+    assert_eq!(store.find_scim_group_by_external_id("acme", "entra", "ext-2").await.unwrap(), None);
+    assert_eq!(store.find_scim_group_by_display_name("acme", "okta", "Sales").await.unwrap(), None);
+    assert_eq!(
+        store.scim_group_members("acme", "entra", "g1").await.unwrap(),
+        [
+            GroupMember { user_id: "u1".into(), user_name: "alice".into(), display_name: Some("User alice".into()) },
+            GroupMember { user_id: "u2".into(), user_name: "Bob".into(), display_name: Some("User Bob".into()) },
+        ]
+    );
+    let log = audit_log(store, "acme").await;
+    assert_eq!(actions(&log[seen..]), ["scim.group.created", "scim.group.members_added"]);
+    assert_eq!((log[seen].target.as_str(), details(&log[seen])["display_name"].clone()), ("g1", "Sales".into()));
+    assert_eq!(details(&log[seen + 1])["users"], serde_json::json!(["u1", "u2"]));
+
+    // Display names are unique ignoring case, external ids when present, ids always; the
+    // messages name what is taken. Another realm may have them.
+    let scim = by("scim");
+    assert_conflict(store.create_scim_group(&scim_group("acme", "entra", "g2", "SALES", None), &[], &scim).await, "Sales");
+    assert_conflict(
+        store.create_scim_group(&scim_group("acme", "entra", "g2", "Ops", Some("ext-1")), &[], &scim).await,
+        "ext-1",
+    );
+    assert_conflict(store.create_scim_group(&scim_group("acme", "entra", "g1", "Third", None), &[], &scim).await, "g1");
+    store.create_scim_group(&scim_group("acme", "okta", "g1", "Sales", Some("ext-1")), &[], &scim).await.unwrap();
+    assert_not_found(store.create_scim_group(&scim_group("acme", "saml", "g2", "Ops", None), &[], &scim).await);
+
+    // An unknown member is NotFound, naming it, and nothing is written.
+    let log = audit_log(store, "acme").await;
+    let alice = stored_user(store, "acme", "entra", "u1").await;
+    let (ops, members) = (scim_group("acme", "entra", "g2", "Ops", None), strings(&["u1", "ghost"]));
+    assert_not_found_naming(store.create_scim_group(&ops, &members, &scim).await, "ghost");
+    assert_eq!(store.get_scim_group("acme", "entra", "g2").await.unwrap(), None);
+    assert_eq!(stored_user(store, "acme", "entra", "u1").await, alice);
+    assert_eq!(audit_log(store, "acme").await, log);
+
+    // Pages and counts.
+    store.create_scim_group(&scim_group("acme", "entra", "g2", "Ops", None), &[], &scim).await.unwrap();
+    store.create_scim_group(&scim_group("acme", "entra", "g3", "Dev", None), &[], &scim).await.unwrap();
+    let page = |after: Option<&'static str>| async move {
+        let found = store.list_scim_groups("acme", "entra", after, 2).await.unwrap();
+        found.into_iter().map(|g| g.id).collect::<Vec<_>>()
+    };
+    assert_eq!(page(None).await, ["g1", "g2"]);
+    assert_eq!(page(Some("g2")).await, ["g3"]);
+    assert!(page(Some("g3")).await.is_empty());
+    assert_eq!(store.count_scim_groups("acme", "entra").await.unwrap(), 3);
+    assert_eq!(store.count_scim_groups("acme", "okta").await.unwrap(), 1);
+
+    // A rename: one version up, and the members' provider-group lists follow.
+    let (alice, bob) = (stored_user(store, "acme", "entra", "u1").await, stored_user(store, "acme", "entra", "u2").await);
+    let renamed = store
+        .update_scim_group(&ScimGroup { display_name: "Sales EMEA".into(), ..created.clone() }, Some(1), &at("scim", T0 + 20))
+        .await
+        .unwrap();
+    assert_eq!(
+        (renamed.display_name.as_str(), renamed.version, renamed.created_at, renamed.updated_at),
+        ("Sales EMEA", 2, T0 + 5, T0 + 20)
+    );
+    assert_eq!(renamed.external_id.as_deref(), Some("ext-1"));
+    assert_eq!(stored_group(store, "acme", "entra", "g1").await, renamed);
+    assert_eq!(store.find_scim_group_by_display_name("acme", "entra", "Sales").await.unwrap(), None);
+    assert_eq!(store.find_scim_group_by_display_name("acme", "entra", "sales emea").await.unwrap(), Some(renamed.clone()));
+    let alice_now = stored_user(store, "acme", "entra", "u1").await;
+    assert_eq!(alice_now.provider_groups, ["sales-emea", "all", "Sales EMEA"]);
+    assert_eq!((alice_now.version, alice_now.updated_at), (alice.version + 1, T0 + 20));
+    assert_eq!(stored_user(store, "acme", "entra", "u2").await.version, bob.version + 1);
+    let last = audit_log(store, "acme").await.pop().unwrap();
+    assert_eq!((last.action.as_str(), last.target.as_str()), ("scim.group.updated", "g1"));
+    assert_eq!(details(&last)["changed"], serde_json::json!(["display_name"]));
+    assert_eq!(details(&last)["previous_display_name"], "Sales");
+
+    // A stale version, a taken name: refused. No change: nothing written.
+    let log = audit_log(store, "acme").await;
+    assert_version_mismatch(store.update_scim_group(&created, Some(1), &scim).await, 1, 2);
+    let taken = ScimGroup { display_name: "OPS".into(), ..renamed.clone() };
+    assert_conflict(store.update_scim_group(&taken, None, &scim).await, "Ops");
+    assert_eq!(store.update_scim_group(&renamed, Some(2), &scim).await.unwrap(), renamed);
+    assert_eq!(audit_log(store, "acme").await, log);
+    assert_eq!(stored_group(store, "acme", "entra", "g1").await, renamed);
+    // Clearing the external id; changing only the case of the name.
+    let cleared = ScimGroup { external_id: None, display_name: "SALES EMEA".into(), ..renamed.clone() };
+    let cleared = store.update_scim_group(&cleared, Some(2), &scim).await.unwrap();
+    assert_eq!((cleared.version, cleared.external_id.as_deref()), (3, None));
+    assert_eq!(store.find_scim_group_by_external_id("acme", "entra", "ext-1").await.unwrap(), None);
+    assert_eq!(stored_user(store, "acme", "entra", "u1").await.provider_groups, ["sales-emea", "all", "SALES EMEA"]);
+
+    // Deleting: memberships go, and the name leaves the members' lists.
+    store.delete_scim_group("acme", "entra", "g1", &at("scim", T0 + 30)).await.unwrap();
+    assert_eq!(store.get_scim_group("acme", "entra", "g1").await.unwrap(), None);
+    assert_eq!(stored_user(store, "acme", "entra", "u1").await.provider_groups, ["sales-emea", "all"]);
+    assert_eq!(stored_user(store, "acme", "entra", "u2").await.provider_groups, ["sales-emea", "all"]);
+    assert!(store.user_scim_groups("acme", "entra", "u1").await.unwrap().is_empty());
+    let last = audit_log(store, "acme").await.pop().unwrap();
+    assert_eq!((last.action.as_str(), last.target.as_str()), ("scim.group.deleted", "g1"));
+    assert_eq!(details(&last)["members"], serde_json::json!(["u1", "u2"]));
+    assert_eq!(details(&last)["display_name"], "SALES EMEA");
+    assert_not_found(store.delete_scim_group("acme", "entra", "g1", &scim).await);
+    assert_not_found(store.scim_group_members("acme", "entra", "g1").await);
+    let mut raw = db.raw().await;
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM scim_group_members WHERE group_id = 'g1'")
+        .fetch_one(&mut raw)
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(n, 0);
+    assert_eq!(store.count_scim_groups("acme", "entra").await.unwrap(), 2);
+    // The name is free again.
+    store.create_scim_group(&scim_group("acme", "entra", "g4", "sales emea", Some("ext-1")), &[], &scim).await.unwrap();
+}
+
+async fn scim_group_membership_is_idempotent_and_keeps_provider_groups_in_step(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    for (id, name) in [("u1", "alice"), ("u2", "bob"), ("u3", "carol")] {
+        login(store, &user("acme", "entra", id, name, None), &format!("d-{id}"), None).await;
+    }
+    let scim = by("scim");
+    let version = |id: &'static str| async move { stored_user(store, "acme", "entra", id).await.version };
+    let groups_of = |id: &'static str| async move { stored_user(store, "acme", "entra", id).await.provider_groups };
+    store.create_scim_group(&scim_group("acme", "entra", "g1", "Engineering", None), &[], &scim).await.unwrap();
+    let v1 = version("u1").await;
+
+    let change = store.add_scim_group_members("acme", "entra", "g1", &strings(&["u2", "u1"]), &scim).await.unwrap();
+    assert_eq!(change, MembershipChange { added: strings(&["u1", "u2"]), removed: vec![] });
+    assert_eq!(stored_group(store, "acme", "entra", "g1").await.version, 2);
+    assert_eq!(groups_of("u1").await, ["sales-emea", "all", "Engineering"]);
+    assert_eq!(version("u1").await, v1 + 1);
+    let last = audit_log(store, "acme").await.pop().unwrap();
+    assert_eq!((last.action.as_str(), details(&last)["users"].clone()), ("scim.group.members_added", serde_json::json!(["u1", "u2"])));
+
+    // Idempotent: adding members or removing non-members changes nothing, writes nothing.
+    let log = audit_log(store, "acme").await;
+    let none = MembershipChange::default();
+    assert_eq!(store.add_scim_group_members("acme", "entra", "g1", &strings(&["u1"]), &scim).await.unwrap(), none);
+    assert_eq!(store.remove_scim_group_members("acme", "entra", "g1", &strings(&["u3"]), &scim).await.unwrap(), none);
+    assert_eq!(store.replace_scim_group_members("acme", "entra", "g1", &strings(&["u2", "u1"]), &scim).await.unwrap(), none);
+    assert_eq!(audit_log(store, "acme").await, log);
+    assert_eq!(stored_group(store, "acme", "entra", "g1").await.version, 2);
+    assert_eq!(version("u1").await, v1 + 1);
+
+    let change = store.remove_scim_group_members("acme", "entra", "g1", &strings(&["u2", "u3"]), &scim).await.unwrap();
+    assert_eq!(change, MembershipChange { added: vec![], removed: strings(&["u2"]) });
+    assert_eq!(groups_of("u2").await, ["sales-emea", "all"]);
+    let change = store.replace_scim_group_members("acme", "entra", "g1", &strings(&["u3", "u2"]), &scim).await.unwrap();
+    assert_eq!(change, MembershipChange { added: strings(&["u2", "u3"]), removed: strings(&["u1"]) });
+    assert_eq!(member_ids(store, "acme", "entra", "g1").await, ["u2", "u3"]);
+    assert_eq!(groups_of("u1").await, ["sales-emea", "all"]);
+    assert_eq!(groups_of("u3").await, ["sales-emea", "all", "Engineering"]);
+    assert_eq!(stored_group(store, "acme", "entra", "g1").await.version, 4);
+    let log = audit_log(store, "acme").await;
+    assert_eq!(actions(&log[log.len() - 3..]), ["scim.group.members_removed", "scim.group.members_added", "scim.group.members_removed"]);
+
+    // An unknown user: NotFound naming it, nothing written.
+    let alice = stored_user(store, "acme", "entra", "u1").await;
+    assert_not_found_naming(store.add_scim_group_members("acme", "entra", "g1", &strings(&["u1", "ghost"]), &scim).await, "ghost");
+    assert_not_found_naming(store.replace_scim_group_members("acme", "entra", "g1", &strings(&["ghost"]), &scim).await, "ghost");
+    assert_eq!(member_ids(store, "acme", "entra", "g1").await, ["u2", "u3"]);
+    assert_eq!(stored_user(store, "acme", "entra", "u1").await, alice);
+    assert_eq!(stored_group(store, "acme", "entra", "g1").await.version, 4);
+    assert_eq!(audit_log(store, "acme").await, log);
+
+    // A group named like a provider group the user has from its login: one entry.
+    store.create_scim_group(&scim_group("acme", "entra", "g2", "all", None), &strings(&["u1"]), &scim).await.unwrap();
+    assert_eq!(groups_of("u1").await, ["sales-emea", "all"]);
+    assert_eq!(version("u1").await, alice.version + 1, "its groups changed all the same");
+
+    // Rename, add and remove at once, all or nothing.
+    let change = ScimGroupChange {
+        display_name: Some("Eng".into()),
+        external_id: Some(Some("ext-eng".into())),
+        members: MembersChange::Edit { add: strings(&["u1"]), remove: strings(&["u3"]) },
+        expected_version: Some(4),
+    };
+    let changed = store.change_scim_group("acme", "entra", "g1", change, &at("scim", T0 + 40)).await.unwrap();
+    assert_eq!(changed.members, MembershipChange { added: strings(&["u1"]), removed: strings(&["u3"]) });
+    assert_eq!((changed.group.display_name.as_str(), changed.group.external_id.as_deref()), ("Eng", Some("ext-eng")));
+    assert_eq!((changed.group.version, changed.group.updated_at), (5, T0 + 40));
+    assert_eq!(groups_of("u1").await, ["sales-emea", "all", "Eng"]);
+    assert_eq!(groups_of("u2").await, ["sales-emea", "all", "Eng"]);
+    assert_eq!(groups_of("u3").await, ["sales-emea", "all"]);
+    let log = audit_log(store, "acme").await;
+    let tail = &log[log.len() - 3..];
+    assert_eq!(actions(tail), ["scim.group.updated", "scim.group.members_added", "scim.group.members_removed"]);
+    assert_eq!(details(&tail[0])["changed"], serde_json::json!(["display_name", "external_id"]));
+
+    // Overlapping edits are the caller's bug; a failing change writes nothing.
+    let overlap = ScimGroupChange {
+        members: MembersChange::Edit { add: strings(&["u3"]), remove: strings(&["u3"]) },
+        ..ScimGroupChange::default()
+    };
+    assert_invalid(store.change_scim_group("acme", "entra", "g1", overlap, &scim).await);
+    store.create_scim_group(&scim_group("acme", "entra", "g3", "Ops", None), &[], &scim).await.unwrap();
+    let log = audit_log(store, "acme").await;
+    let failing = ScimGroupChange {
+        display_name: Some("ops".into()),
+        members: MembersChange::Edit { add: strings(&["u3"]), remove: vec![] },
+        ..ScimGroupChange::default()
+    };
+    assert_conflict(store.change_scim_group("acme", "entra", "g1", failing, &scim).await, "Ops");
+    assert_eq!(member_ids(store, "acme", "entra", "g1").await, ["u1", "u2"]);
+    assert_eq!(stored_group(store, "acme", "entra", "g1").await, changed.group);
+    assert_eq!(groups_of("u3").await, ["sales-emea", "all"]);
+    assert_eq!(audit_log(store, "acme").await, log);
+    assert_not_found(store.add_scim_group_members("acme", "entra", "g9", &strings(&["u1"]), &scim).await);
+
+    // A login replaces the list with its claims; SCIM memberships are untouched by it.
+    let mut relogin = stored_user(store, "acme", "entra", "u1").await;
+    relogin.provider_groups = vec!["from-claims".into()];
+    relogin.updated_at = T0 + 50;
+    login(store, &relogin, "d-relogin", None).await;
+    assert_eq!(groups_of("u1").await, ["from-claims"]);
+    assert_eq!(member_ids(store, "acme", "entra", "g1").await, ["u1", "u2"]);
+}
+
+async fn sessions_are_recorded_and_revoked(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    realm(store, "acme", "okta").await;
+    let alice = user("acme", "entra", "u1", "alice", None);
+    login(store, &alice, "d1", Some("token-1")).await;
+    assert_eq!(store.get_session("acme", "entra", &sha("token-1")).await.unwrap(), Some(session(&alice, "token-1", T0)));
+    assert_eq!(store.get_session("acme", "okta", &sha("token-1")).await.unwrap(), None);
+    assert_eq!(store.get_session("acme", "entra", &sha("token-2")).await.unwrap(), None);
+    let log = audit_log(store, "acme").await;
+    assert!(log.iter().all(|e| !e.details.contains(&sha("token-1"))), "no session digest in the audit log");
+
+    // A session must be the user's.
+    let mut later = alice.clone();
+    later.updated_at = T0 + 1;
+    let mut wrong = apply(later.clone(), &[], "d2");
+    wrong.session = Some(Session { user_id: "u2".into(), ..session(&alice, "token-2", T0 + 1) });
+    assert_invalid(store.apply_decision(wrong, &by("mk_eval")).await);
+    // A taken session id fails the whole login.
+    let mut taken = apply(later.clone(), &[("new-group", &[])], "d2");
+    taken.session = Some(session(&alice, "token-1", T0 + 1));
+    assert_conflict(store.apply_decision(taken, &by("mk_eval")).await, "session");
+    assert_eq!(store.get_decision("acme", "d2").await.unwrap(), None);
+    assert_eq!(store.provider_group("acme", "entra", "new-group").await.unwrap(), None);
+    assert_eq!(audit_log(store, "acme").await, log);
+
+    login(store, &later, "d2", Some("token-2")).await;
+    let count = store.revoke_user_sessions("acme", "entra", "u1", "admin sign-out", &at("mk_admin", T0 + 50)).await;
+    assert_eq!(count.unwrap(), 2);
+    for token in ["token-1", "token-2"] {
+        let revoked = store.get_session("acme", "entra", &sha(token)).await.unwrap().unwrap();
+        assert_eq!((revoked.revoked_at, revoked.revoked_reason.as_deref()), (Some(T0 + 50), Some("admin sign-out")));
+    }
+    assert_eq!(store.revoke_user_sessions("acme", "entra", "u1", "again", &at("mk_admin", T0 + 60)).await.unwrap(), 0);
+    let first = store.get_session("acme", "entra", &sha("token-1")).await.unwrap().unwrap();
+    assert_eq!(first.revoked_reason.as_deref(), Some("admin sign-out"), "revoked once");
+    let log = audit_log(store, "acme").await;
+    let revocations: Vec<_> = log.iter().filter(|e| e.action == "user.sessions_revoked").collect();
+    assert_eq!(revocations.len(), 2);
+    assert_eq!((details(revocations[0])["count"].clone(), details(revocations[0])["reason"].clone()), (2.into(), "admin sign-out".into()));
+    assert_eq!(details(revocations[1])["count"], 0);
+    assert_not_found_naming(store.revoke_user_sessions("acme", "entra", "u9", "x", &by("mk_admin")).await, "u9");
+    assert_not_found(store.revoke_user_sessions("acme", "okta", "u1", "x", &by("mk_admin")).await);
+}
+
+async fn scim_credentials_are_rotated_and_revoked(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    realm(store, "acme", "okta").await;
+    let admin = by("mk_admin");
+    let first = credential("acme", "entra", "sc_1");
+    store.insert_scim_credential(&first, &admin).await.unwrap();
+    assert_eq!(store.get_scim_credential("sc_1").await.unwrap(), Some(first.clone()));
+    assert_eq!(store.get_scim_credential("sc_9").await.unwrap(), None);
+    assert_eq!(store.list_scim_credentials("acme", "entra").await.unwrap(), std::slice::from_ref(&first));
+    assert!(store.list_scim_credentials("acme", "okta").await.unwrap().is_empty());
+    assert_conflict(store.insert_scim_credential(&credential("acme", "okta", "sc_1"), &admin).await, "sc_1");
+    assert_not_found(store.insert_scim_credential(&credential("acme", "saml", "sc_2"), &admin).await);
+    assert_not_found(store.insert_scim_credential(&credential("nobody", "entra", "sc_2"), &admin).await);
+
+    // Tokens work until they expire.
+    let hour = T0 + 3_600_000;
+    let access = token(&first, "access-1", hour);
+    store.insert_scim_token(&access, &by("sc_1")).await.unwrap();
+    assert_eq!(store.find_scim_token(&sha("access-1"), T0).await.unwrap(), Some(access.clone()));
+    assert_eq!(store.find_scim_token(&sha("access-1"), hour - 1).await.unwrap(), Some(access.clone()));
+    assert_eq!(store.find_scim_token(&sha("access-1"), hour).await.unwrap(), None);
+    assert_eq!(store.find_scim_token(&sha("access-x"), T0).await.unwrap(), None);
+    assert_conflict(store.insert_scim_token(&access, &by("sc_1")).await, "token");
+    let elsewhere = ScimToken { realm_id: "okta".into(), ..token(&first, "access-2", hour) };
+    assert_not_found(store.insert_scim_token(&elsewhere, &by("sc_1")).await);
+    let unknown = ScimToken { credential_id: "sc_9".into(), ..token(&first, "access-2", hour) };
+    assert_not_found(store.insert_scim_token(&unknown, &by("sc_9")).await);
+
+    // Rotation: same client id, new secret; tokens already issued keep working until they expire.
+    store.rotate_scim_credential("acme", "entra", "sc_1", &sha("new secret"), &at("mk_admin", T0 + 10)).await.unwrap();
+    let rotated = store.get_scim_credential("sc_1").await.unwrap().unwrap();
+    assert_eq!((rotated.secret_sha256.clone(), rotated.rotated_at), (sha("new secret"), Some(T0 + 10)));
+    assert_eq!(rotated, ScimCredential { secret_sha256: sha("new secret"), rotated_at: Some(T0 + 10), ..first.clone() });
+    assert!(store.find_scim_token(&sha("access-1"), T0 + 11).await.unwrap().is_some());
+    assert_not_found(store.rotate_scim_credential("acme", "okta", "sc_1", &sha("x"), &admin).await);
+    assert_not_found(store.rotate_scim_credential("acme", "entra", "sc_9", &sha("x"), &admin).await);
+
+    // Revocation: its tokens stop working at once.
+    store.revoke_scim_credential("acme", "entra", "sc_1", &at("mk_admin", T0 + 20)).await.unwrap();
+    assert_eq!(store.get_scim_credential("sc_1").await.unwrap().unwrap().revoked_at, Some(T0 + 20));
+    assert_eq!(store.find_scim_token(&sha("access-1"), T0 + 21).await.unwrap(), None);
+    let log = audit_log(store, "acme").await;
+    store.revoke_scim_credential("acme", "entra", "sc_1", &at("mk_admin", T0 + 30)).await.unwrap();
+    assert_eq!(store.get_scim_credential("sc_1").await.unwrap().unwrap().revoked_at, Some(T0 + 20));
+    assert_conflict(store.rotate_scim_credential("acme", "entra", "sc_1", &sha("y"), &admin).await, "revoked");
+    assert_conflict(store.insert_scim_token(&token(&first, "access-3", hour), &by("sc_1")).await, "revoked");
+    assert_eq!(audit_log(store, "acme").await, log);
+    assert_not_found(store.revoke_scim_credential("acme", "okta", "sc_1", &admin).await);
+
+    // Purging expired tokens, in every tenant.
+    let second = credential("acme", "entra", "sc_2");
+    store.insert_scim_credential(&second, &admin).await.unwrap();
+    store.insert_scim_token(&token(&second, "access-4", T0 + 100), &by("sc_2")).await.unwrap();
+    store.insert_scim_token(&token(&second, "access-5", T0 + 10_000), &by("sc_2")).await.unwrap();
+    assert_eq!(store.purge_expired_scim_tokens(T0 + 100).await.unwrap(), 1);
+    assert!(store.find_scim_token(&sha("access-5"), T0 + 200).await.unwrap().is_some());
+    assert_eq!(store.purge_expired_scim_tokens(hour).await.unwrap(), 2, "access-1 (revoked) and access-5");
+    assert_eq!(store.purge_expired_scim_tokens(hour).await.unwrap(), 0);
+
+    // Bearer tokens, per realm.
+    assert!(!store.get_realm("acme", "entra").await.unwrap().unwrap().scim_bearer_enabled);
+    store.set_scim_bearer_enabled("acme", "entra", true, &admin).await.unwrap();
+    assert!(store.get_realm("acme", "entra").await.unwrap().unwrap().scim_bearer_enabled);
+    assert!(!store.get_realm("acme", "okta").await.unwrap().unwrap().scim_bearer_enabled);
+    let log = audit_log(store, "acme").await;
+    store.set_scim_bearer_enabled("acme", "entra", true, &admin).await.unwrap();
+    assert_eq!(audit_log(store, "acme").await, log, "setting the current value changes nothing");
+    assert_not_found(store.set_scim_bearer_enabled("acme", "saml", true, &admin).await);
+    store.set_scim_bearer_enabled("acme", "entra", false, &admin).await.unwrap();
+    assert!(!store.get_realm("acme", "entra").await.unwrap().unwrap().scim_bearer_enabled);
+
+    let log = audit_log(store, "acme").await;
+    let scim: Vec<_> = log.iter().filter(|e| e.action.starts_with("scim.")).collect();
+    assert_eq!(
+        scim.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        [
+            "scim.credential.created",
+            "scim.token.issued",
+            "scim.credential.rotated",
+            "scim.credential.revoked",
+            "scim.credential.created",
+            "scim.token.issued",
+            "scim.token.issued",
+            "scim.bearer_set",
+            "scim.bearer_set",
+        ]
+    );
+    assert_eq!((scim[0].target.as_str(), details(scim[0])["label"].clone()), ("sc_1", "Entra (sc_1)".into()));
+    assert_eq!(details(scim[7])["enabled"], true);
+    let secrets = [first.secret_sha256.clone(), second.secret_sha256.clone(), sha("new secret"), sha("access-1"), sha("access-5")];
+    for event in &log {
+        assert!(secrets.iter().all(|secret| !event.details.contains(secret)), "no digest in {}", event.details);
+    }
+}
+
+async fn scim_writes_are_tenant_isolated(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "a", "entra").await;
+    tenant_and_realm(store, "b", "entra").await;
+    let a = by("a-scim");
+    login(store, &user("a", "entra", "u1", "alice", Some("idp-1")), "d1", Some("session-a")).await;
+    let group = store.create_scim_group(&scim_group("a", "entra", "g1", "Sales", Some("ext-1")), &strings(&["u1"]), &a).await.unwrap();
+    let credential_a = credential("a", "entra", "sc_a");
+    store.insert_scim_credential(&credential_a, &a).await.unwrap();
+    store.insert_scim_token(&token(&credential_a, "access-a", T0 + 1000), &a).await.unwrap();
+    let a_log = audit_log(store, "a").await;
+    let alice = stored_user(store, "a", "entra", "u1").await;
+
+    // B sees none of it, and none of B's writes reach it.
+    let b = by("b-scim");
+    assert_eq!(store.get_scim_group("b", "entra", "g1").await.unwrap(), None);
+    assert_eq!(store.find_scim_group_by_display_name("b", "entra", "Sales").await.unwrap(), None);
+    assert_eq!(store.find_scim_group_by_external_id("b", "entra", "ext-1").await.unwrap(), None);
+    assert!(store.list_scim_groups("b", "entra", None, 100).await.unwrap().is_empty());
+    assert_eq!(store.count_scim_groups("b", "entra").await.unwrap(), 0);
+    assert_eq!(store.count_users("b", "entra").await.unwrap(), 0);
+    assert_not_found(store.update_scim_group(&ScimGroup { tenant_id: "b".into(), ..group.clone() }, None, &b).await);
+    assert_not_found(store.replace_scim_group_members("b", "entra", "g1", &[], &b).await);
+    assert_not_found(store.add_scim_group_members("b", "entra", "g1", &strings(&["u1"]), &b).await);
+    assert_not_found(store.remove_scim_group_members("b", "entra", "g1", &strings(&["u1"]), &b).await);
+    assert_not_found(store.change_scim_group("b", "entra", "g1", ScimGroupChange::default(), &b).await);
+    assert_not_found(store.delete_scim_group("b", "entra", "g1", &b).await);
+    assert_not_found(store.scim_group_members("b", "entra", "g1").await);
+    assert_not_found(store.user_scim_groups("b", "entra", "u1").await);
+    assert_eq!(store.get_session("b", "entra", &sha("session-a")).await.unwrap(), None);
+    assert_not_found(store.revoke_user_sessions("b", "entra", "u1", "x", &b).await);
+    assert_not_found(store.deactivate_user("b", "entra", "u1", "x", &b).await);
+    assert_not_found(store.delete_user("b", "entra", "u1", &b).await);
+    assert!(store.list_scim_credentials("b", "entra").await.unwrap().is_empty());
+    assert_not_found(store.rotate_scim_credential("b", "entra", "sc_a", &sha("x"), &b).await);
+    assert_not_found(store.revoke_scim_credential("b", "entra", "sc_a", &b).await);
+    let stolen = ScimToken { tenant_id: "b".into(), ..token(&credential_a, "access-b", T0 + 1000) };
+    assert_not_found(store.insert_scim_token(&stolen, &b).await);
+    assert!(store.organization_members("b", "entra").await.unwrap().is_empty());
+    let report = store.group_memberships_report("b", "entra").await.unwrap();
+    assert!(report.scim_groups.is_empty() && report.rule_groups.is_empty());
+    // B's group cannot take A's user; with B's own members it may reuse A's ids and names.
+    assert_not_found_naming(
+        store.create_scim_group(&scim_group("b", "entra", "g1", "Sales", Some("ext-1")), &strings(&["u1"]), &b).await,
+        "u1",
+    );
+    login(store, &user("b", "entra", "u1", "alice", Some("idp-1")), "d1", Some("session-a")).await;
+    store.create_scim_group(&scim_group("b", "entra", "g1", "Sales", Some("ext-1")), &strings(&["u1"]), &b).await.unwrap();
+    store.deactivate_user("b", "entra", "u1", "x", &b).await.unwrap().expect("B's user deactivated");
+    store.set_scim_bearer_enabled("b", "entra", true, &b).await.unwrap();
+    store.delete_scim_group("b", "entra", "g1", &b).await.unwrap();
+    store.delete_user("b", "entra", "u1", &b).await.unwrap();
+
+    // A is untouched.
+    assert_eq!(audit_log(store, "a").await, a_log);
+    assert_eq!(stored_user(store, "a", "entra", "u1").await, alice);
+    assert_eq!(stored_group(store, "a", "entra", "g1").await, group);
+    assert_eq!(member_ids(store, "a", "entra", "g1").await, ["u1"]);
+    assert_eq!(store.get_session("a", "entra", &sha("session-a")).await.unwrap().unwrap().revoked_at, None);
+    assert_eq!(store.get_scim_credential("sc_a").await.unwrap(), Some(credential_a));
+    assert_eq!(store.find_scim_token(&sha("access-a"), T0).await.unwrap().unwrap().tenant_id, "a");
+    assert!(!store.get_realm("a", "entra").await.unwrap().unwrap().scim_bearer_enabled);
+    assert!(audit_log(store, "b").await.iter().all(|e| e.tenant_id == "b"));
+}
+
+async fn concurrent_scim_writes_keep_provider_groups_in_step(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    let users: Vec<String> = (0..6).map(|n| format!("u{n}")).collect();
+    for id in &users {
+        login(store, &user("acme", "entra", id, &format!("name-{id}"), None), &format!("d-{id}"), Some(id)).await;
+    }
+    for (id, name) in [("g0", "Sales"), ("g1", "Ops"), ("g2", "Dev")] {
+        store.create_scim_group(&scim_group("acme", "entra", id, name, None), &users[..3], &by("scim")).await.unwrap();
+    }
+    // Membership writes on overlapping users, renames, deactivations, session revocations and
+    // logins of other users, all at once: none may fail (no deadlock, no lost update).
+    let writers: Vec<_> = (0..24usize)
+        .map(|n| {
+            let store = store.clone();
+            let users = users.clone();
+            tokio::spawn(async move {
+                let audit = at(&format!("writer-{n}"), T0 + n as Millis);
+                let group = format!("g{}", n % 3);
+                let some: Vec<String> = users.iter().skip(n % 4).step_by(2).cloned().collect();
+                match n % 6 {
+                    0 => store.add_scim_group_members("acme", "entra", &group, &some, &audit).await.map(drop),
+                    1 => store.remove_scim_group_members("acme", "entra", &group, &some, &audit).await.map(drop),
+                    2 => store.replace_scim_group_members("acme", "entra", &group, &some, &audit).await.map(drop),
+                    3 => {
+                        let change = ScimGroupChange {
+                            display_name: Some(format!("Group {n}")),
+                            members: MembersChange::Edit { add: some, remove: vec![] },
+                            ..ScimGroupChange::default()
+                        };
+                        store.change_scim_group("acme", "entra", &group, change, &audit).await.map(drop)
+                    }
+                    4 => store.deactivate_user("acme", "entra", &users[n % 6], "x", &audit).await.map(drop),
+                    _ => store.revoke_user_sessions("acme", "entra", &users[n % 6], "x", &audit).await.map(drop),
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("task").expect("concurrent SCIM write succeeds");
+    }
+    let log = audit_log(store, "acme").await;
+    assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=log.len() as i64).collect::<Vec<_>>());
+
+    // Every user's provider-group list names exactly the groups it is stored as a member of.
+    let mut raw = db.raw().await;
+    for id in &users {
+        let found = sqlx::query(
+            "SELECT g.display_name FROM scim_group_members m JOIN scim_groups g \
+             ON g.tenant_id = m.tenant_id AND g.realm_id = m.realm_id AND g.id = m.group_id \
+             WHERE m.tenant_id = 'acme' AND m.user_id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut raw)
+        .await
+        .unwrap();
+        let mut expected: Vec<String> = found.iter().map(|row| row.get("display_name")).collect();
+        expected.sort();
+        let stored = stored_user(store, "acme", "entra", id).await;
+        let mut groups: Vec<String> =
+            stored.provider_groups.into_iter().filter(|g| g != "sales-emea" && g != "all").collect();
+        groups.sort();
+        assert_eq!(groups, expected, "{id}");
+    }
 }

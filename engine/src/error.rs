@@ -134,3 +134,24 @@ pub enum EvalError {
     #[error("module reported an error: {0}")]
     Guest(String),
 }
+
+impl EvalError {
+    /// A short, stable snake_case name of the failure, for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EvalError::NotExported(_) => "not_exported",
+            EvalError::Encode(_) => "encode",
+            EvalError::InputTooLarge { .. } => "input_too_large",
+            EvalError::FuelExhausted { .. } => "fuel_exhausted",
+            EvalError::Timeout(_) => "timeout",
+            EvalError::ResourceLimit { .. } => "resource_limit",
+            EvalError::Instantiation(_) => "instantiation",
+            EvalError::StackOverflow => "stack_overflow",
+            EvalError::GuestPanic(_) => "guest_panic",
+            EvalError::Trap(_) => "trap",
+            EvalError::MalformedOutput(_) => "malformed_output",
+            EvalError::InvalidSettings(_) => "invalid_settings",
+            EvalError::Guest(_) => "guest_error",
+        }
+    }
+}

@@ -19,7 +19,8 @@ pub enum Trigger {
     ScimGroupChange,
     /// A SCIM request reactivated a deactivated user.
     ScimReactivate,
-    /// A test-panel evaluation, impact preview or backtest that changes nothing.
+    /// A test-panel evaluation or impact preview that changes nothing (replays and backtests
+    /// re-run the recorded context instead).
     DryRun,
 }
 

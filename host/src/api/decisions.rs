@@ -24,6 +24,8 @@ pub struct DecisionQuery {
     user: Option<String>,
     trigger: Option<String>,
     shadow: Option<bool>,
+    applied: Option<bool>,
+    differs: Option<bool>,
     since: Option<i64>,
     until: Option<i64>,
     /// Continue after this decision id (the `next_before` of the previous page).
@@ -43,6 +45,8 @@ pub async fn list(State(state): State<SharedState>, Bearer(token): Bearer, Path(
             user_id: query.user,
             trigger: query.trigger,
             shadow: query.shadow,
+            applied: query.applied,
+            differs: query.differs,
             since: query.since,
             until: query.until,
             before_id: query.before,

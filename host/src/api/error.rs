@@ -67,6 +67,20 @@ impl ApiError {
     }
 }
 
+impl From<crate::scim::error::ScimError> for ApiError {
+    /// A provisioning failure reached through the admin API, by its status.
+    fn from(error: crate::scim::error::ScimError) -> Self {
+        let detail = error.detail;
+        match error.status {
+            StatusCode::NOT_FOUND => ApiError::NotFound(detail),
+            StatusCode::CONFLICT | StatusCode::PRECONDITION_FAILED => ApiError::Conflict(detail),
+            StatusCode::UNPROCESSABLE_ENTITY => ApiError::Unprocessable(detail),
+            status if status.is_client_error() => ApiError::BadRequest(detail),
+            _ => ApiError::Internal(detail),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
@@ -76,6 +90,10 @@ impl From<StoreError> for ApiError {
         }
     }
 }
+
+/// The code of an error response, attached to it for the metrics middleware.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -87,7 +105,9 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+        let mut response = (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response();
+        response.extensions_mut().insert(ErrorCode(code));
+        response
     }
 }
 
@@ -99,7 +119,7 @@ pub async fn json_errors(response: Response) -> Response {
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"));
+        .is_some_and(|value| value.starts_with("application/json") || value.starts_with(crate::scim::SCIM_CONTENT_TYPE));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }

@@ -105,7 +105,7 @@ async fn dry_run(state: &SharedState, realm: &Realm, versions: &Versions, user: 
         .evaluate(&state.store, realm, versions.selection(realm), &context, user)
         .await
         .map_err(evaluation_failure)?;
-    let provider_groups = login::provider_group_marks(&evaluation, evaluation.user.decision.organization.as_deref());
+    let provider_groups = login::provider_group_marks(&evaluation.groups.groups, evaluation.user.decision.organization.as_deref());
     Ok(DryRun { blocked: evaluation.user.decision.organization.is_none(), provider_groups, evaluation })
 }
 

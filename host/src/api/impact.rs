@@ -27,12 +27,24 @@ pub struct Page {
     limit: Option<i64>,
 }
 
-/// One user's decision, as the preview shows it.
+/// What a decision does to a user, as previews and backtests compare it: organization,
+/// rule-based groups and provider-group marks (not which rule matched).
 #[derive(Debug, PartialEq, Serialize)]
 pub struct Side {
     organization: Option<String>,
     groups: Vec<String>,
     provider_groups: Vec<ProviderGroupMark>,
+}
+
+impl Side {
+    /// The effect of a decision's output.
+    pub fn of(output: DecisionOutput) -> Self {
+        Self {
+            provider_groups: provider_group_marks(&output.groups, output.user.organization.as_deref()),
+            organization: output.user.organization,
+            groups: output.user.groups,
+        }
+    }
 }
 
 /// A user whose decision the candidate would change.
@@ -94,10 +106,5 @@ pub async fn impact(State(state): State<SharedState>, Bearer(token): Bearer, Pat
 /// The decision of `selection` on one user.
 async fn side(state: &SharedState, realm: &Realm, selection: Selection, context: &Context, input: &User) -> Result<Side, ApiError> {
     let outcome = state.rules.evaluate(&state.store, realm, selection, context, input).await.map_err(evaluation_failure)?;
-    let output = DecisionOutput::of(&outcome);
-    Ok(Side {
-        provider_groups: provider_group_marks(&outcome, output.user.organization.as_deref()),
-        organization: output.user.organization,
-        groups: output.user.groups,
-    })
+    Ok(Side::of(DecisionOutput::of(&outcome)))
 }

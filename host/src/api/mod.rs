@@ -3,15 +3,24 @@
 //! Routes are listed in `docs/api.md`.
 
 mod audit;
+mod backtest;
 mod decisions;
+mod deprovision;
 pub mod error;
 mod evaluate;
 mod extract;
 mod health;
 mod impact;
 mod keys;
+mod metrics;
 mod modules;
+mod openapi;
 mod realms;
+mod reports;
+mod scim;
+mod scim_credentials;
+mod sessions;
+mod shadow;
 mod tenants;
 
 use axum::{
@@ -19,6 +28,8 @@ use axum::{
     extract::DefaultBodyLimit,
     routing::{delete, get, post, put},
 };
+use std::sync::Arc;
+
 use tower_http::trace::TraceLayer;
 
 use crate::service::SharedState;
@@ -35,8 +46,11 @@ pub fn router(state: SharedState) -> Router {
     let module = "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}";
     Router::new()
         .route("/healthz", get(health::health))
+        .route("/openapi.json", get(openapi::document))
+        .route("/metrics", get(metrics::render))
         .route("/v1/tenants", post(tenants::create).get(tenants::list))
         .route(tenant, get(tenants::get))
+        .route(&format!("{tenant}/retention"), put(tenants::set_retention))
         .route(&format!("{tenant}/keys"), post(keys::create).get(keys::list))
         .route(&format!("{tenant}/keys/{{key}}"), delete(keys::revoke))
         .route(&format!("{tenant}/organizations"), get(realms::list_organizations))
@@ -45,22 +59,38 @@ pub fn router(state: SharedState) -> Router {
         .route(realm, get(realms::get).patch(realms::update))
         .route(&format!("{realm}/login"), post(evaluate::login))
         .route(&format!("{realm}/dry-run"), post(evaluate::dry_run_ad_hoc))
-        .route(&format!("{realm}/users/{{user}}"), get(evaluate::get_user))
+        .route(&format!("{realm}/users/{{user}}"), get(evaluate::get_user).delete(deprovision::delete))
+        .route(&format!("{realm}/users/{{user}}/deactivate"), post(deprovision::deactivate))
+        .route(&format!("{realm}/users/{{user}}/reactivate"), post(deprovision::reactivate))
+        .route(&format!("{realm}/deprovision"), post(deprovision::bulk))
+        .route(&format!("{realm}/sessions/introspect"), post(sessions::introspect))
+        .route(&format!("{realm}/reports/organizations"), get(reports::organizations))
+        .route(&format!("{realm}/reports/groups"), get(reports::groups))
+        .route(&format!("{realm}/scim/credentials"), post(scim_credentials::create).get(scim_credentials::list))
+        .route(&format!("{realm}/scim/credentials/{{credential}}"), delete(scim_credentials::revoke))
+        .route(&format!("{realm}/scim/credentials/{{credential}}/rotate"), post(scim_credentials::rotate))
+        .route(&format!("{realm}/scim/bearer"), put(scim_credentials::set_bearer))
         .route(&format!("{realm}/users/{{user}}/dry-run"), post(evaluate::dry_run_user))
         .route(module, post(modules::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .route(&format!("{module}/versions"), get(modules::list))
         .route(&format!("{module}/versions/{{version}}"), get(modules::get))
         .route(&format!("{module}/versions/{{version}}/activate"), post(modules::activate))
         .route(&format!("{module}/versions/{{version}}/impact"), post(impact::impact))
+        .route(&format!("{module}/versions/{{version}}/backtest"), post(backtest::backtest))
         .route(&format!("{module}/rollback"), post(modules::rollback))
+        .route(&format!("{module}/shadow"), put(shadow::set).delete(shadow::clear))
+        .route(&format!("{realm}/shadow"), get(shadow::summary))
         .route(&format!("{tenant}/decisions"), get(decisions::list))
+        .route(&format!("{tenant}/decisions/purge"), post(tenants::purge))
         .route(&format!("{tenant}/decisions/{{decision}}"), get(decisions::get))
         .route(&format!("{tenant}/decisions/{{decision}}/replay"), post(decisions::replay))
         .route(&format!("{tenant}/audit"), get(audit::list))
+        .merge(scim::router(Arc::clone(&state)))
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed("this route does not take this method".into()) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::map_response(error::json_errors))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), metrics::track))
         .with_state(state)
 }

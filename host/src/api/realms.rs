@@ -57,6 +57,7 @@ pub async fn create(State(state): State<SharedState>, Bearer(token): Bearer, Pat
         group_rules_version: None,
         shadow_user_rules_version: None,
         shadow_group_rules_version: None,
+        scim_bearer_enabled: false,
         created_at: now,
     };
     state.store.create_realm(&realm, &Audit { actor: caller.actor(), at: now }).await?;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{error::ApiError, extract::{ApiJson, Bearer}};
 use crate::{
     auth,
-    service::{SharedState, access::{self, Need}, now_millis},
+    service::{SharedState, access::{self, Need}, now_millis, retention},
     store::{Audit, model::{KeyKind, Tenant}},
 };
 
@@ -41,8 +41,41 @@ pub async fn list(State(state): State<SharedState>, Bearer(token): Bearer) -> Re
 /// Shows the caller's tenant.
 pub async fn get(State(state): State<SharedState>, Bearer(token): Bearer, Path(tenant): Path<String>) -> Result<Json<Tenant>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let found = state.store.get_tenant(&tenant).await?;
-    found.map(Json).ok_or_else(|| ApiError::NotFound(format!("no tenant {tenant}")))
+    find_tenant(&state, &tenant).await.map(Json)
+}
+
+/// `PUT /v1/tenants/{tenant}/retention` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Days decision records are kept; `null` keeps them forever.
+    decision_retention_days: Option<i64>,
+}
+
+/// Sets how long the tenant's decision records are kept; answers the tenant.
+pub async fn set_retention(State(state): State<SharedState>, Bearer(token): Bearer, Path(tenant): Path<String>, ApiJson(body): ApiJson<Retention>) -> Result<Json<Tenant>, ApiError> {
+    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
+    let days = body.decision_retention_days;
+    if let Some(days) = days.filter(|days| !(1..=retention::MAX_RETENTION_DAYS).contains(days)) {
+        return Err(ApiError::Unprocessable(format!(
+            "decision_retention_days must be between 1 and {} (or null to keep forever), not {days}",
+            retention::MAX_RETENTION_DAYS
+        )));
+    }
+    state.store.set_decision_retention(&tenant, days, &Audit { actor: caller.actor(), at: now_millis() }).await?;
+    find_tenant(&state, &tenant).await.map(Json)
+}
+
+/// Deletes the tenant's decision records older than its retention, now (a job does it
+/// periodically too).
+pub async fn purge(State(state): State<SharedState>, Bearer(token): Bearer, Path(tenant): Path<String>) -> Result<Json<retention::Purge>, ApiError> {
+    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
+    let found = find_tenant(&state, &tenant).await?;
+    Ok(Json(retention::purge_tenant(&state, &found).await?))
+}
+
+async fn find_tenant(state: &SharedState, tenant: &str) -> Result<Tenant, ApiError> {
+    state.store.get_tenant(tenant).await?.ok_or_else(|| ApiError::NotFound(format!("no tenant {tenant}")))
 }
 
 /// Ids of tenants, realms and organizations: 1–63 lower-case letters, digits and dashes,

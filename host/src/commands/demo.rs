@@ -36,6 +36,7 @@ pub async fn seed(state: &AppState, modules_dir: &Path, data_dir: &Path) -> anyh
         group_rules_version: None,
         shadow_user_rules_version: None,
         shadow_group_rules_version: None,
+        scim_bearer_enabled: false,
         created_at: now,
     };
     store.create_realm(&realm, &audit).await?;

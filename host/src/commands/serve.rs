@@ -8,7 +8,7 @@ use muster_engine::{Engine, EngineConfig};
 use muster::{
     api,
     auth,
-    service::{AppState, rules::RuleRunner},
+    service::{AppState, metrics::Metrics, retention, rules::RuleRunner, shadow::ShadowRunner},
     store::Store,
 };
 
@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// Compiled modules kept in memory (more are reloaded from the disk cache on demand).
     #[arg(long, default_value_t = NonZeroUsize::new(1024).expect("not zero"))]
     module_cache: NonZeroUsize,
+    /// How often decision records past their tenant's retention are deleted (e.g. `1h`, `10m`).
+    #[arg(long, default_value = "1h", env = "MUSTER_RETENTION_INTERVAL", value_parser = positive_duration)]
+    retention_interval: std::time::Duration,
     /// Seed a demo tenant with the stock rule modules (from --modules-dir) and write its keys
     /// to <data-dir>/demo-admin-token and <data-dir>/demo-eval-token.
     #[arg(long)]
@@ -54,7 +57,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let engine = Engine::new(EngineConfig { cache_dir: Some(args.data_dir.join("module-cache")), ..EngineConfig::default() })?;
     let operator_token_sha256 = std::env::var("MUSTER_OPERATOR_TOKEN").ok().filter(|t| !t.is_empty()).map(|t| auth::sha256_hex(&t));
-    let state = Arc::new(AppState { store, rules: RuleRunner::new(Arc::new(engine), args.module_cache), operator_token_sha256 });
+    let metrics = Arc::new(Metrics::default());
+    let state = Arc::new(AppState {
+        store,
+        rules: RuleRunner::new(Arc::new(engine), args.module_cache, Arc::clone(&metrics)),
+        shadow: ShadowRunner::default(),
+        metrics,
+        operator_token_sha256,
+    });
     if args.demo {
         demo::seed(&state, &args.modules_dir, &args.data_dir).await.context("cannot seed the demo tenant")?;
     }
@@ -62,9 +72,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %args.listen, store = state.store.backend(), "muster is listening");
+    let retention = tokio::spawn(retention::run_periodically(Arc::clone(&state), args.retention_interval));
     axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    retention.abort();
     tracing::info!("muster stopped");
     Ok(())
+}
+
+/// A duration such as `1h` or `90s`, not zero.
+fn positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if duration.is_zero() => Err("must be longer than zero".into()),
+        Ok(duration) => Ok(duration),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,5 +1,5 @@
 //! A login: find or create the user, run the realm's rules, apply the decision in one
-//! transaction, keep a decision record.
+//! transaction with a decision record and a new session.
 
 use std::collections::BTreeMap;
 
@@ -7,14 +7,17 @@ use muster_wire::{Context, Trigger, User};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AppState, now_millis,
-    rules::{RealmOutcome, Selection},
+    SharedState,
+    decide::{Change, DecideError, decide_and_apply},
+    now_millis,
+    rules::{RealmOutcome, trigger_name},
+    sessions,
 };
 use crate::{
     api::error::ApiError,
     auth,
     store::{
-        ApplyDecision, Audit, ProviderGroupMark, StoreError,
+        ProviderGroupMark, StoreError,
         model::{DecisionRecord, Realm, UserRecord, UserStatus},
     },
 };
@@ -62,6 +65,10 @@ pub struct LoginResult {
     pub groups: Vec<String>,
     /// Each provider group with the organizations it is now marked with.
     pub provider_groups: Vec<ProviderGroupMark>,
+    /// The session this login opened (absent when blocked by deactivation): give it to
+    /// `…/sessions/introspect` to learn whether it is still valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
     /// The stored decision record (absent when nothing was evaluated).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision_id: Option<String>,
@@ -79,10 +86,24 @@ pub struct CanonicalInput {
     pub user: User,
 }
 
+/// How often a login is retried when a concurrent change (another login of the same user, a
+/// SCIM write) moved the user on between reading and applying.
+const ATTEMPTS: usize = 3;
+
 /// Performs a login for `claims` in `realm`.
-pub async fn login(state: &AppState, realm: &Realm, claims: LoginClaims, actor: &str) -> Result<LoginResult, ApiError> {
+pub async fn login(state: &SharedState, realm: &Realm, claims: LoginClaims, actor: &str) -> Result<LoginResult, ApiError> {
     validate(&claims)?;
-    let existing = find_user(state, realm, &claims).await?;
+    let mut attempt = 1;
+    loop {
+        match login_once(state, realm, &claims, actor).await {
+            Err(DecideError::Store(StoreError::VersionMismatch { .. })) if attempt < ATTEMPTS => attempt += 1,
+            result => return result.map_err(login_failure),
+        }
+    }
+}
+
+async fn login_once(state: &SharedState, realm: &Realm, claims: &LoginClaims, actor: &str) -> Result<LoginResult, DecideError> {
+    let existing = find_user(state, realm, claims).await?;
     if let Some(user) = existing.as_ref().filter(|u| u.status == UserStatus::Deactivated) {
         return Ok(LoginResult {
             user_id: user.id.clone(),
@@ -92,55 +113,37 @@ pub async fn login(state: &AppState, realm: &Realm, claims: LoginClaims, actor: 
             organization: None,
             groups: Vec::new(),
             provider_groups: Vec::new(),
+            session: None,
             decision_id: None,
             evaluation: None,
         });
     }
-    let input = CanonicalInput {
-        context: Context { realm: realm.id.clone(), trigger: Trigger::Login },
-        user: User {
-            user_name: claims.user_name.clone(),
-            external_id: Some(claims.provider_user_id.clone()),
-            email: claims.email.clone(),
-            attributes: claims.attributes.clone(),
-            provider_groups: claims.provider_groups.clone(),
-            internal_groups: claims.internal_groups.clone(),
-        },
-    };
-    let outcome = state
-        .rules
-        .evaluate(&state.store, realm, Selection::active(realm), &input.context, &input.user)
-        .await
-        .map_err(rules_failure)?;
-
     let now = now_millis();
     let created = existing.is_none();
-    let user = user_record(realm, existing, &claims, &outcome, now);
-    let provider_groups = provider_group_marks(&outcome, user.organization.as_deref());
-    let decision = decision_record(realm, Some(&user.id), &input, &outcome, true, false, now)?;
-    let decision_id = decision.id.clone();
-    state
-        .store
-        .apply_decision(
-            ApplyDecision { user: user.clone(), provider_groups: provider_groups.clone(), decision },
-            &Audit { actor: actor.to_owned(), at: now },
-        )
-        .await
-        .map_err(|error| match error {
-            StoreError::Conflict(message) => ApiError::Conflict(format!("the login conflicts with a concurrent change: {message}")),
-            other => other.into(),
-        })?;
-    let blocked = user.organization.is_none();
+    let expected_version = existing.as_ref().map(|user| user.version);
+    let user = user_record(realm, existing, claims, now);
+    let (session, token) = sessions::new_session(realm, &user.id, now);
+    let change = Change {
+        user,
+        trigger: Trigger::Login,
+        internal_groups: claims.internal_groups.clone(),
+        expected_version,
+        session: Some(session),
+        events: Vec::new(),
+    };
+    let applied = decide_and_apply(state, realm, change, actor).await?;
+    let blocked = applied.user.organization.is_none();
     Ok(LoginResult {
-        user_id: user.id,
+        user_id: applied.user.id,
         created,
         blocked,
-        reason: blocked.then(|| blocked_reason(&outcome)),
-        organization: user.organization,
-        groups: user.rule_groups,
-        provider_groups,
-        decision_id: Some(decision_id),
-        evaluation: Some(outcome),
+        reason: blocked.then(|| blocked_reason(&applied.outcome)),
+        organization: applied.user.organization,
+        groups: applied.user.rule_groups,
+        provider_groups: applied.provider_groups,
+        session: Some(token),
+        decision_id: Some(applied.decision_id),
+        evaluation: Some(applied.outcome),
     })
 }
 
@@ -155,7 +158,7 @@ fn validate(claims: &LoginClaims) -> Result<(), ApiError> {
 }
 
 /// The stored user this login is for, refusing a user name taken by another provider user.
-async fn find_user(state: &AppState, realm: &Realm, claims: &LoginClaims) -> Result<Option<UserRecord>, ApiError> {
+async fn find_user(state: &SharedState, realm: &Realm, claims: &LoginClaims) -> Result<Option<UserRecord>, StoreError> {
     let store = &state.store;
     let by_external_id = store.find_user_by_external_id(&realm.tenant_id, &realm.id, &claims.provider_user_id).await?;
     let by_name = store.find_user_by_name(&realm.tenant_id, &realm.id, &claims.user_name).await?;
@@ -169,8 +172,8 @@ async fn find_user(state: &AppState, realm: &Realm, claims: &LoginClaims) -> Res
     }
 }
 
-fn name_conflict(claims: &LoginClaims, holder: &UserRecord) -> ApiError {
-    ApiError::Conflict(format!(
+fn name_conflict(claims: &LoginClaims, holder: &UserRecord) -> StoreError {
+    StoreError::Conflict(format!(
         "cannot complete login for user name {} with provider user ID {}: that user name is already used by \
          user ID {} with provider user ID {}",
         claims.user_name,
@@ -180,7 +183,8 @@ fn name_conflict(claims: &LoginClaims, holder: &UserRecord) -> ApiError {
     ))
 }
 
-fn user_record(realm: &Realm, existing: Option<UserRecord>, claims: &LoginClaims, outcome: &RealmOutcome, now: i64) -> UserRecord {
+/// The user as this login leaves them, before the rules decide.
+fn user_record(realm: &Realm, existing: Option<UserRecord>, claims: &LoginClaims, now: i64) -> UserRecord {
     let mut user = existing.unwrap_or_else(|| UserRecord {
         id: auth::random_id(12),
         tenant_id: realm.tenant_id.clone(),
@@ -197,15 +201,16 @@ fn user_record(realm: &Realm, existing: Option<UserRecord>, claims: &LoginClaims
         last_login_at: None,
         created_at: now,
         updated_at: now,
+        scim: None,
+        version: 1,
+        deactivated_at: None,
     });
     user.user_name = claims.user_name.clone();
     user.external_id = Some(claims.provider_user_id.clone());
-    user.email = claims.email.clone();
+    user.email = claims.email.clone().or(user.email);
     user.display_name = claims.display_name.clone().or(user.display_name);
     user.attributes = claims.attributes.clone();
     user.provider_groups = claims.provider_groups.clone();
-    user.organization = outcome.user.decision.organization.clone();
-    user.rule_groups = outcome.user.decision.groups.clone();
     user.last_login_at = Some(now);
     user.updated_at = now;
     user
@@ -213,10 +218,8 @@ fn user_record(realm: &Realm, existing: Option<UserRecord>, claims: &LoginClaims
 
 /// Marks each provider group; a group the rules give No organization takes the organization
 /// of this user, its most recent member to log in.
-pub fn provider_group_marks(outcome: &RealmOutcome, user_organization: Option<&str>) -> Vec<ProviderGroupMark> {
-    outcome
-        .groups
-        .groups
+pub fn provider_group_marks(assignments: &[muster_wire::GroupAssignment], user_organization: Option<&str>) -> Vec<ProviderGroupMark> {
+    assignments
         .iter()
         .map(|assignment| ProviderGroupMark {
             name: assignment.group.clone(),
@@ -257,6 +260,8 @@ pub fn decision_record(
         duration_us: outcome.duration_us,
         fuel: outcome.fuel,
         created_at: now,
+        shadow_of: None,
+        differs: None,
     })
 }
 
@@ -296,11 +301,6 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
     serde_json::to_string(value).map_err(ApiError::internal)
 }
 
-/// The snake_case name of a trigger, as stored.
-pub fn trigger_name(trigger: Trigger) -> String {
-    serde_json::to_value(trigger).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
-
 fn blocked_reason(outcome: &RealmOutcome) -> String {
     let last_note = outcome.user.trace.iter().rev().find(|s| s.outcome == muster_wire::Outcome::Note);
     match last_note {
@@ -309,9 +309,14 @@ fn blocked_reason(outcome: &RealmOutcome) -> String {
     }
 }
 
-fn rules_failure(error: super::rules::RulesError) -> ApiError {
+fn login_failure(error: DecideError) -> ApiError {
     match error {
-        super::rules::RulesError::Store(store) => store.into(),
-        other => ApiError::Unprocessable(format!("the realm's rules failed: {other}")),
+        DecideError::Store(StoreError::VersionMismatch { .. }) => {
+            ApiError::Conflict("the login conflicts with concurrent changes of the same user; retry".into())
+        }
+        DecideError::Store(store) => store.into(),
+        DecideError::Rules(super::rules::RulesError::Store(store)) => store.into(),
+        DecideError::Rules(rules) => ApiError::Unprocessable(format!("the realm's rules failed: {rules}")),
+        DecideError::Encode(message) => ApiError::Internal(message),
     }
 }

@@ -1,8 +1,14 @@
 //! What the HTTP handlers call: shared state, access control, rules, logins.
 
 pub mod access;
+pub mod decide;
 pub mod login;
+pub mod metrics;
+pub mod provisioning;
+pub mod retention;
 pub mod rules;
+pub mod sessions;
+pub mod shadow;
 
 use std::sync::Arc;
 
@@ -14,6 +20,10 @@ pub struct AppState {
     pub store: Store,
     /// Loads and runs rule modules.
     pub rules: rules::RuleRunner,
+    /// Runs shadow versions beside live evaluations.
+    pub shadow: shadow::ShadowRunner,
+    /// What `GET /metrics` exposes.
+    pub metrics: Arc<metrics::Metrics>,
     /// SHA-256 of the operator token (`MUSTER_OPERATOR_TOKEN`), if one is configured.
     pub operator_token_sha256: Option<String>,
 }

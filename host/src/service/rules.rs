@@ -5,9 +5,10 @@ use std::{num::NonZeroUsize, sync::{Arc, Mutex}, time::Duration};
 
 use lru::LruCache;
 use muster_engine::{Engine, EvalError, PreparedSettings, RuleModule};
-use muster_wire::{Context, GroupAssignment, User, UserDecision, trace::TraceStep, Outcome};
+use muster_wire::{Context, GroupAssignment, Outcome, Trigger, User, UserDecision, trace::TraceStep};
 use serde::Serialize;
 
+use super::metrics::{EvaluationLabels, Metrics, TriggerLabels};
 use crate::store::{
     Store, StoreError,
     model::{ModuleVersion, Realm, RuleKind},
@@ -104,6 +105,17 @@ pub enum RulesError {
     },
 }
 
+impl RulesError {
+    /// A short snake_case name of the failure, for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RulesError::Store(_) => "store",
+            RulesError::Load { .. } => "module_load",
+            RulesError::Evaluation { error, .. } => error.kind(),
+        }
+    }
+}
+
 /// A module version's key: tenant, realm, kind, version.
 type VersionKey = (String, String, RuleKind, i64);
 
@@ -114,17 +126,20 @@ pub struct RuleRunner {
     modules: Mutex<LruCache<(String, String), RuleModule>>,
     /// Stored versions (immutable once uploaded).
     versions: Mutex<LruCache<VersionKey, Arc<ModuleVersion>>>,
+    /// Where evaluations and cache lookups are counted.
+    metrics: Arc<Metrics>,
 }
 
 impl RuleRunner {
     /// A runner keeping at most `capacity` compiled modules in memory (the engine's disk cache
     /// makes reloading an evicted one cheap).
-    pub fn new(engine: Arc<Engine>, capacity: NonZeroUsize) -> Self {
+    pub fn new(engine: Arc<Engine>, capacity: NonZeroUsize, metrics: Arc<Metrics>) -> Self {
         let versions = capacity.saturating_mul(NonZeroUsize::new(4).expect("4 is not zero"));
         Self {
             engine,
             modules: Mutex::new(LruCache::new(capacity)),
             versions: Mutex::new(LruCache::new(versions)),
+            metrics,
         }
     }
 
@@ -136,8 +151,10 @@ impl RuleRunner {
     /// A stored module version (immutable, so cached).
     pub async fn version(&self, store: &Store, tenant: &str, realm: &str, kind: RuleKind, version: i64) -> Result<Arc<ModuleVersion>, RulesError> {
         let key = (tenant.to_owned(), realm.to_owned(), kind, version);
-        if let Some(found) = self.versions.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return Ok(Arc::clone(found));
+        let cached = self.versions.lock().unwrap_or_else(|e| e.into_inner()).get(&key).map(Arc::clone);
+        self.metrics.cache_lookup("version", cached.is_some());
+        if let Some(found) = cached {
+            return Ok(found);
         }
         let found = store
             .get_module_version(tenant, realm, kind, version)
@@ -151,8 +168,10 @@ impl RuleRunner {
     /// The compiled module with `digest` of `tenant`, loading it on first use.
     pub async fn module(&self, store: &Store, tenant: &str, digest: &str) -> Result<RuleModule, RulesError> {
         let key = (tenant.to_owned(), digest.to_owned());
-        if let Some(module) = self.modules.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return Ok(module.clone());
+        let cached = self.modules.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+        self.metrics.cache_lookup("module", cached.is_some());
+        if let Some(module) = cached {
+            return Ok(module);
         }
         let wasm = store
             .module_wasm(tenant, digest)
@@ -167,8 +186,26 @@ impl RuleRunner {
         Ok(module)
     }
 
-    /// Runs the selected versions of a realm's rules on a user.
+    /// Runs the selected versions of a realm's rules on a user, counting the evaluation.
     pub async fn evaluate(&self, store: &Store, realm: &Realm, selection: Selection, context: &Context, user: &User) -> Result<RealmOutcome, RulesError> {
+        let result = self.run(store, realm, selection, context, user).await;
+        let trigger = trigger_name(context.trigger);
+        let kind = match &result {
+            Ok(outcome) => {
+                let seconds = outcome.duration_us as f64 / 1e6;
+                self.metrics.evaluation_seconds.get_or_create(&TriggerLabels { trigger: trigger.clone() }).observe(seconds);
+                "ok"
+            }
+            Err(error) => {
+                self.metrics.error(error.kind());
+                error.kind()
+            }
+        };
+        self.metrics.evaluations.get_or_create(&EvaluationLabels { trigger, result: kind.to_owned() }).inc();
+        result
+    }
+
+    async fn run(&self, store: &Store, realm: &Realm, selection: Selection, context: &Context, user: &User) -> Result<RealmOutcome, RulesError> {
         let mut duration = Duration::ZERO;
         let mut fuel = 0u64;
         let user_outcome = match selection.user_rules {
@@ -218,6 +255,11 @@ impl RuleRunner {
         let module = self.module(store, &realm.tenant_id, &stored.digest).await?;
         Ok((module, stored))
     }
+}
+
+/// The snake_case name of a trigger, as stored and as metrics label it.
+pub fn trigger_name(trigger: Trigger) -> String {
+    serde_json::to_value(trigger).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// What the rules see of a stored user: what the identity provider last said (internal groups

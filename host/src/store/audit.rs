@@ -1,6 +1,8 @@
 //! The audit log: appended in the transaction of each change, read with filters, never updated or
 //! deleted (the database's triggers reject both).
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 use sqlx::AnyConnection;
 
@@ -33,10 +35,22 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
+/// An audit event a caller adds to a store write, appended in the same transaction (e.g. the SCIM
+/// service's `scim.user.updated` with the attributes a request changed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditNote {
+    /// What: `scim.user.updated`, …
+    pub action: String,
+    /// What it was done to (a user id, …).
+    pub target: String,
+    /// Details, a JSON object (never a secret or a secret's hash).
+    pub details: Value,
+}
+
 /// An audit event about to be appended.
 pub(super) struct Event {
     /// `module.uploaded`, …
-    pub action: &'static str,
+    pub action: Cow<'static, str>,
     /// What it was done to.
     pub target: String,
     /// Details, a JSON object (never a secret or a secret's hash).
@@ -46,7 +60,13 @@ pub(super) struct Event {
 impl Event {
     /// An event.
     pub(super) fn new(action: &'static str, target: impl Into<String>, details: Value) -> Self {
-        Self { action, target: target.into(), details }
+        Self { action: Cow::Borrowed(action), target: target.into(), details }
+    }
+}
+
+impl From<AuditNote> for Event {
+    fn from(note: AuditNote) -> Self {
+        Self { action: Cow::Owned(note.action), target: note.target, details: note.details }
     }
 }
 
@@ -74,7 +94,7 @@ pub(super) async fn append(conn: &mut AnyConnection, tenant: &str, audit: &Audit
         .bind(random_id()?)
         .bind(audit.at)
         .bind(audit.actor.as_str())
-        .bind(event.action)
+        .bind(event.action.into_owned())
         .bind(event.target)
         .bind(event.details.to_string())
         .execute(&mut *conn)
@@ -84,6 +104,14 @@ pub(super) async fn append(conn: &mut AnyConnection, tenant: &str, audit: &Audit
 }
 
 impl Store {
+    /// Appends events that record something the store did not change itself (a SCIM request, as
+    /// it was answered). `NotFound` if there is no such tenant.
+    pub async fn record_audit(&self, tenant: &str, audit: &Audit, notes: Vec<AuditNote>) -> Result<()> {
+        let mut tx = self.write().await?;
+        append(tx.conn(), tenant, audit, notes.into_iter().map(Event::from).collect()).await?;
+        tx.commit().await
+    }
+
     /// The tenant's audit events matching `filter`, ascending by `seq`.
     pub async fn list_audit(&self, filter: AuditFilter) -> Result<Vec<AuditEvent>> {
         let mut query = Dynamic::new(concat!("SELECT ", audit_columns!(), " FROM audit_events WHERE tenant_id = "));

@@ -25,6 +25,10 @@ pub struct DecisionFilter {
     pub trigger: Option<String>,
     /// Only shadow evaluations (`true`) or only the others (`false`).
     pub shadow: Option<bool>,
+    /// Only applied decisions (`true`) or only the others (`false`).
+    pub applied: Option<bool>,
+    /// Only shadow decisions whose output differed from the live one (`true`) or did not (`false`).
+    pub differs: Option<bool>,
     /// Made at or after this time.
     pub since: Option<Millis>,
     /// Made before this time.
@@ -36,6 +40,21 @@ pub struct DecisionFilter {
     pub limit: i64,
 }
 
+/// Shadow evaluations of one pair of candidate versions in a realm.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ShadowSummary {
+    /// The user-rules version the shadow ran (the active one when only group rules were shadowed).
+    pub user_rules_version: Option<i64>,
+    /// The group-rules version the shadow ran.
+    pub group_rules_version: Option<i64>,
+    /// Shadow evaluations recorded (and not yet purged by retention).
+    pub evaluated: i64,
+    /// Of those, how many decided differently from the live evaluation.
+    pub differing: i64,
+    /// When the latest was recorded.
+    pub last_at: Millis,
+}
+
 /// How many decisions one purge statement deletes, so a large purge does not hold SQLite's write
 /// lock for long.
 const PURGE_BATCH: i64 = 5_000;
@@ -45,7 +64,7 @@ pub(super) async fn insert(conn: &mut AnyConnection, decision: &DecisionRecord) 
     sqlx::query(concat!(
         "INSERT INTO decisions (",
         decision_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
     ))
     .bind(decision.tenant_id.as_str())
     .bind(decision.id.as_str())
@@ -64,6 +83,8 @@ pub(super) async fn insert(conn: &mut AnyConnection, decision: &DecisionRecord) 
     .bind(decision.duration_us)
     .bind(decision.fuel)
     .bind(decision.created_at)
+    .bind(decision.shadow_of.as_deref())
+    .bind(decision.differs.map(i64::from))
     .execute(conn)
     .await
     .map_err(|e| {
@@ -130,6 +151,14 @@ impl Store {
             let shadow = query.bind(Arg::Int(i64::from(shadow)));
             query.push(&format!(" AND shadow = {shadow}"));
         }
+        if let Some(applied) = filter.applied {
+            let applied = query.bind(Arg::Int(i64::from(applied)));
+            query.push(&format!(" AND applied = {applied}"));
+        }
+        if let Some(differs) = filter.differs {
+            let differs = query.bind(Arg::Int(i64::from(differs)));
+            query.push(&format!(" AND differs = {differs}"));
+        }
         if let Some(since) = filter.since {
             let since = query.bind(Arg::Int(since));
             query.push(&format!(" AND created_at >= {since}"));
@@ -147,6 +176,30 @@ impl Store {
         let limit = query.bind(Arg::Int(filter.limit.max(0)));
         query.push(&format!(" ORDER BY created_at DESC, id DESC LIMIT {limit}"));
         rows::all(&query.fetch_all(&self.pool).await?, rows::decision)
+    }
+
+    /// How the realm's shadow evaluations compared with the live ones, per candidate version pair,
+    /// newest pair first.
+    pub async fn shadow_summary(&self, tenant: &str, realm: &str) -> Result<Vec<ShadowSummary>> {
+        let found = sqlx::query(
+            "SELECT user_rules_version, group_rules_version, COUNT(*) AS evaluated, \
+             SUM(CASE WHEN differs = 1 THEN 1 ELSE 0 END) AS differing, MAX(created_at) AS last_at \
+             FROM decisions WHERE tenant_id = $1 AND realm_id = $2 AND shadow = 1 \
+             GROUP BY user_rules_version, group_rules_version ORDER BY last_at DESC",
+        )
+        .bind(tenant)
+        .bind(realm)
+        .fetch_all(&self.pool)
+        .await?;
+        rows::all(&found, |row| {
+            Ok(ShadowSummary {
+                user_rules_version: rows::get(row, "user_rules_version")?,
+                group_rules_version: rows::get(row, "group_rules_version")?,
+                evaluated: rows::get(row, "evaluated")?,
+                differing: rows::get(row, "differing")?,
+                last_at: rows::get(row, "last_at")?,
+            })
+        })
     }
 
     /// Deletes the tenant's decisions made before `cutoff`, returning how many (not audited: it

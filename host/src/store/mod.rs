@@ -20,17 +20,32 @@
 //! serialised in-process first, so they queue on a mutex rather than spin on the busy timeout.
 //!
 //! PostgreSQL lock order, which keeps concurrent writers from deadlocking: administrative writes
-//! (keys, organizations, realms, modules) lock the tenant's row *first* (`WriteTx::lock_tenant`)
-//! and only then touch realm, key or module rows; `apply_decision`, the hot path, touches only
-//! users, provider groups (in name order) and decisions, and takes the tenant's row *last*, with
-//! the audit-sequence bump, so it holds that lock only for the moment before commit.
+//! (keys, organizations, realms, modules, SCIM credentials) lock the tenant's row *first*
+//! (`WriteTx::lock_tenant`) and only then touch realm, key, module or credential rows; they never
+//! touch users. Every write that touches users takes the tenant's row *last*, with the
+//! audit-sequence bump, so it holds that lock only for the moment before commit, and before that
+//! locks rows in this order: a SCIM group's row, then users (in id order), then whatever hangs off
+//! them (memberships, sessions, provider groups in name order, decisions). `apply_decision`, the hot
+//! path, is one of them (one user, no SCIM group); so are the SCIM group writes, deactivation,
+//! deletion and session revocation.
+//!
+//! Users' SCIM side: user names are unique per realm ignoring case; a user's `version` counts the
+//! writes of its row (the SCIM ETag) and a write may require the version it read
+//! ([`StoreError::VersionMismatch`]). A deactivated user keeps its stored SCIM group memberships and
+//! provider-group list, suspended: every read of memberships (a group's members, a user's groups,
+//! reports) leaves deactivated users out, so reactivation restores them exactly.
 
 mod audit;
 mod decisions;
+mod deprovision;
 pub mod model;
 mod modules;
+mod reports;
 mod rows;
 mod schema;
+mod scim_credentials;
+mod scim_groups;
+mod sessions;
 mod tenants;
 mod users;
 
@@ -43,10 +58,13 @@ use sqlx::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-pub use audit::AuditFilter;
-pub use decisions::DecisionFilter;
+pub use audit::{AuditFilter, AuditNote};
+pub use decisions::{DecisionFilter, ShadowSummary};
+pub use deprovision::Deactivation;
 pub use model::*;
 pub use modules::NewModuleVersion;
+pub use reports::{GroupMembershipsReport, OrganizationMembers, RuleGroupMembers, ScimGroupMembers};
+pub use scim_groups::{MembersChange, MembershipChange, ScimGroupChange, ScimGroupChanged};
 pub use users::ApplyDecision;
 
 /// What the store's methods return.
@@ -62,6 +80,16 @@ pub enum StoreError {
     /// message names what collided.
     #[error("{0}")]
     Conflict(String),
+    /// The write required a version of the record (SCIM `If-Match`) other than the stored one.
+    #[error("{what} is at version {actual}, not {expected}")]
+    VersionMismatch {
+        /// The record (`user u1`, `SCIM group g1`).
+        what: String,
+        /// The version the caller required.
+        expected: i64,
+        /// The stored version.
+        actual: i64,
+    },
     /// The caller passed something the store refuses (inconsistent ids, a digest that does not
     /// match the bytes, …): a bug of the caller, not a state of the data.
     #[error("invalid request to the store: {0}")]
@@ -237,6 +265,15 @@ impl WriteTx {
         match sqlx::query(sql).bind(tenant).fetch_optional(self.conn()).await? {
             Some(_) => Ok(()),
             None => Err(no_tenant(tenant)),
+        }
+    }
+
+    /// `sql` on PostgreSQL, `sqlite` on SQLite: for the statements whose PostgreSQL form locks the
+    /// rows it reads (`… FOR NO KEY UPDATE`), which SQLite, with one writer, neither needs nor parses.
+    fn pick(&self, postgres: &'static str, sqlite: &'static str) -> &'static str {
+        match self.backend {
+            Backend::Postgres => postgres,
+            Backend::Sqlite => sqlite,
         }
     }
 

@@ -126,6 +126,10 @@ pub struct Realm {
     pub shadow_user_rules_version: Option<i64>,
     /// Group-rules version running in shadow, if any.
     pub shadow_group_rules_version: Option<i64>,
+    /// Whether the realm's SCIM endpoint also accepts a SCIM credential's secret as a plain bearer
+    /// token (otherwise only OAuth2 client-credentials access tokens). A new realm starts without:
+    /// set it with `Store::set_scim_bearer_enabled`.
+    pub scim_bearer_enabled: bool,
     /// When it was created.
     pub created_at: Millis,
 }
@@ -196,7 +200,7 @@ pub struct UserRecord {
     pub tenant_id: String,
     /// The realm.
     pub realm_id: String,
-    /// Unique in the realm.
+    /// Unique in the realm, ignoring case (Rust's `to_lowercase`).
     pub user_name: String,
     /// The identity provider's id for the user (login provider user id = SCIM externalId);
     /// unique in the realm when present.
@@ -207,7 +211,8 @@ pub struct UserRecord {
     pub display_name: Option<String>,
     /// Multi-valued attributes (claims), as a JSON object of string arrays.
     pub attributes: std::collections::BTreeMap<String, Vec<String>>,
-    /// Provider groups the IdP last reported.
+    /// Provider groups the IdP last reported: the login claims, or the display names of the SCIM
+    /// groups the user was put in (kept while the user is deactivated).
     pub provider_groups: Vec<String>,
     /// Active or deactivated.
     pub status: UserStatus,
@@ -221,6 +226,14 @@ pub struct UserRecord {
     pub created_at: Millis,
     /// When the record last changed.
     pub updated_at: Millis,
+    /// The SCIM resource as SCIM last wrote it (name, emails, enterprise extension, …); `None` for
+    /// a user only ever seen at login.
+    pub scim: Option<serde_json::Value>,
+    /// 1 when created, +1 on every write of the record (the SCIM ETag `W/"<version>"`). Kept by the
+    /// store: the value a caller passes in is ignored.
+    pub version: i64,
+    /// When the user was deactivated, while it is. Kept by the store from the status.
+    pub deactivated_at: Option<Millis>,
 }
 
 /// A stored decision: everything needed to replay it bit for bit.
@@ -260,6 +273,10 @@ pub struct DecisionRecord {
     pub fuel: i64,
     /// When it was made.
     pub created_at: Millis,
+    /// For a shadow decision: the live decision it ran beside.
+    pub shadow_of: Option<String>,
+    /// For a shadow decision: whether its output differs from the live decision's.
+    pub differs: Option<bool>,
 }
 
 /// One entry of a tenant's append-only audit log.
@@ -290,4 +307,100 @@ pub struct ProviderGroupMark {
     pub name: String,
     /// The organizations the group is marked with.
     pub organizations: Vec<String>,
+}
+
+/// A group provisioned by SCIM into a realm. Its display name is a provider group of its members:
+/// it is in each member's `provider_groups`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimGroup {
+    /// The tenant.
+    pub tenant_id: String,
+    /// The realm.
+    pub realm_id: String,
+    /// Random id assigned by Muster.
+    pub id: String,
+    /// Unique in the realm, ignoring case (Rust's `to_lowercase`).
+    pub display_name: String,
+    /// The identity provider's id for the group; unique in the realm when present.
+    pub external_id: Option<String>,
+    /// 1 when created, +1 on every change of its attributes or members (the SCIM ETag). Kept by the
+    /// store.
+    pub version: i64,
+    /// When it was created (the store sets it from the creating audit's time).
+    pub created_at: Millis,
+    /// When it last changed (the store sets it from the audit's time).
+    pub updated_at: Millis,
+}
+
+/// A user as listed among a group's (or an organization's) members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMember {
+    /// The user's id.
+    pub user_id: String,
+    /// The user name.
+    pub user_name: String,
+    /// The display name.
+    pub display_name: Option<String>,
+}
+
+/// A login session of a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The tenant.
+    pub tenant_id: String,
+    /// The realm.
+    pub realm_id: String,
+    /// Lower-case hex SHA-256 of the session token (never the token itself).
+    #[serde(skip_serializing)]
+    pub id: String,
+    /// The user.
+    pub user_id: String,
+    /// When it was created.
+    pub created_at: Millis,
+    /// When it expires.
+    pub expires_at: Millis,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Millis>,
+    /// Why it was revoked (`deactivated`, `admin`, …).
+    pub revoked_reason: Option<String>,
+}
+
+/// A SCIM client credential of a realm: an OAuth2 client id and the SHA-256 of its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimCredential {
+    /// The client id (`sc_…`), unique across tenants.
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// The realm it provisions into.
+    pub realm_id: String,
+    /// A label chosen by whoever created it.
+    pub label: String,
+    /// Lower-case hex SHA-256 of the secret.
+    #[serde(skip_serializing)]
+    pub secret_sha256: String,
+    /// When it was created.
+    pub created_at: Millis,
+    /// When its secret was last replaced, if it was.
+    pub rotated_at: Option<Millis>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Millis>,
+}
+
+/// An access token issued to a SCIM credential; only its SHA-256 is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimToken {
+    /// Lower-case hex SHA-256 of the token.
+    #[serde(skip_serializing)]
+    pub token_sha256: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// The realm it grants access to.
+    pub realm_id: String,
+    /// The credential it was issued to.
+    pub credential_id: String,
+    /// When it was issued.
+    pub issued_at: Millis,
+    /// When it stops working.
+    pub expires_at: Millis,
 }

@@ -9,8 +9,8 @@ use sqlx::{Any, Decode, Row, Type, any::AnyRow};
 use super::{
     Result, StoreError,
     model::{
-        ApiKey, AuditEvent, DecisionRecord, KeyKind, ModuleVersion, Organization, ProviderGroupMark, Realm, RuleKind,
-        Tenant, UserRecord, UserStatus,
+        ApiKey, AuditEvent, DecisionRecord, GroupMember, KeyKind, ModuleVersion, Organization, ProviderGroupMark,
+        Realm, RuleKind, ScimCredential, ScimGroup, ScimToken, Session, Tenant, UserRecord, UserStatus,
     },
 };
 
@@ -32,7 +32,7 @@ macro_rules! key_columns {
 macro_rules! realm_columns {
     () => {
         "tenant_id, id, name, default_organization, user_rules_version, group_rules_version, \
-         shadow_user_rules_version, shadow_group_rules_version, created_at"
+         shadow_user_rules_version, shadow_group_rules_version, scim_bearer_enabled, created_at"
     };
 }
 
@@ -47,7 +47,35 @@ macro_rules! module_columns {
 macro_rules! user_columns {
     () => {
         "tenant_id, realm_id, id, user_name, external_id, email, display_name, attributes, provider_groups, status, \
-         organization, rule_groups, last_login_at, created_at, updated_at"
+         organization, rule_groups, last_login_at, created_at, updated_at, scim, version, deactivated_at"
+    };
+}
+
+/// Columns of [`scim_group`].
+macro_rules! scim_group_columns {
+    () => {
+        "tenant_id, realm_id, id, display_name, external_id, version, created_at, updated_at"
+    };
+}
+
+/// Columns of [`session`].
+macro_rules! session_columns {
+    () => {
+        "tenant_id, realm_id, id, user_id, created_at, expires_at, revoked_at, revoked_reason"
+    };
+}
+
+/// Columns of [`scim_credential`].
+macro_rules! scim_credential_columns {
+    () => {
+        "id, tenant_id, realm_id, label, secret_sha256, created_at, rotated_at, revoked_at"
+    };
+}
+
+/// Columns of [`scim_token`].
+macro_rules! scim_token_columns {
+    () => {
+        "token_sha256, tenant_id, realm_id, credential_id, issued_at, expires_at"
     };
 }
 
@@ -55,7 +83,7 @@ macro_rules! user_columns {
 macro_rules! decision_columns {
     () => {
         "tenant_id, id, realm_id, user_id, trigger_kind, applied, shadow, input, user_rules_version, \
-         user_rules_digest, group_rules_version, group_rules_digest, output, trace, duration_us, fuel, created_at"
+         user_rules_digest, group_rules_version, group_rules_digest, output, trace, duration_us, fuel, created_at, shadow_of, differs"
     };
 }
 
@@ -67,7 +95,8 @@ macro_rules! audit_columns {
 }
 
 pub(super) use {
-    audit_columns, decision_columns, key_columns, module_columns, realm_columns, tenant_columns, user_columns,
+    audit_columns, decision_columns, key_columns, module_columns, realm_columns, scim_credential_columns,
+    scim_group_columns, scim_token_columns, session_columns, tenant_columns, user_columns,
 };
 
 /// Column `name` of `row`, decoded as `T`.
@@ -88,9 +117,18 @@ fn flag(row: &AnyRow, name: &str) -> Result<bool> {
 }
 
 /// A JSON text column.
-fn json<T: DeserializeOwned>(row: &AnyRow, name: &str) -> Result<T> {
+pub(super) fn json<T: DeserializeOwned>(row: &AnyRow, name: &str) -> Result<T> {
     let text: String = get(row, name)?;
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("column {name}: bad JSON: {e}")))
+}
+
+/// A nullable JSON text column.
+fn optional_json<T: DeserializeOwned>(row: &AnyRow, name: &str) -> Result<Option<T>> {
+    let text: Option<String> = get(row, name)?;
+    text.map(|text| {
+        serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("column {name}: bad JSON: {e}")))
+    })
+    .transpose()
 }
 
 /// A column holding an enum's stored spelling.
@@ -143,6 +181,7 @@ pub(super) fn realm(row: &AnyRow) -> Result<Realm> {
         group_rules_version: get(row, "group_rules_version")?,
         shadow_user_rules_version: get(row, "shadow_user_rules_version")?,
         shadow_group_rules_version: get(row, "shadow_group_rules_version")?,
+        scim_bearer_enabled: flag(row, "scim_bearer_enabled")?,
         created_at: get(row, "created_at")?,
     })
 }
@@ -182,6 +221,72 @@ pub(super) fn user(row: &AnyRow) -> Result<UserRecord> {
         last_login_at: get(row, "last_login_at")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
+        scim: optional_json(row, "scim")?,
+        version: get(row, "version")?,
+        deactivated_at: get(row, "deactivated_at")?,
+    })
+}
+
+/// A SCIM group.
+pub(super) fn scim_group(row: &AnyRow) -> Result<ScimGroup> {
+    Ok(ScimGroup {
+        tenant_id: get(row, "tenant_id")?,
+        realm_id: get(row, "realm_id")?,
+        id: get(row, "id")?,
+        display_name: get(row, "display_name")?,
+        external_id: get(row, "external_id")?,
+        version: get(row, "version")?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+    })
+}
+
+/// A member in a listing: columns `user_id`, `user_name`, `display_name`.
+pub(super) fn member(row: &AnyRow) -> Result<GroupMember> {
+    Ok(GroupMember {
+        user_id: get(row, "user_id")?,
+        user_name: get(row, "user_name")?,
+        display_name: get(row, "display_name")?,
+    })
+}
+
+/// A session.
+pub(super) fn session(row: &AnyRow) -> Result<Session> {
+    Ok(Session {
+        tenant_id: get(row, "tenant_id")?,
+        realm_id: get(row, "realm_id")?,
+        id: get(row, "id")?,
+        user_id: get(row, "user_id")?,
+        created_at: get(row, "created_at")?,
+        expires_at: get(row, "expires_at")?,
+        revoked_at: get(row, "revoked_at")?,
+        revoked_reason: get(row, "revoked_reason")?,
+    })
+}
+
+/// A SCIM credential.
+pub(super) fn scim_credential(row: &AnyRow) -> Result<ScimCredential> {
+    Ok(ScimCredential {
+        id: get(row, "id")?,
+        tenant_id: get(row, "tenant_id")?,
+        realm_id: get(row, "realm_id")?,
+        label: get(row, "label")?,
+        secret_sha256: get(row, "secret_sha256")?,
+        created_at: get(row, "created_at")?,
+        rotated_at: get(row, "rotated_at")?,
+        revoked_at: get(row, "revoked_at")?,
+    })
+}
+
+/// A SCIM access token.
+pub(super) fn scim_token(row: &AnyRow) -> Result<ScimToken> {
+    Ok(ScimToken {
+        token_sha256: get(row, "token_sha256")?,
+        tenant_id: get(row, "tenant_id")?,
+        realm_id: get(row, "realm_id")?,
+        credential_id: get(row, "credential_id")?,
+        issued_at: get(row, "issued_at")?,
+        expires_at: get(row, "expires_at")?,
     })
 }
 
@@ -210,6 +315,8 @@ pub(super) fn decision(row: &AnyRow) -> Result<DecisionRecord> {
         duration_us: get(row, "duration_us")?,
         fuel: get(row, "fuel")?,
         created_at: get(row, "created_at")?,
+        shadow_of: get(row, "shadow_of")?,
+        differs: get::<Option<i64>>(row, "differs")?.map(|flag| flag != 0),
     })
 }
 

@@ -1,0 +1,147 @@
+//! The users that log in: realistic login bodies, deterministic per user index.
+//!
+//! Each user has 20 attributes and `all-staff`, a department group and `groups` team groups
+//! (from a pool of 200) as provider groups. Against the demo realm's rules
+//! (`docs/demo/user-rules.json` and the demo group rules) the mix is: about a third Sales with
+//! a `sales-emea|apac|amer` group (→ `acme-sales`), a third Engineering with `engineers`
+//! (→ `acme-engineering`), the rest other departments at `acme.com` (→ `acme`), and about one
+//! in twenty at a partner domain in no rule (blocked: No organization); about one in five has a
+//! manager title (→ group `all-managers`).
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+const DEPARTMENTS: [&str; 6] = ["Sales", "Engineering", "Finance", "Support", "Marketing", "People"];
+/// Titles of the four in five who are not managers.
+const TITLES: [&str; 7] = [
+    "Account Executive",
+    "Software Engineer",
+    "Senior Software Engineer",
+    "Analyst",
+    "Support Specialist",
+    "Recruiter",
+    "Staff Engineer",
+];
+const CITIES: [(&str, &str, &str); 6] = [
+    ("Berlin", "DE", "Europe/Berlin"),
+    ("London", "GB", "Europe/London"),
+    ("Paris", "FR", "Europe/Paris"),
+    ("New York", "US", "America/New_York"),
+    ("Singapore", "SG", "Asia/Singapore"),
+    ("Sydney", "AU", "Australia/Sydney"),
+];
+const SALES_GROUPS: [&str; 3] = ["sales-emea", "sales-apac", "sales-amer"];
+/// Distinct team groups users draw from.
+const TEAM_POOL: u64 = 200;
+
+/// The JSON body of user `index`'s login, serialized.
+pub fn login_body(index: u64, groups: usize) -> Bytes {
+    Bytes::from(serde_json::to_vec(&login_claims(index, groups)).expect("a JSON value serializes"))
+}
+
+/// The login claims of user `index` (see the module documentation for the mix).
+fn login_claims(index: u64, groups: usize) -> Value {
+    let mut random = SplitMix64(index);
+    let department = match random.below(20) {
+        0..=6 => "Sales",
+        7..=13 => "Engineering",
+        n => DEPARTMENTS[2 + n as usize % 4],
+    };
+    let domain = if random.below(20) == 0 { "partner.example" } else { "acme.com" };
+    let title = match (random.below(5), department) {
+        (0, "Sales") => "Regional Sales Manager",
+        (0, "Engineering") => "Engineering Manager",
+        (0, _) => "Department Manager",
+        _ => TITLES[random.below(TITLES.len() as u64) as usize],
+    };
+    let (city, country, zone) = CITIES[random.below(CITIES.len() as u64) as usize];
+    let user_name = format!("user{index}@{domain}");
+
+    let mut provider_groups = vec!["all-staff".to_owned()];
+    provider_groups.push(match department {
+        "Sales" => SALES_GROUPS[random.below(3) as usize].to_owned(),
+        "Engineering" => "engineers".to_owned(),
+        other => other.to_lowercase(),
+    });
+    for _ in 0..groups {
+        provider_groups.push(format!("team-{:03}", random.below(TEAM_POOL)));
+    }
+
+    let attributes = json!({
+        "department": [department],
+        "title": [title],
+        "employee_id": [format!("E{index:07}")],
+        "employee_type": [if random.below(10) == 0 { "Contractor" } else { "Employee" }],
+        "company": ["ACME Corporation"],
+        "division": [format!("Division {}", random.below(8))],
+        "cost_center": [format!("CC-{:04}", random.below(500))],
+        "manager_id": [format!("E{:07}", random.below(index.max(1)))],
+        "office_location": [format!("{city} {}", 1 + random.below(4))],
+        "city": [city],
+        "country": [country],
+        "usage_location": [country],
+        "time_zone": [zone],
+        "preferred_language": ["en-US"],
+        "job_family": [format!("{department} {}", ["I", "II", "III", "IV"][random.below(4) as usize])],
+        "hire_year": [(2005 + random.below(20)).to_string()],
+        "account_enabled": ["true"],
+        "mfa_methods": ["authenticator", "fido2"],
+        "proxy_addresses": [format!("SMTP:{user_name}"), format!("smtp:u{index}@mail.acme.com")],
+        "extension_badge": [format!("{:08x}", random.next())],
+    });
+    json!({
+        "provider_user_id": format!("load-{index:08}"),
+        "user_name": user_name,
+        "email": user_name,
+        "display_name": format!("Load User {index}"),
+        "attributes": attributes,
+        "provider_groups": provider_groups,
+    })
+}
+
+/// SplitMix64: a tiny, fast, well-mixed deterministic generator.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..bound` (bound > 0; the tiny modulo bias does not matter here).
+    fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_deterministic_and_realistic() {
+        assert_eq!(login_body(42, 8), login_body(42, 8));
+        assert_ne!(login_body(42, 8), login_body(43, 8));
+        let claims = login_claims(7, 8);
+        assert_eq!(claims["attributes"].as_object().unwrap().len(), 20);
+        assert_eq!(claims["provider_groups"].as_array().unwrap().len(), 10);
+        assert_eq!(claims["provider_user_id"], "load-00000007");
+    }
+
+    #[test]
+    fn the_mix_hits_the_demo_rules() {
+        let users: Vec<Value> = (0..1000).map(|i| login_claims(i, 8)).collect();
+        let count = |f: &dyn Fn(&Value) -> bool| users.iter().filter(|u| f(u)).count();
+        let sales = count(&|u| u["attributes"]["department"][0] == "Sales");
+        let engineers = count(&|u| u["provider_groups"].as_array().unwrap().iter().any(|g| g == "engineers"));
+        let partners = count(&|u| u["email"].as_str().unwrap().ends_with("@partner.example"));
+        let managers = count(&|u| u["attributes"]["title"][0].as_str().unwrap().contains("Manager"));
+        assert!((250..450).contains(&sales), "{sales} sales");
+        assert!((250..450).contains(&engineers), "{engineers} engineers");
+        assert!((20..90).contains(&partners), "{partners} partners");
+        assert!((120..400).contains(&managers), "{managers} managers");
+    }
+}

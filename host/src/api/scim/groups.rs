@@ -1,0 +1,150 @@
+//! `/Groups`: list and search, get, create, replace, patch, delete. Entra checks a membership
+//! with `filter=id eq "…" and members.value eq "…"`: answered from the index, then filtered.
+
+use axum::{
+    Extension,
+    extract::{Path, RawQuery, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+
+use serde_json::Value;
+
+use super::{
+    audit::{Caller, Changed},
+    http::{ScimBody, ScimResponse, base_url, if_match, query_pairs, query_value},
+};
+use crate::{
+    scim::{
+        error::ScimError,
+        filter::{Filter, IndexLookup, IndexedAttribute},
+        list::{ListQuery, list_response},
+        projection::AttributeSelection,
+        schema::ResourceType,
+    },
+    service::{
+        SharedState,
+        provisioning::{
+            groups::{self, Written},
+            store_error,
+        },
+    },
+    store::model::{Realm, ScimGroup},
+};
+
+/// Groups per store page when a filter has to look at every group.
+const SCAN_PAGE: i64 = 1000;
+
+/// `GET /Groups`.
+pub async fn list(State(state): State<SharedState>, Extension(caller): Extension<Caller>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<ScimResponse, ScimError> {
+    let pairs = query_pairs(query.as_deref())?;
+    let query = ListQuery::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), ResourceType::Group)?;
+    search_groups(&state, &caller.realm, &headers, query).await
+}
+
+/// `POST /Groups/.search`.
+pub async fn search(State(state): State<SharedState>, Extension(caller): Extension<Caller>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<ScimResponse, ScimError> {
+    let query = ListQuery::from_search_request(&body, ResourceType::Group)?;
+    search_groups(&state, &caller.realm, &headers, query).await
+}
+
+/// Runs a list query over the realm's groups.
+pub async fn search_groups(state: &SharedState, realm: &Realm, headers: &HeaderMap, query: ListQuery) -> Result<ScimResponse, ScimError> {
+    let base = base_url(headers, &realm.tenant_id, &realm.id);
+    let matching = matching_groups(state, realm, &base, query.filter.as_ref()).await?;
+    let total = matching.len();
+    let page = matching.into_iter().skip(query.offset()).take(query.count).map(|r| query.selection.project(&r)).collect();
+    Ok(ScimResponse::ok(list_response(page, total, query.start_index)))
+}
+
+/// The realm's groups matching `filter`, as resources with their members.
+pub async fn matching_groups(state: &SharedState, realm: &Realm, base: &str, filter: Option<&Filter>) -> Result<Vec<Value>, ScimError> {
+    let candidates = match filter.and_then(Filter::index_lookup) {
+        Some(lookup) => indexed(state, realm, &lookup).await?,
+        None => every_group(state, realm).await?,
+    };
+    let mut matching = Vec::new();
+    for group in candidates {
+        let resource = groups::resource(state, &group, base).await?;
+        if filter.is_none_or(|f| f.matches(&resource)) {
+            matching.push(resource);
+        }
+    }
+    Ok(matching)
+}
+
+async fn indexed(state: &SharedState, realm: &Realm, lookup: &IndexLookup) -> Result<Vec<ScimGroup>, ScimError> {
+    let (tenant, realm_id, value) = (&realm.tenant_id, &realm.id, lookup.value.as_str());
+    let found = match lookup.attribute {
+        IndexedAttribute::Id => state.store.get_scim_group(tenant, realm_id, value).await,
+        IndexedAttribute::DisplayName => state.store.find_scim_group_by_display_name(tenant, realm_id, value).await,
+        IndexedAttribute::ExternalId => state.store.find_scim_group_by_external_id(tenant, realm_id, value).await,
+        IndexedAttribute::UserName => return Ok(Vec::new()),
+    };
+    Ok(found.map_err(store_error)?.into_iter().collect())
+}
+
+async fn every_group(state: &SharedState, realm: &Realm) -> Result<Vec<ScimGroup>, ScimError> {
+    let mut all = Vec::new();
+    loop {
+        let after = all.last().map(|group: &ScimGroup| group.id.clone());
+        let page = state.store.list_scim_groups(&realm.tenant_id, &realm.id, after.as_deref(), SCAN_PAGE).await.map_err(store_error)?;
+        let done = (page.len() as i64) < SCAN_PAGE;
+        all.extend(page);
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
+/// `GET /Groups/{id}`.
+pub async fn get(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<ScimResponse, ScimError> {
+    let pairs = query_pairs(query.as_deref())?;
+    let selection = AttributeSelection::from_query(query_value(&pairs, "attributes"), query_value(&pairs, "excludedAttributes"), ResourceType::Group)?;
+    let group = groups::load(&state, &caller.realm, &id).await?;
+    let base = base_url(&headers, &caller.realm.tenant_id, &caller.realm.id);
+    Ok(ScimResponse::resource(selection.project(&groups::resource(&state, &group, &base).await?), group.version))
+}
+
+/// `POST /Groups`.
+pub async fn create(State(state): State<SharedState>, Extension(caller): Extension<Caller>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<Response, ScimError> {
+    let written = groups::create(&state, &caller.realm, &body, &caller.actor()).await?;
+    answer(&state, &caller, &headers, written, StatusCode::CREATED).await
+}
+
+/// `PUT /Groups/{id}`.
+pub async fn replace(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<Response, ScimError> {
+    let written = groups::replace(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
+    answer(&state, &caller, &headers, written, StatusCode::OK).await
+}
+
+/// `PATCH /Groups/{id}`.
+pub async fn patch(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<Response, ScimError> {
+    let written = groups::patch(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
+    answer(&state, &caller, &headers, written, StatusCode::OK).await
+}
+
+/// `DELETE /Groups/{id}`.
+pub async fn delete(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap) -> Result<Response, ScimError> {
+    let group = groups::load(&state, &caller.realm, &id).await?;
+    if let Some(expected) = if_match(&headers)?.filter(|expected| *expected != group.version) {
+        return Err(ScimError::precondition_failed(format!("group {id} is at version W/\"{}\", not W/\"{expected}\"", group.version)));
+    }
+    groups::delete(&state, &caller.realm, &id, &caller.actor()).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.extensions_mut().insert(Changed { target: id, attributes: vec!["(deleted)".into()] });
+    Ok(response)
+}
+
+async fn answer(state: &SharedState, caller: &Caller, headers: &HeaderMap, written: Written, status: StatusCode) -> Result<Response, ScimError> {
+    let base = base_url(headers, &caller.realm.tenant_id, &caller.realm.id);
+    let resource = groups::resource(state, &written.group, &base).await?;
+    let body = if status == StatusCode::CREATED {
+        ScimResponse::created(resource, written.group.version)
+    } else {
+        ScimResponse::resource(resource, written.group.version)
+    };
+    let mut response = body.into_response();
+    response.extensions_mut().insert(Changed { target: written.group.id, attributes: written.changed });
+    Ok(response)
+}

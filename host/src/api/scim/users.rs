@@ -1,0 +1,146 @@
+//! `/Users`: list and search, get, create, replace, patch, delete.
+
+use axum::{
+    Extension,
+    extract::{Path, RawQuery, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde_json::Value;
+
+use super::{
+    audit::{Caller, Changed},
+    http::{ScimBody, ScimResponse, base_url, if_match, query_pairs, query_value},
+};
+use crate::{
+    scim::{
+        error::ScimError,
+        filter::{Filter, IndexLookup, IndexedAttribute},
+        list::{ListQuery, list_response},
+        projection::AttributeSelection,
+        schema::ResourceType,
+    },
+    service::{
+        SharedState,
+        provisioning::{
+            resource::user_resource,
+            store_error,
+            users::{self, Written},
+        },
+    },
+    store::model::{Realm, UserRecord},
+};
+
+/// Users per store page when a filter has to look at every user.
+const SCAN_PAGE: i64 = 1000;
+
+/// `GET /Users`.
+pub async fn list(State(state): State<SharedState>, Extension(caller): Extension<Caller>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<ScimResponse, ScimError> {
+    let pairs = query_pairs(query.as_deref())?;
+    let query = ListQuery::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), ResourceType::User)?;
+    search_users(&state, &caller.realm, &headers, query).await
+}
+
+/// `POST /Users/.search`.
+pub async fn search(State(state): State<SharedState>, Extension(caller): Extension<Caller>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<ScimResponse, ScimError> {
+    let query = ListQuery::from_search_request(&body, ResourceType::User)?;
+    search_users(&state, &caller.realm, &headers, query).await
+}
+
+/// Runs a list query over the realm's users.
+pub async fn search_users(state: &SharedState, realm: &Realm, headers: &HeaderMap, query: ListQuery) -> Result<ScimResponse, ScimError> {
+    let base = base_url(headers, &realm.tenant_id, &realm.id);
+    let matching = matching_users(state, realm, &base, query.filter.as_ref()).await?;
+    let total = matching.len();
+    let mut page = Vec::new();
+    for user in matching.into_iter().skip(query.offset()).take(query.count) {
+        page.push(query.selection.project(&users::resource(state, &user, &base).await?));
+    }
+    Ok(ScimResponse::ok(list_response(page, total, query.start_index)))
+}
+
+/// The realm's users matching `filter`: from the index when the filter names one user by id,
+/// userName or externalId, else from every user.
+pub async fn matching_users(state: &SharedState, realm: &Realm, base: &str, filter: Option<&Filter>) -> Result<Vec<UserRecord>, ScimError> {
+    let candidates = match filter.and_then(Filter::index_lookup) {
+        Some(lookup) => indexed(state, realm, &lookup).await?,
+        None => every_user(state, realm).await?,
+    };
+    Ok(candidates.into_iter().filter(|user| filter.is_none_or(|f| f.matches(&user_resource(user, &[], base)))).collect())
+}
+
+async fn indexed(state: &SharedState, realm: &Realm, lookup: &IndexLookup) -> Result<Vec<UserRecord>, ScimError> {
+    let (tenant, realm_id, value) = (&realm.tenant_id, &realm.id, lookup.value.as_str());
+    let found = match lookup.attribute {
+        IndexedAttribute::Id => state.store.get_user(tenant, realm_id, value).await,
+        IndexedAttribute::UserName => state.store.find_user_by_name(tenant, realm_id, value).await,
+        IndexedAttribute::ExternalId => state.store.find_user_by_external_id(tenant, realm_id, value).await,
+        IndexedAttribute::DisplayName => return every_user(state, realm).await,
+    };
+    Ok(found.map_err(store_error)?.into_iter().collect())
+}
+
+async fn every_user(state: &SharedState, realm: &Realm) -> Result<Vec<UserRecord>, ScimError> {
+    let mut all = Vec::new();
+    loop {
+        let after = all.last().map(|user: &UserRecord| user.id.clone());
+        let page = state.store.list_users(&realm.tenant_id, &realm.id, after.as_deref(), SCAN_PAGE).await.map_err(store_error)?;
+        let done = (page.len() as i64) < SCAN_PAGE;
+        all.extend(page);
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
+/// `GET /Users/{id}`: a deactivated user too (`active: false`).
+pub async fn get(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<ScimResponse, ScimError> {
+    let pairs = query_pairs(query.as_deref())?;
+    let selection = AttributeSelection::from_query(query_value(&pairs, "attributes"), query_value(&pairs, "excludedAttributes"), ResourceType::User)?;
+    let user = users::load(&state, &caller.realm, &id).await?;
+    let base = base_url(&headers, &caller.realm.tenant_id, &caller.realm.id);
+    Ok(ScimResponse::resource(selection.project(&users::resource(&state, &user, &base).await?), user.version))
+}
+
+/// `POST /Users`.
+pub async fn create(State(state): State<SharedState>, Extension(caller): Extension<Caller>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<Response, ScimError> {
+    let written = users::create(&state, &caller.realm, &body, &caller.actor()).await?;
+    answer(&state, &caller, &headers, written, StatusCode::CREATED).await
+}
+
+/// `PUT /Users/{id}`.
+pub async fn replace(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<Response, ScimError> {
+    let written = users::replace(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
+    answer(&state, &caller, &headers, written, StatusCode::OK).await
+}
+
+/// `PATCH /Users/{id}`.
+pub async fn patch(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<Response, ScimError> {
+    let written = users::patch(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
+    answer(&state, &caller, &headers, written, StatusCode::OK).await
+}
+
+/// `DELETE /Users/{id}`: gone for good (audited).
+pub async fn delete(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap) -> Result<Response, ScimError> {
+    let user = users::load(&state, &caller.realm, &id).await?;
+    if let Some(expected) = if_match(&headers)?.filter(|expected| *expected != user.version) {
+        return Err(ScimError::precondition_failed(format!("user {id} is at version W/\"{}\", not W/\"{expected}\"", user.version)));
+    }
+    users::delete(&state, &caller.realm, &id, &caller.actor()).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.extensions_mut().insert(Changed { target: id, attributes: vec!["(deleted)".into()] });
+    Ok(response)
+}
+
+async fn answer(state: &SharedState, caller: &Caller, headers: &HeaderMap, written: Written, status: StatusCode) -> Result<Response, ScimError> {
+    let base = base_url(headers, &caller.realm.tenant_id, &caller.realm.id);
+    let resource: Value = users::resource(state, &written.user, &base).await?;
+    let body = if status == StatusCode::CREATED {
+        ScimResponse::created(resource, written.user.version)
+    } else {
+        ScimResponse::resource(resource, written.user.version)
+    };
+    let mut response = body.into_response();
+    response.extensions_mut().insert(Changed { target: written.user.id, attributes: written.changed });
+    Ok(response)
+}

@@ -1,0 +1,115 @@
+//! A realm's SCIM client credentials (admin API): create, list, rotate, revoke, and whether the
+//! realm accepts static bearer tokens. Secrets are shown once and stored as SHA-256.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, header},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{error::ApiError, extract::{ApiJson, Bearer, OptionalJson}, realms::find_realm};
+use crate::{
+    auth,
+    service::{SharedState, access::{self, Need}, now_millis},
+    store::{Audit, model::{Realm, ScimCredential}},
+};
+
+/// `POST …/scim/credentials` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCredential {
+    /// What it is for (`Entra ID provisioning`).
+    #[serde(default)]
+    label: String,
+}
+
+/// `PUT …/scim/bearer` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BearerSetting {
+    enabled: bool,
+}
+
+/// Creates a SCIM client for the realm; the secret is in this answer only.
+pub async fn create(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm)): Path<(String, String)>, headers: HeaderMap, OptionalJson(body): OptionalJson<NewCredential>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
+    let realm = find_realm(&state, &tenant, &realm).await?;
+    let now = now_millis();
+    let secret = auth::random_id(32);
+    let credential = ScimCredential {
+        id: format!("sc_{}", auth::random_id(12)),
+        tenant_id: tenant.clone(),
+        realm_id: realm.id.clone(),
+        label: body.label,
+        secret_sha256: auth::sha256_hex(&secret),
+        created_at: now,
+        rotated_at: None,
+        revoked_at: None,
+    };
+    state.store.insert_scim_credential(&credential, &Audit { actor: caller.actor(), at: now }).await?;
+    Ok((StatusCode::CREATED, Json(shown_once(&credential, &secret, &realm, &headers))))
+}
+
+/// Lists the realm's SCIM clients (never secrets).
+pub async fn list(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
+    let realm = find_realm(&state, &tenant, &realm).await?;
+    let credentials: Vec<Value> = state.store.list_scim_credentials(&tenant, &realm.id).await?.iter().map(public).collect();
+    Ok(Json(json!({ "credentials": credentials, "bearer_enabled": realm.scim_bearer_enabled })))
+}
+
+/// Gives the client a new secret (shown once); the old one stops working at once.
+pub async fn rotate(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, id)): Path<(String, String, String)>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
+    let realm = find_realm(&state, &tenant, &realm).await?;
+    let secret = auth::random_id(32);
+    let audit = Audit { actor: caller.actor(), at: now_millis() };
+    state.store.rotate_scim_credential(&tenant, &realm.id, &id, &auth::sha256_hex(&secret), &audit).await?;
+    let credential = find(&state, &realm, &id).await?;
+    Ok(Json(shown_once(&credential, &secret, &realm, &headers)))
+}
+
+/// Revokes the client: its secret and every token issued to it stop working at once.
+pub async fn revoke(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, id)): Path<(String, String, String)>) -> Result<Json<Value>, ApiError> {
+    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
+    let realm = find_realm(&state, &tenant, &realm).await?;
+    state.store.revoke_scim_credential(&tenant, &realm.id, &id, &Audit { actor: caller.actor(), at: now_millis() }).await?;
+    Ok(Json(public(&find(&state, &realm, &id).await?)))
+}
+
+/// Lets the realm accept `<client_id>.<client_secret>` as a static bearer token, or stops it.
+pub async fn set_bearer(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm)): Path<(String, String)>, ApiJson(body): ApiJson<BearerSetting>) -> Result<Json<Realm>, ApiError> {
+    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
+    find_realm(&state, &tenant, &realm).await?;
+    state.store.set_scim_bearer_enabled(&tenant, &realm, body.enabled, &Audit { actor: caller.actor(), at: now_millis() }).await?;
+    find_realm(&state, &tenant, &realm).await.map(Json)
+}
+
+async fn find(state: &SharedState, realm: &Realm, id: &str) -> Result<ScimCredential, ApiError> {
+    state
+        .store
+        .get_scim_credential(id)
+        .await?
+        .filter(|c| c.tenant_id == realm.tenant_id && c.realm_id == realm.id)
+        .ok_or_else(|| ApiError::NotFound(format!("no SCIM credential {id} in realm {}", realm.id)))
+}
+
+fn public(credential: &ScimCredential) -> Value {
+    json!({
+        "client_id": credential.id, "label": credential.label, "created_at": credential.created_at,
+        "rotated_at": credential.rotated_at, "revoked_at": credential.revoked_at,
+    })
+}
+
+/// The answer holding a secret: with the URLs an identity provider is configured with.
+fn shown_once(credential: &ScimCredential, secret: &str, realm: &Realm, headers: &HeaderMap) -> Value {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    let root = format!("http://{host}/scim/{}/{}", realm.tenant_id, realm.id);
+    let mut answer = public(credential);
+    answer["client_secret"] = json!(secret);
+    answer["token_url"] = json!(format!("{root}/oauth/token"));
+    answer["scim_url"] = json!(format!("{root}/v2/"));
+    answer
+}

@@ -1,0 +1,209 @@
+//! SCIM groups: create, replace (`PUT`), patch, delete. A group is a provider group of its
+//! members, so every write that changes whose groups are what (members added or removed, a
+//! rename, a delete) re-decides each user concerned (`scim_group_change`), like a login would.
+//!
+//! Members are diffed, never replaced wholesale: a deactivated member's membership is
+//! suspended, not shown, and a `PUT` or `PATCH` that does not mention it leaves it for
+//! reactivation to restore.
+
+use std::collections::BTreeSet;
+
+use muster_wire::Trigger;
+use serde_json::{Map, Value};
+
+use super::{
+    ATTEMPTS, member_error,
+    resource::{group_resource, invalid_value, normalize_resource},
+    store_error,
+};
+use crate::{
+    auth,
+    scim::{error::ScimError, patch::PatchRequest, schema::ResourceType},
+    service::{
+        SharedState,
+        decide::{Change, DecideError, decide_and_apply},
+        now_millis,
+    },
+    store::{
+        Audit, MembersChange, ScimGroupChange, StoreError,
+        model::{GroupMember, Realm, ScimGroup, UserStatus},
+    },
+};
+
+/// A group write and what it changed.
+#[derive(Debug)]
+pub struct Written {
+    /// The group as now stored.
+    pub group: ScimGroup,
+    /// The top-level attributes the request changed.
+    pub changed: Vec<String>,
+}
+
+/// The realm's group `id`, or `404`.
+pub async fn load(state: &SharedState, realm: &Realm, id: &str) -> Result<ScimGroup, ScimError> {
+    state
+        .store
+        .get_scim_group(&realm.tenant_id, &realm.id, id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ScimError::not_found(format!("no group {id}")))
+}
+
+/// The group as a SCIM resource with its members that count.
+pub async fn resource(state: &SharedState, group: &ScimGroup, base: &str) -> Result<Value, ScimError> {
+    let members = members(state, group).await?;
+    Ok(group_resource(group, &members, base))
+}
+
+async fn members(state: &SharedState, group: &ScimGroup) -> Result<Vec<GroupMember>, ScimError> {
+    state.store.scim_group_members(&group.tenant_id, &group.realm_id, &group.id).await.map_err(store_error)
+}
+
+/// What a group resource says: display name, external id, member ids.
+struct GroupFields {
+    display_name: String,
+    external_id: Option<String>,
+    members: BTreeSet<String>,
+}
+
+impl GroupFields {
+    fn of(resource: &Map<String, Value>) -> Result<GroupFields, ScimError> {
+        let display_name = resource.get("displayName").and_then(Value::as_str).map(str::trim).filter(|name| !name.is_empty());
+        let Some(display_name) = display_name else {
+            return Err(invalid_value("displayName is required and must not be blank"));
+        };
+        let mut members = BTreeSet::new();
+        for member in resource.get("members").and_then(Value::as_array).into_iter().flatten() {
+            let Some(id) = member.get("value").and_then(Value::as_str) else {
+                return Err(invalid_value("every member needs a value: the id of a user"));
+            };
+            members.insert(id.to_owned());
+        }
+        Ok(GroupFields {
+            display_name: display_name.to_owned(),
+            external_id: resource.get("externalId").and_then(Value::as_str).filter(|id| !id.is_empty()).map(str::to_owned),
+            members,
+        })
+    }
+}
+
+/// `POST /Groups`: creates the group with its members and re-decides them.
+pub async fn create(state: &SharedState, realm: &Realm, body: &Value, actor: &str) -> Result<Written, ScimError> {
+    let resource = normalize_resource(ResourceType::Group, body)?;
+    let fields = GroupFields::of(&resource)?;
+    let now = now_millis();
+    let group = ScimGroup {
+        tenant_id: realm.tenant_id.clone(),
+        realm_id: realm.id.clone(),
+        id: auth::random_id(12),
+        display_name: fields.display_name,
+        external_id: fields.external_id,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let members: Vec<String> = fields.members.into_iter().collect();
+    let audit = Audit { actor: actor.to_owned(), at: now };
+    let group = state.store.create_scim_group(&group, &members, &audit).await.map_err(member_error)?;
+    redecide(state, realm, &members, actor).await;
+    Ok(Written { group, changed: resource.keys().cloned().collect() })
+}
+
+/// `PUT /Groups/{id}`: the group becomes the resource sent.
+pub async fn replace(state: &SharedState, realm: &Realm, id: &str, body: &Value, if_match: Option<i64>, actor: &str) -> Result<Written, ScimError> {
+    let resource = normalize_resource(ResourceType::Group, body)?;
+    let fields = GroupFields::of(&resource)?;
+    let existing = load(state, realm, id).await?;
+    let current = members(state, &existing).await?;
+    let before: BTreeSet<String> = current.iter().map(|m| m.user_id.clone()).collect();
+    let mut changed = Vec::new();
+    if fields.display_name != existing.display_name {
+        changed.push("displayName".to_owned());
+    }
+    if fields.external_id != existing.external_id {
+        changed.push("externalId".to_owned());
+    }
+    if fields.members != before {
+        changed.push("members".to_owned());
+    }
+    write(state, realm, existing, fields, &before, if_match, changed, actor).await
+}
+
+/// `PATCH /Groups/{id}`: applies the operations (Entra's and Okta's member adds and removes).
+pub async fn patch(state: &SharedState, realm: &Realm, id: &str, body: &Value, if_match: Option<i64>, actor: &str) -> Result<Written, ScimError> {
+    let request = PatchRequest::parse(body, ResourceType::Group)?;
+    let existing = load(state, realm, id).await?;
+    let current = members(state, &existing).await?;
+    let before: BTreeSet<String> = current.iter().map(|m| m.user_id.clone()).collect();
+    let outcome = request.apply(&group_resource(&existing, &current, ""))?;
+    if outcome.changed_attributes.is_empty() {
+        return Ok(Written { group: existing, changed: Vec::new() });
+    }
+    let resource = normalize_resource(ResourceType::Group, &outcome.resource)?;
+    let fields = GroupFields::of(&resource)?;
+    write(state, realm, existing, fields, &before, if_match, outcome.changed_attributes, actor).await
+}
+
+/// Applies new fields to a stored group and re-decides the users whose groups changed.
+#[allow(clippy::too_many_arguments)]
+async fn write(state: &SharedState, realm: &Realm, existing: ScimGroup, fields: GroupFields, before: &BTreeSet<String>, if_match: Option<i64>, changed: Vec<String>, actor: &str) -> Result<Written, ScimError> {
+    let renamed = fields.display_name != existing.display_name;
+    let add: Vec<String> = fields.members.difference(before).cloned().collect();
+    let remove: Vec<String> = before.difference(&fields.members).cloned().collect();
+    let change = ScimGroupChange {
+        display_name: renamed.then(|| fields.display_name.clone()),
+        external_id: (fields.external_id != existing.external_id).then(|| fields.external_id.clone()),
+        members: if add.is_empty() && remove.is_empty() { MembersChange::Keep } else { MembersChange::Edit { add, remove } },
+        expected_version: if_match,
+    };
+    let audit = Audit { actor: actor.to_owned(), at: now_millis() };
+    let written = state
+        .store
+        .change_scim_group(&realm.tenant_id, &realm.id, &existing.id, change, &audit)
+        .await
+        .map_err(member_error)?;
+    let mut concerned: BTreeSet<String> = written.members.added.iter().chain(&written.members.removed).cloned().collect();
+    if renamed {
+        concerned.extend(fields.members.iter().cloned());
+    }
+    redecide(state, realm, &concerned.into_iter().collect::<Vec<_>>(), actor).await;
+    Ok(Written { group: written.group, changed })
+}
+
+/// `DELETE /Groups/{id}`: the group goes, and its former members are re-decided.
+pub async fn delete(state: &SharedState, realm: &Realm, id: &str, actor: &str) -> Result<(), ScimError> {
+    let existing = load(state, realm, id).await?;
+    let former: Vec<String> = members(state, &existing).await?.into_iter().map(|m| m.user_id).collect();
+    let audit = Audit { actor: actor.to_owned(), at: now_millis() };
+    state.store.delete_scim_group(&realm.tenant_id, &realm.id, id, &audit).await.map_err(store_error)?;
+    redecide(state, realm, &former, actor).await;
+    Ok(())
+}
+
+/// Runs the rules for each active user whose provider groups a group write changed, and
+/// applies them. The group write has already happened: a user the rules fail on keeps its
+/// previous decision, and the failure is logged and counted (the next event re-decides).
+async fn redecide(state: &SharedState, realm: &Realm, user_ids: &[String], actor: &str) {
+    for user_id in user_ids {
+        if let Err(error) = redecide_one(state, realm, user_id, actor).await {
+            state.metrics.error(error.kind());
+            tracing::warn!(realm = %realm.id, user = %user_id, %error, "group change: the user's decision was not updated");
+        }
+    }
+}
+
+async fn redecide_one(state: &SharedState, realm: &Realm, user_id: &str, actor: &str) -> Result<(), DecideError> {
+    let mut tries = 1;
+    loop {
+        let Some(user) = state.store.get_user(&realm.tenant_id, &realm.id, user_id).await? else { return Ok(()) };
+        if user.status != UserStatus::Active {
+            return Ok(());
+        }
+        let expected_version = Some(user.version);
+        let change = Change { user, trigger: Trigger::ScimGroupChange, internal_groups: Vec::new(), expected_version, session: None, events: Vec::new() };
+        match decide_and_apply(state, realm, change, actor).await {
+            Err(DecideError::Store(StoreError::VersionMismatch { .. })) if tries < ATTEMPTS => tries += 1,
+            result => return result.map(|_| ()),
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Login sessions: every applied login records one and hands its token to the login service,
+//! which asks whether it is still valid (introspection). Deactivating a user revokes every
+//! session of theirs at once. Only the token's SHA-256 is stored.
+
+use serde::Serialize;
+
+use super::now_millis;
+use crate::{
+    auth,
+    store::{Result, Store, model::{Millis, Realm, Session}},
+};
+
+/// How long a session lives unless revoked first: 12 hours.
+pub const SESSION_LIFETIME_MILLIS: Millis = 12 * 60 * 60 * 1000;
+
+/// Prefix of session tokens, so they are recognisable in logs and secret scanners.
+const TOKEN_PREFIX: &str = "mss_";
+
+/// A new session of `user_id` and its token (shown once, to the login service).
+pub fn new_session(realm: &Realm, user_id: &str, now: Millis) -> (Session, String) {
+    let token = format!("{TOKEN_PREFIX}{}", auth::random_id(24));
+    let session = Session {
+        tenant_id: realm.tenant_id.clone(),
+        realm_id: realm.id.clone(),
+        id: auth::sha256_hex(&token),
+        user_id: user_id.to_owned(),
+        created_at: now,
+        expires_at: now + SESSION_LIFETIME_MILLIS,
+        revoked_at: None,
+        revoked_reason: None,
+    };
+    (session, token)
+}
+
+/// Whether a session is valid now, as the introspection endpoint answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Introspection {
+    /// `true` only for a known, unexpired, unrevoked session.
+    pub active: bool,
+    /// The session's user, when the session is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// When the session expires (or expired), when it is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Millis>,
+    /// Why it is not active.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Looks `token` up in `realm`. Unknown tokens are simply inactive (nothing says whether the
+/// token ever existed elsewhere).
+pub async fn introspect(store: &Store, realm: &Realm, token: &str) -> Result<Introspection> {
+    let Some(session) = store.get_session(&realm.tenant_id, &realm.id, &auth::sha256_hex(token)).await? else {
+        return Ok(Introspection { active: false, user_id: None, expires_at: None, reason: Some("unknown session".into()) });
+    };
+    let reason = match (&session.revoked_at, &session.revoked_reason) {
+        (Some(_), reason) => Some(format!("revoked: {}", reason.as_deref().unwrap_or("no reason given"))),
+        (None, _) if session.expires_at <= now_millis() => Some("expired".into()),
+        (None, _) => None,
+    };
+    Ok(Introspection { active: reason.is_none(), user_id: Some(session.user_id), expires_at: Some(session.expires_at), reason })
+}

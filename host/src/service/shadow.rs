@@ -1,0 +1,119 @@
+//! Shadow mode: a candidate version marked as shadow runs beside the active one on every live
+//! evaluation. Its result is recorded as a shadow decision pointing at the live one, never
+//! applied, and counted as `same` or `differs`.
+//!
+//! Shadow runs happen after the live decision is answered, on their own task, so they add no
+//! latency to a login; at most [`MAX_IN_FLIGHT`] run at once, and beyond that they are dropped
+//! (and counted as `dropped`) rather than queued without bound.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use super::{
+    SharedState,
+    login::{CanonicalInput, DecisionOutput, decision_record},
+    now_millis,
+    rules::{RealmOutcome, Selection},
+};
+use crate::store::model::{DecisionRecord, Realm};
+
+/// Shadow evaluations allowed in flight at once, per host.
+pub const MAX_IN_FLIGHT: usize = 64;
+
+/// Bounds the shadow evaluations in flight.
+pub struct ShadowRunner {
+    permits: Arc<Semaphore>,
+}
+
+impl Default for ShadowRunner {
+    fn default() -> Self {
+        Self { permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)) }
+    }
+}
+
+/// What the shadow versions of a realm are, as a selection to run: the shadow version of each
+/// kind, the active one for a kind without a shadow. `None` when nothing is in shadow.
+pub fn shadow_selection(realm: &Realm) -> Option<Selection> {
+    if realm.shadow_user_rules_version.is_none() && realm.shadow_group_rules_version.is_none() {
+        return None;
+    }
+    Some(Selection {
+        user_rules: realm.shadow_user_rules_version.or(realm.user_rules_version),
+        group_rules: realm.shadow_group_rules_version.or(realm.group_rules_version),
+    })
+}
+
+impl ShadowRunner {
+    /// Runs the realm's shadow versions, if any, on the input of the live decision `live_id`
+    /// about `user_id`, in the background, and records the result beside it.
+    pub fn spawn(&self, state: &SharedState, realm: &Realm, input: CanonicalInput, live_id: &str, user_id: &str, live_outcome: &RealmOutcome) {
+        let Some(selection) = shadow_selection(realm) else { return };
+        let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
+            state.metrics.shadow("dropped");
+            tracing::warn!(realm = %realm.id, "shadow evaluation dropped: {MAX_IN_FLIGHT} already in flight");
+            return;
+        };
+        let (state, realm) = (Arc::clone(state), realm.clone());
+        let (live_id, user_id, live_output) = (live_id.to_owned(), user_id.to_owned(), DecisionOutput::of(live_outcome));
+        tokio::spawn(async move {
+            let _permit = permit;
+            let outcome = state.rules.evaluate(&state.store, &realm, selection, &input.context, &input.user).await;
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    state.metrics.shadow("failed");
+                    tracing::warn!(realm = %realm.id, live = %live_id, %error, "shadow evaluation failed");
+                    return;
+                }
+            };
+            let differs = DecisionOutput::of(&outcome) != live_output;
+            let record = decision_record(&realm, Some(&user_id), &input, &outcome, false, true, now_millis())
+                .map(|record| DecisionRecord { shadow_of: Some(live_id.clone()), differs: Some(differs), ..record });
+            let stored = match record {
+                Ok(record) => state.store.insert_decision(&record).await.map_err(|e| e.to_string()),
+                Err(error) => Err(error.to_string()),
+            };
+            match stored {
+                Ok(()) => state.metrics.shadow(if differs { "differs" } else { "same" }),
+                Err(error) => {
+                    state.metrics.shadow("failed");
+                    tracing::warn!(realm = %realm.id, live = %live_id, %error, "shadow decision not recorded");
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn realm(active: (Option<i64>, Option<i64>), shadow: (Option<i64>, Option<i64>)) -> Realm {
+        Realm {
+            tenant_id: "acme".into(),
+            id: "entra".into(),
+            name: "Entra".into(),
+            default_organization: None,
+            user_rules_version: active.0,
+            group_rules_version: active.1,
+            shadow_user_rules_version: shadow.0,
+            shadow_group_rules_version: shadow.1,
+            scim_bearer_enabled: false,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn nothing_runs_without_a_shadow_version() {
+        assert!(shadow_selection(&realm((Some(1), Some(1)), (None, None))).is_none());
+    }
+
+    #[test]
+    fn a_kind_without_a_shadow_runs_its_active_version() {
+        let selection = shadow_selection(&realm((Some(1), Some(4)), (Some(2), None))).expect("a shadow");
+        assert_eq!((selection.user_rules, selection.group_rules), (Some(2), Some(4)));
+        let selection = shadow_selection(&realm((None, Some(4)), (None, Some(5)))).expect("a shadow");
+        assert_eq!((selection.user_rules, selection.group_rules), (None, Some(5)));
+    }
+}

@@ -1,0 +1,103 @@
+//! Login sessions: recorded by `apply_decision` (a login), read by their token's hash, revoked per
+//! user (by an administrator, or by deactivation).
+
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use super::{
+    Audit, Result, Store,
+    audit::{self, Event},
+    model::{Millis, Session},
+    rows::{self, session_columns},
+    users::{lock_user, no_user},
+    write_error,
+};
+
+/// Records a session; `Conflict` if its id is taken, `NotFound` if its user is missing.
+pub(super) async fn insert(conn: &mut AnyConnection, session: &Session) -> Result<()> {
+    sqlx::query(concat!("INSERT INTO sessions (", session_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+        .bind(session.tenant_id.as_str())
+        .bind(session.realm_id.as_str())
+        .bind(session.id.as_str())
+        .bind(session.user_id.as_str())
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .bind(session.revoked_at)
+        .bind(session.revoked_reason.as_deref())
+        .execute(conn)
+        .await
+        .map_err(|e| {
+            write_error(
+                e,
+                || format!("a session of tenant {:?} has that token already", session.tenant_id),
+                || no_user(&session.tenant_id, &session.realm_id, &session.user_id).to_string(),
+            )
+        })?;
+    Ok(())
+}
+
+/// Revokes every session of the user not revoked yet, returning how many.
+pub(super) async fn revoke_all(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    realm: &str,
+    user_id: &str,
+    reason: &str,
+    at: Millis,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
+         WHERE tenant_id = $3 AND realm_id = $4 AND user_id = $5 AND revoked_at IS NULL",
+    )
+    .bind(at)
+    .bind(reason)
+    .bind(tenant)
+    .bind(realm)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+impl Store {
+    /// The realm's session whose token has this SHA-256 (lower-case hex), if any, revoked and
+    /// expired ones included: whether it still works is the caller's check.
+    pub async fn get_session(&self, tenant: &str, realm: &str, token_sha256: &str) -> Result<Option<Session>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE tenant_id = $1 AND realm_id = $2 AND id = $3"
+        ))
+        .bind(tenant)
+        .bind(realm)
+        .bind(token_sha256)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(rows::session)
+        .transpose()
+    }
+
+    /// Revokes every session of the user not revoked yet, recording `reason` on them, and returns
+    /// how many (audited `user.sessions_revoked` {count, reason}, even when there were none).
+    /// `NotFound` if the realm has no such user.
+    pub async fn revoke_user_sessions(
+        &self,
+        tenant: &str,
+        realm: &str,
+        user_id: &str,
+        reason: &str,
+        audit: &Audit,
+    ) -> Result<u64> {
+        let mut tx = self.write().await?;
+        // The user's row first: a concurrent login records its session under that lock.
+        if lock_user(&mut tx, tenant, realm, user_id).await?.is_none() {
+            return Err(no_user(tenant, realm, user_id));
+        }
+        let count = revoke_all(tx.conn(), tenant, realm, user_id, reason, audit.at).await?;
+        let details = json!({ "realm_id": realm, "count": count, "reason": reason });
+        audit::append(tx.conn(), tenant, audit, vec![Event::new("user.sessions_revoked", user_id, details)]).await?;
+        tx.commit().await?;
+        Ok(count)
+    }
+}

@@ -1,0 +1,405 @@
+//! SCIM 2.0 end to end: the real `muster serve` binary over HTTP, on SQLite and PostgreSQL.
+//!
+//! * credentials: OAuth2 client credentials, static bearer tokens only where enabled, rotation,
+//!   revocation, and SCIM error bodies for every refusal;
+//! * an Entra ID provisioning sequence as Entra sends it (test connection, initial sync of users
+//!   and groups, membership patches, disable, re-enable, delete), checking after each step that
+//!   the rules ran and were applied, that deprovisioning took the user out of everything and
+//!   revoked its sessions, and that the audit log shows each step;
+//! * protocol errors with the right status and `scimType`;
+//! * bulk deprovisioning from a CSV file.
+
+mod support;
+#[path = "support/db.rs"]
+mod db;
+#[path = "support/fixture.rs"]
+mod fixture;
+#[path = "support/server.rs"]
+mod server;
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use fixture::*;
+use serde_json::{Value, json};
+use server::{Backend, Body, Client, Reply, TestServer};
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+macro_rules! on_both_stores {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $scenario() { super::run(super::Backend::Sqlite, stringify!($scenario), super::$scenario) })*
+        }
+        mod postgres {
+            $(#[test] fn $scenario() { super::run(super::Backend::Postgres, stringify!($scenario), super::$scenario) })*
+        }
+    };
+}
+
+on_both_stores!(
+    credentials_issue_tokens_and_every_refusal_is_a_scim_401,
+    entra_provisioning_sequence_runs_the_rules_and_deprovisions_for_real,
+    protocol_errors_have_the_right_status_and_scim_type,
+    bulk_deprovisioning_reports_each_row,
+);
+
+/// The independent conformance tester `scim2-tester` (PyPI) against a realm of the running
+/// server: every check must pass, but for the deviations `run_scim2_tester.py` accepts and
+/// explains. `scripts/test` prepares its Python (`scripts/scim2-tester-env`).
+#[test]
+fn scim2_tester_finds_no_conformance_error() {
+    let python = std::env::var("MUSTER_SCIM2_TESTER_PYTHON")
+        .expect("MUSTER_SCIM2_TESTER_PYTHON must name the python of scripts/scim2-tester-env (scripts/test sets it)");
+    let server = TestServer::start(Backend::Sqlite, "scim2_tester");
+    let fx = Fixture::new(&server, "acme");
+    let (scim, _) = Scim::connect(&fx);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance/run_scim2_tester.py");
+    let output = std::process::Command::new(&python)
+        .arg(script)
+        .arg(format!("{}{}", server.url(), scim.base))
+        .arg(&scim.token)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+    let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "scim2-tester found conformance errors:\n{report}\n--- server log ---\n{}", server.log());
+    assert!(report.contains(" checks, 0 failed"), "{report}");
+}
+
+fn run(backend: Backend, label: &str, scenario: fn(&TestServer)) {
+    let server = TestServer::start(backend, label);
+    scenario(&server);
+}
+
+/// A SCIM client of the fixture's realm, with an access token from the token endpoint.
+struct Scim {
+    server: Client,
+    base: String,
+    token: String,
+}
+
+impl Scim {
+    fn connect(fx: &Fixture) -> (Scim, Value) {
+        let (status, credential) = fx.server.post(&format!("{}/scim/credentials", fx.realm_path()), fx.admin(), &json!({"label": "Entra ID"}));
+        assert_eq!(status, 201, "{credential}");
+        let token = token(&fx.server, &fx.tenant.id, &credential).expect("a token");
+        (Scim { server: fx.server.clone(), base: format!("/scim/{}/{REALM}/v2", fx.tenant.id), token }, credential)
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        let bytes = body.map(|b| serde_json::to_vec(b).unwrap());
+        let auth = format!("Bearer {}", self.token);
+        let headers = [("authorization", auth.as_str())];
+        let body = match &bytes {
+            Some(bytes) => Body::Raw(bytes, Some("application/scim+json")),
+            None => Body::None,
+        };
+        let reply = self.server.call_with_headers(method, &format!("{}{path}", self.base), &headers, body);
+        if !reply.text.is_empty() {
+            let content_type = reply.content_type.clone().unwrap_or_default();
+            assert!(content_type.starts_with("application/scim+json"), "{method} {path}: {content_type}");
+        }
+        reply
+    }
+
+    fn patch(&self, path: &str, operations: Value) -> Reply {
+        self.call("PATCH", path, Some(&json!({"schemas": [PATCH_OP], "Operations": operations})))
+    }
+}
+
+/// An access token for `credential` by the client-credentials grant (HTTP Basic).
+fn token(server: &Client, tenant: &str, credential: &Value) -> Result<String, Reply> {
+    let basic = STANDARD.encode(format!("{}:{}", credential["client_id"].as_str().unwrap(), credential["client_secret"].as_str().unwrap()));
+    let auth = format!("Basic {basic}");
+    let reply = server.call_with_headers(
+        "POST",
+        &format!("/scim/{tenant}/{REALM}/oauth/token"),
+        &[("authorization", auth.as_str())],
+        Body::Raw(b"grant_type=client_credentials", Some("application/x-www-form-urlencoded")),
+    );
+    if reply.status != 200 {
+        return Err(reply);
+    }
+    assert_eq!(reply.json["token_type"], "Bearer");
+    assert_eq!(reply.json["expires_in"], 3600);
+    Ok(reply.json["access_token"].as_str().unwrap().to_owned())
+}
+
+#[track_caller]
+fn assert_scim_error(reply: &Reply, status: u16, scim_type: Option<&str>) {
+    assert_eq!(reply.status, status, "{}", reply.text);
+    assert_eq!(reply.json["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:Error"]), "{}", reply.text);
+    assert_eq!(reply.json["status"], json!(status.to_string()), "{}", reply.text);
+    match scim_type {
+        Some(expected) => assert_eq!(reply.json["scimType"], expected, "{}", reply.text),
+        None => assert!(reply.json.get("scimType").is_none(), "{}", reply.text),
+    }
+    assert!(reply.json["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", reply.text);
+}
+
+fn user_body(user_name: &str, external_id: &str, department: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+        "userName": user_name,
+        "externalId": external_id,
+        "active": true,
+        "displayName": "Ada Lovelace",
+        "name": {"givenName": "Ada", "familyName": "Lovelace"},
+        "emails": [{"primary": true, "type": "work", "value": user_name}],
+        "title": "Sales Manager",
+        ENTERPRISE: {"department": department},
+    })
+}
+
+fn credentials_issue_tokens_and_every_refusal_is_a_scim_401(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (scim, credential) = Scim::connect(&fx);
+    assert!(credential["scim_url"].as_str().unwrap().ends_with("/scim/acme/entra/v2/"), "{credential}");
+    let config = scim.call("GET", "/ServiceProviderConfig?aadOptscim062020", None);
+    assert_eq!(config.status, 200, "{}", config.text);
+    assert_eq!(config.json["patch"]["supported"], true);
+
+    // No token, a wrong one, a token of another realm.
+    let anonymous = server.call("GET", "/scim/acme/entra/v2/Users", None, Body::None);
+    assert_scim_error(&anonymous, 401, None);
+    let wrong = Scim { token: "not-a-token".into(), ..Scim::connect(&fx).0 };
+    assert_scim_error(&wrong.call("GET", "/Users", None), 401, None);
+    let globex = Fixture::new(server, "globex");
+    let (other, _) = Scim::connect(&globex);
+    let cross = server.call_with_headers("GET", "/scim/acme/entra/v2/Users", &[("authorization", &format!("Bearer {}", other.token))], Body::None);
+    assert_scim_error(&cross, 401, None);
+
+    // The token endpoint: a wrong secret, a wrong grant.
+    let wrong_secret = json!({"client_id": credential["client_id"], "client_secret": "nope"});
+    let refused = token(server, "acme", &wrong_secret).unwrap_err();
+    assert_eq!((refused.status, refused.json["error"].as_str()), (401, Some("invalid_client")), "{}", refused.text);
+    let form = format!("grant_type=password&client_id={}&client_secret=x", credential["client_id"].as_str().unwrap());
+    let reply = server.call("POST", "/scim/acme/entra/oauth/token", None, Body::Raw(form.as_bytes(), Some("application/x-www-form-urlencoded")));
+    assert_eq!((reply.status, reply.json["error"].as_str()), (400, Some("unsupported_grant_type")), "{}", reply.text);
+    let form = format!("grant_type=client_credentials&client_id={}&client_secret={}", credential["client_id"].as_str().unwrap(), credential["client_secret"].as_str().unwrap());
+    let reply = server.call("POST", "/scim/acme/entra/oauth/token", None, Body::Raw(form.as_bytes(), Some("application/x-www-form-urlencoded")));
+    assert_eq!(reply.status, 200, "client_id and client_secret as form fields: {}", reply.text);
+
+    // Static bearer tokens: refused until enabled for the realm.
+    let bearer = format!("Bearer {}.{}", credential["client_id"].as_str().unwrap(), credential["client_secret"].as_str().unwrap());
+    let with_bearer = || server.call_with_headers("GET", "/scim/acme/entra/v2/Users", &[("authorization", bearer.as_str())], Body::None);
+    assert_scim_error(&with_bearer(), 401, None);
+    let (status, realm) = server.put(&format!("{}/scim/bearer", fx.realm_path()), fx.admin(), &json!({"enabled": true}));
+    assert_eq!((status, &realm["scim_bearer_enabled"]), (200, &json!(true)), "{realm}");
+    assert_eq!(with_bearer().status, 200);
+
+    // Rotation: the old secret stops working at once; revocation kills the tokens too.
+    let id = credential["client_id"].as_str().unwrap();
+    let (status, rotated) = server.post_empty(&format!("{}/scim/credentials/{id}/rotate", fx.realm_path()), fx.admin());
+    assert_eq!(status, 200, "{rotated}");
+    assert_ne!(rotated["client_secret"], credential["client_secret"]);
+    assert_eq!(token(server, "acme", &credential).unwrap_err().status, 401);
+    assert_scim_error(&with_bearer(), 401, None);
+    let fresh = token(server, "acme", &rotated).expect("the new secret works");
+    let (status, listed) = server.get(&format!("{}/scim/credentials", fx.realm_path()), fx.admin());
+    assert_eq!(status, 200);
+    assert!(!listed.to_string().contains(rotated["client_secret"].as_str().unwrap()), "secrets are never listed");
+    let (status, _) = server.delete(&format!("{}/scim/credentials/{id}", fx.realm_path()), fx.admin());
+    assert_eq!(status, 200);
+    let revoked = Scim { token: fresh, ..Scim::connect(&fx).0 };
+    assert_scim_error(&revoked.call("GET", "/Users", None), 401, None);
+    assert!(!audit_actions(&fx.server, &fx.tenant, "scim.credential.revoked").is_empty());
+}
+
+fn entra_provisioning_sequence_runs_the_rules_and_deprovisions_for_real(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (scim, _) = Scim::connect(&fx);
+
+    // Entra's test connection: a filter on a random user name finds nobody.
+    let probe = scim.call("GET", "/Users?filter=userName+eq+%226b1c3f0e-7b1a-4d7e-9a0b-random%22", None);
+    assert_eq!(probe.status, 200, "{}", probe.text);
+    assert_eq!((probe.json["totalResults"].as_i64(), probe.json["Resources"].as_array().map(Vec::len)), (Some(0), Some(0)));
+
+    // Initial sync: users, then groups with members. The user rules need a `sales-` provider
+    // group: Ada is blocked until the group arrives, then re-decided at once.
+    let created = scim.call("POST", "/Users", Some(&user_body("Ada@Acme.com", "entra-ada", "Sales")));
+    assert_eq!(created.status, 201, "{}", created.text);
+    let ada = created.json["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.json["meta"]["version"], "W/\"1\"");
+    assert_eq!(created.json["active"], true);
+    let stored = admin_user(&fx, &ada);
+    assert_eq!(stored["organization"], Value::Null, "no sales- group yet: {stored}");
+    let found = scim.call("GET", "/Users?filter=userName%20eq%20%22ada%40acme.com%22", None);
+    assert_eq!(found.json["totalResults"], 1, "userName matches ignoring case: {}", found.text);
+    let by_external_id = scim.call("GET", "/Users?filter=externalId%20eq%20%22entra-ada%22&attributes=userName", None);
+    assert_eq!(by_external_id.json["Resources"][0], json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE], "id": ada, "userName": "Ada@Acme.com"}), "{}", by_external_id.text);
+
+    let group = scim.call("POST", "/Groups", Some(&json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "sales-emea", "externalId": "grp-sales", "members": [{"value": ada}],
+    })));
+    assert_eq!(group.status, 201, "{}", group.text);
+    let sales = group.json["id"].as_str().unwrap().to_owned();
+    let stored = admin_user(&fx, &ada);
+    assert_eq!(stored["organization"], "acme-sales", "the group change re-decided Ada: {stored}");
+    assert_eq!(stored["rule_groups"], json!(["all-managers"]));
+    let triggers = decision_triggers(&fx, &ada);
+    assert_eq!(triggers, ["scim_group_change", "scim_create"], "a decision per event, newest first");
+    let with_groups = scim.call("GET", &format!("/Users/{ada}"), None);
+    assert_eq!(with_groups.json["groups"][0]["value"], sales.as_str(), "{}", with_groups.text);
+    let membership = scim.call("GET", &format!("/Groups?filter=id%20eq%20%22{sales}%22%20and%20members.value%20eq%20%22{ada}%22&excludedAttributes=members"), None);
+    assert_eq!(membership.json["totalResults"], 1, "Entra's membership check: {}", membership.text);
+    assert!(membership.json["Resources"][0].get("members").is_none());
+
+    // Entra's update: capitalised ops, a path-less replace with URN and dotted keys.
+    let updated = scim.patch(&format!("/Users/{ada}"), json!([
+        {"op": "Replace", "path": "title", "value": "Regional Director"},
+        {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "ada.lovelace@acme.com"},
+        {"op": "Replace", "value": {"name.familyName": "King", format!("{ENTERPRISE}:department"): "Engineering"}},
+    ]));
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    assert_eq!(updated.json["title"], "Regional Director");
+    assert_eq!(updated.json["name"]["familyName"], "King");
+    assert_eq!(updated.json[ENTERPRISE]["department"], "Engineering");
+    assert_eq!(updated.json["emails"][0]["value"], "ada.lovelace@acme.com");
+    let stored = admin_user(&fx, &ada);
+    assert_eq!(stored["organization"], "acme-engineering", "the update re-decided Ada: {stored}");
+    assert_eq!(decision_triggers(&fx, &ada)[0], "scim_update");
+    let unchanged = scim.patch(&format!("/Users/{ada}"), json!([{"op": "replace", "path": "title", "value": "Regional Director"}]));
+    assert_eq!(unchanged.json["meta"]["version"], updated.json["meta"]["version"], "a no-op patch writes nothing");
+
+    // Ada logs in: a session the login service can introspect.
+    let (status, login) = fx.login(&json!({
+        "provider_user_id": "entra-ada", "user_name": "ada@acme.com", "provider_groups": ["sales-emea"],
+        "attributes": {"department": ["Engineering"]},
+    }));
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["user_id"], ada.as_str(), "the login found the provisioned user (userName ignoring case)");
+    let session = login["session"].as_str().unwrap().to_owned();
+    assert_eq!(introspect(&fx, &session)["active"], true);
+
+    // Disable (Entra: Replace active "False"): blocked, in no group, sessions revoked, audited.
+    let disabled = scim.patch(&format!("/Users/{ada}"), json!([{"op": "Replace", "path": "active", "value": "False"}]));
+    assert_eq!(disabled.status, 200, "{}", disabled.text);
+    assert_eq!(disabled.json["active"], false);
+    assert!(disabled.json.get("groups").is_none(), "memberships suspended: {}", disabled.text);
+    let got = scim.call("GET", &format!("/Users/{ada}"), None);
+    assert_eq!((got.status, &got.json["active"]), (200, &json!(false)), "a deactivated user still GETs");
+    let stored = admin_user(&fx, &ada);
+    assert_eq!((stored["status"].as_str(), &stored["organization"], &stored["rule_groups"]), (Some("deactivated"), &Value::Null, &json!([])), "{stored}");
+    let introspection = introspect(&fx, &session);
+    assert_eq!(introspection["active"], false, "{introspection}");
+    assert!(introspection["reason"].as_str().unwrap().starts_with("revoked"), "{introspection}");
+    let (_, blocked) = fx.login(&json!({"provider_user_id": "entra-ada", "user_name": "ada@acme.com"}));
+    assert_eq!((blocked["blocked"].as_bool(), blocked.get("session")), (Some(true), None), "{blocked}");
+    let members = scim.call("GET", &format!("/Groups/{sales}"), None);
+    assert_eq!(members.json["members"], json!([]), "{}", members.text);
+    let (_, report) = fx.server.get(&format!("{}/reports/groups", fx.realm_path()), fx.admin());
+    assert!(!report.to_string().contains(&ada), "reports leave Ada out: {report}");
+    let csv = fx.server.call("GET", &format!("{}/reports/organizations?format=csv", fx.realm_path()), fx.admin(), Body::None).text;
+    assert!(csv.starts_with("organization,user_id,user_name,display_name") && !csv.contains(&ada), "{csv}");
+    for action in ["user.deactivated", "user.groups_suspended", "user.sessions_revoked"] {
+        let events = audit_actions(&fx.server, &fx.tenant, action);
+        assert!(events.iter().any(|e| e["target"] == ada.as_str()), "{action} audited: {events:?}");
+    }
+    let requests = audit_actions(&fx.server, &fx.tenant, "scim.request");
+    assert!(requests.iter().any(|e| e["details"].as_str().unwrap().contains("\"changed\":[\"active\"]")), "{requests:?}");
+
+    // Re-enable: memberships restored exactly, rules re-run.
+    let enabled = scim.patch(&format!("/Users/{ada}"), json!([{"op": "Replace", "path": "active", "value": "True"}]));
+    assert_eq!(enabled.status, 200, "{}", enabled.text);
+    assert_eq!(enabled.json["groups"][0]["value"], sales.as_str(), "{}", enabled.text);
+    let stored = admin_user(&fx, &ada);
+    assert_eq!((stored["status"].as_str(), stored["organization"].as_str()), (Some("active"), Some("acme-engineering")), "{stored}");
+    assert_eq!(decision_triggers(&fx, &ada)[0], "scim_reactivate");
+
+    // Membership removal the way Entra sends it.
+    let removed = scim.patch(&format!("/Groups/{sales}"), json!([{"op": "Remove", "path": format!("members[value eq \"{ada}\"]")}]));
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    assert_eq!(removed.json["members"], json!([]));
+    assert_eq!(admin_user(&fx, &ada)["provider_groups"], json!([]));
+
+    // Delete: gone for good, audited; the decision records stay.
+    let deleted = scim.call("DELETE", &format!("/Users/{ada}"), None);
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    assert_scim_error(&scim.call("GET", &format!("/Users/{ada}"), None), 404, None);
+    assert_eq!(audit_actions(&fx.server, &fx.tenant, "user.deleted").len(), 1);
+    let (_, decisions) = fx.server.get(&format!("/v1/tenants/acme/decisions?user={ada}"), fx.admin());
+    assert!(decisions["decisions"].as_array().unwrap().len() >= 4, "{decisions}");
+}
+
+fn protocol_errors_have_the_right_status_and_scim_type(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (scim, _) = Scim::connect(&fx);
+    let ada = scim.call("POST", "/Users", Some(&user_body("ada@acme.com", "entra-ada", "Sales")));
+    assert_eq!(ada.status, 201, "{}", ada.text);
+    let id = ada.json["id"].as_str().unwrap();
+
+    assert_scim_error(&scim.call("POST", "/Users", Some(&user_body("ADA@acme.com", "other", "Sales"))), 409, Some("uniqueness"));
+    assert_scim_error(&scim.call("POST", "/Users", Some(&user_body("bob@acme.com", "entra-ada", "Sales"))), 409, Some("uniqueness"));
+    assert_scim_error(&scim.call("POST", "/Users", Some(&json!({"schemas": [], "active": true}))), 400, Some("invalidValue"));
+    assert_scim_error(&scim.call("POST", "/Users", Some(&json!({"userName": "x", "active": 7}))), 400, Some("invalidValue"));
+    assert_scim_error(&scim.call("GET", "/Users?filter=userName%20zz%20%22x%22", None), 400, Some("invalidFilter"));
+    assert_scim_error(&scim.call("GET", "/Users/no-such-user", None), 404, None);
+    assert_scim_error(&scim.patch(&format!("/Users/{id}"), json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])), 400, Some("noTarget"));
+    assert_scim_error(&scim.patch(&format!("/Users/{id}"), json!([{"op": "replace", "path": "id", "value": "mine"}])), 400, Some("mutability"));
+    assert_scim_error(&scim.patch(&format!("/Users/{id}"), json!([{"op": "replace", "path": "nosuch", "value": 1}])), 400, Some("invalidPath"));
+    assert_scim_error(&scim.call("PATCH", &format!("/Users/{id}"), Some(&json!({"Operations": []}))), 400, Some("invalidSyntax"));
+    let group = json!({"displayName": "g", "members": [{"value": "no-such-user"}]});
+    assert_scim_error(&scim.call("POST", "/Groups", Some(&group)), 400, Some("invalidValue"));
+    let nothing = scim.call("GET", "/Groups?filter=displayName%20eq%20%22g%22", None);
+    assert_eq!(nothing.json["totalResults"], 0, "the refused group was not created: {}", nothing.text);
+
+    // Bodies: not JSON, not SCIM JSON, too large.
+    let auth = format!("Bearer {}", scim.token);
+    let headers = [("authorization", auth.as_str())];
+    let users = format!("{}/Users", scim.base);
+    let malformed = server.call_with_headers("POST", &users, &headers, Body::Raw(b"{not json", Some("application/scim+json")));
+    assert_scim_error(&malformed, 400, Some("invalidSyntax"));
+    let text = server.call_with_headers("POST", &users, &headers, Body::Raw(b"userName=x", Some("text/plain")));
+    assert_scim_error(&text, 415, None);
+    let huge = format!("{{\"userName\": \"x\", \"title\": \"{}\"}}", "a".repeat(2 << 20));
+    let too_large = server.call_with_headers("POST", &users, &headers, Body::Raw(huge.as_bytes(), Some("application/scim+json")));
+    assert_eq!(too_large.status, 413, "{}", too_large.text);
+
+    // If-Match: a stale version is refused with 412 and nothing changes.
+    let stale = [("authorization", auth.as_str()), ("if-match", "W/\"99\"")];
+    let body = serde_json::to_vec(&json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "x"}]})).unwrap();
+    let refused = server.call_with_headers("PATCH", &format!("{users}/{id}"), &stale, Body::Raw(&body, Some("application/scim+json")));
+    assert_scim_error(&refused, 412, None);
+    assert_eq!(scim.call("GET", &format!("/Users/{id}"), None).json["title"], "Sales Manager");
+}
+
+fn bulk_deprovisioning_reports_each_row(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (scim, _) = Scim::connect(&fx);
+    for (name, external) in [("ada@acme.com", "entra-ada"), ("bob@acme.com", "entra-bob")] {
+        assert_eq!(scim.call("POST", "/Users", Some(&user_body(name, external, "Sales"))).status, 201);
+    }
+    let csv = b"userName\nADA@acme.com\nnobody@acme.com\nbob@acme.com\nbob@acme.com\n";
+    let path = format!("{}/deprovision", fx.realm_path());
+    let reply = fx.server.call("POST", &path, fx.admin(), Body::Raw(csv, Some("text/csv")));
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let report = &reply.json;
+    assert_eq!((report["deactivated"].as_i64(), report["not_found"].as_i64(), report["already_deactivated"].as_i64()), (Some(2), Some(1), Some(1)), "{report}");
+    let outcomes: Vec<&str> = report["rows"].as_array().unwrap().iter().map(|row| row["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["deactivated", "not_found", "deactivated", "already_deactivated"]);
+    assert_eq!(report["rows"][0]["line"], 2);
+    let by_external_id = fx.server.call("POST", &path, fx.admin(), Body::Raw(b"entra-ada\n", Some("text/csv")));
+    assert_eq!(by_external_id.json["already_deactivated"], 1, "{}", by_external_id.text);
+    let json_body = fx.server.call("POST", &path, fx.admin(), Body::Json(&json!({"users": []})));
+    assert_eq!(json_body.status, 415, "{}", json_body.text);
+    assert_eq!(audit_actions(&fx.server, &fx.tenant, "user.deactivated").len(), 2);
+}
+
+fn admin_user(fx: &Fixture, id: &str) -> Value {
+    let (status, user) = fx.server.get(&format!("{}/users/{id}", fx.realm_path()), fx.admin());
+    assert_eq!(status, 200, "{user}");
+    user
+}
+
+/// The triggers of the user's decisions, newest first.
+fn decision_triggers(fx: &Fixture, user: &str) -> Vec<String> {
+    let (_, list) = fx.server.get(&format!("/v1/tenants/{}/decisions?user={user}&shadow=false", fx.tenant.id), fx.admin());
+    list["decisions"].as_array().unwrap().iter().map(|d| d["trigger"].as_str().unwrap().to_owned()).collect()
+}
+
+fn introspect(fx: &Fixture, session: &str) -> Value {
+    let (status, answer) = fx.server.post(&format!("{}/sessions/introspect", fx.realm_path()), fx.eval(), &json!({"session": session}));
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
