@@ -74,6 +74,30 @@ impl DecideError {
     }
 }
 
+/// A user new to the realm, active, with a fresh id, nothing decided yet.
+pub fn new_user(realm: &Realm, user_name: &str, now: i64) -> UserRecord {
+    UserRecord {
+        id: crate::auth::random_id(12),
+        tenant_id: realm.tenant_id.clone(),
+        realm_id: realm.id.clone(),
+        user_name: user_name.to_owned(),
+        external_id: None,
+        email: None,
+        display_name: None,
+        attributes: BTreeMap::new(),
+        provider_groups: Vec::new(),
+        status: crate::store::model::UserStatus::Active,
+        organization: None,
+        rule_groups: Vec::new(),
+        last_login_at: None,
+        created_at: now,
+        updated_at: now,
+        scim: None,
+        version: 1,
+        deactivated_at: None,
+    }
+}
+
 /// What the rules see of a stored user: the attributes SCIM provisioned, with the claims of the
 /// user's last login on top (the identity provider's freshest word), the provider groups it last
 /// reported, and the internal groups the caller supplies.

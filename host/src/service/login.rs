@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     SharedState,
-    decide::{Change, DecideError, decide_and_apply},
+    decide::{Change, DecideError, decide_and_apply, new_user},
     now_millis,
     rules::{RealmOutcome, trigger_name},
     sessions,
@@ -185,26 +185,7 @@ fn name_conflict(claims: &LoginClaims, holder: &UserRecord) -> StoreError {
 
 /// The user as this login leaves them, before the rules decide.
 fn user_record(realm: &Realm, existing: Option<UserRecord>, claims: &LoginClaims, now: i64) -> UserRecord {
-    let mut user = existing.unwrap_or_else(|| UserRecord {
-        id: auth::random_id(12),
-        tenant_id: realm.tenant_id.clone(),
-        realm_id: realm.id.clone(),
-        user_name: claims.user_name.clone(),
-        external_id: None,
-        email: None,
-        display_name: None,
-        attributes: BTreeMap::new(),
-        provider_groups: Vec::new(),
-        status: UserStatus::Active,
-        organization: None,
-        rule_groups: Vec::new(),
-        last_login_at: None,
-        created_at: now,
-        updated_at: now,
-        scim: None,
-        version: 1,
-        deactivated_at: None,
-    });
+    let mut user = existing.unwrap_or_else(|| new_user(realm, &claims.user_name, now));
     user.user_name = claims.user_name.clone();
     user.external_id = Some(claims.provider_user_id.clone());
     user.email = claims.email.clone().or(user.email);

@@ -5,21 +5,20 @@ use axum::{
     Extension,
     extract::{Path, RawQuery, State},
     http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    response::Response,
 };
 
 use serde_json::Value;
 
 use super::{
-    audit::{Caller, Changed},
-    http::{ScimBody, ScimResponse, base_url, if_match, query_pairs, query_value},
+    audit::Caller,
+    http::{self, ScimBody, ScimResponse, base_url, deleted, if_match, query_pairs, require_version, selection},
 };
 use crate::{
     scim::{
         error::ScimError,
         filter::{Filter, IndexLookup, IndexedAttribute},
         list::{ListQuery, list_response},
-        projection::AttributeSelection,
         schema::ResourceType,
     },
     service::{
@@ -99,8 +98,7 @@ async fn every_group(state: &SharedState, realm: &Realm) -> Result<Vec<ScimGroup
 
 /// `GET /Groups/{id}`.
 pub async fn get(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<ScimResponse, ScimError> {
-    let pairs = query_pairs(query.as_deref())?;
-    let selection = AttributeSelection::from_query(query_value(&pairs, "attributes"), query_value(&pairs, "excludedAttributes"), ResourceType::Group)?;
+    let selection = selection(query.as_deref(), ResourceType::Group)?;
     let group = groups::load(&state, &caller.realm, &id).await?;
     let base = base_url(&headers, &caller.realm.tenant_id, &caller.realm.id);
     Ok(ScimResponse::resource(selection.project(&groups::resource(&state, &group, &base).await?), group.version))
@@ -127,24 +125,13 @@ pub async fn patch(State(state): State<SharedState>, Extension(caller): Extensio
 /// `DELETE /Groups/{id}`.
 pub async fn delete(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap) -> Result<Response, ScimError> {
     let group = groups::load(&state, &caller.realm, &id).await?;
-    if let Some(expected) = if_match(&headers)?.filter(|expected| *expected != group.version) {
-        return Err(ScimError::precondition_failed(format!("group {id} is at version W/\"{}\", not W/\"{expected}\"", group.version)));
-    }
+    require_version(&headers, &format!("group {id}"), group.version)?;
     groups::delete(&state, &caller.realm, &id, &caller.actor()).await?;
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    response.extensions_mut().insert(Changed { target: id, attributes: vec!["(deleted)".into()] });
-    Ok(response)
+    Ok(deleted(id))
 }
 
 async fn answer(state: &SharedState, caller: &Caller, headers: &HeaderMap, written: Written, status: StatusCode) -> Result<Response, ScimError> {
     let base = base_url(headers, &caller.realm.tenant_id, &caller.realm.id);
     let resource = groups::resource(state, &written.group, &base).await?;
-    let body = if status == StatusCode::CREATED {
-        ScimResponse::created(resource, written.group.version)
-    } else {
-        ScimResponse::resource(resource, written.group.version)
-    };
-    let mut response = body.into_response();
-    response.extensions_mut().insert(Changed { target: written.group.id, attributes: written.changed });
-    Ok(response)
+    Ok(http::written(resource, written.group.version, status == StatusCode::CREATED, written.group.id, written.changed))
 }

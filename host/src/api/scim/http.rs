@@ -10,10 +10,13 @@ use axum::{
 };
 use serde_json::Value;
 
+use super::audit::Changed;
 use crate::{
     scim::{
         SCIM_CONTENT_TYPE,
         error::{ScimError, ScimType},
+        projection::AttributeSelection,
+        schema::ResourceType,
     },
     service::provisioning::resource::{etag, if_match_version},
 };
@@ -117,4 +120,36 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ScimError> {
         Some(Ok(text)) => if_match_version(text),
         Some(Err(_)) => Err(ScimError::precondition_failed("If-Match is not readable text")),
     }
+}
+
+/// The `attributes` / `excludedAttributes` of a `GET` of one resource.
+pub fn selection(query: Option<&str>, resource_type: ResourceType) -> Result<AttributeSelection, ScimError> {
+    let pairs = query_pairs(query)?;
+    Ok(AttributeSelection::from_query(query_value(&pairs, "attributes"), query_value(&pairs, "excludedAttributes"), resource_type)?)
+}
+
+/// `412` unless `If-Match` is absent or names `version` of the resource `what`.
+pub fn require_version(headers: &HeaderMap, what: &str, version: i64) -> Result<(), ScimError> {
+    match if_match(headers)? {
+        Some(expected) if expected != version => {
+            Err(ScimError::precondition_failed(format!("{what} is at version W/\"{version}\", not W/\"{expected}\"")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The answer to a write: the resource at its new version (`201` with `Location` when
+/// created), carrying what changed for the audit entry.
+pub fn written(resource: Value, version: i64, created: bool, target: String, changed: Vec<String>) -> Response {
+    let body = if created { ScimResponse::created(resource, version) } else { ScimResponse::resource(resource, version) };
+    let mut response = body.into_response();
+    response.extensions_mut().insert(Changed { target, attributes: changed });
+    response
+}
+
+/// The answer to a `DELETE`: `204`, carrying the deleted id for the audit entry.
+pub fn deleted(id: String) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.extensions_mut().insert(Changed { target: id, attributes: vec!["(deleted)".into()] });
+    response
 }

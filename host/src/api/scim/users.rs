@@ -4,20 +4,18 @@ use axum::{
     Extension,
     extract::{Path, RawQuery, State},
     http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    response::Response,
 };
-use serde_json::Value;
 
 use super::{
-    audit::{Caller, Changed},
-    http::{ScimBody, ScimResponse, base_url, if_match, query_pairs, query_value},
+    audit::Caller,
+    http::{self, ScimBody, ScimResponse, base_url, deleted, if_match, query_pairs, require_version, selection},
 };
 use crate::{
     scim::{
         error::ScimError,
         filter::{Filter, IndexLookup, IndexedAttribute},
         list::{ListQuery, list_response},
-        projection::AttributeSelection,
         schema::ResourceType,
     },
     service::{
@@ -95,8 +93,7 @@ async fn every_user(state: &SharedState, realm: &Realm) -> Result<Vec<UserRecord
 
 /// `GET /Users/{id}`: a deactivated user too (`active: false`).
 pub async fn get(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<ScimResponse, ScimError> {
-    let pairs = query_pairs(query.as_deref())?;
-    let selection = AttributeSelection::from_query(query_value(&pairs, "attributes"), query_value(&pairs, "excludedAttributes"), ResourceType::User)?;
+    let selection = selection(query.as_deref(), ResourceType::User)?;
     let user = users::load(&state, &caller.realm, &id).await?;
     let base = base_url(&headers, &caller.realm.tenant_id, &caller.realm.id);
     Ok(ScimResponse::resource(selection.project(&users::resource(&state, &user, &base).await?), user.version))
@@ -123,24 +120,13 @@ pub async fn patch(State(state): State<SharedState>, Extension(caller): Extensio
 /// `DELETE /Users/{id}`: gone for good (audited).
 pub async fn delete(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap) -> Result<Response, ScimError> {
     let user = users::load(&state, &caller.realm, &id).await?;
-    if let Some(expected) = if_match(&headers)?.filter(|expected| *expected != user.version) {
-        return Err(ScimError::precondition_failed(format!("user {id} is at version W/\"{}\", not W/\"{expected}\"", user.version)));
-    }
+    require_version(&headers, &format!("user {id}"), user.version)?;
     users::delete(&state, &caller.realm, &id, &caller.actor()).await?;
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    response.extensions_mut().insert(Changed { target: id, attributes: vec!["(deleted)".into()] });
-    Ok(response)
+    Ok(deleted(id))
 }
 
 async fn answer(state: &SharedState, caller: &Caller, headers: &HeaderMap, written: Written, status: StatusCode) -> Result<Response, ScimError> {
     let base = base_url(headers, &caller.realm.tenant_id, &caller.realm.id);
-    let resource: Value = users::resource(state, &written.user, &base).await?;
-    let body = if status == StatusCode::CREATED {
-        ScimResponse::created(resource, written.user.version)
-    } else {
-        ScimResponse::resource(resource, written.user.version)
-    };
-    let mut response = body.into_response();
-    response.extensions_mut().insert(Changed { target: written.user.id, attributes: written.changed });
-    Ok(response)
+    let resource = users::resource(state, &written.user, &base).await?;
+    Ok(http::written(resource, written.user.version, status == StatusCode::CREATED, written.user.id, written.changed))
 }

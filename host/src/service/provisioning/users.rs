@@ -11,11 +11,10 @@ use super::{
     store_error,
 };
 use crate::{
-    auth,
     scim::{error::ScimError, patch::PatchRequest, schema::ResourceType},
     service::{
         SharedState,
-        decide::{Change, decide_and_apply},
+        decide::{Change, decide_and_apply, new_user},
         now_millis,
     },
     store::{
@@ -56,26 +55,7 @@ pub async fn create(state: &SharedState, realm: &Realm, body: &Value, actor: &st
     let fields = UserFields::of(&resource)?;
     check_unique(state, realm, &fields, None).await?;
     let now = now_millis();
-    let mut user = UserRecord {
-        id: auth::random_id(12),
-        tenant_id: realm.tenant_id.clone(),
-        realm_id: realm.id.clone(),
-        user_name: String::new(),
-        external_id: None,
-        email: None,
-        display_name: None,
-        attributes: Default::default(),
-        provider_groups: Vec::new(),
-        status: UserStatus::Active,
-        organization: None,
-        rule_groups: Vec::new(),
-        last_login_at: None,
-        created_at: now,
-        updated_at: now,
-        scim: None,
-        version: 1,
-        deactivated_at: None,
-    };
+    let mut user = new_user(realm, &fields.user_name, now);
     fields.write_into(&mut user, &resource);
     let changed: Vec<String> = resource.keys().cloned().collect();
     let note = note("scim.user.created", &user.id, &changed);
