@@ -41,6 +41,7 @@ on_both_stores!(
     entra_provisioning_sequence_runs_the_rules_and_deprovisions_for_real,
     protocol_errors_have_the_right_status_and_scim_type,
     bulk_deprovisioning_reports_each_row,
+    put_updates_and_admin_deprovisioning_decide_and_audit,
 );
 
 /// The independent conformance tester `scim2-tester` (PyPI) against a realm of the running
@@ -384,6 +385,51 @@ fn bulk_deprovisioning_reports_each_row(server: &TestServer) {
     let json_body = fx.server.call("POST", &path, fx.admin(), Body::Json(&json!({"users": []})));
     assert_eq!(json_body.status, 415, "{}", json_body.text);
     assert_eq!(audit_actions(&fx.server, &fx.tenant, "user.deactivated").len(), 2);
+}
+
+/// Entra's PUT-based updates replace the resource and re-decide; the admin API deactivates,
+/// reactivates and deletes like SCIM does; refused SCIM requests are audited with the reason.
+fn put_updates_and_admin_deprovisioning_decide_and_audit(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (scim, _) = Scim::connect(&fx);
+    let created = scim.call("POST", "/Users", Some(&user_body("ada@acme.com", "entra-ada", "Sales")));
+    let ada = created.json["id"].as_str().unwrap().to_owned();
+
+    // PUT: the resource sent is the user; attributes not sent are gone.
+    let mut replaced = user_body("ada@acme.com", "entra-ada", "Engineering");
+    replaced.as_object_mut().unwrap().remove("title");
+    let put = scim.call("PUT", &format!("/Users/{ada}"), Some(&replaced));
+    assert_eq!(put.status, 200, "{}", put.text);
+    assert!(put.json.get("title").is_none(), "{}", put.text);
+    assert_eq!(put.json["meta"]["version"], "W/\"2\"");
+    assert_eq!(admin_user(&fx, &ada)["organization"], "acme-engineering");
+    assert_eq!(decision_triggers(&fx, &ada)[0], "scim_update");
+
+    // The admin API: deactivate (idempotent), reactivate, delete.
+    let user_path = format!("{}/users/{ada}", fx.realm_path());
+    let (status, done) = fx.server.post(&format!("{user_path}/deactivate"), fx.admin(), &json!({"reason": "left the company"}));
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["changed"], true);
+    assert_eq!(done["deactivation"]["user"]["status"], "deactivated");
+    let (_, again) = fx.server.post_empty(&format!("{user_path}/deactivate"), fx.admin());
+    assert_eq!(again["changed"], false, "{again}");
+    assert_eq!(scim.call("GET", &format!("/Users/{ada}"), None).json["active"], false);
+    let (status, back) = fx.server.post_empty(&format!("{user_path}/reactivate"), fx.admin());
+    assert_eq!((status, back["status"].as_str(), back["organization"].as_str()), (200, Some("active"), Some("acme-engineering")), "{back}");
+    let (status, _) = fx.server.delete(&user_path, fx.admin());
+    assert_eq!(status, 200);
+    assert_scim_error(&scim.call("GET", &format!("/Users/{ada}"), None), 404, None);
+    let (status, body) = fx.server.delete(&user_path, fx.admin());
+    assert_error(status, &body, 404, "not_found");
+
+    // A refused SCIM request is audited with its reason.
+    let refused = scim.call("POST", "/Users", Some(&json!({"active": true})));
+    assert_scim_error(&refused, 400, Some("invalidValue"));
+    let requests = audit_actions(&fx.server, &fx.tenant, "scim.request");
+    let last: Value = serde_json::from_str(requests.last().unwrap()["details"].as_str().unwrap()).unwrap();
+    assert_eq!((last["method"].as_str(), last["status"].as_i64()), (Some("POST"), Some(400)), "{last}");
+    assert!(last["error"].as_str().unwrap().contains("userName"), "{last}");
+    assert!(requests.last().unwrap()["actor"].as_str().unwrap().starts_with("scim:sc_"));
 }
 
 fn admin_user(fx: &Fixture, id: &str) -> Value {
