@@ -19,9 +19,11 @@ mod db;
 mod server;
 #[path = "support/fixture.rs"]
 mod fixture;
+#[path = "support/routes.rs"]
+mod routes;
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::BTreeSet,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
@@ -1262,7 +1264,7 @@ fn tenant_routes(fx: &Fixture, user: &str, decision: &str) -> Vec<Route> {
 /// Fails when `api/mod.rs` has a tenant route (or method) the table above does not test.
 fn assert_routes_cover_the_router(routes: &[Route]) {
     let tested: BTreeSet<(String, String)> = routes.iter().map(|r| (r.method.to_owned(), r.pattern.to_owned())).collect();
-    let served: BTreeSet<(String, String)> = routes_of_the_router()
+    let served: BTreeSet<(String, String)> = routes::routes_of("src/api/mod.rs")
         .into_iter()
         .filter(|(_, path)| path.starts_with("/v1/tenants/{tenant}"))
         .collect();
@@ -1270,116 +1272,6 @@ fn assert_routes_cover_the_router(routes: &[Route]) {
     assert!(untested.is_empty(), "routes of host/src/api/mod.rs that the isolation test does not cover: {untested:?}");
     let stale: Vec<_> = tested.difference(&served).collect();
     assert!(stale.is_empty(), "routes the isolation test covers that the router no longer serves: {stale:?}");
-}
-
-/// `(METHOD, path pattern)` of every `.route(…)` in `host/src/api/mod.rs`.
-fn routes_of_the_router() -> BTreeSet<(String, String)> {
-    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api/mod.rs")).expect("read api/mod.rs");
-    // `let name = "…";` bindings used as route prefixes.
-    let mut bindings = BTreeMap::new();
-    for line in source.lines() {
-        let line = line.trim();
-        if let Some(rest) = line.strip_prefix("let ")
-            && let Some((name, value)) = rest.split_once('=')
-            && let Some(literal) = value.trim().trim_end_matches(';').trim().strip_prefix('"').and_then(|v| v.strip_suffix('"'))
-        {
-            bindings.insert(name.trim().to_owned(), literal.to_owned());
-        }
-    }
-    let mut routes = BTreeSet::new();
-    let mut rest = source.as_str();
-    while let Some(start) = rest.find(".route(") {
-        let call = &rest[start + ".route(".len()..];
-        let end = matching_paren(call);
-        let args = &call[..end];
-        rest = &call[end..];
-        let (path_arg, methods) = split_top_level_comma(args);
-        let path_arg = path_arg.trim();
-        let path = if let Some(literal) = path_arg.strip_prefix('"') {
-            literal.trim_end_matches('"').to_owned()
-        } else if let Some(format) = path_arg.strip_prefix("&format!(\"") {
-            expand_format(format.trim_end_matches(')').trim_end_matches('"'), &bindings)
-        } else {
-            bindings.get(path_arg).cloned().unwrap_or_else(|| panic!("cannot read route path {path_arg:?} in api/mod.rs"))
-        };
-        let mut found = false;
-        for method in ["get", "post", "put", "patch", "delete"] {
-            let needle = format!("{method}(");
-            let mut from = 0;
-            while let Some(at) = methods[from..].find(&needle) {
-                let at = from + at;
-                let before = methods[..at].chars().last();
-                if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':')) {
-                    routes.insert((method.to_uppercase(), path.clone()));
-                    found = true;
-                }
-                from = at + needle.len();
-            }
-        }
-        assert!(found, "no method found for route {path}: {methods}");
-    }
-    assert!(routes.len() > 20, "{routes:?}");
-    routes
-}
-
-fn matching_paren(text: &str) -> usize {
-    let mut depth = 1;
-    let mut in_string = false;
-    let mut previous = ' ';
-    for (i, c) in text.char_indices() {
-        match c {
-            '"' if previous != '\\' => in_string = !in_string,
-            '(' if !in_string => depth += 1,
-            ')' if !in_string => {
-                depth -= 1;
-                if depth == 0 {
-                    return i;
-                }
-            }
-            _ => {}
-        }
-        previous = c;
-    }
-    panic!("unbalanced parentheses in api/mod.rs")
-}
-
-fn split_top_level_comma(args: &str) -> (&str, &str) {
-    let mut depth = 0;
-    let mut in_string = false;
-    for (i, c) in args.char_indices() {
-        match c {
-            '"' => in_string = !in_string,
-            '(' | '[' | '{' if !in_string => depth += 1,
-            ')' | ']' | '}' if !in_string => depth -= 1,
-            ',' if !in_string && depth == 0 => return (&args[..i], &args[i + 1..]),
-            _ => {}
-        }
-    }
-    panic!("a route without a handler: {args}")
-}
-
-/// Expands `"{tenant}/keys/{{key}}"` as `format!` would, with `bindings` for the captures.
-fn expand_format(format: &str, bindings: &BTreeMap<String, String>) -> String {
-    let mut out = String::new();
-    let mut chars = format.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' if chars.peek() == Some(&'{') => {
-                chars.next();
-                out.push('{');
-            }
-            '}' if chars.peek() == Some(&'}') => {
-                chars.next();
-                out.push('}');
-            }
-            '{' => {
-                let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
-                out.push_str(bindings.get(&name).unwrap_or_else(|| panic!("unknown capture {name} in api/mod.rs")));
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// What a tenant looks like through its admin API (to show that nothing changed).
