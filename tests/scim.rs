@@ -354,8 +354,10 @@ fn protocol_errors_have_the_right_status_and_scim_type(server: &TestServer) {
     let text = server.call_with_headers("POST", &users, &headers, Body::Raw(b"userName=x", Some("text/plain")));
     assert_scim_error(&text, 415, None);
     let huge = format!("{{\"userName\": \"x\", \"title\": \"{}\"}}", "a".repeat(2 << 20));
-    let too_large = server.call_with_headers("POST", &users, &headers, Body::Raw(huge.as_bytes(), Some("application/scim+json")));
-    assert_eq!(too_large.status, 413, "{}", too_large.text);
+    let too_large = server.send_raw("POST", &users, Some(&auth), Some("application/scim+json"), huge.as_bytes());
+    assert_eq!(too_large.status, 413, "{}", too_large.head);
+    let body: Value = serde_json::from_str(&too_large.body).expect("a SCIM error body");
+    assert_eq!(body["status"], "413", "{body}");
 
     // If-Match: a stale version is refused with 412 and nothing changes.
     let stale = [("authorization", auth.as_str()), ("if-match", "W/\"99\"")];

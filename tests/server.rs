@@ -1314,33 +1314,10 @@ fn json_of_size(size: usize) -> Vec<u8> {
 /// closing the connection before it has read the whole body (which it may: it answers 413 as
 /// soon as the limit is passed, 415 without reading the body at all).
 fn send_raw(server: &Client, method: &str, path: &str, token: Option<&str>, content_type: Option<&str>, body: &[u8]) -> (u16, Value) {
-    use std::io::{Read, Write};
-    let address = server.url().trim_start_matches("http://").to_owned();
-    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
-    if let Some(content_type) = content_type {
-        head.push_str(&format!("Content-Type: {content_type}\r\n"));
-    }
-    if let Some(token) = token {
-        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).expect("send the request head");
-    // A failed write is expected when the server answers early.
-    let _ = stream.write_all(body);
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("{method} {path}: no HTTP response: {text:?}\n--- server log ---\n{}", server.log()));
-    assert!(status < 500, "{method} {path} answered {status}: {text}\n--- server log ---\n{}", server.log());
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    assert!(head.to_ascii_lowercase().contains("content-type: application/json"), "{method} {path}: not JSON: {text}");
-    assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{method} {path}: {text}");
-    let json = serde_json::from_str(body).unwrap_or_else(|_| panic!("{method} {path}: answered {status} with a body that is not JSON: {body:?}"));
+    let auth = token.map(|token| format!("Bearer {token}"));
+    let reply = server.send_raw(method, path, auth.as_deref(), content_type, body);
+    let (status, text) = (reply.status, &reply.text);
+    assert!(reply.head.to_ascii_lowercase().contains("content-type: application/json"), "{method} {path}: not JSON: {text}");
+    let json = serde_json::from_str(&reply.body).unwrap_or_else(|_| panic!("{method} {path}: answered {status} with a body that is not JSON: {text:?}"));
     (status, json)
 }

@@ -154,6 +154,19 @@ pub struct Reply {
     pub json: Value,
 }
 
+/// An answer read off the wire by [`Client::send_raw`].
+#[derive(Debug, Clone)]
+pub struct RawReply {
+    /// HTTP status.
+    pub status: u16,
+    /// The status line and headers.
+    pub head: String,
+    /// The body.
+    pub body: String,
+    /// Everything, for messages.
+    pub text: String,
+}
+
 impl TestServer {
     /// A server on a fresh store of `backend`.
     pub fn start(backend: Backend, label: &str) -> TestServer {
@@ -337,6 +350,38 @@ impl Client {
         let text = response.into_body().with_config().limit(64 << 20).read_to_string()?;
         let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone())) };
         Ok(Reply { status, content_type, text, json })
+    }
+
+    /// Sends a request over a fresh connection, byte for byte, and reads the answer even when the
+    /// server answers before reading the whole body (an oversized body): a failed write is
+    /// expected then. Panics if no HTTP response comes back or it is a 5xx or chunked.
+    pub fn send_raw(&self, method: &str, path: &str, authorization: Option<&str>, content_type: Option<&str>, body: &[u8]) -> RawReply {
+        use std::io::{Read, Write};
+        let address = self.url().trim_start_matches("http://").to_owned();
+        let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("set a read timeout");
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+        if let Some(content_type) = content_type {
+            head.push_str(&format!("Content-Type: {content_type}\r\n"));
+        }
+        if let Some(authorization) = authorization {
+            head.push_str(&format!("Authorization: {authorization}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).expect("send the request head");
+        let _ = stream.write_all(body);
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{method} {path}: no HTTP response: {text:?}\n--- server log ---\n{}", self.log()));
+        assert!(status < 500, "{method} {path} answered {status}: {text}\n--- server log ---\n{}", self.log());
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{method} {path}: {text}");
+        RawReply { status, head: head.to_owned(), body: body.to_owned(), text: text.clone() }
     }
 
     /// Sends a request; panics on a transport failure or a 5xx (the server must never answer

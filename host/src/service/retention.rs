@@ -1,6 +1,6 @@
 //! Decision retention: each tenant's decision records older than its retention setting are
 //! deleted, by a periodic job in every host (deleting is idempotent, so hosts sharing a
-//! database need no coordination) or on demand.
+//! database need no coordination) or on demand. The same job deletes expired SCIM access tokens.
 
 use std::time::Duration;
 
@@ -35,12 +35,18 @@ pub async fn purge_tenant(state: &SharedState, tenant: &Tenant) -> Result<Purge>
     Ok(Purge { purged, cutoff: Some(cutoff) })
 }
 
-/// Purges every tenant, every `every`, until the task is dropped.
+/// Purges every tenant's old decisions and every expired SCIM access token, every `every`,
+/// until the task is dropped.
 pub async fn run_periodically(state: SharedState, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        match state.store.purge_expired_scim_tokens(now_millis()).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired SCIM access tokens purged"),
+            Err(error) => tracing::warn!(%error, "retention: cannot purge expired SCIM tokens; retrying next round"),
+        }
         let tenants = match state.store.list_tenants().await {
             Ok(tenants) => tenants,
             Err(error) => {

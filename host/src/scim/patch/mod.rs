@@ -29,6 +29,7 @@ mod apply;
 
 use serde_json::{Map, Value};
 
+use super::filter::{Filter, Literal, Operator};
 use super::json;
 use super::path::PatchPath;
 use super::schema::{AttributePath, ResourceType};
@@ -72,6 +73,20 @@ pub struct PatchOutcome {
     /// The top-level attributes whose value differs from before, in schema order; extension
     /// attributes URN-qualified. Empty when the request changed nothing.
     pub changed_attributes: Vec<String>,
+}
+
+/// Members a request adds and removes (see [`PatchRequest::member_edits`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberEdits {
+    /// User ids to add.
+    pub add: Vec<String>,
+    /// User ids to remove.
+    pub remove: Vec<String>,
+}
+
+/// The `value` of each member element; `None` if one has none.
+fn member_ids(elements: &[Value]) -> Option<Vec<String>> {
+    elements.iter().map(|element| element.get("value").and_then(Value::as_str).map(str::to_owned)).collect()
 }
 
 /// One operation on one path (a path-less operation becomes one per attribute).
@@ -129,6 +144,36 @@ impl PatchRequest {
             parse_operation(index, operation, resource_type, &mut parsed)?;
         }
         Ok(PatchRequest { resource_type, operations: parsed })
+    }
+
+    /// The member ids the request adds and removes, when that is all it does: every operation
+    /// an `add` of `members`, a `remove` of `members` with a value list, or a `remove` of
+    /// `members[value eq "…"]`. Lets a server apply Entra's and Okta's membership changes
+    /// without reading the whole group. `None` for anything else, or when an id is both added
+    /// and removed (then order matters: apply the request to the resource).
+    pub fn member_edits(&self) -> Option<MemberEdits> {
+        let mut edits = MemberEdits::default();
+        for operation in &self.operations {
+            let path = &operation.path;
+            let on_members = path.attribute.extension.is_none()
+                && path.attribute.sub_attribute.is_none()
+                && path.attribute.attribute.name == "members";
+            if !on_members {
+                return None;
+            }
+            match (&operation.change, &path.value_filter) {
+                (Change::Add(Value::Array(elements)), None) => edits.add.extend(member_ids(elements)?),
+                (Change::RemoveElements(elements), None) => edits.remove.extend(member_ids(elements)?),
+                (Change::Remove, Some(Filter::Compare { path, operator: Operator::Equal, value: Literal::String(id) }))
+                    if path.target().name == "value" =>
+                {
+                    edits.remove.push(id.clone());
+                }
+                _ => return None,
+            }
+        }
+        let overlap = edits.add.iter().any(|id| edits.remove.contains(id));
+        (!overlap).then_some(edits)
     }
 
     /// Applies the operations, in order, to a copy of `resource` (a JSON object): either all
@@ -436,5 +481,41 @@ mod tests {
             json!({"SCHEMAS": [PATCH_OP_SCHEMA], "operations": [{"OP": "Replace", "Path": "title", "Value": "Guide"}]});
         let outcome = PatchRequest::parse(&body, ResourceType::User).unwrap().apply(&user()).unwrap();
         assert_eq!(outcome.resource["title"], "Guide");
+    }
+}
+
+#[cfg(test)]
+mod member_edit_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn request(operations: Value) -> PatchRequest {
+        PatchRequest::parse(&json!({"schemas": [PATCH_OP_SCHEMA], "Operations": operations}), ResourceType::Group)
+            .expect("a valid request")
+    }
+
+    #[test]
+    fn entra_and_okta_membership_changes_are_member_edits() {
+        let edits = request(json!([
+            {"op": "Add", "path": "members", "value": [{"value": "u1"}, {"value": "u2"}]},
+            {"op": "Remove", "path": "members[value eq \"u3\"]"},
+            {"op": "remove", "path": "members", "value": [{"value": "u4"}]},
+        ]))
+        .member_edits()
+        .expect("member edits");
+        assert_eq!(edits, MemberEdits { add: vec!["u1".into(), "u2".into()], remove: vec!["u3".into(), "u4".into()] });
+    }
+
+    #[test]
+    fn anything_else_is_applied_to_the_resource() {
+        assert_eq!(request(json!([{"op": "replace", "path": "displayName", "value": "x"}])).member_edits(), None);
+        assert_eq!(request(json!([{"op": "replace", "path": "members", "value": [{"value": "u1"}]}])).member_edits(), None);
+        assert_eq!(request(json!([{"op": "remove", "path": "members"}])).member_edits(), None);
+        let add_then_remove = json!([
+            {"op": "add", "path": "members", "value": [{"value": "u1"}]},
+            {"op": "remove", "path": "members[value eq \"u1\"]"},
+        ]);
+        assert_eq!(request(add_then_remove).member_edits(), None, "order matters when an id is added and removed");
     }
 }

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 
+use futures_util::StreamExt;
 use muster_wire::Trigger;
 use serde_json::{Map, Value};
 
@@ -18,7 +19,11 @@ use super::{
 };
 use crate::{
     auth,
-    scim::{error::ScimError, patch::PatchRequest, schema::ResourceType},
+    scim::{
+        error::ScimError,
+        patch::{MemberEdits, PatchRequest},
+        schema::ResourceType,
+    },
     service::{
         SharedState,
         decide::{Change, DecideError, decide_and_apply},
@@ -29,6 +34,10 @@ use crate::{
         model::{GroupMember, Realm, ScimGroup, UserStatus},
     },
 };
+
+/// Users re-decided at once after a group write (their decisions are applied by the store's
+/// writer, which takes them in batches).
+const REDECIDE_CONCURRENCY: usize = 8;
 
 /// A group write and what it changed.
 #[derive(Debug)]
@@ -129,9 +138,14 @@ pub async fn replace(state: &SharedState, realm: &Realm, id: &str, body: &Value,
     write(state, realm, existing, fields, &before, if_match, changed, actor).await
 }
 
-/// `PATCH /Groups/{id}`: applies the operations (Entra's and Okta's member adds and removes).
+/// `PATCH /Groups/{id}`: applies the operations. Pure member adds and removes (how Entra and
+/// Okta sync memberships) go straight to the store without reading the group's members, so a
+/// large group costs no more to change than a small one; removing a non-member changes nothing.
 pub async fn patch(state: &SharedState, realm: &Realm, id: &str, body: &Value, if_match: Option<i64>, actor: &str) -> Result<Written, ScimError> {
     let request = PatchRequest::parse(body, ResourceType::Group)?;
+    if let Some(edits) = request.member_edits() {
+        return edit_members(state, realm, id, edits, if_match, actor).await;
+    }
     let existing = load(state, realm, id).await?;
     let current = members(state, &existing).await?;
     let before: BTreeSet<String> = current.iter().map(|m| m.user_id.clone()).collect();
@@ -142,6 +156,21 @@ pub async fn patch(state: &SharedState, realm: &Realm, id: &str, body: &Value, i
     let resource = normalize_resource(ResourceType::Group, &outcome.resource)?;
     let fields = GroupFields::of(&resource)?;
     write(state, realm, existing, fields, &before, if_match, outcome.changed_attributes, actor).await
+}
+
+/// Adds and removes members and re-decides them.
+async fn edit_members(state: &SharedState, realm: &Realm, id: &str, edits: MemberEdits, if_match: Option<i64>, actor: &str) -> Result<Written, ScimError> {
+    let change = ScimGroupChange {
+        members: MembersChange::Edit { add: edits.add, remove: edits.remove },
+        expected_version: if_match,
+        ..ScimGroupChange::default()
+    };
+    let audit = Audit { actor: actor.to_owned(), at: now_millis() };
+    let written = state.store.change_scim_group(&realm.tenant_id, &realm.id, id, change, &audit).await.map_err(member_error)?;
+    let concerned: Vec<String> = written.members.added.iter().chain(&written.members.removed).cloned().collect();
+    redecide(state, realm, &concerned, actor).await;
+    let changed = if concerned.is_empty() { Vec::new() } else { vec!["members".to_owned()] };
+    Ok(Written { group: written.group, changed })
 }
 
 /// Applies new fields to a stored group and re-decides the users whose groups changed.
@@ -181,11 +210,17 @@ pub async fn delete(state: &SharedState, realm: &Realm, id: &str, actor: &str) -
 }
 
 /// Runs the rules for each active user whose provider groups a group write changed, and
-/// applies them. The group write has already happened: a user the rules fail on keeps its
-/// previous decision, and the failure is logged and counted (the next event re-decides).
+/// applies them, [`REDECIDE_CONCURRENCY`] at a time. The group write has already happened: a
+/// user the rules fail on keeps its previous decision, and the failure is logged and counted
+/// (the next event re-decides).
 async fn redecide(state: &SharedState, realm: &Realm, user_ids: &[String], actor: &str) {
-    for user_id in user_ids {
-        if let Err(error) = redecide_one(state, realm, user_id, actor).await {
+    let runs = user_ids.iter().cloned().map(|user_id| async move {
+        let result = redecide_one(state, realm, &user_id, actor).await;
+        (user_id, result)
+    });
+    let mut results = futures_util::stream::iter(runs).buffer_unordered(REDECIDE_CONCURRENCY);
+    while let Some((user_id, result)) = results.next().await {
+        if let Err(error) = result {
             state.metrics.error(error.kind());
             tracing::warn!(realm = %realm.id, user = %user_id, %error, "group change: the user's decision was not updated");
         }
