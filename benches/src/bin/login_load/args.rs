@@ -65,13 +65,18 @@ pub struct Args {
     /// How many error answers (their bodies) or failures to print, on stderr.
     #[arg(long, default_value_t = 5)]
     pub show_errors: usize,
-    /// File holding an admin key of the tenant (for `--activate-every`).
+    /// File holding an admin key of the tenant (for `--activate-every` and `--shadow`).
     #[arg(long)]
     pub admin_token_file: Option<PathBuf>,
     /// Activation churn: during the measured run, activate the realm's two user-rules versions
     /// alternately at this interval (uploads a second version first if there is only one).
     #[arg(long, value_parser = parse_duration, requires = "admin_token_file")]
     pub activate_every: Option<Duration>,
+    /// Shadow mode: before the run, make a second user-rules version (uploaded first if there is
+    /// only one) the realm's shadow, so every login also runs it after its answer; ended after
+    /// the run. Reports the shadow evaluations of the measured run.
+    #[arg(long, requires = "admin_token_file", conflicts_with = "activate_every")]
+    pub shadow: bool,
     /// The user-rules module to upload as the second version, when the realm has only one.
     #[arg(long, default_value = "target/wasm/wasm32-unknown-unknown/wasm-release/user_rules.wasm")]
     pub user_rules_wasm: PathBuf,

@@ -71,6 +71,11 @@ impl Churn {
         Ok(churn)
     }
 
+    /// The version active before the run, then the other one (`--shadow` shadows it).
+    pub fn versions(&self) -> [i64; 2] {
+        self.versions
+    }
+
     /// Uploads `wasm_path` with the settings of version `active`; returns the new version.
     async fn upload_copy(&mut self, active: i64, wasm_path: &std::path::Path) -> anyhow::Result<i64> {
         let current = self.call_json(Method::GET, &format!("/versions/{active}"), Bytes::new(), StatusCode::OK).await?;

@@ -7,6 +7,7 @@
 //! * [`http`]: the keep-alive HTTP/1.1 client;
 //! * [`load`]: the closed- and open-loop client loops and their tallies;
 //! * [`churn`]: module activations during the run (`--activate-every`);
+//! * [`shadow`]: a shadow user-rules version during the run (`--shadow`);
 //! * [`cpu`]: the CPU the generator and the watched processes (`--cpu-of`) use;
 //! * [`report`]: the summary, as text or JSON.
 //!
@@ -19,6 +20,7 @@ mod cpu;
 mod http;
 mod load;
 mod report;
+mod shadow;
 mod workload;
 
 use std::{process::ExitCode, sync::Arc, time::Instant};
@@ -33,7 +35,8 @@ use crate::{
     cpu::Watch,
     http::{Target, bearer_from_file},
     load::{Logins, Plan, Tally},
-    report::{CpuUse, Summary},
+    report::{CpuUse, ShadowSummary, Summary},
+    shadow::Shadow,
 };
 
 fn main() -> ExitCode {
@@ -90,12 +93,36 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         _ => None,
     };
 
+    let shadow = match (&args.admin_token_file, args.shadow) {
+        (Some(admin_token_file), true) => {
+            let admin = bearer_from_file(admin_token_file)?;
+            let shadow = Shadow::start(&target, admin, &args.tenant, &args.realm, &args.user_rules_wasm)
+                .await
+                .context("cannot set up shadow mode")?;
+            eprintln!("shadow: version {} runs beside active version {}", shadow.versions[1], shadow.versions[0]);
+            Some(shadow)
+        }
+        _ => None,
+    };
+
     let begin = Instant::now();
     let plan = Plan { begin, measure_from: begin + args.warmup, end: begin + args.warmup + args.duration, rate: args.rate };
     let churn = churn.map(|churn| tokio::spawn(churn.run(plan, args.show_errors)));
     let mut watches = vec![Watch::Pid(std::process::id())];
     watches.extend(args.cpu_of.iter().cloned());
     let watches = Arc::new(watches);
+    // The shadow counters when counting starts (only the measured run's evaluations count).
+    let shadow = shadow.map(|shadow| {
+        let shadow = Arc::new(shadow);
+        let reading = tokio::spawn({
+            let shadow = Arc::clone(&shadow);
+            async move {
+                tokio::time::sleep_until(plan.measure_from.into()).await;
+                shadow.counters().await
+            }
+        });
+        (shadow, reading)
+    });
     let cpu_before = tokio::spawn({
         let watches = Arc::clone(&watches);
         async move {
@@ -129,9 +156,20 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         })
         .collect();
 
+    let shadow = match shadow {
+        Some((shadow, reading)) => {
+            let before = reading.await.context("the shadow counter task panicked")?.context("cannot read the shadow counters")?;
+            let shadow = Arc::into_inner(shadow).context("the shadow is still shared")?;
+            Some(shadow.finish(&before).await?)
+        }
+        None => None,
+    };
+
     for sample in &tally.samples {
         eprintln!("error sample: {sample}");
     }
-    Summary::new(&args, &tally, churn.as_ref(), cpu).print(args.json);
+    let mut summary = Summary::new(&args, &tally, churn.as_ref(), cpu);
+    summary.shadow = shadow.map(|shadow| ShadowSummary::of(shadow, summary.duration_s));
+    summary.print(args.json);
     Ok(tally.errors.is_empty() && tally.successes > 0)
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::{args::Args, churn::ChurnTally, load::Tally};
+use crate::{args::Args, churn::ChurnTally, load::Tally, shadow::ShadowTally};
 
 /// Everything a run reports.
 #[derive(Serialize)]
@@ -49,6 +49,9 @@ pub struct Summary {
     pub churn: Option<ChurnSummary>,
     /// CPU used during the measured run: the generator's, then each `--cpu-of`'s.
     pub cpu: Vec<CpuUse>,
+    /// With `--shadow`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowSummary>,
 }
 
 /// CPU time some processes used during the measured run.
@@ -104,6 +107,25 @@ pub struct ChurnSummary {
     pub activation_latency_ms: Percentiles,
 }
 
+/// What shadow mode did during the measured run.
+#[derive(Serialize)]
+pub struct ShadowSummary {
+    /// The active version, then the shadow.
+    pub versions: [i64; 2],
+    /// Shadow evaluations by result (`same`, `differs`, `failed`, `dropped`).
+    pub results: BTreeMap<String, u64>,
+    /// Shadow evaluations that ran (all but `dropped`) per second.
+    pub evaluated_per_s: f64,
+}
+
+impl ShadowSummary {
+    /// Summarizes the shadow evaluations of a measured run of `seconds`.
+    pub fn of(tally: ShadowTally, seconds: f64) -> Self {
+        let evaluated: u64 = tally.results.iter().filter(|(result, _)| *result != "dropped").map(|(_, count)| count).sum();
+        ShadowSummary { versions: tally.versions, results: tally.results, evaluated_per_s: evaluated as f64 / seconds.max(1e-9) }
+    }
+}
+
 impl Summary {
     /// Summarizes a run of `args` from its merged tally.
     pub fn new(args: &Args, tally: &Tally, churn: Option<&ChurnTally>, cpu: Vec<CpuUse>) -> Self {
@@ -138,6 +160,7 @@ impl Summary {
                 activation_latency_ms: Percentiles::of(&churn.latency),
             }),
             cpu,
+            shadow: None,
         }
     }
 
@@ -170,6 +193,16 @@ impl Summary {
                 churn.activations,
                 churn.failures,
                 churn.activation_latency_ms.line()
+            );
+        }
+        if let Some(shadow) = &self.shadow {
+            let results: Vec<String> = shadow.results.iter().map(|(result, count)| format!("{result} {count}")).collect();
+            println!(
+                "shadow        version {} beside {}: {:.0} shadow evaluations/s ({})",
+                shadow.versions[1],
+                shadow.versions[0],
+                shadow.evaluated_per_s,
+                if results.is_empty() { "none counted".to_owned() } else { results.join(", ") }
             );
         }
         let cpu: Vec<String> = self
