@@ -56,6 +56,7 @@ suite!(
     users_are_listed_in_pages,
     decisions_are_filtered_and_paged_newest_first,
     audit_seq_is_strictly_increasing_under_concurrent_writers,
+    concurrent_decisions_all_land_and_a_failing_one_fails_alone,
     audit_log_is_filtered,
     audit_rows_cannot_be_updated_or_deleted,
     tenants_are_isolated,
@@ -887,6 +888,85 @@ async fn audit_seq_is_strictly_increasing_under_concurrent_writers(db: &TestDb) 
     // updates, 3 uploads; beta: tenant + 3 orgs.
     assert_eq!(audit_log(store, "acme").await.len(), 2 + 4 + 4 + 6 + 3 + 3);
     assert_eq!(audit_log(store, "beta").await.len(), 1 + 3);
+}
+
+/// Many decisions at once (on SQLite, group-committed): every good one lands, each failing one
+/// (refused by the checks, or failing at its write) fails alone, later decisions of a user see the
+/// earlier ones, and each tenant's audit seqs stay gapless and in commit order.
+async fn concurrent_decisions_all_land_and_a_failing_one_fails_alone(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    tenant_and_realm(store, "beta", "okta").await;
+    login(store, &user("acme", "entra", "holder", "holder", None), "d-taken", None).await;
+    let tasks: Vec<_> = (0..60)
+        .map(|n: i64| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (tenant, realm) = if n % 2 == 0 { ("acme", "entra") } else { ("beta", "okta") };
+                let (id, decision) = match n % 10 {
+                    // Refused by the checks: the user name is another user's.
+                    3 if tenant == "acme" => ("impostor".to_owned(), format!("d{n}")),
+                    // Fails at its write: the decision id is taken.
+                    4 => (format!("u{n}"), "d-taken".to_owned()),
+                    // The same user, again and again.
+                    5 | 6 => ("shared".to_owned(), format!("d{n}")),
+                    _ => (format!("u{n}"), format!("d{n}")),
+                };
+                let name = if id == "impostor" { "HOLDER".to_owned() } else { id.clone() };
+                let mut u = user(tenant, realm, &id, &name, None);
+                u.updated_at = T0 + n;
+                let marks: &[(&str, &[&str])] = &[("all-staff", &["acme"]), ("sales", &[])];
+                let result = store.apply_decision(apply(u, marks, &decision), &at("mk_eval", T0 + n)).await;
+                (n, tenant, decision, result)
+            })
+        })
+        .collect();
+    let mut landed = BTreeMap::<&str, Vec<String>>::new();
+    let mut shared_logins = BTreeMap::<&str, i64>::new();
+    for task in tasks {
+        let (n, tenant, decision, result) = task.await.expect("task");
+        match n % 10 {
+            3 if tenant == "acme" => assert_conflict(result, "is already taken by user holder"),
+            4 => assert_conflict(result, "d-taken"),
+            _ => {
+                result.unwrap_or_else(|e| panic!("decision {decision} should land: {e}"));
+                if matches!(n % 10, 5 | 6) {
+                    *shared_logins.entry(tenant).or_default() += 1;
+                }
+                landed.entry(tenant).or_default().push(decision);
+            }
+        }
+    }
+    for (tenant, realm) in [("acme", "entra"), ("beta", "okta")] {
+        let log = audit_log(store, tenant).await;
+        let seqs: Vec<i64> = log.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "{tenant}: gapless, in order");
+        let mut applied: Vec<String> = log
+            .iter()
+            .filter(|e| e.action == "decision.applied")
+            .map(|e| details(e)["decision_id"].as_str().expect("decision id").to_owned())
+            .filter(|id| id != "d-taken")
+            .collect();
+        applied.sort();
+        let mut expected = landed.remove(tenant).unwrap_or_default();
+        expected.sort();
+        assert_eq!(applied, expected, "{tenant}: exactly the decisions that landed are audited");
+        for id in &expected {
+            assert!(store.get_decision(tenant, id).await.unwrap().is_some(), "{tenant}: decision {id} stored");
+        }
+        // Each login of the shared user saw the one before: one version up each.
+        let shared = stored_user(store, tenant, realm, "shared").await;
+        assert_eq!(shared.version, shared_logins[tenant], "{tenant}: the shared user's version counts its logins");
+        let created = actions(&log).iter().filter(|a| **a == "user.created").count() as i64;
+        assert_eq!(created, store.count_users(tenant, realm).await.unwrap(), "{tenant}: one user.created per user");
+        assert_eq!(
+            store.provider_group(tenant, realm, "all-staff").await.unwrap().unwrap().organizations,
+            ["acme"],
+            "{tenant}: the marks are stored"
+        );
+    }
+    assert!(store.get_user("acme", "entra", "impostor").await.unwrap().is_none(), "a refused user is not stored");
+    assert!(store.get_user("acme", "entra", "u4").await.unwrap().is_none(), "a failed write is rolled back");
 }
 
 async fn audit_log_is_filtered(db: &TestDb) {

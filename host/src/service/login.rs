@@ -159,10 +159,9 @@ fn validate(claims: &LoginClaims) -> Result<(), ApiError> {
 
 /// The stored user this login is for, refusing a user name taken by another provider user.
 async fn find_user(state: &SharedState, realm: &Realm, claims: &LoginClaims) -> Result<Option<UserRecord>, StoreError> {
-    let store = &state.store;
-    let by_external_id = store.find_user_by_external_id(&realm.tenant_id, &realm.id, &claims.provider_user_id).await?;
-    let by_name = store.find_user_by_name(&realm.tenant_id, &realm.id, &claims.user_name).await?;
-    match (by_external_id, by_name) {
+    let found =
+        state.store.find_login_users(&realm.tenant_id, &realm.id, &claims.provider_user_id, &claims.user_name).await?;
+    match (found.by_external_id, found.by_name) {
         (Some(by_id), Some(by_name)) if by_id.id != by_name.id => Err(name_conflict(claims, &by_name)),
         (Some(user), _) => Ok(Some(user)),
         (None, Some(user)) if user.external_id.as_deref().is_some_and(|id| id != claims.provider_user_id) => {

@@ -10,7 +10,7 @@ use super::{
     Audit, Result, Store, StoreError,
     model::{AuditEvent, Millis},
     no_tenant, random_id,
-    rows::{self, Arg, Dynamic, audit_columns},
+    rows::{self, Arg, Dynamic, audit_columns, values_placeholders},
 };
 
 /// Which audit events [`Store::list_audit`] returns: those of `tenant_id` matching every filter
@@ -70,12 +70,25 @@ impl From<AuditNote> for Event {
     }
 }
 
+/// Audit rows one `INSERT` writes at most (8 parameters each).
+const INSERT_CHUNK: usize = 100;
+
 /// Appends `events`, in order, to `tenant`'s log, returning the last `seq`.
 ///
 /// Bumps the tenant's counter first: on PostgreSQL that locks the tenant's row until commit, so
 /// call it as late in the transaction as possible (unless the transaction locked the tenant
 /// already, see `WriteTx::lock_tenant`).
 pub(super) async fn append(conn: &mut AnyConnection, tenant: &str, audit: &Audit, events: Vec<Event>) -> Result<i64> {
+    append_all(conn, tenant, events.into_iter().map(|event| (audit, event)).collect()).await
+}
+
+/// [`append`] for events of several changes (a batch of decisions), each with its own [`Audit`]:
+/// one counter bump for them all, seqs in the order given.
+pub(super) async fn append_all(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    events: Vec<(&Audit, Event)>,
+) -> Result<i64> {
     let count = i64::try_from(events.len()).map_err(|_| StoreError::Invalid("too many audit events".into()))?;
     let row = sqlx::query("UPDATE tenants SET audit_seq = audit_seq + $1 WHERE id = $2 RETURNING audit_seq")
         .bind(count)
@@ -84,21 +97,27 @@ pub(super) async fn append(conn: &mut AnyConnection, tenant: &str, audit: &Audit
         .await?
         .ok_or_else(|| no_tenant(tenant))?;
     let last: i64 = rows::get(&row, "audit_seq")?;
-    for (seq, event) in (last - count + 1..).zip(events) {
-        sqlx::query(
-            "INSERT INTO audit_events (tenant_id, seq, id, at, actor, action, target, details) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(tenant)
-        .bind(seq)
-        .bind(random_id()?)
-        .bind(audit.at)
-        .bind(audit.actor.as_str())
-        .bind(event.action.into_owned())
-        .bind(event.target)
-        .bind(event.details.to_string())
-        .execute(&mut *conn)
-        .await?;
+    let mut seqs = last - count + 1..;
+    let mut events = events.into_iter().peekable();
+    while events.peek().is_some() {
+        let chunk: Vec<_> = events.by_ref().take(INSERT_CHUNK).collect();
+        let mut sql = String::from(
+            "INSERT INTO audit_events (tenant_id, seq, id, at, actor, action, target, details) VALUES ",
+        );
+        sql.push_str(&values_placeholders(chunk.len(), 8));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for ((audit, event), seq) in chunk.into_iter().zip(seqs.by_ref()) {
+            query = query
+                .bind(tenant)
+                .bind(seq)
+                .bind(random_id()?)
+                .bind(audit.at)
+                .bind(audit.actor.as_str())
+                .bind(event.action.into_owned())
+                .bind(event.target)
+                .bind(event.details.to_string());
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(last)
 }

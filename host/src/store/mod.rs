@@ -18,6 +18,11 @@
 //!
 //! SQLite has one writer at a time: write transactions start with `BEGIN IMMEDIATE` and are
 //! serialised in-process first, so they queue on a mutex rather than spin on the busy timeout.
+//! Concurrent `apply_decision` calls are group-committed (`group_commit`): one transaction applies
+//! a batch of them in order, each caller answered only after the commit; a decision that fails
+//! fails alone (the checks refuse it before it writes anything; a failed write rolls the batch
+//! back and each decision is applied again in a transaction of its own). The batch's audit events
+//! take their seqs with one counter bump per tenant, in the order the decisions were applied.
 //!
 //! PostgreSQL lock order, which keeps concurrent writers from deadlocking: administrative writes
 //! (keys, organizations, realms, modules, SCIM credentials) lock the tenant's row *first*
@@ -35,9 +40,11 @@
 //! provider-group list, suspended: every read of memberships (a group's members, a user's groups,
 //! reports) leaves deactivated users out, so reactivation restores them exactly.
 
+mod apply;
 mod audit;
 mod decisions;
 mod deprovision;
+mod group_commit;
 pub mod model;
 mod modules;
 mod reports;
@@ -56,7 +63,8 @@ use sqlx::{
     any::{AnyPoolOptions, install_default_drivers},
     pool::PoolConnectionMetadata,
 };
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use group_commit::Writer;
+use tokio::sync::OwnedMutexGuard;
 
 pub use audit::{AuditFilter, AuditNote};
 pub use decisions::{DecisionFilter, ShadowSummary};
@@ -65,7 +73,8 @@ pub use model::*;
 pub use modules::NewModuleVersion;
 pub use reports::{GroupMembershipsReport, OrganizationMembers, RuleGroupMembers, ScimGroupMembers};
 pub use scim_groups::{MembersChange, MembershipChange, ScimGroupChange, ScimGroupChanged};
-pub use users::ApplyDecision;
+pub use apply::ApplyDecision;
+pub use users::LoginUsers;
 
 /// What the store's methods return.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -137,8 +146,8 @@ const SQLITE_PRAGMAS: &[&str] =
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite only: one writer at a time, in this process.
-    writer: Option<Arc<Mutex<()>>>,
+    /// SQLite only: one writer at a time, in this process, and the decisions queued for it.
+    writer: Option<Arc<Writer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -182,7 +191,7 @@ impl Store {
                 })
                 .connect(&url)
                 .await?;
-            Ok(Store { pool, backend: Backend::Sqlite, writer: Some(Arc::new(Mutex::new(()))) })
+            Ok(Store { pool, backend: Backend::Sqlite, writer: Some(Arc::new(Writer::new())) })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new().max_connections(max_connections).connect(url).await?;
             // The migrator takes an advisory lock: hosts starting together migrate once.
@@ -226,9 +235,15 @@ impl Store {
     /// `BEGIN IMMEDIATE` so the write lock is taken up front rather than on the first write.
     async fn write(&self) -> Result<WriteTx> {
         let turn = match &self.writer {
-            Some(writer) => Some(Arc::clone(writer).lock_owned().await),
+            Some(writer) => Some(writer.turn().await),
             None => None,
         };
+        self.begin(turn).await
+    }
+
+    /// Starts a write transaction holding `turn` until it ends; `None` on PostgreSQL, or on SQLite
+    /// for a caller that holds the writer turn itself (a group commit).
+    async fn begin(&self, turn: Option<OwnedMutexGuard<()>>) -> Result<WriteTx> {
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,

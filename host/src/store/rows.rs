@@ -387,3 +387,19 @@ impl Dynamic {
         Ok(query.fetch_all(executor).await?)
     }
 }
+
+/// `($1, …, $n), ($n+1, …), …`: placeholders for a multi-row `VALUES` of `rows` rows of `columns`.
+pub(super) fn values_placeholders(rows: usize, columns: usize) -> String {
+    let mut out = String::new();
+    for row in 0..rows {
+        out.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", row * columns + column + 1));
+        }
+        out.push(')');
+    }
+    out
+}

@@ -1,37 +1,25 @@
-//! Users, provider groups, and applying a decision to them in one transaction; the user-row
-//! helpers (locking, the user-name key, provider-group list writes) the other user writes share.
+//! Users and provider groups; the user-row helpers (locking, checking and saving a user, the
+//! user-name key, provider-group list writes) the user writes share (`apply`, SCIM, deprovisioning).
 
 use serde_json::json;
 
 use super::{
     Audit, Result, Store, StoreError, WriteTx,
     audit::{self, AuditNote, Event},
-    decisions,
-    model::{DecisionRecord, Millis, ProviderGroupMark, Session, UserRecord, UserStatus},
+    model::{Millis, ProviderGroupMark, UserRecord, UserStatus},
     no_realm,
     rows::{self, to_json, user_columns},
-    sessions, write_error,
+    write_error,
 };
 
-/// Everything one applied decision writes, in one transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApplyDecision {
-    /// The user's full new state: inserted if the id is new in the realm, else replaces the stored
-    /// record (whose `created_at` is kept). Its `version` and `deactivated_at` are the store's.
-    pub user: UserRecord,
-    /// Provider groups and their new marks, upserted per (tenant, realm, name).
-    pub provider_groups: Vec<ProviderGroupMark>,
-    /// The decision record; must be for this user, applied, not shadow.
-    pub decision: DecisionRecord,
-    /// A session to record for the user (a login); must be the user's.
-    pub session: Option<Session>,
-    /// The version the stored user must be at (SCIM `If-Match`, or the version the caller read):
-    /// [`StoreError::VersionMismatch`] if it is at another, `NotFound` if there is no stored user.
-    /// Required to reactivate a deactivated user.
-    pub expected_version: Option<i64>,
-    /// More audit events to append in the same transaction, after the store's user events and
-    /// before `decision.applied` (e.g. `scim.user.updated`).
-    pub extra_events: Vec<AuditNote>,
+/// The realm's users a login's claims name: by external id and by user name (ignoring case);
+/// both may be the same user. See [`Store::find_login_users`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginUsers {
+    /// The user with the external id, if any.
+    pub by_external_id: Option<UserRecord>,
+    /// The user with the user name (ignoring case), if any.
+    pub by_name: Option<UserRecord>,
 }
 
 impl Store {
@@ -89,6 +77,41 @@ impl Store {
         .as_ref()
         .map(rows::user)
         .transpose()
+    }
+
+    /// The realm's user with this external id and the one with this user name (ignoring case), in
+    /// one query: [`Store::find_user_by_external_id`] and [`Store::find_user_by_name`] together.
+    pub async fn find_login_users(
+        &self,
+        tenant: &str,
+        realm: &str,
+        external_id: &str,
+        user_name: &str,
+    ) -> Result<LoginUsers> {
+        let name_key = user_name_key(user_name);
+        let found = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            ", user_name_key FROM users WHERE tenant_id = $1 AND realm_id = $2 \
+             AND (external_id = $3 OR user_name_key = $4)"
+        ))
+        .bind(tenant)
+        .bind(realm)
+        .bind(external_id)
+        .bind(name_key.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut users = LoginUsers::default();
+        for row in &found {
+            let user = rows::user(row)?;
+            if rows::get::<String>(row, "user_name_key")? == name_key {
+                users.by_name = Some(user.clone());
+            }
+            if user.external_id.as_deref() == Some(external_id) {
+                users.by_external_id = Some(user);
+            }
+        }
+        Ok(users)
     }
 
     /// A page of the realm's users ordered by id: those after `after_id` (the last id of the
@@ -181,189 +204,72 @@ impl Store {
         }
         let (tenant, realm) = (user.tenant_id.as_str(), user.realm_id.as_str());
         let mut tx = self.write().await?;
-        let stored =
-            lock_user(&mut tx, tenant, realm, &user.id).await?.ok_or_else(|| no_user(tenant, realm, &user.id))?;
-        if stored.version != expected_version {
+        let stored = lock_stored_user(&mut tx, tenant, realm, &user.id)
+            .await?
+            .ok_or_else(|| no_user(tenant, realm, &user.id))?;
+        if stored.user.version != expected_version {
             return Err(StoreError::VersionMismatch {
                 what: format!("user {}", user.id),
                 expected: expected_version,
-                actual: stored.version,
+                actual: stored.user.version,
             });
         }
-        if stored.status != UserStatus::Deactivated {
+        if stored.user.status != UserStatus::Deactivated {
             return Err(StoreError::Conflict(format!(
                 "user {} is active: it is not updated as a deactivated user",
                 user.id
             )));
         }
         let mut user = user.clone();
-        let mut events = write_user(&mut tx, &mut user, Some(&stored), audit).await?;
+        let mut events = prepare_user(&mut tx, &mut user, Some(&stored), audit).await?;
+        save_user(&mut tx, &user).await?;
         events.extend(extra_events.into_iter().map(Event::from));
         audit::append(tx.conn(), tenant, audit, events).await?;
         tx.commit().await?;
         Ok(user)
     }
-
-    /// Applies a decision in one transaction: writes the user (inserted at version 1, or replacing
-    /// the stored record one version up), upserts the provider groups' marks, records the session,
-    /// stores the decision record, and appends `user.created` (new user) or `user.updated` (stored
-    /// fields other than login and update times changed), `user.reactivated` (deactivated → active),
-    /// the caller's extra events and `decision.applied`. All or nothing.
-    ///
-    /// Status: a new user may be created deactivated (SCIM `active: false`); a deactivated user may
-    /// be updated as such, or reactivated (its `deactivated_at` cleared; its suspended SCIM group
-    /// memberships count again) but only with `expected_version`, so that a write based on a read
-    /// from before the deactivation (a concurrent login) cannot undo it: without one it is a
-    /// `Conflict`. An active user is deactivated only through [`Store::deactivate_user`].
-    ///
-    /// `Conflict` naming both users if the user name (ignoring case) or external id belongs to
-    /// another user of the realm, or if the decision or session id is taken;
-    /// [`StoreError::VersionMismatch`] if `expected_version` is not the stored version; `NotFound` if
-    /// the realm is missing, or `expected_version` is given for a user not stored; `Invalid` if the
-    /// user, the decision and the session disagree on tenant, realm or user, the decision is not an
-    /// applied, non-shadow one, an active user would be deactivated, or a deactivated user would
-    /// have an organization, rule-based groups or a new session.
-    pub async fn apply_decision(&self, apply: ApplyDecision, audit: &Audit) -> Result<()> {
-        let ApplyDecision { mut user, provider_groups, decision, session, expected_version, extra_events } = apply;
-        check_consistent(&user, &decision, session.as_ref())?;
-        let (tenant, realm) = (user.tenant_id.clone(), user.realm_id.clone());
-        let mut tx = self.write().await?;
-        let exists = sqlx::query("SELECT id FROM realms WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.as_str())
-            .bind(realm.as_str())
-            .fetch_optional(tx.conn())
-            .await?;
-        if exists.is_none() {
-            return Err(no_realm(&tenant, &realm));
-        }
-        let stored = lock_user(&mut tx, &tenant, &realm, &user.id).await?;
-        check_transition(stored.as_ref(), &user, expected_version)?;
-        let mut events = write_user(&mut tx, &mut user, stored.as_ref(), audit).await?;
-        // Sorted, so concurrent transactions lock group rows in one order (no deadlocks).
-        let mut groups = provider_groups;
-        groups.sort_by(|a, b| a.name.cmp(&b.name));
-        groups.dedup_by(|later, earlier| {
-            let same = later.name == earlier.name;
-            if same {
-                std::mem::swap(later, earlier);
-            }
-            same
-        });
-        for group in &groups {
-            sqlx::query(
-                "INSERT INTO provider_groups (tenant_id, realm_id, name, organizations, updated_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (tenant_id, realm_id, name) DO UPDATE SET organizations = excluded.organizations, \
-                 updated_at = excluded.updated_at",
-            )
-            .bind(tenant.as_str())
-            .bind(realm.as_str())
-            .bind(group.name.as_str())
-            .bind(to_json(&group.organizations)?)
-            .bind(audit.at)
-            .execute(tx.conn())
-            .await?;
-        }
-        if let Some(session) = &session {
-            sessions::insert(tx.conn(), session).await?;
-        }
-        decisions::insert(tx.conn(), &decision).await?;
-        let details = json!({
-            "decision_id": decision.id, "realm_id": realm, "user_id": user.id, "trigger": decision.trigger,
-            "organization": user.organization, "rule_groups": user.rule_groups,
-            "provider_groups": groups.iter().map(|g| json!({ "name": g.name, "organizations": g.organizations })).collect::<Vec<_>>(),
-            "user_rules_version": decision.user_rules_version, "group_rules_version": decision.group_rules_version,
-        });
-        events.extend(extra_events.into_iter().map(Event::from));
-        events.push(Event::new("decision.applied", user.id.as_str(), details));
-        // Last: the audit-sequence bump locks the tenant's row until commit.
-        audit::append(tx.conn(), &tenant, audit, events).await?;
-        tx.commit().await
-    }
 }
 
-/// The user, the decision and the session must agree, the decision must be an applied one, and a
-/// deactivated user has no organization, rule-based group or new session.
-fn check_consistent(user: &UserRecord, decision: &DecisionRecord, session: Option<&Session>) -> Result<()> {
-    if user.tenant_id != decision.tenant_id || user.realm_id != decision.realm_id {
-        return Err(StoreError::Invalid(format!(
-            "the user is in {}/{} but the decision in {}/{}",
-            user.tenant_id, user.realm_id, decision.tenant_id, decision.realm_id
-        )));
-    }
-    if decision.user_id.as_deref() != Some(user.id.as_str()) {
-        return Err(StoreError::Invalid(format!("the decision is not about user {}", user.id)));
-    }
-    if !decision.applied || decision.shadow {
-        return Err(StoreError::Invalid("only an applied, non-shadow decision can be applied".into()));
-    }
-    if let Some(session) = session
-        && (session.tenant_id != user.tenant_id || session.realm_id != user.realm_id || session.user_id != user.id)
-    {
-        return Err(StoreError::Invalid(format!("the session is not one of user {}", user.id)));
-    }
-    if user.status == UserStatus::Deactivated
-        && (user.organization.is_some() || !user.rule_groups.is_empty() || session.is_some())
-    {
-        return Err(StoreError::Invalid(format!(
-            "deactivated user {} cannot have an organization, rule-based groups or a new session",
-            user.id
-        )));
-    }
-    Ok(())
+/// A stored user as read for a write, its row locked (PostgreSQL), with the key its user name is
+/// stored under.
+pub(super) struct StoredUser {
+    /// The user.
+    pub user: UserRecord,
+    /// Its `user_name_key` column as stored (not always `user_name_key(&user.user_name)`: the
+    /// migration that introduced the key suffixed the keys of older duplicates).
+    pub name_key: String,
 }
 
-/// The expected version must be the stored one; an active user is deactivated only by
-/// `deactivate_user`; reactivating needs the expected version.
-fn check_transition(stored: Option<&UserRecord>, user: &UserRecord, expected_version: Option<i64>) -> Result<()> {
-    let Some(stored) = stored else {
-        return match expected_version {
-            Some(_) => Err(no_user(&user.tenant_id, &user.realm_id, &user.id)),
-            None => Ok(()),
-        };
-    };
-    if let Some(expected) = expected_version
-        && expected != stored.version
-    {
-        return Err(StoreError::VersionMismatch {
-            what: format!("user {}", user.id),
-            expected,
-            actual: stored.version,
-        });
-    }
-    match (stored.status, user.status) {
-        (UserStatus::Active, UserStatus::Deactivated) => Err(StoreError::Invalid(format!(
-            "user {} is active: deactivate it with deactivate_user (which revokes its sessions)",
-            user.id
-        ))),
-        (UserStatus::Deactivated, UserStatus::Active) if expected_version.is_none() => Err(StoreError::Conflict(
-            format!("user {} is deactivated: reactivating it needs the version of the deactivated record", user.id),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Writes `user` (the caller's checks done), over `stored` if there is one: the store's version,
-/// `deactivated_at` and creation time go into `user`. Returns the user events to audit:
-/// `user.created`, or `user.updated` (if a stored field changed) and `user.reactivated`.
-async fn write_user(
+/// Completes `user` for writing over `stored` (if there is one; the caller's checks done): the
+/// store's version, `deactivated_at` and creation time go into `user`. Writes nothing: `Conflict`
+/// if another user of the realm has its user name (ignoring case) or external id. Returns the user
+/// events to audit: `user.created`, or `user.updated` (if a stored field changed) and
+/// `user.reactivated`.
+pub(super) async fn prepare_user(
     tx: &mut WriteTx,
     user: &mut UserRecord,
-    stored: Option<&UserRecord>,
+    stored: Option<&StoredUser>,
     audit: &Audit,
 ) -> Result<Vec<Event>> {
-    user.version = stored.map_or(1, |stored| stored.version + 1);
+    let stored_user = stored.map(|stored| &stored.user);
+    user.version = stored_user.map_or(1, |stored| stored.version + 1);
     user.deactivated_at = match user.status {
         UserStatus::Active => None,
-        UserStatus::Deactivated => Some(stored.and_then(|stored| stored.deactivated_at).unwrap_or(audit.at)),
+        UserStatus::Deactivated => Some(stored_user.and_then(|stored| stored.deactivated_at).unwrap_or(audit.at)),
     };
-    if let Some(stored) = stored {
+    if let Some(stored) = stored_user {
         user.created_at = stored.created_at;
     }
-    check_unique(tx, user).await?;
-    save_user(tx, user).await?;
+    // The unique indexes already hold the stored keys: only new ones need a look.
+    let keys_kept = stored.is_some_and(|stored| {
+        stored.name_key == user_name_key(&user.user_name) && stored.user.external_id == user.external_id
+    });
+    if !keys_kept {
+        check_unique(tx, user).await?;
+    }
     let realm = user.realm_id.as_str();
     let mut events = Vec::new();
-    match stored {
+    match stored_user {
         None => {
             let details = json!({
                 "realm_id": realm, "user_name": user.user_name, "external_id": user.external_id,
@@ -389,43 +295,38 @@ async fn write_user(
     Ok(events)
 }
 
-/// `Conflict` if another user of the realm has the user's name (ignoring case) or external id.
+/// `Conflict` if another user of the realm has the user's name (ignoring case) or external id
+/// (one query; a user name clash is reported first).
 async fn check_unique(tx: &mut WriteTx, user: &UserRecord) -> Result<()> {
-    let by_name = sqlx::query(
-        "SELECT id, user_name FROM users WHERE tenant_id = $1 AND realm_id = $2 AND user_name_key = $3 AND id <> $4",
+    let name_key = user_name_key(&user.user_name);
+    let found = sqlx::query(
+        "SELECT id, user_name, user_name_key, external_id FROM users WHERE tenant_id = $1 AND realm_id = $2 \
+         AND id <> $3 AND (user_name_key = $4 OR external_id = $5)",
     )
     .bind(user.tenant_id.as_str())
     .bind(user.realm_id.as_str())
-    .bind(user_name_key(&user.user_name))
     .bind(user.id.as_str())
-    .fetch_optional(tx.conn())
+    .bind(name_key.as_str())
+    .bind(user.external_id.as_deref())
+    .fetch_all(tx.conn())
     .await?;
-    if let Some(row) = by_name {
-        let other: String = rows::get(&row, "id")?;
-        let other_name: String = rows::get(&row, "user_name")?;
-        return Err(StoreError::Conflict(format!(
-            "user name {:?} of user {} is already taken by user {other} ({other_name:?}) in realm {:?}",
-            user.user_name, user.id, user.realm_id
-        )));
-    }
-    if let Some(external_id) = &user.external_id {
-        let by_external = sqlx::query(
-            "SELECT id, user_name FROM users WHERE tenant_id = $1 AND realm_id = $2 AND external_id = $3 AND id <> $4",
-        )
-        .bind(user.tenant_id.as_str())
-        .bind(user.realm_id.as_str())
-        .bind(external_id.as_str())
-        .bind(user.id.as_str())
-        .fetch_optional(tx.conn())
-        .await?;
-        if let Some(row) = by_external {
-            let other: String = rows::get(&row, "id")?;
-            let other_name: String = rows::get(&row, "user_name")?;
+    let mut by_external = None;
+    for row in &found {
+        let other: String = rows::get(row, "id")?;
+        let other_name: String = rows::get(row, "user_name")?;
+        if rows::get::<String>(row, "user_name_key")? == name_key {
             return Err(StoreError::Conflict(format!(
-                "external id {external_id:?} of user {} ({:?}) is already that of user {other} ({other_name:?}) in realm {:?}",
-                user.id, user.user_name, user.realm_id
+                "user name {:?} of user {} is already taken by user {other} ({other_name:?}) in realm {:?}",
+                user.user_name, user.id, user.realm_id
             )));
         }
+        by_external = Some((other, other_name));
+    }
+    if let (Some((other, other_name)), Some(external_id)) = (by_external, &user.external_id) {
+        return Err(StoreError::Conflict(format!(
+            "external id {external_id:?} of user {} ({:?}) is already that of user {other} ({other_name:?}) in realm {:?}",
+            user.id, user.user_name, user.realm_id
+        )));
     }
     Ok(())
 }
@@ -439,7 +340,7 @@ fn user_conflict(user: &UserRecord) -> String {
 }
 
 /// Inserts the user, or updates every field but its keys and creation time.
-async fn save_user(tx: &mut WriteTx, user: &UserRecord) -> Result<()> {
+pub(super) async fn save_user(tx: &mut WriteTx, user: &UserRecord) -> Result<()> {
     sqlx::query(concat!(
         "INSERT INTO users (",
         user_columns!(),
@@ -509,23 +410,32 @@ pub(super) fn no_user(tenant: &str, realm: &str, id: &str) -> StoreError {
 
 /// The stored user, its row locked until commit (PostgreSQL; SQLite has one writer).
 pub(super) async fn lock_user(tx: &mut WriteTx, tenant: &str, realm: &str, id: &str) -> Result<Option<UserRecord>> {
+    Ok(lock_stored_user(tx, tenant, realm, id).await?.map(|stored| stored.user))
+}
+
+/// [`lock_user`] with the key its user name is stored under.
+pub(super) async fn lock_stored_user(
+    tx: &mut WriteTx,
+    tenant: &str,
+    realm: &str,
+    id: &str,
+) -> Result<Option<StoredUser>> {
     let sql = tx.pick(
         concat!(
             "SELECT ",
             user_columns!(),
-            " FROM users WHERE tenant_id = $1 AND realm_id = $2 AND id = $3 FOR NO KEY UPDATE"
+            ", user_name_key FROM users WHERE tenant_id = $1 AND realm_id = $2 AND id = $3 FOR NO KEY UPDATE"
         ),
-        concat!("SELECT ", user_columns!(), " FROM users WHERE tenant_id = $1 AND realm_id = $2 AND id = $3"),
+        concat!(
+            "SELECT ",
+            user_columns!(),
+            ", user_name_key FROM users WHERE tenant_id = $1 AND realm_id = $2 AND id = $3"
+        ),
     );
-    sqlx::query(sql)
-        .bind(tenant)
-        .bind(realm)
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?
-        .as_ref()
-        .map(rows::user)
-        .transpose()
+    let Some(row) = sqlx::query(sql).bind(tenant).bind(realm).bind(id).fetch_optional(tx.conn()).await? else {
+        return Ok(None);
+    };
+    Ok(Some(StoredUser { user: rows::user(&row)?, name_key: rows::get(&row, "user_name_key")? }))
 }
 
 /// Replaces a (locked) user's provider-group list, one version up.

@@ -1,0 +1,241 @@
+//! Applying a decision, the hot path of every login and SCIM user write: checked against the
+//! stored state first (reads only, so a refused decision writes nothing), then written. On
+//! PostgreSQL each decision has its own transaction; on SQLite concurrent decisions are committed
+//! in groups (see `group_commit`).
+
+use serde_json::json;
+
+use super::{
+    Audit, Result, Store, StoreError, WriteTx,
+    audit::{self, AuditNote, Event},
+    decisions, group_commit,
+    model::{DecisionRecord, Millis, ProviderGroupMark, Session, UserRecord, UserStatus},
+    no_realm,
+    rows::{to_json, values_placeholders},
+    sessions,
+    users::{lock_stored_user, no_user, prepare_user, save_user},
+};
+
+/// Provider groups one `INSERT` upserts at most (5 parameters each).
+const UPSERT_CHUNK: usize = 100;
+
+/// Everything one applied decision writes, in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyDecision {
+    /// The user's full new state: inserted if the id is new in the realm, else replaces the stored
+    /// record (whose `created_at` is kept). Its `version` and `deactivated_at` are the store's.
+    pub user: UserRecord,
+    /// Provider groups and their new marks, upserted per (tenant, realm, name).
+    pub provider_groups: Vec<ProviderGroupMark>,
+    /// The decision record; must be for this user, applied, not shadow.
+    pub decision: DecisionRecord,
+    /// A session to record for the user (a login); must be the user's.
+    pub session: Option<Session>,
+    /// The version the stored user must be at (SCIM `If-Match`, or the version the caller read):
+    /// [`StoreError::VersionMismatch`] if it is at another, `NotFound` if there is no stored user.
+    /// Required to reactivate a deactivated user.
+    pub expected_version: Option<i64>,
+    /// More audit events to append in the same transaction, after the store's user events and
+    /// before `decision.applied` (e.g. `scim.user.updated`).
+    pub extra_events: Vec<AuditNote>,
+}
+
+/// A decision checked against the stored state, ready to be written.
+pub(super) struct Checked<'a> {
+    /// The user as it will be stored (the store's version, times and status fields filled in).
+    user: UserRecord,
+    /// The provider groups' marks, by name, one per name (the last given wins).
+    groups: Vec<ProviderGroupMark>,
+    /// The decision to apply.
+    apply: &'a ApplyDecision,
+    /// The audit events to append, in order.
+    pub events: Vec<Event>,
+}
+
+impl Store {
+    /// Applies a decision in one transaction: writes the user (inserted at version 1, or replacing
+    /// the stored record one version up), upserts the provider groups' marks (a group whose marks
+    /// are unchanged is not rewritten), records the session, stores the decision record, and
+    /// appends `user.created` (new user) or `user.updated` (stored fields other than login and
+    /// update times changed), `user.reactivated` (deactivated → active), the caller's extra events
+    /// and `decision.applied`. All or nothing; returns only once committed (on SQLite possibly in
+    /// one transaction with concurrent decisions, never together with one that failed).
+    ///
+    /// Status: a new user may be created deactivated (SCIM `active: false`); a deactivated user may
+    /// be updated as such, or reactivated (its `deactivated_at` cleared; its suspended SCIM group
+    /// memberships count again) but only with `expected_version`, so that a write based on a read
+    /// from before the deactivation (a concurrent login) cannot undo it: without one it is a
+    /// `Conflict`. An active user is deactivated only through [`Store::deactivate_user`].
+    ///
+    /// `Conflict` naming both users if the user name (ignoring case) or external id belongs to
+    /// another user of the realm, or if the decision or session id is taken;
+    /// [`StoreError::VersionMismatch`] if `expected_version` is not the stored version; `NotFound` if
+    /// the realm is missing, or `expected_version` is given for a user not stored; `Invalid` if the
+    /// user, the decision and the session disagree on tenant, realm or user, the decision is not an
+    /// applied, non-shadow one, an active user would be deactivated, or a deactivated user would
+    /// have an organization, rule-based groups or a new session.
+    pub async fn apply_decision(&self, apply: ApplyDecision, audit: &Audit) -> Result<()> {
+        if let Some(writer) = &self.writer {
+            return group_commit::apply(self, writer, apply, audit.clone()).await;
+        }
+        let mut tx = self.write().await?;
+        apply_in(&mut tx, &apply, audit).await?;
+        tx.commit().await
+    }
+}
+
+/// Checks, writes and audits one decision in `tx` (not committed). On an error the transaction
+/// may hold part of the writes: roll it back.
+pub(super) async fn apply_in(tx: &mut WriteTx, apply: &ApplyDecision, audit: &Audit) -> Result<()> {
+    let checked = check(tx, apply, audit).await?;
+    let events = write(tx, checked, audit).await?;
+    // Last: the audit-sequence bump locks the tenant's row until commit.
+    audit::append(tx.conn(), &apply.user.tenant_id, audit, events).await?;
+    Ok(())
+}
+
+/// Checks `apply` against the state `tx` sees (locking the user's row on PostgreSQL) and prepares
+/// its writes and audit events. Writes nothing, so a refused decision leaves `tx` as it was.
+pub(super) async fn check<'a>(tx: &mut WriteTx, apply: &'a ApplyDecision, audit: &Audit) -> Result<Checked<'a>> {
+    check_consistent(&apply.user, &apply.decision, apply.session.as_ref())?;
+    let (tenant, realm) = (apply.user.tenant_id.as_str(), apply.user.realm_id.as_str());
+    let stored = lock_stored_user(tx, tenant, realm, &apply.user.id).await?;
+    // A stored user's realm exists (foreign key): only a new user's needs a look.
+    if stored.is_none() && !realm_exists(tx, tenant, realm).await? {
+        return Err(no_realm(tenant, realm));
+    }
+    check_transition(stored.as_ref().map(|stored| &stored.user), &apply.user, apply.expected_version)?;
+    let mut user = apply.user.clone();
+    let mut events = prepare_user(tx, &mut user, stored.as_ref(), audit).await?;
+    let groups = by_name(&apply.provider_groups);
+    let decision = &apply.decision;
+    let details = json!({
+        "decision_id": decision.id, "realm_id": realm, "user_id": user.id, "trigger": decision.trigger,
+        "organization": user.organization, "rule_groups": user.rule_groups,
+        "provider_groups": groups.iter().map(|g| json!({ "name": g.name, "organizations": g.organizations })).collect::<Vec<_>>(),
+        "user_rules_version": decision.user_rules_version, "group_rules_version": decision.group_rules_version,
+    });
+    events.extend(apply.extra_events.iter().cloned().map(Event::from));
+    events.push(Event::new("decision.applied", user.id.as_str(), details));
+    Ok(Checked { user, groups, apply, events })
+}
+
+/// Writes a checked decision (user, provider-group marks, session, decision record; the audit
+/// events are the caller's to append) and returns its audit events. On an error `tx` may hold
+/// part of the writes: roll it back.
+pub(super) async fn write(tx: &mut WriteTx, checked: Checked<'_>, audit: &Audit) -> Result<Vec<Event>> {
+    let Checked { user, groups, apply, events } = checked;
+    save_user(tx, &user).await?;
+    upsert_marks(tx, &user.tenant_id, &user.realm_id, &groups, audit.at).await?;
+    if let Some(session) = &apply.session {
+        sessions::insert(tx.conn(), session).await?;
+    }
+    decisions::insert(tx.conn(), &apply.decision).await?;
+    Ok(events)
+}
+
+/// Whether the tenant has the realm.
+async fn realm_exists(tx: &mut WriteTx, tenant: &str, realm: &str) -> Result<bool> {
+    let found = sqlx::query("SELECT id FROM realms WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(realm)
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(found.is_some())
+}
+
+/// The marks sorted by name, one per name (the last given wins): concurrent transactions lock group
+/// rows in one order (no deadlocks), and one statement never upserts a row twice.
+fn by_name(marks: &[ProviderGroupMark]) -> Vec<ProviderGroupMark> {
+    let mut groups = marks.to_vec();
+    groups.sort_by(|a, b| a.name.cmp(&b.name));
+    groups.dedup_by(|later, earlier| {
+        let same = later.name == earlier.name;
+        if same {
+            std::mem::swap(later, earlier);
+        }
+        same
+    });
+    groups
+}
+
+/// Upserts the groups' marks (sorted by name) in one statement per [`UPSERT_CHUNK`]: a group whose
+/// stored marks are the same is left as it is (no new row version on PostgreSQL; its row is still
+/// locked until commit, in name order, as a write would lock it).
+async fn upsert_marks(tx: &mut WriteTx, tenant: &str, realm: &str, groups: &[ProviderGroupMark], at: Millis) -> Result<()> {
+    for chunk in groups.chunks(UPSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO provider_groups (tenant_id, realm_id, name, organizations, updated_at) VALUES {} \
+             ON CONFLICT (tenant_id, realm_id, name) DO UPDATE SET organizations = excluded.organizations, \
+             updated_at = excluded.updated_at WHERE provider_groups.organizations <> excluded.organizations",
+            values_placeholders(chunk.len(), 5)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for group in chunk {
+            query = query.bind(tenant).bind(realm).bind(group.name.as_str()).bind(to_json(&group.organizations)?).bind(at);
+        }
+        query.execute(tx.conn()).await?;
+    }
+    Ok(())
+}
+
+/// The user, the decision and the session must agree, the decision must be an applied one, and a
+/// deactivated user has no organization, rule-based group or new session.
+fn check_consistent(user: &UserRecord, decision: &DecisionRecord, session: Option<&Session>) -> Result<()> {
+    if user.tenant_id != decision.tenant_id || user.realm_id != decision.realm_id {
+        return Err(StoreError::Invalid(format!(
+            "the user is in {}/{} but the decision in {}/{}",
+            user.tenant_id, user.realm_id, decision.tenant_id, decision.realm_id
+        )));
+    }
+    if decision.user_id.as_deref() != Some(user.id.as_str()) {
+        return Err(StoreError::Invalid(format!("the decision is not about user {}", user.id)));
+    }
+    if !decision.applied || decision.shadow {
+        return Err(StoreError::Invalid("only an applied, non-shadow decision can be applied".into()));
+    }
+    if let Some(session) = session
+        && (session.tenant_id != user.tenant_id || session.realm_id != user.realm_id || session.user_id != user.id)
+    {
+        return Err(StoreError::Invalid(format!("the session is not one of user {}", user.id)));
+    }
+    if user.status == UserStatus::Deactivated
+        && (user.organization.is_some() || !user.rule_groups.is_empty() || session.is_some())
+    {
+        return Err(StoreError::Invalid(format!(
+            "deactivated user {} cannot have an organization, rule-based groups or a new session",
+            user.id
+        )));
+    }
+    Ok(())
+}
+
+/// The expected version must be the stored one; an active user is deactivated only by
+/// `deactivate_user`; reactivating needs the expected version.
+fn check_transition(stored: Option<&UserRecord>, user: &UserRecord, expected_version: Option<i64>) -> Result<()> {
+    let Some(stored) = stored else {
+        return match expected_version {
+            Some(_) => Err(no_user(&user.tenant_id, &user.realm_id, &user.id)),
+            None => Ok(()),
+        };
+    };
+    if let Some(expected) = expected_version
+        && expected != stored.version
+    {
+        return Err(StoreError::VersionMismatch {
+            what: format!("user {}", user.id),
+            expected,
+            actual: stored.version,
+        });
+    }
+    match (stored.status, user.status) {
+        (UserStatus::Active, UserStatus::Deactivated) => Err(StoreError::Invalid(format!(
+            "user {} is active: deactivate it with deactivate_user (which revokes its sessions)",
+            user.id
+        ))),
+        (UserStatus::Deactivated, UserStatus::Active) if expected_version.is_none() => Err(StoreError::Conflict(
+            format!("user {} is deactivated: reactivating it needs the version of the deactivated record", user.id),
+        )),
+        _ => Ok(()),
+    }
+}

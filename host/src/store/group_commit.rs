@@ -1,0 +1,135 @@
+//! Group commit on SQLite: concurrent `apply_decision` calls share one write transaction.
+//!
+//! SQLite has one writer, and most of a decision's cost is the round trips of its statements and
+//! its commit while it holds the writer turn. So a caller queues its decision and a task takes the
+//! writer turn for whatever is queued (up to [`MAX_BATCH`]): it begins one `IMMEDIATE`
+//! transaction, checks and writes each decision in queue order (a later decision sees the
+//! earlier ones' writes), appends the batch's audit events with one counter bump per tenant, in
+//! queue order, commits, and only then answers each caller.
+//!
+//! A decision the checks refuse wrote nothing and fails alone. If a write, the audit append or the
+//! commit fails, the whole transaction is rolled back and every decision of the batch is applied
+//! again alone, in its own transaction, so a failing decision never takes its neighbours with it.
+//! Nothing is answered before its commit (a crash loses only unanswered decisions).
+//!
+//! The task is spawned, not run by the caller: a caller that goes away (a dropped request) can
+//! neither abort the batch of others nor leave its decision queued without a task to apply it.
+
+use std::{
+    collections::{BTreeMap, VecDeque},
+    sync::{Arc, Mutex as SyncMutex, PoisonError},
+};
+
+use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
+
+use super::{
+    Audit, Result, Store, StoreError, apply,
+    apply::{ApplyDecision, apply_in},
+    audit::{self, Event},
+};
+
+/// Decisions one transaction applies at most.
+const MAX_BATCH: usize = 256;
+
+/// SQLite's writer: the in-process turn every write transaction takes, and the decisions queued
+/// for the next group commit.
+pub(super) struct Writer {
+    /// One write transaction (or group of decisions) at a time.
+    turn: Arc<Mutex<()>>,
+    /// Decisions waiting for a group commit, oldest first.
+    queue: SyncMutex<VecDeque<Pending>>,
+}
+
+/// A queued decision and where its outcome goes.
+struct Pending {
+    apply: ApplyDecision,
+    audit: Audit,
+    reply: oneshot::Sender<Result<()>>,
+}
+
+impl Writer {
+    /// A writer with nothing queued.
+    pub(super) fn new() -> Self {
+        Self { turn: Arc::new(Mutex::new(())), queue: SyncMutex::new(VecDeque::new()) }
+    }
+
+    /// Waits for the writer turn.
+    pub(super) async fn turn(&self) -> OwnedMutexGuard<()> {
+        Arc::clone(&self.turn).lock_owned().await
+    }
+
+    /// The queue (its contents stay consistent even if a holder panicked).
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Pending>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Queues a decision for the next group commit and waits until it is committed or refused.
+pub(super) async fn apply(store: &Store, writer: &Arc<Writer>, apply: ApplyDecision, audit: Audit) -> Result<()> {
+    let (reply, answer) = oneshot::channel();
+    writer.queue().push_back(Pending { apply, audit, reply });
+    tokio::spawn(lead(store.clone(), Arc::clone(writer)));
+    // A dropped sender means the task died (a panic) before answering.
+    answer.await.unwrap_or(Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
+}
+
+/// Takes the writer turn and commits what is queued, unless another task took it all already.
+async fn lead(store: Store, writer: Arc<Writer>) {
+    if writer.queue().is_empty() {
+        return;
+    }
+    let turn = writer.turn().await;
+    let batch: Vec<Pending> = {
+        let mut queue = writer.queue();
+        let n = queue.len().min(MAX_BATCH);
+        queue.drain(..n).collect()
+    };
+    if batch.is_empty() {
+        return;
+    }
+    let outcomes = match commit_together(&store, &batch).await {
+        Ok(outcomes) => outcomes,
+        Err(_) => {
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for pending in &batch {
+                outcomes.push(commit_alone(&store, pending).await);
+            }
+            outcomes
+        }
+    };
+    drop(turn);
+    for (pending, outcome) in batch.into_iter().zip(outcomes) {
+        // The caller may be gone; its decision stands.
+        let _ = pending.reply.send(outcome);
+    }
+}
+
+/// Applies the batch in one transaction: `Ok` with each decision's outcome once committed (a
+/// refused decision wrote nothing), `Err` (rolled back) if a write, the audit or the commit failed.
+async fn commit_together(store: &Store, batch: &[Pending]) -> Result<Vec<Result<()>>> {
+    let mut tx = store.begin(None).await?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut events: BTreeMap<&str, Vec<(&Audit, Event)>> = BTreeMap::new();
+    for Pending { apply, audit, .. } in batch {
+        match apply::check(&mut tx, apply, audit).await {
+            Ok(checked) => {
+                let written = apply::write(&mut tx, checked, audit).await?;
+                events.entry(apply.user.tenant_id.as_str()).or_default().extend(written.into_iter().map(|e| (audit, e)));
+                outcomes.push(Ok(()));
+            }
+            Err(refused) => outcomes.push(Err(refused)),
+        }
+    }
+    for (tenant, events) in events {
+        audit::append_all(tx.conn(), tenant, events).await?;
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// Applies one decision in its own transaction (the writer turn held by the caller).
+async fn commit_alone(store: &Store, pending: &Pending) -> Result<()> {
+    let mut tx = store.begin(None).await?;
+    apply_in(&mut tx, &pending.apply, &pending.audit).await?;
+    tx.commit().await
+}
