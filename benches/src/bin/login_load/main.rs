@@ -20,6 +20,7 @@ mod cpu;
 mod http;
 mod load;
 mod report;
+mod rng;
 mod shadow;
 mod workload;
 

@@ -11,6 +11,8 @@
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::rng::SplitMix64;
+
 const DEPARTMENTS: [&str; 6] = ["Sales", "Engineering", "Finance", "Support", "Marketing", "People"];
 /// Titles of the four in five who are not managers.
 const TITLES: [&str; 7] = [
@@ -97,24 +99,6 @@ fn login_claims(index: u64, groups: usize) -> Value {
         "attributes": attributes,
         "provider_groups": provider_groups,
     })
-}
-
-/// SplitMix64: a tiny, fast, well-mixed deterministic generator.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..bound` (bound > 0; the tiny modulo bias does not matter here).
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
 }
 
 #[cfg(test)]

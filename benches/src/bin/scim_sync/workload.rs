@@ -13,6 +13,8 @@
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::rng::SplitMix64;
+
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const DEPARTMENTS: [&str; 6] = ["Sales", "Engineering", "Finance", "Support", "Marketing", "People"];
 const TITLES: [&str; 7] = [
@@ -193,24 +195,6 @@ pub fn add_members_body(member_ids: &[&str]) -> Bytes {
         "Operations": [{"op": "Add", "path": "members", "value": value}],
     });
     Bytes::from(serde_json::to_vec(&body).expect("a JSON value serializes"))
-}
-
-/// SplitMix64: a tiny, fast, well-mixed deterministic generator.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..bound` (bound > 0).
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
 }
 
 #[cfg(test)]
