@@ -124,8 +124,11 @@ pub(super) async fn append_all(
 
 impl Store {
     /// Appends events that record something the store did not change itself (a SCIM request, as
-    /// it was answered). `NotFound` if there is no such tenant.
+    /// it was answered); on SQLite in the next group commit. `NotFound` if there is no such tenant.
     pub async fn record_audit(&self, tenant: &str, audit: &Audit, notes: Vec<AuditNote>) -> Result<()> {
+        if let Some(writer) = &self.writer {
+            return super::group_commit::record(self, writer, tenant, notes, audit.clone()).await;
+        }
         let mut tx = self.write().await?;
         append(tx.conn(), tenant, audit, notes.into_iter().map(Event::from).collect()).await?;
         tx.commit().await

@@ -12,6 +12,9 @@
 //! again alone, in its own transaction, so a failing decision never takes its neighbours with it.
 //! Nothing is answered before its commit (a crash loses only unanswered decisions).
 //!
+//! Audit-only writes ([`record`]: what a SCIM request did, appended after it is answered) join
+//! the same queue, so they cost a place in a batch rather than a transaction each.
+//!
 //! The task is spawned, not run by the caller: a caller that goes away (a dropped request) can
 //! neither abort the batch of others nor leave its decision queued without a task to apply it.
 
@@ -25,7 +28,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 use super::{
     Audit, Result, Store, StoreError, apply,
     apply::{ApplyDecision, apply_in},
-    audit::{self, Event},
+    audit::{self, AuditNote, Event},
 };
 
 /// Decisions one transaction applies at most.
@@ -40,9 +43,22 @@ pub(super) struct Writer {
     queue: SyncMutex<VecDeque<Pending>>,
 }
 
-/// A queued decision and where its outcome goes.
+/// What a queued write is.
+enum Work {
+    /// A decision to check and apply.
+    Decision(ApplyDecision),
+    /// Audit events to append for a tenant.
+    Audit {
+        /// The tenant.
+        tenant: String,
+        /// The events.
+        notes: Vec<AuditNote>,
+    },
+}
+
+/// A queued write and where its outcome goes.
 struct Pending {
-    apply: ApplyDecision,
+    work: Work,
     audit: Audit,
     reply: oneshot::Sender<Result<()>>,
 }
@@ -66,8 +82,17 @@ impl Writer {
 
 /// Queues a decision for the next group commit and waits until it is committed or refused.
 pub(super) async fn apply(store: &Store, writer: &Arc<Writer>, apply: ApplyDecision, audit: Audit) -> Result<()> {
+    enqueue(store, writer, Work::Decision(apply), audit).await
+}
+
+/// Queues audit events of `tenant` for the next group commit and waits until they are committed.
+pub(super) async fn record(store: &Store, writer: &Arc<Writer>, tenant: &str, notes: Vec<AuditNote>, audit: Audit) -> Result<()> {
+    enqueue(store, writer, Work::Audit { tenant: tenant.to_owned(), notes }, audit).await
+}
+
+async fn enqueue(store: &Store, writer: &Arc<Writer>, work: Work, audit: Audit) -> Result<()> {
     let (reply, answer) = oneshot::channel();
-    writer.queue().push_back(Pending { apply, audit, reply });
+    writer.queue().push_back(Pending { work, audit, reply });
     tokio::spawn(lead(store.clone(), Arc::clone(writer)));
     // A dropped sender means the task died (a panic) before answering.
     answer.await.unwrap_or(Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
@@ -110,7 +135,16 @@ async fn commit_together(store: &Store, batch: &[Pending]) -> Result<Vec<Result<
     let mut tx = store.begin(None).await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut events: BTreeMap<&str, Vec<(&Audit, Event)>> = BTreeMap::new();
-    for Pending { apply, audit, .. } in batch {
+    for Pending { work, audit, .. } in batch {
+        let apply = match work {
+            Work::Decision(apply) => apply,
+            Work::Audit { tenant, notes } => {
+                let notes = notes.iter().cloned().map(|note| (audit, Event::from(note)));
+                events.entry(tenant.as_str()).or_default().extend(notes);
+                outcomes.push(Ok(()));
+                continue;
+            }
+        };
         match apply::check(&mut tx, apply, audit).await {
             Ok(checked) => {
                 let written = apply::write(&mut tx, checked, audit).await?;
@@ -127,9 +161,15 @@ async fn commit_together(store: &Store, batch: &[Pending]) -> Result<Vec<Result<
     Ok(outcomes)
 }
 
-/// Applies one decision in its own transaction (the writer turn held by the caller).
+/// Applies one queued write in its own transaction (the writer turn held by the caller).
 async fn commit_alone(store: &Store, pending: &Pending) -> Result<()> {
     let mut tx = store.begin(None).await?;
-    apply_in(&mut tx, &pending.apply, &pending.audit).await?;
+    match &pending.work {
+        Work::Decision(apply) => apply_in(&mut tx, apply, &pending.audit).await?,
+        Work::Audit { tenant, notes } => {
+            let events = notes.iter().cloned().map(Event::from).collect();
+            audit::append(tx.conn(), tenant, &pending.audit, events).await?;
+        }
+    }
     tx.commit().await
 }
