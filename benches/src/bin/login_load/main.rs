@@ -19,6 +19,7 @@ mod churn;
 mod cpu;
 mod http;
 mod load;
+mod people;
 mod report;
 mod rng;
 mod shadow;

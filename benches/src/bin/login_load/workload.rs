@@ -11,19 +11,11 @@
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::rng::SplitMix64;
+use crate::{
+    people::{Person, person},
+    rng::SplitMix64,
+};
 
-const DEPARTMENTS: [&str; 6] = ["Sales", "Engineering", "Finance", "Support", "Marketing", "People"];
-/// Titles of the four in five who are not managers.
-const TITLES: [&str; 7] = [
-    "Account Executive",
-    "Software Engineer",
-    "Senior Software Engineer",
-    "Analyst",
-    "Support Specialist",
-    "Recruiter",
-    "Staff Engineer",
-];
 const CITIES: [(&str, &str, &str); 6] = [
     ("Berlin", "DE", "Europe/Berlin"),
     ("London", "GB", "Europe/London"),
@@ -44,18 +36,7 @@ pub fn login_body(index: u64, groups: usize) -> Bytes {
 /// The login claims of user `index` (see the module documentation for the mix).
 fn login_claims(index: u64, groups: usize) -> Value {
     let mut random = SplitMix64(index);
-    let department = match random.below(20) {
-        0..=6 => "Sales",
-        7..=13 => "Engineering",
-        n => DEPARTMENTS[2 + n as usize % 4],
-    };
-    let domain = if random.below(20) == 0 { "partner.example" } else { "acme.com" };
-    let title = match (random.below(5), department) {
-        (0, "Sales") => "Regional Sales Manager",
-        (0, "Engineering") => "Engineering Manager",
-        (0, _) => "Department Manager",
-        _ => TITLES[random.below(TITLES.len() as u64) as usize],
-    };
+    let Person { department, domain, title } = person(&mut random);
     let (city, country, zone) = CITIES[random.below(CITIES.len() as u64) as usize];
     let user_name = format!("user{index}@{domain}");
 

@@ -20,6 +20,8 @@ mod check;
 mod client;
 #[path = "../login_load/cpu.rs"]
 mod cpu;
+#[path = "../login_load/people.rs"]
+mod people;
 #[path = "../login_load/rng.rs"]
 mod rng;
 #[path = "../login_load/http.rs"]

@@ -13,19 +13,12 @@
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::rng::SplitMix64;
+use crate::{
+    people::{Person, person},
+    rng::SplitMix64,
+};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const DEPARTMENTS: [&str; 6] = ["Sales", "Engineering", "Finance", "Support", "Marketing", "People"];
-const TITLES: [&str; 7] = [
-    "Account Executive",
-    "Software Engineer",
-    "Senior Software Engineer",
-    "Analyst",
-    "Support Specialist",
-    "Recruiter",
-    "Staff Engineer",
-];
 const GIVEN: [&str; 8] = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"];
 const FAMILY: [&str; 8] = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"];
 const REGIONS: [&str; 3] = ["emea", "apac", "amer"];
@@ -44,18 +37,7 @@ pub struct User {
 /// User `index`'s attributes (deterministic).
 pub fn user(index: u64) -> User {
     let mut random = SplitMix64(index);
-    let department = match random.below(20) {
-        0..=6 => "Sales",
-        7..=13 => "Engineering",
-        n => DEPARTMENTS[2 + n as usize % 4],
-    };
-    let domain = if random.below(20) == 0 { "partner.example" } else { "acme.com" };
-    let title = match (random.below(5), department) {
-        (0, "Sales") => "Regional Sales Manager",
-        (0, "Engineering") => "Engineering Manager",
-        (0, _) => "Department Manager",
-        _ => TITLES[random.below(TITLES.len() as u64) as usize],
-    };
+    let Person { department, domain, title } = person(&mut random);
     User { department, domain, title, region: random.below(3) as usize }
 }
 
