@@ -345,6 +345,10 @@ fn protocol_errors_have_the_right_status_and_scim_type(server: &TestServer) {
     let nothing = scim.call("GET", "/Groups?filter=displayName%20eq%20%22g%22", None);
     assert_eq!(nothing.json["totalResults"], 0, "the refused group was not created: {}", nothing.text);
 
+    // A method a SCIM path does not take: a SCIM error too.
+    assert_scim_error(&scim.call("PUT", "/Users", Some(&user_body("x@acme.com", "x", "Sales"))), 405, None);
+    assert_scim_error(&scim.call("DELETE", "/ServiceProviderConfig", None), 405, None);
+
     // Bodies: not JSON, not SCIM JSON, too large.
     let auth = format!("Bearer {}", scim.token);
     let headers = [("authorization", auth.as_str())];

@@ -87,7 +87,7 @@ pub fn router(state: SharedState) -> Router {
         .route(&format!("{tenant}/audit"), get(audit::list))
         .merge(scim::router(Arc::clone(&state)))
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
-        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed("this route does not take this method".into()) })
+        .method_not_allowed_fallback(scim::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::map_response(error::json_errors))

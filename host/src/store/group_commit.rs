@@ -45,8 +45,8 @@ pub(super) struct Writer {
 
 /// What a queued write is.
 enum Work {
-    /// A decision to check and apply.
-    Decision(ApplyDecision),
+    /// A decision to check and apply (boxed: it is much larger than an audit entry).
+    Decision(Box<ApplyDecision>),
     /// Audit events to append for a tenant.
     Audit {
         /// The tenant.
@@ -82,7 +82,7 @@ impl Writer {
 
 /// Queues a decision for the next group commit and waits until it is committed or refused.
 pub(super) async fn apply(store: &Store, writer: &Arc<Writer>, apply: ApplyDecision, audit: Audit) -> Result<()> {
-    enqueue(store, writer, Work::Decision(apply), audit).await
+    enqueue(store, writer, Work::Decision(Box::new(apply)), audit).await
 }
 
 /// Queues audit events of `tenant` for the next group commit and waits until they are committed.

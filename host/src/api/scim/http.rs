@@ -153,3 +153,4 @@ pub fn deleted(id: String) -> Response {
     response.extensions_mut().insert(Changed { target: id, attributes: vec!["(deleted)".into()] });
     response
 }
+

@@ -1,6 +1,7 @@
 //! The SCIM 2.0 service of every realm, at `/scim/{tenant}/{realm}/v2/` (`docs/scim.md`), and
 //! its OAuth2 token endpoint. Every endpoint but the token one sits behind
-//! [`audit::authenticate_and_audit`]; every answer, error or not, is `application/scim+json`.
+//! [`audit::authenticate_and_audit`]; every answer, error or not, is `application/scim+json`
+//! (the API's `405` for a method a SCIM path does not take is a SCIM error too: [`method_not_allowed`]).
 
 mod audit;
 mod auth;
@@ -12,11 +13,14 @@ mod users;
 
 use axum::{
     Router,
+    http::{StatusCode, Uri},
     middleware::from_fn_with_state,
+    response::{IntoResponse, Response},
     routing::{any, get, post},
 };
 
-use crate::service::SharedState;
+use super::error::ApiError;
+use crate::{scim::error::ScimError, service::SharedState};
 
 /// The SCIM routes.
 pub fn router(state: SharedState) -> Router<SharedState> {
@@ -37,4 +41,15 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .route(&format!("{base}/{{*rest}}"), any(discovery::no_such_endpoint))
         .route_layer(from_fn_with_state(state, audit::authenticate_and_audit));
     endpoints.route("/scim/{tenant}/{realm}/oauth/token", post(token::issue))
+}
+
+/// The `405` for a method a path does not take: a SCIM error under `/scim/`, the API's error
+/// elsewhere.
+pub async fn method_not_allowed(uri: Uri) -> Response {
+    let detail = "this route does not take this method";
+    if uri.path().starts_with("/scim/") {
+        ScimError { status: StatusCode::METHOD_NOT_ALLOWED, scim_type: None, detail: detail.into() }.into_response()
+    } else {
+        ApiError::MethodNotAllowed(detail.into()).into_response()
+    }
 }
