@@ -64,7 +64,8 @@ fn eval_marks_the_users_provider_groups_with_a_group_rules_module() {
     );
     assert!(output.status.success(), "{}", stderr(&output));
     let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
-    let groups: Vec<&str> = json["groups"]["groups"].as_array().unwrap().iter().map(|g| g["group"].as_str().unwrap()).collect();
+    let groups: Vec<&str> =
+        json["groups"]["groups"].as_array().unwrap().iter().map(|g| g["group"].as_str().unwrap()).collect();
     assert_eq!(groups, ["sales", "ops"]);
     assert_eq!(json["groups"]["groups"][1]["organizations"], serde_json::json!(["acme"]));
 }

@@ -10,13 +10,13 @@
 //! * every route of the router (`host/src/api/mod.rs` and the SCIM router it merges,
 //!   `host/src/api/scim/mod.rs`), with each of its methods, is a documented operation.
 
-mod support;
 #[path = "support/db.rs"]
 mod db;
-#[path = "support/server.rs"]
-mod server;
 #[path = "support/routes.rs"]
 mod routes;
+#[path = "support/server.rs"]
+mod server;
+mod support;
 
 use std::collections::BTreeSet;
 
@@ -67,7 +67,11 @@ fn the_server_serves_the_document_as_written() {
     let reply = server.call("GET", "/openapi.json", None, Body::None);
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.content_type.as_deref(), Some("application/json"));
-    assert_eq!(reply.json, document(), "the served document is not docs/openapi.json (was the server built before the file last changed?)");
+    assert_eq!(
+        reply.json,
+        document(),
+        "the served document is not docs/openapi.json (was the server built before the file last changed?)"
+    );
     assert!(reply.text == document_text(), "the served document is docs/openapi.json, but not byte for byte");
 }
 
@@ -111,7 +115,8 @@ fn documents_status(responses: &Value, status: u16) -> bool {
 fn every_documented_operation_is_routed_and_answers_a_documented_status() {
     let document = document();
     let operations = operations(&document);
-    let documented: BTreeSet<(String, String)> = operations.iter().map(|(method, path, _)| (method.clone(), path.clone())).collect();
+    let documented: BTreeSet<(String, String)> =
+        operations.iter().map(|(method, path, _)| (method.clone(), path.clone())).collect();
     for (method, path) in NOT_YET_ROUTED {
         assert!(
             documented.contains(&((*method).to_owned(), (*path).to_owned())),
@@ -131,7 +136,8 @@ fn every_documented_operation_is_routed_and_answers_a_documented_status() {
         };
         let reply = server.call(method, &path, None, body);
         let error = &reply.json["error"];
-        let routed = reply.status != 405 && !(reply.status == 404 && error["code"] == "not_found" && error["message"] == NO_SUCH_ROUTE);
+        let routed = reply.status != 405
+            && !(reply.status == 404 && error["code"] == "not_found" && error["message"] == NO_SUCH_ROUTE);
         if NOT_YET_ROUTED.contains(&(method.as_str(), template.as_str())) {
             if routed {
                 landed.push(format!("{method} {template}"));
@@ -141,13 +147,22 @@ fn every_documented_operation_is_routed_and_answers_a_documented_status() {
         if !routed {
             failures.push(format!("{method} {path} ({template}) is not routed: {} {}", reply.status, reply.text));
         } else if !documents_status(&operation["responses"], reply.status) {
-            failures.push(format!("{method} {path} ({template}) answered {}, which it does not document: {}", reply.status, reply.text));
+            failures.push(format!(
+                "{method} {path} ({template}) answered {}, which it does not document: {}",
+                reply.status, reply.text
+            ));
         }
     }
     if !landed.is_empty() {
         eprintln!("routed now, so remove them from NOT_YET_ROUTED in tests/openapi.rs: {landed:?}");
     }
-    assert!(failures.is_empty(), "{} of {} documented operations:\n{}", failures.len(), operations.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} documented operations:\n{}",
+        failures.len(),
+        operations.len(),
+        failures.join("\n")
+    );
 }
 
 /// Every `$ref` under `value`.
@@ -191,12 +206,15 @@ fn every_reference_resolves_and_every_component_is_used() {
     }
     assert!(unused.is_empty(), "components nothing refers to: {unused:?}");
 
-    let schemes: BTreeSet<&String> = document["components"]["securitySchemes"].as_object().expect("security schemes").keys().collect();
+    let schemes: BTreeSet<&String> =
+        document["components"]["securitySchemes"].as_object().expect("security schemes").keys().collect();
     let mut required = BTreeSet::new();
     let operations = operations(&document);
     for (method, path, operation) in &operations {
         let security = operation.get("security").or_else(|| document.get("security"));
-        let security = security.and_then(Value::as_array).unwrap_or_else(|| panic!("{method} {path} says nothing of credentials (`security`)"));
+        let security = security
+            .and_then(Value::as_array)
+            .unwrap_or_else(|| panic!("{method} {path} says nothing of credentials (`security`)"));
         for requirement in security {
             for scheme in requirement.as_object().expect("a security requirement is an object").keys() {
                 assert!(schemes.contains(scheme), "{method} {path} requires the undefined security scheme {scheme}");
@@ -216,12 +234,14 @@ fn path_parameters_agree_with_path_templates() {
         let id = operation["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
         assert!(operation_ids.insert(id.to_owned()), "operationId {id} is used twice");
 
-        let in_template: BTreeSet<&str> = path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).collect();
+        let in_template: BTreeSet<&str> =
+            path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).collect();
         let parameters = operation.get("parameters").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         let mut declared = BTreeSet::new();
         for parameter in parameters {
             let parameter = match parameter.get("$ref").and_then(Value::as_str) {
-                Some(reference) => resolve(&document, reference).unwrap_or_else(|| panic!("{method} {path}: {reference} does not resolve")),
+                Some(reference) => resolve(&document, reference)
+                    .unwrap_or_else(|| panic!("{method} {path}: {reference} does not resolve")),
                 None => parameter,
             };
             if parameter["in"] == "path" {
@@ -274,7 +294,10 @@ fn first_cell(row: &str) -> &str {
 
 /// The segments of a path, with every `{parameter}` as `{}`.
 fn segments(path: &str) -> Vec<&str> {
-    path.split('/').filter(|s| !s.is_empty()).map(|s| if s.starts_with('{') && s.ends_with('}') { "{}" } else { s }).collect()
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| if s.starts_with('{') && s.ends_with('}') { "{}" } else { s })
+        .collect()
 }
 
 #[test]
@@ -285,7 +308,10 @@ fn every_route_of_the_api_guide_is_documented() {
         .expect("the document has paths")
         .iter()
         .flat_map(|(path, item)| {
-            METHODS.iter().filter(|method| item.get(**method).is_some()).map(|method| (method.to_uppercase(), segments(path)))
+            METHODS
+                .iter()
+                .filter(|method| item.get(**method).is_some())
+                .map(|method| (method.to_uppercase(), segments(path)))
         })
         .collect();
     let routes = api_md_routes();
@@ -297,12 +323,16 @@ fn every_route_of_the_api_guide_is_documented() {
                 None => (false, segments(path)),
             };
             !documented.iter().any(|(m, have)| {
-                m == method && if any_prefix { have.len() > wanted.len() && have.ends_with(&wanted) } else { *have == wanted }
+                m == method
+                    && if any_prefix { have.len() > wanted.len() && have.ends_with(&wanted) } else { *have == wanted }
             })
         })
         .map(|(method, path)| format!("{method} {path}"))
         .collect();
-    assert!(undocumented.is_empty(), "routes of docs/api.md that docs/openapi.json does not document: {undocumented:?}");
+    assert!(
+        undocumented.is_empty(),
+        "routes of docs/api.md that docs/openapi.json does not document: {undocumented:?}"
+    );
 }
 
 /// The SCIM router's catch-all: every other path under its base answers a SCIM 404 (`no such
@@ -313,19 +343,27 @@ const SCIM_CATCH_ALL: (&str, &str) = ("ANY", "/scim/{tenant}/{realm}/v2/{*rest}"
 #[test]
 fn every_route_of_the_router_is_documented() {
     let document = document();
-    let documented: BTreeSet<(String, String)> = operations(&document).into_iter().map(|(method, path, _)| (method, path)).collect();
+    let documented: BTreeSet<(String, String)> =
+        operations(&document).into_iter().map(|(method, path, _)| (method, path)).collect();
 
     let mut served = routes::routes_of("src/api/mod.rs");
     // Merged into the main router: its `{base}` is `/scim/{tenant}/{realm}/v2`, and it also routes
     // the OAuth2 token endpoint outside the base.
     let scim = routes::routes_of("src/api/scim/mod.rs");
     let token = ("POST".to_owned(), "/scim/{tenant}/{realm}/oauth/token".to_owned());
-    assert!(scim.contains(&token), "the SCIM router no longer routes {token:?}, or this reader no longer finds it: {scim:?}");
+    assert!(
+        scim.contains(&token),
+        "the SCIM router no longer routes {token:?}, or this reader no longer finds it: {scim:?}"
+    );
     let catch_all = (SCIM_CATCH_ALL.0.to_owned(), SCIM_CATCH_ALL.1.to_owned());
-    assert!(scim.contains(&catch_all), "the SCIM router no longer has its catch-all {catch_all:?}: update SCIM_CATCH_ALL");
+    assert!(
+        scim.contains(&catch_all),
+        "the SCIM router no longer has its catch-all {catch_all:?}: update SCIM_CATCH_ALL"
+    );
     served.extend(scim.into_iter().filter(|route| *route != catch_all));
 
-    let undocumented: Vec<String> = served.difference(&documented).map(|(method, path)| format!("{method} {path}")).collect();
+    let undocumented: Vec<String> =
+        served.difference(&documented).map(|(method, path)| format!("{method} {path}")).collect();
     assert!(
         undocumented.is_empty(),
         "routes of host/src/api/mod.rs and host/src/api/scim/mod.rs that docs/openapi.json does not document: {undocumented:?}"

@@ -9,13 +9,13 @@
 //! * protocol errors with the right status and `scimType`;
 //! * bulk deprovisioning from a CSV file.
 
-mod support;
 #[path = "support/db.rs"]
 mod db;
 #[path = "support/fixture.rs"]
 mod fixture;
 #[path = "support/server.rs"]
 mod server;
+mod support;
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use fixture::*;
@@ -62,7 +62,11 @@ fn scim2_tester_finds_no_conformance_error() {
         .output()
         .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
     let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "scim2-tester found conformance errors:\n{report}\n--- server log ---\n{}", server.log());
+    assert!(
+        output.status.success(),
+        "scim2-tester found conformance errors:\n{report}\n--- server log ---\n{}",
+        server.log()
+    );
     assert!(report.contains(" checks, 0 failed"), "{report}");
 }
 
@@ -80,7 +84,8 @@ struct Scim {
 
 impl Scim {
     fn connect(fx: &Fixture) -> (Scim, Value) {
-        let (status, credential) = fx.server.post(&format!("{}/scim/credentials", fx.realm_path()), fx.admin(), &json!({"label": "Entra ID"}));
+        let (status, credential) =
+            fx.server.post(&format!("{}/scim/credentials", fx.realm_path()), fx.admin(), &json!({"label": "Entra ID"}));
         assert_eq!(status, 201, "{credential}");
         let token = token(&fx.server, &fx.tenant.id, &credential).expect("a token");
         (Scim { server: fx.server.clone(), base: format!("/scim/{}/{REALM}/v2", fx.tenant.id), token }, credential)
@@ -109,7 +114,11 @@ impl Scim {
 
 /// An access token for `credential` by the client-credentials grant (HTTP Basic).
 fn token(server: &Client, tenant: &str, credential: &Value) -> Result<String, Reply> {
-    let basic = STANDARD.encode(format!("{}:{}", credential["client_id"].as_str().unwrap(), credential["client_secret"].as_str().unwrap()));
+    let basic = STANDARD.encode(format!(
+        "{}:{}",
+        credential["client_id"].as_str().unwrap(),
+        credential["client_secret"].as_str().unwrap()
+    ));
     let auth = format!("Basic {basic}");
     let reply = server.call_with_headers(
         "POST",
@@ -166,7 +175,12 @@ fn credentials_issue_tokens_and_every_refusal_is_a_scim_401(server: &TestServer)
     assert_scim_error(&wrong.call("GET", "/Users", None), 401, None);
     let globex = Fixture::new(server, "globex");
     let (other, _) = Scim::connect(&globex);
-    let cross = server.call_with_headers("GET", "/scim/acme/entra/v2/Users", &[("authorization", &format!("Bearer {}", other.token))], Body::None);
+    let cross = server.call_with_headers(
+        "GET",
+        "/scim/acme/entra/v2/Users",
+        &[("authorization", &format!("Bearer {}", other.token))],
+        Body::None,
+    );
     assert_scim_error(&cross, 401, None);
 
     // The token endpoint: a wrong secret, a wrong grant.
@@ -174,17 +188,38 @@ fn credentials_issue_tokens_and_every_refusal_is_a_scim_401(server: &TestServer)
     let refused = token(server, "acme", &wrong_secret).unwrap_err();
     assert_eq!((refused.status, refused.json["error"].as_str()), (401, Some("invalid_client")), "{}", refused.text);
     let form = format!("grant_type=password&client_id={}&client_secret=x", credential["client_id"].as_str().unwrap());
-    let reply = server.call("POST", "/scim/acme/entra/oauth/token", None, Body::Raw(form.as_bytes(), Some("application/x-www-form-urlencoded")));
+    let reply = server.call(
+        "POST",
+        "/scim/acme/entra/oauth/token",
+        None,
+        Body::Raw(form.as_bytes(), Some("application/x-www-form-urlencoded")),
+    );
     assert_eq!((reply.status, reply.json["error"].as_str()), (400, Some("unsupported_grant_type")), "{}", reply.text);
-    let form = format!("grant_type=client_credentials&client_id={}&client_secret={}", credential["client_id"].as_str().unwrap(), credential["client_secret"].as_str().unwrap());
-    let reply = server.call("POST", "/scim/acme/entra/oauth/token", None, Body::Raw(form.as_bytes(), Some("application/x-www-form-urlencoded")));
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}",
+        credential["client_id"].as_str().unwrap(),
+        credential["client_secret"].as_str().unwrap()
+    );
+    let reply = server.call(
+        "POST",
+        "/scim/acme/entra/oauth/token",
+        None,
+        Body::Raw(form.as_bytes(), Some("application/x-www-form-urlencoded")),
+    );
     assert_eq!(reply.status, 200, "client_id and client_secret as form fields: {}", reply.text);
 
     // Static bearer tokens: refused until enabled for the realm.
-    let bearer = format!("Bearer {}.{}", credential["client_id"].as_str().unwrap(), credential["client_secret"].as_str().unwrap());
-    let with_bearer = || server.call_with_headers("GET", "/scim/acme/entra/v2/Users", &[("authorization", bearer.as_str())], Body::None);
+    let bearer = format!(
+        "Bearer {}.{}",
+        credential["client_id"].as_str().unwrap(),
+        credential["client_secret"].as_str().unwrap()
+    );
+    let with_bearer = || {
+        server.call_with_headers("GET", "/scim/acme/entra/v2/Users", &[("authorization", bearer.as_str())], Body::None)
+    };
     assert_scim_error(&with_bearer(), 401, None);
-    let (status, realm) = server.put(&format!("{}/scim/bearer", fx.realm_path()), fx.admin(), &json!({"enabled": true}));
+    let (status, realm) =
+        server.put(&format!("{}/scim/bearer", fx.realm_path()), fx.admin(), &json!({"enabled": true}));
     assert_eq!((status, &realm["scim_bearer_enabled"]), (200, &json!(true)), "{realm}");
     assert_eq!(with_bearer().status, 200);
 
@@ -213,7 +248,10 @@ fn entra_provisioning_sequence_runs_the_rules_and_deprovisions_for_real(server: 
     // Entra's test connection: a filter on a random user name finds nobody.
     let probe = scim.call("GET", "/Users?filter=userName+eq+%226b1c3f0e-7b1a-4d7e-9a0b-random%22", None);
     assert_eq!(probe.status, 200, "{}", probe.text);
-    assert_eq!((probe.json["totalResults"].as_i64(), probe.json["Resources"].as_array().map(Vec::len)), (Some(0), Some(0)));
+    assert_eq!(
+        (probe.json["totalResults"].as_i64(), probe.json["Resources"].as_array().map(Vec::len)),
+        (Some(0), Some(0))
+    );
 
     // Initial sync: users, then groups with members. The user rules need a `sales-` provider
     // group: Ada is blocked until the group arrives, then re-decided at once.
@@ -227,12 +265,21 @@ fn entra_provisioning_sequence_runs_the_rules_and_deprovisions_for_real(server: 
     let found = scim.call("GET", "/Users?filter=userName%20eq%20%22ada%40acme.com%22", None);
     assert_eq!(found.json["totalResults"], 1, "userName matches ignoring case: {}", found.text);
     let by_external_id = scim.call("GET", "/Users?filter=externalId%20eq%20%22entra-ada%22&attributes=userName", None);
-    assert_eq!(by_external_id.json["Resources"][0], json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE], "id": ada, "userName": "Ada@Acme.com"}), "{}", by_external_id.text);
+    assert_eq!(
+        by_external_id.json["Resources"][0],
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE], "id": ada, "userName": "Ada@Acme.com"}),
+        "{}",
+        by_external_id.text
+    );
 
-    let group = scim.call("POST", "/Groups", Some(&json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-        "displayName": "sales-emea", "externalId": "grp-sales", "members": [{"value": ada}],
-    })));
+    let group = scim.call(
+        "POST",
+        "/Groups",
+        Some(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "sales-emea", "externalId": "grp-sales", "members": [{"value": ada}],
+        })),
+    );
     assert_eq!(group.status, 201, "{}", group.text);
     let sales = group.json["id"].as_str().unwrap().to_owned();
     let stored = admin_user(&fx, &ada);
@@ -242,16 +289,25 @@ fn entra_provisioning_sequence_runs_the_rules_and_deprovisions_for_real(server: 
     assert_eq!(triggers, ["scim_group_change", "scim_create"], "a decision per event, newest first");
     let with_groups = scim.call("GET", &format!("/Users/{ada}"), None);
     assert_eq!(with_groups.json["groups"][0]["value"], sales.as_str(), "{}", with_groups.text);
-    let membership = scim.call("GET", &format!("/Groups?filter=id%20eq%20%22{sales}%22%20and%20members.value%20eq%20%22{ada}%22&excludedAttributes=members"), None);
+    let membership = scim.call(
+        "GET",
+        &format!(
+            "/Groups?filter=id%20eq%20%22{sales}%22%20and%20members.value%20eq%20%22{ada}%22&excludedAttributes=members"
+        ),
+        None,
+    );
     assert_eq!(membership.json["totalResults"], 1, "Entra's membership check: {}", membership.text);
     assert!(membership.json["Resources"][0].get("members").is_none());
 
     // Entra's update: capitalised ops, a path-less replace with URN and dotted keys.
-    let updated = scim.patch(&format!("/Users/{ada}"), json!([
-        {"op": "Replace", "path": "title", "value": "Regional Director"},
-        {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "ada.lovelace@acme.com"},
-        {"op": "Replace", "value": {"name.familyName": "King", format!("{ENTERPRISE}:department"): "Engineering"}},
-    ]));
+    let updated = scim.patch(
+        &format!("/Users/{ada}"),
+        json!([
+            {"op": "Replace", "path": "title", "value": "Regional Director"},
+            {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "ada.lovelace@acme.com"},
+            {"op": "Replace", "value": {"name.familyName": "King", format!("{ENTERPRISE}:department"): "Engineering"}},
+        ]),
+    );
     assert_eq!(updated.status, 200, "{}", updated.text);
     assert_eq!(updated.json["title"], "Regional Director");
     assert_eq!(updated.json["name"]["familyName"], "King");
@@ -260,7 +316,8 @@ fn entra_provisioning_sequence_runs_the_rules_and_deprovisions_for_real(server: 
     let stored = admin_user(&fx, &ada);
     assert_eq!(stored["organization"], "acme-engineering", "the update re-decided Ada: {stored}");
     assert_eq!(decision_triggers(&fx, &ada)[0], "scim_update");
-    let unchanged = scim.patch(&format!("/Users/{ada}"), json!([{"op": "replace", "path": "title", "value": "Regional Director"}]));
+    let unchanged =
+        scim.patch(&format!("/Users/{ada}"), json!([{"op": "replace", "path": "title", "value": "Regional Director"}]));
     assert_eq!(unchanged.json["meta"]["version"], updated.json["meta"]["version"], "a no-op patch writes nothing");
 
     // Ada logs in: a session the login service can introspect.
@@ -281,7 +338,11 @@ fn entra_provisioning_sequence_runs_the_rules_and_deprovisions_for_real(server: 
     let got = scim.call("GET", &format!("/Users/{ada}"), None);
     assert_eq!((got.status, &got.json["active"]), (200, &json!(false)), "a deactivated user still GETs");
     let stored = admin_user(&fx, &ada);
-    assert_eq!((stored["status"].as_str(), &stored["organization"], &stored["rule_groups"]), (Some("deactivated"), &Value::Null, &json!([])), "{stored}");
+    assert_eq!(
+        (stored["status"].as_str(), &stored["organization"], &stored["rule_groups"]),
+        (Some("deactivated"), &Value::Null, &json!([])),
+        "{stored}"
+    );
     let introspection = introspect(&fx, &session);
     assert_eq!(introspection["active"], false, "{introspection}");
     assert!(introspection["reason"].as_str().unwrap().starts_with("revoked"), "{introspection}");
@@ -291,25 +352,36 @@ fn entra_provisioning_sequence_runs_the_rules_and_deprovisions_for_real(server: 
     assert_eq!(members.json["members"], json!([]), "{}", members.text);
     let (_, report) = fx.server.get(&format!("{}/reports/groups", fx.realm_path()), fx.admin());
     assert!(!report.to_string().contains(&ada), "reports leave Ada out: {report}");
-    let csv = fx.server.call("GET", &format!("{}/reports/organizations?format=csv", fx.realm_path()), fx.admin(), Body::None).text;
+    let csv = fx
+        .server
+        .call("GET", &format!("{}/reports/organizations?format=csv", fx.realm_path()), fx.admin(), Body::None)
+        .text;
     assert!(csv.starts_with("organization,user_id,user_name,display_name") && !csv.contains(&ada), "{csv}");
     for action in ["user.deactivated", "user.groups_suspended", "user.sessions_revoked"] {
         let events = audit_actions(&fx.server, &fx.tenant, action);
         assert!(events.iter().any(|e| e["target"] == ada.as_str()), "{action} audited: {events:?}");
     }
     let requests = audit_actions(&fx.server, &fx.tenant, "scim.request");
-    assert!(requests.iter().any(|e| e["details"].as_str().unwrap().contains("\"changed\":[\"active\"]")), "{requests:?}");
+    assert!(
+        requests.iter().any(|e| e["details"].as_str().unwrap().contains("\"changed\":[\"active\"]")),
+        "{requests:?}"
+    );
 
     // Re-enable: memberships restored exactly, rules re-run.
     let enabled = scim.patch(&format!("/Users/{ada}"), json!([{"op": "Replace", "path": "active", "value": "True"}]));
     assert_eq!(enabled.status, 200, "{}", enabled.text);
     assert_eq!(enabled.json["groups"][0]["value"], sales.as_str(), "{}", enabled.text);
     let stored = admin_user(&fx, &ada);
-    assert_eq!((stored["status"].as_str(), stored["organization"].as_str()), (Some("active"), Some("acme-engineering")), "{stored}");
+    assert_eq!(
+        (stored["status"].as_str(), stored["organization"].as_str()),
+        (Some("active"), Some("acme-engineering")),
+        "{stored}"
+    );
     assert_eq!(decision_triggers(&fx, &ada)[0], "scim_reactivate");
 
     // Membership removal the way Entra sends it.
-    let removed = scim.patch(&format!("/Groups/{sales}"), json!([{"op": "Remove", "path": format!("members[value eq \"{ada}\"]")}]));
+    let removed = scim
+        .patch(&format!("/Groups/{sales}"), json!([{"op": "Remove", "path": format!("members[value eq \"{ada}\"]")}]));
     assert_eq!(removed.status, 200, "{}", removed.text);
     assert_eq!(removed.json["members"], json!([]));
     assert_eq!(admin_user(&fx, &ada)["provider_groups"], json!([]));
@@ -330,16 +402,48 @@ fn protocol_errors_have_the_right_status_and_scim_type(server: &TestServer) {
     assert_eq!(ada.status, 201, "{}", ada.text);
     let id = ada.json["id"].as_str().unwrap();
 
-    assert_scim_error(&scim.call("POST", "/Users", Some(&user_body("ADA@acme.com", "other", "Sales"))), 409, Some("uniqueness"));
-    assert_scim_error(&scim.call("POST", "/Users", Some(&user_body("bob@acme.com", "entra-ada", "Sales"))), 409, Some("uniqueness"));
-    assert_scim_error(&scim.call("POST", "/Users", Some(&json!({"schemas": [], "active": true}))), 400, Some("invalidValue"));
-    assert_scim_error(&scim.call("POST", "/Users", Some(&json!({"userName": "x", "active": 7}))), 400, Some("invalidValue"));
+    assert_scim_error(
+        &scim.call("POST", "/Users", Some(&user_body("ADA@acme.com", "other", "Sales"))),
+        409,
+        Some("uniqueness"),
+    );
+    assert_scim_error(
+        &scim.call("POST", "/Users", Some(&user_body("bob@acme.com", "entra-ada", "Sales"))),
+        409,
+        Some("uniqueness"),
+    );
+    assert_scim_error(
+        &scim.call("POST", "/Users", Some(&json!({"schemas": [], "active": true}))),
+        400,
+        Some("invalidValue"),
+    );
+    assert_scim_error(
+        &scim.call("POST", "/Users", Some(&json!({"userName": "x", "active": 7}))),
+        400,
+        Some("invalidValue"),
+    );
     assert_scim_error(&scim.call("GET", "/Users?filter=userName%20zz%20%22x%22", None), 400, Some("invalidFilter"));
     assert_scim_error(&scim.call("GET", "/Users/no-such-user", None), 404, None);
-    assert_scim_error(&scim.patch(&format!("/Users/{id}"), json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])), 400, Some("noTarget"));
-    assert_scim_error(&scim.patch(&format!("/Users/{id}"), json!([{"op": "replace", "path": "id", "value": "mine"}])), 400, Some("mutability"));
-    assert_scim_error(&scim.patch(&format!("/Users/{id}"), json!([{"op": "replace", "path": "nosuch", "value": 1}])), 400, Some("invalidPath"));
-    assert_scim_error(&scim.call("PATCH", &format!("/Users/{id}"), Some(&json!({"Operations": []}))), 400, Some("invalidSyntax"));
+    assert_scim_error(
+        &scim.patch(&format!("/Users/{id}"), json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])),
+        400,
+        Some("noTarget"),
+    );
+    assert_scim_error(
+        &scim.patch(&format!("/Users/{id}"), json!([{"op": "replace", "path": "id", "value": "mine"}])),
+        400,
+        Some("mutability"),
+    );
+    assert_scim_error(
+        &scim.patch(&format!("/Users/{id}"), json!([{"op": "replace", "path": "nosuch", "value": 1}])),
+        400,
+        Some("invalidPath"),
+    );
+    assert_scim_error(
+        &scim.call("PATCH", &format!("/Users/{id}"), Some(&json!({"Operations": []}))),
+        400,
+        Some("invalidSyntax"),
+    );
     let group = json!({"displayName": "g", "members": [{"value": "no-such-user"}]});
     assert_scim_error(&scim.call("POST", "/Groups", Some(&group)), 400, Some("invalidValue"));
     let nothing = scim.call("GET", "/Groups?filter=displayName%20eq%20%22g%22", None);
@@ -353,7 +457,8 @@ fn protocol_errors_have_the_right_status_and_scim_type(server: &TestServer) {
     let auth = format!("Bearer {}", scim.token);
     let headers = [("authorization", auth.as_str())];
     let users = format!("{}/Users", scim.base);
-    let malformed = server.call_with_headers("POST", &users, &headers, Body::Raw(b"{not json", Some("application/scim+json")));
+    let malformed =
+        server.call_with_headers("POST", &users, &headers, Body::Raw(b"{not json", Some("application/scim+json")));
     assert_scim_error(&malformed, 400, Some("invalidSyntax"));
     let text = server.call_with_headers("POST", &users, &headers, Body::Raw(b"userName=x", Some("text/plain")));
     assert_scim_error(&text, 415, None);
@@ -365,8 +470,16 @@ fn protocol_errors_have_the_right_status_and_scim_type(server: &TestServer) {
 
     // If-Match: a stale version is refused with 412 and nothing changes.
     let stale = [("authorization", auth.as_str()), ("if-match", "W/\"99\"")];
-    let body = serde_json::to_vec(&json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "x"}]})).unwrap();
-    let refused = server.call_with_headers("PATCH", &format!("{users}/{id}"), &stale, Body::Raw(&body, Some("application/scim+json")));
+    let body = serde_json::to_vec(
+        &json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "x"}]}),
+    )
+    .unwrap();
+    let refused = server.call_with_headers(
+        "PATCH",
+        &format!("{users}/{id}"),
+        &stale,
+        Body::Raw(&body, Some("application/scim+json")),
+    );
     assert_scim_error(&refused, 412, None);
     assert_eq!(scim.call("GET", &format!("/Users/{id}"), None).json["title"], "Sales Manager");
 }
@@ -382,8 +495,13 @@ fn bulk_deprovisioning_reports_each_row(server: &TestServer) {
     let reply = fx.server.call("POST", &path, fx.admin(), Body::Raw(csv, Some("text/csv")));
     assert_eq!(reply.status, 200, "{}", reply.text);
     let report = &reply.json;
-    assert_eq!((report["deactivated"].as_i64(), report["not_found"].as_i64(), report["already_deactivated"].as_i64()), (Some(2), Some(1), Some(1)), "{report}");
-    let outcomes: Vec<&str> = report["rows"].as_array().unwrap().iter().map(|row| row["outcome"].as_str().unwrap()).collect();
+    assert_eq!(
+        (report["deactivated"].as_i64(), report["not_found"].as_i64(), report["already_deactivated"].as_i64()),
+        (Some(2), Some(1), Some(1)),
+        "{report}"
+    );
+    let outcomes: Vec<&str> =
+        report["rows"].as_array().unwrap().iter().map(|row| row["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes, ["deactivated", "not_found", "deactivated", "already_deactivated"]);
     assert_eq!(report["rows"][0]["line"], 2);
     let by_external_id = fx.server.call("POST", &path, fx.admin(), Body::Raw(b"entra-ada\n", Some("text/csv")));
@@ -413,7 +531,8 @@ fn put_updates_and_admin_deprovisioning_decide_and_audit(server: &TestServer) {
 
     // The admin API: deactivate (idempotent), reactivate, delete.
     let user_path = format!("{}/users/{ada}", fx.realm_path());
-    let (status, done) = fx.server.post(&format!("{user_path}/deactivate"), fx.admin(), &json!({"reason": "left the company"}));
+    let (status, done) =
+        fx.server.post(&format!("{user_path}/deactivate"), fx.admin(), &json!({"reason": "left the company"}));
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["changed"], true);
     assert_eq!(done["deactivation"]["user"]["status"], "deactivated");
@@ -421,7 +540,11 @@ fn put_updates_and_admin_deprovisioning_decide_and_audit(server: &TestServer) {
     assert_eq!(again["changed"], false, "{again}");
     assert_eq!(scim.call("GET", &format!("/Users/{ada}"), None).json["active"], false);
     let (status, back) = fx.server.post_empty(&format!("{user_path}/reactivate"), fx.admin());
-    assert_eq!((status, back["status"].as_str(), back["organization"].as_str()), (200, Some("active"), Some("acme-engineering")), "{back}");
+    assert_eq!(
+        (status, back["status"].as_str(), back["organization"].as_str()),
+        (200, Some("active"), Some("acme-engineering")),
+        "{back}"
+    );
     let (status, _) = fx.server.delete(&user_path, fx.admin());
     assert_eq!(status, 200);
     assert_scim_error(&scim.call("GET", &format!("/Users/{ada}"), None), 404, None);
@@ -446,12 +569,14 @@ fn admin_user(fx: &Fixture, id: &str) -> Value {
 
 /// The triggers of the user's decisions, newest first.
 fn decision_triggers(fx: &Fixture, user: &str) -> Vec<String> {
-    let (_, list) = fx.server.get(&format!("/v1/tenants/{}/decisions?user={user}&shadow=false", fx.tenant.id), fx.admin());
+    let (_, list) =
+        fx.server.get(&format!("/v1/tenants/{}/decisions?user={user}&shadow=false", fx.tenant.id), fx.admin());
     list["decisions"].as_array().unwrap().iter().map(|d| d["trigger"].as_str().unwrap().to_owned()).collect()
 }
 
 fn introspect(fx: &Fixture, session: &str) -> Value {
-    let (status, answer) = fx.server.post(&format!("{}/sessions/introspect", fx.realm_path()), fx.eval(), &json!({"session": session}));
+    let (status, answer) =
+        fx.server.post(&format!("{}/sessions/introspect", fx.realm_path()), fx.eval(), &json!({"session": session}));
     assert_eq!(status, 200, "{answer}");
     answer
 }

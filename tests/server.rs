@@ -12,15 +12,15 @@
 //! `scripts/build-policies`. `MUSTER_TEST_LOG` sets the servers' `RUST_LOG`; a failing test
 //! prints its server's log.
 
-mod support;
 #[path = "support/db.rs"]
 mod db;
-#[path = "support/server.rs"]
-mod server;
 #[path = "support/fixture.rs"]
 mod fixture;
 #[path = "support/routes.rs"]
 mod routes;
+#[path = "support/server.rs"]
+mod server;
+mod support;
 
 use std::{
     collections::BTreeSet,
@@ -32,8 +32,8 @@ use std::{
 };
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use serde_json::{Value, json};
 use fixture::*;
+use serde_json::{Value, json};
 use server::{Backend, Body, Client, OPERATOR_TOKEN, ServerOptions, TestServer};
 use sha2::{Digest, Sha256};
 
@@ -143,12 +143,17 @@ fn module_uploads_are_validated_and_refusals_store_nothing(server: &TestServer) 
         assert_eq!(org, json!({"id": id, "name": name}));
     }
     let (_, orgs) = server.get("/v1/tenants/acme/organizations", admin);
-    let mut names: Vec<&str> = orgs["organizations"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> =
+        orgs["organizations"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
     names.sort_unstable();
     assert_eq!(names, ["ACME", "ACME Sales"]);
 
     // A realm's default organization must exist.
-    let (status, body) = server.post("/v1/tenants/acme/realms", admin, &json!({"id": "entra", "name": "Entra", "default_organization": "nope"}));
+    let (status, body) = server.post(
+        "/v1/tenants/acme/realms",
+        admin,
+        &json!({"id": "entra", "name": "Entra", "default_organization": "nope"}),
+    );
     assert!(assert_error(status, &body, 422, "unprocessable").contains("nope"), "{body}");
     let (status, realm) = server.post("/v1/tenants/acme/realms", admin, &json!({"id": "entra", "name": "Entra ID"}));
     assert_eq!(status, 201, "{realm}");
@@ -179,24 +184,46 @@ fn module_uploads_are_validated_and_refusals_store_nothing(server: &TestServer) 
     assert_eq!(before.1["versions"].as_array().unwrap().len(), 1);
 
     // Settings the module's own validation refuses: 422 naming the path of the problem.
-    let bad_settings = json!({"rules": [{"name": "x", "organization": "", "when": {"provider_group": {"equals": "a"}}}]});
-    let (status, body) = server.post(&format!("{modules}/user"), admin, &json!({"wasm": STANDARD.encode(&wasm), "settings": bad_settings}));
+    let bad_settings =
+        json!({"rules": [{"name": "x", "organization": "", "when": {"provider_group": {"equals": "a"}}}]});
+    let (status, body) = server.post(
+        &format!("{modules}/user"),
+        admin,
+        &json!({"wasm": STANDARD.encode(&wasm), "settings": bad_settings}),
+    );
     let message = assert_error(status, &body, 422, "unprocessable");
     assert!(message.contains("rules[0].organization"), "{message}");
     // Not WebAssembly at all.
-    let (status, body) = server.post(&format!("{modules}/user"), admin, &json!({"wasm": STANDARD.encode(b"\0asm but not really"), "settings": {}}));
+    let (status, body) = server.post(
+        &format!("{modules}/user"),
+        admin,
+        &json!({"wasm": STANDARD.encode(b"\0asm but not really"), "settings": {}}),
+    );
     assert!(assert_error(status, &body, 422, "unprocessable").contains("module refused"), "{body}");
-    let (status, body) = server.post(&format!("{modules}/user"), admin, &json!({"wasm": STANDARD.encode(b"{\"json\": true}")}));
+    let (status, body) =
+        server.post(&format!("{modules}/user"), admin, &json!({"wasm": STANDARD.encode(b"{\"json\": true}")}));
     assert_error(status, &body, 422, "unprocessable");
     // Not base64.
-    let (status, body) = server.post(&format!("{modules}/user"), admin, &json!({"wasm": "@@@ not base64 @@@", "settings": user_rules_v1()}));
+    let (status, body) = server.post(
+        &format!("{modules}/user"),
+        admin,
+        &json!({"wasm": "@@@ not base64 @@@", "settings": user_rules_v1()}),
+    );
     assert!(assert_error(status, &body, 400, "bad_request").contains("base64"), "{body}");
     // A group-rules module offered as user rules.
     let group_wasm = module_bytes("group_rules");
-    let (status, body) = server.post(&format!("{modules}/user"), admin, &json!({"wasm": STANDARD.encode(&group_wasm), "settings": group_rules_v1()}));
+    let (status, body) = server.post(
+        &format!("{modules}/user"),
+        admin,
+        &json!({"wasm": STANDARD.encode(&group_wasm), "settings": group_rules_v1()}),
+    );
     assert!(assert_error(status, &body, 422, "unprocessable").contains("user rules"), "{body}");
     // An unknown kind; an unknown realm.
-    let (status, body) = server.post(&format!("{modules}/users"), admin, &json!({"wasm": STANDARD.encode(&wasm), "settings": user_rules_v1()}));
+    let (status, body) = server.post(
+        &format!("{modules}/users"),
+        admin,
+        &json!({"wasm": STANDARD.encode(&wasm), "settings": user_rules_v1()}),
+    );
     assert_error(status, &body, 404, "not_found");
     let (status, body) = server.post(
         "/v1/tenants/acme/realms/okta/modules/user",
@@ -223,7 +250,11 @@ fn module_uploads_are_validated_and_refusals_store_nothing(server: &TestServer) 
     }
 
     // The same bytes under a group-rules module are a different kind and numbered on their own.
-    let (status, group) = server.post(&format!("{modules}/group"), admin, &json!({"wasm": STANDARD.encode(&group_wasm), "settings": group_rules_v1()}));
+    let (status, group) = server.post(
+        &format!("{modules}/group"),
+        admin,
+        &json!({"wasm": STANDARD.encode(&group_wasm), "settings": group_rules_v1()}),
+    );
     assert_eq!(status, 201, "{group}");
     assert_eq!((group["version"].as_i64(), group["kind"].as_str()), (Some(1), Some("group")));
     assert_eq!(group["digest"], sha256_hex(&group_wasm));
@@ -290,7 +321,8 @@ fn login_decides_applies_and_records(server: &TestServer) {
     assert_eq!(stored["attributes"]["department"], json!(["Sales"]));
     assert_eq!(stored["status"], "active");
     assert!(stored["last_login_at"].as_i64().is_some());
-    let (_, stored_bob) = server.get(&format!("{}/users/{}", fx.realm_path(), bob["user_id"].as_str().unwrap()), fx.admin());
+    let (_, stored_bob) =
+        server.get(&format!("{}/users/{}", fx.realm_path(), bob["user_id"].as_str().unwrap()), fx.admin());
     assert_eq!(stored_bob["organization"], Value::Null, "{stored_bob}");
     assert_eq!(stored_bob["rule_groups"], json!([]));
 
@@ -352,7 +384,10 @@ fn activation_and_rollback_change_what_logins_decide(server: &TestServer) {
     assert_eq!(v2["version"], 2, "{v2}");
     let (_, list) = server.get(&versions, fx.admin());
     assert_eq!(list["active"], 1, "{list}");
-    assert_eq!(list["versions"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(
+        list["versions"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect::<Vec<_>>(),
+        [1, 2]
+    );
     assert_eq!(list["versions"][1]["note"], "sales to EMEA");
 
     let (_, before) = fx.login(&ada_claims());
@@ -372,7 +407,11 @@ fn activation_and_rollback_change_what_logins_decide(server: &TestServer) {
     assert_eq!(by_v2["evaluation"]["user"]["module"]["version"], 2);
     assert_eq!(by_v2["groups"], json!([]), "v2 has no group entries");
     let (_, bob) = fx.login(&bob_claims());
-    assert_eq!((bob["organization"].as_str(), bob["blocked"].as_bool()), (Some("acme"), Some(false)), "v2 has a fallback: {bob}");
+    assert_eq!(
+        (bob["organization"].as_str(), bob["blocked"].as_bool()),
+        (Some("acme"), Some(false)),
+        "v2 has a fallback: {bob}"
+    );
     assert_eq!(bob["evaluation"]["user"]["rule"], "fallback");
 
     let (status, rolled) = server.post_empty(&format!("{}/modules/user/rollback", fx.realm_path()), fx.admin());
@@ -383,7 +422,8 @@ fn activation_and_rollback_change_what_logins_decide(server: &TestServer) {
     let (_, by_v1) = fx.login(&ada_claims());
     assert_eq!(by_v1["organization"], "acme-sales", "{by_v1}");
     assert_eq!(by_v1["evaluation"]["user"]["module"]["version"], 1);
-    let (_, stored) = server.get(&format!("{}/users/{}", fx.realm_path(), by_v1["user_id"].as_str().unwrap()), fx.admin());
+    let (_, stored) =
+        server.get(&format!("{}/users/{}", fx.realm_path(), by_v1["user_id"].as_str().unwrap()), fx.admin());
     assert_eq!(stored["organization"], "acme-sales");
 
     // Versions that do not exist cannot be activated.
@@ -408,15 +448,26 @@ fn impact_preview_shows_who_a_candidate_would_change_page_by_page(server: &TestS
     assert_eq!(status, 200, "{all}");
     assert_eq!((all["evaluated"].as_u64(), all["changed"].as_u64()), (Some(2), Some(2)), "{all}");
     assert_eq!(all["next_after"], Value::Null, "one page holds both users: {all}");
-    let by_name = |name: &str| all["changes"].as_array().unwrap().iter().find(|c| c["user_name"] == name).cloned().unwrap();
+    let by_name =
+        |name: &str| all["changes"].as_array().unwrap().iter().find(|c| c["user_name"] == name).cloned().unwrap();
     let ada_change = by_name("ada@acme.com");
-    assert_eq!((ada_change["active"]["organization"].as_str(), ada_change["candidate"]["organization"].as_str()), (Some("acme-sales"), Some("acme-emea")));
-    assert_eq!((ada_change["active"]["groups"].clone(), ada_change["candidate"]["groups"].clone()), (json!(["all-managers"]), json!([])));
+    assert_eq!(
+        (ada_change["active"]["organization"].as_str(), ada_change["candidate"]["organization"].as_str()),
+        (Some("acme-sales"), Some("acme-emea"))
+    );
+    assert_eq!(
+        (ada_change["active"]["groups"].clone(), ada_change["candidate"]["groups"].clone()),
+        (json!(["all-managers"]), json!([]))
+    );
     let bob_change = by_name("bob@example.org");
-    assert_eq!((bob_change["active"]["organization"].clone(), bob_change["candidate"]["organization"].clone()), (Value::Null, json!("acme")));
+    assert_eq!(
+        (bob_change["active"]["organization"].clone(), bob_change["candidate"]["organization"].clone()),
+        (Value::Null, json!("acme"))
+    );
 
     // The active version against itself changes nobody.
-    let (status, same) = server.post(&format!("{}/modules/user/versions/1/impact", fx.realm_path()), fx.admin(), &json!({}));
+    let (status, same) =
+        server.post(&format!("{}/modules/user/versions/1/impact", fx.realm_path()), fx.admin(), &json!({}));
     assert_eq!((status, same["evaluated"].as_u64(), same["changed"].as_u64()), (200, Some(2), Some(0)), "{same}");
 
     // Page by page.
@@ -427,7 +478,8 @@ fn impact_preview_shows_who_a_candidate_would_change_page_by_page(server: &TestS
     assert_eq!(second["evaluated"], 1, "{second}");
     assert_ne!(first["changes"][0]["user_id"], second["changes"][0]["user_id"]);
 
-    let (status, body) = server.post(&format!("{}/modules/user/versions/9/impact", fx.realm_path()), fx.admin(), &json!({}));
+    let (status, body) =
+        server.post(&format!("{}/modules/user/versions/9/impact", fx.realm_path()), fx.admin(), &json!({}));
     assert_error(status, &body, 404, "not_found");
     let (status, body) = server.post(&impact, fx.admin(), &json!({"limit": 0}));
     assert_error(status, &body, 400, "bad_request");
@@ -467,7 +519,11 @@ fn test_panel_dry_runs_change_nothing(server: &TestServer) {
     // No user rules at all (explicit null) and no default organization: blocked.
     let (status, none) = server.post(&format!("{user_path}/dry-run"), fx.admin(), &json!({"user_rules_version": null}));
     assert_eq!(status, 200, "{none}");
-    assert_eq!((none["blocked"].as_bool(), none["evaluation"]["user"]["module"].is_null()), (Some(true), true), "{none}");
+    assert_eq!(
+        (none["blocked"].as_bool(), none["evaluation"]["user"]["module"].is_null()),
+        (Some(true), true),
+        "{none}"
+    );
 
     // An ad-hoc user who never logged in.
     let carol = json!({"user_name": "carol@acme.com", "attributes": {"department": ["Engineering"]}, "provider_groups": ["engineers"]});
@@ -475,7 +531,11 @@ fn test_panel_dry_runs_change_nothing(server: &TestServer) {
     assert_eq!(status, 200, "{adhoc}");
     assert_eq!(adhoc["evaluation"]["user"]["organization"], "acme-engineering", "{adhoc}");
     assert_eq!(adhoc["provider_groups"], json!([{"name": "engineers", "organizations": ["acme-engineering"]}]));
-    let (status, adhoc_v2) = server.post(&format!("{}/dry-run", fx.realm_path()), fx.admin(), &json!({"user": carol, "user_rules_version": 2}));
+    let (status, adhoc_v2) = server.post(
+        &format!("{}/dry-run", fx.realm_path()),
+        fx.admin(),
+        &json!({"user": carol, "user_rules_version": 2}),
+    );
     assert_eq!(status, 200, "{adhoc_v2}");
     assert_eq!(adhoc_v2["evaluation"]["user"]["organization"], "acme", "{adhoc_v2}");
     assert_eq!(adhoc_v2["evaluation"]["user"]["rule"], "fallback");
@@ -547,7 +607,11 @@ fn backtest_reports_which_past_logins_a_candidate_would_have_changed(server: &Te
 
     let (status, report) = server.post_empty(&backtest(2), fx.admin());
     assert_eq!(status, 200, "{report}");
-    assert_eq!((report["examined"].as_i64(), report["changed"].as_i64(), report["failed"].as_i64()), (Some(2), Some(2), Some(0)), "{report}");
+    assert_eq!(
+        (report["examined"].as_i64(), report["changed"].as_i64(), report["failed"].as_i64()),
+        (Some(2), Some(2), Some(0)),
+        "{report}"
+    );
     let changes = report["changes"].as_array().unwrap();
     let ada_change = changes.iter().find(|c| c["decision_id"] == ada["decision_id"]).expect("Ada's login changes");
     assert_eq!(ada_change["user_id"], ada["user_id"]);
@@ -620,10 +684,13 @@ fn shadow_mode_records_a_candidate_beside_live_logins_and_never_applies_it(serve
     let (status, summary) = server.get(&format!("{}/shadow", fx.realm_path()), fx.admin());
     assert_eq!(status, 200, "{summary}");
     assert_eq!(summary["shadow"]["user_rules"], 2);
-    assert_eq!(summary["results"], json!([{
-        "user_rules_version": 2, "group_rules_version": 1, "evaluated": 1, "differing": 1,
-        "last_at": recorded["created_at"],
-    }]));
+    assert_eq!(
+        summary["results"],
+        json!([{
+            "user_rules_version": 2, "group_rules_version": 1, "evaluated": 1, "differing": 1,
+            "last_at": recorded["created_at"],
+        }])
+    );
     let metrics = server.call("GET", "/metrics", None, Body::None).text;
     assert!(metrics.contains(r#"muster_shadow_evaluations_total{result="differs"} 1"#), "{metrics}");
 
@@ -725,7 +792,9 @@ fn audit_log_is_ordered_filtered_and_paginated(server: &TestServer) {
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "strictly increasing: {seqs:?}");
     let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions.first(), Some(&"tenant.created"), "{actions:?}");
-    let position = |action: &str| actions.iter().position(|a| *a == action).unwrap_or_else(|| panic!("no {action} in {actions:?}"));
+    let position = |action: &str| {
+        actions.iter().position(|a| *a == action).unwrap_or_else(|| panic!("no {action} in {actions:?}"))
+    };
     assert!(
         position("tenant.created") < position("module.uploaded")
             && position("module.uploaded") < position("module.activated")
@@ -734,7 +803,11 @@ fn audit_log_is_ordered_filtered_and_paginated(server: &TestServer) {
     );
     let applied = &events[position("decision.applied")];
     assert_eq!(applied["actor"], format!("key:{}", fx.tenant.eval_key_id), "{applied}");
-    assert!(applied.to_string().contains(ada["decision_id"].as_str().unwrap()) || applied.to_string().contains(ada["user_id"].as_str().unwrap()), "{applied}");
+    assert!(
+        applied.to_string().contains(ada["decision_id"].as_str().unwrap())
+            || applied.to_string().contains(ada["user_id"].as_str().unwrap()),
+        "{applied}"
+    );
     let activated = &events[position("module.activated")];
     assert_eq!(activated["actor"], format!("key:{}", fx.tenant.admin_key_id), "{activated}");
     for event in &events {
@@ -749,7 +822,8 @@ fn audit_log_is_ordered_filtered_and_paginated(server: &TestServer) {
     assert_eq!(modules.len(), 4, "two uploads, two activations: {modules:?}");
     let activations = audit_all(server, &fx.tenant, "action=module.activated");
     assert_eq!(activations.len(), 2);
-    let expected: Vec<&Value> = events.iter().filter(|e| e["action"].as_str().unwrap().starts_with("module.")).collect();
+    let expected: Vec<&Value> =
+        events.iter().filter(|e| e["action"].as_str().unwrap().starts_with("module.")).collect();
     assert_eq!(modules.iter().collect::<Vec<_>>(), expected, "filtered, in the same order");
     let none = audit_all(server, &fx.tenant, "action=tenant.deleted");
     assert!(none.is_empty());
@@ -803,7 +877,13 @@ fn keys_of_one_tenant_get_nothing_of_another_on_every_route(server: &TestServer)
     for route in &routes {
         let reply = server.call(route.method, &route.path, Some(&b.admin), route.body());
         let message = assert_error(reply.status, &reply.json, 404, "not_found");
-        assert!(!message.contains("ada") && !reply.text.contains("acme-sales"), "{} {}: {}", route.method, route.path, reply.text);
+        assert!(
+            !message.contains("ada") && !reply.text.contains("acme-sales"),
+            "{} {}: {}",
+            route.method,
+            route.path,
+            reply.text
+        );
         // Tenant A's evaluation key may only log users in (checked at the end: a login changes
         // the tenant).
         if !route.pattern.ends_with("/login") && !route.pattern.ends_with("/sessions/introspect") {
@@ -832,12 +912,18 @@ fn keys_of_one_tenant_get_nothing_of_another_on_every_route(server: &TestServer)
     assert_eq!(snapshot(), before);
 
     // A revoked key stops working at once, on every route.
-    let (status, key) = server.post("/v1/tenants/acme/keys", fx.admin(), &json!({"kind": "admin", "label": "short-lived"}));
+    let (status, key) =
+        server.post("/v1/tenants/acme/keys", fx.admin(), &json!({"kind": "admin", "label": "short-lived"}));
     assert_eq!(status, 201, "{key}");
     let revoked = key["token"].as_str().unwrap().to_owned();
     let (status, _) = server.get("/v1/tenants/acme", Some(&revoked));
     assert_eq!(status, 200);
-    let reply = server.call("DELETE", &format!("/v1/tenants/acme/keys/{}", key["key"]["id"].as_str().unwrap()), fx.admin(), Body::None);
+    let reply = server.call(
+        "DELETE",
+        &format!("/v1/tenants/acme/keys/{}", key["key"]["id"].as_str().unwrap()),
+        fx.admin(),
+        Body::None,
+    );
     assert_eq!(reply.status, 204, "{}", reply.text);
     for route in &routes {
         let reply = server.call(route.method, &route.path, Some(&revoked), route.body());
@@ -898,7 +984,8 @@ fn bad_input_gets_a_clear_json_4xx_on_every_route(server: &TestServer) {
         }
         // Too large.
         let limit = if route.pattern.ends_with("/modules/{kind}") { MAX_UPLOAD } else { MAX_BODY };
-        let (status, body) = send_raw(server, route.method, &route.path, token, Some("application/json"), &json_of_size(limit + 1024));
+        let (status, body) =
+            send_raw(server, route.method, &route.path, token, Some("application/json"), &json_of_size(limit + 1024));
         let message = assert_error(status, &body, 413, "payload_too_large");
         assert!(!message.is_empty(), "{label}");
     }
@@ -943,12 +1030,18 @@ fn bad_input_gets_a_clear_json_4xx_on_every_route(server: &TestServer) {
         assert_error(reply.status, &reply.json, 404, "not_found");
         assert!(reply.content_type.as_deref().is_some_and(|t| t.starts_with("application/json")), "{path}: {reply:?}");
     }
-    for (method, path) in [("DELETE", "/v1/tenants/acme/realms".to_owned()), ("PUT", format!("{realm}/login")), ("POST", "/healthz".into())] {
+    for (method, path) in [
+        ("DELETE", "/v1/tenants/acme/realms".to_owned()),
+        ("PUT", format!("{realm}/login")),
+        ("POST", "/healthz".into()),
+    ] {
         let reply = server.call(method, &path, admin, Body::None);
         assert_error(reply.status, &reply.json, 405, "method_not_allowed");
     }
     // Ids that are not even text; query strings that do not parse.
-    for path in ["/v1/tenants/%FF".to_owned(), "/v1/tenants/acme/realms/%FF/users/x".into(), format!("{realm}/users/%C3%28")] {
+    for path in
+        ["/v1/tenants/%FF".to_owned(), "/v1/tenants/acme/realms/%FF/users/x".into(), format!("{realm}/users/%C3%28")]
+    {
         let reply = server.call("GET", &path, admin, Body::None);
         assert_error(reply.status, &reply.json, 400, "bad_request");
     }
@@ -959,7 +1052,8 @@ fn bad_input_gets_a_clear_json_4xx_on_every_route(server: &TestServer) {
 
     // A header that is not a bearer token.
     for authorization in ["Basic YWRtaW46YWRtaW4=", "Bearer", "Token abc", ""] {
-        let reply = server.call_with_headers("GET", "/v1/tenants/acme", &[("authorization", authorization)], Body::None);
+        let reply =
+            server.call_with_headers("GET", "/v1/tenants/acme", &[("authorization", authorization)], Body::None);
         assert_error(reply.status, &reply.json, 401, "unauthorized");
     }
 
@@ -999,7 +1093,11 @@ fn postgres_two_hosts_share_activations_within_a_second() {
                 eprintln!("host B evaluated the {action} after {:?}", since.elapsed());
                 break;
             }
-            assert!(since.elapsed() < Duration::from_secs(1), "host B still decides {} one second after the {action} on host A", decided["organization"]);
+            assert!(
+                since.elapsed() < Duration::from_secs(1),
+                "host B still decides {} one second after the {action} on host A",
+                decided["organization"]
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     };
@@ -1095,7 +1193,10 @@ fn sigkill_mid_burst(backend: Backend) {
     }
     assert!(cut_off > 0, "the kill landed after the burst, not in the middle of it");
     let answered = std::mem::take(&mut *answered.lock().unwrap());
-    eprintln!("{backend:?}: {} logins answered before SIGKILL ({killed_at} when the kill was sent); {cut_off} of {THREADS} threads cut off mid-request", answered.len());
+    eprintln!(
+        "{backend:?}: {} logins answered before SIGKILL ({killed_at} when the kill was sent); {cut_off} of {THREADS} threads cut off mid-request",
+        answered.len()
+    );
 
     let server = TestServer::start_with(server.options().clone());
     for (decision, user, provider_id) in &answered {
@@ -1114,16 +1215,23 @@ fn sigkill_mid_burst(backend: Backend) {
     // holds an applied-decision event for every answered login, and a new login works.
     let (status, list) = server.get("/v1/tenants/acme/decisions?limit=1000", fx.admin());
     assert_eq!(status, 200, "{list}");
-    let listed: BTreeSet<&str> = list["decisions"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
+    let listed: BTreeSet<&str> =
+        list["decisions"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
     assert!(answered.iter().all(|(d, _, _)| listed.contains(d.as_str())) || listed.len() == 1000);
     let applied = audit_all(&server, &fx.tenant, "action=decision.applied");
-    assert!(applied.len() >= answered.len(), "{} applied-decision events for {} answered logins", applied.len(), answered.len());
+    assert!(
+        applied.len() >= answered.len(),
+        "{} applied-decision events for {} answered logins",
+        applied.len(),
+        answered.len()
+    );
     let all = audit_all(&server, &fx.tenant, "");
     let seqs: Vec<i64> = all.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "audit sequence after the kill: {seqs:?}");
     let (status, after) = fx.on(&server).login(&ada_claims());
     assert_eq!(status, 200, "{after}");
-    let (status, _) = server.get(&format!("/v1/tenants/acme/decisions/{}", after["decision_id"].as_str().unwrap()), fx.admin());
+    let (status, _) =
+        server.get(&format!("/v1/tenants/acme/decisions/{}", after["decision_id"].as_str().unwrap()), fx.admin());
     assert_eq!(status, 200);
     let v2 = fx.on(&server).upload("user", "user_rules", &user_rules_v2(), "after the crash");
     assert_eq!(v2["version"], 2, "{v2}");
@@ -1136,7 +1244,8 @@ fn demo_seeds_a_tenant_that_answers_a_login() {
     let mut options = ServerOptions::fresh(Backend::Sqlite, "demo");
     options.args = vec!["--demo".into(), "--modules-dir".into(), modules_dir.display().to_string()];
     let server = TestServer::start_with(options);
-    let token = std::fs::read_to_string(server.data_dir().join("demo-eval-token")).expect("the demo evaluation key is written");
+    let token =
+        std::fs::read_to_string(server.data_dir().join("demo-eval-token")).expect("the demo evaluation key is written");
     let claims = json!({
         "provider_user_id": "00000000-0000-0000-0000-000000000001",
         "user_name": "ada@acme.com",
@@ -1150,7 +1259,8 @@ fn demo_seeds_a_tenant_that_answers_a_login() {
     assert_eq!(login["evaluation"]["user"]["rule"], "sales");
     assert_eq!(login["groups"], json!(["all-managers"]));
     assert_eq!(login["provider_groups"], json!([{"name": "sales-emea", "organizations": ["acme-sales"]}]));
-    let admin = std::fs::read_to_string(server.data_dir().join("demo-admin-token")).expect("the demo admin key is written");
+    let admin =
+        std::fs::read_to_string(server.data_dir().join("demo-admin-token")).expect("the demo admin key is written");
     let (status, versions) = server.get("/v1/tenants/demo/realms/entra/modules/user/versions", Some(admin.trim()));
     assert_eq!(status, 200, "{versions}");
     assert_eq!(versions["active"], 1);
@@ -1173,7 +1283,6 @@ fn demo_seeds_a_tenant_that_answers_a_login() {
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
-
 
 /// One tenant route, filled in with real ids of tenant A, and a body that is valid for it.
 struct Route {
@@ -1201,43 +1310,123 @@ fn tenant_routes(fx: &Fixture, user: &str, decision: &str) -> Vec<Route> {
         ("GET", "/v1/tenants/{tenant}/keys", None, json!(null)),
         ("DELETE", "/v1/tenants/{tenant}/keys/{key}", None, json!(null)),
         ("GET", "/v1/tenants/{tenant}/organizations", None, json!(null)),
-        ("PUT", "/v1/tenants/{tenant}/organizations/{organization}", Some(json!({"name": "Intruder"})), json!({"name": 5})),
-        ("POST", "/v1/tenants/{tenant}/realms", Some(json!({"id": "intruder", "name": "Intruder"})), json!({"id": [], "name": "x"})),
+        (
+            "PUT",
+            "/v1/tenants/{tenant}/organizations/{organization}",
+            Some(json!({"name": "Intruder"})),
+            json!({"name": 5}),
+        ),
+        (
+            "POST",
+            "/v1/tenants/{tenant}/realms",
+            Some(json!({"id": "intruder", "name": "Intruder"})),
+            json!({"id": [], "name": "x"}),
+        ),
         ("GET", "/v1/tenants/{tenant}/realms", None, json!(null)),
         ("GET", "/v1/tenants/{tenant}/realms/{realm}", None, json!(null)),
-        ("PATCH", "/v1/tenants/{tenant}/realms/{realm}", Some(json!({"default_organization": "acme"})), json!({"default_organization": 5})),
-        ("POST", "/v1/tenants/{tenant}/realms/{realm}/login", Some(ada_claims()), json!({"provider_user_id": 5, "user_name": "x"})),
-        ("POST", "/v1/tenants/{tenant}/realms/{realm}/dry-run", Some(json!({"user": {"user_name": "carol@acme.com"}})), json!({"user": "carol"})),
+        (
+            "PATCH",
+            "/v1/tenants/{tenant}/realms/{realm}",
+            Some(json!({"default_organization": "acme"})),
+            json!({"default_organization": 5}),
+        ),
+        (
+            "POST",
+            "/v1/tenants/{tenant}/realms/{realm}/login",
+            Some(ada_claims()),
+            json!({"provider_user_id": 5, "user_name": "x"}),
+        ),
+        (
+            "POST",
+            "/v1/tenants/{tenant}/realms/{realm}/dry-run",
+            Some(json!({"user": {"user_name": "carol@acme.com"}})),
+            json!({"user": "carol"}),
+        ),
         ("GET", "/v1/tenants/{tenant}/realms/{realm}/users/{user}", None, json!(null)),
-        ("POST", "/v1/tenants/{tenant}/realms/{realm}/users/{user}/dry-run", Some(json!({"user_rules_version": 1})), json!({"user_rules_version": "two"})),
-        ("POST", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}", Some(json!({"wasm": wasm, "settings": user_rules_v2()})), json!({"wasm": 5})),
+        (
+            "POST",
+            "/v1/tenants/{tenant}/realms/{realm}/users/{user}/dry-run",
+            Some(json!({"user_rules_version": 1})),
+            json!({"user_rules_version": "two"}),
+        ),
+        (
+            "POST",
+            "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}",
+            Some(json!({"wasm": wasm, "settings": user_rules_v2()})),
+            json!({"wasm": 5}),
+        ),
         ("GET", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions", None, json!(null)),
         ("GET", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}", None, json!(null)),
         ("POST", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}/activate", None, json!(null)),
-        ("POST", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}/impact", Some(json!({"limit": 10})), json!({"limit": "ten"})),
+        (
+            "POST",
+            "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}/impact",
+            Some(json!({"limit": 10})),
+            json!({"limit": "ten"}),
+        ),
         ("POST", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/rollback", None, json!(null)),
         ("GET", "/v1/tenants/{tenant}/decisions", None, json!(null)),
         ("GET", "/v1/tenants/{tenant}/decisions/{decision}", None, json!(null)),
-        ("POST", "/v1/tenants/{tenant}/decisions/{decision}/replay", Some(json!({"user_rules_version": 1})), json!({"user_rules_version": "two"})),
+        (
+            "POST",
+            "/v1/tenants/{tenant}/decisions/{decision}/replay",
+            Some(json!({"user_rules_version": 1})),
+            json!({"user_rules_version": "two"}),
+        ),
         ("GET", "/v1/tenants/{tenant}/audit", None, json!(null)),
-        ("PUT", "/v1/tenants/{tenant}/retention", Some(json!({"decision_retention_days": 30})), json!({"decision_retention_days": "long"})),
+        (
+            "PUT",
+            "/v1/tenants/{tenant}/retention",
+            Some(json!({"decision_retention_days": 30})),
+            json!({"decision_retention_days": "long"}),
+        ),
         ("POST", "/v1/tenants/{tenant}/decisions/purge", None, json!(null)),
-        ("POST", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}/backtest", Some(json!({"limit": 10})), json!({"limit": "ten"})),
-        ("PUT", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/shadow", Some(json!({"version": 1})), json!({"version": "one"})),
+        (
+            "POST",
+            "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}/backtest",
+            Some(json!({"limit": 10})),
+            json!({"limit": "ten"}),
+        ),
+        (
+            "PUT",
+            "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/shadow",
+            Some(json!({"version": 1})),
+            json!({"version": "one"}),
+        ),
         ("DELETE", "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/shadow", None, json!(null)),
         ("GET", "/v1/tenants/{tenant}/realms/{realm}/shadow", None, json!(null)),
         ("DELETE", "/v1/tenants/{tenant}/realms/{realm}/users/{user}", None, json!(null)),
-        ("POST", "/v1/tenants/{tenant}/realms/{realm}/users/{user}/deactivate", Some(json!({"reason": "intruder"})), json!({"reason": 5})),
+        (
+            "POST",
+            "/v1/tenants/{tenant}/realms/{realm}/users/{user}/deactivate",
+            Some(json!({"reason": "intruder"})),
+            json!({"reason": 5}),
+        ),
         ("POST", "/v1/tenants/{tenant}/realms/{realm}/users/{user}/reactivate", None, json!(null)),
         ("POST", "/v1/tenants/{tenant}/realms/{realm}/deprovision", None, json!(null)),
-        ("POST", "/v1/tenants/{tenant}/realms/{realm}/sessions/introspect", Some(json!({"session": "mss_guess"})), json!({"session": 5})),
+        (
+            "POST",
+            "/v1/tenants/{tenant}/realms/{realm}/sessions/introspect",
+            Some(json!({"session": "mss_guess"})),
+            json!({"session": 5}),
+        ),
         ("GET", "/v1/tenants/{tenant}/realms/{realm}/reports/organizations", None, json!(null)),
         ("GET", "/v1/tenants/{tenant}/realms/{realm}/reports/groups", None, json!(null)),
-        ("POST", "/v1/tenants/{tenant}/realms/{realm}/scim/credentials", Some(json!({"label": "intruder"})), json!({"label": 5})),
+        (
+            "POST",
+            "/v1/tenants/{tenant}/realms/{realm}/scim/credentials",
+            Some(json!({"label": "intruder"})),
+            json!({"label": 5}),
+        ),
         ("GET", "/v1/tenants/{tenant}/realms/{realm}/scim/credentials", None, json!(null)),
         ("DELETE", "/v1/tenants/{tenant}/realms/{realm}/scim/credentials/{credential}", None, json!(null)),
         ("POST", "/v1/tenants/{tenant}/realms/{realm}/scim/credentials/{credential}/rotate", None, json!(null)),
-        ("PUT", "/v1/tenants/{tenant}/realms/{realm}/scim/bearer", Some(json!({"enabled": true})), json!({"enabled": "yes"})),
+        (
+            "PUT",
+            "/v1/tenants/{tenant}/realms/{realm}/scim/bearer",
+            Some(json!({"enabled": true})),
+            json!({"enabled": "yes"}),
+        ),
     ];
     table
         .into_iter()
@@ -1263,7 +1452,8 @@ fn tenant_routes(fx: &Fixture, user: &str, decision: &str) -> Vec<Route> {
 
 /// Fails when `api/mod.rs` has a tenant route (or method) the table above does not test.
 fn assert_routes_cover_the_router(routes: &[Route]) {
-    let tested: BTreeSet<(String, String)> = routes.iter().map(|r| (r.method.to_owned(), r.pattern.to_owned())).collect();
+    let tested: BTreeSet<(String, String)> =
+        routes.iter().map(|r| (r.method.to_owned(), r.pattern.to_owned())).collect();
     let served: BTreeSet<(String, String)> = routes::routes_of("src/api/mod.rs")
         .into_iter()
         .filter(|(_, path)| path.starts_with("/v1/tenants/{tenant}"))
@@ -1313,11 +1503,22 @@ fn json_of_size(size: usize) -> Vec<u8> {
 /// Sends a request over a raw connection and reads the answer as JSON, tolerating the server
 /// closing the connection before it has read the whole body (which it may: it answers 413 as
 /// soon as the limit is passed, 415 without reading the body at all).
-fn send_raw(server: &Client, method: &str, path: &str, token: Option<&str>, content_type: Option<&str>, body: &[u8]) -> (u16, Value) {
+fn send_raw(
+    server: &Client,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> (u16, Value) {
     let auth = token.map(|token| format!("Bearer {token}"));
     let reply = server.send_raw(method, path, auth.as_deref(), content_type, body);
     let (status, text) = (reply.status, &reply.text);
-    assert!(reply.head.to_ascii_lowercase().contains("content-type: application/json"), "{method} {path}: not JSON: {text}");
-    let json = serde_json::from_str(&reply.body).unwrap_or_else(|_| panic!("{method} {path}: answered {status} with a body that is not JSON: {text:?}"));
+    assert!(
+        reply.head.to_ascii_lowercase().contains("content-type: application/json"),
+        "{method} {path}: not JSON: {text}"
+    );
+    let json = serde_json::from_str(&reply.body)
+        .unwrap_or_else(|_| panic!("{method} {path}: answered {status} with a body that is not JSON: {text:?}"));
     (status, json)
 }

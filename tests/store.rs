@@ -1456,7 +1456,10 @@ async fn user_versions_count_writes_and_guard_updates(db: &TestDb) {
     };
     store.record_audit("acme", &at("sc_1", T0 + 3), vec![note.clone()]).await.unwrap();
     let last = audit_log(store, "acme").await.pop().unwrap();
-    assert_eq!((last.action.as_str(), last.target.as_str(), last.actor.as_str(), last.at), ("scim.request", "realm/entra/scim", "sc_1", T0 + 3));
+    assert_eq!(
+        (last.action.as_str(), last.target.as_str(), last.actor.as_str(), last.at),
+        ("scim.request", "realm/entra/scim", "sc_1", T0 + 3)
+    );
     assert_eq!(details(&last)["status"], 200);
     assert_not_found(store.record_audit("nobody", &by("sc_1"), vec![note]).await);
 
@@ -1487,11 +1490,18 @@ async fn deactivation_suspends_and_reactivation_restores(db: &TestDb) {
     login(store, &alice_later, "d2", Some("alice-2")).await;
     login(store, &bob, "d3", Some("bob-1")).await;
     let scim = by("scim");
-    store.create_scim_group(&scim_group("acme", "entra", "g1", "Sales", None), &strings(&["u1", "u2"]), &scim).await.unwrap();
-    store.create_scim_group(&scim_group("acme", "entra", "g2", "Admins", None), &strings(&["u1"]), &scim).await.unwrap();
+    store
+        .create_scim_group(&scim_group("acme", "entra", "g1", "Sales", None), &strings(&["u1", "u2"]), &scim)
+        .await
+        .unwrap();
+    store
+        .create_scim_group(&scim_group("acme", "entra", "g2", "Admins", None), &strings(&["u1"]), &scim)
+        .await
+        .unwrap();
     let before = stored_user(store, "acme", "entra", "u1").await;
     assert_eq!(before.provider_groups, ["sales-emea", "all", "Sales", "Admins"]);
-    let groups_before = [stored_group(store, "acme", "entra", "g1").await, stored_group(store, "acme", "entra", "g2").await];
+    let groups_before =
+        [stored_group(store, "acme", "entra", "g1").await, stored_group(store, "acme", "entra", "g2").await];
     let seen = audit_log(store, "acme").await.len();
 
     let done = store
@@ -1524,7 +1534,10 @@ async fn deactivation_suspends_and_reactivation_restores(db: &TestDb) {
     // Sessions revoked at once; bob's untouched.
     for token in ["alice-1", "alice-2"] {
         let revoked = store.get_session("acme", "entra", &sha(token)).await.unwrap().unwrap();
-        assert_eq!((revoked.revoked_at, revoked.revoked_reason.as_deref()), (Some(T0 + 100), Some("scim: active=false")));
+        assert_eq!(
+            (revoked.revoked_at, revoked.revoked_reason.as_deref()),
+            (Some(T0 + 100), Some("scim: active=false"))
+        );
     }
     assert_eq!(store.get_session("acme", "entra", &sha("bob-1")).await.unwrap().unwrap().revoked_at, None);
 
@@ -1586,7 +1599,10 @@ async fn deactivation_suspends_and_reactivation_restores(db: &TestDb) {
     renamed.display_name = Some("Alice (on leave)".into());
     renamed.updated_at = T0 + 160;
     store.apply_decision(apply(renamed, &[], "d5"), &scim).await.unwrap();
-    store.create_scim_group(&scim_group("acme", "entra", "g3", "Finance", None), &strings(&["u1", "u2"]), &scim).await.unwrap();
+    store
+        .create_scim_group(&scim_group("acme", "entra", "g3", "Finance", None), &strings(&["u1", "u2"]), &scim)
+        .await
+        .unwrap();
     assert_eq!(member_ids(store, "acme", "entra", "g3").await, ["u2"]);
     let current = stored_user(store, "acme", "entra", "u1").await;
     assert_eq!((current.status, current.deactivated_at), (UserStatus::Deactivated, Some(T0 + 100)));
@@ -1600,7 +1616,11 @@ async fn deactivation_suspends_and_reactivation_restores(db: &TestDb) {
     back.updated_at = T0 + 300;
     let mut reactivate = apply(back, &[], "d6");
     reactivate.expected_version = Some(current.version - 1);
-    assert_version_mismatch(store.apply_decision(reactivate.clone(), &at("scim", T0 + 300)).await, current.version - 1, current.version);
+    assert_version_mismatch(
+        store.apply_decision(reactivate.clone(), &at("scim", T0 + 300)).await,
+        current.version - 1,
+        current.version,
+    );
     reactivate.expected_version = Some(current.version);
     let seen = audit_log(store, "acme").await.len();
     store.apply_decision(reactivate, &at("scim", T0 + 300)).await.unwrap();
@@ -1646,7 +1666,10 @@ async fn deleting_a_user_removes_it_with_its_sessions_and_memberships(db: &TestD
     let log = audit_log(store, "acme").await;
     let last = log.last().unwrap();
     assert_eq!((last.action.as_str(), last.target.as_str(), last.at), ("user.deleted", "u1", T0 + 10));
-    assert_eq!((details(last)["user_name"].clone(), details(last)["external_id"].clone()), ("alice".into(), "idp-1".into()));
+    assert_eq!(
+        (details(last)["user_name"].clone(), details(last)["external_id"].clone()),
+        ("alice".into(), "idp-1".into())
+    );
     let mut raw = db.raw().await;
     for table in ["sessions", "scim_group_members"] {
         let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE user_id = 'u1'");
@@ -1697,7 +1720,10 @@ async fn scim_groups_are_created_found_renamed_and_deleted(db: &TestDb) {
     // Display names are unique ignoring case, external ids when present, ids always; the
     // messages name what is taken. Another realm may have them.
     let scim = by("scim");
-    assert_conflict(store.create_scim_group(&scim_group("acme", "entra", "g2", "SALES", None), &[], &scim).await, "Sales");
+    assert_conflict(
+        store.create_scim_group(&scim_group("acme", "entra", "g2", "SALES", None), &[], &scim).await,
+        "Sales",
+    );
     assert_conflict(
         store.create_scim_group(&scim_group("acme", "entra", "g2", "Ops", Some("ext-1")), &[], &scim).await,
         "ext-1",
@@ -1729,9 +1755,14 @@ async fn scim_groups_are_created_found_renamed_and_deleted(db: &TestDb) {
     assert_eq!(store.count_scim_groups("acme", "okta").await.unwrap(), 1);
 
     // A rename: one version up, and the members' provider-group lists follow.
-    let (alice, bob) = (stored_user(store, "acme", "entra", "u1").await, stored_user(store, "acme", "entra", "u2").await);
+    let (alice, bob) =
+        (stored_user(store, "acme", "entra", "u1").await, stored_user(store, "acme", "entra", "u2").await);
     let renamed = store
-        .update_scim_group(&ScimGroup { display_name: "Sales EMEA".into(), ..created.clone() }, Some(1), &at("scim", T0 + 20))
+        .update_scim_group(
+            &ScimGroup { display_name: "Sales EMEA".into(), ..created.clone() },
+            Some(1),
+            &at("scim", T0 + 20),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1741,7 +1772,10 @@ async fn scim_groups_are_created_found_renamed_and_deleted(db: &TestDb) {
     assert_eq!(renamed.external_id.as_deref(), Some("ext-1"));
     assert_eq!(stored_group(store, "acme", "entra", "g1").await, renamed);
     assert_eq!(store.find_scim_group_by_display_name("acme", "entra", "Sales").await.unwrap(), None);
-    assert_eq!(store.find_scim_group_by_display_name("acme", "entra", "sales emea").await.unwrap(), Some(renamed.clone()));
+    assert_eq!(
+        store.find_scim_group_by_display_name("acme", "entra", "sales emea").await.unwrap(),
+        Some(renamed.clone())
+    );
     let alice_now = stored_user(store, "acme", "entra", "u1").await;
     assert_eq!(alice_now.provider_groups, ["sales-emea", "all", "Sales EMEA"]);
     assert_eq!((alice_now.version, alice_now.updated_at), (alice.version + 1, T0 + 20));
@@ -1808,14 +1842,20 @@ async fn scim_group_membership_is_idempotent_and_keeps_provider_groups_in_step(d
     assert_eq!(groups_of("u1").await, ["sales-emea", "all", "Engineering"]);
     assert_eq!(version("u1").await, v1 + 1);
     let last = audit_log(store, "acme").await.pop().unwrap();
-    assert_eq!((last.action.as_str(), details(&last)["users"].clone()), ("scim.group.members_added", serde_json::json!(["u1", "u2"])));
+    assert_eq!(
+        (last.action.as_str(), details(&last)["users"].clone()),
+        ("scim.group.members_added", serde_json::json!(["u1", "u2"]))
+    );
 
     // Idempotent: adding members or removing non-members changes nothing, writes nothing.
     let log = audit_log(store, "acme").await;
     let none = MembershipChange::default();
     assert_eq!(store.add_scim_group_members("acme", "entra", "g1", &strings(&["u1"]), &scim).await.unwrap(), none);
     assert_eq!(store.remove_scim_group_members("acme", "entra", "g1", &strings(&["u3"]), &scim).await.unwrap(), none);
-    assert_eq!(store.replace_scim_group_members("acme", "entra", "g1", &strings(&["u2", "u1"]), &scim).await.unwrap(), none);
+    assert_eq!(
+        store.replace_scim_group_members("acme", "entra", "g1", &strings(&["u2", "u1"]), &scim).await.unwrap(),
+        none
+    );
     assert_eq!(audit_log(store, "acme").await, log);
     assert_eq!(stored_group(store, "acme", "entra", "g1").await.version, 2);
     assert_eq!(version("u1").await, v1 + 1);
@@ -1830,12 +1870,21 @@ async fn scim_group_membership_is_idempotent_and_keeps_provider_groups_in_step(d
     assert_eq!(groups_of("u3").await, ["sales-emea", "all", "Engineering"]);
     assert_eq!(stored_group(store, "acme", "entra", "g1").await.version, 4);
     let log = audit_log(store, "acme").await;
-    assert_eq!(actions(&log[log.len() - 3..]), ["scim.group.members_removed", "scim.group.members_added", "scim.group.members_removed"]);
+    assert_eq!(
+        actions(&log[log.len() - 3..]),
+        ["scim.group.members_removed", "scim.group.members_added", "scim.group.members_removed"]
+    );
 
     // An unknown user: NotFound naming it, nothing written.
     let alice = stored_user(store, "acme", "entra", "u1").await;
-    assert_not_found_naming(store.add_scim_group_members("acme", "entra", "g1", &strings(&["u1", "ghost"]), &scim).await, "ghost");
-    assert_not_found_naming(store.replace_scim_group_members("acme", "entra", "g1", &strings(&["ghost"]), &scim).await, "ghost");
+    assert_not_found_naming(
+        store.add_scim_group_members("acme", "entra", "g1", &strings(&["u1", "ghost"]), &scim).await,
+        "ghost",
+    );
+    assert_not_found_naming(
+        store.replace_scim_group_members("acme", "entra", "g1", &strings(&["ghost"]), &scim).await,
+        "ghost",
+    );
     assert_eq!(member_ids(store, "acme", "entra", "g1").await, ["u2", "u3"]);
     assert_eq!(stored_user(store, "acme", "entra", "u1").await, alice);
     assert_eq!(stored_group(store, "acme", "entra", "g1").await.version, 4);
@@ -1900,7 +1949,10 @@ async fn sessions_are_recorded_and_revoked(db: &TestDb) {
     realm(store, "acme", "okta").await;
     let alice = user("acme", "entra", "u1", "alice", None);
     login(store, &alice, "d1", Some("token-1")).await;
-    assert_eq!(store.get_session("acme", "entra", &sha("token-1")).await.unwrap(), Some(session(&alice, "token-1", T0)));
+    assert_eq!(
+        store.get_session("acme", "entra", &sha("token-1")).await.unwrap(),
+        Some(session(&alice, "token-1", T0))
+    );
     assert_eq!(store.get_session("acme", "okta", &sha("token-1")).await.unwrap(), None);
     assert_eq!(store.get_session("acme", "entra", &sha("token-2")).await.unwrap(), None);
     let log = audit_log(store, "acme").await;
@@ -1933,7 +1985,10 @@ async fn sessions_are_recorded_and_revoked(db: &TestDb) {
     let log = audit_log(store, "acme").await;
     let revocations: Vec<_> = log.iter().filter(|e| e.action == "user.sessions_revoked").collect();
     assert_eq!(revocations.len(), 2);
-    assert_eq!((details(revocations[0])["count"].clone(), details(revocations[0])["reason"].clone()), (2.into(), "admin sign-out".into()));
+    assert_eq!(
+        (details(revocations[0])["count"].clone(), details(revocations[0])["reason"].clone()),
+        (2.into(), "admin sign-out".into())
+    );
     assert_eq!(details(revocations[1])["count"], 0);
     assert_not_found_naming(store.revoke_user_sessions("acme", "entra", "u9", "x", &by("mk_admin")).await, "u9");
     assert_not_found(store.revoke_user_sessions("acme", "okta", "u1", "x", &by("mk_admin")).await);
@@ -1972,7 +2027,10 @@ async fn scim_credentials_are_rotated_and_revoked(db: &TestDb) {
     store.rotate_scim_credential("acme", "entra", "sc_1", &sha("new secret"), &at("mk_admin", T0 + 10)).await.unwrap();
     let rotated = store.get_scim_credential("sc_1").await.unwrap().unwrap();
     assert_eq!((rotated.secret_sha256.clone(), rotated.rotated_at), (sha("new secret"), Some(T0 + 10)));
-    assert_eq!(rotated, ScimCredential { secret_sha256: sha("new secret"), rotated_at: Some(T0 + 10), ..first.clone() });
+    assert_eq!(
+        rotated,
+        ScimCredential { secret_sha256: sha("new secret"), rotated_at: Some(T0 + 10), ..first.clone() }
+    );
     assert!(store.find_scim_token(&sha("access-1"), T0 + 11).await.unwrap().is_some());
     assert_not_found(store.rotate_scim_credential("acme", "okta", "sc_1", &sha("x"), &admin).await);
     assert_not_found(store.rotate_scim_credential("acme", "entra", "sc_9", &sha("x"), &admin).await);
@@ -2029,7 +2087,13 @@ async fn scim_credentials_are_rotated_and_revoked(db: &TestDb) {
     );
     assert_eq!((scim[0].target.as_str(), details(scim[0])["label"].clone()), ("sc_1", "Entra (sc_1)".into()));
     assert_eq!(details(scim[7])["enabled"], true);
-    let secrets = [first.secret_sha256.clone(), second.secret_sha256.clone(), sha("new secret"), sha("access-1"), sha("access-5")];
+    let secrets = [
+        first.secret_sha256.clone(),
+        second.secret_sha256.clone(),
+        sha("new secret"),
+        sha("access-1"),
+        sha("access-5"),
+    ];
     for event in &log {
         assert!(secrets.iter().all(|secret| !event.details.contains(secret)), "no digest in {}", event.details);
     }
@@ -2041,7 +2105,10 @@ async fn scim_writes_are_tenant_isolated(db: &TestDb) {
     tenant_and_realm(store, "b", "entra").await;
     let a = by("a-scim");
     login(store, &user("a", "entra", "u1", "alice", Some("idp-1")), "d1", Some("session-a")).await;
-    let group = store.create_scim_group(&scim_group("a", "entra", "g1", "Sales", Some("ext-1")), &strings(&["u1"]), &a).await.unwrap();
+    let group = store
+        .create_scim_group(&scim_group("a", "entra", "g1", "Sales", Some("ext-1")), &strings(&["u1"]), &a)
+        .await
+        .unwrap();
     let credential_a = credential("a", "entra", "sc_a");
     store.insert_scim_credential(&credential_a, &a).await.unwrap();
     store.insert_scim_token(&token(&credential_a, "access-a", T0 + 1000), &a).await.unwrap();
@@ -2082,7 +2149,10 @@ async fn scim_writes_are_tenant_isolated(db: &TestDb) {
         "u1",
     );
     login(store, &user("b", "entra", "u1", "alice", Some("idp-1")), "d1", Some("session-a")).await;
-    store.create_scim_group(&scim_group("b", "entra", "g1", "Sales", Some("ext-1")), &strings(&["u1"]), &b).await.unwrap();
+    store
+        .create_scim_group(&scim_group("b", "entra", "g1", "Sales", Some("ext-1")), &strings(&["u1"]), &b)
+        .await
+        .unwrap();
     store.deactivate_user("b", "entra", "u1", "x", &b).await.unwrap().expect("B's user deactivated");
     store.set_scim_bearer_enabled("b", "entra", true, &b).await.unwrap();
     store.delete_scim_group("b", "entra", "g1", &b).await.unwrap();

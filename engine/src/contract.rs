@@ -28,7 +28,11 @@ pub fn check(module: &Module) -> Result<Entries, LoadError> {
         Some(_) => return Err(LoadError::WrongExport { name: abi::MEMORY, expected: "a 32-bit, unshared memory" }),
         None => return Err(LoadError::MissingExport(abi::MEMORY)),
     }
-    require_func(module, abi::ABI_VERSION_EXPORT, &Signature { params: &[], results: &[I32], text: "a function () -> i32" })?;
+    require_func(
+        module,
+        abi::ABI_VERSION_EXPORT,
+        &Signature { params: &[], results: &[I32], text: "a function () -> i32" },
+    )?;
     require_func(module, abi::ALLOC, &Signature { params: &[I32], results: &[I32], text: "a function (i32) -> i32" })?;
     let entries = Entries {
         user_rules: optional_func(module, abi::USER_RULES, &ENTRY)?,
@@ -42,18 +46,24 @@ pub fn check(module: &Module) -> Result<Entries, LoadError> {
 }
 
 fn check_import(module: &str, name: &str, ty: &ExternType) -> Result<(), LoadError> {
-    let refuse = |reason: String| LoadError::ForbiddenImport { module: module.to_owned(), name: name.to_owned(), reason };
+    let refuse =
+        |reason: String| LoadError::ForbiddenImport { module: module.to_owned(), name: name.to_owned(), reason };
     if module != imports::MODULE {
         let reason = if module.starts_with("wasi") {
-            "rule modules get no WASI (no filesystem, clock, randomness or network); build for wasm32-unknown-unknown".to_owned()
+            "rule modules get no WASI (no filesystem, clock, randomness or network); build for wasm32-unknown-unknown"
+                .to_owned()
         } else {
             format!("only the host functions of module `{}` may be imported", imports::MODULE)
         };
         return Err(refuse(reason));
     }
     let expected = match name {
-        imports::REGEX_COMPILE => Signature { params: &[I32, I32, I32, I32], results: &[I32], text: "(i32, i32, i32, i32) -> i32" },
-        imports::REGEX_IS_MATCH => Signature { params: &[I32, I32, I32], results: &[I32], text: "(i32, i32, i32) -> i32" },
+        imports::REGEX_COMPILE => {
+            Signature { params: &[I32, I32, I32, I32], results: &[I32], text: "(i32, i32, i32, i32) -> i32" }
+        }
+        imports::REGEX_IS_MATCH => {
+            Signature { params: &[I32, I32, I32], results: &[I32], text: "(i32, i32, i32) -> i32" }
+        }
         imports::ABORT => Signature { params: &[I32, I32], results: &[], text: "(i32, i32) -> ()" },
         _ => return Err(refuse("no such host function".to_owned())),
     };

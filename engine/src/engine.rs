@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::{Config, InstanceAllocationStrategy, Linker, Module, OptLevel, PoolingAllocationConfig};
 
 use crate::{
-    EngineError, EvalError, LoadError, Limits, contract,
+    EngineError, EvalError, Limits, LoadError, contract,
     disk_cache::DiskCache,
     host::{self, HostState},
     invoke::Callable,
@@ -39,7 +39,8 @@ impl Engine {
     /// interruption on, and only Muster's host functions linkable.
     pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
         let limits = config.limits;
-        let wasm = wasmtime::Engine::new(&wasmtime_config(&limits)).map_err(|e| EngineError::Config(format!("{e:#}")))?;
+        let wasm =
+            wasmtime::Engine::new(&wasmtime_config(&limits)).map_err(|e| EngineError::Config(format!("{e:#}")))?;
         let linker = host::linker(&wasm).map_err(|e| EngineError::Config(format!("{e:#}")))?;
         let cache = config.cache_dir.map(|dir| DiskCache::open(&dir, &wasm)).transpose()?;
         let ticker = EpochTicker::start(wasm.clone())
@@ -64,7 +65,8 @@ impl Engine {
             None => (self.compile(wasm)?, false),
         };
         let entries = contract::check(&module)?;
-        let pre = self.linker.instantiate_pre(&module).map_err(|e| LoadError::InvalidWasm(one_line(&format!("{e:#}"))))?;
+        let pre =
+            self.linker.instantiate_pre(&module).map_err(|e| LoadError::InvalidWasm(one_line(&format!("{e:#}"))))?;
         let callable = Callable { pre, regexes: Arc::new(RegexCache::default()), limits: self.limits.clone() };
         let rule_module = RuleModule::new(digest, entries, callable);
         let version = rule_module.callable().abi_version().map_err(|e| LoadError::Startup(Box::new(e)))?;

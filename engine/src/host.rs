@@ -111,7 +111,12 @@ fn regex_compile(
     }
 }
 
-fn regex_is_match(mut caller: Caller<'_, HostState>, handle: i32, text_ptr: i32, text_len: i32) -> wasmtime::Result<i32> {
+fn regex_is_match(
+    mut caller: Caller<'_, HostState>,
+    handle: i32,
+    text_ptr: i32,
+    text_len: i32,
+) -> wasmtime::Result<i32> {
     let regex = usize::try_from(handle)
         .ok()
         .and_then(|h| caller.data().handles.get(h).cloned())

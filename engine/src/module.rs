@@ -2,9 +2,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use muster_wire::{
-    Context, GroupDecision, GuestError, Response, User, UserDecision, abi, codec, trace::TraceStep,
-};
+use muster_wire::{Context, GroupDecision, GuestError, Response, User, UserDecision, abi, codec, trace::TraceStep};
 use serde::de::DeserializeOwned;
 
 use crate::{EvalError, invoke::Callable};

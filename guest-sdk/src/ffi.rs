@@ -43,9 +43,7 @@ pub fn call(ptr: i32, len: i32, entry: fn(&[u8]) -> Vec<u8>) -> i64 {
 pub fn regex_compile(pattern: &str) -> Result<i32, String> {
     let mut error = [0u8; 512];
     // SAFETY: both pointers and lengths describe live buffers owned by this frame.
-    let handle = unsafe {
-        host_regex_compile(pattern.as_ptr(), pattern.len(), error.as_mut_ptr(), error.len())
-    };
+    let handle = unsafe { host_regex_compile(pattern.as_ptr(), pattern.len(), error.as_mut_ptr(), error.len()) };
     if handle >= 0 {
         Ok(handle)
     } else {
@@ -109,8 +107,7 @@ unsafe impl std::alloc::GlobalAlloc for BumpAllocator {
             if ptr as usize + layout.size() == NEXT && new_size >= layout.size() {
                 let end = ptr as usize + new_size;
                 let available = core::arch::wasm32::memory_size(0) * PAGE;
-                if end > available
-                    && core::arch::wasm32::memory_grow(0, (end - available).div_ceil(PAGE)) == usize::MAX
+                if end > available && core::arch::wasm32::memory_grow(0, (end - available).div_ceil(PAGE)) == usize::MAX
                 {
                     return std::ptr::null_mut();
                 }

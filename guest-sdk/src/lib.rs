@@ -58,8 +58,8 @@ pub use trace::Trace;
 pub mod prelude {
     pub use crate::decisions::{GroupAssignmentExt, UserDecisionExt};
     pub use crate::{
-        Context, GroupAssignment, GroupDecision, GroupRules, Policy, Regex, SettingsError, Trace,
-        Trigger, User, UserDecision, UserRules,
+        Context, GroupAssignment, GroupDecision, GroupRules, Policy, Regex, SettingsError, Trace, Trigger, User,
+        UserDecision, UserRules,
     };
 }
 

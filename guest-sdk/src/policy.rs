@@ -20,13 +20,11 @@ pub trait Policy {
 pub trait UserRules: Policy {
     /// Decides about one user, recording in `trace` what was checked and why. `context` says
     /// which realm and what triggered the evaluation.
-    fn decide_user(settings: &Self::Settings, user: &User, context: &Context, trace: &mut Trace)
-    -> UserDecision;
+    fn decide_user(settings: &Self::Settings, user: &User, context: &Context, trace: &mut Trace) -> UserDecision;
 }
 
 /// Marks provider groups with organizations.
 pub trait GroupRules: Policy {
     /// Decides about one provider group, recording in `trace` what was checked and why.
-    fn decide_group(settings: &Self::Settings, group: &str, context: &Context, trace: &mut Trace)
-    -> GroupAssignment;
+    fn decide_group(settings: &Self::Settings, group: &str, context: &Context, trace: &mut Trace) -> GroupAssignment;
 }

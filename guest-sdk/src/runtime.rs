@@ -4,9 +4,7 @@
 //! Inside the sandbox, [`crate::export!`] wires these to the module's exports; natively, the
 //! harness calls them directly. Both therefore decode, decide and encode identically.
 
-use muster_wire::{
-    GroupDecision, GroupRequest, GuestError, Response, UserRequest, codec, trace::TraceStep,
-};
+use muster_wire::{GroupDecision, GroupRequest, GuestError, Response, UserRequest, codec, trace::TraceStep};
 use serde::Serialize;
 
 use crate::{GroupRules, Policy, Trace, UserRules, settings};
@@ -19,24 +17,22 @@ pub fn prepare_settings<P: Policy>(json: &[u8]) -> Vec<u8> {
 /// Evaluates user rules on an encoded [`UserRequest`]; answers `Response<UserDecision>`.
 pub fn user_rules<P: UserRules>(request: &[u8]) -> Vec<u8> {
     let mut trace = Trace::new();
-    let result = decode_with_settings::<P, UserRequest>(request, |r| &r.settings).map(
-        |(request, settings)| P::decide_user(&settings, &request.user, &request.context, &mut trace),
-    );
+    let result = decode_with_settings::<P, UserRequest>(request, |r| &r.settings)
+        .map(|(request, settings)| P::decide_user(&settings, &request.user, &request.context, &mut trace));
     respond(result, trace.into_steps())
 }
 
 /// Evaluates group rules on an encoded [`GroupRequest`]; answers `Response<GroupDecision>`.
 pub fn group_rules<P: GroupRules>(request: &[u8]) -> Vec<u8> {
     let mut trace = Trace::new();
-    let result =
-        decode_with_settings::<P, GroupRequest>(request, |r| &r.settings).map(|(request, settings)| {
-            let groups = request
-                .groups
-                .iter()
-                .map(|group| P::decide_group(&settings, group, &request.context, &mut trace))
-                .collect();
-            GroupDecision { groups }
-        });
+    let result = decode_with_settings::<P, GroupRequest>(request, |r| &r.settings).map(|(request, settings)| {
+        let groups = request
+            .groups
+            .iter()
+            .map(|group| P::decide_group(&settings, group, &request.context, &mut trace))
+            .collect();
+        GroupDecision { groups }
+    });
     respond(result, trace.into_steps())
 }
 

@@ -38,8 +38,9 @@ pub fn prepare<P: Policy>(json: &[u8]) -> Result<Vec<u8>, SettingsError> {
 /// Decodes prepared settings (the output of [`prepare`]).
 pub fn load<P: Policy>(prepared: &[u8]) -> Result<P::Settings, SettingsError> {
     match prepared.split_first() {
-        Some((&FORMAT_POSTCARD, bytes)) => muster_wire::codec::decode(bytes)
-            .map_err(|e| error_at("", format!("prepared settings are corrupt: {e}"))),
+        Some((&FORMAT_POSTCARD, bytes)) => {
+            muster_wire::codec::decode(bytes).map_err(|e| error_at("", format!("prepared settings are corrupt: {e}")))
+        }
         Some((&FORMAT_JSON, json)) => parse_json(json),
         _ => Err(error_at("", "prepared settings are empty or of an unknown format")),
     }
@@ -98,7 +99,8 @@ mod tests {
 
     #[test]
     fn prepared_settings_round_trip_in_binary_form() {
-        let json = br#"{"organization":"acme","rules":[{"equals":{"attribute":"d","value":"x"}},{"regex":{"pattern":"^a"}}]}"#;
+        let json =
+            br#"{"organization":"acme","rules":[{"equals":{"attribute":"d","value":"x"}},{"regex":{"pattern":"^a"}}]}"#;
         let prepared = prepare::<Plain>(json).unwrap();
         assert_eq!(prepared[0], FORMAT_POSTCARD);
         let loaded = load::<Plain>(&prepared).unwrap();
@@ -115,8 +117,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_path_of_the_problem() {
-        let err = prepare::<Plain>(br#"{"organization":"a","rules":[{"regex":{"pattern":"("}}]}"#)
-            .unwrap_err();
+        let err = prepare::<Plain>(br#"{"organization":"a","rules":[{"regex":{"pattern":"("}}]}"#).unwrap_err();
         assert_eq!(err.path, "rules[0].regex.pattern");
         assert!(err.message.contains("invalid regex"), "{err}");
 

@@ -25,10 +25,15 @@ pub struct Tenant {
 
 impl Tenant {
     pub fn create(server: &Client, id: &str) -> Tenant {
-        let (status, created) = server.post("/v1/tenants", OPERATOR, &json!({"id": id, "name": format!("Tenant {id}")}));
+        let (status, created) =
+            server.post("/v1/tenants", OPERATOR, &json!({"id": id, "name": format!("Tenant {id}")}));
         assert_eq!(status, 201, "{created}");
         let admin = created["token"].as_str().unwrap().to_owned();
-        let (status, key) = server.post(&format!("/v1/tenants/{id}/keys"), Some(&admin), &json!({"kind": "evaluation", "label": "login service"}));
+        let (status, key) = server.post(
+            &format!("/v1/tenants/{id}/keys"),
+            Some(&admin),
+            &json!({"kind": "evaluation", "label": "login service"}),
+        );
         assert_eq!(status, 201, "{key}");
         assert_eq!(key["key"]["kind"], "evaluation");
         Tenant {
@@ -51,16 +56,26 @@ pub struct Fixture {
 impl Fixture {
     pub fn new(server: &Client, tenant: &str) -> Fixture {
         let fx = Fixture { server: server.clone(), tenant: Tenant::create(server, tenant) };
-        for (id, name) in [("acme", "ACME"), ("acme-sales", "ACME Sales"), ("acme-emea", "ACME EMEA"), ("acme-engineering", "ACME Engineering")] {
-            let (status, body) = server.put(&format!("/v1/tenants/{tenant}/organizations/{id}"), fx.admin(), &json!({"name": name}));
+        for (id, name) in [
+            ("acme", "ACME"),
+            ("acme-sales", "ACME Sales"),
+            ("acme-emea", "ACME EMEA"),
+            ("acme-engineering", "ACME Engineering"),
+        ] {
+            let (status, body) =
+                server.put(&format!("/v1/tenants/{tenant}/organizations/{id}"), fx.admin(), &json!({"name": name}));
             assert_eq!(status, 200, "{body}");
         }
-        let (status, body) = server.post(&format!("/v1/tenants/{tenant}/realms"), fx.admin(), &json!({"id": REALM, "name": "Entra ID"}));
+        let (status, body) =
+            server.post(&format!("/v1/tenants/{tenant}/realms"), fx.admin(), &json!({"id": REALM, "name": "Entra ID"}));
         assert_eq!(status, 201, "{body}");
-        for (kind, artifact, settings) in [("user", "user_rules", user_rules_v1()), ("group", "group_rules", group_rules_v1())] {
+        for (kind, artifact, settings) in
+            [("user", "user_rules", user_rules_v1()), ("group", "group_rules", group_rules_v1())]
+        {
             let version = fx.upload(kind, artifact, &settings, "initial rules");
             assert_eq!(version["version"], 1, "{version}");
-            let (status, body) = server.post_empty(&format!("{}/modules/{kind}/versions/1/activate", fx.realm_path()), fx.admin());
+            let (status, body) =
+                server.post_empty(&format!("{}/modules/{kind}/versions/1/activate", fx.realm_path()), fx.admin());
             assert_eq!(status, 200, "{body}");
         }
         fx

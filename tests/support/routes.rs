@@ -26,7 +26,8 @@ pub fn routes_of(file: &str) -> BTreeSet<(String, String)> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     // Comment lines (doc comments included) may quote `.route(` without declaring a route.
-    let source: String = text.lines().filter(|line| !line.trim_start().starts_with("//")).map(|line| format!("{line}\n")).collect();
+    let source: String =
+        text.lines().filter(|line| !line.trim_start().starts_with("//")).map(|line| format!("{line}\n")).collect();
     let bindings = string_bindings(&source);
     let mut routes = BTreeSet::new();
     let mut rest = source.as_str();
@@ -59,7 +60,8 @@ pub fn string_bindings(source: &str) -> BTreeMap<String, String> {
         let line = line.trim();
         if let Some(rest) = line.strip_prefix("let ")
             && let Some((name, value)) = rest.split_once('=')
-            && let Some(literal) = value.trim().trim_end_matches(';').trim().strip_prefix('"').and_then(|v| v.strip_suffix('"'))
+            && let Some(literal) =
+                value.trim().trim_end_matches(';').trim().strip_prefix('"').and_then(|v| v.strip_suffix('"'))
         {
             bindings.insert(name.trim().to_owned(), literal.to_owned());
         }

@@ -63,7 +63,11 @@ impl ServerOptions {
     /// The same store, with a data directory of its own (another host on the same PostgreSQL
     /// database).
     pub fn another_host(&self, label: &str) -> ServerOptions {
-        ServerOptions { data_dir: crate::support::scratch_dir(label), database: self.database.clone(), args: self.args.clone() }
+        ServerOptions {
+            data_dir: crate::support::scratch_dir(label),
+            database: self.database.clone(),
+            args: self.args.clone(),
+        }
     }
 }
 
@@ -226,14 +230,20 @@ impl TestServer {
         loop {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 self.child = None;
-                return Err(format!("muster serve exited with {status} before answering /healthz; its log:\n{}", self.log()));
+                return Err(format!(
+                    "muster serve exited with {status} before answering /healthz; its log:\n{}",
+                    self.log()
+                ));
             }
             if probe.try_call("GET", "/healthz", None, Body::None).is_ok_and(|reply| reply.status == 200) {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 self.kill();
-                return Err(format!("muster serve did not answer GET /healthz with 200 within {STARTUP_TIMEOUT:?}; its log:\n{}", self.log()));
+                return Err(format!(
+                    "muster serve did not answer GET /healthz with 200 within {STARTUP_TIMEOUT:?}; its log:\n{}",
+                    self.log()
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -320,14 +330,26 @@ impl Client {
     }
 
     /// Sends a request; transport failures are errors (a killed server, …).
-    pub fn try_call(&self, method: &str, path: &str, token: Option<&str>, body: Body<'_>) -> Result<Reply, ureq::Error> {
+    pub fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Body<'_>,
+    ) -> Result<Reply, ureq::Error> {
         let authorization = token.map(|token| format!("Bearer {token}"));
         let headers: Vec<(&str, &str)> = authorization.iter().map(|value| ("authorization", value.as_str())).collect();
         self.try_call_with_headers(method, path, &headers, body)
     }
 
     /// Sends a request with these extra headers.
-    pub fn try_call_with_headers(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Body<'_>) -> Result<Reply, ureq::Error> {
+    pub fn try_call_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Body<'_>,
+    ) -> Result<Reply, ureq::Error> {
         let mut builder = ureq::http::Request::builder().method(method).uri(format!("{}{path}", self.base));
         for (name, value) in headers {
             builder = builder.header(*name, *value);
@@ -336,7 +358,8 @@ impl Client {
             Body::None => self.agent.run(builder.body(()).expect("a valid request"))?,
             Body::Json(value) => {
                 let bytes = serde_json::to_vec(value).expect("serialize the body");
-                self.agent.run(builder.header("content-type", "application/json").body(bytes).expect("a valid request"))?
+                self.agent
+                    .run(builder.header("content-type", "application/json").body(bytes).expect("a valid request"))?
             }
             Body::Raw(bytes, content_type) => {
                 if let Some(content_type) = content_type {
@@ -348,19 +371,33 @@ impl Client {
         let status = response.status().as_u16();
         let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let text = response.into_body().with_config().limit(64 << 20).read_to_string()?;
-        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone())) };
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()))
+        };
         Ok(Reply { status, content_type, text, json })
     }
 
     /// Sends a request over a fresh connection, byte for byte, and reads the answer even when the
     /// server answers before reading the whole body (an oversized body): a failed write is
     /// expected then. Panics if no HTTP response comes back or it is a 5xx or chunked.
-    pub fn send_raw(&self, method: &str, path: &str, authorization: Option<&str>, content_type: Option<&str>, body: &[u8]) -> RawReply {
+    pub fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: Option<&str>,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> RawReply {
         use std::io::{Read, Write};
         let address = self.url().trim_start_matches("http://").to_owned();
         let mut stream = std::net::TcpStream::connect(&address).expect("connect");
         stream.set_read_timeout(Some(Duration::from_secs(30))).expect("set a read timeout");
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            body.len()
+        );
         if let Some(content_type) = content_type {
             head.push_str(&format!("Content-Type: {content_type}\r\n"));
         }
@@ -373,11 +410,9 @@ impl Client {
         let mut response = Vec::new();
         let _ = stream.read_to_end(&mut response);
         let text = String::from_utf8_lossy(&response).into_owned();
-        let status = text
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("{method} {path}: no HTTP response: {text:?}\n--- server log ---\n{}", self.log()));
+        let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            panic!("{method} {path}: no HTTP response: {text:?}\n--- server log ---\n{}", self.log())
+        });
         assert!(status < 500, "{method} {path} answered {status}: {text}\n--- server log ---\n{}", self.log());
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
         assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{method} {path}: {text}");
@@ -405,7 +440,13 @@ impl Client {
         let reply = self
             .try_call_with_headers(method, path, headers, body)
             .unwrap_or_else(|e| panic!("{method} {path}: {e}\n--- server log ---\n{}", self.log()));
-        assert!(reply.status < 500, "{method} {path} answered {}: {}\n--- server log ---\n{}", reply.status, reply.text, self.log());
+        assert!(
+            reply.status < 500,
+            "{method} {path} answered {}: {}\n--- server log ---\n{}",
+            reply.status,
+            reply.text,
+            self.log()
+        );
         reply
     }
 

@@ -48,7 +48,12 @@ fn run_case(subject: &dyn Subject, file: &str, fixture: &FixtureFile, case: &Cas
 /// Mismatches found and the trace to show with them.
 type Mismatches = (Vec<String>, Vec<TraceStep>);
 
-fn evaluate(subject: &dyn Subject, fixture: &FixtureFile, case: &Case, check: Check<'_>) -> Result<Vec<TraceStep>, Mismatches> {
+fn evaluate(
+    subject: &dyn Subject,
+    fixture: &FixtureFile,
+    case: &Case,
+    check: Check<'_>,
+) -> Result<Vec<TraceStep>, Mismatches> {
     let Some(settings) = case.settings.as_ref().or(fixture.settings.as_ref()) else {
         return Err((vec!["no settings: give `settings` in the file or in the case".into()], Vec::new()));
     };

@@ -28,11 +28,7 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
 /// Decodes a wire value from bytes; trailing bytes are an error.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     let (value, rest) = postcard::take_from_bytes(bytes).map_err(|e| CodecError(e.to_string()))?;
-    if rest.is_empty() {
-        Ok(value)
-    } else {
-        Err(CodecError(format!("{} unexpected trailing bytes", rest.len())))
-    }
+    if rest.is_empty() { Ok(value) } else { Err(CodecError(format!("{} unexpected trailing bytes", rest.len()))) }
 }
 
 /// Encodes a [`UserRequest`](crate::UserRequest) from borrowed parts, byte for byte what

@@ -1,12 +1,21 @@
 //! The tenant's append-only audit log, filtered and paginated.
 
-use axum::{Json, extract::{Path, State}};
+use axum::{
+    Json,
+    extract::{Path, State},
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{error::ApiError, extract::{ApiQuery, Bearer}};
+use super::{
+    error::ApiError,
+    extract::{ApiQuery, Bearer},
+};
 use crate::{
-    service::{SharedState, access::{self, Need}},
+    service::{
+        SharedState,
+        access::{self, Need},
+    },
     store::AuditFilter,
 };
 
@@ -26,7 +35,12 @@ pub struct AuditQuery {
 }
 
 /// Lists audit events in order; `next_after` continues the listing.
-pub async fn list(State(state): State<SharedState>, Bearer(token): Bearer, Path(tenant): Path<String>, ApiQuery(query): ApiQuery<AuditQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path(tenant): Path<String>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Json<Value>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let limit = page_limit(query.limit)?;
     let events = state

@@ -3,7 +3,10 @@
 //! (same context, same user), with the candidate in place of the kind it replaces and the
 //! recorded version of the other kind. Newest first, page by page; changes nothing.
 
-use axum::{Json, extract::{Path, State}};
+use axum::{
+    Json,
+    extract::{Path, State},
+};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -22,7 +25,10 @@ use crate::{
         login::{CanonicalInput, DecisionOutput},
         rules::Selection,
     },
-    store::{DecisionFilter, model::{DecisionRecord, Millis, Realm, RuleKind}},
+    store::{
+        DecisionFilter,
+        model::{DecisionRecord, Millis, Realm, RuleKind},
+    },
 };
 
 /// `POST …/versions/{v}/backtest` body: the window and the page.
@@ -78,7 +84,12 @@ pub struct Backtest {
 }
 
 /// Re-runs a page of the realm's applied decisions with the candidate version.
-pub async fn backtest(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, kind, version)): Path<(String, String, String, String)>, OptionalJson(window): OptionalJson<Window>) -> Result<Json<Backtest>, ApiError> {
+pub async fn backtest(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, kind, version)): Path<(String, String, String, String)>,
+    OptionalJson(window): OptionalJson<Window>,
+) -> Result<Json<Backtest>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let kind = parse_kind(&kind)?;
     let version = parse_version(&version)?;
@@ -115,11 +126,26 @@ pub async fn backtest(State(state): State<SharedState>, Bearer(token): Bearer, P
             Err(error) => failures.push(Failure { decision_id: record.id, error: error.to_string() }),
         }
     }
-    Ok(Json(Backtest { kind, version, examined, changed: changes.len(), failed: failures.len(), changes, failures, next_before }))
+    Ok(Json(Backtest {
+        kind,
+        version,
+        examined,
+        changed: changes.len(),
+        failed: failures.len(),
+        changes,
+        failures,
+        next_before,
+    }))
 }
 
 /// The recorded and the candidate's effect of one decision, if they differ.
-async fn rerun(state: &SharedState, realm: &Realm, kind: RuleKind, version: i64, record: &DecisionRecord) -> Result<Option<(Side, Side)>, ApiError> {
+async fn rerun(
+    state: &SharedState,
+    realm: &Realm,
+    kind: RuleKind,
+    version: i64,
+    record: &DecisionRecord,
+) -> Result<Option<(Side, Side)>, ApiError> {
     let input: CanonicalInput = serde_json::from_str(&record.input).map_err(ApiError::internal)?;
     let recorded: DecisionOutput = serde_json::from_str(&record.output).map_err(ApiError::internal)?;
     let selection = match kind {

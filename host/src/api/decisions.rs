@@ -1,11 +1,20 @@
 //! Decision records: listing, and replay of a recorded input on the recorded module (which must
 //! give the recorded output bit for bit) or on a candidate version (which shows the difference).
 
-use axum::{Json, extract::{Path, State}};
+use axum::{
+    Json,
+    extract::{Path, State},
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{audit::page_limit, error::ApiError, evaluate::evaluation_failure, extract::{ApiQuery, Bearer, OptionalJson}, realms::find_realm};
+use super::{
+    audit::page_limit,
+    error::ApiError,
+    evaluate::evaluation_failure,
+    extract::{ApiQuery, Bearer, OptionalJson},
+    realms::find_realm,
+};
 use crate::{
     service::{
         SharedState,
@@ -34,7 +43,12 @@ pub struct DecisionQuery {
 }
 
 /// Lists decision records, newest first.
-pub async fn list(State(state): State<SharedState>, Bearer(token): Bearer, Path(tenant): Path<String>, ApiQuery(query): ApiQuery<DecisionQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path(tenant): Path<String>,
+    ApiQuery(query): ApiQuery<DecisionQuery>,
+) -> Result<Json<Value>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let limit = page_limit(query.limit)?;
     let decisions = state
@@ -58,7 +72,11 @@ pub async fn list(State(state): State<SharedState>, Bearer(token): Bearer, Path(
 }
 
 /// Shows one decision record.
-pub async fn get(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, decision)): Path<(String, String)>) -> Result<Json<DecisionRecord>, ApiError> {
+pub async fn get(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, decision)): Path<(String, String)>,
+) -> Result<Json<DecisionRecord>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     find_decision(&state, &tenant, &decision).await.map(Json)
 }
@@ -74,7 +92,12 @@ pub struct ReplayWith {
 /// Re-runs the recorded input. Without a body, on the recorded versions: `identical` must be
 /// `true` (evaluation is deterministic). With candidate versions: `identical` says whether the
 /// candidate would have decided the same.
-pub async fn replay(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, decision)): Path<(String, String)>, OptionalJson(candidate): OptionalJson<ReplayWith>) -> Result<Json<Value>, ApiError> {
+pub async fn replay(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, decision)): Path<(String, String)>,
+    OptionalJson(candidate): OptionalJson<ReplayWith>,
+) -> Result<Json<Value>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let record = find_decision(&state, &tenant, &decision).await?;
     let realm = find_realm(&state, &tenant, &record.realm_id).await?;

@@ -11,14 +11,21 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{error::ApiError, extract::{Bearer, OptionalJson}, realms::find_realm};
+use super::{
+    error::ApiError,
+    extract::{Bearer, OptionalJson},
+    realms::find_realm,
+};
 use crate::{
     service::{
         SharedState,
         access::{self, Need},
         provisioning::users,
     },
-    store::{Deactivation, model::{Realm, UserRecord}},
+    store::{
+        Deactivation,
+        model::{Realm, UserRecord},
+    },
 };
 
 /// `POST …/users/{user}/deactivate` body.
@@ -31,7 +38,12 @@ pub struct Reason {
 
 /// Deactivates a user at once: blocked, out of every group, sessions revoked, each step
 /// audited. Deactivating a deactivated user changes nothing (`"changed": false`).
-pub async fn deactivate(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, user)): Path<(String, String, String)>, OptionalJson(body): OptionalJson<Reason>) -> Result<Json<Value>, ApiError> {
+pub async fn deactivate(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, user)): Path<(String, String, String)>,
+    OptionalJson(body): OptionalJson<Reason>,
+) -> Result<Json<Value>, ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
     let reason = body.reason.unwrap_or_else(|| "deactivated by an administrator".into());
@@ -47,14 +59,22 @@ fn deactivation_answer(done: Option<Deactivation>) -> Value {
 }
 
 /// Reactivates a user: suspended memberships count again, and the rules run and apply.
-pub async fn reactivate(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, user)): Path<(String, String, String)>) -> Result<Json<UserRecord>, ApiError> {
+pub async fn reactivate(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, user)): Path<(String, String, String)>,
+) -> Result<Json<UserRecord>, ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
     Ok(Json(users::reactivate(&state, &realm, &user, &caller.actor()).await?))
 }
 
 /// Deletes a user for good (memberships and sessions too; decision records stay), audited.
-pub async fn delete(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, user)): Path<(String, String, String)>) -> Result<Json<Value>, ApiError> {
+pub async fn delete(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, user)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
     users::delete(&state, &realm, &user, &caller.actor()).await?;
@@ -89,14 +109,23 @@ enum Column {
 /// `POST …/realms/{r}/deprovision` with a `text/csv` body: one userName or externalId per
 /// line, optionally under a header `userName` or `externalId`. Each row is deactivated on its
 /// own; the answer reports every row.
-pub async fn bulk(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn bulk(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !content_type.to_ascii_lowercase().starts_with("text/csv") {
-        return Err(ApiError::UnsupportedMediaType("send the file as text/csv: one userName or externalId per line".into()));
+        return Err(ApiError::UnsupportedMediaType(
+            "send the file as text/csv: one userName or externalId per line".into(),
+        ));
     }
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(&body[..]);
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(&body[..]);
     let mut column = Column::Either;
     let mut rows = Vec::new();
     for (index, record) in reader.records().enumerate() {
@@ -125,8 +154,21 @@ pub async fn bulk(State(state): State<SharedState>, Bearer(token): Bearer, Path(
     })))
 }
 
-async fn deprovision_row(state: &SharedState, realm: &Realm, column: Column, line: u64, value: &str, actor: &str) -> Row {
-    let row = |outcome, user_id: Option<String>, error: Option<String>| Row { line, value: value.to_owned(), outcome, user_id, error };
+async fn deprovision_row(
+    state: &SharedState,
+    realm: &Realm,
+    column: Column,
+    line: u64,
+    value: &str,
+    actor: &str,
+) -> Row {
+    let row = |outcome, user_id: Option<String>, error: Option<String>| Row {
+        line,
+        value: value.to_owned(),
+        outcome,
+        user_id,
+        error,
+    };
     let found = match find_user(state, realm, column, value).await {
         Ok(Some(user)) => user,
         Ok(None) => return row("not_found", None, None),
@@ -139,7 +181,12 @@ async fn deprovision_row(state: &SharedState, realm: &Realm, column: Column, lin
     }
 }
 
-async fn find_user(state: &SharedState, realm: &Realm, column: Column, value: &str) -> Result<Option<UserRecord>, ApiError> {
+async fn find_user(
+    state: &SharedState,
+    realm: &Realm,
+    column: Column,
+    value: &str,
+) -> Result<Option<UserRecord>, ApiError> {
     let store = &state.store;
     let (tenant, realm) = (&realm.tenant_id, &realm.id);
     Ok(match column {

@@ -115,11 +115,9 @@ impl IntoResponse for ApiError {
 /// before a handler runs (an id that is not valid UTF-8 in the path, …).
 pub async fn json_errors(response: Response) -> Response {
     let status = response.status();
-    let is_json = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json") || value.starts_with(crate::scim::SCIM_CONTENT_TYPE));
+    let is_json = response.headers().get(CONTENT_TYPE).and_then(|value| value.to_str().ok()).is_some_and(|value| {
+        value.starts_with("application/json") || value.starts_with(crate::scim::SCIM_CONTENT_TYPE)
+    });
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }

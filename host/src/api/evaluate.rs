@@ -1,10 +1,17 @@
 //! The evaluation API: logins (applied) and the test panel (dry runs, which change nothing).
 
-use axum::{Json, extract::{Path, State}};
+use axum::{
+    Json,
+    extract::{Path, State},
+};
 use muster_wire::{Context, Trigger, User};
 use serde::{Deserialize, Serialize};
 
-use super::{error::ApiError, extract::{ApiJson, Bearer, OptionalJson}, realms::find_realm};
+use super::{
+    error::ApiError,
+    extract::{ApiJson, Bearer, OptionalJson},
+    realms::find_realm,
+};
 use crate::{
     service::{
         SharedState,
@@ -12,12 +19,20 @@ use crate::{
         login::{self, LoginClaims, LoginResult},
         rules::{self, RealmOutcome, RulesError, Selection},
     },
-    store::{ProviderGroupMark, model::{Realm, UserRecord}},
+    store::{
+        ProviderGroupMark,
+        model::{Realm, UserRecord},
+    },
 };
 
 /// `POST …/login`: runs the realm's rules for the user the identity provider just
 /// authenticated, applies the decision and returns it with its trace.
-pub async fn login(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm)): Path<(String, String)>, ApiJson(claims): ApiJson<LoginClaims>) -> Result<Json<LoginResult>, ApiError> {
+pub async fn login(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm)): Path<(String, String)>,
+    ApiJson(claims): ApiJson<LoginClaims>,
+) -> Result<Json<LoginResult>, ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Evaluation).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
     Ok(Json(login::login(&state, &realm, claims, &caller.actor()).await?))
@@ -68,7 +83,12 @@ pub struct DryRun {
 }
 
 /// Evaluates the realm's rules (active or candidate versions) on a posted user; changes nothing.
-pub async fn dry_run_ad_hoc(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm)): Path<(String, String)>, ApiJson(body): ApiJson<AdHoc>) -> Result<Json<DryRun>, ApiError> {
+pub async fn dry_run_ad_hoc(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm)): Path<(String, String)>,
+    ApiJson(body): ApiJson<AdHoc>,
+) -> Result<Json<DryRun>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
     dry_run(&state, &realm, &body.versions, &body.user).await.map(Json)
@@ -76,7 +96,12 @@ pub async fn dry_run_ad_hoc(State(state): State<SharedState>, Bearer(token): Bea
 
 /// Evaluates the realm's rules (active or candidate versions) on a stored user, as of their
 /// last login or SCIM update; changes nothing.
-pub async fn dry_run_user(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, user)): Path<(String, String, String)>, OptionalJson(versions): OptionalJson<Versions>) -> Result<Json<DryRun>, ApiError> {
+pub async fn dry_run_user(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, user)): Path<(String, String, String)>,
+    OptionalJson(versions): OptionalJson<Versions>,
+) -> Result<Json<DryRun>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
     let user = rules::stored_user_input(find_user(&state, &realm, &user).await?);
@@ -84,7 +109,11 @@ pub async fn dry_run_user(State(state): State<SharedState>, Bearer(token): Beare
 }
 
 /// Shows a stored user.
-pub async fn get_user(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, user)): Path<(String, String, String)>) -> Result<Json<UserRecord>, ApiError> {
+pub async fn get_user(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, user)): Path<(String, String, String)>,
+) -> Result<Json<UserRecord>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
     find_user(&state, &realm, &user).await.map(Json)
@@ -105,7 +134,8 @@ async fn dry_run(state: &SharedState, realm: &Realm, versions: &Versions, user: 
         .evaluate(&state.store, realm, versions.selection(realm), &context, user)
         .await
         .map_err(evaluation_failure)?;
-    let provider_groups = login::provider_group_marks(&evaluation.groups.groups, evaluation.user.decision.organization.as_deref());
+    let provider_groups =
+        login::provider_group_marks(&evaluation.groups.groups, evaluation.user.decision.organization.as_deref());
     Ok(DryRun { blocked: evaluation.user.decision.organization.is_none(), provider_groups, evaluation })
 }
 

@@ -2,11 +2,21 @@
 //! report who would change organization or groups. Paginated, so large realms are previewed
 //! page by page.
 
-use axum::{Json, extract::{Path, State}};
+use axum::{
+    Json,
+    extract::{Path, State},
+};
 use muster_wire::{Context, Trigger, User};
 use serde::{Deserialize, Serialize};
 
-use super::{audit::page_limit, error::ApiError, evaluate::evaluation_failure, extract::{Bearer, OptionalJson}, modules::{parse_kind, parse_version}, realms::find_realm};
+use super::{
+    audit::page_limit,
+    error::ApiError,
+    evaluate::evaluation_failure,
+    extract::{Bearer, OptionalJson},
+    modules::{parse_kind, parse_version},
+    realms::find_realm,
+};
 use crate::{
     service::{
         SharedState,
@@ -14,7 +24,10 @@ use crate::{
         login::{DecisionOutput, provider_group_marks},
         rules::{Selection, stored_user_input},
     },
-    store::{ProviderGroupMark, model::{Realm, RuleKind}},
+    store::{
+        ProviderGroupMark,
+        model::{Realm, RuleKind},
+    },
 };
 
 /// `POST …/versions/{v}/impact` body: which page of users.
@@ -74,7 +87,12 @@ pub struct Impact {
 }
 
 /// Evaluates the candidate and the active versions on a page of stored users; changes nothing.
-pub async fn impact(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, kind, version)): Path<(String, String, String, String)>, OptionalJson(page): OptionalJson<Page>) -> Result<Json<Impact>, ApiError> {
+pub async fn impact(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, kind, version)): Path<(String, String, String, String)>,
+    OptionalJson(page): OptionalJson<Page>,
+) -> Result<Json<Impact>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let kind = parse_kind(&kind)?;
     let version = parse_version(&version)?;
@@ -104,7 +122,14 @@ pub async fn impact(State(state): State<SharedState>, Bearer(token): Bearer, Pat
 }
 
 /// The decision of `selection` on one user.
-async fn side(state: &SharedState, realm: &Realm, selection: Selection, context: &Context, input: &User) -> Result<Side, ApiError> {
-    let outcome = state.rules.evaluate(&state.store, realm, selection, context, input).await.map_err(evaluation_failure)?;
+async fn side(
+    state: &SharedState,
+    realm: &Realm,
+    selection: Selection,
+    context: &Context,
+    input: &User,
+) -> Result<Side, ApiError> {
+    let outcome =
+        state.rules.evaluate(&state.store, realm, selection, context, input).await.map_err(evaluation_failure)?;
     Ok(Side::of(DecisionOutput::of(&outcome)))
 }

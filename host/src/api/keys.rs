@@ -1,13 +1,24 @@
 //! API keys of a tenant: admin keys and evaluation keys, shown once, stored hashed.
 
-use axum::{Json, extract::{Path, State}, http::StatusCode};
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{error::ApiError, extract::{ApiJson, Bearer}};
+use super::{
+    error::ApiError,
+    extract::{ApiJson, Bearer},
+};
 use crate::{
     auth,
-    service::{SharedState, access::{self, Need}, now_millis},
+    service::{
+        SharedState,
+        access::{self, Need},
+        now_millis,
+    },
     store::{Audit, model::KeyKind},
 };
 
@@ -21,7 +32,12 @@ pub struct NewKey {
 }
 
 /// Creates a key; the response holds the token, which is never shown again.
-pub async fn create(State(state): State<SharedState>, Bearer(token): Bearer, Path(tenant): Path<String>, ApiJson(body): ApiJson<NewKey>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn create(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path(tenant): Path<String>,
+    ApiJson(body): ApiJson<NewKey>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let now = now_millis();
     let (key, token) = auth::new_api_key(&tenant, body.kind, &body.label, now);
@@ -30,13 +46,21 @@ pub async fn create(State(state): State<SharedState>, Bearer(token): Bearer, Pat
 }
 
 /// Lists the tenant's keys (never their secrets).
-pub async fn list(State(state): State<SharedState>, Bearer(token): Bearer, Path(tenant): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path(tenant): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     Ok(Json(json!({ "keys": state.store.list_keys(&tenant).await? })))
 }
 
 /// Revokes a key at once.
-pub async fn revoke(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, key)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn revoke(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, key)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     state.store.revoke_key(&tenant, &key, &Audit { actor: caller.actor(), at: now_millis() }).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -31,7 +31,10 @@ pub async fn track(State(state): State<SharedState>, request: Request, next: Nex
         metrics.error(code);
     }
     let status = response.status().as_u16();
-    metrics.http_request_seconds.get_or_create(&RouteLabels { method: method.clone(), route: route.clone() }).observe(started.elapsed().as_secs_f64());
+    metrics
+        .http_request_seconds
+        .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
+        .observe(started.elapsed().as_secs_f64());
     metrics.http_requests.get_or_create(&HttpLabels { method, route, status }).inc();
     response
 }

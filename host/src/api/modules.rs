@@ -1,15 +1,30 @@
 //! Rule-module versions of a realm: upload (validated by the engine and by the module's own
 //! settings validation), list, activate, roll back.
 
-use axum::{Json, extract::{Path, State}, http::StatusCode};
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{error::ApiError, extract::{ApiJson, Bearer}, realms::find_realm};
+use super::{
+    error::ApiError,
+    extract::{ApiJson, Bearer},
+    realms::find_realm,
+};
 use crate::{
-    service::{SharedState, access::{self, Need}, now_millis},
-    store::{Audit, NewModuleVersion, model::{ModuleVersion, RuleKind}},
+    service::{
+        SharedState,
+        access::{self, Need},
+        now_millis,
+    },
+    store::{
+        Audit, NewModuleVersion,
+        model::{ModuleVersion, RuleKind},
+    },
 };
 
 /// `POST …/modules/{kind}` body.
@@ -37,7 +52,12 @@ pub fn parse_kind(kind: &str) -> Result<RuleKind, ApiError> {
 
 /// Validates and stores a new version; it is not active until activated. A bad upload gets a
 /// 4xx saying what is wrong and stores nothing.
-pub async fn upload(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, kind)): Path<(String, String, String)>, ApiJson(body): ApiJson<Upload>) -> Result<(StatusCode, Json<ModuleVersion>), ApiError> {
+pub async fn upload(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, kind)): Path<(String, String, String)>,
+    ApiJson(body): ApiJson<Upload>,
+) -> Result<(StatusCode, Json<ModuleVersion>), ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let kind = parse_kind(&kind)?;
     find_realm(&state, &tenant, &realm).await?;
@@ -90,7 +110,11 @@ pub async fn upload(State(state): State<SharedState>, Bearer(token): Bearer, Pat
 }
 
 /// Lists the versions of a realm's module, oldest first.
-pub async fn list(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, kind)): Path<(String, String, String)>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, kind)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let kind = parse_kind(&kind)?;
     let found = find_realm(&state, &tenant, &realm).await?;
@@ -103,30 +127,48 @@ pub async fn list(State(state): State<SharedState>, Bearer(token): Bearer, Path(
 }
 
 /// Shows one version.
-pub async fn get(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, kind, version)): Path<(String, String, String, String)>) -> Result<Json<ModuleVersion>, ApiError> {
+pub async fn get(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, kind, version)): Path<(String, String, String, String)>,
+) -> Result<Json<ModuleVersion>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let kind = parse_kind(&kind)?;
     let version = parse_version(&version)?;
     let found = state.store.get_module_version(&tenant, &realm, kind, version).await?;
-    found.map(Json).ok_or_else(|| ApiError::NotFound(format!("no {} rules version {version} in realm {realm}", kind.as_str())))
+    found
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no {} rules version {version} in realm {realm}", kind.as_str())))
 }
 
 /// Makes a version the realm's active one.
-pub async fn activate(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, kind, version)): Path<(String, String, String, String)>) -> Result<Json<Value>, ApiError> {
+pub async fn activate(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, kind, version)): Path<(String, String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let kind = parse_kind(&kind)?;
     let version = parse_version(&version)?;
     find_realm(&state, &tenant, &realm).await?;
-    let previous = state.store.activate(&tenant, &realm, kind, version, &Audit { actor: caller.actor(), at: now_millis() }).await?;
+    let previous = state
+        .store
+        .activate(&tenant, &realm, kind, version, &Audit { actor: caller.actor(), at: now_millis() })
+        .await?;
     Ok(Json(json!({ "kind": kind, "active": version, "previous": previous })))
 }
 
 /// Re-activates the version that was active before the current one.
-pub async fn rollback(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, kind)): Path<(String, String, String)>) -> Result<Json<Value>, ApiError> {
+pub async fn rollback(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, kind)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let kind = parse_kind(&kind)?;
     find_realm(&state, &tenant, &realm).await?;
-    let (from, to) = state.store.rollback(&tenant, &realm, kind, &Audit { actor: caller.actor(), at: now_millis() }).await?;
+    let (from, to) =
+        state.store.rollback(&tenant, &realm, kind, &Audit { actor: caller.actor(), at: now_millis() }).await?;
     Ok(Json(json!({ "kind": kind, "active": to, "previous": from })))
 }
 

@@ -1,13 +1,28 @@
 //! Organizations and realms of a tenant.
 
-use axum::{Json, extract::{Path, State}, http::StatusCode};
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{error::ApiError, extract::{ApiJson, Bearer}, tenants::check_slug};
+use super::{
+    error::ApiError,
+    extract::{ApiJson, Bearer},
+    tenants::check_slug,
+};
 use crate::{
-    service::{AppState, SharedState, access::{self, Need}, now_millis},
-    store::{Audit, model::{Organization, Realm}},
+    service::{
+        AppState, SharedState,
+        access::{self, Need},
+        now_millis,
+    },
+    store::{
+        Audit,
+        model::{Organization, Realm},
+    },
 };
 
 /// `PUT …/organizations/{organization}` body.
@@ -18,7 +33,12 @@ pub struct OrganizationBody {
 }
 
 /// Creates or renames an organization.
-pub async fn save_organization(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, id)): Path<(String, String)>, ApiJson(body): ApiJson<OrganizationBody>) -> Result<Json<Organization>, ApiError> {
+pub async fn save_organization(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<OrganizationBody>,
+) -> Result<Json<Organization>, ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     check_slug("organization id", &id)?;
     let organization = Organization { id, name: body.name };
@@ -27,7 +47,11 @@ pub async fn save_organization(State(state): State<SharedState>, Bearer(token): 
 }
 
 /// Lists the tenant's organizations.
-pub async fn list_organizations(State(state): State<SharedState>, Bearer(token): Bearer, Path(tenant): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn list_organizations(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path(tenant): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     Ok(Json(json!({ "organizations": state.store.list_organizations(&tenant).await? })))
 }
@@ -43,7 +67,12 @@ pub struct NewRealm {
 }
 
 /// Creates a realm.
-pub async fn create(State(state): State<SharedState>, Bearer(token): Bearer, Path(tenant): Path<String>, ApiJson(body): ApiJson<NewRealm>) -> Result<(StatusCode, Json<Realm>), ApiError> {
+pub async fn create(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path(tenant): Path<String>,
+    ApiJson(body): ApiJson<NewRealm>,
+) -> Result<(StatusCode, Json<Realm>), ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     check_slug("realm id", &body.id)?;
     check_organization(&state, &tenant, body.default_organization.as_deref()).await?;
@@ -65,13 +94,21 @@ pub async fn create(State(state): State<SharedState>, Bearer(token): Bearer, Pat
 }
 
 /// Lists the tenant's realms.
-pub async fn list(State(state): State<SharedState>, Bearer(token): Bearer, Path(tenant): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path(tenant): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     Ok(Json(json!({ "realms": state.store.list_realms(&tenant).await? })))
 }
 
 /// Shows a realm with its active and shadow versions.
-pub async fn get(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm)): Path<(String, String)>) -> Result<Json<Realm>, ApiError> {
+pub async fn get(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm)): Path<(String, String)>,
+) -> Result<Json<Realm>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     Ok(Json(find_realm(&state, &tenant, &realm).await?))
 }
@@ -84,7 +121,12 @@ pub struct RealmUpdate {
 }
 
 /// Sets (or, with `null`, clears) the realm's default organization.
-pub async fn update(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm)): Path<(String, String)>, ApiJson(body): ApiJson<RealmUpdate>) -> Result<Json<Realm>, ApiError> {
+pub async fn update(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RealmUpdate>,
+) -> Result<Json<Realm>, ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     find_realm(&state, &tenant, &realm).await?;
     check_organization(&state, &tenant, body.default_organization.as_deref()).await?;

@@ -10,9 +10,16 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{error::ApiError, extract::{ApiQuery, Bearer}, realms::find_realm};
+use super::{
+    error::ApiError,
+    extract::{ApiQuery, Bearer},
+    realms::find_realm,
+};
 use crate::{
-    service::{SharedState, access::{self, Need}},
+    service::{
+        SharedState,
+        access::{self, Need},
+    },
     store::model::GroupMember,
 };
 
@@ -34,42 +41,68 @@ impl Format {
 }
 
 /// `GET …/reports/organizations`: each organization (and No organization) with its active users.
-pub async fn organizations(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm)): Path<(String, String)>, ApiQuery(format): ApiQuery<Format>) -> Result<Response, ApiError> {
+pub async fn organizations(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm)): Path<(String, String)>,
+    ApiQuery(format): ApiQuery<Format>,
+) -> Result<Response, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
     let report = state.store.organization_members(&tenant, &realm.id).await?;
     if !format.csv()? {
         return Ok(Json(serde_json::json!({ "realm_id": realm.id, "organizations": report })).into_response());
     }
-    let rows = report.iter().flat_map(|org| org.members.iter().map(move |m| (org.organization.as_deref().unwrap_or(""), m)));
+    let rows =
+        report.iter().flat_map(|org| org.members.iter().map(move |m| (org.organization.as_deref().unwrap_or(""), m)));
     csv_response(["organization", "user_id", "user_name", "display_name"], rows)
 }
 
 /// `GET …/reports/groups`: each SCIM group and rule-based group with its active members.
-pub async fn groups(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm)): Path<(String, String)>, ApiQuery(format): ApiQuery<Format>) -> Result<Response, ApiError> {
+pub async fn groups(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm)): Path<(String, String)>,
+    ApiQuery(format): ApiQuery<Format>,
+) -> Result<Response, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
     let report = state.store.group_memberships_report(&tenant, &realm.id).await?;
     if !format.csv()? {
         return Ok(Json(serde_json::json!({ "realm_id": realm.id, "groups": report })).into_response());
     }
-    let scim = report.scim_groups.iter().flat_map(|g| g.members.iter().map(move |m| (("scim", g.group.display_name.as_str()), m)));
+    let scim = report
+        .scim_groups
+        .iter()
+        .flat_map(|g| g.members.iter().map(move |m| (("scim", g.group.display_name.as_str()), m)));
     let rules = report.rule_groups.iter().flat_map(|g| g.members.iter().map(move |m| (("rule", g.name.as_str()), m)));
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let write = |writer: &mut csv::Writer<Vec<u8>>, record: &[&str]| writer.write_record(record).map_err(ApiError::internal);
+    let write =
+        |writer: &mut csv::Writer<Vec<u8>>, record: &[&str]| writer.write_record(record).map_err(ApiError::internal);
     write(&mut writer, &["kind", "group", "user_id", "user_name", "display_name"])?;
     for ((kind, group), member) in scim.chain(rules) {
-        write(&mut writer, &[kind, group, &member.user_id, &member.user_name, member.display_name.as_deref().unwrap_or("")])?;
+        write(
+            &mut writer,
+            &[kind, group, &member.user_id, &member.user_name, member.display_name.as_deref().unwrap_or("")],
+        )?;
     }
     finish(writer)
 }
 
-fn csv_response<'a>(header_row: [&str; 4], rows: impl Iterator<Item = (&'a str, &'a GroupMember)>) -> Result<Response, ApiError> {
+fn csv_response<'a>(
+    header_row: [&str; 4],
+    rows: impl Iterator<Item = (&'a str, &'a GroupMember)>,
+) -> Result<Response, ApiError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(header_row).map_err(ApiError::internal)?;
     for (organization, member) in rows {
         writer
-            .write_record([organization, &member.user_id, &member.user_name, member.display_name.as_deref().unwrap_or("")])
+            .write_record([
+                organization,
+                &member.user_id,
+                &member.user_name,
+                member.display_name.as_deref().unwrap_or(""),
+            ])
             .map_err(ApiError::internal)?;
     }
     finish(writer)

@@ -9,11 +9,22 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{error::ApiError, extract::{ApiJson, Bearer, OptionalJson}, realms::find_realm};
+use super::{
+    error::ApiError,
+    extract::{ApiJson, Bearer, OptionalJson},
+    realms::find_realm,
+};
 use crate::{
     auth,
-    service::{SharedState, access::{self, Need}, now_millis},
-    store::{Audit, model::{Realm, ScimCredential}},
+    service::{
+        SharedState,
+        access::{self, Need},
+        now_millis,
+    },
+    store::{
+        Audit,
+        model::{Realm, ScimCredential},
+    },
 };
 
 /// `POST …/scim/credentials` body.
@@ -33,7 +44,13 @@ pub struct BearerSetting {
 }
 
 /// Creates a SCIM client for the realm; the secret is in this answer only.
-pub async fn create(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm)): Path<(String, String)>, headers: HeaderMap, OptionalJson(body): OptionalJson<NewCredential>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn create(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm)): Path<(String, String)>,
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<NewCredential>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
     let now = now_millis();
@@ -53,15 +70,25 @@ pub async fn create(State(state): State<SharedState>, Bearer(token): Bearer, Pat
 }
 
 /// Lists the realm's SCIM clients (never secrets).
-pub async fn list(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
-    let credentials: Vec<Value> = state.store.list_scim_credentials(&tenant, &realm.id).await?.iter().map(public).collect();
+    let credentials: Vec<Value> =
+        state.store.list_scim_credentials(&tenant, &realm.id).await?.iter().map(public).collect();
     Ok(Json(json!({ "credentials": credentials, "bearer_enabled": realm.scim_bearer_enabled })))
 }
 
 /// Gives the client a new secret (shown once); the old one stops working at once.
-pub async fn rotate(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, id)): Path<(String, String, String)>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub async fn rotate(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
     let secret = auth::random_id(32);
@@ -72,18 +99,33 @@ pub async fn rotate(State(state): State<SharedState>, Bearer(token): Bearer, Pat
 }
 
 /// Revokes the client: its secret and every token issued to it stop working at once.
-pub async fn revoke(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, id)): Path<(String, String, String)>) -> Result<Json<Value>, ApiError> {
+pub async fn revoke(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, id)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
-    state.store.revoke_scim_credential(&tenant, &realm.id, &id, &Audit { actor: caller.actor(), at: now_millis() }).await?;
+    state
+        .store
+        .revoke_scim_credential(&tenant, &realm.id, &id, &Audit { actor: caller.actor(), at: now_millis() })
+        .await?;
     Ok(Json(public(&find(&state, &realm, &id).await?)))
 }
 
 /// Lets the realm accept `<client_id>.<client_secret>` as a static bearer token, or stops it.
-pub async fn set_bearer(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm)): Path<(String, String)>, ApiJson(body): ApiJson<BearerSetting>) -> Result<Json<Realm>, ApiError> {
+pub async fn set_bearer(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm)): Path<(String, String)>,
+    ApiJson(body): ApiJson<BearerSetting>,
+) -> Result<Json<Realm>, ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     find_realm(&state, &tenant, &realm).await?;
-    state.store.set_scim_bearer_enabled(&tenant, &realm, body.enabled, &Audit { actor: caller.actor(), at: now_millis() }).await?;
+    state
+        .store
+        .set_scim_bearer_enabled(&tenant, &realm, body.enabled, &Audit { actor: caller.actor(), at: now_millis() })
+        .await?;
     find_realm(&state, &tenant, &realm).await.map(Json)
 }
 

@@ -7,7 +7,11 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{error::ApiError, extract::{ApiJson, Bearer}, realms::find_realm};
+use super::{
+    error::ApiError,
+    extract::{ApiJson, Bearer},
+    realms::find_realm,
+};
 use crate::service::{
     SharedState,
     access::{self, Need},
@@ -23,7 +27,12 @@ pub struct IntrospectRequest {
 }
 
 /// Answers whether the session is active, and if not, why.
-pub async fn introspect(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm)): Path<(String, String)>, ApiJson(body): ApiJson<IntrospectRequest>) -> Result<Json<Introspection>, ApiError> {
+pub async fn introspect(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm)): Path<(String, String)>,
+    ApiJson(body): ApiJson<IntrospectRequest>,
+) -> Result<Json<Introspection>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Evaluation).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
     Ok(Json(sessions::introspect(&state.store, &realm, &body.session).await?))

@@ -1,13 +1,25 @@
 //! Shadow mode: mark a candidate version to run beside the active one on every live evaluation
 //! (recorded, never applied), clear it, and see how often it disagreed.
 
-use axum::{Json, extract::{Path, State}};
+use axum::{
+    Json,
+    extract::{Path, State},
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{error::ApiError, extract::{ApiJson, Bearer}, modules::parse_kind, realms::find_realm};
+use super::{
+    error::ApiError,
+    extract::{ApiJson, Bearer},
+    modules::parse_kind,
+    realms::find_realm,
+};
 use crate::{
-    service::{SharedState, access::{self, Need}, now_millis},
+    service::{
+        SharedState,
+        access::{self, Need},
+        now_millis,
+    },
     store::{Audit, model::Realm},
 };
 
@@ -20,16 +32,32 @@ pub struct ShadowVersion {
 }
 
 /// Runs `version` in shadow beside the active version of `kind`; answers the realm.
-pub async fn set(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, kind)): Path<(String, String, String)>, ApiJson(body): ApiJson<ShadowVersion>) -> Result<Json<Realm>, ApiError> {
+pub async fn set(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, kind)): Path<(String, String, String)>,
+    ApiJson(body): ApiJson<ShadowVersion>,
+) -> Result<Json<Realm>, ApiError> {
     change(&state, token.as_deref(), &tenant, &realm, &kind, Some(body.version)).await
 }
 
 /// Stops running a shadow version of `kind`; answers the realm.
-pub async fn clear(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm, kind)): Path<(String, String, String)>) -> Result<Json<Realm>, ApiError> {
+pub async fn clear(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm, kind)): Path<(String, String, String)>,
+) -> Result<Json<Realm>, ApiError> {
     change(&state, token.as_deref(), &tenant, &realm, &kind, None).await
 }
 
-async fn change(state: &SharedState, token: Option<&str>, tenant: &str, realm: &str, kind: &str, version: Option<i64>) -> Result<Json<Realm>, ApiError> {
+async fn change(
+    state: &SharedState,
+    token: Option<&str>,
+    tenant: &str,
+    realm: &str,
+    kind: &str,
+    version: Option<i64>,
+) -> Result<Json<Realm>, ApiError> {
     let caller = access::tenant_caller(state, token, tenant, Need::Admin).await?;
     let kind = parse_kind(kind)?;
     find_realm(state, tenant, realm).await?;
@@ -40,7 +68,11 @@ async fn change(state: &SharedState, token: Option<&str>, tenant: &str, realm: &
 /// The realm's shadow versions and, per candidate version pair recorded, how many shadow
 /// evaluations ran and how many differed from the live decision. The differing decisions
 /// themselves are listed by `GET …/decisions?realm=…&shadow=true&differs=true`.
-pub async fn summary(State(state): State<SharedState>, Bearer(token): Bearer, Path((tenant, realm)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+pub async fn summary(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path((tenant, realm)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let found = find_realm(&state, &tenant, &realm).await?;
     let results = state.store.shadow_summary(&tenant, &realm).await?;

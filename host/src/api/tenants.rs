@@ -1,14 +1,28 @@
 //! Tenants: created by the operator, each with a first admin key.
 
-use axum::{Json, extract::{Path, State}, http::StatusCode};
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{error::ApiError, extract::{ApiJson, Bearer}};
+use super::{
+    error::ApiError,
+    extract::{ApiJson, Bearer},
+};
 use crate::{
     auth,
-    service::{SharedState, access::{self, Need}, now_millis, retention},
-    store::{Audit, model::{KeyKind, Tenant}},
+    service::{
+        SharedState,
+        access::{self, Need},
+        now_millis, retention,
+    },
+    store::{
+        Audit,
+        model::{KeyKind, Tenant},
+    },
 };
 
 /// `POST /v1/tenants` body.
@@ -20,7 +34,11 @@ pub struct NewTenant {
 }
 
 /// Creates a tenant and its first admin key (operator only). The key is shown once.
-pub async fn create(State(state): State<SharedState>, Bearer(token): Bearer, ApiJson(body): ApiJson<NewTenant>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn create(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    ApiJson(body): ApiJson<NewTenant>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     access::operator(&state, token.as_deref())?;
     check_slug("tenant id", &body.id)?;
     let now = now_millis();
@@ -39,7 +57,11 @@ pub async fn list(State(state): State<SharedState>, Bearer(token): Bearer) -> Re
 }
 
 /// Shows the caller's tenant.
-pub async fn get(State(state): State<SharedState>, Bearer(token): Bearer, Path(tenant): Path<String>) -> Result<Json<Tenant>, ApiError> {
+pub async fn get(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path(tenant): Path<String>,
+) -> Result<Json<Tenant>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     find_tenant(&state, &tenant).await.map(Json)
 }
@@ -53,7 +75,12 @@ pub struct Retention {
 }
 
 /// Sets how long the tenant's decision records are kept; answers the tenant.
-pub async fn set_retention(State(state): State<SharedState>, Bearer(token): Bearer, Path(tenant): Path<String>, ApiJson(body): ApiJson<Retention>) -> Result<Json<Tenant>, ApiError> {
+pub async fn set_retention(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path(tenant): Path<String>,
+    ApiJson(body): ApiJson<Retention>,
+) -> Result<Json<Tenant>, ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let days = body.decision_retention_days;
     if let Some(days) = days.filter(|days| !(1..=retention::MAX_RETENTION_DAYS).contains(days)) {
@@ -68,7 +95,11 @@ pub async fn set_retention(State(state): State<SharedState>, Bearer(token): Bear
 
 /// Deletes the tenant's decision records older than its retention, now (a job does it
 /// periodically too).
-pub async fn purge(State(state): State<SharedState>, Bearer(token): Bearer, Path(tenant): Path<String>) -> Result<Json<retention::Purge>, ApiError> {
+pub async fn purge(
+    State(state): State<SharedState>,
+    Bearer(token): Bearer,
+    Path(tenant): Path<String>,
+) -> Result<Json<retention::Purge>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let found = find_tenant(&state, &tenant).await?;
     Ok(Json(retention::purge_tenant(&state, &found).await?))

@@ -6,7 +6,10 @@ use anyhow::Context as _;
 use muster::{
     auth,
     service::{AppState, now_millis},
-    store::{Audit, NewModuleVersion, model::{KeyKind, Organization, Realm, RuleKind, Tenant}},
+    store::{
+        Audit, NewModuleVersion,
+        model::{KeyKind, Organization, Realm, RuleKind, Tenant},
+    },
 };
 
 /// The demo tenant's id.
@@ -23,7 +26,12 @@ pub async fn seed(state: &AppState, modules_dir: &Path, data_dir: &Path) -> anyh
     let now = now_millis();
     let audit = Audit { actor: "demo".into(), at: now };
     let store = &state.store;
-    store.create_tenant(&Tenant { id: TENANT.into(), name: "Demo".into(), decision_retention_days: None, created_at: now }, &audit).await?;
+    store
+        .create_tenant(
+            &Tenant { id: TENANT.into(), name: "Demo".into(), decision_retention_days: None, created_at: now },
+            &audit,
+        )
+        .await?;
     for (id, name) in [("acme", "ACME"), ("acme-sales", "ACME Sales"), ("acme-engineering", "ACME Engineering")] {
         store.save_organization(TENANT, &Organization { id: id.into(), name: name.into() }, &audit).await?;
     }
@@ -54,9 +62,17 @@ pub async fn seed(state: &AppState, modules_dir: &Path, data_dir: &Path) -> anyh
     Ok(())
 }
 
-async fn upload_and_activate(state: &AppState, modules_dir: &Path, artifact: &str, kind: RuleKind, settings: &str, audit: &Audit) -> anyhow::Result<()> {
+async fn upload_and_activate(
+    state: &AppState,
+    modules_dir: &Path,
+    artifact: &str,
+    kind: RuleKind,
+    settings: &str,
+    audit: &Audit,
+) -> anyhow::Result<()> {
     let path = modules_dir.join(format!("{artifact}.wasm"));
-    let wasm = std::fs::read(&path).with_context(|| format!("cannot read {} (run scripts/build-policies)", path.display()))?;
+    let wasm =
+        std::fs::read(&path).with_context(|| format!("cannot read {} (run scripts/build-policies)", path.display()))?;
     let module = state.rules.engine().load(&wasm).with_context(|| format!("{} was refused", path.display()))?;
     let prepared = module.prepare_settings(settings.as_bytes())?;
     let version = state

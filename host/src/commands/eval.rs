@@ -74,9 +74,10 @@ impl<T> Traced<T> {
 
 /// Runs `muster eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let input_text = std::fs::read(&args.input).with_context(|| format!("cannot read input {}", args.input.display()))?;
-    let input: Input = serde_json::from_slice(&input_text)
-        .with_context(|| format!("input {} is not valid", args.input.display()))?;
+    let input_text =
+        std::fs::read(&args.input).with_context(|| format!("cannot read input {}", args.input.display()))?;
+    let input: Input =
+        serde_json::from_slice(&input_text).with_context(|| format!("input {} is not valid", args.input.display()))?;
     let settings = match &args.settings {
         Some(path) => std::fs::read(path).with_context(|| format!("cannot read settings {}", path.display()))?,
         None => b"{}".to_vec(),

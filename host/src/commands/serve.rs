@@ -6,8 +6,7 @@ use anyhow::Context as _;
 use muster_engine::{Engine, EngineConfig};
 
 use muster::{
-    api,
-    auth,
+    api, auth,
     service::{AppState, metrics::Metrics, retention, rules::RuleRunner, shadow::ShadowRunner},
     store::Store,
 };
@@ -55,8 +54,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(url) => Store::connect(url).await.context("cannot open the PostgreSQL store")?,
         None => Store::open_data_dir(&args.data_dir).await.context("cannot open the embedded store")?,
     };
-    let engine = Engine::new(EngineConfig { cache_dir: Some(args.data_dir.join("module-cache")), ..EngineConfig::default() })?;
-    let operator_token_sha256 = std::env::var("MUSTER_OPERATOR_TOKEN").ok().filter(|t| !t.is_empty()).map(|t| auth::sha256_hex(&t));
+    let engine =
+        Engine::new(EngineConfig { cache_dir: Some(args.data_dir.join("module-cache")), ..EngineConfig::default() })?;
+    let operator_token_sha256 =
+        std::env::var("MUSTER_OPERATOR_TOKEN").ok().filter(|t| !t.is_empty()).map(|t| auth::sha256_hex(&t));
     let metrics = Arc::new(Metrics::default());
     let state = Arc::new(AppState {
         store,

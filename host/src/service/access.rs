@@ -36,7 +36,12 @@ impl Caller {
 }
 
 /// Checks that `token` is a valid, unrevoked key of `tenant` allowing `need`.
-pub async fn tenant_caller(state: &AppState, token: Option<&str>, tenant: &str, need: Need) -> Result<Caller, ApiError> {
+pub async fn tenant_caller(
+    state: &AppState,
+    token: Option<&str>,
+    tenant: &str,
+    need: Need,
+) -> Result<Caller, ApiError> {
     let token = token.ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
     let (id, secret) = auth::parse(token).ok_or_else(|| ApiError::Unauthorized("malformed API key".into()))?;
     let key = state.store.get_key(id).await?;
@@ -60,9 +65,5 @@ pub fn operator(state: &AppState, token: Option<&str>) -> Result<(), ApiError> {
         .as_deref()
         .ok_or_else(|| ApiError::Forbidden("operator routes are disabled: set MUSTER_OPERATOR_TOKEN".into()))?;
     let token = token.ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
-    if auth::verify(token, expected) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized("invalid operator token".into()))
-    }
+    if auth::verify(token, expected) { Ok(()) } else { Err(ApiError::Unauthorized("invalid operator token".into())) }
 }

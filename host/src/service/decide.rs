@@ -116,19 +116,26 @@ pub fn rules_input(user: &UserRecord, internal_groups: Vec<String>) -> User {
 }
 
 /// Runs the realm's active rules on `change.user` and applies the decision.
-pub async fn decide_and_apply(state: &SharedState, realm: &Realm, change: Change, actor: &str) -> Result<Applied, DecideError> {
+pub async fn decide_and_apply(
+    state: &SharedState,
+    realm: &Realm,
+    change: Change,
+    actor: &str,
+) -> Result<Applied, DecideError> {
     let Change { mut user, trigger, internal_groups, expected_version, session, events } = change;
     let input = CanonicalInput {
         context: Context { realm: realm.id.clone(), trigger },
         user: rules_input(&user, internal_groups),
     };
-    let outcome = state.rules.evaluate(&state.store, realm, Selection::active(realm), &input.context, &input.user).await?;
+    let outcome =
+        state.rules.evaluate(&state.store, realm, Selection::active(realm), &input.context, &input.user).await?;
     let now = now_millis();
     user.organization = outcome.user.decision.organization.clone();
     user.rule_groups = outcome.user.decision.groups.clone();
     user.updated_at = now;
     let provider_groups = provider_group_marks(&outcome.groups.groups, user.organization.as_deref());
-    let decision = decision_record(realm, Some(&user.id), &input, &outcome, true, false, now).map_err(|e| DecideError::Encode(e.to_string()))?;
+    let decision = decision_record(realm, Some(&user.id), &input, &outcome, true, false, now)
+        .map_err(|e| DecideError::Encode(e.to_string()))?;
     let decision_id = decision.id.clone();
     state
         .store

@@ -91,7 +91,12 @@ pub struct CanonicalInput {
 const ATTEMPTS: usize = 3;
 
 /// Performs a login for `claims` in `realm`.
-pub async fn login(state: &SharedState, realm: &Realm, claims: LoginClaims, actor: &str) -> Result<LoginResult, ApiError> {
+pub async fn login(
+    state: &SharedState,
+    realm: &Realm,
+    claims: LoginClaims,
+    actor: &str,
+) -> Result<LoginResult, ApiError> {
     validate(&claims)?;
     let mut attempt = 1;
     loop {
@@ -102,7 +107,12 @@ pub async fn login(state: &SharedState, realm: &Realm, claims: LoginClaims, acto
     }
 }
 
-async fn login_once(state: &SharedState, realm: &Realm, claims: &LoginClaims, actor: &str) -> Result<LoginResult, DecideError> {
+async fn login_once(
+    state: &SharedState,
+    realm: &Realm,
+    claims: &LoginClaims,
+    actor: &str,
+) -> Result<LoginResult, DecideError> {
     let existing = find_user(state, realm, claims).await?;
     if let Some(user) = existing.as_ref().filter(|u| u.status == UserStatus::Deactivated) {
         return Ok(LoginResult {
@@ -198,7 +208,10 @@ fn user_record(realm: &Realm, existing: Option<UserRecord>, claims: &LoginClaims
 
 /// Marks each provider group; a group the rules give No organization takes the organization
 /// of this user, its most recent member to log in.
-pub fn provider_group_marks(assignments: &[muster_wire::GroupAssignment], user_organization: Option<&str>) -> Vec<ProviderGroupMark> {
+pub fn provider_group_marks(
+    assignments: &[muster_wire::GroupAssignment],
+    user_organization: Option<&str>,
+) -> Vec<ProviderGroupMark> {
     assignments
         .iter()
         .map(|assignment| ProviderGroupMark {

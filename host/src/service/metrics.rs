@@ -122,9 +122,17 @@ impl Metrics {
     fn registered(mut self) -> Self {
         let registry = &mut self.registry;
         registry.register("evaluations", "Rule evaluations by trigger and result", self.evaluations.clone());
-        registry.register("evaluation_seconds", "Time spent in rule modules per evaluation", self.evaluation_seconds.clone());
+        registry.register(
+            "evaluation_seconds",
+            "Time spent in rule modules per evaluation",
+            self.evaluation_seconds.clone(),
+        );
         registry.register("http_requests", "HTTP requests by method, route and status", self.http_requests.clone());
-        registry.register("http_request_seconds", "HTTP request latency by method and route", self.http_request_seconds.clone());
+        registry.register(
+            "http_request_seconds",
+            "HTTP request latency by method and route",
+            self.http_request_seconds.clone(),
+        );
         registry.register("errors", "Errors by kind (API error codes, rule failure kinds)", self.errors.clone());
         registry.register("cache_lookups", "Module and version cache lookups", self.cache.clone());
         registry.register("shadow_evaluations", "Shadow evaluations by result", self.shadow.clone());

@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use super::{SharedState, now_millis};
-use crate::store::{Result, model::{Millis, Tenant}};
+use crate::store::{
+    Result,
+    model::{Millis, Tenant},
+};
 
 /// The longest retention a tenant may set (100 years; beyond that, keep forever with `null`).
 pub const MAX_RETENTION_DAYS: i64 = 36_500;

@@ -1,7 +1,11 @@
 //! Running a realm's rules: the active (or a named) user-rules and group-rules versions, or the
 //! realm's default organization when none is active.
 
-use std::{num::NonZeroUsize, sync::{Arc, Mutex}, time::Duration};
+use std::{
+    num::NonZeroUsize,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use lru::LruCache;
 use muster_engine::{Engine, EvalError, PreparedSettings, RuleModule};
@@ -149,17 +153,23 @@ impl RuleRunner {
     }
 
     /// A stored module version (immutable, so cached).
-    pub async fn version(&self, store: &Store, tenant: &str, realm: &str, kind: RuleKind, version: i64) -> Result<Arc<ModuleVersion>, RulesError> {
+    pub async fn version(
+        &self,
+        store: &Store,
+        tenant: &str,
+        realm: &str,
+        kind: RuleKind,
+        version: i64,
+    ) -> Result<Arc<ModuleVersion>, RulesError> {
         let key = (tenant.to_owned(), realm.to_owned(), kind, version);
         let cached = self.versions.lock().unwrap_or_else(|e| e.into_inner()).get(&key).map(Arc::clone);
         self.metrics.cache_lookup("version", cached.is_some());
         if let Some(found) = cached {
             return Ok(found);
         }
-        let found = store
-            .get_module_version(tenant, realm, kind, version)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("{} rules version {version} of realm {realm}", kind.as_str())))?;
+        let found = store.get_module_version(tenant, realm, kind, version).await?.ok_or_else(|| {
+            StoreError::NotFound(format!("{} rules version {version} of realm {realm}", kind.as_str()))
+        })?;
         let found = Arc::new(found);
         self.versions.lock().unwrap_or_else(|e| e.into_inner()).put(key, Arc::clone(&found));
         Ok(found)
@@ -173,10 +183,8 @@ impl RuleRunner {
         if let Some(module) = cached {
             return Ok(module);
         }
-        let wasm = store
-            .module_wasm(tenant, digest)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("module {digest}")))?;
+        let wasm =
+            store.module_wasm(tenant, digest).await?.ok_or_else(|| StoreError::NotFound(format!("module {digest}")))?;
         let engine = Arc::clone(&self.engine);
         let module = tokio::task::spawn_blocking(move || engine.load(&wasm))
             .await
@@ -187,13 +195,23 @@ impl RuleRunner {
     }
 
     /// Runs the selected versions of a realm's rules on a user, counting the evaluation.
-    pub async fn evaluate(&self, store: &Store, realm: &Realm, selection: Selection, context: &Context, user: &User) -> Result<RealmOutcome, RulesError> {
+    pub async fn evaluate(
+        &self,
+        store: &Store,
+        realm: &Realm,
+        selection: Selection,
+        context: &Context,
+        user: &User,
+    ) -> Result<RealmOutcome, RulesError> {
         let result = self.run(store, realm, selection, context, user).await;
         let trigger = trigger_name(context.trigger);
         let kind = match &result {
             Ok(outcome) => {
                 let seconds = outcome.duration_us as f64 / 1e6;
-                self.metrics.evaluation_seconds.get_or_create(&TriggerLabels { trigger: trigger.clone() }).observe(seconds);
+                self.metrics
+                    .evaluation_seconds
+                    .get_or_create(&TriggerLabels { trigger: trigger.clone() })
+                    .observe(seconds);
                 "ok"
             }
             Err(error) => {
@@ -205,13 +223,21 @@ impl RuleRunner {
         result
     }
 
-    async fn run(&self, store: &Store, realm: &Realm, selection: Selection, context: &Context, user: &User) -> Result<RealmOutcome, RulesError> {
+    async fn run(
+        &self,
+        store: &Store,
+        realm: &Realm,
+        selection: Selection,
+        context: &Context,
+        user: &User,
+    ) -> Result<RealmOutcome, RulesError> {
         let mut duration = Duration::ZERO;
         let mut fuel = 0u64;
         let user_outcome = match selection.user_rules {
             Some(version) => {
                 let (module, stored) = self.load(store, realm, RuleKind::User, version).await?;
-                let (settings, context, user_input) = (PreparedSettings(stored.prepared_settings.clone()), context.clone(), user.clone());
+                let (settings, context, user_input) =
+                    (PreparedSettings(stored.prepared_settings.clone()), context.clone(), user.clone());
                 let evaluation = blocking(move || module.evaluate_user(&settings, &context, &user_input))
                     .await
                     .map_err(|error| RulesError::Evaluation { kind: "user", version, error })?;
@@ -228,7 +254,8 @@ impl RuleRunner {
         let groups_outcome = match selection.group_rules {
             Some(version) => {
                 let (module, stored) = self.load(store, realm, RuleKind::Group, version).await?;
-                let (settings, context, groups) = (PreparedSettings(stored.prepared_settings.clone()), context.clone(), user.provider_groups.clone());
+                let (settings, context, groups) =
+                    (PreparedSettings(stored.prepared_settings.clone()), context.clone(), user.provider_groups.clone());
                 let evaluation = blocking(move || module.evaluate_groups(&settings, &context, &groups))
                     .await
                     .map_err(|error| RulesError::Evaluation { kind: "group", version, error })?;
@@ -250,7 +277,13 @@ impl RuleRunner {
         })
     }
 
-    async fn load(&self, store: &Store, realm: &Realm, kind: RuleKind, version: i64) -> Result<(RuleModule, Arc<ModuleVersion>), RulesError> {
+    async fn load(
+        &self,
+        store: &Store,
+        realm: &Realm,
+        kind: RuleKind,
+        version: i64,
+    ) -> Result<(RuleModule, Arc<ModuleVersion>), RulesError> {
         let stored = self.version(store, &realm.tenant_id, &realm.id, kind, version).await?;
         let module = self.module(store, &realm.tenant_id, &stored.digest).await?;
         Ok((module, stored))
@@ -277,7 +310,9 @@ pub fn stored_user_input(stored: crate::store::model::UserRecord) -> User {
 
 /// Runs a CPU-bound evaluation off the async workers (a hostile module may use its whole
 /// time budget).
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, EvalError> + Send + 'static) -> Result<T, EvalError> {
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, EvalError> + Send + 'static,
+) -> Result<T, EvalError> {
     tokio::task::spawn_blocking(work)
         .await
         .unwrap_or_else(|e| Err(EvalError::Trap(format!("evaluation task failed: {e}"))))
@@ -290,12 +325,19 @@ fn note(rule: Option<&str>, check: String) -> TraceStep {
 fn default_user_outcome(realm: &Realm) -> UserOutcome {
     let (decision, trace) = match &realm.default_organization {
         Some(organization) => (
-            UserDecision { organization: Some(organization.clone()), rule: Some(DEFAULT_ORGANIZATION_RULE.into()), groups: Vec::new() },
+            UserDecision {
+                organization: Some(organization.clone()),
+                rule: Some(DEFAULT_ORGANIZATION_RULE.into()),
+                groups: Vec::new(),
+            },
             note(Some(DEFAULT_ORGANIZATION_RULE), format!("realm {} sends every user to {organization}", realm.id)),
         ),
         None => (
             UserDecision::default(),
-            note(None, format!("realm {} has no active user rules and no default organization: No organization", realm.id)),
+            note(
+                None,
+                format!("realm {} has no active user rules and no default organization: No organization", realm.id),
+            ),
         ),
     };
     UserOutcome { decision, trace: vec![trace], module: None }

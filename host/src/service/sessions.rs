@@ -7,7 +7,10 @@ use serde::Serialize;
 use super::now_millis;
 use crate::{
     auth,
-    store::{Result, Store, model::{Millis, Realm, Session}},
+    store::{
+        Result, Store,
+        model::{Millis, Realm, Session},
+    },
 };
 
 /// How long a session lives unless revoked first: 12 hours.
@@ -52,12 +55,22 @@ pub struct Introspection {
 /// token ever existed elsewhere).
 pub async fn introspect(store: &Store, realm: &Realm, token: &str) -> Result<Introspection> {
     let Some(session) = store.get_session(&realm.tenant_id, &realm.id, &auth::sha256_hex(token)).await? else {
-        return Ok(Introspection { active: false, user_id: None, expires_at: None, reason: Some("unknown session".into()) });
+        return Ok(Introspection {
+            active: false,
+            user_id: None,
+            expires_at: None,
+            reason: Some("unknown session".into()),
+        });
     };
     let reason = match (&session.revoked_at, &session.revoked_reason) {
         (Some(_), reason) => Some(format!("revoked: {}", reason.as_deref().unwrap_or("no reason given"))),
         (None, _) if session.expires_at <= now_millis() => Some("expired".into()),
         (None, _) => None,
     };
-    Ok(Introspection { active: reason.is_none(), user_id: Some(session.user_id), expires_at: Some(session.expires_at), reason })
+    Ok(Introspection {
+        active: reason.is_none(),
+        user_id: Some(session.user_id),
+        expires_at: Some(session.expires_at),
+        reason,
+    })
 }

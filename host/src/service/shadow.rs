@@ -47,7 +47,15 @@ pub fn shadow_selection(realm: &Realm) -> Option<Selection> {
 impl ShadowRunner {
     /// Runs the realm's shadow versions, if any, on the input of the live decision `live_id`
     /// about `user_id`, in the background, and records the result beside it.
-    pub fn spawn(&self, state: &SharedState, realm: &Realm, input: CanonicalInput, live_id: &str, user_id: &str, live_outcome: &RealmOutcome) {
+    pub fn spawn(
+        &self,
+        state: &SharedState,
+        realm: &Realm,
+        input: CanonicalInput,
+        live_id: &str,
+        user_id: &str,
+        live_outcome: &RealmOutcome,
+    ) {
         let Some(selection) = shadow_selection(realm) else { return };
         let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
             state.metrics.shadow("dropped");
@@ -55,7 +63,8 @@ impl ShadowRunner {
             return;
         };
         let (state, realm) = (Arc::clone(state), realm.clone());
-        let (live_id, user_id, live_output) = (live_id.to_owned(), user_id.to_owned(), DecisionOutput::of(live_outcome));
+        let (live_id, user_id, live_output) =
+            (live_id.to_owned(), user_id.to_owned(), DecisionOutput::of(live_outcome));
         tokio::spawn(async move {
             let _permit = permit;
             let outcome = state.rules.evaluate(&state.store, &realm, selection, &input.context, &input.user).await;

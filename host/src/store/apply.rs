@@ -162,7 +162,13 @@ fn by_name(marks: &[ProviderGroupMark]) -> Vec<ProviderGroupMark> {
 /// Upserts the groups' marks (sorted by name) in one statement per [`UPSERT_CHUNK`]: a group whose
 /// stored marks are the same is left as it is (no new row version on PostgreSQL; its row is still
 /// locked until commit, in name order, as a write would lock it).
-async fn upsert_marks(tx: &mut WriteTx, tenant: &str, realm: &str, groups: &[ProviderGroupMark], at: Millis) -> Result<()> {
+async fn upsert_marks(
+    tx: &mut WriteTx,
+    tenant: &str,
+    realm: &str,
+    groups: &[ProviderGroupMark],
+    at: Millis,
+) -> Result<()> {
     for chunk in groups.chunks(UPSERT_CHUNK) {
         let sql = format!(
             "INSERT INTO provider_groups (tenant_id, realm_id, name, organizations, updated_at) VALUES {} \
@@ -172,7 +178,8 @@ async fn upsert_marks(tx: &mut WriteTx, tenant: &str, realm: &str, groups: &[Pro
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for group in chunk {
-            query = query.bind(tenant).bind(realm).bind(group.name.as_str()).bind(to_json(&group.organizations)?).bind(at);
+            query =
+                query.bind(tenant).bind(realm).bind(group.name.as_str()).bind(to_json(&group.organizations)?).bind(at);
         }
         query.execute(tx.conn()).await?;
     }

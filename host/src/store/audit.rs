@@ -84,11 +84,7 @@ pub(super) async fn append(conn: &mut AnyConnection, tenant: &str, audit: &Audit
 
 /// [`append`] for events of several changes (a batch of decisions), each with its own [`Audit`]:
 /// one counter bump for them all, seqs in the order given.
-pub(super) async fn append_all(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    events: Vec<(&Audit, Event)>,
-) -> Result<i64> {
+pub(super) async fn append_all(conn: &mut AnyConnection, tenant: &str, events: Vec<(&Audit, Event)>) -> Result<i64> {
     let count = i64::try_from(events.len()).map_err(|_| StoreError::Invalid("too many audit events".into()))?;
     let row = sqlx::query("UPDATE tenants SET audit_seq = audit_seq + $1 WHERE id = $2 RETURNING audit_seq")
         .bind(count)
@@ -101,9 +97,8 @@ pub(super) async fn append_all(
     let mut events = events.into_iter().peekable();
     while events.peek().is_some() {
         let chunk: Vec<_> = events.by_ref().take(INSERT_CHUNK).collect();
-        let mut sql = String::from(
-            "INSERT INTO audit_events (tenant_id, seq, id, at, actor, action, target, details) VALUES ",
-        );
+        let mut sql =
+            String::from("INSERT INTO audit_events (tenant_id, seq, id, at, actor, action, target, details) VALUES ");
         sql.push_str(&values_placeholders(chunk.len(), 8));
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for ((audit, event), seq) in chunk.into_iter().zip(seqs.by_ref()) {

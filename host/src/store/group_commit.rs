@@ -86,7 +86,13 @@ pub(super) async fn apply(store: &Store, writer: &Arc<Writer>, apply: ApplyDecis
 }
 
 /// Queues audit events of `tenant` for the next group commit and waits until they are committed.
-pub(super) async fn record(store: &Store, writer: &Arc<Writer>, tenant: &str, notes: Vec<AuditNote>, audit: Audit) -> Result<()> {
+pub(super) async fn record(
+    store: &Store,
+    writer: &Arc<Writer>,
+    tenant: &str,
+    notes: Vec<AuditNote>,
+    audit: Audit,
+) -> Result<()> {
     enqueue(store, writer, Work::Audit { tenant: tenant.to_owned(), notes }, audit).await
 }
 
@@ -148,7 +154,10 @@ async fn commit_together(store: &Store, batch: &[Pending]) -> Result<Vec<Result<
         match apply::check(&mut tx, apply, audit).await {
             Ok(checked) => {
                 let written = apply::write(&mut tx, checked, audit).await?;
-                events.entry(apply.user.tenant_id.as_str()).or_default().extend(written.into_iter().map(|e| (audit, e)));
+                events
+                    .entry(apply.user.tenant_id.as_str())
+                    .or_default()
+                    .extend(written.into_iter().map(|e| (audit, e)));
                 outcomes.push(Ok(()));
             }
             Err(refused) => outcomes.push(Err(refused)),

@@ -58,14 +58,15 @@ mod users;
 
 use std::{path::Path, sync::Arc, time::Duration};
 
+use group_commit::Writer;
 use sqlx::{
     Any, AnyConnection, AnyPool, Connection, Transaction,
     any::{AnyPoolOptions, install_default_drivers},
     pool::PoolConnectionMetadata,
 };
-use group_commit::Writer;
 use tokio::sync::OwnedMutexGuard;
 
+pub use apply::ApplyDecision;
 pub use audit::{AuditFilter, AuditNote};
 pub use decisions::{DecisionFilter, ShadowSummary};
 pub use deprovision::Deactivation;
@@ -73,7 +74,6 @@ pub use model::*;
 pub use modules::NewModuleVersion;
 pub use reports::{GroupMembershipsReport, OrganizationMembers, RuleGroupMembers, ScimGroupMembers};
 pub use scim_groups::{MembersChange, MembershipChange, ScimGroupChange, ScimGroupChanged};
-pub use apply::ApplyDecision;
 pub use users::LoginUsers;
 
 /// What the store's methods return.

@@ -49,29 +49,21 @@ impl Policy for Contractors {
     type Settings = Settings;
 
     fn validate_settings(settings: &Settings) -> Result<(), SettingsError> {
-        for (path, organization) in
-            [("employees", &settings.employees), ("contractors", &settings.contractors)]
-        {
+        for (path, organization) in [("employees", &settings.employees), ("contractors", &settings.contractors)] {
             if organization.trim().is_empty() {
                 return Err(error_at(path, "must name an organization"));
             }
         }
-        for (list, domains) in [
-            ("employee_domains", &settings.employee_domains),
-            ("contractor_domains", &settings.contractor_domains),
-        ] {
+        for (list, domains) in
+            [("employee_domains", &settings.employee_domains), ("contractor_domains", &settings.contractor_domains)]
+        {
             for (i, domain) in domains.iter().enumerate() {
                 if domain.is_empty() || *domain != domain.to_lowercase() {
-                    return Err(error_at(
-                        format!("{list}[{i}]"),
-                        "must be a lower-case domain such as acme.com",
-                    ));
+                    return Err(error_at(format!("{list}[{i}]"), "must be a lower-case domain such as acme.com"));
                 }
             }
         }
-        if let Some(i) =
-            settings.contractor_domains.iter().position(|d| settings.employee_domains.contains(d))
-        {
+        if let Some(i) = settings.contractor_domains.iter().position(|d| settings.employee_domains.contains(d)) {
             return Err(error_at(format!("contractor_domains[{i}]"), "is also an employee domain"));
         }
         Ok(())
@@ -102,9 +94,8 @@ impl UserRules for Contractors {
 
         let employee = settings.employee_domains.contains(&domain);
         if trace.check("employees", format!("\"{domain}\" is an employee domain"), employee) {
-            let mut decision = UserDecision::organization(&settings.employees)
-                .by_rule("employees")
-                .with_groups(["employees"]);
+            let mut decision =
+                UserDecision::organization(&settings.employees).by_rule("employees").with_groups(["employees"]);
             let engineer = departments.iter().any(|d| d == "Engineering");
             if trace.check("engineering", "department is \"Engineering\"", engineer) {
                 decision = decision.with_groups(["engineering"]);
@@ -159,8 +150,7 @@ mod tests {
         assert_eq!(decision.organization.as_deref(), Some("acme-contractors"));
         assert_eq!(decision.groups, ["contractors"]);
 
-        let (decision, trace) =
-            decide("bo@partners.acme.io", &[("department", "Sales"), ("department", "Legal")]);
+        let (decision, trace) = decide("bo@partners.acme.io", &[("department", "Sales"), ("department", "Legal")]);
         assert_eq!((decision.organization, decision.rule.as_deref()), (None, Some("blocked department")));
         assert_eq!(trace.steps().last().unwrap().check, "contractors in Legal are blocked");
     }

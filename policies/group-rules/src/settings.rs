@@ -66,10 +66,9 @@ pub fn validate(settings: &Settings) -> Result<(), SettingsError> {
         organizations(&format!("rules[{i}].organizations"), &rule.organizations)?;
     }
     match &settings.fallback {
-        Some(fallback) if fallback.is_empty() => Err(error_at(
-            "fallback",
-            "must list at least one organization; leave it out (or null) for No organization",
-        )),
+        Some(fallback) if fallback.is_empty() => {
+            Err(error_at("fallback", "must list at least one organization; leave it out (or null) for No organization"))
+        }
         Some(fallback) => organizations("fallback", fallback),
         None => Ok(()),
     }

@@ -38,8 +38,7 @@ fn settings_travel_in_binary_form() {
 fn first_matching_rule_marks_each_group() {
     let response = decide(SETTINGS, &["sales-emea-north", "sales-us", "team.core", "teamXcore"]);
     let groups = response.result.unwrap().groups;
-    let marks: Vec<_> =
-        groups.iter().map(|a| (a.group.as_str(), a.organizations.clone(), a.rule.as_deref())).collect();
+    let marks: Vec<_> = groups.iter().map(|a| (a.group.as_str(), a.organizations.clone(), a.rule.as_deref())).collect();
     assert_eq!(
         marks,
         [

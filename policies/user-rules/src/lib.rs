@@ -128,10 +128,9 @@ fn organization(settings: &Settings, evaluator: &mut Evaluator<'_>) -> UserDecis
             UserDecision::organization(fallback).by_rule(validate::FALLBACK)
         }
         None => {
-            evaluator.trace().note(
-                None,
-                "no rule matched and there is no fallback: No organization, the login is blocked",
-            );
+            evaluator
+                .trace()
+                .note(None, "no rule matched and there is no fallback: No organization, the login is blocked");
             UserDecision::no_organization()
         }
     }

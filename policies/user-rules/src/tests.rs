@@ -62,27 +62,21 @@ fn settings_travel_in_binary_form() {
 
 #[test]
 fn first_matching_rule_decides_and_groups_are_added() {
-    let ada =
-        user("ada@acme.com", &[("department", &["Sales"]), ("title", &["Sales Manager"])], &["sales-emea"]);
+    let ada = user("ada@acme.com", &[("department", &["Sales"]), ("title", &["Sales Manager"])], &["sales-emea"]);
     let response = decide(SETTINGS, ada);
     let decision = response.result.unwrap();
     assert_eq!(decision.organization.as_deref(), Some("acme-sales"), "before the staff rule");
     assert_eq!(decision.rule.as_deref(), Some("sales"));
     assert_eq!(decision.groups, ["all-managers"]);
 
-    let checks: Vec<_> =
-        response.trace.iter().map(|s| (s.rule.as_deref(), s.check.as_str(), s.outcome)).collect();
+    let checks: Vec<_> = response.trace.iter().map(|s| (s.rule.as_deref(), s.check.as_str(), s.outcome)).collect();
     assert_eq!(
         checks[0],
         (Some("sales"), r#"attribute department equals "Sales" (values: ["Sales"])"#, Outcome::Matched)
     );
     assert_eq!(
         checks[1],
-        (
-            Some("sales"),
-            r#"provider group in ["sales-emea", "sales-apac"] (matched "sales-emea")"#,
-            Outcome::Matched
-        )
+        (Some("sales"), r#"provider group in ["sales-emea", "sales-apac"] (matched "sales-emea")"#, Outcome::Matched)
     );
     assert_eq!(checks[2], (Some("sales"), "rule matched: organization acme-sales", Outcome::Note));
     assert!(checks.iter().all(|c| c.0 != Some("engineering")), "later rules are not examined");
@@ -100,10 +94,7 @@ fn all_and_any_short_circuit_in_the_trace() {
     };
     assert_eq!(
         steps("sales"),
-        [(
-            r#"attribute department equals "Sales" (values: ["Marketing", "engineering"])"#.into(),
-            Outcome::NotMatched
-        )],
+        [(r#"attribute department equals "Sales" (values: ["Marketing", "engineering"])"#.into(), Outcome::NotMatched)],
         "the provider-group check is skipped"
     );
     assert_eq!(steps("engineering").len(), 2, "the internal-group check is skipped");
@@ -172,8 +163,7 @@ fn malformed_documents_name_the_path() {
     assert_eq!(path, "rules[0].when.attribute");
     assert!(message.contains("needs a test"), "{message}");
 
-    let (path, message) =
-        settings_error(&rule(r#"{"attribute": {"name": "d", "equals": "x", "in": ["x"]}}"#));
+    let (path, message) = settings_error(&rule(r#"{"attribute": {"name": "d", "equals": "x", "in": ["x"]}}"#));
     assert_eq!(path, "rules[0].when.attribute");
     assert!(message.contains("more than one test"), "{message}");
 
@@ -189,10 +179,7 @@ fn malformed_documents_name_the_path() {
 fn invalid_documents_name_the_path() {
     let rule = |when: &str| format!(r#"{{"rules": [{{"name": "r", "organization": "o", "when": {when}}}]}}"#);
 
-    assert_eq!(
-        settings_error(&rule(r#"{"provider_group": {"in": []}}"#)).0,
-        "rules[0].when.provider_group.in"
-    );
+    assert_eq!(settings_error(&rule(r#"{"provider_group": {"in": []}}"#)).0, "rules[0].when.provider_group.in");
     assert_eq!(settings_error(&rule(r#"{"all": []}"#)).0, "rules[0].when.all");
     assert_eq!(
         settings_error(&rule(r#"{"not": {"email_domain": {"in": ["acme.com", "Acme.io"]}}}"#)),
@@ -229,11 +216,8 @@ fn at_most_a_thousand_rules_and_group_entries() {
     let always = || Condition::EmailDomain(Test::Present(true));
     let rule = |i| Rule { name: format!("r{i}"), organization: "o".into(), when: always() };
     let entry = |i| GroupRule { name: format!("g{i}"), group: "g".into(), when: always() };
-    let mut settings = Settings {
-        rules: (0..1000).map(rule).collect(),
-        fallback: None,
-        groups: (0..1000).map(entry).collect(),
-    };
+    let mut settings =
+        Settings { rules: (0..1000).map(rule).collect(), fallback: None, groups: (0..1000).map(entry).collect() };
     assert!(validate::settings(&settings).is_ok());
     settings.groups.push(entry(1000));
     assert_eq!(validate::settings(&settings).unwrap_err().path, "groups");

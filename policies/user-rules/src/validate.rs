@@ -118,9 +118,7 @@ fn test(path: &str, test: &Test, lower_case: bool) -> Result<(), SettingsError> 
     };
     match test {
         Test::Equals(value) => exact(format!("{path}.equals"), value),
-        Test::In(values) if values.is_empty() => {
-            Err(error_at(format!("{path}.in"), "must list at least one value"))
-        }
+        Test::In(values) if values.is_empty() => Err(error_at(format!("{path}.in"), "must list at least one value")),
         Test::In(values) => {
             values.iter().enumerate().try_for_each(|(i, value)| exact(format!("{path}.in[{i}]"), value))
         }

@@ -45,7 +45,14 @@ pub struct ChurnTally {
 impl Churn {
     /// Finds the active user-rules version of the realm and another one; when there is no other,
     /// uploads `wasm_path` with the active version's settings as a second version.
-    pub async fn prepare(target: &Target, authorization: HeaderValue, tenant: &str, realm: &str, every: Duration, wasm_path: &std::path::Path) -> anyhow::Result<Self> {
+    pub async fn prepare(
+        target: &Target,
+        authorization: HeaderValue,
+        tenant: &str,
+        realm: &str,
+        every: Duration,
+        wasm_path: &std::path::Path,
+    ) -> anyhow::Result<Self> {
         let mut churn = Churn {
             target: target.clone(),
             connection: target.connect().await?,
@@ -81,8 +88,9 @@ impl Churn {
         let current = self.call_json(Method::GET, &format!("/versions/{active}"), Bytes::new(), StatusCode::OK).await?;
         let settings: Value = serde_json::from_str(current["settings"].as_str().context("version without settings")?)
             .context("the active version's settings are not JSON")?;
-        let wasm = std::fs::read(wasm_path)
-            .with_context(|| format!("cannot read {} (run scripts/build-policies, or pass --user-rules-wasm)", wasm_path.display()))?;
+        let wasm = std::fs::read(wasm_path).with_context(|| {
+            format!("cannot read {} (run scripts/build-policies, or pass --user-rules-wasm)", wasm_path.display())
+        })?;
         let upload = json!({
             "wasm": STANDARD.encode(wasm),
             "settings": settings,
@@ -96,7 +104,13 @@ impl Churn {
     /// Activates the two versions alternately, every `every`, from the end of the warm-up to
     /// the end of the run; then makes the originally active version active again.
     pub async fn run(mut self, plan: Plan, sample_limit: usize) -> ChurnTally {
-        let mut tally = ChurnTally { every: self.every, versions: self.versions, activations: 0, failures: 0, latency: microsecond_histogram() };
+        let mut tally = ChurnTally {
+            every: self.every,
+            versions: self.versions,
+            activations: 0,
+            failures: 0,
+            latency: microsecond_histogram(),
+        };
         let mut ticks = tokio::time::interval_at(plan.measure_from.into(), self.every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut active = 0;
@@ -130,12 +144,20 @@ impl Churn {
     }
 
     async fn activate(&mut self, version: i64) -> anyhow::Result<()> {
-        self.call_json(Method::POST, &format!("/versions/{version}/activate"), Bytes::new(), StatusCode::OK).await.map(drop)
+        self.call_json(Method::POST, &format!("/versions/{version}/activate"), Bytes::new(), StatusCode::OK)
+            .await
+            .map(drop)
     }
 
     /// A request under the module path expecting `expected`; reconnects once if the connection
     /// was closed.
-    async fn call_json(&mut self, method: Method, path: &str, body: Bytes, expected: StatusCode) -> anyhow::Result<Value> {
+    async fn call_json(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+        expected: StatusCode,
+    ) -> anyhow::Result<Value> {
         let uri = self.target.uri(&format!("{}{path}", self.module_path))?;
         let request = || self.target.request(method.clone(), uri.clone(), &self.authorization, body.clone());
         let (status, answer) = match self.connection.send(request()).await {
@@ -149,7 +171,8 @@ impl Churn {
         if status != expected {
             bail!("{method} {uri}: status {status}: {text}");
         }
-        let value: Value = serde_json::from_slice(&answer).with_context(|| format!("{method} {uri}: the answer is not JSON: {text}"))?;
+        let value: Value = serde_json::from_slice(&answer)
+            .with_context(|| format!("{method} {uri}: the answer is not JSON: {text}"))?;
         ensure!(value.is_object(), "{method} {uri}: the answer is not a JSON object: {text}");
         Ok(value)
     }

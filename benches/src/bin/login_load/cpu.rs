@@ -46,7 +46,9 @@ impl Watch {
                 .flatten()
                 .flatten()
                 .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
-                .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim_end() == name))
+                .filter(|pid| {
+                    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim_end() == name)
+                })
                 .collect(),
         };
         Sample(pids.into_iter().filter_map(|pid| Some((pid, ticks(pid)?))).collect())
@@ -61,7 +63,8 @@ impl Sample {
         if self.0.is_empty() {
             return None;
         }
-        let ticks: u64 = self.0.iter().map(|(pid, now)| now.saturating_sub(earlier.0.get(pid).copied().unwrap_or(0))).sum();
+        let ticks: u64 =
+            self.0.iter().map(|(pid, now)| now.saturating_sub(earlier.0.get(pid).copied().unwrap_or(0))).sum();
         // USER_HZ, the unit of /proc/PID/stat times, is 100 on every architecture Linux supports.
         Some(ticks as f64 / 100.0)
     }

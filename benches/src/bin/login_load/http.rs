@@ -84,7 +84,8 @@ impl Target {
     pub async fn connect(&self) -> Result<Connection, Failure> {
         let stream = TcpStream::connect(&self.authority).await.map_err(|e| Failure::new("connect", e))?;
         stream.set_nodelay(true).map_err(|e| Failure::new("connect", e))?;
-        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| Failure::new("connect", e))?;
+        let (sender, connection) =
+            http1::handshake(TokioIo::new(stream)).await.map_err(|e| Failure::new("connect", e))?;
         // Drives the socket; ends when the sender is dropped or the server closes.
         tokio::spawn(async move {
             let _ = connection.await;
@@ -95,8 +96,10 @@ impl Target {
 
 /// `"Bearer <token>"` for the token in `path` (surrounding whitespace ignored).
 pub fn bearer_from_file(path: &std::path::Path) -> anyhow::Result<HeaderValue> {
-    let token = std::fs::read_to_string(path).with_context(|| format!("cannot read the token file {}", path.display()))?;
-    HeaderValue::from_str(&format!("Bearer {}", token.trim())).with_context(|| format!("the token in {} is not a valid header value", path.display()))
+    let token =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read the token file {}", path.display()))?;
+    HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+        .with_context(|| format!("the token in {} is not a valid header value", path.display()))
 }
 
 /// One keep-alive HTTP/1.1 connection; requests on it go one at a time.

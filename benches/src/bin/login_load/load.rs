@@ -85,7 +85,11 @@ pub async fn prime(logins: &Arc<Logins>, connections: u32) -> anyhow::Result<()>
                         return anyhow::Ok(());
                     }
                     let (status, body) = connection.send(logins.request_for(user)).await?;
-                    anyhow::ensure!(status == StatusCode::OK, "priming user {user}: status {status}: {}", String::from_utf8_lossy(&body));
+                    anyhow::ensure!(
+                        status == StatusCode::OK,
+                        "priming user {user}: status {status}: {}",
+                        String::from_utf8_lossy(&body)
+                    );
                 }
             })
         })

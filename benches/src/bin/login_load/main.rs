@@ -108,7 +108,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     };
 
     let begin = Instant::now();
-    let plan = Plan { begin, measure_from: begin + args.warmup, end: begin + args.warmup + args.duration, rate: args.rate };
+    let plan =
+        Plan { begin, measure_from: begin + args.warmup, end: begin + args.warmup + args.duration, rate: args.rate };
     let churn = churn.map(|churn| tokio::spawn(churn.run(plan, args.show_errors)));
     let mut watches = vec![Watch::Pid(std::process::id())];
     watches.extend(args.cpu_of.iter().cloned());
@@ -160,7 +161,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
 
     let shadow = match shadow {
         Some((shadow, reading)) => {
-            let before = reading.await.context("the shadow counter task panicked")?.context("cannot read the shadow counters")?;
+            let before = reading
+                .await
+                .context("the shadow counter task panicked")?
+                .context("cannot read the shadow counters")?;
             let shadow = Arc::into_inner(shadow).context("the shadow is still shared")?;
             Some(shadow.finish(&before).await?)
         }

@@ -121,8 +121,13 @@ pub struct ShadowSummary {
 impl ShadowSummary {
     /// Summarizes the shadow evaluations of a measured run of `seconds`.
     pub fn of(tally: ShadowTally, seconds: f64) -> Self {
-        let evaluated: u64 = tally.results.iter().filter(|(result, _)| *result != "dropped").map(|(_, count)| count).sum();
-        ShadowSummary { versions: tally.versions, results: tally.results, evaluated_per_s: evaluated as f64 / seconds.max(1e-9) }
+        let evaluated: u64 =
+            tally.results.iter().filter(|(result, _)| *result != "dropped").map(|(_, count)| count).sum();
+        ShadowSummary {
+            versions: tally.versions,
+            results: tally.results,
+            evaluated_per_s: evaluated as f64 / seconds.max(1e-9),
+        }
     }
 }
 
@@ -174,9 +179,20 @@ impl Summary {
         let primed = if self.primed { " (primed)" } else { "" };
         println!(
             "login_load: {} loop{rate}, {} connections, {} thread(s), {} users{primed}, {:.1} s after {:.1} s warm-up, {}/v1/tenants/{}/realms/{}/login",
-            self.mode, self.connections, self.threads, self.users, self.duration_s, self.warmup_s, self.url, self.tenant, self.realm
+            self.mode,
+            self.connections,
+            self.threads,
+            self.users,
+            self.duration_s,
+            self.warmup_s,
+            self.url,
+            self.tenant,
+            self.realm
         );
-        println!("requests      {} (successes {}: {} blocked, {} created the user)", self.requests, self.successes, self.blocked, self.created);
+        println!(
+            "requests      {} (successes {}: {} blocked, {} created the user)",
+            self.requests, self.successes, self.blocked, self.created
+        );
         let errors: Vec<String> = self.errors.iter().map(|(kind, count)| format!("{kind}: {count}")).collect();
         println!("errors        {}", if errors.is_empty() { "none".to_owned() } else { errors.join(", ") });
         println!("throughput    {:.0} req/s ({:.0} successful logins/s)", self.throughput_rps, self.success_rps);
@@ -196,7 +212,8 @@ impl Summary {
             );
         }
         if let Some(shadow) = &self.shadow {
-            let results: Vec<String> = shadow.results.iter().map(|(result, count)| format!("{result} {count}")).collect();
+            let results: Vec<String> =
+                shadow.results.iter().map(|(result, count)| format!("{result} {count}")).collect();
             println!(
                 "shadow        version {} beside {}: {:.0} shadow evaluations/s ({})",
                 shadow.versions[1],

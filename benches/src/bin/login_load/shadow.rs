@@ -37,12 +37,28 @@ pub struct ShadowTally {
 impl Shadow {
     /// Uploads a copy of the active user-rules version when the realm has no other (as the
     /// activation churn does) and makes the other version the shadow.
-    pub async fn start(target: &Target, authorization: HeaderValue, tenant: &str, realm: &str, wasm_path: &std::path::Path) -> anyhow::Result<Self> {
-        let churn = Churn::prepare(target, authorization.clone(), tenant, realm, std::time::Duration::from_secs(1), wasm_path).await?;
+    pub async fn start(
+        target: &Target,
+        authorization: HeaderValue,
+        tenant: &str,
+        realm: &str,
+        wasm_path: &std::path::Path,
+    ) -> anyhow::Result<Self> {
+        let churn =
+            Churn::prepare(target, authorization.clone(), tenant, realm, std::time::Duration::from_secs(1), wasm_path)
+                .await?;
         let versions = churn.versions();
-        let shadow = Shadow { target: target.clone(), authorization, path: format!("/v1/tenants/{tenant}/realms/{realm}/modules/user/shadow"), versions };
+        let shadow = Shadow {
+            target: target.clone(),
+            authorization,
+            path: format!("/v1/tenants/{tenant}/realms/{realm}/modules/user/shadow"),
+            versions,
+        };
         let body = Bytes::from(json!({"version": versions[1]}).to_string());
-        shadow.call(Method::PUT, body).await.with_context(|| format!("cannot make version {} the shadow", versions[1]))?;
+        shadow
+            .call(Method::PUT, body)
+            .await
+            .with_context(|| format!("cannot make version {} the shadow", versions[1]))?;
         Ok(shadow)
     }
 
@@ -50,7 +66,8 @@ impl Shadow {
     pub async fn counters(&self) -> anyhow::Result<BTreeMap<String, u64>> {
         let mut connection = self.target.connect().await?;
         let uri = self.target.uri("/metrics")?;
-        let (status, text) = connection.send(self.target.request(Method::GET, uri, &self.authorization, Bytes::new())).await?;
+        let (status, text) =
+            connection.send(self.target.request(Method::GET, uri, &self.authorization, Bytes::new())).await?;
         if status != StatusCode::OK {
             bail!("GET /metrics: status {status}");
         }
@@ -62,7 +79,10 @@ impl Shadow {
         // Shadow evaluations run after each answer: give the last ones a moment to be counted.
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         let after = self.counters().await?;
-        let results = after.iter().map(|(result, &count)| (result.clone(), count.saturating_sub(before.get(result).copied().unwrap_or(0)))).collect();
+        let results = after
+            .iter()
+            .map(|(result, &count)| (result.clone(), count.saturating_sub(before.get(result).copied().unwrap_or(0))))
+            .collect();
         self.call(Method::DELETE, Bytes::new()).await.context("cannot end shadow mode")?;
         Ok(ShadowTally { versions: self.versions, results })
     }
@@ -70,7 +90,8 @@ impl Shadow {
     async fn call(&self, method: Method, body: Bytes) -> anyhow::Result<()> {
         let mut connection: Connection = self.target.connect().await?;
         let uri = self.target.uri(&self.path)?;
-        let (status, answer) = connection.send(self.target.request(method.clone(), uri, &self.authorization, body)).await?;
+        let (status, answer) =
+            connection.send(self.target.request(method.clone(), uri, &self.authorization, body)).await?;
         if !status.is_success() {
             bail!("{method} {}: status {status}: {}", self.path, String::from_utf8_lossy(&answer));
         }

@@ -43,7 +43,14 @@ pub struct Expected<'a> {
 
 /// Compares the server's state with `expected`.
 #[allow(clippy::too_many_arguments)]
-pub async fn run(client: &mut Client, scim: &HeaderValue, admin: &HeaderValue, scim_base: &str, admin_users: &str, expected: Expected<'_>) -> Check {
+pub async fn run(
+    client: &mut Client,
+    scim: &HeaderValue,
+    admin: &HeaderValue,
+    scim_base: &str,
+    admin_users: &str,
+    expected: Expected<'_>,
+) -> Check {
     let mut check = Check { users_total: None, groups_total: None, sampled: 0, problems: Vec::new() };
     for (resource, wanted) in [("Users", expected.users), ("Groups", expected.groups.total)] {
         let path = format!("{scim_base}/{resource}?count=1&attributes=id");
@@ -69,9 +76,11 @@ pub async fn run(client: &mut Client, scim: &HeaderValue, admin: &HeaderValue, s
                 continue;
             }
         };
-        let names: Vec<String> = expected.groups.of_user(index, expected.memberships).into_iter().map(|g| expected.groups.name(g)).collect();
+        let names: Vec<String> =
+            expected.groups.of_user(index, expected.memberships).into_iter().map(|g| expected.groups.name(g)).collect();
         let want: BTreeSet<&str> = names.iter().map(String::as_str).collect();
-        let have: BTreeSet<&str> = record["provider_groups"].as_array().into_iter().flatten().filter_map(|g| g.as_str()).collect();
+        let have: BTreeSet<&str> =
+            record["provider_groups"].as_array().into_iter().flatten().filter_map(|g| g.as_str()).collect();
         if want != have {
             check.problems.push(format!("user {index} ({id}): provider groups {have:?}, expected {want:?}"));
         }

@@ -28,7 +28,10 @@ impl Client {
     }
 
     /// Sends a request built by `build` (twice if the kept-alive connection was closed).
-    async fn send(&mut self, build: impl Fn(&Target) -> anyhow::Result<Request<Full<Bytes>>>) -> anyhow::Result<(StatusCode, Bytes)> {
+    async fn send(
+        &mut self,
+        build: impl Fn(&Target) -> anyhow::Result<Request<Full<Bytes>>>,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
         match self.connection.send(build(&self.target)?).await {
             Ok(answer) => Ok(answer),
             Err(_) => {
@@ -39,10 +42,18 @@ impl Client {
     }
 
     /// A JSON request expecting `expected`; answers the parsed body.
-    pub async fn json(&mut self, method: Method, path: &str, authorization: &HeaderValue, body: Option<Value>, expected: StatusCode) -> anyhow::Result<Value> {
+    pub async fn json(
+        &mut self,
+        method: Method,
+        path: &str,
+        authorization: &HeaderValue,
+        body: Option<Value>,
+        expected: StatusCode,
+    ) -> anyhow::Result<Value> {
         let uri = self.target.uri(path)?;
         let body = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
-        let (status, answer) = self.send(|target| Ok(target.request(method.clone(), uri.clone(), authorization, body.clone()))).await?;
+        let (status, answer) =
+            self.send(|target| Ok(target.request(method.clone(), uri.clone(), authorization, body.clone()))).await?;
         let text = String::from_utf8_lossy(&answer);
         if status != expected {
             bail!("{method} {path}: status {status}: {text}");
@@ -55,7 +66,13 @@ impl Client {
     /// Answers `"Bearer <access token>"`.
     pub async fn scim_token(&mut self, admin: &HeaderValue, tenant: &str, realm: &str) -> anyhow::Result<HeaderValue> {
         let credential = self
-            .json(Method::POST, &format!("/v1/tenants/{tenant}/realms/{realm}/scim/credentials"), admin, Some(json!({"label": "scim_sync"})), StatusCode::CREATED)
+            .json(
+                Method::POST,
+                &format!("/v1/tenants/{tenant}/realms/{realm}/scim/credentials"),
+                admin,
+                Some(json!({"label": "scim_sync"})),
+                StatusCode::CREATED,
+            )
             .await
             .context("cannot create a SCIM credential")?;
         let (id, secret) = match (credential["client_id"].as_str(), credential["client_secret"].as_str()) {
@@ -66,8 +83,15 @@ impl Client {
         let uri = self.target.uri(&format!("/scim/{tenant}/{realm}/oauth/token"))?;
         let (status, answer) = self
             .send(|target| {
-                let mut request = target.request(Method::POST, uri.clone(), &basic, Bytes::from_static(b"grant_type=client_credentials"));
-                request.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+                let mut request = target.request(
+                    Method::POST,
+                    uri.clone(),
+                    &basic,
+                    Bytes::from_static(b"grant_type=client_credentials"),
+                );
+                request
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
                 Ok(request)
             })
             .await?;
@@ -101,7 +125,9 @@ fn parse_evaluations(text: &str) -> BTreeMap<String, u64> {
     let mut counts = BTreeMap::new();
     for line in text.lines().filter(|l| l.starts_with("muster_evaluations_total{")) {
         let Some((labels, value)) = line.rsplit_once(' ') else { continue };
-        let label = |name: &str| labels.split(&format!("{name}=\"")).nth(1).and_then(|rest| rest.split('"').next()).unwrap_or("?").to_owned();
+        let label = |name: &str| {
+            labels.split(&format!("{name}=\"")).nth(1).and_then(|rest| rest.split('"').next()).unwrap_or("?").to_owned()
+        };
         let value = value.parse::<f64>().unwrap_or(0.0) as u64;
         *counts.entry(format!("{}/{}", label("trigger"), label("result"))).or_default() += value;
     }

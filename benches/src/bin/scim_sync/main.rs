@@ -20,14 +20,14 @@ mod check;
 mod client;
 #[path = "../login_load/cpu.rs"]
 mod cpu;
-#[path = "../login_load/people.rs"]
-mod people;
-#[path = "../login_load/rng.rs"]
-mod rng;
 #[path = "../login_load/http.rs"]
 mod http;
+#[path = "../login_load/people.rs"]
+mod people;
 mod phase;
 mod report;
+#[path = "../login_load/rng.rs"]
+mod rng;
 mod workload;
 
 use std::{collections::BTreeMap, process::ExitCode, sync::Arc, time::Instant};
@@ -80,7 +80,13 @@ async fn run(args: Args) -> anyhow::Result<bool> {
 
     // 1. Every user.
     let writes = (0..args.users)
-        .map(|index| Ok(Write { method: Method::POST, uri: target.uri(&format!("{scim_base}/Users"))?, body: workload::user_body(index) }))
+        .map(|index| {
+            Ok(Write {
+                method: Method::POST,
+                uri: target.uri(&format!("{scim_base}/Users"))?,
+                body: workload::user_body(index),
+            })
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let (users, summary) = meter.phase("POST /Users", &target, &scim, writes, &args, true).await?;
     phases.push(summary);
@@ -89,7 +95,13 @@ async fn run(args: Args) -> anyhow::Result<bool> {
 
     // 2. Every group, without members.
     let writes = (0..args.groups)
-        .map(|index| Ok(Write { method: Method::POST, uri: target.uri(&format!("{scim_base}/Groups"))?, body: groups.body(index) }))
+        .map(|index| {
+            Ok(Write {
+                method: Method::POST,
+                uri: target.uri(&format!("{scim_base}/Groups"))?,
+                body: groups.body(index),
+            })
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let (created, summary) = meter.phase("POST /Groups", &target, &scim, writes, &args, true).await?;
     phases.push(summary);
@@ -121,7 +133,13 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     phases.push(total);
 
     let admin_users = format!("/v1/tenants/{}/realms/{}/users", args.tenant, args.realm);
-    let expected = check::Expected { users: args.users, groups: &groups, memberships: args.memberships, user_ids: &user_ids, sample: args.check_sample };
+    let expected = check::Expected {
+        users: args.users,
+        groups: &groups,
+        memberships: args.memberships,
+        user_ids: &user_ids,
+        sample: args.check_sample,
+    };
     let check = check::run(&mut meter.client, &scim, &admin, &scim_base, &admin_users, expected).await;
 
     for sample in outcomes.iter().flat_map(|o| &o.samples).take(args.show_errors) {
@@ -147,7 +165,14 @@ async fn run(args: Args) -> anyhow::Result<bool> {
 /// round by round (every group's first batch, then every group's second, …) so that the
 /// connections mostly work on different groups at once. Members whose user or group failed to be
 /// created are left out. Answers the writes and the number of memberships they add.
-fn membership_writes(target: &Target, scim_base: &str, groups: &Groups, args: &Args, user_ids: &[Option<String>], group_ids: &[Option<String>]) -> anyhow::Result<(Vec<Write>, u64)> {
+fn membership_writes(
+    target: &Target,
+    scim_base: &str,
+    groups: &Groups,
+    args: &Args,
+    user_ids: &[Option<String>],
+    group_ids: &[Option<String>],
+) -> anyhow::Result<(Vec<Write>, u64)> {
     let mut members: Vec<Vec<&str>> = vec![Vec::new(); args.groups as usize];
     for (index, id) in user_ids.iter().enumerate() {
         let Some(id) = id else { continue };
@@ -181,7 +206,15 @@ struct Meter {
 
 impl Meter {
     /// Runs one phase and summarizes it.
-    async fn phase(&mut self, name: &str, target: &Target, scim: &HeaderValue, writes: Vec<Write>, args: &Args, capture_ids: bool) -> anyhow::Result<(Outcome, PhaseSummary)> {
+    async fn phase(
+        &mut self,
+        name: &str,
+        target: &Target,
+        scim: &HeaderValue,
+        writes: Vec<Write>,
+        args: &Args,
+        capture_ids: bool,
+    ) -> anyhow::Result<(Outcome, PhaseSummary)> {
         eprintln!("{name}: {} writes…", writes.len());
         let before = self.client.evaluations().await.context("cannot read /metrics")?;
         let cpu_before: Vec<_> = self.watches.iter().map(Watch::sample).collect();

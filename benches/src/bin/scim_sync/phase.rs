@@ -49,13 +49,21 @@ impl Outcome {
 
 /// Sends every write over `connections` connections and tallies the answers; with
 /// `capture_ids`, keeps the `id` of each 2xx answer (the created resource's).
-pub async fn run(target: &Target, authorization: &HeaderValue, writes: Vec<Write>, connections: u32, capture_ids: bool, sample_limit: usize) -> Outcome {
+pub async fn run(
+    target: &Target,
+    authorization: &HeaderValue,
+    writes: Vec<Write>,
+    connections: u32,
+    capture_ids: bool,
+    sample_limit: usize,
+) -> Outcome {
     let writes = Arc::new(writes);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let tasks: Vec<_> = (0..connections)
         .map(|_| {
-            let (target, authorization, writes, next) = (target.clone(), authorization.clone(), Arc::clone(&writes), Arc::clone(&next));
+            let (target, authorization, writes, next) =
+                (target.clone(), authorization.clone(), Arc::clone(&writes), Arc::clone(&next));
             tokio::spawn(async move { drain(&target, &authorization, &writes, &next, capture_ids, sample_limit).await })
         })
         .collect();
@@ -94,8 +102,16 @@ struct Part {
 }
 
 /// Takes writes from the queue until it is empty; reconnects after a failed connection.
-async fn drain(target: &Target, authorization: &HeaderValue, writes: &[Write], next: &AtomicUsize, capture_ids: bool, sample_limit: usize) -> Part {
-    let mut part = Part { successes: 0, errors: BTreeMap::new(), samples: Vec::new(), latency: histogram(), ids: Vec::new() };
+async fn drain(
+    target: &Target,
+    authorization: &HeaderValue,
+    writes: &[Write],
+    next: &AtomicUsize,
+    capture_ids: bool,
+    sample_limit: usize,
+) -> Part {
+    let mut part =
+        Part { successes: 0, errors: BTreeMap::new(), samples: Vec::new(), latency: histogram(), ids: Vec::new() };
     let mut connection: Option<Connection> = None;
     loop {
         let position = next.fetch_add(1, Ordering::Relaxed);
@@ -106,7 +122,10 @@ async fn drain(target: &Target, authorization: &HeaderValue, writes: &[Write], n
             None => target.connect().await.map(|c| connection.insert(c)),
         };
         let answer = match answer {
-            Ok(open) => open.send(target.request(write.method.clone(), write.uri.clone(), authorization, write.body.clone())).await,
+            Ok(open) => {
+                open.send(target.request(write.method.clone(), write.uri.clone(), authorization, write.body.clone()))
+                    .await
+            }
             Err(failure) => Err(failure),
         };
         match answer {
@@ -117,17 +136,32 @@ async fn drain(target: &Target, authorization: &HeaderValue, writes: &[Write], n
                     if capture_ids {
                         match id_of(&body) {
                             Some(id) => part.ids.push((position, id)),
-                            None => note(&mut part, "answer without id".into(), format!("{} {}: {status} without an id", write.method, write.uri), sample_limit),
+                            None => note(
+                                &mut part,
+                                "answer without id".into(),
+                                format!("{} {}: {status} without an id", write.method, write.uri),
+                                sample_limit,
+                            ),
                         }
                     }
                 } else {
                     let text = String::from_utf8_lossy(&body);
-                    note(&mut part, format!("status {}", status.as_u16()), format!("{} {}: {status}: {text}", write.method, write.uri), sample_limit);
+                    note(
+                        &mut part,
+                        format!("status {}", status.as_u16()),
+                        format!("{} {}: {status}: {text}", write.method, write.uri),
+                        sample_limit,
+                    );
                 }
             }
             Err(failure) => {
                 connection = None;
-                note(&mut part, failure.kind.to_owned(), format!("{} {}: {failure}", write.method, write.uri), sample_limit);
+                note(
+                    &mut part,
+                    failure.kind.to_owned(),
+                    format!("{} {}: {failure}", write.method, write.uri),
+                    sample_limit,
+                );
             }
         }
     }

@@ -29,11 +29,32 @@ pub struct PhaseSummary {
 }
 
 impl PhaseSummary {
-    pub fn new(phase: &str, outcome: &Outcome, evaluations: BTreeMap<String, u64>, cpu_cores: Vec<(String, Option<f64>)>) -> Self {
-        Self::from_parts(phase, outcome.writes(), outcome.writes() - outcome.successes, outcome.wall.as_secs_f64(), evaluations, &outcome.latency, cpu_cores)
+    pub fn new(
+        phase: &str,
+        outcome: &Outcome,
+        evaluations: BTreeMap<String, u64>,
+        cpu_cores: Vec<(String, Option<f64>)>,
+    ) -> Self {
+        Self::from_parts(
+            phase,
+            outcome.writes(),
+            outcome.writes() - outcome.successes,
+            outcome.wall.as_secs_f64(),
+            evaluations,
+            &outcome.latency,
+            cpu_cores,
+        )
     }
 
-    pub fn from_parts(phase: &str, writes: u64, errors: u64, wall_s: f64, evaluations_by_trigger: BTreeMap<String, u64>, latency: &Histogram<u64>, cpu_cores: Vec<(String, Option<f64>)>) -> Self {
+    pub fn from_parts(
+        phase: &str,
+        writes: u64,
+        errors: u64,
+        wall_s: f64,
+        evaluations_by_trigger: BTreeMap<String, u64>,
+        latency: &Histogram<u64>,
+        cpu_cores: Vec<(String, Option<f64>)>,
+    ) -> Self {
         let evaluations = evaluations_by_trigger.values().sum();
         let ms = |us: u64| us as f64 / 1000.0;
         PhaseSummary {
@@ -98,12 +119,26 @@ impl Summary {
                 .collect();
             println!(
                 "{:<22} {:>7} {:>6} {:>8.2} {:>9.0} {:>10} {:>9.0} {:>8.2} {:>8.2} {:>8.1}  {}",
-                p.phase, p.writes, p.errors, p.wall_s, p.writes_per_s, p.evaluations, p.evaluations_per_s, p.p50_ms, p.p99_ms, p.max_ms, cpu.join(", ")
+                p.phase,
+                p.writes,
+                p.errors,
+                p.wall_s,
+                p.writes_per_s,
+                p.evaluations,
+                p.evaluations_per_s,
+                p.p50_ms,
+                p.p99_ms,
+                p.max_ms,
+                cpu.join(", ")
             );
         }
         for p in &self.phases {
             let triggers: Vec<String> = p.evaluations_by_trigger.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            println!("evaluations of {:<22} {}", p.phase, if triggers.is_empty() { "none".to_owned() } else { triggers.join(", ") });
+            println!(
+                "evaluations of {:<22} {}",
+                p.phase,
+                if triggers.is_empty() { "none".to_owned() } else { triggers.join(", ") }
+            );
         }
         let c = &self.check;
         println!(

@@ -97,7 +97,10 @@ pub struct Groups {
 impl Groups {
     pub fn new(total: u64, department_groups: bool) -> anyhow::Result<Self> {
         let departments = if department_groups { DEPARTMENT_GROUPS.len() as u64 } else { 0 };
-        anyhow::ensure!(total > departments, "--groups must be more than {departments} (the department groups) to leave team groups");
+        anyhow::ensure!(
+            total > departments,
+            "--groups must be more than {departments} (the department groups) to leave team groups"
+        );
         Ok(Groups { total, departments })
     }
 

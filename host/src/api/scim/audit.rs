@@ -32,8 +32,14 @@ pub struct Changed {
 }
 
 /// Authenticates, runs the handler, audits the request.
-pub async fn authenticate_and_audit(State(state): State<SharedState>, Path(params): Path<HashMap<String, String>>, mut request: Request, next: Next) -> Response {
-    let (tenant, realm) = (params.get("tenant").cloned().unwrap_or_default(), params.get("realm").cloned().unwrap_or_default());
+pub async fn authenticate_and_audit(
+    State(state): State<SharedState>,
+    Path(params): Path<HashMap<String, String>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let (tenant, realm) =
+        (params.get("tenant").cloned().unwrap_or_default(), params.get("realm").cloned().unwrap_or_default());
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
     let caller = match authenticate(&state, request.headers(), &tenant, &realm).await {
@@ -57,7 +63,8 @@ pub async fn authenticate_and_audit(State(state): State<SharedState>, Path(param
     if let Some(ErrorDetail(reason)) = response.extensions().get::<ErrorDetail>() {
         details["error"] = json!(reason);
     }
-    let target = response.extensions().get::<Changed>().map_or_else(|| format!("realm/{realm}/scim"), |c| c.target.clone());
+    let target =
+        response.extensions().get::<Changed>().map_or_else(|| format!("realm/{realm}/scim"), |c| c.target.clone());
     let note = AuditNote { action: "scim.request".into(), target, details };
     let audit = Audit { actor, at: now_millis() };
     if let Err(error) = state.store.record_audit(&tenant, &audit, vec![note]).await {
@@ -65,4 +72,3 @@ pub async fn authenticate_and_audit(State(state): State<SharedState>, Path(param
     }
     response
 }
-

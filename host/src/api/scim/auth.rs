@@ -28,8 +28,17 @@ impl ScimCaller {
 }
 
 /// Authenticates the request for the realm `tenant`/`realm`.
-pub async fn authenticate(state: &SharedState, headers: &HeaderMap, tenant: &str, realm: &str) -> Result<ScimCaller, ScimError> {
-    let refused = || ScimError::unauthorized("a valid SCIM access token (or an enabled static bearer token) of this realm is required");
+pub async fn authenticate(
+    state: &SharedState,
+    headers: &HeaderMap,
+    tenant: &str,
+    realm: &str,
+) -> Result<ScimCaller, ScimError> {
+    let refused = || {
+        ScimError::unauthorized(
+            "a valid SCIM access token (or an enabled static bearer token) of this realm is required",
+        )
+    };
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -40,7 +49,8 @@ pub async fn authenticate(state: &SharedState, headers: &HeaderMap, tenant: &str
     let store = &state.store;
     let credential_id = match token.split_once('.') {
         Some((client_id, secret)) => {
-            let credential = store.get_scim_credential(client_id).await.map_err(ScimError::internal)?.ok_or_else(refused)?;
+            let credential =
+                store.get_scim_credential(client_id).await.map_err(ScimError::internal)?.ok_or_else(refused)?;
             let usable = credential.tenant_id == tenant
                 && credential.realm_id == realm
                 && credential.revoked_at.is_none()
@@ -50,12 +60,18 @@ pub async fn authenticate(state: &SharedState, headers: &HeaderMap, tenant: &str
             }
             let found = store.get_realm(tenant, realm).await.map_err(ScimError::internal)?.ok_or_else(refused)?;
             if !found.scim_bearer_enabled {
-                return Err(ScimError::unauthorized("static bearer tokens are not enabled for this realm: use the OAuth2 token endpoint"));
+                return Err(ScimError::unauthorized(
+                    "static bearer tokens are not enabled for this realm: use the OAuth2 token endpoint",
+                ));
             }
             return Ok(ScimCaller { realm: found, credential_id: credential.id });
         }
         None => {
-            let issued = store.find_scim_token(&auth::sha256_hex(token), now_millis()).await.map_err(ScimError::internal)?.ok_or_else(refused)?;
+            let issued = store
+                .find_scim_token(&auth::sha256_hex(token), now_millis())
+                .await
+                .map_err(ScimError::internal)?
+                .ok_or_else(refused)?;
             if issued.tenant_id != tenant || issued.realm_id != realm {
                 return Err(refused());
             }

@@ -1,10 +1,5 @@
 //! `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`, and the root `POST /.search`.
 
-use axum::{
-    Extension,
-    extract::{Path, State},
-    http::HeaderMap,
-};
 use super::{
     audit::Caller,
     groups::matching_groups,
@@ -19,6 +14,11 @@ use crate::{
         schema::{ALL_SCHEMAS, ResourceType},
     },
     service::{SharedState, provisioning::resource::user_resource},
+};
+use axum::{
+    Extension,
+    extract::{Path, State},
+    http::HeaderMap,
 };
 
 fn base(caller: &Caller, headers: &HeaderMap) -> String {
@@ -38,8 +38,13 @@ pub async fn resource_types(Extension(caller): Extension<Caller>, headers: Heade
 }
 
 /// `GET /ResourceTypes/{name}`.
-pub async fn resource_type(Extension(caller): Extension<Caller>, Path((_, _, name)): Path<(String, String, String)>, headers: HeaderMap) -> Result<ScimResponse, ScimError> {
-    let resource_type = ResourceType::from_name(&name).ok_or_else(|| ScimError::not_found(format!("no resource type {name}")))?;
+pub async fn resource_type(
+    Extension(caller): Extension<Caller>,
+    Path((_, _, name)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<ScimResponse, ScimError> {
+    let resource_type =
+        ResourceType::from_name(&name).ok_or_else(|| ScimError::not_found(format!("no resource type {name}")))?;
     Ok(ScimResponse::ok(discovery::resource_type_document(resource_type, &base(&caller, &headers))))
 }
 
@@ -51,14 +56,26 @@ pub async fn schemas(Extension(caller): Extension<Caller>, headers: HeaderMap) -
 }
 
 /// `GET /Schemas/{urn}`.
-pub async fn schema(Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap) -> Result<ScimResponse, ScimError> {
-    let schema = ALL_SCHEMAS.iter().find(|schema| schema.id.eq_ignore_ascii_case(&id)).ok_or_else(|| ScimError::not_found(format!("no schema {id}")))?;
+pub async fn schema(
+    Extension(caller): Extension<Caller>,
+    Path((_, _, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<ScimResponse, ScimError> {
+    let schema = ALL_SCHEMAS
+        .iter()
+        .find(|schema| schema.id.eq_ignore_ascii_case(&id))
+        .ok_or_else(|| ScimError::not_found(format!("no schema {id}")))?;
     Ok(ScimResponse::ok(discovery::schema_document(schema, &base(&caller, &headers))))
 }
 
 /// `POST /.search` at the root: users, then groups, matching the filter (a filter that only
 /// one resource type can have searches that type only), with `attributes` applied per type.
-pub async fn search(State(state): State<SharedState>, Extension(caller): Extension<Caller>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<ScimResponse, ScimError> {
+pub async fn search(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<ScimResponse, ScimError> {
     let as_users = ListQuery::from_search_request(&body, ResourceType::User);
     let as_groups = ListQuery::from_search_request(&body, ResourceType::Group);
     if let (Err(error), Err(_)) = (&as_users, &as_groups) {
@@ -87,7 +104,9 @@ pub async fn search(State(state): State<SharedState>, Extension(caller): Extensi
         .skip(offset)
         .take(count)
         .map(|(resource_type, resource)| match (resource_type, &as_users, &as_groups) {
-            (ResourceType::User, Ok(query), _) | (ResourceType::Group, _, Ok(query)) => query.selection.project(&resource),
+            (ResourceType::User, Ok(query), _) | (ResourceType::Group, _, Ok(query)) => {
+                query.selection.project(&resource)
+            }
             _ => resource,
         })
         .collect();

@@ -35,29 +35,50 @@ use crate::{
 const SCAN_PAGE: i64 = 1000;
 
 /// `GET /Groups`.
-pub async fn list(State(state): State<SharedState>, Extension(caller): Extension<Caller>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<ScimResponse, ScimError> {
+pub async fn list(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<ScimResponse, ScimError> {
     let pairs = query_pairs(query.as_deref())?;
     let query = ListQuery::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), ResourceType::Group)?;
     search_groups(&state, &caller.realm, &headers, query).await
 }
 
 /// `POST /Groups/.search`.
-pub async fn search(State(state): State<SharedState>, Extension(caller): Extension<Caller>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<ScimResponse, ScimError> {
+pub async fn search(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<ScimResponse, ScimError> {
     let query = ListQuery::from_search_request(&body, ResourceType::Group)?;
     search_groups(&state, &caller.realm, &headers, query).await
 }
 
 /// Runs a list query over the realm's groups.
-pub async fn search_groups(state: &SharedState, realm: &Realm, headers: &HeaderMap, query: ListQuery) -> Result<ScimResponse, ScimError> {
+pub async fn search_groups(
+    state: &SharedState,
+    realm: &Realm,
+    headers: &HeaderMap,
+    query: ListQuery,
+) -> Result<ScimResponse, ScimError> {
     let base = base_url(headers, &realm.tenant_id, &realm.id);
     let matching = matching_groups(state, realm, &base, query.filter.as_ref()).await?;
     let total = matching.len();
-    let page = matching.into_iter().skip(query.offset()).take(query.count).map(|r| query.selection.project(&r)).collect();
+    let page =
+        matching.into_iter().skip(query.offset()).take(query.count).map(|r| query.selection.project(&r)).collect();
     Ok(ScimResponse::ok(list_response(page, total, query.start_index)))
 }
 
 /// The realm's groups matching `filter`, as resources with their members.
-pub async fn matching_groups(state: &SharedState, realm: &Realm, base: &str, filter: Option<&Filter>) -> Result<Vec<Value>, ScimError> {
+pub async fn matching_groups(
+    state: &SharedState,
+    realm: &Realm,
+    base: &str,
+    filter: Option<&Filter>,
+) -> Result<Vec<Value>, ScimError> {
     let candidates = match filter.and_then(Filter::index_lookup) {
         Some(lookup) => indexed(state, realm, &lookup).await?,
         None => every_group(state, realm).await?,
@@ -87,7 +108,11 @@ async fn every_group(state: &SharedState, realm: &Realm) -> Result<Vec<ScimGroup
     let mut all = Vec::new();
     loop {
         let after = all.last().map(|group: &ScimGroup| group.id.clone());
-        let page = state.store.list_scim_groups(&realm.tenant_id, &realm.id, after.as_deref(), SCAN_PAGE).await.map_err(store_error)?;
+        let page = state
+            .store
+            .list_scim_groups(&realm.tenant_id, &realm.id, after.as_deref(), SCAN_PAGE)
+            .await
+            .map_err(store_error)?;
         let done = (page.len() as i64) < SCAN_PAGE;
         all.extend(page);
         if done {
@@ -97,7 +122,13 @@ async fn every_group(state: &SharedState, realm: &Realm) -> Result<Vec<ScimGroup
 }
 
 /// `GET /Groups/{id}`.
-pub async fn get(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<ScimResponse, ScimError> {
+pub async fn get(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, _, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<ScimResponse, ScimError> {
     let selection = selection(query.as_deref(), ResourceType::Group)?;
     let group = groups::load(&state, &caller.realm, &id).await?;
     let base = base_url(&headers, &caller.realm.tenant_id, &caller.realm.id);
@@ -105,32 +136,60 @@ pub async fn get(State(state): State<SharedState>, Extension(caller): Extension<
 }
 
 /// `POST /Groups`.
-pub async fn create(State(state): State<SharedState>, Extension(caller): Extension<Caller>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<Response, ScimError> {
+pub async fn create(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
     let written = groups::create(&state, &caller.realm, &body, &caller.actor()).await?;
     answer(&state, &caller, &headers, written, StatusCode::CREATED).await
 }
 
 /// `PUT /Groups/{id}`.
-pub async fn replace(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<Response, ScimError> {
+pub async fn replace(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, _, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
     let written = groups::replace(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
     answer(&state, &caller, &headers, written, StatusCode::OK).await
 }
 
 /// `PATCH /Groups/{id}`.
-pub async fn patch(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<Response, ScimError> {
+pub async fn patch(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, _, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
     let written = groups::patch(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
     answer(&state, &caller, &headers, written, StatusCode::OK).await
 }
 
 /// `DELETE /Groups/{id}`.
-pub async fn delete(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap) -> Result<Response, ScimError> {
+pub async fn delete(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, _, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ScimError> {
     let group = groups::load(&state, &caller.realm, &id).await?;
     require_version(&headers, &format!("group {id}"), group.version)?;
     groups::delete(&state, &caller.realm, &id, &caller.actor()).await?;
     Ok(deleted(id))
 }
 
-async fn answer(state: &SharedState, caller: &Caller, headers: &HeaderMap, written: Written, status: StatusCode) -> Result<Response, ScimError> {
+async fn answer(
+    state: &SharedState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    written: Written,
+    status: StatusCode,
+) -> Result<Response, ScimError> {
     let base = base_url(headers, &caller.realm.tenant_id, &caller.realm.id);
     let resource = groups::resource(state, &written.group, &base).await?;
     Ok(http::written(resource, written.group.version, status == StatusCode::CREATED, written.group.id, written.changed))

@@ -28,7 +28,8 @@ impl<S: Send + Sync> FromRequest<S> for ScimBody {
     type Rejection = ScimError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let declared = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(|v| v.to_ascii_lowercase());
+        let declared =
+            request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(|v| v.to_ascii_lowercase());
         let is_json = declared.as_deref().is_some_and(|v| {
             let essence = v.split(';').next().unwrap_or_default().trim();
             essence == "application/json" || essence == SCIM_CONTENT_TYPE
@@ -96,8 +97,9 @@ impl IntoResponse for ScimResponse {
 
 /// The query string as decoded name–value pairs (`400 invalidSyntax` if it cannot be decoded).
 pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ScimError> {
-    serde_urlencoded::from_str(query.unwrap_or_default())
-        .map_err(|e| ScimError::bad_request(ScimType::InvalidSyntax, format!("the query string cannot be decoded: {e}")))
+    serde_urlencoded::from_str(query.unwrap_or_default()).map_err(|e| {
+        ScimError::bad_request(ScimType::InvalidSyntax, format!("the query string cannot be decoded: {e}"))
+    })
 }
 
 /// The value of query parameter `name` (case-insensitive).
@@ -125,7 +127,11 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ScimError> {
 /// The `attributes` / `excludedAttributes` of a `GET` of one resource.
 pub fn selection(query: Option<&str>, resource_type: ResourceType) -> Result<AttributeSelection, ScimError> {
     let pairs = query_pairs(query)?;
-    Ok(AttributeSelection::from_query(query_value(&pairs, "attributes"), query_value(&pairs, "excludedAttributes"), resource_type)?)
+    Ok(AttributeSelection::from_query(
+        query_value(&pairs, "attributes"),
+        query_value(&pairs, "excludedAttributes"),
+        resource_type,
+    )?)
 }
 
 /// `412` unless `If-Match` is absent or names `version` of the resource `what`.
@@ -141,7 +147,8 @@ pub fn require_version(headers: &HeaderMap, what: &str, version: i64) -> Result<
 /// The answer to a write: the resource at its new version (`201` with `Location` when
 /// created), carrying what changed for the audit entry.
 pub fn written(resource: Value, version: i64, created: bool, target: String, changed: Vec<String>) -> Response {
-    let body = if created { ScimResponse::created(resource, version) } else { ScimResponse::resource(resource, version) };
+    let body =
+        if created { ScimResponse::created(resource, version) } else { ScimResponse::resource(resource, version) };
     let mut response = body.into_response();
     response.extensions_mut().insert(Changed { target, attributes: changed });
     response
@@ -153,4 +160,3 @@ pub fn deleted(id: String) -> Response {
     response.extensions_mut().insert(Changed { target: id, attributes: vec!["(deleted)".into()] });
     response
 }
-

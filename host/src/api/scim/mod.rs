@@ -28,10 +28,16 @@ pub fn router(state: SharedState) -> Router<SharedState> {
     let endpoints = Router::new()
         .route(&format!("{base}/Users"), get(users::list).post(users::create))
         .route(&format!("{base}/Users/.search"), post(users::search))
-        .route(&format!("{base}/Users/{{id}}"), get(users::get).put(users::replace).patch(users::patch).delete(users::delete))
+        .route(
+            &format!("{base}/Users/{{id}}"),
+            get(users::get).put(users::replace).patch(users::patch).delete(users::delete),
+        )
         .route(&format!("{base}/Groups"), get(groups::list).post(groups::create))
         .route(&format!("{base}/Groups/.search"), post(groups::search))
-        .route(&format!("{base}/Groups/{{id}}"), get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete))
+        .route(
+            &format!("{base}/Groups/{{id}}"),
+            get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete),
+        )
         .route(&format!("{base}/.search"), post(discovery::search))
         .route(&format!("{base}/ServiceProviderConfig"), get(discovery::service_provider_config))
         .route(&format!("{base}/ResourceTypes"), get(discovery::resource_types))

@@ -40,27 +40,45 @@ struct OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(json!({ "error": self.error, "error_description": self.description }))).into_response();
+        let mut response =
+            (self.status, Json(json!({ "error": self.error, "error_description": self.description }))).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"muster-scim\""));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"muster-scim\""));
         }
         response
     }
 }
 
 fn invalid_client() -> OAuthError {
-    OAuthError { status: StatusCode::UNAUTHORIZED, error: "invalid_client", description: "unknown client or wrong secret".into() }
+    OAuthError {
+        status: StatusCode::UNAUTHORIZED,
+        error: "invalid_client",
+        description: "unknown client or wrong secret".into(),
+    }
 }
 
 /// Issues an access token to a SCIM client of the realm.
-pub async fn issue(State(state): State<SharedState>, Path((tenant, realm)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn issue(
+    State(state): State<SharedState>,
+    Path((tenant, realm)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     match issue_token(&state, &tenant, &realm, &headers, &body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
 }
 
-async fn issue_token(state: &SharedState, tenant: &str, realm: &str, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+async fn issue_token(
+    state: &SharedState,
+    tenant: &str,
+    realm: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, OAuthError> {
     let form: TokenRequest = serde_urlencoded::from_bytes(body).map_err(|e| OAuthError {
         status: StatusCode::BAD_REQUEST,
         error: "invalid_request",
@@ -86,7 +104,12 @@ async fn issue_token(state: &SharedState, tenant: &str, realm: &str, headers: &H
         },
     })?;
     let credential = credential
-        .filter(|c| c.tenant_id == tenant && c.realm_id == realm && c.revoked_at.is_none() && auth::verify(&secret, &c.secret_sha256))
+        .filter(|c| {
+            c.tenant_id == tenant
+                && c.realm_id == realm
+                && c.revoked_at.is_none()
+                && auth::verify(&secret, &c.secret_sha256)
+        })
         .ok_or_else(invalid_client)?;
     let now = now_millis();
     let token = auth::random_id(32);
@@ -101,7 +124,11 @@ async fn issue_token(state: &SharedState, tenant: &str, realm: &str, headers: &H
     let audit = Audit { actor: format!("scim:{}", credential.id), at: now };
     state.store.insert_scim_token(&issued, &audit).await.map_err(|e| {
         tracing::error!(error = %e, "token endpoint: token not stored");
-        OAuthError { status: StatusCode::INTERNAL_SERVER_ERROR, error: "server_error", description: "internal error; see the server log".into() }
+        OAuthError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: "server_error",
+            description: "internal error; see the server log".into(),
+        }
     })?;
     let mut response = Json(json!({
         "access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME_MILLIS / 1000,

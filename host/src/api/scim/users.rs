@@ -33,20 +33,35 @@ use crate::{
 const SCAN_PAGE: i64 = 1000;
 
 /// `GET /Users`.
-pub async fn list(State(state): State<SharedState>, Extension(caller): Extension<Caller>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<ScimResponse, ScimError> {
+pub async fn list(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<ScimResponse, ScimError> {
     let pairs = query_pairs(query.as_deref())?;
     let query = ListQuery::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), ResourceType::User)?;
     search_users(&state, &caller.realm, &headers, query).await
 }
 
 /// `POST /Users/.search`.
-pub async fn search(State(state): State<SharedState>, Extension(caller): Extension<Caller>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<ScimResponse, ScimError> {
+pub async fn search(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<ScimResponse, ScimError> {
     let query = ListQuery::from_search_request(&body, ResourceType::User)?;
     search_users(&state, &caller.realm, &headers, query).await
 }
 
 /// Runs a list query over the realm's users.
-pub async fn search_users(state: &SharedState, realm: &Realm, headers: &HeaderMap, query: ListQuery) -> Result<ScimResponse, ScimError> {
+pub async fn search_users(
+    state: &SharedState,
+    realm: &Realm,
+    headers: &HeaderMap,
+    query: ListQuery,
+) -> Result<ScimResponse, ScimError> {
     let base = base_url(headers, &realm.tenant_id, &realm.id);
     let matching = matching_users(state, realm, &base, query.filter.as_ref()).await?;
     let total = matching.len();
@@ -59,12 +74,20 @@ pub async fn search_users(state: &SharedState, realm: &Realm, headers: &HeaderMa
 
 /// The realm's users matching `filter`: from the index when the filter names one user by id,
 /// userName or externalId, else from every user.
-pub async fn matching_users(state: &SharedState, realm: &Realm, base: &str, filter: Option<&Filter>) -> Result<Vec<UserRecord>, ScimError> {
+pub async fn matching_users(
+    state: &SharedState,
+    realm: &Realm,
+    base: &str,
+    filter: Option<&Filter>,
+) -> Result<Vec<UserRecord>, ScimError> {
     let candidates = match filter.and_then(Filter::index_lookup) {
         Some(lookup) => indexed(state, realm, &lookup).await?,
         None => every_user(state, realm).await?,
     };
-    Ok(candidates.into_iter().filter(|user| filter.is_none_or(|f| f.matches(&user_resource(user, &[], base)))).collect())
+    Ok(candidates
+        .into_iter()
+        .filter(|user| filter.is_none_or(|f| f.matches(&user_resource(user, &[], base))))
+        .collect())
 }
 
 async fn indexed(state: &SharedState, realm: &Realm, lookup: &IndexLookup) -> Result<Vec<UserRecord>, ScimError> {
@@ -82,7 +105,11 @@ async fn every_user(state: &SharedState, realm: &Realm) -> Result<Vec<UserRecord
     let mut all = Vec::new();
     loop {
         let after = all.last().map(|user: &UserRecord| user.id.clone());
-        let page = state.store.list_users(&realm.tenant_id, &realm.id, after.as_deref(), SCAN_PAGE).await.map_err(store_error)?;
+        let page = state
+            .store
+            .list_users(&realm.tenant_id, &realm.id, after.as_deref(), SCAN_PAGE)
+            .await
+            .map_err(store_error)?;
         let done = (page.len() as i64) < SCAN_PAGE;
         all.extend(page);
         if done {
@@ -92,7 +119,13 @@ async fn every_user(state: &SharedState, realm: &Realm) -> Result<Vec<UserRecord
 }
 
 /// `GET /Users/{id}`: a deactivated user too (`active: false`).
-pub async fn get(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<ScimResponse, ScimError> {
+pub async fn get(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, _, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<ScimResponse, ScimError> {
     let selection = selection(query.as_deref(), ResourceType::User)?;
     let user = users::load(&state, &caller.realm, &id).await?;
     let base = base_url(&headers, &caller.realm.tenant_id, &caller.realm.id);
@@ -100,32 +133,60 @@ pub async fn get(State(state): State<SharedState>, Extension(caller): Extension<
 }
 
 /// `POST /Users`.
-pub async fn create(State(state): State<SharedState>, Extension(caller): Extension<Caller>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<Response, ScimError> {
+pub async fn create(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
     let written = users::create(&state, &caller.realm, &body, &caller.actor()).await?;
     answer(&state, &caller, &headers, written, StatusCode::CREATED).await
 }
 
 /// `PUT /Users/{id}`.
-pub async fn replace(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<Response, ScimError> {
+pub async fn replace(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, _, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
     let written = users::replace(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
     answer(&state, &caller, &headers, written, StatusCode::OK).await
 }
 
 /// `PATCH /Users/{id}`.
-pub async fn patch(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap, ScimBody(body): ScimBody) -> Result<Response, ScimError> {
+pub async fn patch(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, _, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
     let written = users::patch(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
     answer(&state, &caller, &headers, written, StatusCode::OK).await
 }
 
 /// `DELETE /Users/{id}`: gone for good (audited).
-pub async fn delete(State(state): State<SharedState>, Extension(caller): Extension<Caller>, Path((_, _, id)): Path<(String, String, String)>, headers: HeaderMap) -> Result<Response, ScimError> {
+pub async fn delete(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, _, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ScimError> {
     let user = users::load(&state, &caller.realm, &id).await?;
     require_version(&headers, &format!("user {id}"), user.version)?;
     users::delete(&state, &caller.realm, &id, &caller.actor()).await?;
     Ok(deleted(id))
 }
 
-async fn answer(state: &SharedState, caller: &Caller, headers: &HeaderMap, written: Written, status: StatusCode) -> Result<Response, ScimError> {
+async fn answer(
+    state: &SharedState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    written: Written,
+    status: StatusCode,
+) -> Result<Response, ScimError> {
     let base = base_url(headers, &caller.realm.tenant_id, &caller.realm.id);
     let resource = users::resource(state, &written.user, &base).await?;
     Ok(http::written(resource, written.user.version, status == StatusCode::CREATED, written.user.id, written.changed))

@@ -164,9 +164,10 @@ impl PatchRequest {
             match (&operation.change, &path.value_filter) {
                 (Change::Add(Value::Array(elements)), None) => edits.add.extend(member_ids(elements)?),
                 (Change::RemoveElements(elements), None) => edits.remove.extend(member_ids(elements)?),
-                (Change::Remove, Some(Filter::Compare { path, operator: Operator::Equal, value: Literal::String(id) }))
-                    if path.target().name == "value" =>
-                {
+                (
+                    Change::Remove,
+                    Some(Filter::Compare { path, operator: Operator::Equal, value: Literal::String(id) }),
+                ) if path.target().name == "value" => {
                     edits.remove.push(id.clone());
                 }
                 _ => return None,
@@ -215,9 +216,13 @@ fn parse_extension_operation(
         Op::Add | Op::Replace => {
             // Some clients repeat the extension's `schemas` inside its object: not an attribute.
             let value = match value {
-                Some(Value::Object(members)) => {
-                    Value::Object(members.iter().filter(|(name, _)| !name.eq_ignore_ascii_case("schemas")).map(|(n, v)| (n.clone(), v.clone())).collect())
-                }
+                Some(Value::Object(members)) => Value::Object(
+                    members
+                        .iter()
+                        .filter(|(name, _)| !name.eq_ignore_ascii_case("schemas"))
+                        .map(|(n, v)| (n.clone(), v.clone()))
+                        .collect(),
+                ),
                 other => other.cloned().unwrap_or(Value::Null),
             };
             let op = if op == Op::Add { "add" } else { "replace" };
@@ -510,7 +515,10 @@ mod member_edit_tests {
     #[test]
     fn anything_else_is_applied_to_the_resource() {
         assert_eq!(request(json!([{"op": "replace", "path": "displayName", "value": "x"}])).member_edits(), None);
-        assert_eq!(request(json!([{"op": "replace", "path": "members", "value": [{"value": "u1"}]}])).member_edits(), None);
+        assert_eq!(
+            request(json!([{"op": "replace", "path": "members", "value": [{"value": "u1"}]}])).member_edits(),
+            None
+        );
         assert_eq!(request(json!([{"op": "remove", "path": "members"}])).member_edits(), None);
         let add_then_remove = json!([
             {"op": "add", "path": "members", "value": [{"value": "u1"}]},

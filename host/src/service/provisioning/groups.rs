@@ -77,7 +77,8 @@ struct GroupFields {
 
 impl GroupFields {
     fn of(resource: &Map<String, Value>) -> Result<GroupFields, ScimError> {
-        let display_name = resource.get("displayName").and_then(Value::as_str).map(str::trim).filter(|name| !name.is_empty());
+        let display_name =
+            resource.get("displayName").and_then(Value::as_str).map(str::trim).filter(|name| !name.is_empty());
         let Some(display_name) = display_name else {
             return Err(invalid_value("displayName is required and must not be blank"));
         };
@@ -90,7 +91,11 @@ impl GroupFields {
         }
         Ok(GroupFields {
             display_name: display_name.to_owned(),
-            external_id: resource.get("externalId").and_then(Value::as_str).filter(|id| !id.is_empty()).map(str::to_owned),
+            external_id: resource
+                .get("externalId")
+                .and_then(Value::as_str)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned),
             members,
         })
     }
@@ -119,7 +124,14 @@ pub async fn create(state: &SharedState, realm: &Realm, body: &Value, actor: &st
 }
 
 /// `PUT /Groups/{id}`: the group becomes the resource sent.
-pub async fn replace(state: &SharedState, realm: &Realm, id: &str, body: &Value, if_match: Option<i64>, actor: &str) -> Result<Written, ScimError> {
+pub async fn replace(
+    state: &SharedState,
+    realm: &Realm,
+    id: &str,
+    body: &Value,
+    if_match: Option<i64>,
+    actor: &str,
+) -> Result<Written, ScimError> {
     let resource = normalize_resource(ResourceType::Group, body)?;
     let fields = GroupFields::of(&resource)?;
     let existing = load(state, realm, id).await?;
@@ -141,7 +153,14 @@ pub async fn replace(state: &SharedState, realm: &Realm, id: &str, body: &Value,
 /// `PATCH /Groups/{id}`: applies the operations. Pure member adds and removes (how Entra and
 /// Okta sync memberships) go straight to the store without reading the group's members, so a
 /// large group costs no more to change than a small one; removing a non-member changes nothing.
-pub async fn patch(state: &SharedState, realm: &Realm, id: &str, body: &Value, if_match: Option<i64>, actor: &str) -> Result<Written, ScimError> {
+pub async fn patch(
+    state: &SharedState,
+    realm: &Realm,
+    id: &str,
+    body: &Value,
+    if_match: Option<i64>,
+    actor: &str,
+) -> Result<Written, ScimError> {
     let request = PatchRequest::parse(body, ResourceType::Group)?;
     if let Some(edits) = request.member_edits() {
         return edit_members(state, realm, id, edits, if_match, actor).await;
@@ -159,14 +178,22 @@ pub async fn patch(state: &SharedState, realm: &Realm, id: &str, body: &Value, i
 }
 
 /// Adds and removes members and re-decides them.
-async fn edit_members(state: &SharedState, realm: &Realm, id: &str, edits: MemberEdits, if_match: Option<i64>, actor: &str) -> Result<Written, ScimError> {
+async fn edit_members(
+    state: &SharedState,
+    realm: &Realm,
+    id: &str,
+    edits: MemberEdits,
+    if_match: Option<i64>,
+    actor: &str,
+) -> Result<Written, ScimError> {
     let change = ScimGroupChange {
         members: MembersChange::Edit { add: edits.add, remove: edits.remove },
         expected_version: if_match,
         ..ScimGroupChange::default()
     };
     let audit = Audit { actor: actor.to_owned(), at: now_millis() };
-    let written = state.store.change_scim_group(&realm.tenant_id, &realm.id, id, change, &audit).await.map_err(member_error)?;
+    let written =
+        state.store.change_scim_group(&realm.tenant_id, &realm.id, id, change, &audit).await.map_err(member_error)?;
     let concerned: Vec<String> = written.members.added.iter().chain(&written.members.removed).cloned().collect();
     redecide(state, realm, &concerned, actor).await;
     let changed = if concerned.is_empty() { Vec::new() } else { vec!["members".to_owned()] };
@@ -175,14 +202,27 @@ async fn edit_members(state: &SharedState, realm: &Realm, id: &str, edits: Membe
 
 /// Applies new fields to a stored group and re-decides the users whose groups changed.
 #[allow(clippy::too_many_arguments)]
-async fn write(state: &SharedState, realm: &Realm, existing: ScimGroup, fields: GroupFields, before: &BTreeSet<String>, if_match: Option<i64>, changed: Vec<String>, actor: &str) -> Result<Written, ScimError> {
+async fn write(
+    state: &SharedState,
+    realm: &Realm,
+    existing: ScimGroup,
+    fields: GroupFields,
+    before: &BTreeSet<String>,
+    if_match: Option<i64>,
+    changed: Vec<String>,
+    actor: &str,
+) -> Result<Written, ScimError> {
     let renamed = fields.display_name != existing.display_name;
     let add: Vec<String> = fields.members.difference(before).cloned().collect();
     let remove: Vec<String> = before.difference(&fields.members).cloned().collect();
     let change = ScimGroupChange {
         display_name: renamed.then(|| fields.display_name.clone()),
         external_id: (fields.external_id != existing.external_id).then(|| fields.external_id.clone()),
-        members: if add.is_empty() && remove.is_empty() { MembersChange::Keep } else { MembersChange::Edit { add, remove } },
+        members: if add.is_empty() && remove.is_empty() {
+            MembersChange::Keep
+        } else {
+            MembersChange::Edit { add, remove }
+        },
         expected_version: if_match,
     };
     let audit = Audit { actor: actor.to_owned(), at: now_millis() };
@@ -191,7 +231,8 @@ async fn write(state: &SharedState, realm: &Realm, existing: ScimGroup, fields: 
         .change_scim_group(&realm.tenant_id, &realm.id, &existing.id, change, &audit)
         .await
         .map_err(member_error)?;
-    let mut concerned: BTreeSet<String> = written.members.added.iter().chain(&written.members.removed).cloned().collect();
+    let mut concerned: BTreeSet<String> =
+        written.members.added.iter().chain(&written.members.removed).cloned().collect();
     if renamed {
         concerned.extend(fields.members.iter().cloned());
     }
@@ -235,7 +276,14 @@ async fn redecide_one(state: &SharedState, realm: &Realm, user_id: &str, actor: 
             return Ok(());
         }
         let expected_version = Some(user.version);
-        let change = Change { user, trigger: Trigger::ScimGroupChange, internal_groups: Vec::new(), expected_version, session: None, events: Vec::new() };
+        let change = Change {
+            user,
+            trigger: Trigger::ScimGroupChange,
+            internal_groups: Vec::new(),
+            expected_version,
+            session: None,
+            events: Vec::new(),
+        };
         match decide_and_apply(state, realm, change, actor).await {
             Err(DecideError::Store(StoreError::VersionMismatch { .. })) if tries < ATTEMPTS => tries += 1,
             result => return result.map(|_| ()),

@@ -59,7 +59,9 @@ pub fn decide_error(error: DecideError) -> ScimError {
 /// A `NotFound` naming an unknown member, as SCIM wants it: `400 invalidValue`.
 pub fn member_error(error: StoreError) -> ScimError {
     match error {
-        StoreError::NotFound(detail) => ScimError::bad_request(ScimType::InvalidValue, format!("unknown member: {detail}")),
+        StoreError::NotFound(detail) => {
+            ScimError::bad_request(ScimType::InvalidValue, format!("unknown member: {detail}"))
+        }
         other => store_error(other),
     }
 }

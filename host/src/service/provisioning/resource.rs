@@ -128,7 +128,9 @@ pub fn scim_attributes(document: &Value) -> BTreeMap<String, Vec<String>> {
             Some(Value::String(text)) => vec![text.clone()],
             Some(Value::Bool(flag)) => vec![flag.to_string()],
             Some(Value::Number(number)) => vec![number.to_string()],
-            Some(Value::Object(members)) => members.get("value").and_then(Value::as_str).map(str::to_owned).into_iter().collect(),
+            Some(Value::Object(members)) => {
+                members.get("value").and_then(Value::as_str).map(str::to_owned).into_iter().collect()
+            }
             Some(Value::Array(items)) => items
                 .iter()
                 .filter_map(|item| item.get("value").and_then(Value::as_str).or_else(|| item.as_str()))
@@ -284,7 +286,8 @@ mod tests {
     fn wrong_types_are_invalid_values() {
         let error = normalize_resource(ResourceType::User, &json!({"userName": "a", "active": 5})).unwrap_err();
         assert_eq!(error.scim_type, Some(ScimType::InvalidValue));
-        let error = UserFields::of(&normalize_resource(ResourceType::User, &json!({"userName": "  "})).unwrap()).unwrap_err();
+        let error =
+            UserFields::of(&normalize_resource(ResourceType::User, &json!({"userName": "  "})).unwrap()).unwrap_err();
         assert_eq!(error.scim_type, Some(ScimType::InvalidValue));
     }
 

@@ -59,7 +59,14 @@ pub async fn create(state: &SharedState, realm: &Realm, body: &Value, actor: &st
     fields.write_into(&mut user, &resource);
     let changed: Vec<String> = resource.keys().cloned().collect();
     let note = note("scim.user.created", &user.id, &changed);
-    let change = Change { user, trigger: Trigger::ScimCreate, internal_groups: Vec::new(), expected_version: None, session: None, events: vec![note] };
+    let change = Change {
+        user,
+        trigger: Trigger::ScimCreate,
+        internal_groups: Vec::new(),
+        expected_version: None,
+        session: None,
+        events: vec![note],
+    };
     let applied = decide_and_apply(state, realm, change, actor).await.map_err(decide_error)?;
     if !fields.active {
         deactivate(state, realm, &applied.user.id, "provisioned with active: false", actor).await?;
@@ -68,7 +75,14 @@ pub async fn create(state: &SharedState, realm: &Realm, body: &Value, actor: &st
 }
 
 /// `PUT /Users/{id}`: the user becomes the resource sent.
-pub async fn replace(state: &SharedState, realm: &Realm, id: &str, body: &Value, if_match: Option<i64>, actor: &str) -> Result<Written, ScimError> {
+pub async fn replace(
+    state: &SharedState,
+    realm: &Realm,
+    id: &str,
+    body: &Value,
+    if_match: Option<i64>,
+    actor: &str,
+) -> Result<Written, ScimError> {
     let resource = normalize_resource(ResourceType::User, body)?;
     retrying(if_match.is_none(), || async {
         let existing = load(state, realm, id).await?;
@@ -80,7 +94,14 @@ pub async fn replace(state: &SharedState, realm: &Realm, id: &str, body: &Value,
 }
 
 /// `PATCH /Users/{id}`: applies the operations to the user's resource.
-pub async fn patch(state: &SharedState, realm: &Realm, id: &str, body: &Value, if_match: Option<i64>, actor: &str) -> Result<Written, ScimError> {
+pub async fn patch(
+    state: &SharedState,
+    realm: &Realm,
+    id: &str,
+    body: &Value,
+    if_match: Option<i64>,
+    actor: &str,
+) -> Result<Written, ScimError> {
     let request = PatchRequest::parse(body, ResourceType::User)?;
     retrying(if_match.is_none(), || async {
         let existing = load(state, realm, id).await?;
@@ -96,7 +117,13 @@ pub async fn patch(state: &SharedState, realm: &Realm, id: &str, body: &Value, i
 
 /// Deactivates (deprovisions) the user: blocked, out of every group, sessions revoked, each step
 /// audited, in one transaction. `None` if the user already was.
-pub async fn deactivate(state: &SharedState, realm: &Realm, id: &str, reason: &str, actor: &str) -> Result<Option<Deactivation>, ScimError> {
+pub async fn deactivate(
+    state: &SharedState,
+    realm: &Realm,
+    id: &str,
+    reason: &str,
+    actor: &str,
+) -> Result<Option<Deactivation>, ScimError> {
     state
         .store
         .deactivate_user(&realm.tenant_id, &realm.id, id, reason, &Audit { actor: actor.to_owned(), at: now_millis() })
@@ -115,7 +142,14 @@ pub async fn reactivate(state: &SharedState, realm: &Realm, id: &str, actor: &st
         let expected_version = Some(existing.version);
         let mut user = existing;
         user.status = UserStatus::Active;
-        let change = Change { user, trigger: Trigger::ScimReactivate, internal_groups: Vec::new(), expected_version, session: None, events: Vec::new() };
+        let change = Change {
+            user,
+            trigger: Trigger::ScimReactivate,
+            internal_groups: Vec::new(),
+            expected_version,
+            session: None,
+            events: Vec::new(),
+        };
         let applied = decide_and_apply(state, realm, change, actor).await.map_err(decide_error)?;
         Ok(Written { user: load(state, realm, &applied.user.id).await?, changed: vec!["active".into()] })
     })
@@ -137,9 +171,21 @@ pub async fn delete(state: &SharedState, realm: &Realm, id: &str, actor: &str) -
 /// applying any other change); becoming active reactivates and re-decides (`scim_reactivate`);
 /// a deactivated user's attributes are stored without a decision (they count again when it is
 /// reactivated).
-async fn write(state: &SharedState, realm: &Realm, existing: UserRecord, resource: &Map<String, Value>, changed: Vec<String>, if_match: Option<i64>, actor: &str) -> Result<Written, ScimError> {
+async fn write(
+    state: &SharedState,
+    realm: &Realm,
+    existing: UserRecord,
+    resource: &Map<String, Value>,
+    changed: Vec<String>,
+    if_match: Option<i64>,
+    actor: &str,
+) -> Result<Written, ScimError> {
     if let Some(expected) = if_match.filter(|expected| *expected != existing.version) {
-        return Err(store_error(StoreError::VersionMismatch { what: format!("user {}", existing.id), expected, actual: existing.version }));
+        return Err(store_error(StoreError::VersionMismatch {
+            what: format!("user {}", existing.id),
+            expected,
+            actual: existing.version,
+        }));
     }
     let fields = UserFields::of(resource)?;
     check_unique(state, realm, &fields, Some(&existing.id)).await?;
@@ -156,7 +202,14 @@ async fn write(state: &SharedState, realm: &Realm, existing: UserRecord, resourc
             if !was_active || attributes_changed {
                 user.status = UserStatus::Active;
                 let trigger = if was_active { Trigger::ScimUpdate } else { Trigger::ScimReactivate };
-                let change = Change { user, trigger, internal_groups: Vec::new(), expected_version, session: None, events: vec![note] };
+                let change = Change {
+                    user,
+                    trigger,
+                    internal_groups: Vec::new(),
+                    expected_version,
+                    session: None,
+                    events: vec![note],
+                };
                 decide_and_apply(state, realm, change, actor).await.map_err(decide_error)?;
             }
             if was_active && !fields.active {
@@ -166,10 +219,19 @@ async fn write(state: &SharedState, realm: &Realm, existing: UserRecord, resourc
         (false, false) if !attributes_changed => {}
         (false, false) => {
             let audit = Audit { actor: actor.to_owned(), at: now_millis() };
-            state.store.update_deactivated_user(&user, existing.version, vec![note], &audit).await.map_err(store_error)?;
+            state
+                .store
+                .update_deactivated_user(&user, existing.version, vec![note], &audit)
+                .await
+                .map_err(store_error)?;
         }
     }
-    let user = state.store.get_user(&tenant, &realm.id, &id).await.map_err(store_error)?.ok_or_else(|| ScimError::not_found(format!("no user {id}")))?;
+    let user = state
+        .store
+        .get_user(&tenant, &realm.id, &id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ScimError::not_found(format!("no user {id}")))?;
     Ok(Written { user, changed })
 }
 
@@ -206,16 +268,26 @@ fn changed_attributes(before: &Map<String, Value>, after: &Map<String, Value>) -
 
 /// `409 uniqueness` if another user of the realm has the user name (ignoring case) or the
 /// external id.
-async fn check_unique(state: &SharedState, realm: &Realm, fields: &UserFields, this: Option<&str>) -> Result<(), ScimError> {
+async fn check_unique(
+    state: &SharedState,
+    realm: &Realm,
+    fields: &UserFields,
+    this: Option<&str>,
+) -> Result<(), ScimError> {
     let store = &state.store;
     let other = |user: &UserRecord| Some(user.id.as_str()) != this;
-    if let Some(holder) = store.find_user_by_name(&realm.tenant_id, &realm.id, &fields.user_name).await.map_err(store_error)?
+    if let Some(holder) =
+        store.find_user_by_name(&realm.tenant_id, &realm.id, &fields.user_name).await.map_err(store_error)?
         && other(&holder)
     {
-        return Err(ScimError::uniqueness(format!("userName {} is already taken by user {}", fields.user_name, holder.id)));
+        return Err(ScimError::uniqueness(format!(
+            "userName {} is already taken by user {}",
+            fields.user_name, holder.id
+        )));
     }
     if let Some(external_id) = &fields.external_id
-        && let Some(holder) = store.find_user_by_external_id(&realm.tenant_id, &realm.id, external_id).await.map_err(store_error)?
+        && let Some(holder) =
+            store.find_user_by_external_id(&realm.tenant_id, &realm.id, external_id).await.map_err(store_error)?
         && other(&holder)
     {
         return Err(ScimError::uniqueness(format!("externalId {external_id} is already taken by user {}", holder.id)));
