@@ -8,7 +8,7 @@ mod db;
 use std::collections::{BTreeMap, BTreeSet};
 
 use db::TestDb;
-use muster::store::{
+use muster_store::{
     ApiKey, ApplyDecision, Audit, AuditFilter, AuditNote, DecisionFilter, DecisionRecord, GroupMember, KeyKind,
     MembersChange, MembershipChange, Millis, NewModuleVersion, Organization, ProviderGroupMark, Realm, RuleKind,
     ScimCredential, ScimGroup, ScimGroupChange, ScimToken, Session, Store, StoreError, Tenant, UserRecord, UserStatus,
@@ -221,18 +221,18 @@ fn apply(user: UserRecord, groups: &[(&str, &[&str])], decision_id: &str) -> App
     }
 }
 
-async fn audit_log(store: &Store, tenant: &str) -> Vec<muster::store::AuditEvent> {
+async fn audit_log(store: &Store, tenant: &str) -> Vec<muster_store::AuditEvent> {
     store
         .list_audit(AuditFilter { tenant_id: tenant.into(), limit: 100_000, ..AuditFilter::default() })
         .await
         .expect("list audit")
 }
 
-fn actions(events: &[muster::store::AuditEvent]) -> Vec<&str> {
+fn actions(events: &[muster_store::AuditEvent]) -> Vec<&str> {
     events.iter().map(|e| e.action.as_str()).collect()
 }
 
-fn details(event: &muster::store::AuditEvent) -> serde_json::Value {
+fn details(event: &muster_store::AuditEvent) -> serde_json::Value {
     serde_json::from_str(&event.details).expect("audit details are JSON")
 }
 

@@ -7,7 +7,10 @@
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
 
-use crate::store::model::{ApiKey, KeyKind};
+use muster_store::{
+    ids::{random_bytes, random_id},
+    model::{ApiKey, KeyKind},
+};
 
 /// Prefix of every key.
 const PREFIX: &str = "mk_";
@@ -59,23 +62,6 @@ pub fn verify(secret: &str, stored_sha256: &str) -> bool {
 /// Lower-case hex SHA-256 of a text.
 pub fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
-}
-
-/// A random lower-case hex id of `bytes` random bytes.
-pub fn random_id(bytes: usize) -> String {
-    let mut buffer = vec![0u8; bytes];
-    fill_random(&mut buffer);
-    hex::encode(buffer)
-}
-
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut buffer = [0u8; N];
-    fill_random(&mut buffer);
-    buffer
-}
-
-fn fill_random(buffer: &mut [u8]) {
-    getrandom::fill(buffer).expect("the operating system's random source is available");
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

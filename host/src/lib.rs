@@ -8,6 +8,5 @@
 
 pub mod api;
 pub mod auth;
-pub mod scim;
+
 pub mod service;
-pub mod store;

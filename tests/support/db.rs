@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use muster::store::Store;
+use muster_store::Store;
 use sqlx::{AnyConnection, Connection};
 
 /// The server the PostgreSQL half of the suite uses unless `MUSTER_TEST_POSTGRES` names another.

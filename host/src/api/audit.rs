@@ -11,13 +11,11 @@ use super::{
     error::ApiError,
     extract::{ApiQuery, Bearer},
 };
-use crate::{
-    service::{
-        SharedState,
-        access::{self, Need},
-    },
-    store::AuditFilter,
+use crate::service::{
+    SharedState,
+    access::{self, Need},
 };
+use muster_store::AuditFilter;
 
 /// Query parameters of `GET …/audit`.
 #[derive(Deserialize)]

@@ -18,17 +18,15 @@ use super::{
     modules::{parse_kind, parse_version},
     realms::find_realm,
 };
-use crate::{
-    service::{
-        SharedState,
-        access::{self, Need},
-        login::{CanonicalInput, DecisionOutput},
-        rules::Selection,
-    },
-    store::{
-        DecisionFilter,
-        model::{DecisionRecord, Millis, Realm, RuleKind},
-    },
+use crate::service::{
+    SharedState,
+    access::{self, Need},
+    login::{CanonicalInput, DecisionOutput},
+    rules::Selection,
+};
+use muster_store::{
+    DecisionFilter,
+    model::{DecisionRecord, Millis, Realm, RuleKind},
 };
 
 /// `POST …/versions/{v}/backtest` body: the window and the page.

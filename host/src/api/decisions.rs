@@ -15,15 +15,13 @@ use super::{
     extract::{ApiQuery, Bearer, OptionalJson},
     realms::find_realm,
 };
-use crate::{
-    service::{
-        SharedState,
-        access::{self, Need},
-        login::{CanonicalInput, DecisionOutput, DecisionTrace},
-        rules::Selection,
-    },
-    store::{DecisionFilter, model::DecisionRecord},
+use crate::service::{
+    SharedState,
+    access::{self, Need},
+    login::{CanonicalInput, DecisionOutput, DecisionTrace},
+    rules::Selection,
 };
+use muster_store::{DecisionFilter, model::DecisionRecord};
 
 /// Query parameters of `GET …/decisions`.
 #[derive(Deserialize)]

@@ -16,16 +16,14 @@ use super::{
     extract::{Bearer, OptionalJson},
     realms::find_realm,
 };
-use crate::{
-    service::{
-        SharedState,
-        access::{self, Need},
-        provisioning::users,
-    },
-    store::{
-        Deactivation,
-        model::{Realm, UserRecord},
-    },
+use crate::service::{
+    SharedState,
+    access::{self, Need},
+    provisioning::users,
+};
+use muster_store::{
+    Deactivation,
+    model::{Realm, UserRecord},
 };
 
 /// `POST …/users/{user}/deactivate` body.

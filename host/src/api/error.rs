@@ -8,7 +8,7 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::store::StoreError;
+use muster_store::StoreError;
 
 /// An API failure a client can act on.
 #[derive(Debug, thiserror::Error)]
@@ -67,9 +67,9 @@ impl ApiError {
     }
 }
 
-impl From<crate::scim::error::ScimError> for ApiError {
+impl From<muster_scim::error::ScimError> for ApiError {
     /// A provisioning failure reached through the admin API, by its status.
-    fn from(error: crate::scim::error::ScimError) -> Self {
+    fn from(error: muster_scim::error::ScimError) -> Self {
         let detail = error.detail;
         match error.status {
             StatusCode::NOT_FOUND => ApiError::NotFound(detail),
@@ -116,7 +116,7 @@ impl IntoResponse for ApiError {
 pub async fn json_errors(response: Response) -> Response {
     let status = response.status();
     let is_json = response.headers().get(CONTENT_TYPE).and_then(|value| value.to_str().ok()).is_some_and(|value| {
-        value.starts_with("application/json") || value.starts_with(crate::scim::SCIM_CONTENT_TYPE)
+        value.starts_with("application/json") || value.starts_with(muster_scim::SCIM_CONTENT_TYPE)
     });
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;

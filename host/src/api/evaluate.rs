@@ -12,17 +12,15 @@ use super::{
     extract::{ApiJson, Bearer, OptionalJson},
     realms::find_realm,
 };
-use crate::{
-    service::{
-        SharedState,
-        access::{self, Need},
-        login::{self, LoginClaims, LoginResult},
-        rules::{self, RealmOutcome, RulesError, Selection},
-    },
-    store::{
-        ProviderGroupMark,
-        model::{Realm, UserRecord},
-    },
+use crate::service::{
+    SharedState,
+    access::{self, Need},
+    login::{self, LoginClaims, LoginResult},
+    rules::{self, RealmOutcome, RulesError, Selection},
+};
+use muster_store::{
+    ProviderGroupMark,
+    model::{Realm, UserRecord},
 };
 
 /// `POST …/login`: runs the realm's rules for the user the identity provider just

@@ -17,17 +17,15 @@ use super::{
     modules::{parse_kind, parse_version},
     realms::find_realm,
 };
-use crate::{
-    service::{
-        SharedState,
-        access::{self, Need},
-        login::{DecisionOutput, provider_group_marks},
-        rules::{Selection, stored_user_input},
-    },
-    store::{
-        ProviderGroupMark,
-        model::{Realm, RuleKind},
-    },
+use crate::service::{
+    SharedState,
+    access::{self, Need},
+    login::{DecisionOutput, provider_group_marks},
+    rules::{Selection, stored_user_input},
+};
+use muster_store::{
+    ProviderGroupMark,
+    model::{Realm, RuleKind},
 };
 
 /// `POST …/versions/{v}/impact` body: which page of users.

@@ -19,8 +19,8 @@ use crate::{
         access::{self, Need},
         now_millis,
     },
-    store::{Audit, model::KeyKind},
 };
+use muster_store::{Audit, model::KeyKind};
 
 /// `POST …/keys` body.
 #[derive(Deserialize)]

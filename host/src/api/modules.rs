@@ -15,16 +15,14 @@ use super::{
     extract::{ApiJson, Bearer},
     realms::find_realm,
 };
-use crate::{
-    service::{
-        SharedState,
-        access::{self, Need},
-        now_millis,
-    },
-    store::{
-        Audit, NewModuleVersion,
-        model::{ModuleVersion, RuleKind},
-    },
+use crate::service::{
+    SharedState,
+    access::{self, Need},
+    now_millis,
+};
+use muster_store::{
+    Audit, NewModuleVersion,
+    model::{ModuleVersion, RuleKind},
 };
 
 /// `POST …/modules/{kind}` body.

@@ -13,16 +13,14 @@ use super::{
     extract::{ApiJson, Bearer},
     tenants::check_slug,
 };
-use crate::{
-    service::{
-        AppState, SharedState,
-        access::{self, Need},
-        now_millis,
-    },
-    store::{
-        Audit,
-        model::{Organization, Realm},
-    },
+use crate::service::{
+    AppState, SharedState,
+    access::{self, Need},
+    now_millis,
+};
+use muster_store::{
+    Audit,
+    model::{Organization, Realm},
 };
 
 /// `PUT …/organizations/{organization}` body.

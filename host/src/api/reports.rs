@@ -15,13 +15,11 @@ use super::{
     extract::{ApiQuery, Bearer},
     realms::find_realm,
 };
-use crate::{
-    service::{
-        SharedState,
-        access::{self, Need},
-    },
-    store::model::GroupMember,
+use crate::service::{
+    SharedState,
+    access::{self, Need},
 };
+use muster_store::model::GroupMember;
 
 /// `?format=json|csv`.
 #[derive(Debug, Default, Deserialize)]

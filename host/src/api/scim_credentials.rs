@@ -21,10 +21,10 @@ use crate::{
         access::{self, Need},
         now_millis,
     },
-    store::{
-        Audit,
-        model::{Realm, ScimCredential},
-    },
+};
+use muster_store::{
+    Audit,
+    model::{Realm, ScimCredential},
 };
 
 /// `POST …/scim/credentials` body.
@@ -54,9 +54,9 @@ pub async fn create(
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
     let now = now_millis();
-    let secret = auth::random_id(32);
+    let secret = muster_store::ids::random_id(32);
     let credential = ScimCredential {
-        id: format!("sc_{}", auth::random_id(12)),
+        id: format!("sc_{}", muster_store::ids::random_id(12)),
         tenant_id: tenant.clone(),
         realm_id: realm.id.clone(),
         label: body.label,
@@ -91,7 +91,7 @@ pub async fn rotate(
 ) -> Result<Json<Value>, ApiError> {
     let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
-    let secret = auth::random_id(32);
+    let secret = muster_store::ids::random_id(32);
     let audit = Audit { actor: caller.actor(), at: now_millis() };
     state.store.rotate_scim_credential(&tenant, &realm.id, &id, &auth::sha256_hex(&secret), &audit).await?;
     let credential = find(&state, &realm, &id).await?;

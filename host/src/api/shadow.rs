@@ -14,14 +14,12 @@ use super::{
     modules::parse_kind,
     realms::find_realm,
 };
-use crate::{
-    service::{
-        SharedState,
-        access::{self, Need},
-        now_millis,
-    },
-    store::{Audit, model::Realm},
+use crate::service::{
+    SharedState,
+    access::{self, Need},
+    now_millis,
 };
+use muster_store::{Audit, model::Realm};
 
 /// `PUT …/modules/{kind}/shadow` body.
 #[derive(Deserialize)]

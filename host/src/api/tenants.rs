@@ -19,10 +19,10 @@ use crate::{
         access::{self, Need},
         now_millis, retention,
     },
-    store::{
-        Audit,
-        model::{KeyKind, Tenant},
-    },
+};
+use muster_store::{
+    Audit,
+    model::{KeyKind, Tenant},
 };
 
 /// `POST /v1/tenants` body.

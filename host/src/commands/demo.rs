@@ -6,10 +6,10 @@ use anyhow::Context as _;
 use muster::{
     auth,
     service::{AppState, now_millis},
-    store::{
-        Audit, NewModuleVersion,
-        model::{KeyKind, Organization, Realm, RuleKind, Tenant},
-    },
+};
+use muster_store::{
+    Audit, NewModuleVersion,
+    model::{KeyKind, Organization, Realm, RuleKind, Tenant},
 };
 
 /// The demo tenant's id.

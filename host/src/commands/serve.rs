@@ -8,8 +8,8 @@ use muster_engine::{Engine, EngineConfig};
 use muster::{
     api, auth,
     service::{AppState, metrics::Metrics, retention, rules::RuleRunner, shadow::ShadowRunner},
-    store::Store,
 };
+use muster_store::Store;
 
 use super::demo;
 

@@ -4,11 +4,8 @@
 //! cannot be used to discover other tenants. An evaluation key asking for an admin route gets
 //! 403.
 
-use crate::{
-    api::error::ApiError,
-    auth,
-    store::model::{ApiKey, KeyKind},
-};
+use crate::{api::error::ApiError, auth};
+use muster_store::model::{ApiKey, KeyKind};
 
 use super::AppState;
 

@@ -13,7 +13,7 @@ use super::{
     now_millis,
     rules::{RealmOutcome, RulesError, Selection},
 };
-use crate::store::{
+use muster_store::{
     ApplyDecision, Audit, AuditNote, ProviderGroupMark, StoreError,
     model::{Realm, Session, UserRecord},
 };
@@ -77,7 +77,7 @@ impl DecideError {
 /// A user new to the realm, active, with a fresh id, nothing decided yet.
 pub fn new_user(realm: &Realm, user_name: &str, now: i64) -> UserRecord {
     UserRecord {
-        id: crate::auth::random_id(12),
+        id: muster_store::ids::random_id(12),
         tenant_id: realm.tenant_id.clone(),
         realm_id: realm.id.clone(),
         user_name: user_name.to_owned(),
@@ -86,7 +86,7 @@ pub fn new_user(realm: &Realm, user_name: &str, now: i64) -> UserRecord {
         display_name: None,
         attributes: BTreeMap::new(),
         provider_groups: Vec::new(),
-        status: crate::store::model::UserStatus::Active,
+        status: muster_store::model::UserStatus::Active,
         organization: None,
         rule_groups: Vec::new(),
         last_login_at: None,

@@ -13,13 +13,10 @@ use super::{
     rules::{RealmOutcome, trigger_name},
     sessions,
 };
-use crate::{
-    api::error::ApiError,
-    auth,
-    store::{
-        ProviderGroupMark, StoreError,
-        model::{DecisionRecord, Realm, UserRecord, UserStatus},
-    },
+use crate::api::error::ApiError;
+use muster_store::{
+    ProviderGroupMark, StoreError,
+    model::{DecisionRecord, Realm, UserRecord, UserStatus},
 };
 
 /// What the identity provider said about the user at login.
@@ -236,7 +233,7 @@ pub fn decision_record(
     now: i64,
 ) -> Result<DecisionRecord, ApiError> {
     Ok(DecisionRecord {
-        id: auth::random_id(12),
+        id: muster_store::ids::random_id(12),
         tenant_id: realm.tenant_id.clone(),
         realm_id: realm.id.clone(),
         user_id: user_id.map(str::to_owned),

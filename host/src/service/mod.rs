@@ -12,7 +12,7 @@ pub mod shadow;
 
 use std::sync::Arc;
 
-use crate::store::Store;
+use muster_store::Store;
 
 /// State shared by every request.
 pub struct AppState {

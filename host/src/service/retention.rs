@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::{SharedState, now_millis};
-use crate::store::{
+use muster_store::{
     Result,
     model::{Millis, Tenant},
 };

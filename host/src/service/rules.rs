@@ -13,7 +13,7 @@ use muster_wire::{Context, GroupAssignment, Outcome, Trigger, User, UserDecision
 use serde::Serialize;
 
 use super::metrics::{EvaluationLabels, Metrics, TriggerLabels};
-use crate::store::{
+use muster_store::{
     Store, StoreError,
     model::{ModuleVersion, Realm, RuleKind},
 };
@@ -297,7 +297,7 @@ pub fn trigger_name(trigger: Trigger) -> String {
 
 /// What the rules see of a stored user: what the identity provider last said (internal groups
 /// are supplied by the login service at login, so a stored user has none).
-pub fn stored_user_input(stored: crate::store::model::UserRecord) -> User {
+pub fn stored_user_input(stored: muster_store::model::UserRecord) -> User {
     User {
         user_name: stored.user_name,
         external_id: stored.external_id,

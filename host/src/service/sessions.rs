@@ -5,12 +5,10 @@
 use serde::Serialize;
 
 use super::now_millis;
-use crate::{
-    auth,
-    store::{
-        Result, Store,
-        model::{Millis, Realm, Session},
-    },
+use crate::auth;
+use muster_store::{
+    Result, Store,
+    model::{Millis, Realm, Session},
 };
 
 /// How long a session lives unless revoked first: 12 hours.
@@ -21,7 +19,7 @@ const TOKEN_PREFIX: &str = "mss_";
 
 /// A new session of `user_id` and its token (shown once, to the login service).
 pub fn new_session(realm: &Realm, user_id: &str, now: Millis) -> (Session, String) {
-    let token = format!("{TOKEN_PREFIX}{}", auth::random_id(24));
+    let token = format!("{TOKEN_PREFIX}{}", muster_store::ids::random_id(24));
     let session = Session {
         tenant_id: realm.tenant_id.clone(),
         realm_id: realm.id.clone(),

@@ -16,7 +16,7 @@ use super::{
     now_millis,
     rules::{RealmOutcome, Selection},
 };
-use crate::store::model::{DecisionRecord, Realm};
+use muster_store::model::{DecisionRecord, Realm};
 
 /// Shadow evaluations allowed in flight at once, per host.
 pub const MAX_IN_FLIGHT: usize = 64;

@@ -13,11 +13,9 @@ use axum::{
 use serde_json::json;
 
 use super::auth::{ScimCaller, authenticate};
-use crate::{
-    scim::error::ErrorDetail,
-    service::{SharedState, now_millis},
-    store::{Audit, AuditNote},
-};
+use crate::service::{SharedState, now_millis};
+use muster_scim::error::ErrorDetail;
+use muster_store::{Audit, AuditNote};
 
 /// The authenticated client, as handlers receive it.
 pub type Caller = Arc<ScimCaller>;

@@ -7,10 +7,10 @@ use axum::http::{HeaderMap, header};
 
 use crate::{
     auth,
-    scim::error::ScimError,
     service::{SharedState, now_millis},
-    store::model::Realm,
 };
+use muster_scim::error::ScimError;
+use muster_store::model::Realm;
 
 /// An authenticated SCIM client of a realm.
 pub struct ScimCaller {

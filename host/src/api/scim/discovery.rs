@@ -6,19 +6,17 @@ use super::{
     http::{ScimBody, ScimResponse, base_url},
     users::matching_users,
 };
-use crate::{
-    scim::{
-        discovery,
-        error::ScimError,
-        list::{ListQuery, list_response},
-        schema::{ALL_SCHEMAS, ResourceType},
-    },
-    service::{SharedState, provisioning::resource::user_resource},
-};
+use crate::service::{SharedState, provisioning::resource::user_resource};
 use axum::{
     Extension,
     extract::{Path, State},
     http::HeaderMap,
+};
+use muster_scim::{
+    discovery,
+    error::ScimError,
+    list::{ListQuery, list_response},
+    schema::{ALL_SCHEMAS, ResourceType},
 };
 
 fn base(caller: &Caller, headers: &HeaderMap) -> String {

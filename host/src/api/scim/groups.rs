@@ -14,22 +14,20 @@ use super::{
     audit::Caller,
     http::{self, ScimBody, ScimResponse, base_url, deleted, if_match, query_pairs, require_version, selection},
 };
-use crate::{
-    scim::{
-        error::ScimError,
-        filter::{Filter, IndexLookup, IndexedAttribute},
-        list::{ListQuery, list_response},
-        schema::ResourceType,
+use crate::service::{
+    SharedState,
+    provisioning::{
+        groups::{self, Written},
+        store_error,
     },
-    service::{
-        SharedState,
-        provisioning::{
-            groups::{self, Written},
-            store_error,
-        },
-    },
-    store::model::{Realm, ScimGroup},
 };
+use muster_scim::{
+    error::ScimError,
+    filter::{Filter, IndexLookup, IndexedAttribute},
+    list::{ListQuery, list_response},
+    schema::ResourceType,
+};
+use muster_store::model::{Realm, ScimGroup};
 
 /// Groups per store page when a filter has to look at every group.
 const SCAN_PAGE: i64 = 1000;

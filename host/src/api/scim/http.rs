@@ -11,14 +11,12 @@ use axum::{
 use serde_json::Value;
 
 use super::audit::Changed;
-use crate::{
-    scim::{
-        SCIM_CONTENT_TYPE,
-        error::{ScimError, ScimType},
-        projection::AttributeSelection,
-        schema::ResourceType,
-    },
-    service::provisioning::resource::{etag, if_match_version},
+use crate::service::provisioning::resource::{etag, if_match_version};
+use muster_scim::{
+    SCIM_CONTENT_TYPE,
+    error::{ScimError, ScimType},
+    projection::AttributeSelection,
+    schema::ResourceType,
 };
 
 /// A SCIM request body: a JSON document sent as `application/scim+json` or `application/json`.

@@ -20,7 +20,8 @@ use axum::{
 };
 
 use super::error::ApiError;
-use crate::{scim::error::ScimError, service::SharedState};
+use crate::service::SharedState;
+use muster_scim::error::ScimError;
 
 /// The SCIM routes.
 pub fn router(state: SharedState) -> Router<SharedState> {

@@ -17,8 +17,8 @@ use serde_json::json;
 use crate::{
     auth,
     service::{SharedState, now_millis},
-    store::{Audit, model::ScimToken},
 };
+use muster_store::{Audit, model::ScimToken};
 
 /// How long an access token lives: one hour.
 pub const TOKEN_LIFETIME_MILLIS: i64 = 60 * 60 * 1000;
@@ -112,7 +112,7 @@ async fn issue_token(
         })
         .ok_or_else(invalid_client)?;
     let now = now_millis();
-    let token = auth::random_id(32);
+    let token = muster_store::ids::random_id(32);
     let issued = ScimToken {
         token_sha256: auth::sha256_hex(&token),
         tenant_id: tenant.to_owned(),

@@ -11,23 +11,21 @@ use super::{
     audit::Caller,
     http::{self, ScimBody, ScimResponse, base_url, deleted, if_match, query_pairs, require_version, selection},
 };
-use crate::{
-    scim::{
-        error::ScimError,
-        filter::{Filter, IndexLookup, IndexedAttribute},
-        list::{ListQuery, list_response},
-        schema::ResourceType,
+use crate::service::{
+    SharedState,
+    provisioning::{
+        resource::user_resource,
+        store_error,
+        users::{self, Written},
     },
-    service::{
-        SharedState,
-        provisioning::{
-            resource::user_resource,
-            store_error,
-            users::{self, Written},
-        },
-    },
-    store::model::{Realm, UserRecord},
 };
+use muster_scim::{
+    error::ScimError,
+    filter::{Filter, IndexLookup, IndexedAttribute},
+    list::{ListQuery, list_response},
+    schema::ResourceType,
+};
+use muster_store::model::{Realm, UserRecord};
 
 /// Users per store page when a filter has to look at every user.
 const SCAN_PAGE: i64 = 1000;

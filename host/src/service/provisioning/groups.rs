@@ -17,22 +17,19 @@ use super::{
     resource::{group_resource, invalid_value, normalize_resource},
     store_error,
 };
-use crate::{
-    auth,
-    scim::{
-        error::ScimError,
-        patch::{MemberEdits, PatchRequest},
-        schema::ResourceType,
-    },
-    service::{
-        SharedState,
-        decide::{Change, DecideError, decide_and_apply},
-        now_millis,
-    },
-    store::{
-        Audit, MembersChange, ScimGroupChange, StoreError,
-        model::{GroupMember, Realm, ScimGroup, UserStatus},
-    },
+use crate::service::{
+    SharedState,
+    decide::{Change, DecideError, decide_and_apply},
+    now_millis,
+};
+use muster_scim::{
+    error::ScimError,
+    patch::{MemberEdits, PatchRequest},
+    schema::ResourceType,
+};
+use muster_store::{
+    Audit, MembersChange, ScimGroupChange, StoreError,
+    model::{GroupMember, Realm, ScimGroup, UserStatus},
 };
 
 /// Users re-decided at once after a group write (their decisions are applied by the store's
@@ -109,7 +106,7 @@ pub async fn create(state: &SharedState, realm: &Realm, body: &Value, actor: &st
     let group = ScimGroup {
         tenant_id: realm.tenant_id.clone(),
         realm_id: realm.id.clone(),
-        id: auth::random_id(12),
+        id: muster_store::ids::random_id(12),
         display_name: fields.display_name,
         external_id: fields.external_id,
         version: 1,

@@ -21,10 +21,8 @@ use axum::http::StatusCode;
 pub use resource::scim_attributes;
 
 use super::{decide::DecideError, rules::RulesError};
-use crate::{
-    scim::error::{ScimError, ScimType},
-    store::StoreError,
-};
+use muster_scim::error::{ScimError, ScimType};
+use muster_store::StoreError;
 
 /// How often a write is retried when a concurrent write moved the user on (a login of the same
 /// user, another SCIM request).

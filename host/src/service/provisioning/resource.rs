@@ -9,14 +9,12 @@ use std::{
 
 use serde_json::{Map, Value, json};
 
-use crate::{
-    scim::{
-        error::{ScimError, ScimType},
-        schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, Mutability, ResourceType, USER_SCHEMA, is_urn},
-        value::normalize,
-    },
-    store::model::{GroupMember, Millis, ScimGroup, UserRecord, UserStatus},
+use muster_scim::{
+    error::{ScimError, ScimType},
+    schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, Mutability, ResourceType, USER_SCHEMA, is_urn},
+    value::normalize,
 };
+use muster_store::model::{GroupMember, Millis, ScimGroup, UserRecord, UserStatus};
 
 /// Attributes Muster keeps in its own columns rather than in the stored SCIM document.
 const USER_COLUMNS: &[&str] = &["id", "externalId", "userName", "active", "meta", "groups", "schemas"];

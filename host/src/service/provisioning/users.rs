@@ -10,17 +10,15 @@ use super::{
     resource::{UserFields, normalize_resource, user_resource},
     store_error,
 };
-use crate::{
-    scim::{error::ScimError, patch::PatchRequest, schema::ResourceType},
-    service::{
-        SharedState,
-        decide::{Change, decide_and_apply, new_user},
-        now_millis,
-    },
-    store::{
-        Audit, AuditNote, Deactivation, StoreError,
-        model::{Realm, UserRecord, UserStatus},
-    },
+use crate::service::{
+    SharedState,
+    decide::{Change, decide_and_apply, new_user},
+    now_millis,
+};
+use muster_scim::{error::ScimError, patch::PatchRequest, schema::ResourceType};
+use muster_store::{
+    Audit, AuditNote, Deactivation, StoreError,
+    model::{Realm, UserRecord, UserStatus},
 };
 
 /// A SCIM user write and what it changed.

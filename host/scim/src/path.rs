@@ -122,8 +122,8 @@ impl PatchPath {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::filter::{Literal, Operator};
-    use crate::scim::schema::ENTERPRISE_USER;
+    use crate::filter::{Literal, Operator};
+    use crate::schema::ENTERPRISE_USER;
 
     fn user_path(text: &str) -> PatchPath {
         PatchPath::parse(text, ResourceType::User).unwrap_or_else(|error| panic!("{error}"))

@@ -9,7 +9,7 @@ use sqlx::AnyConnection;
 use super::{
     Audit, Result, Store, StoreError,
     model::{AuditEvent, Millis},
-    no_tenant, random_id,
+    no_tenant,
     rows::{self, Arg, Dynamic, audit_columns, values_placeholders},
 };
 
@@ -105,7 +105,7 @@ pub(super) async fn append_all(conn: &mut AnyConnection, tenant: &str, events: V
             query = query
                 .bind(tenant)
                 .bind(seq)
-                .bind(random_id()?)
+                .bind(crate::ids::random_id(16))
                 .bind(audit.at)
                 .bind(audit.actor.as_str())
                 .bind(event.action.into_owned())

@@ -14,8 +14,8 @@ use std::cmp::Ordering;
 use serde_json::{Number, Value};
 
 use super::{Filter, Literal, Operator};
-use crate::scim::json;
-use crate::scim::schema::{Attribute, AttributePath};
+use crate::json;
+use crate::schema::{Attribute, AttributePath};
 
 impl Filter {
     /// Whether `resource` (or, inside a value filter, one element of a multi-valued attribute)
@@ -132,7 +132,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::scim::schema::{AttributeType, ResourceType};
+    use crate::schema::{AttributeType, ResourceType};
 
     /// A user as Entra ID provisions it.
     fn barbara() -> Value {

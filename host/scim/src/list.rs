@@ -168,7 +168,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::scim::filter::{IndexLookup, IndexedAttribute};
+    use crate::filter::{IndexLookup, IndexedAttribute};
 
     fn query(pairs: &[(&str, &str)]) -> Result<ListQuery, ListError> {
         ListQuery::from_query(pairs.iter().copied(), ResourceType::User)
@@ -220,10 +220,11 @@ mod tests {
     #[test]
     fn attributes_parameters_select() {
         let query = query(&[("attributes", "userName"), ("excludedAttributes", "")]).unwrap();
-        let user = json!({"schemas": [crate::scim::schema::USER_SCHEMA], "id": "2819c223", "userName": "bjensen", "active": true});
+        let user =
+            json!({"schemas": [crate::schema::USER_SCHEMA], "id": "2819c223", "userName": "bjensen", "active": true});
         assert_eq!(
             query.selection.project(&user),
-            json!({"schemas": [crate::scim::schema::USER_SCHEMA], "id": "2819c223", "userName": "bjensen"})
+            json!({"schemas": [crate::schema::USER_SCHEMA], "id": "2819c223", "userName": "bjensen"})
         );
     }
 

@@ -15,16 +15,16 @@ type Embedded = (i64, &'static str, &'static str);
 
 /// SQLite migrations, in order.
 const SQLITE: &[Embedded] = &[
-    (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
-    (2, "shadow_results", include_str!("../../migrations/sqlite/0002_shadow_results.sql")),
-    (3, "scim", include_str!("../../migrations/sqlite/0003_scim.sql")),
+    (1, "initial", include_str!("../migrations/sqlite/0001_initial.sql")),
+    (2, "shadow_results", include_str!("../migrations/sqlite/0002_shadow_results.sql")),
+    (3, "scim", include_str!("../migrations/sqlite/0003_scim.sql")),
 ];
 
 /// PostgreSQL migrations, in order (same versions and descriptions as [`SQLITE`]).
 const POSTGRES: &[Embedded] = &[
-    (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
-    (2, "shadow_results", include_str!("../../migrations/postgres/0002_shadow_results.sql")),
-    (3, "scim", include_str!("../../migrations/postgres/0003_scim.sql")),
+    (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
+    (2, "shadow_results", include_str!("../migrations/postgres/0002_shadow_results.sql")),
+    (3, "scim", include_str!("../migrations/postgres/0003_scim.sql")),
 ];
 
 /// The SQLite migrator.

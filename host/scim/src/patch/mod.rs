@@ -387,7 +387,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::scim::schema::{ENTERPRISE_USER_SCHEMA as ENTERPRISE, USER_SCHEMA};
+    use crate::schema::{ENTERPRISE_USER_SCHEMA as ENTERPRISE, USER_SCHEMA};
 
     fn message(operations: Value) -> Value {
         json!({"schemas": [PATCH_OP_SCHEMA], "Operations": operations})

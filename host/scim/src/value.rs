@@ -117,7 +117,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::scim::schema::ResourceType;
+    use crate::schema::ResourceType;
 
     fn user_attribute(path: &str) -> &'static Attribute {
         ResourceType::User.find_attribute(path).unwrap().target()

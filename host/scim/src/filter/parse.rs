@@ -14,8 +14,8 @@
 use serde_json::Number;
 
 use super::{Filter, FilterError, Literal, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, Operator};
-use crate::scim::lexer::{Token, TokenKind, Tokens};
-use crate::scim::schema::{Attribute, AttributePath, AttributeType, ResourceType};
+use crate::lexer::{Token, TokenKind, Tokens};
+use crate::schema::{Attribute, AttributePath, AttributeType, ResourceType};
 
 /// Parses a whole filter.
 pub(super) fn parse_filter(text: &str, resource_type: ResourceType) -> Result<Filter, FilterError> {
@@ -37,7 +37,7 @@ pub(super) fn parse_filter(text: &str, resource_type: ResourceType) -> Result<Fi
 
 /// Parses the value filter of `parent[…]` (for PATCH paths), leaving the closing bracket to the
 /// caller. Paths in it are sub-attributes of `parent`.
-pub(in crate::scim) fn parse_value_filter(
+pub(crate) fn parse_value_filter(
     tokens: &mut Tokens<'_>,
     resource_type: ResourceType,
     parent: &'static Attribute,
@@ -258,7 +258,7 @@ fn unexpected(token: &Token<'_>, expected: &str) -> FilterError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::ENTERPRISE_USER;
+    use crate::schema::ENTERPRISE_USER;
 
     fn user_filter(text: &str) -> Filter {
         parse_filter(text, ResourceType::User).unwrap_or_else(|error| panic!("{text}: {error}"))

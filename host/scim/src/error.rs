@@ -207,7 +207,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::scim::schema::ResourceType;
+    use crate::schema::ResourceType;
 
     async fn response_parts(error: ScimError) -> (StatusCode, String, Option<String>, Value) {
         let response = error.into_response();
@@ -269,7 +269,7 @@ mod tests {
 
     #[test]
     fn protocol_errors_convert_with_their_scim_type() {
-        let filter_error = crate::scim::filter::Filter::parse("userName eq", ResourceType::User).unwrap_err();
+        let filter_error = crate::filter::Filter::parse("userName eq", ResourceType::User).unwrap_err();
         let error = ScimError::from(filter_error);
         assert_eq!((error.status, error.scim_type), (StatusCode::BAD_REQUEST, Some(ScimType::InvalidFilter)));
         assert_eq!(
@@ -278,7 +278,7 @@ mod tests {
         );
 
         let path_error =
-            crate::scim::path::PatchPath::parse("emails[type eq \"work\"].label", ResourceType::User).unwrap_err();
+            crate::path::PatchPath::parse("emails[type eq \"work\"].label", ResourceType::User).unwrap_err();
         let error = ScimError::from(path_error);
         assert_eq!(error.scim_type, Some(ScimType::InvalidPath));
         assert_eq!(

@@ -5,10 +5,10 @@
 use serde_json::{Map, Value};
 
 use super::{Change, Operation, PatchError};
-use crate::scim::filter::{Filter, Literal, Operator};
-use crate::scim::json;
-use crate::scim::path::PatchPath;
-use crate::scim::schema::{Attribute, AttributePath, AttributeType, Mutability, ResourceType, Schema};
+use crate::filter::{Filter, Literal, Operator};
+use crate::json;
+use crate::path::PatchPath;
+use crate::schema::{Attribute, AttributePath, AttributeType, Mutability, ResourceType, Schema};
 
 /// Applies one operation to `resource`, then enforces the readOnly, immutable and required
 /// rules for the attribute it targets.
@@ -374,8 +374,8 @@ fn assigned(value: Option<&Value>) -> Option<&Value> {
 mod tests {
     use serde_json::{Value, json};
 
-    use crate::scim::patch::{PATCH_OP_SCHEMA, PatchError, PatchOutcome, PatchRequest};
-    use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ResourceType, USER_SCHEMA};
+    use crate::patch::{PATCH_OP_SCHEMA, PatchError, PatchOutcome, PatchRequest};
+    use crate::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ResourceType, USER_SCHEMA};
 
     const ENTERPRISE: &str = ENTERPRISE_USER_SCHEMA;
 

@@ -45,6 +45,7 @@ mod audit;
 mod decisions;
 mod deprovision;
 mod group_commit;
+pub mod ids;
 pub mod model;
 mod modules;
 mod reports;
@@ -317,13 +318,6 @@ fn write_error(error: sqlx::Error, conflict: impl FnOnce() -> String, missing: i
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound(missing()),
         _ => StoreError::Database(error),
     }
-}
-
-/// A fresh random id: 128 bits, lower-case hex.
-fn random_id() -> Result<String> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| StoreError::Invalid(format!("no randomness for an id: {e}")))?;
-    Ok(hex::encode(bytes))
 }
 
 /// Adds `mode=rwc` (create if missing) to a SQLite URL that names no mode.

@@ -148,7 +148,7 @@ pub struct FilterError {
 }
 
 impl FilterError {
-    pub(in crate::scim) fn new(position: usize, message: impl Into<String>) -> FilterError {
+    pub(crate) fn new(position: usize, message: impl Into<String>) -> FilterError {
         FilterError { position, message: message.into() }
     }
 }

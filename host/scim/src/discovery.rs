@@ -127,7 +127,7 @@ fn trim(base_url: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::{ENTERPRISE_USER, GROUP, USER};
+    use crate::schema::{ENTERPRISE_USER, GROUP, USER};
 
     const BASE: &str = "https://muster.example.com/scim/v2/";
 
