@@ -1,4 +1,5 @@
 //! `muster eval` and `muster test`, run as a user runs them: the real binary on real modules.
+#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 mod support;
 

@@ -9,6 +9,7 @@
 //! * every route of the route table in `docs/api.md` is documented;
 //! * every route of the router (`host/src/api/mod.rs` and the SCIM router it merges,
 //!   `host/src/api/scim/mod.rs`), with each of its methods, is a documented operation.
+#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 #[path = "support/db.rs"]
 mod db;

@@ -8,6 +8,7 @@
 //!   revoked its sessions, and that the audit log shows each step;
 //! * protocol errors with the right status and `scimType`;
 //! * bulk deprovisioning from a CSV file.
+#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 #[path = "support/db.rs"]
 mod db;

@@ -11,6 +11,7 @@
 //! database, dropped afterwards. The rule modules must have been built with
 //! `scripts/build-policies`. `MUSTER_TEST_LOG` sets the servers' `RUST_LOG`; a failing test
 //! prints its server's log.
+#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 #[path = "support/db.rs"]
 mod db;

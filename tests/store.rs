@@ -1,6 +1,7 @@
 //! The storage layer's behaviour, written once and run against both backends: every behaviour
 //! below is an `async fn(&TestDb)`, and `suite!` makes one test of it on a fresh SQLite file
 //! (`sqlite::…`) and one on a fresh PostgreSQL database (`postgres::…`).
+#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 #[path = "support/db.rs"]
 mod db;

@@ -10,6 +10,7 @@
 //!   settings + one `evaluate_user`;
 //! * `compile_group_rules`: `Engine::load` (no cache) of the built `group_rules.wasm`, which is
 //!   close to the 200 KB of the target (skipped when it has not been built).
+#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 use std::{hint::black_box, time::Duration};
 

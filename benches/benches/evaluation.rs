@@ -20,6 +20,7 @@
 //!
 //! A second group, `user_rules_wasm_breakdown`, runs the wasm evaluation with empty settings
 //! and/or a tiny user (and prints the fuel of each), to show where the time goes.
+#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 use std::hint::black_box;
 

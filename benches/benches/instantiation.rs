@@ -2,6 +2,7 @@
 //! contract accepts, `muster_alloc`, the request written in, `muster_user_rules` answering a
 //! constant decision, the response read out and decoded. Everything the user-rules evaluation
 //! costs beyond this is the guest's own work (decoding, matching, tracing, encoding).
+#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 use std::hint::black_box;
 

@@ -2,6 +2,7 @@
 //! `iter_custom` splits the iterations between threads sharing one `RuleModule`, each running
 //! its share of isolated evaluations; criterion reports elements (evaluations) per second.
 //! `one_thread` is the same loop on a single thread, for the scaling.
+#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 use std::{
     hint::black_box,

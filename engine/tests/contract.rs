@@ -1,6 +1,7 @@
 //! The contract a module must meet to be loaded (docs/abi.md): only Muster's host functions as
 //! imports, the required exports with the right signatures, a known ABI version, valid bytes
 //! within the size and compile-time caps; and the calls the host makes across it.
+#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! The on-disk cache of compiled code: one entry per module and engine configuration, reused
 //! across engines (restarts), recovered from when damaged, and never written for a module that
 //! was refused.
+#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 mod support;
 

@@ -3,7 +3,7 @@
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`). Each is removed when dropped (best
 //! effort). An unreachable PostgreSQL server fails the test: CI provides one.
 
-#![allow(dead_code)] // Not every test binary uses every helper.
+#![allow(dead_code, reason = "Not every test binary uses every helper.")]
 
 use std::{
     path::PathBuf,

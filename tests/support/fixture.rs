@@ -2,7 +2,7 @@
 //! `entra` with the stock user and group rules active, the claims of the users they decide
 //! about, and checks of the API's error shape and audit log.
 
-#![allow(dead_code)] // Each test binary uses a different subset.
+#![allow(dead_code, reason = "Each test binary uses a different subset.")]
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! Shared helpers of the end-to-end tests: the built binary, the built rule modules, scratch
 //! directories.
 
-#![allow(dead_code)] // Each test binary uses a different subset.
+#![allow(dead_code, reason = "Each test binary uses a different subset.")]
 
 use std::{
     path::{Path, PathBuf},

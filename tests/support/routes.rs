@@ -7,7 +7,7 @@
 //! bindings; a method router is a chain of `get(…)`, `post(…)`, … calls (`any(…)` reads as the
 //! method `ANY`). Anything else fails loudly rather than being skipped.
 
-#![allow(dead_code)] // Each test binary uses a different subset.
+#![allow(dead_code, reason = "Each test binary uses a different subset.")]
 
 use std::{
     collections::{BTreeMap, BTreeSet},

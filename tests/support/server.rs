@@ -5,7 +5,7 @@
 //! PostgreSQL databases come from the store suite's helper (`support/db.rs`): the including test
 //! crate must declare `mod support;` and `#[path = "support/db.rs"] mod db;`.
 
-#![allow(dead_code)] // Each test binary uses a different subset.
+#![allow(dead_code, reason = "Each test binary uses a different subset.")]
 
 use std::{
     fs::File,

@@ -9,7 +9,7 @@
 //! runs a well-behaved module.
 
 // Each test binary uses its own subset of these helpers.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::{fmt::Write as _, path::PathBuf, time::Duration};
 

@@ -1,4 +1,5 @@
 //! The fixture files, run natively and through the real engine on the compiled module.
+#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 use muster_harness::Subject;
 

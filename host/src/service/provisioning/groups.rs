@@ -198,7 +198,10 @@ async fn edit_members(
 }
 
 /// Applies new fields to a stored group and re-decides the users whose groups changed.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a group write carries the group, its new fields, the members before and the request context"
+)]
 async fn write(
     state: &SharedState,
     realm: &Realm,
