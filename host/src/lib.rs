@@ -1,12 +1,18 @@
-//! The Muster host: storage, the evaluation service and the HTTP API behind `muster serve`.
+//! The Muster host: the evaluation service and the HTTP API behind `muster serve`.
 //!
-//! * [`store`]: everything kept, behind one interface (SQLite or PostgreSQL);
-//! * [`service`]: access control, running a realm's rules, logins;
-//! * [`api`]: the HTTP routes (`docs/api.md`);
+//! * [`api`]: the HTTP routes (`docs/api.md`), including the SCIM endpoints;
+//! * [`service`]: access control, logins, provisioning, previews: what the routes call;
+//! * [`decision`]: the decision core (the rules' input, the pure evaluator, decision records);
 //! * [`auth`]: API keys;
-//! * [`scim`]: the SCIM 2.0 protocol (filters, PATCH, schemas, errors).
+//! * [`config`]: every operational knob, from flags, environment variables and a file;
+//! * [`server`]: the wiring of a running server (`muster serve`, or in-process in tests).
+//!
+//! Storage is the `muster-store` crate and the SCIM protocol the `muster-scim` crate; neither
+//! depends on anything here (`docs/architecture.md`).
 
 pub mod api;
 pub mod auth;
-
+pub mod config;
+pub mod decision;
+pub mod server;
 pub mod service;

@@ -14,14 +14,16 @@ use super::{
     error::ApiError,
     evaluate::evaluation_failure,
     extract::{Bearer, OptionalJson},
-    impact::Side,
     modules::{parse_kind, parse_version},
     realms::find_realm,
+};
+use crate::decision::{
+    input::CanonicalInput,
+    outcome::{DecisionOutput, Effect},
 };
 use crate::service::{
     SharedState,
     access::{self, Need},
-    login::{CanonicalInput, DecisionOutput},
     rules::Selection,
 };
 use muster_store::{
@@ -50,9 +52,9 @@ pub struct Change {
     user_id: Option<String>,
     created_at: Millis,
     /// What the decision did.
-    recorded: Side,
+    recorded: Effect,
     /// What the candidate would have done.
-    candidate: Side,
+    candidate: Effect,
 }
 
 /// A past decision the candidate could not decide (it failed on that input).
@@ -143,7 +145,7 @@ async fn rerun(
     kind: RuleKind,
     version: i64,
     record: &DecisionRecord,
-) -> Result<Option<(Side, Side)>, ApiError> {
+) -> Result<Option<(Effect, Effect)>, ApiError> {
     let input: CanonicalInput = serde_json::from_str(&record.input).map_err(ApiError::internal)?;
     let recorded: DecisionOutput = serde_json::from_str(&record.output).map_err(ApiError::internal)?;
     let selection = match kind {
@@ -155,6 +157,6 @@ async fn rerun(
         .evaluate(&state.store, realm, selection, &input.context, &input.user)
         .await
         .map_err(evaluation_failure)?;
-    let (recorded, candidate) = (Side::of(recorded), Side::of(DecisionOutput::of(&outcome)));
+    let (recorded, candidate) = (Effect::of(recorded), Effect::of(DecisionOutput::of(&outcome)));
     Ok((recorded != candidate).then_some((recorded, candidate)))
 }

@@ -15,10 +15,13 @@ use super::{
     extract::{ApiQuery, Bearer, OptionalJson},
     realms::find_realm,
 };
+use crate::decision::{
+    input::CanonicalInput,
+    outcome::{DecisionOutput, DecisionTrace},
+};
 use crate::service::{
     SharedState,
     access::{self, Need},
-    login::{CanonicalInput, DecisionOutput, DecisionTrace},
     rules::Selection,
 };
 use muster_store::{DecisionFilter, model::DecisionRecord};

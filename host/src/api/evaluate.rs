@@ -12,11 +12,12 @@ use super::{
     extract::{ApiJson, Bearer, OptionalJson},
     realms::find_realm,
 };
+use crate::decision::{input::rules_input, outcome::RealmOutcome};
 use crate::service::{
     SharedState,
     access::{self, Need},
     login::{self, LoginClaims, LoginResult},
-    rules::{self, RealmOutcome, RulesError, Selection},
+    rules::{RulesError, Selection},
 };
 use muster_store::{
     ProviderGroupMark,
@@ -102,7 +103,7 @@ pub async fn dry_run_user(
 ) -> Result<Json<DryRun>, ApiError> {
     access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let realm = find_realm(&state, &tenant, &realm).await?;
-    let user = rules::stored_user_input(find_user(&state, &realm, &user).await?);
+    let user = rules_input(&find_user(&state, &realm, &user).await?);
     dry_run(&state, &realm, &versions, &user).await.map(Json)
 }
 
@@ -132,15 +133,14 @@ async fn dry_run(state: &SharedState, realm: &Realm, versions: &Versions, user: 
         .evaluate(&state.store, realm, versions.selection(realm), &context, user)
         .await
         .map_err(evaluation_failure)?;
-    let provider_groups =
-        login::provider_group_marks(&evaluation.groups.groups, evaluation.user.decision.organization.as_deref());
-    Ok(DryRun { blocked: evaluation.user.decision.organization.is_none(), provider_groups, evaluation })
+    Ok(DryRun { blocked: evaluation.blocked(), provider_groups: evaluation.provider_group_marks(), evaluation })
 }
 
 /// A rules failure as the API reports it: a missing version is 404, a failing module 422.
 pub fn evaluation_failure(error: RulesError) -> ApiError {
     match error {
         RulesError::Store(store) => store.into(),
+        missing @ RulesError::MissingVersion { .. } => ApiError::NotFound(missing.to_string()),
         other => ApiError::Unprocessable(format!("the realm's rules failed: {other}")),
     }
 }

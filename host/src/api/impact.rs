@@ -17,16 +17,16 @@ use super::{
     modules::{parse_kind, parse_version},
     realms::find_realm,
 };
+use crate::decision::{
+    input::rules_input,
+    outcome::{DecisionOutput, Effect},
+};
 use crate::service::{
     SharedState,
     access::{self, Need},
-    login::{DecisionOutput, provider_group_marks},
-    rules::{Selection, stored_user_input},
+    rules::Selection,
 };
-use muster_store::{
-    ProviderGroupMark,
-    model::{Realm, RuleKind},
-};
+use muster_store::model::{Realm, RuleKind};
 
 /// `POST …/versions/{v}/impact` body: which page of users.
 #[derive(Debug, Default, Deserialize)]
@@ -38,35 +38,15 @@ pub struct Page {
     limit: Option<i64>,
 }
 
-/// What a decision does to a user, as previews and backtests compare it: organization,
-/// rule-based groups and provider-group marks (not which rule matched).
-#[derive(Debug, PartialEq, Serialize)]
-pub struct Side {
-    organization: Option<String>,
-    groups: Vec<String>,
-    provider_groups: Vec<ProviderGroupMark>,
-}
-
-impl Side {
-    /// The effect of a decision's output.
-    pub fn of(output: DecisionOutput) -> Self {
-        Self {
-            provider_groups: provider_group_marks(&output.groups, output.user.organization.as_deref()),
-            organization: output.user.organization,
-            groups: output.user.groups,
-        }
-    }
-}
-
 /// A user whose decision the candidate would change.
 #[derive(Serialize)]
 pub struct Change {
     user_id: String,
     user_name: String,
     /// Under the realm's active versions.
-    active: Side,
+    active: Effect,
     /// Under the candidate.
-    candidate: Side,
+    candidate: Effect,
 }
 
 /// The preview of one page.
@@ -97,10 +77,7 @@ pub async fn impact(
     let realm = find_realm(&state, &tenant, &realm).await?;
     let limit = page_limit(page.limit)?;
     let active = Selection::active(&realm);
-    let candidate = match kind {
-        RuleKind::User => Selection { user_rules: Some(version), ..active },
-        RuleKind::Group => Selection { group_rules: Some(version), ..active },
-    };
+    let candidate = Selection::candidate(&realm, kind, version);
     state.rules.version(&state.store, &tenant, &realm.id, kind, version).await.map_err(evaluation_failure)?;
     let users = state.store.list_users(&tenant, &realm.id, page.after.as_deref(), limit).await?;
     let next_after = (users.len() as i64 == limit).then(|| users.last().map(|u| u.id.clone())).flatten();
@@ -109,7 +86,7 @@ pub async fn impact(
     let mut changes = Vec::new();
     for stored in users {
         let (user_id, user_name) = (stored.id.clone(), stored.user_name.clone());
-        let input = stored_user_input(stored);
+        let input = rules_input(&stored);
         let active_side = side(&state, &realm, active, &context, &input).await?;
         let candidate_side = side(&state, &realm, candidate, &context, &input).await?;
         if active_side != candidate_side {
@@ -126,8 +103,8 @@ async fn side(
     selection: Selection,
     context: &Context,
     input: &User,
-) -> Result<Side, ApiError> {
+) -> Result<Effect, ApiError> {
     let outcome =
         state.rules.evaluate(&state.store, realm, selection, context, input).await.map_err(evaluation_failure)?;
-    Ok(Side::of(DecisionOutput::of(&outcome)))
+    Ok(Effect::of(DecisionOutput::of(&outcome)))
 }

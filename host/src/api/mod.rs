@@ -34,12 +34,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::service::SharedState;
 
-/// Largest request body, except module uploads.
-pub const MAX_BODY_BYTES: usize = 1 << 20;
-/// Largest module upload body (base64 of the engine's largest module, plus settings).
-pub const MAX_UPLOAD_BYTES: usize = 16 << 20;
-
-/// The whole API.
+/// The whole API, with the body limits of `state.config` (`max_body_bytes`, and
+/// `max_upload_bytes` for module uploads).
 pub fn router(state: SharedState) -> Router {
     let tenant = "/v1/tenants/{tenant}";
     let realm = "/v1/tenants/{tenant}/realms/{realm}";
@@ -71,7 +67,7 @@ pub fn router(state: SharedState) -> Router {
         .route(&format!("{realm}/scim/credentials/{{credential}}/rotate"), post(scim_credentials::rotate))
         .route(&format!("{realm}/scim/bearer"), put(scim_credentials::set_bearer))
         .route(&format!("{realm}/users/{{user}}/dry-run"), post(evaluate::dry_run_user))
-        .route(module, post(modules::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
+        .route(module, post(modules::upload).layer(DefaultBodyLimit::max(state.config.max_upload_bytes)))
         .route(&format!("{module}/versions"), get(modules::list))
         .route(&format!("{module}/versions/{{version}}"), get(modules::get))
         .route(&format!("{module}/versions/{{version}}/activate"), post(modules::activate))
@@ -88,7 +84,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(scim::router(Arc::clone(&state)))
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(scim::method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::map_response(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), metrics::track))

@@ -3,15 +3,16 @@
 //! the rules see of the user, applies organization, provider-group marks and rule-based groups
 //! with a decision record in one transaction, and runs the realm's shadow versions beside it.
 
-use std::collections::BTreeMap;
-
-use muster_wire::{Context, Trigger, User};
+use muster_wire::{Context, Trigger};
 
 use super::{
-    SharedState,
-    login::{CanonicalInput, decision_record, provider_group_marks},
-    now_millis,
-    rules::{RealmOutcome, RulesError, Selection},
+    SharedState, now_millis,
+    rules::{RulesError, Selection},
+};
+use crate::decision::{
+    input::{CanonicalInput, rules_input},
+    outcome::RealmOutcome,
+    record::{Recorded, Subject, decision_record},
 };
 use muster_store::{
     ApplyDecision, Audit, AuditNote, ProviderGroupMark, StoreError,
@@ -25,8 +26,6 @@ pub struct Change {
     pub user: UserRecord,
     /// What triggered the decision.
     pub trigger: Trigger,
-    /// Internal groups the caller knows the user to be in (the login service's), for the rules.
-    pub internal_groups: Vec<String>,
     /// The version the stored user must be at (SCIM `If-Match`); `None` for a new user.
     pub expected_version: Option<i64>,
     /// A session to record with the decision (a login).
@@ -74,47 +73,6 @@ impl DecideError {
     }
 }
 
-/// A user new to the realm, active, with a fresh id, nothing decided yet.
-pub fn new_user(realm: &Realm, user_name: &str, now: i64) -> UserRecord {
-    UserRecord {
-        id: muster_store::ids::random_id(12),
-        tenant_id: realm.tenant_id.clone(),
-        realm_id: realm.id.clone(),
-        user_name: user_name.to_owned(),
-        external_id: None,
-        email: None,
-        display_name: None,
-        attributes: BTreeMap::new(),
-        provider_groups: Vec::new(),
-        status: muster_store::model::UserStatus::Active,
-        organization: None,
-        rule_groups: Vec::new(),
-        last_login_at: None,
-        created_at: now,
-        updated_at: now,
-        scim: None,
-        version: 1,
-        deactivated_at: None,
-    }
-}
-
-/// What the rules see of a stored user: the attributes SCIM provisioned, with the claims of the
-/// user's last login on top (the identity provider's freshest word), the provider groups it last
-/// reported, and the internal groups the caller supplies.
-pub fn rules_input(user: &UserRecord, internal_groups: Vec<String>) -> User {
-    let mut attributes: BTreeMap<String, Vec<String>> =
-        user.scim.as_ref().map(crate::service::provisioning::scim_attributes).unwrap_or_default();
-    attributes.extend(user.attributes.iter().map(|(name, values)| (name.clone(), values.clone())));
-    User {
-        user_name: user.user_name.clone(),
-        external_id: user.external_id.clone(),
-        email: user.email.clone(),
-        attributes,
-        provider_groups: user.provider_groups.clone(),
-        internal_groups,
-    }
-}
-
 /// Runs the realm's active rules on `change.user` and applies the decision.
 pub async fn decide_and_apply(
     state: &SharedState,
@@ -122,19 +80,17 @@ pub async fn decide_and_apply(
     change: Change,
     actor: &str,
 ) -> Result<Applied, DecideError> {
-    let Change { mut user, trigger, internal_groups, expected_version, session, events } = change;
-    let input = CanonicalInput {
-        context: Context { realm: realm.id.clone(), trigger },
-        user: rules_input(&user, internal_groups),
-    };
+    let Change { mut user, trigger, expected_version, session, events } = change;
+    let input = CanonicalInput { context: Context { realm: realm.id.clone(), trigger }, user: rules_input(&user) };
     let outcome =
         state.rules.evaluate(&state.store, realm, Selection::active(realm), &input.context, &input.user).await?;
     let now = now_millis();
     user.organization = outcome.user.decision.organization.clone();
     user.rule_groups = outcome.user.decision.groups.clone();
     user.updated_at = now;
-    let provider_groups = provider_group_marks(&outcome.groups.groups, user.organization.as_deref());
-    let decision = decision_record(realm, Some(&user.id), &input, &outcome, true, false, now)
+    let provider_groups = outcome.provider_group_marks();
+    let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: Some(&user.id) };
+    let decision = decision_record(subject, &input, &outcome, Recorded::Applied, now)
         .map_err(|e| DecideError::Encode(e.to_string()))?;
     let decision_id = decision.id.clone();
     state

@@ -3,20 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use muster_wire::{Context, Trigger, User};
+use muster_wire::Trigger;
 use serde::{Deserialize, Serialize};
 
 use super::{
     SharedState,
-    decide::{Change, DecideError, decide_and_apply, new_user},
-    now_millis,
-    rules::{RealmOutcome, trigger_name},
-    sessions,
+    decide::{Change, DecideError, decide_and_apply},
+    now_millis, sessions,
 };
-use crate::api::error::ApiError;
+use crate::{api::error::ApiError, decision::outcome::RealmOutcome};
 use muster_store::{
     ProviderGroupMark, StoreError,
-    model::{DecisionRecord, Realm, UserRecord, UserStatus},
+    model::{Realm, UserRecord, UserStatus},
 };
 
 /// What the identity provider said about the user at login.
@@ -74,15 +72,6 @@ pub struct LoginResult {
     pub evaluation: Option<RealmOutcome>,
 }
 
-/// The canonical input of a decision: what the rules saw, exactly.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CanonicalInput {
-    /// Realm and trigger.
-    pub context: Context,
-    /// The user as the rules saw it.
-    pub user: User,
-}
-
 /// How often a login is retried when a concurrent change (another login of the same user, a
 /// SCIM write) moved the user on between reading and applying.
 const ATTEMPTS: usize = 3;
@@ -129,22 +118,15 @@ async fn login_once(
     let created = existing.is_none();
     let expected_version = existing.as_ref().map(|user| user.version);
     let user = user_record(realm, existing, claims, now);
-    let (session, token) = sessions::new_session(realm, &user.id, now);
-    let change = Change {
-        user,
-        trigger: Trigger::Login,
-        internal_groups: claims.internal_groups.clone(),
-        expected_version,
-        session: Some(session),
-        events: Vec::new(),
-    };
+    let (session, token) = sessions::new_session(realm, &user.id, now, state.config.session_lifetime_millis());
+    let change = Change { user, trigger: Trigger::Login, expected_version, session: Some(session), events: Vec::new() };
     let applied = decide_and_apply(state, realm, change, actor).await?;
     let blocked = applied.user.organization.is_none();
     Ok(LoginResult {
         user_id: applied.user.id,
         created,
         blocked,
-        reason: blocked.then(|| blocked_reason(&applied.outcome)),
+        reason: blocked.then(|| applied.outcome.blocked_reason()),
         organization: applied.user.organization,
         groups: applied.user.rule_groups,
         provider_groups: applied.provider_groups,
@@ -191,112 +173,17 @@ fn name_conflict(claims: &LoginClaims, holder: &UserRecord) -> StoreError {
 
 /// The user as this login leaves them, before the rules decide.
 fn user_record(realm: &Realm, existing: Option<UserRecord>, claims: &LoginClaims, now: i64) -> UserRecord {
-    let mut user = existing.unwrap_or_else(|| new_user(realm, &claims.user_name, now));
+    let mut user = existing.unwrap_or_else(|| UserRecord::new_active(realm, &claims.user_name, now));
     user.user_name = claims.user_name.clone();
     user.external_id = Some(claims.provider_user_id.clone());
     user.email = claims.email.clone().or(user.email);
     user.display_name = claims.display_name.clone().or(user.display_name);
     user.attributes = claims.attributes.clone();
     user.provider_groups = claims.provider_groups.clone();
+    user.internal_groups = claims.internal_groups.clone();
     user.last_login_at = Some(now);
     user.updated_at = now;
     user
-}
-
-/// Marks each provider group; a group the rules give No organization takes the organization
-/// of this user, its most recent member to log in.
-pub fn provider_group_marks(
-    assignments: &[muster_wire::GroupAssignment],
-    user_organization: Option<&str>,
-) -> Vec<ProviderGroupMark> {
-    assignments
-        .iter()
-        .map(|assignment| ProviderGroupMark {
-            name: assignment.group.clone(),
-            organizations: if assignment.organizations.is_empty() {
-                user_organization.map(str::to_owned).into_iter().collect()
-            } else {
-                assignment.organizations.clone()
-            },
-        })
-        .collect()
-}
-
-/// A decision record of `outcome` on `input`.
-pub fn decision_record(
-    realm: &Realm,
-    user_id: Option<&str>,
-    input: &CanonicalInput,
-    outcome: &RealmOutcome,
-    applied: bool,
-    shadow: bool,
-    now: i64,
-) -> Result<DecisionRecord, ApiError> {
-    Ok(DecisionRecord {
-        id: muster_store::ids::random_id(12),
-        tenant_id: realm.tenant_id.clone(),
-        realm_id: realm.id.clone(),
-        user_id: user_id.map(str::to_owned),
-        trigger: trigger_name(input.context.trigger),
-        applied,
-        shadow,
-        input: to_json(input)?,
-        user_rules_version: outcome.user.module.as_ref().map(|m| m.version),
-        user_rules_digest: outcome.user.module.as_ref().map(|m| m.digest.clone()),
-        group_rules_version: outcome.groups.module.as_ref().map(|m| m.version),
-        group_rules_digest: outcome.groups.module.as_ref().map(|m| m.digest.clone()),
-        output: to_json(&DecisionOutput::of(outcome))?,
-        trace: to_json(&DecisionTrace::of(outcome))?,
-        duration_us: outcome.duration_us,
-        fuel: outcome.fuel,
-        created_at: now,
-        shadow_of: None,
-        differs: None,
-    })
-}
-
-/// The output part of a decision record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DecisionOutput {
-    /// The user decision.
-    pub user: muster_wire::UserDecision,
-    /// The provider-group assignments.
-    pub groups: Vec<muster_wire::GroupAssignment>,
-}
-
-impl DecisionOutput {
-    /// The output of an outcome.
-    pub fn of(outcome: &RealmOutcome) -> Self {
-        Self { user: outcome.user.decision.clone(), groups: outcome.groups.groups.clone() }
-    }
-}
-
-/// The trace part of a decision record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DecisionTrace {
-    /// Steps of the user rules.
-    pub user: Vec<muster_wire::trace::TraceStep>,
-    /// Steps of the group rules.
-    pub groups: Vec<muster_wire::trace::TraceStep>,
-}
-
-impl DecisionTrace {
-    /// The trace of an outcome.
-    pub fn of(outcome: &RealmOutcome) -> Self {
-        Self { user: outcome.user.trace.clone(), groups: outcome.groups.trace.clone() }
-    }
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
-    serde_json::to_string(value).map_err(ApiError::internal)
-}
-
-fn blocked_reason(outcome: &RealmOutcome) -> String {
-    let last_note = outcome.user.trace.iter().rev().find(|s| s.outcome == muster_wire::Outcome::Note);
-    match last_note {
-        Some(step) => format!("No organization: {}", step.check),
-        None => "No organization: no rule gave the user an organization".into(),
-    }
 }
 
 fn login_failure(error: DecideError) -> ApiError {
@@ -306,6 +193,9 @@ fn login_failure(error: DecideError) -> ApiError {
         }
         DecideError::Store(store) => store.into(),
         DecideError::Rules(super::rules::RulesError::Store(store)) => store.into(),
+        DecideError::Rules(super::rules::RulesError::MissingVersion { .. }) => {
+            ApiError::Internal("an active version is missing".into())
+        }
         DecideError::Rules(rules) => ApiError::Unprocessable(format!("the realm's rules failed: {rules}")),
         DecideError::Encode(message) => ApiError::Internal(message),
     }

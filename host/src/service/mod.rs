@@ -26,6 +26,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// SHA-256 of the operator token (`MUSTER_OPERATOR_TOKEN`), if one is configured.
     pub operator_token_sha256: Option<String>,
+    /// The operational knobs (lifetimes, limits, concurrency) the service runs with.
+    pub config: Arc<crate::config::Config>,
 }
 
 /// The state as handlers receive it.

@@ -1,73 +1,29 @@
-//! Running a realm's rules: the active (or a named) user-rules and group-rules versions, or the
-//! realm's default organization when none is active.
+//! Running a realm's rules as a service: loads the selected module versions (cached), hands them
+//! to the pure [`evaluator`](crate::decision::evaluator) on a blocking thread, and counts the
+//! evaluation. What is decided is entirely the decision core's; this adds only I/O.
 
 use std::{
     num::NonZeroUsize,
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use lru::LruCache;
-use muster_engine::{Engine, EvalError, PreparedSettings, RuleModule};
-use muster_wire::{Context, GroupAssignment, Outcome, Trigger, User, UserDecision, trace::TraceStep};
-use serde::Serialize;
+use muster_engine::{Engine, PreparedSettings, RuleModule};
+use muster_wire::{Context, User};
 
 use super::metrics::{EvaluationLabels, Metrics, TriggerLabels};
+use crate::decision::{
+    evaluator::{self, EvaluationError, LoadedModule, RealmRules},
+    outcome::{ModuleRef, RealmOutcome},
+    record::trigger_name,
+};
 use muster_store::{
     Store, StoreError,
     model::{ModuleVersion, Realm, RuleKind},
 };
 
-/// The rule name used when a realm's default organization decides.
-pub const DEFAULT_ORGANIZATION_RULE: &str = "default organization";
-
-/// Which module version ran, for decision records and responses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ModuleRef {
-    /// The version number in its realm.
-    pub version: i64,
-    /// SHA-256 of the module's bytes.
-    pub digest: String,
-}
-
-/// The decision about a user, with the trace and the module that made it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UserOutcome {
-    /// The decision.
-    #[serde(flatten)]
-    pub decision: UserDecision,
-    /// Why.
-    pub trace: Vec<TraceStep>,
-    /// The module that decided, or `None` when the default organization (or nothing) did.
-    pub module: Option<ModuleRef>,
-}
-
-/// The organizations of the user's provider groups, with the trace and the module.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct GroupsOutcome {
-    /// One assignment per provider group.
-    pub groups: Vec<GroupAssignment>,
-    /// Why.
-    pub trace: Vec<TraceStep>,
-    /// The module that decided, or `None`.
-    pub module: Option<ModuleRef>,
-}
-
-/// Everything a realm's rules said about one user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RealmOutcome {
-    /// Organization and rule-based groups.
-    pub user: UserOutcome,
-    /// Provider-group organizations.
-    pub groups: GroupsOutcome,
-    /// Total evaluation time in microseconds.
-    pub duration_us: i64,
-    /// Total fuel consumed.
-    pub fuel: i64,
-}
-
 /// Which versions to run: the realm's active ones, or candidates.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Selection {
     /// User-rules version (`None`: no module; the default organization decides).
     pub user_rules: Option<i64>,
@@ -80,14 +36,33 @@ impl Selection {
     pub fn active(realm: &Realm) -> Self {
         Self { user_rules: realm.user_rules_version, group_rules: realm.group_rules_version }
     }
+
+    /// The realm's active versions with `version` in place of the active one of `kind`.
+    pub fn candidate(realm: &Realm, kind: RuleKind, version: i64) -> Self {
+        let active = Self::active(realm);
+        match kind {
+            RuleKind::User => Self { user_rules: Some(version), ..active },
+            RuleKind::Group => Self { group_rules: Some(version), ..active },
+        }
+    }
 }
 
 /// Why the rules produced no decision.
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
-    /// The store failed or a version is missing.
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A selected version does not exist.
+    #[error("{} rules version {version} of realm {realm} does not exist", kind.as_str())]
+    MissingVersion {
+        /// Which kind.
+        kind: RuleKind,
+        /// Which version.
+        version: i64,
+        /// In which realm.
+        realm: String,
+    },
     /// The module is stored but the engine refuses it now (should not happen: it was validated
     /// at upload).
     #[error("module {digest} cannot be loaded: {message}")]
@@ -98,15 +73,8 @@ pub enum RulesError {
         message: String,
     },
     /// The module failed on this input.
-    #[error("{kind} rules version {version} failed: {error}")]
-    Evaluation {
-        /// User or group rules.
-        kind: &'static str,
-        /// Which version.
-        version: i64,
-        /// The engine's typed error.
-        error: EvalError,
-    },
+    #[error(transparent)]
+    Evaluation(#[from] EvaluationError),
 }
 
 impl RulesError {
@@ -114,8 +82,9 @@ impl RulesError {
     pub fn kind(&self) -> &'static str {
         match self {
             RulesError::Store(_) => "store",
+            RulesError::MissingVersion { .. } => "missing_version",
             RulesError::Load { .. } => "module_load",
-            RulesError::Evaluation { error, .. } => error.kind(),
+            RulesError::Evaluation(failure) => failure.error.kind(),
         }
     }
 }
@@ -167,9 +136,10 @@ impl RuleRunner {
         if let Some(found) = cached {
             return Ok(found);
         }
-        let found = store.get_module_version(tenant, realm, kind, version).await?.ok_or_else(|| {
-            StoreError::NotFound(format!("{} rules version {version} of realm {realm}", kind.as_str()))
-        })?;
+        let found = store
+            .get_module_version(tenant, realm, kind, version)
+            .await?
+            .ok_or_else(|| RulesError::MissingVersion { kind, version, realm: realm.to_owned() })?;
         let found = Arc::new(found);
         self.versions.lock().unwrap_or_else(|e| e.into_inner()).put(key, Arc::clone(&found));
         Ok(found)
@@ -203,8 +173,11 @@ impl RuleRunner {
         context: &Context,
         user: &User,
     ) -> Result<RealmOutcome, RulesError> {
-        let result = self.run(store, realm, selection, context, user).await;
-        let trigger = trigger_name(context.trigger);
+        let result = match self.load(store, realm, selection).await {
+            Ok(rules) => evaluate_blocking(rules, context.clone(), user.clone()).await,
+            Err(error) => Err(error),
+        };
+        let trigger = trigger_name(context.trigger).to_owned();
         let kind = match &result {
             Ok(outcome) => {
                 let seconds = outcome.duration_us as f64 / 1e6;
@@ -223,138 +196,46 @@ impl RuleRunner {
         result
     }
 
-    async fn run(
-        &self,
-        store: &Store,
-        realm: &Realm,
-        selection: Selection,
-        context: &Context,
-        user: &User,
-    ) -> Result<RealmOutcome, RulesError> {
-        let mut duration = Duration::ZERO;
-        let mut fuel = 0u64;
-        let user_outcome = match selection.user_rules {
-            Some(version) => {
-                let (module, stored) = self.load(store, realm, RuleKind::User, version).await?;
-                let (settings, context, user_input) =
-                    (PreparedSettings(stored.prepared_settings.clone()), context.clone(), user.clone());
-                let evaluation = blocking(move || module.evaluate_user(&settings, &context, &user_input))
-                    .await
-                    .map_err(|error| RulesError::Evaluation { kind: "user", version, error })?;
-                duration += evaluation.duration;
-                fuel += evaluation.fuel_consumed;
-                UserOutcome {
-                    decision: evaluation.output,
-                    trace: evaluation.trace,
-                    module: Some(ModuleRef { version, digest: stored.digest.clone() }),
-                }
-            }
-            None => default_user_outcome(realm),
+    /// Loads the selected versions of a realm's rules, ready for the evaluator.
+    pub async fn load(&self, store: &Store, realm: &Realm, selection: Selection) -> Result<RealmRules, RulesError> {
+        let user_rules = match selection.user_rules {
+            Some(version) => Some(self.loaded(store, realm, RuleKind::User, version).await?),
+            None => None,
         };
-        let groups_outcome = match selection.group_rules {
-            Some(version) => {
-                let (module, stored) = self.load(store, realm, RuleKind::Group, version).await?;
-                let (settings, context, groups) =
-                    (PreparedSettings(stored.prepared_settings.clone()), context.clone(), user.provider_groups.clone());
-                let evaluation = blocking(move || module.evaluate_groups(&settings, &context, &groups))
-                    .await
-                    .map_err(|error| RulesError::Evaluation { kind: "group", version, error })?;
-                duration += evaluation.duration;
-                fuel += evaluation.fuel_consumed;
-                GroupsOutcome {
-                    groups: evaluation.output.groups,
-                    trace: evaluation.trace,
-                    module: Some(ModuleRef { version, digest: stored.digest.clone() }),
-                }
-            }
-            None => default_groups_outcome(realm, &user.provider_groups),
+        let group_rules = match selection.group_rules {
+            Some(version) => Some(self.loaded(store, realm, RuleKind::Group, version).await?),
+            None => None,
         };
-        Ok(RealmOutcome {
-            user: user_outcome,
-            groups: groups_outcome,
-            duration_us: duration.as_micros() as i64,
-            fuel: fuel as i64,
+        Ok(RealmRules {
+            realm_id: realm.id.clone(),
+            default_organization: realm.default_organization.clone(),
+            user_rules,
+            group_rules,
         })
     }
 
-    async fn load(
+    async fn loaded(
         &self,
         store: &Store,
         realm: &Realm,
         kind: RuleKind,
         version: i64,
-    ) -> Result<(RuleModule, Arc<ModuleVersion>), RulesError> {
+    ) -> Result<LoadedModule, RulesError> {
         let stored = self.version(store, &realm.tenant_id, &realm.id, kind, version).await?;
         let module = self.module(store, &realm.tenant_id, &stored.digest).await?;
-        Ok((module, stored))
+        Ok(LoadedModule {
+            module,
+            settings: PreparedSettings(stored.prepared_settings.clone()),
+            reference: ModuleRef { version, digest: stored.digest.clone() },
+        })
     }
 }
 
-/// The snake_case name of a trigger, as stored and as metrics label it.
-pub fn trigger_name(trigger: Trigger) -> String {
-    serde_json::to_value(trigger).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
-
-/// What the rules see of a stored user: what the identity provider last said (internal groups
-/// are supplied by the login service at login, so a stored user has none).
-pub fn stored_user_input(stored: muster_store::model::UserRecord) -> User {
-    User {
-        user_name: stored.user_name,
-        external_id: stored.external_id,
-        email: stored.email,
-        attributes: stored.attributes,
-        provider_groups: stored.provider_groups,
-        internal_groups: Vec::new(),
-    }
-}
-
-/// Runs a CPU-bound evaluation off the async workers (a hostile module may use its whole
-/// time budget).
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, EvalError> + Send + 'static,
-) -> Result<T, EvalError> {
-    tokio::task::spawn_blocking(work)
+/// Runs the pure evaluator off the async workers (a hostile module may use its whole time
+/// budget).
+async fn evaluate_blocking(rules: RealmRules, context: Context, user: User) -> Result<RealmOutcome, RulesError> {
+    tokio::task::spawn_blocking(move || evaluator::evaluate(&rules, &context, &user))
         .await
-        .unwrap_or_else(|e| Err(EvalError::Trap(format!("evaluation task failed: {e}"))))
-}
-
-fn note(rule: Option<&str>, check: String) -> TraceStep {
-    TraceStep { rule: rule.map(str::to_owned), check, outcome: Outcome::Note }
-}
-
-fn default_user_outcome(realm: &Realm) -> UserOutcome {
-    let (decision, trace) = match &realm.default_organization {
-        Some(organization) => (
-            UserDecision {
-                organization: Some(organization.clone()),
-                rule: Some(DEFAULT_ORGANIZATION_RULE.into()),
-                groups: Vec::new(),
-            },
-            note(Some(DEFAULT_ORGANIZATION_RULE), format!("realm {} sends every user to {organization}", realm.id)),
-        ),
-        None => (
-            UserDecision::default(),
-            note(
-                None,
-                format!("realm {} has no active user rules and no default organization: No organization", realm.id),
-            ),
-        ),
-    };
-    UserOutcome { decision, trace: vec![trace], module: None }
-}
-
-fn default_groups_outcome(realm: &Realm, groups: &[String]) -> GroupsOutcome {
-    let organizations: Vec<String> = realm.default_organization.iter().cloned().collect();
-    let rule = realm.default_organization.as_ref().map(|_| DEFAULT_ORGANIZATION_RULE.to_owned());
-    let trace = match &realm.default_organization {
-        Some(organization) if !groups.is_empty() => {
-            vec![note(rule.as_deref(), format!("realm {} marks every provider group with {organization}", realm.id))]
-        }
-        _ => Vec::new(),
-    };
-    let groups = groups
-        .iter()
-        .map(|group| GroupAssignment { group: group.clone(), organizations: organizations.clone(), rule: rule.clone() })
-        .collect();
-    GroupsOutcome { groups, trace, module: None }
+        .map_err(|e| RulesError::Load { digest: String::new(), message: format!("evaluation task failed: {e}") })?
+        .map_err(RulesError::from)
 }

@@ -11,14 +11,12 @@ use muster_store::{
     model::{Millis, Realm, Session},
 };
 
-/// How long a session lives unless revoked first: 12 hours.
-pub const SESSION_LIFETIME_MILLIS: Millis = 12 * 60 * 60 * 1000;
-
 /// Prefix of session tokens, so they are recognisable in logs and secret scanners.
 const TOKEN_PREFIX: &str = "mss_";
 
-/// A new session of `user_id` and its token (shown once, to the login service).
-pub fn new_session(realm: &Realm, user_id: &str, now: Millis) -> (Session, String) {
+/// A new session of `user_id`, living `lifetime` unless revoked first, and its token (shown
+/// once, to the login service).
+pub fn new_session(realm: &Realm, user_id: &str, now: Millis, lifetime: Millis) -> (Session, String) {
     let token = format!("{TOKEN_PREFIX}{}", muster_store::ids::random_id(24));
     let session = Session {
         tenant_id: realm.tenant_id.clone(),
@@ -26,7 +24,7 @@ pub fn new_session(realm: &Realm, user_id: &str, now: Millis) -> (Session, Strin
         id: auth::sha256_hex(&token),
         user_id: user_id.to_owned(),
         created_at: now,
-        expires_at: now + SESSION_LIFETIME_MILLIS,
+        expires_at: now.saturating_add(lifetime),
         revoked_at: None,
         revoked_reason: None,
     };

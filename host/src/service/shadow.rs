@@ -3,32 +3,30 @@
 //! applied, and counted as `same` or `differs`.
 //!
 //! Shadow runs happen after the live decision is answered, on their own task, so they add no
-//! latency to a login; at most [`MAX_IN_FLIGHT`] run at once, and beyond that they are dropped
+//! latency to a login; at most `shadow_max_in_flight` (configured) run at once, and beyond that they are dropped
 //! (and counted as `dropped`) rather than queued without bound.
 
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use super::{
-    SharedState,
-    login::{CanonicalInput, DecisionOutput, decision_record},
-    now_millis,
-    rules::{RealmOutcome, Selection},
+use super::{SharedState, now_millis, rules::Selection};
+use crate::decision::{
+    input::CanonicalInput,
+    outcome::{DecisionOutput, RealmOutcome},
+    record::{Recorded, Subject, decision_record},
 };
-use muster_store::model::{DecisionRecord, Realm};
-
-/// Shadow evaluations allowed in flight at once, per host.
-pub const MAX_IN_FLIGHT: usize = 64;
+use muster_store::model::Realm;
 
 /// Bounds the shadow evaluations in flight.
 pub struct ShadowRunner {
     permits: Arc<Semaphore>,
 }
 
-impl Default for ShadowRunner {
-    fn default() -> Self {
-        Self { permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)) }
+impl ShadowRunner {
+    /// A runner letting at most `max_in_flight` shadow evaluations run at once, per host.
+    pub fn new(max_in_flight: std::num::NonZeroUsize) -> Self {
+        Self { permits: Arc::new(Semaphore::new(max_in_flight.get())) }
     }
 }
 
@@ -59,7 +57,7 @@ impl ShadowRunner {
         let Some(selection) = shadow_selection(realm) else { return };
         let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
             state.metrics.shadow("dropped");
-            tracing::warn!(realm = %realm.id, "shadow evaluation dropped: {MAX_IN_FLIGHT} already in flight");
+            tracing::warn!(realm = %realm.id, "shadow evaluation dropped: {} already in flight", state.config.shadow_max_in_flight);
             return;
         };
         let (state, realm) = (Arc::clone(state), realm.clone());
@@ -77,8 +75,9 @@ impl ShadowRunner {
                 }
             };
             let differs = DecisionOutput::of(&outcome) != live_output;
-            let record = decision_record(&realm, Some(&user_id), &input, &outcome, false, true, now_millis())
-                .map(|record| DecisionRecord { shadow_of: Some(live_id.clone()), differs: Some(differs), ..record });
+            let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: Some(&user_id) };
+            let recorded = Recorded::Shadow { of: live_id.clone(), differs };
+            let record = decision_record(subject, &input, &outcome, recorded, now_millis());
             let stored = match record {
                 Ok(record) => state.store.insert_decision(&record).await.map_err(|e| e.to_string()),
                 Err(error) => Err(error.to_string()),

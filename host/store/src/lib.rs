@@ -131,8 +131,9 @@ enum Backend {
     Postgres,
 }
 
-/// Connections a pool opens at most, unless [`Store::connect_with`] says otherwise.
-const DEFAULT_MAX_CONNECTIONS: u32 = 8;
+/// Connections a pool opens at most, unless [`Store::connect_with`] or
+/// [`Store::open_data_dir_with`] says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
 /// How long SQLite waits for another process's write lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -209,6 +210,11 @@ impl Store {
     /// Opens (creating it if needed) the embedded SQLite store `muster.db` in `dir`, creating
     /// `dir` too.
     pub async fn open_data_dir(dir: &Path) -> Result<Store> {
+        Self::open_data_dir_with(dir, DEFAULT_MAX_CONNECTIONS).await
+    }
+
+    /// [`Store::open_data_dir`] with at most `max_connections` pooled connections.
+    pub async fn open_data_dir_with(dir: &Path, max_connections: u32) -> Result<Store> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Invalid(format!("cannot create data directory {}: {e}", dir.display())))?;
         let path = std::path::absolute(dir.join("muster.db"))
@@ -216,7 +222,7 @@ impl Store {
         let path = path
             .to_str()
             .ok_or_else(|| StoreError::Invalid(format!("data directory {} is not valid UTF-8", dir.display())))?;
-        Self::connect(&format!("sqlite://{}?mode=rwc", percent_encode_path(path))).await
+        Self::connect_with(&format!("sqlite://{}?mode=rwc", percent_encode_path(path)), max_connections).await
     }
 
     /// Which database this is: `"sqlite"` or `"postgres"`.

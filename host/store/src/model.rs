@@ -134,6 +134,30 @@ pub struct Realm {
     pub created_at: Millis,
 }
 
+impl Realm {
+    /// A new realm: no module active or in shadow, SCIM bearer tokens off.
+    pub fn new(
+        tenant_id: &str,
+        id: &str,
+        name: &str,
+        default_organization: Option<String>,
+        created_at: Millis,
+    ) -> Self {
+        Realm {
+            id: id.to_owned(),
+            tenant_id: tenant_id.to_owned(),
+            name: name.to_owned(),
+            default_organization,
+            user_rules_version: None,
+            group_rules_version: None,
+            shadow_user_rules_version: None,
+            shadow_group_rules_version: None,
+            scim_bearer_enabled: false,
+            created_at,
+        }
+    }
+}
+
 /// One uploaded version of a realm's user-rules or group-rules module.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModuleVersion {
@@ -214,6 +238,9 @@ pub struct UserRecord {
     /// Provider groups the IdP last reported: the login claims, or the display names of the SCIM
     /// groups the user was put in (kept while the user is deactivated).
     pub provider_groups: Vec<String>,
+    /// Internal groups the login service reported at the user's last login (what the rules see
+    /// as the user's internal groups on every trigger until the next login).
+    pub internal_groups: Vec<String>,
     /// Active or deactivated.
     pub status: UserStatus,
     /// The primary organization the rules last decided; `None`: No organization (blocked).
@@ -234,6 +261,33 @@ pub struct UserRecord {
     pub version: i64,
     /// When the user was deactivated, while it is. Kept by the store from the status.
     pub deactivated_at: Option<Millis>,
+}
+
+impl UserRecord {
+    /// A user new to `realm`: active, with a fresh random id, nothing decided yet.
+    pub fn new_active(realm: &Realm, user_name: &str, now: Millis) -> Self {
+        UserRecord {
+            id: crate::ids::random_id(12),
+            tenant_id: realm.tenant_id.clone(),
+            realm_id: realm.id.clone(),
+            user_name: user_name.to_owned(),
+            external_id: None,
+            email: None,
+            display_name: None,
+            attributes: std::collections::BTreeMap::new(),
+            provider_groups: Vec::new(),
+            internal_groups: Vec::new(),
+            status: UserStatus::Active,
+            organization: None,
+            rule_groups: Vec::new(),
+            last_login_at: None,
+            created_at: now,
+            updated_at: now,
+            scim: None,
+            version: 1,
+            deactivated_at: None,
+        }
+    }
 }
 
 /// A stored decision: everything needed to replay it bit for bit.

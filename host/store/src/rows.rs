@@ -47,7 +47,7 @@ macro_rules! module_columns {
 macro_rules! user_columns {
     () => {
         "tenant_id, realm_id, id, user_name, external_id, email, display_name, attributes, provider_groups, status, \
-         organization, rule_groups, last_login_at, created_at, updated_at, scim, version, deactivated_at"
+         organization, rule_groups, last_login_at, created_at, updated_at, scim, version, deactivated_at, internal_groups"
     };
 }
 
@@ -215,6 +215,7 @@ pub(super) fn user(row: &AnyRow) -> Result<UserRecord> {
         display_name: get(row, "display_name")?,
         attributes: json(row, "attributes")?,
         provider_groups: json(row, "provider_groups")?,
+        internal_groups: json(row, "internal_groups")?,
         status: spelled(row, "status", UserStatus::parse)?,
         organization: get(row, "organization")?,
         rule_groups: json(row, "rule_groups")?,

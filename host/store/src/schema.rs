@@ -18,6 +18,7 @@ const SQLITE: &[Embedded] = &[
     (1, "initial", include_str!("../migrations/sqlite/0001_initial.sql")),
     (2, "shadow_results", include_str!("../migrations/sqlite/0002_shadow_results.sql")),
     (3, "scim", include_str!("../migrations/sqlite/0003_scim.sql")),
+    (4, "internal_groups", include_str!("../migrations/sqlite/0004_internal_groups.sql")),
 ];
 
 /// PostgreSQL migrations, in order (same versions and descriptions as [`SQLITE`]).
@@ -25,6 +26,7 @@ const POSTGRES: &[Embedded] = &[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
     (2, "shadow_results", include_str!("../migrations/postgres/0002_shadow_results.sql")),
     (3, "scim", include_str!("../migrations/postgres/0003_scim.sql")),
+    (4, "internal_groups", include_str!("../migrations/postgres/0004_internal_groups.sql")),
 ];
 
 /// The SQLite migrator.

@@ -344,13 +344,14 @@ pub(super) async fn save_user(tx: &mut WriteTx, user: &UserRecord) -> Result<()>
     sqlx::query(concat!(
         "INSERT INTO users (",
         user_columns!(),
-        ", user_name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+        ", user_name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
          ON CONFLICT (tenant_id, realm_id, id) DO UPDATE SET user_name = excluded.user_name, \
          external_id = excluded.external_id, email = excluded.email, display_name = excluded.display_name, \
          attributes = excluded.attributes, provider_groups = excluded.provider_groups, status = excluded.status, \
          organization = excluded.organization, rule_groups = excluded.rule_groups, \
          last_login_at = excluded.last_login_at, updated_at = excluded.updated_at, scim = excluded.scim, \
-         version = excluded.version, deactivated_at = excluded.deactivated_at, user_name_key = excluded.user_name_key"
+         version = excluded.version, deactivated_at = excluded.deactivated_at, \
+         internal_groups = excluded.internal_groups, user_name_key = excluded.user_name_key"
     ))
     .bind(user.tenant_id.as_str())
     .bind(user.realm_id.as_str())
@@ -370,6 +371,7 @@ pub(super) async fn save_user(tx: &mut WriteTx, user: &UserRecord) -> Result<()>
     .bind(user.scim.as_ref().map(to_json).transpose()?)
     .bind(user.version)
     .bind(user.deactivated_at)
+    .bind(to_json(&user.internal_groups)?)
     .bind(user_name_key(&user.user_name))
     .execute(tx.conn())
     .await
@@ -391,6 +393,7 @@ fn changed_fields(before: &UserRecord, after: &UserRecord) -> Vec<&'static str> 
     check("display_name", before.display_name != after.display_name);
     check("attributes", before.attributes != after.attributes);
     check("provider_groups", before.provider_groups != after.provider_groups);
+    check("internal_groups", before.internal_groups != after.internal_groups);
     check("status", before.status != after.status);
     check("organization", before.organization != after.organization);
     check("rule_groups", before.rule_groups != after.rule_groups);

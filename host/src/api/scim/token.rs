@@ -1,7 +1,7 @@
 //! `POST /scim/{tenant}/{realm}/oauth/token`: the OAuth2 client-credentials grant (RFC 6749
 //! §4.4) for the realm's SCIM clients. The client authenticates with HTTP Basic or with
 //! `client_id` / `client_secret` form fields; the answer is a random access token that lives
-//! [`TOKEN_LIFETIME_MILLIS`], stored hashed. Errors are RFC 6749 §5.2 bodies.
+//! `scim_token_lifetime` (configured), stored hashed. Errors are RFC 6749 §5.2 bodies.
 
 use axum::{
     Json,
@@ -19,9 +19,6 @@ use crate::{
     service::{SharedState, now_millis},
 };
 use muster_store::{Audit, model::ScimToken};
-
-/// How long an access token lives: one hour.
-pub const TOKEN_LIFETIME_MILLIS: i64 = 60 * 60 * 1000;
 
 /// The form fields of a token request.
 #[derive(Deserialize)]
@@ -119,7 +116,7 @@ async fn issue_token(
         realm_id: realm.to_owned(),
         credential_id: credential.id.clone(),
         issued_at: now,
-        expires_at: now + TOKEN_LIFETIME_MILLIS,
+        expires_at: now.saturating_add(state.config.scim_token_lifetime_millis()),
     };
     let audit = Audit { actor: format!("scim:{}", credential.id), at: now };
     state.store.insert_scim_token(&issued, &audit).await.map_err(|e| {
@@ -131,7 +128,7 @@ async fn issue_token(
         }
     })?;
     let mut response = Json(json!({
-        "access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME_MILLIS / 1000,
+        "access_token": token, "token_type": "Bearer", "expires_in": state.config.scim_token_lifetime.as_secs(),
     }))
     .into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

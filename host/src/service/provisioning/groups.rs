@@ -32,10 +32,6 @@ use muster_store::{
     model::{GroupMember, Realm, ScimGroup, UserStatus},
 };
 
-/// Users re-decided at once after a group write (their decisions are applied by the store's
-/// writer, which takes them in batches).
-const REDECIDE_CONCURRENCY: usize = 8;
-
 /// A group write and what it changed.
 #[derive(Debug)]
 pub struct Written {
@@ -251,7 +247,8 @@ pub async fn delete(state: &SharedState, realm: &Realm, id: &str, actor: &str) -
 }
 
 /// Runs the rules for each active user whose provider groups a group write changed, and
-/// applies them, [`REDECIDE_CONCURRENCY`] at a time. The group write has already happened: a
+/// applies them, `scim_redecide_concurrency` (configured) at a time (their decisions are applied
+/// by the store's writer, which takes them in batches). The group write has already happened: a
 /// user the rules fail on keeps its previous decision, and the failure is logged and counted
 /// (the next event re-decides).
 async fn redecide(state: &SharedState, realm: &Realm, user_ids: &[String], actor: &str) {
@@ -259,7 +256,7 @@ async fn redecide(state: &SharedState, realm: &Realm, user_ids: &[String], actor
         let result = redecide_one(state, realm, &user_id, actor).await;
         (user_id, result)
     });
-    let mut results = futures_util::stream::iter(runs).buffer_unordered(REDECIDE_CONCURRENCY);
+    let mut results = futures_util::stream::iter(runs).buffer_unordered(state.config.scim_redecide_concurrency.get());
     while let Some((user_id, result)) = results.next().await {
         if let Err(error) = result {
             state.metrics.error(error.kind());
@@ -276,14 +273,8 @@ async fn redecide_one(state: &SharedState, realm: &Realm, user_id: &str, actor: 
             return Ok(());
         }
         let expected_version = Some(user.version);
-        let change = Change {
-            user,
-            trigger: Trigger::ScimGroupChange,
-            internal_groups: Vec::new(),
-            expected_version,
-            session: None,
-            events: Vec::new(),
-        };
+        let change =
+            Change { user, trigger: Trigger::ScimGroupChange, expected_version, session: None, events: Vec::new() };
         match decide_and_apply(state, realm, change, actor).await {
             Err(DecideError::Store(StoreError::VersionMismatch { .. })) if tries < ATTEMPTS => tries += 1,
             result => return result.map(|_| ()),

@@ -18,8 +18,6 @@ pub mod users;
 
 use axum::http::StatusCode;
 
-pub use resource::scim_attributes;
-
 use super::{decide::DecideError, rules::RulesError};
 use muster_scim::error::{ScimError, ScimType};
 use muster_store::StoreError;
@@ -45,6 +43,7 @@ pub fn store_error(error: StoreError) -> ScimError {
 pub fn decide_error(error: DecideError) -> ScimError {
     match error {
         DecideError::Store(store) | DecideError::Rules(RulesError::Store(store)) => store_error(store),
+        DecideError::Rules(missing @ RulesError::MissingVersion { .. }) => ScimError::internal(missing),
         DecideError::Rules(rules) => ScimError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             scim_type: None,

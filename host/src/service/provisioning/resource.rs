@@ -1,11 +1,8 @@
 //! Users and groups as SCIM resources, and back: checking what a client sent against the
-//! schema, the columns a SCIM user fills, the attributes the rules see, and the resources
+//! schema, the columns a SCIM user fills, and the resources
 //! Muster answers.
 
-use std::{
-    collections::BTreeMap,
-    time::{Duration, UNIX_EPOCH},
-};
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
@@ -115,43 +112,6 @@ fn primary_email(resource: &Map<String, Value>) -> Option<String> {
 
 fn text<'a>(resource: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     resource.get(name).and_then(Value::as_str)
-}
-
-/// The attributes the rules see of a user's SCIM document, each a list of strings: the core
-/// ones people write rules on, and the enterprise extension's.
-pub fn scim_attributes(document: &Value) -> BTreeMap<String, Vec<String>> {
-    let mut attributes = BTreeMap::new();
-    let mut put = |name: &str, value: Option<&Value>| {
-        let values: Vec<String> = match value {
-            Some(Value::String(text)) => vec![text.clone()],
-            Some(Value::Bool(flag)) => vec![flag.to_string()],
-            Some(Value::Number(number)) => vec![number.to_string()],
-            Some(Value::Object(members)) => {
-                members.get("value").and_then(Value::as_str).map(str::to_owned).into_iter().collect()
-            }
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|item| item.get("value").and_then(Value::as_str).or_else(|| item.as_str()))
-                .map(str::to_owned)
-                .collect(),
-            _ => Vec::new(),
-        };
-        if !values.is_empty() {
-            attributes.insert(name.to_owned(), values);
-        }
-    };
-    for name in ["displayName", "nickName", "title", "userType", "locale", "preferredLanguage", "timezone", "emails"] {
-        put(name, document.get(name));
-    }
-    let name = document.get("name");
-    put("givenName", name.and_then(|n| n.get("givenName")));
-    put("familyName", name.and_then(|n| n.get("familyName")));
-    if let Some(enterprise) = document.get(ENTERPRISE_USER_SCHEMA) {
-        for attribute in ["employeeNumber", "costCenter", "organization", "division", "department", "manager"] {
-            put(attribute, enterprise.get(attribute));
-        }
-    }
-    attributes
 }
 
 /// A user as a SCIM resource: its SCIM document, its columns, the groups it counts as a member
@@ -297,7 +257,7 @@ mod tests {
             "emails": [{"value": "ada@acme.com", "type": "work"}, {"value": "ada@home.org"}],
             ENTERPRISE_USER_SCHEMA: {"department": "Sales", "manager": {"value": "m-1"}},
         });
-        let attributes = scim_attributes(&document);
+        let attributes = crate::decision::input::scim_attributes(&document);
         assert_eq!(attributes["title"], ["Sales Manager"]);
         assert_eq!(attributes["givenName"], ["Ada"]);
         assert_eq!(attributes["emails"], ["ada@acme.com", "ada@home.org"]);

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::service::{
     SharedState,
-    decide::{Change, decide_and_apply, new_user},
+    decide::{Change, decide_and_apply},
     now_millis,
 };
 use muster_scim::{error::ScimError, patch::PatchRequest, schema::ResourceType};
@@ -53,18 +53,12 @@ pub async fn create(state: &SharedState, realm: &Realm, body: &Value, actor: &st
     let fields = UserFields::of(&resource)?;
     check_unique(state, realm, &fields, None).await?;
     let now = now_millis();
-    let mut user = new_user(realm, &fields.user_name, now);
+    let mut user = UserRecord::new_active(realm, &fields.user_name, now);
     fields.write_into(&mut user, &resource);
     let changed: Vec<String> = resource.keys().cloned().collect();
     let note = note("scim.user.created", &user.id, &changed);
-    let change = Change {
-        user,
-        trigger: Trigger::ScimCreate,
-        internal_groups: Vec::new(),
-        expected_version: None,
-        session: None,
-        events: vec![note],
-    };
+    let change =
+        Change { user, trigger: Trigger::ScimCreate, expected_version: None, session: None, events: vec![note] };
     let applied = decide_and_apply(state, realm, change, actor).await.map_err(decide_error)?;
     if !fields.active {
         deactivate(state, realm, &applied.user.id, "provisioned with active: false", actor).await?;
@@ -140,14 +134,8 @@ pub async fn reactivate(state: &SharedState, realm: &Realm, id: &str, actor: &st
         let expected_version = Some(existing.version);
         let mut user = existing;
         user.status = UserStatus::Active;
-        let change = Change {
-            user,
-            trigger: Trigger::ScimReactivate,
-            internal_groups: Vec::new(),
-            expected_version,
-            session: None,
-            events: Vec::new(),
-        };
+        let change =
+            Change { user, trigger: Trigger::ScimReactivate, expected_version, session: None, events: Vec::new() };
         let applied = decide_and_apply(state, realm, change, actor).await.map_err(decide_error)?;
         Ok(Written { user: load(state, realm, &applied.user.id).await?, changed: vec!["active".into()] })
     })
@@ -200,14 +188,7 @@ async fn write(
             if !was_active || attributes_changed {
                 user.status = UserStatus::Active;
                 let trigger = if was_active { Trigger::ScimUpdate } else { Trigger::ScimReactivate };
-                let change = Change {
-                    user,
-                    trigger,
-                    internal_groups: Vec::new(),
-                    expected_version,
-                    session: None,
-                    events: vec![note],
-                };
+                let change = Change { user, trigger, expected_version, session: None, events: vec![note] };
                 decide_and_apply(state, realm, change, actor).await.map_err(decide_error)?;
             }
             if was_active && !fields.active {

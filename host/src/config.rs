@@ -1,0 +1,767 @@
+//! Every operational knob of the service, in one place: [`Config`].
+//!
+//! A knob has one name in each source, derived from its file key: `engine.fuel` is the flag
+//! `--engine-fuel`, the environment variable `MUSTER_ENGINE_FUEL` and the key `fuel` of the
+//! file's `[engine]` table. Sources, strongest first:
+//!
+//! 1. command-line flags;
+//! 2. environment variables (`MUSTER_…`);
+//! 3. the file named by `--config <file>` / `MUSTER_CONFIG` (JSON when its name ends in `.json`,
+//!    TOML otherwise);
+//! 4. the defaults ([`Config::default`]; the engine's limits default to [`Limits::default`]).
+//!
+//! Durations are written the humantime way (`12h`, `90s`, `250ms`) and must be longer than
+//! zero. A bad value or an unknown key is a one-line [`ConfigError`] naming the key.
+//! `docs/configuration.md` lists every knob.
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    num::{NonZeroU32, NonZeroUsize},
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use muster_engine::{EngineConfig, Limits};
+use serde::{Deserialize, Deserializer};
+
+/// How the service runs. Deserializable from a file (unknown keys are refused, missing keys
+/// take their defaults); [`ConfigArgs`] layers flags and environment variables over it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address `muster serve` listens on (an in-process server is handed its listener
+    /// instead). Default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// Directory of the embedded SQLite store and of the compiled-module cache (kept there
+    /// with PostgreSQL too). Default `muster-data`.
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL (`postgres://user@host/db`) to use instead of the embedded store.
+    /// Default: none (the embedded store).
+    pub database_url: Option<String>,
+    /// Database connections the store pools at most. Default 8
+    /// ([`muster_store::DEFAULT_MAX_CONNECTIONS`]).
+    pub store_pool_size: NonZeroU32,
+    /// The operator token, which the operator routes (`/v1/tenants`) require. Default: none
+    /// (operator routes disabled).
+    pub operator_token: Option<Secret>,
+    /// Compiled modules kept in memory; more are reloaded from the disk cache on demand.
+    /// Default 1024.
+    pub module_cache: NonZeroUsize,
+    /// How often decision records past their tenant's retention and expired SCIM access
+    /// tokens are deleted. Default `1h`.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub retention_interval: Duration,
+    /// Largest request body of every route but module uploads, in bytes. Default 1048576
+    /// (1 MiB).
+    pub max_body_bytes: usize,
+    /// Largest module upload body, in bytes: the module travels base64-encoded, so this should
+    /// exceed 4/3 of `engine.max_module_bytes` plus the settings. Default 16777216 (16 MiB).
+    pub max_upload_bytes: usize,
+    /// How long a login session lives unless revoked first. Default `12h`.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub session_lifetime: Duration,
+    /// How long a SCIM access token from the OAuth2 token endpoint lives. Default `1h`.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub scim_token_lifetime: Duration,
+    /// Shadow evaluations allowed in flight at once; beyond that they are dropped (and
+    /// counted), never queued. Default 64.
+    pub shadow_max_in_flight: NonZeroUsize,
+    /// Users re-decided at once after a SCIM group write changed their groups. Default 8.
+    pub scim_redecide_concurrency: NonZeroUsize,
+    /// The bounds every rule module and evaluation runs under (the `[engine]` table). Default
+    /// [`Limits::default`].
+    #[serde(deserialize_with = "engine_limits")]
+    pub engine: Limits,
+}
+
+/// Compiled modules kept in memory by default.
+const MODULE_CACHE: NonZeroUsize = NonZeroUsize::new(1024).expect("1024 is not zero");
+/// Shadow evaluations in flight by default.
+const SHADOW_MAX_IN_FLIGHT: NonZeroUsize = NonZeroUsize::new(64).expect("64 is not zero");
+/// Users re-decided at once by default.
+const SCIM_REDECIDE_CONCURRENCY: NonZeroUsize = NonZeroUsize::new(8).expect("8 is not zero");
+/// The store's pool size by default.
+const STORE_POOL_SIZE: NonZeroU32 = match NonZeroU32::new(muster_store::DEFAULT_MAX_CONNECTIONS) {
+    Some(size) => size,
+    None => NonZeroU32::MIN,
+};
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("muster-data"),
+            database_url: None,
+            store_pool_size: STORE_POOL_SIZE,
+            operator_token: None,
+            module_cache: MODULE_CACHE,
+            retention_interval: Duration::from_secs(60 * 60),
+            max_body_bytes: 1 << 20,
+            max_upload_bytes: 16 << 20,
+            session_lifetime: Duration::from_secs(12 * 60 * 60),
+            scim_token_lifetime: Duration::from_secs(60 * 60),
+            shadow_max_in_flight: SHADOW_MAX_IN_FLIGHT,
+            scim_redecide_concurrency: SCIM_REDECIDE_CONCURRENCY,
+            engine: Limits::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads a configuration file: JSON when its name ends in `.json`, TOML otherwise. Keys it
+    /// leaves out take their defaults.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let file_error = |message: String| ConfigError::File { path: path.to_owned(), message };
+        let config = if path.extension().is_some_and(|extension| extension == "json") {
+            let mut json = serde_json::Deserializer::from_str(&text);
+            serde_path_to_error::deserialize(&mut json).map_err(|e| file_error(located(e.path(), e.inner())))?
+        } else {
+            let table: toml::Table = toml::from_str(&text).map_err(|e| file_error(toml_syntax(&text, &e)))?;
+            serde_path_to_error::deserialize(table).map_err(|e| file_error(located(e.path(), e.inner().message())))?
+        };
+        Ok(config)
+    }
+
+    /// Checks what the types cannot: every duration is longer than zero (a configuration built
+    /// in code skips the parsers that refuse zero).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let durations = [
+            ("retention_interval", self.retention_interval),
+            ("session_lifetime", self.session_lifetime),
+            ("scim_token_lifetime", self.scim_token_lifetime),
+            ("engine.compile_timeout", self.engine.compile_timeout),
+            ("engine.timeout", self.engine.timeout),
+        ];
+        match durations.into_iter().find(|(_, duration)| duration.is_zero()) {
+            Some((key, _)) => Err(ConfigError::value(key, "must be longer than zero".into())),
+            None => Ok(()),
+        }
+    }
+
+    /// How the engine is built: these limits, and compiled code cached in
+    /// `<data_dir>/module-cache`.
+    pub fn engine_config(&self) -> EngineConfig {
+        EngineConfig { limits: self.engine.clone(), cache_dir: Some(self.data_dir.join("module-cache")) }
+    }
+
+    /// [`Config::session_lifetime`] in milliseconds.
+    pub fn session_lifetime_millis(&self) -> i64 {
+        millis(self.session_lifetime)
+    }
+
+    /// [`Config::scim_token_lifetime`] in milliseconds.
+    pub fn scim_token_lifetime_millis(&self) -> i64 {
+        millis(self.scim_token_lifetime)
+    }
+}
+
+/// A duration in whole milliseconds, saturating.
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// `key: message`, or just the message for an error about the whole document.
+fn located(path: &serde_path_to_error::Path, message: impl fmt::Display) -> String {
+    match path.to_string().as_str() {
+        "." | "" => message.to_string(),
+        key => format!("{key}: {message}"),
+    }
+}
+
+/// A TOML syntax error on one line, with its line number.
+fn toml_syntax(text: &str, error: &toml::de::Error) -> String {
+    match error.span() {
+        Some(span) => {
+            let line = text.get(..span.start).map_or(1, |before| before.matches('\n').count() + 1);
+            format!("line {line}: {}", error.message().trim())
+        }
+        None => error.message().trim().to_owned(),
+    }
+}
+
+/// A value kept out of logs and `Debug` output (the operator token).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// A configuration that cannot be used, in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or JSON, has an unknown key or a bad value.
+    #[error("configuration file {}: {message}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+    /// A flag, environment variable or configured value is not acceptable.
+    #[error("{key} (--{flag}, {env}): {message}")]
+    Value {
+        /// The file key (`engine.fuel`).
+        key: &'static str,
+        /// The flag, without its dashes (`engine-fuel`).
+        flag: String,
+        /// The environment variable (`MUSTER_ENGINE_FUEL`).
+        env: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    fn value(key: &'static str, message: String) -> ConfigError {
+        ConfigError::Value { key, flag: flag_of(key), env: env_of(key), message }
+    }
+}
+
+/// The flag of a file key: `engine.fuel` → `engine-fuel`.
+fn flag_of(key: &str) -> String {
+    key.replace(['.', '_'], "-")
+}
+
+/// The environment variable of a file key: `engine.fuel` → `MUSTER_ENGINE_FUEL`.
+fn env_of(key: &str) -> String {
+    format!("MUSTER_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flags and environment variables.
+
+/// The flags of every knob (each with its `MUSTER_…` environment variable), and `--config`.
+/// Values are parsed by [`ConfigArgs::load`], so that a bad one is reported like a bad file
+/// value.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConfigArgs {
+    #[arg(
+        long,
+        env = "MUSTER_CONFIG",
+        value_name = "FILE",
+        help = "A TOML or JSON file of settings (JSON when the name ends in .json); flags and environment variables override it [default: none]"
+    )]
+    config: Option<PathBuf>,
+
+    #[arg(long, env = "MUSTER_LISTEN", value_name = "ADDRESS", help = help("Address to listen on", Config::default().listen))]
+    listen: Option<String>,
+    #[arg(long, env = "MUSTER_DATA_DIR", value_name = "DIR", help = help("Directory of the embedded SQLite store and the compiled-module cache", Config::default().data_dir.display()))]
+    data_dir: Option<String>,
+    #[arg(
+        long,
+        env = "MUSTER_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        help = "Use PostgreSQL instead of the embedded store (postgres://user@host/db) [default: none]"
+    )]
+    database_url: Option<String>,
+    #[arg(long, env = "MUSTER_STORE_POOL_SIZE", value_name = "N", help = help("Database connections pooled at most", Config::default().store_pool_size))]
+    store_pool_size: Option<String>,
+    #[arg(
+        long,
+        env = "MUSTER_OPERATOR_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        help = "Token the operator routes (/v1/tenants) require; prefer the environment variable or the file, a flag shows in the process list [default: none, operator routes disabled]"
+    )]
+    operator_token: Option<String>,
+    #[arg(long, env = "MUSTER_MODULE_CACHE", value_name = "N", help = help("Compiled modules kept in memory (more are reloaded from the disk cache on demand)", Config::default().module_cache))]
+    module_cache: Option<String>,
+    #[arg(long, env = "MUSTER_RETENTION_INTERVAL", value_name = "DURATION", help = help("How often decision records past their tenant's retention are deleted (e.g. 1h, 10m)", humantime::format_duration(Config::default().retention_interval)))]
+    retention_interval: Option<String>,
+    #[arg(long, env = "MUSTER_MAX_BODY_BYTES", value_name = "BYTES", help = help("Largest request body of every route but module uploads", Config::default().max_body_bytes))]
+    max_body_bytes: Option<String>,
+    #[arg(long, env = "MUSTER_MAX_UPLOAD_BYTES", value_name = "BYTES", help = help("Largest module upload body (the module is base64 in it)", Config::default().max_upload_bytes))]
+    max_upload_bytes: Option<String>,
+    #[arg(long, env = "MUSTER_SESSION_LIFETIME", value_name = "DURATION", help = help("How long a login session lives unless revoked", humantime::format_duration(Config::default().session_lifetime)))]
+    session_lifetime: Option<String>,
+    #[arg(long, env = "MUSTER_SCIM_TOKEN_LIFETIME", value_name = "DURATION", help = help("How long a SCIM access token from the token endpoint lives", humantime::format_duration(Config::default().scim_token_lifetime)))]
+    scim_token_lifetime: Option<String>,
+    #[arg(long, env = "MUSTER_SHADOW_MAX_IN_FLIGHT", value_name = "N", help = help("Shadow evaluations in flight at once (more are dropped and counted)", Config::default().shadow_max_in_flight))]
+    shadow_max_in_flight: Option<String>,
+    #[arg(long, env = "MUSTER_SCIM_REDECIDE_CONCURRENCY", value_name = "N", help = help("Users re-decided at once after a SCIM group write", Config::default().scim_redecide_concurrency))]
+    scim_redecide_concurrency: Option<String>,
+
+    #[arg(long, env = "MUSTER_ENGINE_MAX_MODULE_BYTES", value_name = "BYTES", help_heading = ENGINE, help = help("Largest rule module accepted", Limits::default().max_module_bytes))]
+    engine_max_module_bytes: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_COMPILE_TIMEOUT", value_name = "DURATION", help_heading = ENGINE, help = help("Longest time compiling one module may take", humantime::format_duration(Limits::default().compile_timeout)))]
+    engine_compile_timeout: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_FUEL", value_name = "N", help_heading = ENGINE, help = help("Instruction budget (wasmtime fuel) of one evaluation", Limits::default().fuel))]
+    engine_fuel: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_TIMEOUT", value_name = "DURATION", help_heading = ENGINE, help = help("Wall-clock budget of one evaluation", humantime::format_duration(Limits::default().timeout)))]
+    engine_timeout: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_MEMORY_BYTES", value_name = "BYTES", help_heading = ENGINE, help = help("Largest linear memory of a module", Limits::default().max_memory_bytes))]
+    engine_max_memory_bytes: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_TABLE_ELEMENTS", value_name = "N", help_heading = ENGINE, help = help("Most table elements of a module", Limits::default().max_table_elements))]
+    engine_max_table_elements: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_STACK_BYTES", value_name = "BYTES", help_heading = ENGINE, help = help("Deepest WebAssembly call stack", Limits::default().max_stack_bytes))]
+    engine_max_stack_bytes: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_INPUT_BYTES", value_name = "BYTES", help_heading = ENGINE, help = help("Largest encoded request handed to a module", Limits::default().max_input_bytes))]
+    engine_max_input_bytes: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_OUTPUT_BYTES", value_name = "BYTES", help_heading = ENGINE, help = help("Largest encoded response accepted from a module", Limits::default().max_output_bytes))]
+    engine_max_output_bytes: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_CONCURRENT_EVALUATIONS", value_name = "N", help_heading = ENGINE, help = help("Evaluations running at the same time (instance slots)", Limits::default().max_concurrent_evaluations))]
+    engine_max_concurrent_evaluations: Option<String>,
+}
+
+/// The help heading of the engine's limits.
+const ENGINE: &str = "Engine limits";
+
+/// A flag's help: what it does and its default.
+fn help(text: &str, default: impl fmt::Display) -> String {
+    format!("{text} [default: {default}]")
+}
+
+impl ConfigArgs {
+    /// The configuration: the file's (or the defaults), with every flag or environment variable
+    /// given laid over it.
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        let c = &mut config;
+        set(&mut c.listen, "listen", &self.listen)?;
+        set(&mut c.data_dir, "data_dir", &self.data_dir)?;
+        set(&mut c.database_url, "database_url", &self.database_url)?;
+        set(&mut c.store_pool_size, "store_pool_size", &self.store_pool_size)?;
+        set(&mut c.operator_token, "operator_token", &self.operator_token)?;
+        set(&mut c.module_cache, "module_cache", &self.module_cache)?;
+        set(&mut c.retention_interval, "retention_interval", &self.retention_interval)?;
+        set(&mut c.max_body_bytes, "max_body_bytes", &self.max_body_bytes)?;
+        set(&mut c.max_upload_bytes, "max_upload_bytes", &self.max_upload_bytes)?;
+        set(&mut c.session_lifetime, "session_lifetime", &self.session_lifetime)?;
+        set(&mut c.scim_token_lifetime, "scim_token_lifetime", &self.scim_token_lifetime)?;
+        set(&mut c.shadow_max_in_flight, "shadow_max_in_flight", &self.shadow_max_in_flight)?;
+        set(&mut c.scim_redecide_concurrency, "scim_redecide_concurrency", &self.scim_redecide_concurrency)?;
+        let e = &mut c.engine;
+        set(&mut e.max_module_bytes, "engine.max_module_bytes", &self.engine_max_module_bytes)?;
+        set(&mut e.compile_timeout, "engine.compile_timeout", &self.engine_compile_timeout)?;
+        set(&mut e.fuel, "engine.fuel", &self.engine_fuel)?;
+        set(&mut e.timeout, "engine.timeout", &self.engine_timeout)?;
+        set(&mut e.max_memory_bytes, "engine.max_memory_bytes", &self.engine_max_memory_bytes)?;
+        set(&mut e.max_table_elements, "engine.max_table_elements", &self.engine_max_table_elements)?;
+        set(&mut e.max_stack_bytes, "engine.max_stack_bytes", &self.engine_max_stack_bytes)?;
+        set(&mut e.max_input_bytes, "engine.max_input_bytes", &self.engine_max_input_bytes)?;
+        set(&mut e.max_output_bytes, "engine.max_output_bytes", &self.engine_max_output_bytes)?;
+        set(
+            &mut e.max_concurrent_evaluations,
+            "engine.max_concurrent_evaluations",
+            &self.engine_max_concurrent_evaluations,
+        )?;
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Lays a flag's or environment variable's value, if given, over `slot`.
+fn set<T: Setting>(slot: &mut T, key: &'static str, value: &Option<String>) -> Result<(), ConfigError> {
+    if let Some(text) = value {
+        *slot = T::parse_setting(text).map_err(|message| ConfigError::value(key, message))?;
+    }
+    Ok(())
+}
+
+/// A knob's type, as written in a flag or environment variable.
+trait Setting: Sized {
+    fn parse_setting(text: &str) -> Result<Self, String>;
+}
+
+/// [`Setting`] through [`FromStr`](std::str::FromStr), with what was expected in the message.
+macro_rules! setting_from_str {
+    ($($type:ty => $expected:literal),* $(,)?) => {$(
+        impl Setting for $type {
+            fn parse_setting(text: &str) -> Result<Self, String> {
+                text.trim().parse().map_err(|error| format!("invalid value {text:?} ({error}): expected {}", $expected))
+            }
+        }
+    )*};
+}
+
+setting_from_str!(
+    SocketAddr => "an address such as 127.0.0.1:8080",
+    u64 => "a whole number",
+    u32 => "a whole number",
+    usize => "a whole number",
+    NonZeroU32 => "a whole number, at least 1",
+    NonZeroUsize => "a whole number, at least 1",
+);
+
+impl Setting for PathBuf {
+    fn parse_setting(text: &str) -> Result<Self, String> {
+        Ok(PathBuf::from(text))
+    }
+}
+
+/// An empty value is no value.
+impl Setting for Option<String> {
+    fn parse_setting(text: &str) -> Result<Self, String> {
+        Ok(Some(text.to_owned()).filter(|text| !text.is_empty()))
+    }
+}
+
+/// An empty value is no value.
+impl Setting for Option<Secret> {
+    fn parse_setting(text: &str) -> Result<Self, String> {
+        Ok(Some(Secret::new(text)).filter(|secret| !secret.expose().is_empty()))
+    }
+}
+
+impl Setting for Duration {
+    fn parse_setting(text: &str) -> Result<Self, String> {
+        duration::parse(text)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// File values the derive cannot read by itself.
+
+/// Durations as humantime text, longer than zero.
+mod duration {
+    use std::{fmt, time::Duration};
+
+    use serde::{Deserializer, de};
+
+    /// Parses `12h`, `90s`, `250ms`, …; zero is refused.
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        match humantime::parse_duration(text.trim()) {
+            Ok(duration) if duration.is_zero() => Err(format!("{text:?} is zero: must be longer than zero")),
+            Ok(duration) => Ok(duration),
+            Err(error) => Err(format!("invalid duration {text:?} ({error}): expected one such as 12h, 90s or 250ms")),
+        }
+    }
+
+    /// A duration in a file: a string [`parse`] takes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        deserializer.deserialize_str(Visitor)
+    }
+
+    /// [`deserialize`], for an optional field.
+    pub fn optional<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+        deserialize(deserializer).map(Some)
+    }
+
+    struct Visitor;
+
+    impl de::Visitor<'_> for Visitor {
+        type Value = Duration;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a duration such as \"12h\", \"90s\" or \"250ms\"")
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
+            parse(text).map_err(E::custom)
+        }
+    }
+}
+
+/// The `[engine]` table: each key it names replaces that one of [`Limits::default`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EngineLimits {
+    max_module_bytes: Option<usize>,
+    #[serde(default, deserialize_with = "duration::optional")]
+    compile_timeout: Option<Duration>,
+    fuel: Option<u64>,
+    #[serde(default, deserialize_with = "duration::optional")]
+    timeout: Option<Duration>,
+    max_memory_bytes: Option<usize>,
+    max_table_elements: Option<usize>,
+    max_stack_bytes: Option<usize>,
+    max_input_bytes: Option<usize>,
+    max_output_bytes: Option<usize>,
+    max_concurrent_evaluations: Option<u32>,
+}
+
+fn engine_limits<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Limits, D::Error> {
+    let file = EngineLimits::deserialize(deserializer)?;
+    let mut limits = Limits::default();
+    let EngineLimits {
+        max_module_bytes,
+        compile_timeout,
+        fuel,
+        timeout,
+        max_memory_bytes,
+        max_table_elements,
+        max_stack_bytes,
+        max_input_bytes,
+        max_output_bytes,
+        max_concurrent_evaluations,
+    } = file;
+    limits.max_module_bytes = max_module_bytes.unwrap_or(limits.max_module_bytes);
+    limits.compile_timeout = compile_timeout.unwrap_or(limits.compile_timeout);
+    limits.fuel = fuel.unwrap_or(limits.fuel);
+    limits.timeout = timeout.unwrap_or(limits.timeout);
+    limits.max_memory_bytes = max_memory_bytes.unwrap_or(limits.max_memory_bytes);
+    limits.max_table_elements = max_table_elements.unwrap_or(limits.max_table_elements);
+    limits.max_stack_bytes = max_stack_bytes.unwrap_or(limits.max_stack_bytes);
+    limits.max_input_bytes = max_input_bytes.unwrap_or(limits.max_input_bytes);
+    limits.max_output_bytes = max_output_bytes.unwrap_or(limits.max_output_bytes);
+    limits.max_concurrent_evaluations = max_concurrent_evaluations.unwrap_or(limits.max_concurrent_evaluations);
+    Ok(limits)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use clap::{CommandFactory as _, Parser};
+
+    use super::*;
+
+    /// The flags alone, as `muster serve` has them.
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: ConfigArgs,
+    }
+
+    /// Tests that parse flags read the process environment too: one at a time.
+    static ENVIRONMENT: Mutex<()> = Mutex::new(());
+
+    fn parse(args: &[&str]) -> Result<Config, ConfigError> {
+        let cli = Cli::try_parse_from(std::iter::once("muster").chain(args.iter().copied())).unwrap();
+        cli.config.load()
+    }
+
+    fn scratch(name: &str, contents: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("muster-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    /// Every knob set to something other than its default.
+    fn everything() -> Config {
+        Config {
+            listen: "0.0.0.0:9000".parse().unwrap(),
+            data_dir: "/var/lib/muster".into(),
+            database_url: Some("postgres://muster@db/muster".into()),
+            store_pool_size: NonZeroU32::new(3).unwrap(),
+            operator_token: Some(Secret::new("s3cret")),
+            module_cache: NonZeroUsize::new(10).unwrap(),
+            retention_interval: Duration::from_secs(600),
+            max_body_bytes: 4096,
+            max_upload_bytes: 8192,
+            session_lifetime: Duration::from_secs(2 * 60 * 60),
+            scim_token_lifetime: Duration::from_secs(5 * 60),
+            shadow_max_in_flight: NonZeroUsize::new(5).unwrap(),
+            scim_redecide_concurrency: NonZeroUsize::new(2).unwrap(),
+            engine: Limits {
+                max_module_bytes: 1000,
+                compile_timeout: Duration::from_secs(3),
+                fuel: 1234,
+                timeout: Duration::from_millis(50),
+                max_memory_bytes: 2000,
+                max_table_elements: 30,
+                max_stack_bytes: 4000,
+                max_input_bytes: 5000,
+                max_output_bytes: 6000,
+                max_concurrent_evaluations: 7,
+            },
+        }
+    }
+
+    const EVERYTHING_TOML: &str = r#"
+        listen = "0.0.0.0:9000"
+        data_dir = "/var/lib/muster"
+        database_url = "postgres://muster@db/muster"
+        store_pool_size = 3
+        operator_token = "s3cret"
+        module_cache = 10
+        retention_interval = "10m"
+        max_body_bytes = 4096
+        max_upload_bytes = 8192
+        session_lifetime = "2h"
+        scim_token_lifetime = "5m"
+        shadow_max_in_flight = 5
+        scim_redecide_concurrency = 2
+
+        [engine]
+        max_module_bytes = 1000
+        compile_timeout = "3s"
+        fuel = 1234
+        timeout = "50ms"
+        max_memory_bytes = 2000
+        max_table_elements = 30
+        max_stack_bytes = 4000
+        max_input_bytes = 5000
+        max_output_bytes = 6000
+        max_concurrent_evaluations = 7
+    "#;
+
+    const EVERYTHING_FLAGS: &[&str] = &[
+        "--listen=0.0.0.0:9000",
+        "--data-dir=/var/lib/muster",
+        "--database-url=postgres://muster@db/muster",
+        "--store-pool-size=3",
+        "--operator-token=s3cret",
+        "--module-cache=10",
+        "--retention-interval=10m",
+        "--max-body-bytes=4096",
+        "--max-upload-bytes=8192",
+        "--session-lifetime=2h",
+        "--scim-token-lifetime=5m",
+        "--shadow-max-in-flight=5",
+        "--scim-redecide-concurrency=2",
+        "--engine-max-module-bytes=1000",
+        "--engine-compile-timeout=3s",
+        "--engine-fuel=1234",
+        "--engine-timeout=50ms",
+        "--engine-max-memory-bytes=2000",
+        "--engine-max-table-elements=30",
+        "--engine-max-stack-bytes=4000",
+        "--engine-max-input-bytes=5000",
+        "--engine-max-output-bytes=6000",
+        "--engine-max-concurrent-evaluations=7",
+    ];
+
+    #[test]
+    fn defaults_are_the_documented_ones_and_the_engines() {
+        let _env = ENVIRONMENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let config = parse(&[]).unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.engine, Limits::default());
+        assert_eq!(config.session_lifetime_millis(), 12 * 60 * 60 * 1000);
+        assert_eq!(config.scim_token_lifetime_millis(), 60 * 60 * 1000);
+        assert_eq!(config.store_pool_size.get(), muster_store::DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(config.max_body_bytes, 1 << 20);
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn every_knob_has_a_flag_an_environment_variable_and_a_file_key() {
+        let _env = ENVIRONMENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        assert_eq!(parse(EVERYTHING_FLAGS).unwrap(), everything());
+        assert_eq!(Config::from_file(&scratch("everything.toml", EVERYTHING_TOML)).unwrap(), everything());
+        let json = r#"{"listen": "0.0.0.0:9000", "data_dir": "/var/lib/muster",
+            "database_url": "postgres://muster@db/muster", "store_pool_size": 3, "operator_token": "s3cret",
+            "module_cache": 10, "retention_interval": "10m", "max_body_bytes": 4096, "max_upload_bytes": 8192,
+            "session_lifetime": "2h", "scim_token_lifetime": "5m", "shadow_max_in_flight": 5,
+            "scim_redecide_concurrency": 2,
+            "engine": {"max_module_bytes": 1000, "compile_timeout": "3s", "fuel": 1234, "timeout": "50ms",
+                "max_memory_bytes": 2000, "max_table_elements": 30, "max_stack_bytes": 4000,
+                "max_input_bytes": 5000, "max_output_bytes": 6000, "max_concurrent_evaluations": 7}}"#;
+        assert_eq!(Config::from_file(&scratch("everything.json", json)).unwrap(), everything());
+        // Each flag's environment variable is named after it, and one flag per file key.
+        let command = Cli::command();
+        let flags: Vec<_> = command.get_arguments().filter(|arg| arg.get_long() != Some("help")).collect();
+        assert_eq!(flags.len(), EVERYTHING_FLAGS.len() + 1, "one flag per knob, and --config");
+        for arg in flags {
+            let long = arg.get_long().unwrap();
+            let env = arg.get_env().unwrap().to_str().unwrap();
+            assert_eq!(env, format!("MUSTER_{}", long.replace('-', "_").to_ascii_uppercase()), "{long}");
+            let help = arg.get_help().unwrap().to_string();
+            assert!(help.contains("[default: "), "--{long} states its default: {help}");
+        }
+    }
+
+    #[test]
+    fn flags_beat_environment_variables_which_beat_the_file_which_beats_the_defaults() {
+        let _env = ENVIRONMENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let file = scratch(
+            "precedence.toml",
+            "session_lifetime = \"2h\"\nscim_token_lifetime = \"20m\"\nmax_body_bytes = 100\n[engine]\nfuel = 10\n",
+        );
+        let environment = [
+            ("MUSTER_CONFIG", file.to_str().unwrap()),
+            ("MUSTER_SESSION_LIFETIME", "3h"),
+            ("MUSTER_SCIM_TOKEN_LIFETIME", "30m"),
+            ("MUSTER_ENGINE_FUEL", "20"),
+        ];
+        // SAFETY: the only tests that read the environment take `ENVIRONMENT` first.
+        unsafe {
+            environment.iter().for_each(|(name, value)| std::env::set_var(name, value));
+        }
+        let config = parse(&["--session-lifetime", "4h"]);
+        unsafe {
+            environment.iter().for_each(|(name, _)| std::env::remove_var(name));
+        }
+        let config = config.unwrap();
+        assert_eq!(config.session_lifetime, Duration::from_secs(4 * 60 * 60), "flag over environment and file");
+        assert_eq!(config.scim_token_lifetime, Duration::from_secs(30 * 60), "environment over file");
+        assert_eq!(config.engine.fuel, 20, "environment over file, in the engine's limits");
+        assert_eq!(config.max_body_bytes, 100, "file over default");
+        let untouched = Limits { fuel: 20, ..Limits::default() };
+        assert_eq!(config.engine, untouched, "the engine keys the file leaves out keep the engine's defaults");
+        assert_eq!(config.retention_interval, Config::default().retention_interval, "default");
+        // `--config` itself: the flag beats the file named in the environment.
+        let other = scratch("other.toml", "max_body_bytes = 7\n");
+        let config = parse(&["--config", other.to_str().unwrap()]).unwrap();
+        assert_eq!(config.max_body_bytes, 7);
+    }
+
+    #[test]
+    fn a_bad_key_or_value_is_one_line_naming_the_key() {
+        let _env = ENVIRONMENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let cases = [
+            ("unknown.toml", "sesion_lifetime = \"1h\"\n", "unknown field `sesion_lifetime`"),
+            ("unknown-engine.toml", "[engine]\nfule = 1\n", "engine: unknown field `fule`"),
+            ("type.toml", "[engine]\nfuel = \"lots\"\n", "engine.fuel: invalid type: string \"lots\""),
+            ("duration.toml", "session_lifetime = 12\n", "session_lifetime: invalid type: integer `12`"),
+            ("humantime.toml", "session_lifetime = \"12 lightyears\"\n", "session_lifetime: invalid duration"),
+            ("zero.toml", "retention_interval = \"0s\"\n", "retention_interval: \"0s\" is zero"),
+            ("pool.toml", "store_pool_size = 0\n", "store_pool_size: "),
+            ("syntax.toml", "max_body_bytes = 1\nlisten = \n", "line 2: "),
+            ("unknown.json", r#"{"engine": {"fuel": 1}, "shadow": 3}"#, "unknown field `shadow`"),
+            ("type.json", r#"{"max_body_bytes": -1}"#, "max_body_bytes: invalid value: integer `-1`"),
+        ];
+        for (name, contents, expected) in cases {
+            let error = Config::from_file(&scratch(name, contents)).unwrap_err().to_string();
+            assert!(error.contains(expected), "{name}: {error}");
+            assert!(error.contains(name), "{name} names the file: {error}");
+            assert!(!error.contains('\n'), "{name}: one line: {error:?}");
+        }
+        let error = parse(&["--engine-fuel", "lots"]).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "engine.fuel (--engine-fuel, MUSTER_ENGINE_FUEL): invalid value \"lots\" (invalid digit found in string): expected a whole number"
+        );
+        let error = parse(&["--session-lifetime", "0ms"]).unwrap_err().to_string();
+        assert!(error.starts_with("session_lifetime (--session-lifetime, MUSTER_SESSION_LIFETIME): "), "{error}");
+        let error = parse(&["--shadow-max-in-flight", "0"]).unwrap_err().to_string();
+        assert!(error.contains("at least 1"), "{error}");
+        let missing = parse(&["--config", "/nonexistent/muster.toml"]).unwrap_err().to_string();
+        assert!(missing.starts_with("cannot read the configuration file /nonexistent/muster.toml: "), "{missing}");
+        let built = Config { session_lifetime: Duration::ZERO, ..Config::default() };
+        assert!(built.validate().unwrap_err().to_string().contains("must be longer than zero"));
+    }
+
+    #[test]
+    fn empty_tokens_are_no_token_and_secrets_stay_out_of_debug() {
+        let _env = ENVIRONMENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        assert_eq!(parse(&["--operator-token="]).unwrap().operator_token, None);
+        let config = parse(&["--operator-token", "s3cret"]).unwrap();
+        assert_eq!(config.operator_token.as_ref().map(Secret::expose), Some("s3cret"));
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+}
