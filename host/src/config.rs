@@ -725,7 +725,7 @@ mod tests {
         let _env = ENVIRONMENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let cases = [
             ("unknown.toml", "sesion_lifetime = \"1h\"\n", "unknown field `sesion_lifetime`"),
-            ("unknown-engine.toml", "[engine]\nfule = 1\n", "engine: unknown field `fule`"),
+            ("unknown-engine.toml", "[engine]\nfule = 1\n", "engine.fule: unknown field `fule`"),
             ("type.toml", "[engine]\nfuel = \"lots\"\n", "engine.fuel: invalid type: string \"lots\""),
             ("duration.toml", "session_lifetime = 12\n", "session_lifetime: invalid type: integer `12`"),
             ("humantime.toml", "session_lifetime = \"12 lightyears\"\n", "session_lifetime: invalid duration"),
