@@ -168,6 +168,7 @@ fn user(tenant: &str, realm: &str, id: &str, name: &str, external_id: Option<&st
         display_name: Some(format!("User {name}")),
         attributes: BTreeMap::from([("department".to_owned(), vec!["Sales".to_owned()])]),
         provider_groups: vec!["sales-emea".into(), "all".into()],
+        internal_groups: vec!["on-call".into()],
         status: UserStatus::Active,
         organization: Some("acme-sales".into()),
         rule_groups: vec!["managers".into()],

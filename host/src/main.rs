@@ -21,7 +21,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    Serve(commands::serve::ServeArgs),
+    Serve(Box<commands::serve::ServeArgs>),
     Eval(commands::eval::EvalArgs),
     Test(commands::test::TestArgs),
 }
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     let outcome = match cli.command {
-        Command::Serve(args) => commands::serve::run(args),
+        Command::Serve(args) => commands::serve::run(*args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Test(args) => commands::test::run(args),
     };
