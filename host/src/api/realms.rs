@@ -75,18 +75,7 @@ pub async fn create(
     check_slug("realm id", &body.id)?;
     check_organization(&state, &tenant, body.default_organization.as_deref()).await?;
     let now = now_millis();
-    let realm = Realm {
-        id: body.id,
-        tenant_id: tenant,
-        name: body.name,
-        default_organization: body.default_organization,
-        user_rules_version: None,
-        group_rules_version: None,
-        shadow_user_rules_version: None,
-        shadow_group_rules_version: None,
-        scim_bearer_enabled: false,
-        created_at: now,
-    };
+    let realm = Realm::new(&tenant, &body.id, &body.name, body.default_organization, now);
     state.store.create_realm(&realm, &Audit { actor: caller.actor(), at: now }).await?;
     Ok((StatusCode::CREATED, Json(realm)))
 }
