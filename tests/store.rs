@@ -1313,7 +1313,7 @@ async fn empty_database(db: &TestDb) -> sqlx::AnyConnection {
 async fn the_migration_keys_existing_user_names(db: &TestDb) {
     let mut raw = empty_database(db).await;
     let migration = |name: &str| {
-        let path = format!("{}/migrations/{}/{name}.sql", env!("CARGO_MANIFEST_DIR"), db.backend());
+        let path = format!("{}/store/migrations/{}/{name}.sql", env!("CARGO_MANIFEST_DIR"), db.backend());
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     };
     let run = |sql: String| sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
