@@ -2,7 +2,7 @@
 //! sharing one database.
 //!
 //! Every query is written once, with `$1, $2, …` placeholders, and runs on both backends through
-//! sqlx's `Any` driver; only the migrations differ (`host/migrations/sqlite`, `…/postgres`), and
+//! sqlx's `Any` driver; only the migrations differ (`host/store/migrations/sqlite`, `…/postgres`), and
 //! only where the dialects must.
 //!
 //! Guarantees the rest of the host relies on:

@@ -1,5 +1,5 @@
-//! The migrations, embedded in the binary: `host/migrations/sqlite/*.sql` and
-//! `host/migrations/postgres/*.sql`, applied in version order by sqlx's migrator on connect.
+//! The migrations, embedded in the binary: `host/store/migrations/sqlite/*.sql` and
+//! `host/store/migrations/postgres/*.sql`, applied in version order by sqlx's migrator on connect.
 //!
 //! They are listed here by hand (`include_str!`, so cargo rebuilds when one changes) rather than
 //! with `sqlx::migrate!`, which would pull in sqlx's proc-macro crates and does not notice a new
@@ -54,7 +54,7 @@ fn migrator(embedded: &[Embedded]) -> Migrator {
 mod tests {
     use super::*;
 
-    /// `NNNN_description.sql` file names in `host/migrations/<dir>`, sorted.
+    /// `NNNN_description.sql` file names in `host/store/migrations/<dir>`, sorted.
     fn files(dir: &str) -> Vec<String> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dir);
         let mut names: Vec<String> = std::fs::read_dir(&path)
