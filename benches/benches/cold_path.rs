@@ -1,5 +1,5 @@
-//! The cold path of design.md §8: upload to first decision ≤ 150 ms (for a ~200 KB module),
-//! restart with the on-disk cache ≤ 5 ms per module.
+//! The cold path (targets: upload to first decision ≤ 150 ms for a ~200 KB module;
+//! restart with the on-disk cache ≤ 5 ms per module).
 //!
 //! * `compile`: `Engine::load` of `user_rules.wasm` on an engine without a disk cache
 //!   (validate, compile with Cranelift, check the contract, pre-link, ask the ABI version);

@@ -1,4 +1,4 @@
-//! One isolated evaluation of the 20-rule user-rules workload (design.md §8: median ≤ 10 µs,
+//! One isolated evaluation of the 20-rule user-rules workload (target: median ≤ 10 µs,
 //! ≤ 5× native, ≥ 3× faster than regorus), three ways in one group:
 //!
 //! * `wasm`: `RuleModule::evaluate_user` of the built `user_rules.wasm` (fresh instance,

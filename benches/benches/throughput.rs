@@ -1,4 +1,4 @@
-//! Evaluations per second of the 20-rule workload (design.md §8: ≥ 150,000/s on two cores):
+//! Evaluations per second of the 20-rule workload (target: ≥ 150,000/s on two cores):
 //! `iter_custom` splits the iterations between threads sharing one `RuleModule`, each running
 //! its share of isolated evaluations; criterion reports elements (evaluations) per second.
 //! `one_thread` is the same loop on a single thread, for the scaling.

@@ -1,5 +1,5 @@
 //! Workloads shared by Muster's engine benchmarks (`benches/benches/*.rs`), which measure the
-//! engine targets of design.md §8.
+//! engine targets in the README's Benchmarks section.
 //!
 //! * [`settings_json`]: settings of the stock **user-rules** policy with 20 realistic rules
 //!   (attribute `equals` / `in` / `regex` / `equals_ignore_case` / `present`, provider-group

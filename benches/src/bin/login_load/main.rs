@@ -1,4 +1,4 @@
-//! `login_load`: a load generator for Muster's login endpoint (design.md §8: ≥ 20,000 logins/s
+//! `login_load`: a load generator for Muster's login endpoint (target: ≥ 20,000 logins/s
 //! over loopback on two cores, p99 ≤ 5 ms). `scripts/load-login` builds it, starts a demo
 //! server and runs it; `login_load --help` lists the options.
 //!

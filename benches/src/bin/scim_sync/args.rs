@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::cpu::Watch;
 
 /// Replays an Entra ID initial provisioning cycle against a Muster realm's SCIM 2.0 endpoint
-/// (`/scim/{tenant}/{realm}/v2/`) and measures it (design.md §8: ≥ 2,000 provisioning writes/s,
+/// (`/scim/{tenant}/{realm}/v2/`) and measures it (target: ≥ 2,000 provisioning writes/s,
 /// rules evaluated on each).
 ///
 /// Three phases, each spread over `--connections` keep-alive HTTP/1.1 connections taking work

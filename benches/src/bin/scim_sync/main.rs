@@ -1,5 +1,5 @@
 //! `scim_sync`: an Entra ID initial provisioning cycle against Muster's SCIM 2.0 endpoint, as a
-//! benchmark (design.md §8: ≥ 2,000 provisioning writes/s with the rules evaluated on each;
+//! benchmark (target: ≥ 2,000 provisioning writes/s with the rules evaluated on each;
 //! Entra itself asks for 25/s). `scripts/load-scim` builds it, starts a demo server and runs
 //! it; `scim_sync --help` lists the options.
 //!
