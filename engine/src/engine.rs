@@ -9,7 +9,7 @@ use wasmtime::{Config, InstanceAllocationStrategy, Linker, Module, OptLevel, Poo
 use crate::{
     EngineError, EvalError, Limits, LoadError, contract,
     disk_cache::DiskCache,
-    host::{self, HostState},
+    host_functions::{self, HostState},
     invoke::Callable,
     module::RuleModule,
     regex_cache::RegexCache,
@@ -41,7 +41,7 @@ impl Engine {
         let limits = config.limits;
         let wasm =
             wasmtime::Engine::new(&wasmtime_config(&limits)).map_err(|e| EngineError::Config(format!("{e:#}")))?;
-        let linker = host::linker(&wasm).map_err(|e| EngineError::Config(format!("{e:#}")))?;
+        let linker = host_functions::linker(&wasm).map_err(|e| EngineError::Config(format!("{e:#}")))?;
         let cache = config.cache_dir.map(|dir| DiskCache::open(&dir, &wasm)).transpose()?;
         let ticker = EpochTicker::start(wasm.clone())
             .map_err(|e| EngineError::Config(format!("cannot start the epoch thread: {e}")))?;
@@ -111,7 +111,7 @@ impl Engine {
         let compiled = cache.read(digest)?;
         // SAFETY: cache entries are written only by `store_cached` from `Module::serialize`
         // of this engine configuration (the entry name includes the engine fingerprint), in a
-        // directory that must be writable by Muster alone (see docs/operations.md). wasmtime
+        // directory that must be writable by Muster alone (`--data-dir`, docs/configuration.md). wasmtime
         // still checks the header and refuses code built for another engine or version.
         match unsafe { Module::deserialize(&self.wasm, &compiled) } {
             Ok(module) => Some(module),

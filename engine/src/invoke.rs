@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use muster_wire::abi::{self, OutputSlice};
 use wasmtime::{InstancePre, Store, Trap, WasmBacktrace};
 
-use crate::{EvalError, Limits, host::HostState, regex_cache::RegexCache, ticker::EpochTicker};
+use crate::{EvalError, Limits, host_functions::HostState, regex_cache::RegexCache, ticker::EpochTicker};
 
 /// What a module needs to be called: its pre-linked instance template and its limits.
 pub struct Callable {

@@ -25,7 +25,7 @@ mod contract;
 mod disk_cache;
 mod engine;
 mod error;
-mod host;
+mod host_functions;
 mod invoke;
 mod limits;
 mod module;
