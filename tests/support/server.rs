@@ -486,3 +486,129 @@ impl Client {
         (reply.status, reply.json)
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The server in-process, through `muster::server::run`.
+
+/// A server started in this process by [`muster::server::run`] on a `127.0.0.1:0` listener, with
+/// a scratch data directory (the embedded store) and [`OPERATOR_TOKEN`], on a runtime of its
+/// own in a thread of its own. Dropping it shuts it down gracefully, as [`InProcessServer::shutdown`] does.
+pub struct InProcessServer {
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), muster::server::ServerError>>>,
+    client: Client,
+    /// The address it listens on.
+    pub address: std::net::SocketAddr,
+    /// The configuration it was started with.
+    pub config: muster::config::Config,
+}
+
+impl InProcessServer {
+    /// Starts a server with the defaults, a fresh data directory and the test operator token,
+    /// changed by `configure`; waits until `/healthz` answers 200.
+    pub fn start(label: &str, configure: impl FnOnce(&mut muster::config::Config)) -> InProcessServer {
+        let data_dir = crate::support::scratch_dir(label);
+        let mut config = muster::config::Config {
+            data_dir: data_dir.clone(),
+            operator_token: Some(muster::config::Secret::new(OPERATOR_TOKEN)),
+            ..muster::config::Config::default()
+        };
+        configure(&mut config);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("a non-blocking listener");
+        let address = listener.local_addr().expect("the listener's address");
+        let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
+        let server_config = config.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime for the server");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+                muster::server::run(listener, server_config, async {
+                    let _ = signal.await;
+                })
+                .await
+            })
+        });
+        let log = data_dir.join("in-process.log");
+        std::fs::write(&log, "(an in-process server: its log goes to this test's tracing subscriber, if any)\n")
+            .expect("write the log note");
+        let client = Client::new(format!("http://{address}"), log);
+        let mut server = InProcessServer { shutdown: Some(shutdown), thread: Some(thread), client, address, config };
+        server.wait_healthy();
+        server
+    }
+
+    fn wait_healthy(&mut self) {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let probe = Client {
+            agent: agent(Duration::from_secs(2)),
+            base: self.client.base.clone(),
+            log: Arc::clone(&self.client.log),
+        };
+        loop {
+            if self.thread.as_ref().is_some_and(|thread| thread.is_finished()) {
+                let outcome = self.join();
+                panic!("the in-process server stopped before answering /healthz: {outcome:?}");
+            }
+            if probe.try_call("GET", "/healthz", None, Body::None).is_ok_and(|reply| reply.status == 200) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the in-process server did not answer GET /healthz within {STARTUP_TIMEOUT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A client of this server, to hand to other threads.
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    /// Asks the server to shut down, waits for it, and returns what `run` returned.
+    pub fn shutdown(mut self) -> Result<(), muster::server::ServerError> {
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<(), muster::server::ServerError> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let Some(thread) = self.thread.take() else { return Ok(()) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !thread.is_finished() {
+            assert!(Instant::now() < deadline, "the in-process server did not stop within 30 s of its shutdown signal");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        match thread.join() {
+            Ok(result) => result,
+            Err(_) => panic!("the in-process server panicked"),
+        }
+    }
+}
+
+impl Deref for InProcessServer {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Drop for InProcessServer {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            // Signal a stop without waiting on a server that may be the reason for the panic.
+            drop(self.shutdown.take());
+            return;
+        }
+        if let Err(error) = self.join() {
+            panic!("the in-process server stopped with an error: {error}");
+        }
+    }
+}
