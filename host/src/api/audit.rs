@@ -1,20 +1,11 @@
 //! The tenant's append-only audit log, filtered and paginated.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{
-    error::ApiError,
-    extract::{ApiQuery, Bearer},
-};
-use crate::service::{
-    SharedState,
-    access::{self, Need},
-};
+use super::{caller::TenantCaller, error::ApiError, extract::ApiQuery};
+use crate::service::SharedState;
 use muster_store::AuditFilter;
 
 /// Query parameters of `GET …/audit`.
@@ -35,11 +26,9 @@ pub struct AuditQuery {
 /// Lists audit events in order; `next_after` continues the listing.
 pub async fn list(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path(tenant): Path<String>,
+    TenantCaller { tenant, .. }: TenantCaller,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let limit = page_limit(query.limit)?;
     let events = state
         .store

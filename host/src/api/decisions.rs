@@ -10,18 +10,13 @@ use serde_json::{Value, json};
 
 use super::{
     audit::page_limit,
+    caller::TenantCaller,
     error::ApiError,
-    evaluate::evaluation_failure,
-    extract::{ApiQuery, Bearer, OptionalJson},
-    realms::find_realm,
-};
-use crate::decision::{
-    input::CanonicalInput,
-    outcome::{DecisionOutput, DecisionTrace},
+    extract::{ApiQuery, OptionalJson},
 };
 use crate::service::{
     SharedState,
-    access::{self, Need},
+    preview::{self, Replay},
     rules::Selection,
 };
 use muster_store::{DecisionFilter, model::DecisionRecord};
@@ -46,11 +41,9 @@ pub struct DecisionQuery {
 /// Lists decision records, newest first.
 pub async fn list(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path(tenant): Path<String>,
+    TenantCaller { tenant, .. }: TenantCaller,
     ApiQuery(query): ApiQuery<DecisionQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let limit = page_limit(query.limit)?;
     let decisions = state
         .store
@@ -75,10 +68,9 @@ pub async fn list(
 /// Shows one decision record.
 pub async fn get(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, decision)): Path<(String, String)>,
+    TenantCaller { tenant, .. }: TenantCaller,
+    Path((_, decision)): Path<(String, String)>,
 ) -> Result<Json<DecisionRecord>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     find_decision(&state, &tenant, &decision).await.map(Json)
 }
 
@@ -90,40 +82,16 @@ pub struct ReplayWith {
     group_rules_version: Option<i64>,
 }
 
-/// Re-runs the recorded input. Without a body, on the recorded versions: `identical` must be
-/// `true` (evaluation is deterministic). With candidate versions: `identical` says whether the
-/// candidate would have decided the same.
+/// Re-runs the recorded input ([`preview::replay`]): without a body on the recorded versions,
+/// with one on the candidate versions it names.
 pub async fn replay(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, decision)): Path<(String, String)>,
+    TenantCaller { tenant, .. }: TenantCaller,
+    Path((_, decision)): Path<(String, String)>,
     OptionalJson(candidate): OptionalJson<ReplayWith>,
-) -> Result<Json<Value>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let record = find_decision(&state, &tenant, &decision).await?;
-    let realm = find_realm(&state, &tenant, &record.realm_id).await?;
-    let input: CanonicalInput = serde_json::from_str(&record.input).map_err(ApiError::internal)?;
-    let selection = Selection {
-        user_rules: candidate.user_rules_version.or(record.user_rules_version),
-        group_rules: candidate.group_rules_version.or(record.group_rules_version),
-    };
-    let outcome = state
-        .rules
-        .evaluate(&state.store, &realm, selection, &input.context, &input.user)
-        .await
-        .map_err(evaluation_failure)?;
-    let recorded_output: DecisionOutput = serde_json::from_str(&record.output).map_err(ApiError::internal)?;
-    let recorded_trace: DecisionTrace = serde_json::from_str(&record.trace).map_err(ApiError::internal)?;
-    let output = DecisionOutput::of(&outcome);
-    let trace = DecisionTrace::of(&outcome);
-    Ok(Json(json!({
-        "decision_id": record.id,
-        "versions": { "user_rules": selection.user_rules, "group_rules": selection.group_rules },
-        "identical": output == recorded_output && trace == recorded_trace,
-        "output_identical": output == recorded_output,
-        "recorded": { "output": recorded_output, "trace": recorded_trace },
-        "replayed": { "output": output, "trace": trace },
-    })))
+) -> Result<Json<Replay>, ApiError> {
+    let candidate = Selection { user_rules: candidate.user_rules_version, group_rules: candidate.group_rules_version };
+    Ok(Json(preview::replay(&state, &tenant, &decision, candidate).await?))
 }
 
 async fn find_decision(state: &SharedState, tenant: &str, decision: &str) -> Result<DecisionRecord, ApiError> {

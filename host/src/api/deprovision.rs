@@ -11,16 +11,8 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{
-    error::ApiError,
-    extract::{Bearer, OptionalJson},
-    realms::find_realm,
-};
-use crate::service::{
-    SharedState,
-    access::{self, Need},
-    provisioning::users,
-};
+use super::{caller::RealmCaller, error::ApiError, extract::OptionalJson};
+use crate::service::{SharedState, provisioning::user_changes};
 use muster_store::{
     Deactivation,
     model::{Realm, UserRecord},
@@ -38,14 +30,12 @@ pub struct Reason {
 /// audited. Deactivating a deactivated user changes nothing (`"changed": false`).
 pub async fn deactivate(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm, user)): Path<(String, String, String)>,
+    RealmCaller { caller, realm, .. }: RealmCaller,
+    Path((_, _, user)): Path<(String, String, String)>,
     OptionalJson(body): OptionalJson<Reason>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let realm = find_realm(&state, &tenant, &realm).await?;
     let reason = body.reason.unwrap_or_else(|| "deactivated by an administrator".into());
-    let done = users::deactivate(&state, &realm, &user, &reason, &caller.actor()).await?;
+    let done = user_changes::deactivate(&state, &realm, &user, &reason, &caller.actor()).await?;
     Ok(Json(deactivation_answer(done)))
 }
 
@@ -59,23 +49,19 @@ fn deactivation_answer(done: Option<Deactivation>) -> Value {
 /// Reactivates a user: suspended memberships count again, and the rules run and apply.
 pub async fn reactivate(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm, user)): Path<(String, String, String)>,
+    RealmCaller { caller, realm, .. }: RealmCaller,
+    Path((_, _, user)): Path<(String, String, String)>,
 ) -> Result<Json<UserRecord>, ApiError> {
-    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let realm = find_realm(&state, &tenant, &realm).await?;
-    Ok(Json(users::reactivate(&state, &realm, &user, &caller.actor()).await?))
+    Ok(Json(user_changes::reactivate(&state, &realm, &user, &caller.actor()).await?))
 }
 
 /// Deletes a user for good (memberships and sessions too; decision records stay), audited.
 pub async fn delete(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm, user)): Path<(String, String, String)>,
+    RealmCaller { caller, realm, .. }: RealmCaller,
+    Path((_, _, user)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let realm = find_realm(&state, &tenant, &realm).await?;
-    users::delete(&state, &realm, &user, &caller.actor()).await?;
+    user_changes::delete(&state, &realm, &user, &caller.actor()).await?;
     Ok(Json(json!({ "deleted": user })))
 }
 
@@ -109,13 +95,10 @@ enum Column {
 /// own; the answer reports every row.
 pub async fn bulk(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm)): Path<(String, String)>,
+    RealmCaller { caller, realm, .. }: RealmCaller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let realm = find_realm(&state, &tenant, &realm).await?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !content_type.to_ascii_lowercase().starts_with("text/csv") {
         return Err(ApiError::UnsupportedMediaType(
@@ -172,10 +155,10 @@ async fn deprovision_row(
         Ok(None) => return row("not_found", None, None),
         Err(error) => return row("error", None, Some(error.to_string())),
     };
-    match users::deactivate(state, realm, &found.id, "bulk deprovisioning file", actor).await {
+    match user_changes::deactivate(state, realm, &found.id, "bulk deprovisioning file", actor).await {
         Ok(Some(_)) => row("deactivated", Some(found.id), None),
         Ok(None) => row("already_deactivated", Some(found.id), None),
-        Err(error) => row("error", Some(found.id), Some(error.detail)),
+        Err(error) => row("error", Some(found.id), Some(error.to_string())),
     }
 }
 

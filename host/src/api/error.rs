@@ -8,6 +8,7 @@ use axum::{
 };
 use serde_json::json;
 
+use crate::service::error::ServiceError;
 use muster_store::StoreError;
 
 /// An API failure a client can act on.
@@ -67,16 +68,22 @@ impl ApiError {
     }
 }
 
-impl From<muster_scim::error::ScimError> for ApiError {
-    /// A provisioning failure reached through the admin API, by its status.
-    fn from(error: muster_scim::error::ScimError) -> Self {
-        let detail = error.detail;
-        match error.status {
-            StatusCode::NOT_FOUND => ApiError::NotFound(detail),
-            StatusCode::CONFLICT | StatusCode::PRECONDITION_FAILED => ApiError::Conflict(detail),
-            StatusCode::UNPROCESSABLE_ENTITY => ApiError::Unprocessable(detail),
-            status if status.is_client_error() => ApiError::BadRequest(detail),
-            _ => ApiError::Internal(detail),
+impl From<ServiceError> for ApiError {
+    /// The JSON API's answer to each service failure: the one place it is decided.
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::Unauthenticated(detail) => ApiError::Unauthorized(detail),
+            ServiceError::Forbidden(detail) => ApiError::Forbidden(detail),
+            ServiceError::NotFound(detail) => ApiError::NotFound(detail),
+            ServiceError::Conflict(detail) => ApiError::Conflict(detail),
+            ServiceError::VersionMismatch { what, expected, actual } => ApiError::Conflict(format!(
+                "{what} was changed concurrently (it is at version {actual}, not {expected}); retry"
+            )),
+            ServiceError::Malformed(detail) => ApiError::BadRequest(detail),
+            ServiceError::Patch(patch) => ApiError::BadRequest(patch.to_string()),
+            ServiceError::InvalidValue(detail) => ApiError::Unprocessable(detail),
+            rules @ ServiceError::RulesFailed(_) => ApiError::Unprocessable(rules.to_string()),
+            ServiceError::Internal(detail) => ApiError::Internal(detail),
         }
     }
 }

@@ -4,36 +4,29 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use muster_wire::{Context, Trigger, User};
-use serde::{Deserialize, Serialize};
+use muster_wire::User;
+use serde::Deserialize;
 
 use super::{
+    caller::{Evaluation, RealmCaller},
     error::ApiError,
-    extract::{ApiJson, Bearer, OptionalJson},
-    realms::find_realm,
+    extract::{ApiJson, OptionalJson},
 };
-use crate::decision::{input::rules_input, outcome::RealmOutcome};
 use crate::service::{
     SharedState,
-    access::{self, Need},
     login::{self, LoginClaims, LoginResult},
-    rules::{RulesError, Selection},
+    preview::{self, DryRun},
+    rules::Selection,
 };
-use muster_store::{
-    ProviderGroupMark,
-    model::{Realm, UserRecord},
-};
+use muster_store::model::{Realm, UserRecord};
 
 /// `POST …/login`: runs the realm's rules for the user the identity provider just
 /// authenticated, applies the decision and returns it with its trace.
 pub async fn login(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm)): Path<(String, String)>,
+    RealmCaller { caller, realm, .. }: RealmCaller<Evaluation>,
     ApiJson(claims): ApiJson<LoginClaims>,
 ) -> Result<Json<LoginResult>, ApiError> {
-    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Evaluation).await?;
-    let realm = find_realm(&state, &tenant, &realm).await?;
     Ok(Json(login::login(&state, &realm, claims, &caller.actor()).await?))
 }
 
@@ -70,77 +63,36 @@ pub struct AdHoc {
     versions: Versions,
 }
 
-/// What a dry run answers.
-#[derive(Serialize)]
-pub struct DryRun {
-    /// Whether the user would be blocked.
-    blocked: bool,
-    /// Each provider group with the organizations it would be marked with.
-    provider_groups: Vec<ProviderGroupMark>,
-    /// The full outcome with traces.
-    evaluation: RealmOutcome,
-}
-
 /// Evaluates the realm's rules (active or candidate versions) on a posted user; changes nothing.
 pub async fn dry_run_ad_hoc(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm)): Path<(String, String)>,
+    RealmCaller { realm, .. }: RealmCaller,
     ApiJson(body): ApiJson<AdHoc>,
 ) -> Result<Json<DryRun>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let realm = find_realm(&state, &tenant, &realm).await?;
-    dry_run(&state, &realm, &body.versions, &body.user).await.map(Json)
+    Ok(Json(preview::dry_run(&state, &realm, body.versions.selection(&realm), &body.user).await?))
 }
 
 /// Evaluates the realm's rules (active or candidate versions) on a stored user, as of their
 /// last login or SCIM update; changes nothing.
 pub async fn dry_run_user(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm, user)): Path<(String, String, String)>,
+    RealmCaller { realm, .. }: RealmCaller,
+    Path((_, _, user)): Path<(String, String, String)>,
     OptionalJson(versions): OptionalJson<Versions>,
 ) -> Result<Json<DryRun>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let realm = find_realm(&state, &tenant, &realm).await?;
-    let user = rules_input(&find_user(&state, &realm, &user).await?);
-    dry_run(&state, &realm, &versions, &user).await.map(Json)
+    Ok(Json(preview::dry_run_stored_user(&state, &realm, versions.selection(&realm), &user).await?))
 }
 
 /// Shows a stored user.
 pub async fn get_user(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm, user)): Path<(String, String, String)>,
+    RealmCaller { realm, .. }: RealmCaller,
+    Path((_, _, user)): Path<(String, String, String)>,
 ) -> Result<Json<UserRecord>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let realm = find_realm(&state, &tenant, &realm).await?;
-    find_user(&state, &realm, &user).await.map(Json)
-}
-
-async fn find_user(state: &SharedState, realm: &Realm, user: &str) -> Result<UserRecord, ApiError> {
     state
         .store
-        .get_user(&realm.tenant_id, &realm.id, user)
+        .get_user(&realm.tenant_id, &realm.id, &user)
         .await?
+        .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("no user {user} in realm {}", realm.id)))
-}
-
-async fn dry_run(state: &SharedState, realm: &Realm, versions: &Versions, user: &User) -> Result<DryRun, ApiError> {
-    let context = Context { realm: realm.id.clone(), trigger: Trigger::DryRun };
-    let evaluation = state
-        .rules
-        .evaluate(&state.store, realm, versions.selection(realm), &context, user)
-        .await
-        .map_err(evaluation_failure)?;
-    Ok(DryRun { blocked: evaluation.blocked(), provider_groups: evaluation.provider_group_marks(), evaluation })
-}
-
-/// A rules failure as the API reports it: a missing version is 404, a failing module 422.
-pub fn evaluation_failure(error: RulesError) -> ApiError {
-    match error {
-        RulesError::Store(store) => store.into(),
-        missing @ RulesError::MissingVersion { .. } => ApiError::NotFound(missing.to_string()),
-        other => ApiError::Unprocessable(format!("the realm's rules failed: {other}")),
-    }
 }

@@ -8,17 +8,10 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{
-    error::ApiError,
-    extract::{ApiJson, Bearer},
-};
+use super::{caller::TenantCaller, error::ApiError, extract::ApiJson};
 use crate::{
     auth,
-    service::{
-        SharedState,
-        access::{self, Need},
-        now_millis,
-    },
+    service::{SharedState, now_millis},
 };
 use muster_store::{Audit, model::KeyKind};
 
@@ -34,11 +27,9 @@ pub struct NewKey {
 /// Creates a key; the response holds the token, which is never shown again.
 pub async fn create(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path(tenant): Path<String>,
+    TenantCaller { caller, tenant, .. }: TenantCaller,
     ApiJson(body): ApiJson<NewKey>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let now = now_millis();
     let (key, token) = auth::new_api_key(&tenant, body.kind, &body.label, now);
     state.store.insert_key(&key, &Audit { actor: caller.actor(), at: now }).await?;
@@ -48,20 +39,17 @@ pub async fn create(
 /// Lists the tenant's keys (never their secrets).
 pub async fn list(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path(tenant): Path<String>,
+    TenantCaller { tenant, .. }: TenantCaller,
 ) -> Result<Json<Value>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     Ok(Json(json!({ "keys": state.store.list_keys(&tenant).await? })))
 }
 
 /// Revokes a key at once.
 pub async fn revoke(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, key)): Path<(String, String)>,
+    TenantCaller { caller, tenant, .. }: TenantCaller,
+    Path((_, key)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     state.store.revoke_key(&tenant, &key, &Audit { actor: caller.actor(), at: now_millis() }).await?;
     Ok(StatusCode::NO_CONTENT)
 }

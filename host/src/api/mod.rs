@@ -4,6 +4,7 @@
 
 mod audit;
 mod backtest;
+mod caller;
 mod decisions;
 mod deprovision;
 pub mod error;

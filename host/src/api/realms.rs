@@ -9,15 +9,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
+    caller::{RealmCaller, TenantCaller},
     error::ApiError,
-    extract::{ApiJson, Bearer},
+    extract::ApiJson,
     tenants::check_slug,
 };
-use crate::service::{
-    AppState, SharedState,
-    access::{self, Need},
-    now_millis,
-};
+use crate::service::{AppState, SharedState, now_millis};
 use muster_store::{
     Audit,
     model::{Organization, Realm},
@@ -33,11 +30,10 @@ pub struct OrganizationBody {
 /// Creates or renames an organization.
 pub async fn save_organization(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, id)): Path<(String, String)>,
+    TenantCaller { caller, tenant, .. }: TenantCaller,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<OrganizationBody>,
 ) -> Result<Json<Organization>, ApiError> {
-    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     check_slug("organization id", &id)?;
     let organization = Organization { id, name: body.name };
     state.store.save_organization(&tenant, &organization, &Audit { actor: caller.actor(), at: now_millis() }).await?;
@@ -47,10 +43,8 @@ pub async fn save_organization(
 /// Lists the tenant's organizations.
 pub async fn list_organizations(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path(tenant): Path<String>,
+    TenantCaller { tenant, .. }: TenantCaller,
 ) -> Result<Json<Value>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     Ok(Json(json!({ "organizations": state.store.list_organizations(&tenant).await? })))
 }
 
@@ -67,11 +61,9 @@ pub struct NewRealm {
 /// Creates a realm.
 pub async fn create(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path(tenant): Path<String>,
+    TenantCaller { caller, tenant, .. }: TenantCaller,
     ApiJson(body): ApiJson<NewRealm>,
 ) -> Result<(StatusCode, Json<Realm>), ApiError> {
-    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     check_slug("realm id", &body.id)?;
     check_organization(&state, &tenant, body.default_organization.as_deref()).await?;
     let now = now_millis();
@@ -83,21 +75,14 @@ pub async fn create(
 /// Lists the tenant's realms.
 pub async fn list(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path(tenant): Path<String>,
+    TenantCaller { tenant, .. }: TenantCaller,
 ) -> Result<Json<Value>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     Ok(Json(json!({ "realms": state.store.list_realms(&tenant).await? })))
 }
 
 /// Shows a realm with its active and shadow versions.
-pub async fn get(
-    State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm)): Path<(String, String)>,
-) -> Result<Json<Realm>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    Ok(Json(find_realm(&state, &tenant, &realm).await?))
+pub async fn get(RealmCaller { realm, .. }: RealmCaller) -> Result<Json<Realm>, ApiError> {
+    Ok(Json(realm))
 }
 
 /// `PATCH …/realms/{realm}` body.
@@ -110,21 +95,22 @@ pub struct RealmUpdate {
 /// Sets (or, with `null`, clears) the realm's default organization.
 pub async fn update(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm)): Path<(String, String)>,
+    RealmCaller { caller, realm, .. }: RealmCaller,
     ApiJson(body): ApiJson<RealmUpdate>,
 ) -> Result<Json<Realm>, ApiError> {
-    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    find_realm(&state, &tenant, &realm).await?;
-    check_organization(&state, &tenant, body.default_organization.as_deref()).await?;
+    check_organization(&state, &realm.tenant_id, body.default_organization.as_deref()).await?;
     let audit = Audit { actor: caller.actor(), at: now_millis() };
-    state.store.set_default_organization(&tenant, &realm, body.default_organization, &audit).await?;
-    Ok(Json(find_realm(&state, &tenant, &realm).await?))
+    state.store.set_default_organization(&realm.tenant_id, &realm.id, body.default_organization, &audit).await?;
+    Ok(Json(reload(&state, &realm).await?))
 }
 
-/// The realm, or 404.
-pub async fn find_realm(state: &AppState, tenant: &str, realm: &str) -> Result<Realm, ApiError> {
-    state.store.get_realm(tenant, realm).await?.ok_or_else(|| ApiError::NotFound(format!("no realm {realm}")))
+/// The realm as stored now, after a change to it.
+pub async fn reload(state: &AppState, realm: &Realm) -> Result<Realm, ApiError> {
+    state
+        .store
+        .get_realm(&realm.tenant_id, &realm.id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no realm {}", realm.id)))
 }
 
 async fn check_organization(state: &AppState, tenant: &str, organization: Option<&str>) -> Result<(), ApiError> {

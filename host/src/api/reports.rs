@@ -4,21 +4,14 @@
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::State,
     http::header,
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 
-use super::{
-    error::ApiError,
-    extract::{ApiQuery, Bearer},
-    realms::find_realm,
-};
-use crate::service::{
-    SharedState,
-    access::{self, Need},
-};
+use super::{caller::RealmCaller, error::ApiError, extract::ApiQuery};
+use crate::service::SharedState;
 use muster_store::model::GroupMember;
 
 /// `?format=json|csv`.
@@ -41,13 +34,10 @@ impl Format {
 /// `GET …/reports/organizations`: each organization (and No organization) with its active users.
 pub async fn organizations(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm)): Path<(String, String)>,
+    RealmCaller { realm, .. }: RealmCaller,
     ApiQuery(format): ApiQuery<Format>,
 ) -> Result<Response, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let realm = find_realm(&state, &tenant, &realm).await?;
-    let report = state.store.organization_members(&tenant, &realm.id).await?;
+    let report = state.store.organization_members(&realm.tenant_id, &realm.id).await?;
     if !format.csv()? {
         return Ok(Json(serde_json::json!({ "realm_id": realm.id, "organizations": report })).into_response());
     }
@@ -59,13 +49,10 @@ pub async fn organizations(
 /// `GET …/reports/groups`: each SCIM group and rule-based group with its active members.
 pub async fn groups(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm)): Path<(String, String)>,
+    RealmCaller { realm, .. }: RealmCaller,
     ApiQuery(format): ApiQuery<Format>,
 ) -> Result<Response, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let realm = find_realm(&state, &tenant, &realm).await?;
-    let report = state.store.group_memberships_report(&tenant, &realm.id).await?;
+    let report = state.store.group_memberships_report(&realm.tenant_id, &realm.id).await?;
     if !format.csv()? {
         return Ok(Json(serde_json::json!({ "realm_id": realm.id, "groups": report })).into_response());
     }

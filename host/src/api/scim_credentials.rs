@@ -10,17 +10,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
+    caller::RealmCaller,
     error::ApiError,
-    extract::{ApiJson, Bearer, OptionalJson},
-    realms::find_realm,
+    extract::{ApiJson, OptionalJson},
+    realms::reload,
 };
 use crate::{
     auth,
-    service::{
-        SharedState,
-        access::{self, Need},
-        now_millis,
-    },
+    service::{SharedState, now_millis},
 };
 use muster_store::{
     Audit,
@@ -46,18 +43,15 @@ pub struct BearerSetting {
 /// Creates a SCIM client for the realm; the secret is in this answer only.
 pub async fn create(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm)): Path<(String, String)>,
+    RealmCaller { caller, realm, .. }: RealmCaller,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<NewCredential>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let realm = find_realm(&state, &tenant, &realm).await?;
     let now = now_millis();
     let secret = muster_store::ids::random_id(32);
     let credential = ScimCredential {
         id: format!("sc_{}", muster_store::ids::random_id(12)),
-        tenant_id: tenant.clone(),
+        tenant_id: realm.tenant_id.clone(),
         realm_id: realm.id.clone(),
         label: body.label,
         secret_sha256: auth::sha256_hex(&secret),
@@ -72,28 +66,23 @@ pub async fn create(
 /// Lists the realm's SCIM clients (never secrets).
 pub async fn list(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm)): Path<(String, String)>,
+    RealmCaller { realm, .. }: RealmCaller,
 ) -> Result<Json<Value>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let realm = find_realm(&state, &tenant, &realm).await?;
     let credentials: Vec<Value> =
-        state.store.list_scim_credentials(&tenant, &realm.id).await?.iter().map(public).collect();
+        state.store.list_scim_credentials(&realm.tenant_id, &realm.id).await?.iter().map(public).collect();
     Ok(Json(json!({ "credentials": credentials, "bearer_enabled": realm.scim_bearer_enabled })))
 }
 
 /// Gives the client a new secret (shown once); the old one stops working at once.
 pub async fn rotate(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm, id)): Path<(String, String, String)>,
+    RealmCaller { caller, realm, .. }: RealmCaller,
+    Path((_, _, id)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let realm = find_realm(&state, &tenant, &realm).await?;
     let secret = muster_store::ids::random_id(32);
     let audit = Audit { actor: caller.actor(), at: now_millis() };
-    state.store.rotate_scim_credential(&tenant, &realm.id, &id, &auth::sha256_hex(&secret), &audit).await?;
+    state.store.rotate_scim_credential(&realm.tenant_id, &realm.id, &id, &auth::sha256_hex(&secret), &audit).await?;
     let credential = find(&state, &realm, &id).await?;
     Ok(Json(shown_once(&credential, &secret, &realm, &headers)))
 }
@@ -101,14 +90,12 @@ pub async fn rotate(
 /// Revokes the client: its secret and every token issued to it stop working at once.
 pub async fn revoke(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm, id)): Path<(String, String, String)>,
+    RealmCaller { caller, realm, .. }: RealmCaller,
+    Path((_, _, id)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let realm = find_realm(&state, &tenant, &realm).await?;
     state
         .store
-        .revoke_scim_credential(&tenant, &realm.id, &id, &Audit { actor: caller.actor(), at: now_millis() })
+        .revoke_scim_credential(&realm.tenant_id, &realm.id, &id, &Audit { actor: caller.actor(), at: now_millis() })
         .await?;
     Ok(Json(public(&find(&state, &realm, &id).await?)))
 }
@@ -116,17 +103,12 @@ pub async fn revoke(
 /// Lets the realm accept `<client_id>.<client_secret>` as a static bearer token, or stops it.
 pub async fn set_bearer(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm)): Path<(String, String)>,
+    RealmCaller { caller, realm, .. }: RealmCaller,
     ApiJson(body): ApiJson<BearerSetting>,
 ) -> Result<Json<Realm>, ApiError> {
-    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    find_realm(&state, &tenant, &realm).await?;
-    state
-        .store
-        .set_scim_bearer_enabled(&tenant, &realm, body.enabled, &Audit { actor: caller.actor(), at: now_millis() })
-        .await?;
-    find_realm(&state, &tenant, &realm).await.map(Json)
+    let audit = Audit { actor: caller.actor(), at: now_millis() };
+    state.store.set_scim_bearer_enabled(&realm.tenant_id, &realm.id, body.enabled, &audit).await?;
+    reload(&state, &realm).await.map(Json)
 }
 
 async fn find(state: &SharedState, realm: &Realm, id: &str) -> Result<ScimCredential, ApiError> {

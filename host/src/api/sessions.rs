@@ -1,20 +1,16 @@
 //! `POST …/realms/{r}/sessions/introspect`: whether a login's session is still valid (the login
 //! service asks; deactivation revokes at once).
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use serde::Deserialize;
 
 use super::{
+    caller::{Evaluation, RealmCaller},
     error::ApiError,
-    extract::{ApiJson, Bearer},
-    realms::find_realm,
+    extract::ApiJson,
 };
 use crate::service::{
     SharedState,
-    access::{self, Need},
     sessions::{self, Introspection},
 };
 
@@ -29,11 +25,8 @@ pub struct IntrospectRequest {
 /// Answers whether the session is active, and if not, why.
 pub async fn introspect(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm)): Path<(String, String)>,
+    RealmCaller { realm, .. }: RealmCaller<Evaluation>,
     ApiJson(body): ApiJson<IntrospectRequest>,
 ) -> Result<Json<Introspection>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Evaluation).await?;
-    let realm = find_realm(&state, &tenant, &realm).await?;
     Ok(Json(sessions::introspect(&state.store, &realm, &body.session).await?))
 }

@@ -8,17 +8,8 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{
-    error::ApiError,
-    extract::{ApiJson, Bearer},
-    modules::parse_kind,
-    realms::find_realm,
-};
-use crate::service::{
-    SharedState,
-    access::{self, Need},
-    now_millis,
-};
+use super::{caller::RealmCaller, error::ApiError, extract::ApiJson, modules::parse_kind, realms::reload};
+use crate::service::{SharedState, access::Caller, now_millis};
 use muster_store::{Audit, model::Realm};
 
 /// `PUT …/modules/{kind}/shadow` body.
@@ -32,35 +23,33 @@ pub struct ShadowVersion {
 /// Runs `version` in shadow beside the active version of `kind`; answers the realm.
 pub async fn set(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm, kind)): Path<(String, String, String)>,
+    RealmCaller { caller, realm, .. }: RealmCaller,
+    Path((_, _, kind)): Path<(String, String, String)>,
     ApiJson(body): ApiJson<ShadowVersion>,
 ) -> Result<Json<Realm>, ApiError> {
-    change(&state, token.as_deref(), &tenant, &realm, &kind, Some(body.version)).await
+    change(&state, &caller, &realm, &kind, Some(body.version)).await
 }
 
 /// Stops running a shadow version of `kind`; answers the realm.
 pub async fn clear(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm, kind)): Path<(String, String, String)>,
+    RealmCaller { caller, realm, .. }: RealmCaller,
+    Path((_, _, kind)): Path<(String, String, String)>,
 ) -> Result<Json<Realm>, ApiError> {
-    change(&state, token.as_deref(), &tenant, &realm, &kind, None).await
+    change(&state, &caller, &realm, &kind, None).await
 }
 
 async fn change(
     state: &SharedState,
-    token: Option<&str>,
-    tenant: &str,
-    realm: &str,
+    caller: &Caller,
+    realm: &Realm,
     kind: &str,
     version: Option<i64>,
 ) -> Result<Json<Realm>, ApiError> {
-    let caller = access::tenant_caller(state, token, tenant, Need::Admin).await?;
     let kind = parse_kind(kind)?;
-    find_realm(state, tenant, realm).await?;
-    state.store.set_shadow(tenant, realm, kind, version, &Audit { actor: caller.actor(), at: now_millis() }).await?;
-    find_realm(state, tenant, realm).await.map(Json)
+    let audit = Audit { actor: caller.actor(), at: now_millis() };
+    state.store.set_shadow(&realm.tenant_id, &realm.id, kind, version, &audit).await?;
+    reload(state, realm).await.map(Json)
 }
 
 /// The realm's shadow versions and, per candidate version pair recorded, how many shadow
@@ -68,14 +57,11 @@ async fn change(
 /// themselves are listed by `GET …/decisions?realm=…&shadow=true&differs=true`.
 pub async fn summary(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm)): Path<(String, String)>,
+    RealmCaller { realm, .. }: RealmCaller,
 ) -> Result<Json<Value>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
-    let found = find_realm(&state, &tenant, &realm).await?;
-    let results = state.store.shadow_summary(&tenant, &realm).await?;
+    let results = state.store.shadow_summary(&realm.tenant_id, &realm.id).await?;
     Ok(Json(json!({
-        "shadow": { "user_rules": found.shadow_user_rules_version, "group_rules": found.shadow_group_rules_version },
+        "shadow": { "user_rules": realm.shadow_user_rules_version, "group_rules": realm.shadow_group_rules_version },
         "results": results,
     })))
 }

@@ -1,24 +1,17 @@
 //! Tenants: created by the operator, each with a first admin key.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
+    caller::TenantCaller,
     error::ApiError,
     extract::{ApiJson, Bearer},
 };
 use crate::{
     auth,
-    service::{
-        SharedState,
-        access::{self, Need},
-        now_millis, retention,
-    },
+    service::{SharedState, access, now_millis, retention},
 };
 use muster_store::{
     Audit,
@@ -59,10 +52,8 @@ pub async fn list(State(state): State<SharedState>, Bearer(token): Bearer) -> Re
 /// Shows the caller's tenant.
 pub async fn get(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path(tenant): Path<String>,
+    TenantCaller { tenant, .. }: TenantCaller,
 ) -> Result<Json<Tenant>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     find_tenant(&state, &tenant).await.map(Json)
 }
 
@@ -77,11 +68,9 @@ pub struct Retention {
 /// Sets how long the tenant's decision records are kept; answers the tenant.
 pub async fn set_retention(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path(tenant): Path<String>,
+    TenantCaller { caller, tenant, .. }: TenantCaller,
     ApiJson(body): ApiJson<Retention>,
 ) -> Result<Json<Tenant>, ApiError> {
-    let caller = access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let days = body.decision_retention_days;
     if let Some(days) = days.filter(|days| !(1..=retention::MAX_RETENTION_DAYS).contains(days)) {
         return Err(ApiError::Unprocessable(format!(
@@ -97,10 +86,8 @@ pub async fn set_retention(
 /// periodically too).
 pub async fn purge(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path(tenant): Path<String>,
+    TenantCaller { tenant, .. }: TenantCaller,
 ) -> Result<Json<retention::Purge>, ApiError> {
-    access::tenant_caller(&state, token.as_deref(), &tenant, Need::Admin).await?;
     let found = find_tenant(&state, &tenant).await?;
     Ok(Json(retention::purge_tenant(&state, &found).await?))
 }

@@ -1,10 +1,11 @@
 //! Who is calling, and may they do this to this tenant.
 //!
-//! A key of tenant A presented for tenant B gets 404, exactly as if B did not exist, so keys
-//! cannot be used to discover other tenants. An evaluation key asking for an admin route gets
-//! 403.
+//! A key of tenant A presented for tenant B is answered as if B did not exist (`NotFound`), so
+//! keys cannot be used to discover other tenants. An evaluation key asking for an admin route is
+//! `Forbidden`.
 
-use crate::{api::error::ApiError, auth};
+use super::error::ServiceError;
+use crate::auth;
 use muster_store::model::{ApiKey, KeyKind};
 
 use super::AppState;
@@ -38,29 +39,33 @@ pub async fn tenant_caller(
     token: Option<&str>,
     tenant: &str,
     need: Need,
-) -> Result<Caller, ApiError> {
-    let token = token.ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
-    let (id, secret) = auth::parse(token).ok_or_else(|| ApiError::Unauthorized("malformed API key".into()))?;
+) -> Result<Caller, ServiceError> {
+    let token = token.ok_or_else(|| ServiceError::Unauthenticated("missing bearer token".into()))?;
+    let (id, secret) = auth::parse(token).ok_or_else(|| ServiceError::Unauthenticated("malformed API key".into()))?;
     let key = state.store.get_key(id).await?;
     let key = match key {
         Some(key) if key.revoked_at.is_none() && auth::verify(secret, &key.secret_sha256) => key,
-        _ => return Err(ApiError::Unauthorized("invalid or revoked API key".into())),
+        _ => return Err(ServiceError::Unauthenticated("invalid or revoked API key".into())),
     };
     if key.tenant_id != tenant {
-        return Err(ApiError::NotFound(format!("no tenant {tenant}")));
+        return Err(ServiceError::NotFound(format!("no tenant {tenant}")));
     }
     if need == Need::Admin && key.kind != KeyKind::Admin {
-        return Err(ApiError::Forbidden("this route needs an admin key; evaluation keys may only evaluate".into()));
+        return Err(ServiceError::Forbidden("this route needs an admin key; evaluation keys may only evaluate".into()));
     }
     Ok(Caller { key })
 }
 
 /// Checks the operator token.
-pub fn operator(state: &AppState, token: Option<&str>) -> Result<(), ApiError> {
+pub fn operator(state: &AppState, token: Option<&str>) -> Result<(), ServiceError> {
     let expected = state
         .operator_token_sha256
         .as_deref()
-        .ok_or_else(|| ApiError::Forbidden("operator routes are disabled: set MUSTER_OPERATOR_TOKEN".into()))?;
-    let token = token.ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
-    if auth::verify(token, expected) { Ok(()) } else { Err(ApiError::Unauthorized("invalid operator token".into())) }
+        .ok_or_else(|| ServiceError::Forbidden("operator routes are disabled: set MUSTER_OPERATOR_TOKEN".into()))?;
+    let token = token.ok_or_else(|| ServiceError::Unauthenticated("missing bearer token".into()))?;
+    if auth::verify(token, expected) {
+        Ok(())
+    } else {
+        Err(ServiceError::Unauthenticated("invalid operator token".into()))
+    }
 }

@@ -8,12 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     SharedState,
-    decide::{Change, DecideError, decide_and_apply},
-    now_millis, sessions,
+    decide::{Change, decide_and_apply},
+    error::ServiceError,
+    now_millis, retry, sessions,
 };
-use crate::{api::error::ApiError, decision::outcome::RealmOutcome};
+use crate::decision::outcome::RealmOutcome;
 use muster_store::{
-    ProviderGroupMark, StoreError,
+    ProviderGroupMark,
     model::{Realm, UserRecord, UserStatus},
 };
 
@@ -72,25 +73,17 @@ pub struct LoginResult {
     pub evaluation: Option<RealmOutcome>,
 }
 
-/// How often a login is retried when a concurrent change (another login of the same user, a
-/// SCIM write) moved the user on between reading and applying.
-const ATTEMPTS: usize = 3;
-
-/// Performs a login for `claims` in `realm`.
+/// Performs a login for `claims` in `realm`, reading the user again and retrying when a
+/// concurrent change (another login of the same user, a SCIM write) moved the user on between
+/// reading and applying.
 pub async fn login(
     state: &SharedState,
     realm: &Realm,
     claims: LoginClaims,
     actor: &str,
-) -> Result<LoginResult, ApiError> {
+) -> Result<LoginResult, ServiceError> {
     validate(&claims)?;
-    let mut attempt = 1;
-    loop {
-        match login_once(state, realm, &claims, actor).await {
-            Err(DecideError::Store(StoreError::VersionMismatch { .. })) if attempt < ATTEMPTS => attempt += 1,
-            result => return result.map_err(login_failure),
-        }
-    }
+    retry::on_version_mismatch(retry::ATTEMPTS, || login_once(state, realm, &claims, actor)).await
 }
 
 async fn login_once(
@@ -98,7 +91,7 @@ async fn login_once(
     realm: &Realm,
     claims: &LoginClaims,
     actor: &str,
-) -> Result<LoginResult, DecideError> {
+) -> Result<LoginResult, ServiceError> {
     let existing = find_user(state, realm, claims).await?;
     if let Some(user) = existing.as_ref().filter(|u| u.status == UserStatus::Deactivated) {
         return Ok(LoginResult {
@@ -136,18 +129,22 @@ async fn login_once(
     })
 }
 
-fn validate(claims: &LoginClaims) -> Result<(), ApiError> {
+fn validate(claims: &LoginClaims) -> Result<(), ServiceError> {
     if claims.provider_user_id.trim().is_empty() {
-        return Err(ApiError::Unprocessable("provider_user_id must not be empty".into()));
+        return Err(ServiceError::InvalidValue("provider_user_id must not be empty".into()));
     }
     if claims.user_name.trim().is_empty() {
-        return Err(ApiError::Unprocessable("user_name must not be empty".into()));
+        return Err(ServiceError::InvalidValue("user_name must not be empty".into()));
     }
     Ok(())
 }
 
 /// The stored user this login is for, refusing a user name taken by another provider user.
-async fn find_user(state: &SharedState, realm: &Realm, claims: &LoginClaims) -> Result<Option<UserRecord>, StoreError> {
+async fn find_user(
+    state: &SharedState,
+    realm: &Realm,
+    claims: &LoginClaims,
+) -> Result<Option<UserRecord>, ServiceError> {
     let found =
         state.store.find_login_users(&realm.tenant_id, &realm.id, &claims.provider_user_id, &claims.user_name).await?;
     match (found.by_external_id, found.by_name) {
@@ -160,8 +157,8 @@ async fn find_user(state: &SharedState, realm: &Realm, claims: &LoginClaims) -> 
     }
 }
 
-fn name_conflict(claims: &LoginClaims, holder: &UserRecord) -> StoreError {
-    StoreError::Conflict(format!(
+fn name_conflict(claims: &LoginClaims, holder: &UserRecord) -> ServiceError {
+    ServiceError::Conflict(format!(
         "cannot complete login for user name {} with provider user ID {}: that user name is already used by \
          user ID {} with provider user ID {}",
         claims.user_name,
@@ -184,19 +181,4 @@ fn user_record(realm: &Realm, existing: Option<UserRecord>, claims: &LoginClaims
     user.last_login_at = Some(now);
     user.updated_at = now;
     user
-}
-
-fn login_failure(error: DecideError) -> ApiError {
-    match error {
-        DecideError::Store(StoreError::VersionMismatch { .. }) => {
-            ApiError::Conflict("the login conflicts with concurrent changes of the same user; retry".into())
-        }
-        DecideError::Store(store) => store.into(),
-        DecideError::Rules(super::rules::RulesError::Store(store)) => store.into(),
-        DecideError::Rules(super::rules::RulesError::MissingVersion { .. }) => {
-            ApiError::Internal("an active version is missing".into())
-        }
-        DecideError::Rules(rules) => ApiError::Unprocessable(format!("the realm's rules failed: {rules}")),
-        DecideError::Encode(message) => ApiError::Internal(message),
-    }
 }

@@ -1,11 +1,16 @@
-//! What the HTTP handlers call: shared state, access control, rules, logins.
+//! What the protocol edges call: shared state, access control, rules, logins, provisioning.
+//! Everything here speaks the domain: failures are [`error::ServiceError`]s, never statuses.
 
 pub mod access;
 pub mod decide;
+pub mod error;
 pub mod login;
 pub mod metrics;
+pub mod modules;
+pub mod preview;
 pub mod provisioning;
 pub mod retention;
+pub mod retry;
 pub mod rules;
 pub mod sessions;
 pub mod shadow;

@@ -2,9 +2,9 @@
 
 use super::{
     audit::Caller,
-    groups::matching_groups,
+    group_endpoints::matching_groups,
     http::{ScimBody, ScimResponse, base_url},
-    users::matching_users,
+    user_endpoints::matching_users,
 };
 use crate::service::{SharedState, provisioning::resource::user_resource};
 use axum::{

@@ -12,14 +12,12 @@ use serde_json::Value;
 
 use super::{
     audit::Caller,
+    error,
     http::{self, ScimBody, ScimResponse, base_url, deleted, if_match, query_pairs, require_version, selection},
 };
 use crate::service::{
     SharedState,
-    provisioning::{
-        groups::{self, Written},
-        store_error,
-    },
+    provisioning::group_changes::{self, Written},
 };
 use muster_scim::{
     error::ScimError,
@@ -83,7 +81,7 @@ pub async fn matching_groups(
     };
     let mut matching = Vec::new();
     for group in candidates {
-        let resource = groups::resource(state, &group, base).await?;
+        let resource = group_changes::resource(state, &group, base).await?;
         if filter.is_none_or(|f| f.matches(&resource)) {
             matching.push(resource);
         }
@@ -99,7 +97,7 @@ async fn indexed(state: &SharedState, realm: &Realm, lookup: &IndexLookup) -> Re
         IndexedAttribute::ExternalId => state.store.find_scim_group_by_external_id(tenant, realm_id, value).await,
         IndexedAttribute::UserName => return Ok(Vec::new()),
     };
-    Ok(found.map_err(store_error)?.into_iter().collect())
+    Ok(found.map_err(error::store_failure)?.into_iter().collect())
 }
 
 async fn every_group(state: &SharedState, realm: &Realm) -> Result<Vec<ScimGroup>, ScimError> {
@@ -110,7 +108,7 @@ async fn every_group(state: &SharedState, realm: &Realm) -> Result<Vec<ScimGroup
             .store
             .list_scim_groups(&realm.tenant_id, &realm.id, after.as_deref(), SCAN_PAGE)
             .await
-            .map_err(store_error)?;
+            .map_err(error::store_failure)?;
         let done = (page.len() as i64) < SCAN_PAGE;
         all.extend(page);
         if done {
@@ -128,9 +126,9 @@ pub async fn get(
     RawQuery(query): RawQuery,
 ) -> Result<ScimResponse, ScimError> {
     let selection = selection(query.as_deref(), ResourceType::Group)?;
-    let group = groups::load(&state, &caller.realm, &id).await?;
+    let group = group_changes::load(&state, &caller.realm, &id).await?;
     let base = base_url(&headers, &caller.realm.tenant_id, &caller.realm.id);
-    Ok(ScimResponse::resource(selection.project(&groups::resource(&state, &group, &base).await?), group.version))
+    Ok(ScimResponse::resource(selection.project(&group_changes::resource(&state, &group, &base).await?), group.version))
 }
 
 /// `POST /Groups`.
@@ -140,7 +138,7 @@ pub async fn create(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
-    let written = groups::create(&state, &caller.realm, &body, &caller.actor()).await?;
+    let written = group_changes::create(&state, &caller.realm, &body, &caller.actor()).await?;
     answer(&state, &caller, &headers, written, StatusCode::CREATED).await
 }
 
@@ -152,7 +150,8 @@ pub async fn replace(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
-    let written = groups::replace(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
+    let written =
+        group_changes::replace(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
     answer(&state, &caller, &headers, written, StatusCode::OK).await
 }
 
@@ -164,7 +163,7 @@ pub async fn patch(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
-    let written = groups::patch(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
+    let written = group_changes::patch(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
     answer(&state, &caller, &headers, written, StatusCode::OK).await
 }
 
@@ -175,9 +174,9 @@ pub async fn delete(
     Path((_, _, id)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
-    let group = groups::load(&state, &caller.realm, &id).await?;
+    let group = group_changes::load(&state, &caller.realm, &id).await?;
     require_version(&headers, &format!("group {id}"), group.version)?;
-    groups::delete(&state, &caller.realm, &id, &caller.actor()).await?;
+    group_changes::delete(&state, &caller.realm, &id, &caller.actor()).await?;
     Ok(deleted(id))
 }
 
@@ -189,6 +188,6 @@ async fn answer(
     status: StatusCode,
 ) -> Result<Response, ScimError> {
     let base = base_url(headers, &caller.realm.tenant_id, &caller.realm.id);
-    let resource = groups::resource(state, &written.group, &base).await?;
+    let resource = group_changes::resource(state, &written.group, &base).await?;
     Ok(http::written(resource, written.group.version, status == StatusCode::CREATED, written.group.id, written.changed))
 }

@@ -11,7 +11,7 @@ use axum::{
 use serde_json::Value;
 
 use super::audit::Changed;
-use crate::service::provisioning::resource::{etag, if_match_version};
+use crate::service::provisioning::resource::etag;
 use muster_scim::{
     SCIM_CONTENT_TYPE,
     error::{ScimError, ScimType},
@@ -132,6 +132,21 @@ pub fn selection(query: Option<&str>, resource_type: ResourceType) -> Result<Att
     )?)
 }
 
+/// The version an `If-Match` header names: `None` for `*`; `Err` for a header that names no
+/// version of ours (it can never match: 412).
+fn if_match_version(header: &str) -> Result<Option<i64>, ScimError> {
+    let header = header.trim();
+    if header == "*" {
+        return Ok(None);
+    }
+    header
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .map(Some)
+        .map_err(|_| ScimError::precondition_failed(format!("If-Match {header} names no version of this resource")))
+}
+
 /// `412` unless `If-Match` is absent or names `version` of the resource `what`.
 pub fn require_version(headers: &HeaderMap, what: &str, version: i64) -> Result<(), ScimError> {
     match if_match(headers)? {
@@ -157,4 +172,17 @@ pub fn deleted(id: String) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.extensions_mut().insert(Changed { target: id, attributes: vec!["(deleted)".into()] });
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_accepts_our_etags_and_star() {
+        assert_eq!(if_match_version("W/\"7\"").unwrap(), Some(7));
+        assert_eq!(if_match_version("\"7\"").unwrap(), Some(7));
+        assert_eq!(if_match_version("*").unwrap(), None);
+        assert!(if_match_version("W/\"abc\"").is_err());
+    }
 }

@@ -6,10 +6,11 @@
 mod audit;
 mod auth;
 mod discovery;
-mod groups;
+mod error;
+mod group_endpoints;
 mod http;
 mod token;
-mod users;
+mod user_endpoints;
 
 use axum::{
     Router,
@@ -27,17 +28,23 @@ use muster_scim::error::ScimError;
 pub fn router(state: SharedState) -> Router<SharedState> {
     let base = "/scim/{tenant}/{realm}/v2";
     let endpoints = Router::new()
-        .route(&format!("{base}/Users"), get(users::list).post(users::create))
-        .route(&format!("{base}/Users/.search"), post(users::search))
+        .route(&format!("{base}/Users"), get(user_endpoints::list).post(user_endpoints::create))
+        .route(&format!("{base}/Users/.search"), post(user_endpoints::search))
         .route(
             &format!("{base}/Users/{{id}}"),
-            get(users::get).put(users::replace).patch(users::patch).delete(users::delete),
+            get(user_endpoints::get)
+                .put(user_endpoints::replace)
+                .patch(user_endpoints::patch)
+                .delete(user_endpoints::delete),
         )
-        .route(&format!("{base}/Groups"), get(groups::list).post(groups::create))
-        .route(&format!("{base}/Groups/.search"), post(groups::search))
+        .route(&format!("{base}/Groups"), get(group_endpoints::list).post(group_endpoints::create))
+        .route(&format!("{base}/Groups/.search"), post(group_endpoints::search))
         .route(
             &format!("{base}/Groups/{{id}}"),
-            get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete),
+            get(group_endpoints::get)
+                .put(group_endpoints::replace)
+                .patch(group_endpoints::patch)
+                .delete(group_endpoints::delete),
         )
         .route(&format!("{base}/.search"), post(discovery::search))
         .route(&format!("{base}/ServiceProviderConfig"), get(discovery::service_provider_config))

@@ -9,14 +9,14 @@ use axum::{
 
 use super::{
     audit::Caller,
+    error,
     http::{self, ScimBody, ScimResponse, base_url, deleted, if_match, query_pairs, require_version, selection},
 };
 use crate::service::{
     SharedState,
     provisioning::{
         resource::user_resource,
-        store_error,
-        users::{self, Written},
+        user_changes::{self, Written},
     },
 };
 use muster_scim::{
@@ -65,7 +65,7 @@ pub async fn search_users(
     let total = matching.len();
     let mut page = Vec::new();
     for user in matching.into_iter().skip(query.offset()).take(query.count) {
-        page.push(query.selection.project(&users::resource(state, &user, &base).await?));
+        page.push(query.selection.project(&user_changes::resource(state, &user, &base).await?));
     }
     Ok(ScimResponse::ok(list_response(page, total, query.start_index)))
 }
@@ -96,7 +96,7 @@ async fn indexed(state: &SharedState, realm: &Realm, lookup: &IndexLookup) -> Re
         IndexedAttribute::ExternalId => state.store.find_user_by_external_id(tenant, realm_id, value).await,
         IndexedAttribute::DisplayName => return every_user(state, realm).await,
     };
-    Ok(found.map_err(store_error)?.into_iter().collect())
+    Ok(found.map_err(error::store_failure)?.into_iter().collect())
 }
 
 async fn every_user(state: &SharedState, realm: &Realm) -> Result<Vec<UserRecord>, ScimError> {
@@ -107,7 +107,7 @@ async fn every_user(state: &SharedState, realm: &Realm) -> Result<Vec<UserRecord
             .store
             .list_users(&realm.tenant_id, &realm.id, after.as_deref(), SCAN_PAGE)
             .await
-            .map_err(store_error)?;
+            .map_err(error::store_failure)?;
         let done = (page.len() as i64) < SCAN_PAGE;
         all.extend(page);
         if done {
@@ -125,9 +125,9 @@ pub async fn get(
     RawQuery(query): RawQuery,
 ) -> Result<ScimResponse, ScimError> {
     let selection = selection(query.as_deref(), ResourceType::User)?;
-    let user = users::load(&state, &caller.realm, &id).await?;
+    let user = user_changes::load(&state, &caller.realm, &id).await?;
     let base = base_url(&headers, &caller.realm.tenant_id, &caller.realm.id);
-    Ok(ScimResponse::resource(selection.project(&users::resource(&state, &user, &base).await?), user.version))
+    Ok(ScimResponse::resource(selection.project(&user_changes::resource(&state, &user, &base).await?), user.version))
 }
 
 /// `POST /Users`.
@@ -137,7 +137,7 @@ pub async fn create(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
-    let written = users::create(&state, &caller.realm, &body, &caller.actor()).await?;
+    let written = user_changes::create(&state, &caller.realm, &body, &caller.actor()).await?;
     answer(&state, &caller, &headers, written, StatusCode::CREATED).await
 }
 
@@ -149,7 +149,8 @@ pub async fn replace(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
-    let written = users::replace(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
+    let written =
+        user_changes::replace(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
     answer(&state, &caller, &headers, written, StatusCode::OK).await
 }
 
@@ -161,7 +162,7 @@ pub async fn patch(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
-    let written = users::patch(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
+    let written = user_changes::patch(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
     answer(&state, &caller, &headers, written, StatusCode::OK).await
 }
 
@@ -172,9 +173,9 @@ pub async fn delete(
     Path((_, _, id)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
-    let user = users::load(&state, &caller.realm, &id).await?;
+    let user = user_changes::load(&state, &caller.realm, &id).await?;
     require_version(&headers, &format!("user {id}"), user.version)?;
-    users::delete(&state, &caller.realm, &id, &caller.actor()).await?;
+    user_changes::delete(&state, &caller.realm, &id, &caller.actor()).await?;
     Ok(deleted(id))
 }
 
@@ -186,6 +187,6 @@ async fn answer(
     status: StatusCode,
 ) -> Result<Response, ScimError> {
     let base = base_url(headers, &caller.realm.tenant_id, &caller.realm.id);
-    let resource = users::resource(state, &written.user, &base).await?;
+    let resource = user_changes::resource(state, &written.user, &base).await?;
     Ok(http::written(resource, written.user.version, status == StatusCode::CREATED, written.user.id, written.changed))
 }

@@ -13,22 +13,21 @@ use muster_wire::Trigger;
 use serde_json::{Map, Value};
 
 use super::{
-    ATTEMPTS, member_error,
+    member_error,
     resource::{group_resource, invalid_value, normalize_resource},
-    store_error,
 };
 use crate::service::{
     SharedState,
-    decide::{Change, DecideError, decide_and_apply},
-    now_millis,
+    decide::{Change, decide_and_apply},
+    error::ServiceError,
+    now_millis, retry,
 };
 use muster_scim::{
-    error::ScimError,
     patch::{MemberEdits, PatchRequest},
     schema::ResourceType,
 };
 use muster_store::{
-    Audit, MembersChange, ScimGroupChange, StoreError,
+    Audit, MembersChange, ScimGroupChange,
     model::{GroupMember, Realm, ScimGroup, UserStatus},
 };
 
@@ -41,24 +40,23 @@ pub struct Written {
     pub changed: Vec<String>,
 }
 
-/// The realm's group `id`, or `404`.
-pub async fn load(state: &SharedState, realm: &Realm, id: &str) -> Result<ScimGroup, ScimError> {
+/// The realm's group `id`, or `NotFound`.
+pub async fn load(state: &SharedState, realm: &Realm, id: &str) -> Result<ScimGroup, ServiceError> {
     state
         .store
         .get_scim_group(&realm.tenant_id, &realm.id, id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ScimError::not_found(format!("no group {id}")))
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no group {id}")))
 }
 
 /// The group as a SCIM resource with its members that count.
-pub async fn resource(state: &SharedState, group: &ScimGroup, base: &str) -> Result<Value, ScimError> {
+pub async fn resource(state: &SharedState, group: &ScimGroup, base: &str) -> Result<Value, ServiceError> {
     let members = members(state, group).await?;
     Ok(group_resource(group, &members, base))
 }
 
-async fn members(state: &SharedState, group: &ScimGroup) -> Result<Vec<GroupMember>, ScimError> {
-    state.store.scim_group_members(&group.tenant_id, &group.realm_id, &group.id).await.map_err(store_error)
+async fn members(state: &SharedState, group: &ScimGroup) -> Result<Vec<GroupMember>, ServiceError> {
+    state.store.scim_group_members(&group.tenant_id, &group.realm_id, &group.id).await.map_err(ServiceError::from)
 }
 
 /// What a group resource says: display name, external id, member ids.
@@ -69,7 +67,7 @@ struct GroupFields {
 }
 
 impl GroupFields {
-    fn of(resource: &Map<String, Value>) -> Result<GroupFields, ScimError> {
+    fn of(resource: &Map<String, Value>) -> Result<GroupFields, ServiceError> {
         let display_name =
             resource.get("displayName").and_then(Value::as_str).map(str::trim).filter(|name| !name.is_empty());
         let Some(display_name) = display_name else {
@@ -95,7 +93,7 @@ impl GroupFields {
 }
 
 /// `POST /Groups`: creates the group with its members and re-decides them.
-pub async fn create(state: &SharedState, realm: &Realm, body: &Value, actor: &str) -> Result<Written, ScimError> {
+pub async fn create(state: &SharedState, realm: &Realm, body: &Value, actor: &str) -> Result<Written, ServiceError> {
     let resource = normalize_resource(ResourceType::Group, body)?;
     let fields = GroupFields::of(&resource)?;
     let now = now_millis();
@@ -124,7 +122,7 @@ pub async fn replace(
     body: &Value,
     if_match: Option<i64>,
     actor: &str,
-) -> Result<Written, ScimError> {
+) -> Result<Written, ServiceError> {
     let resource = normalize_resource(ResourceType::Group, body)?;
     let fields = GroupFields::of(&resource)?;
     let existing = load(state, realm, id).await?;
@@ -153,7 +151,7 @@ pub async fn patch(
     body: &Value,
     if_match: Option<i64>,
     actor: &str,
-) -> Result<Written, ScimError> {
+) -> Result<Written, ServiceError> {
     let request = PatchRequest::parse(body, ResourceType::Group)?;
     if let Some(edits) = request.member_edits() {
         return edit_members(state, realm, id, edits, if_match, actor).await;
@@ -178,7 +176,7 @@ async fn edit_members(
     edits: MemberEdits,
     if_match: Option<i64>,
     actor: &str,
-) -> Result<Written, ScimError> {
+) -> Result<Written, ServiceError> {
     let change = ScimGroupChange {
         members: MembersChange::Edit { add: edits.add, remove: edits.remove },
         expected_version: if_match,
@@ -207,7 +205,7 @@ async fn write(
     if_match: Option<i64>,
     changed: Vec<String>,
     actor: &str,
-) -> Result<Written, ScimError> {
+) -> Result<Written, ServiceError> {
     let renamed = fields.display_name != existing.display_name;
     let add: Vec<String> = fields.members.difference(before).cloned().collect();
     let remove: Vec<String> = before.difference(&fields.members).cloned().collect();
@@ -237,11 +235,11 @@ async fn write(
 }
 
 /// `DELETE /Groups/{id}`: the group goes, and its former members are re-decided.
-pub async fn delete(state: &SharedState, realm: &Realm, id: &str, actor: &str) -> Result<(), ScimError> {
+pub async fn delete(state: &SharedState, realm: &Realm, id: &str, actor: &str) -> Result<(), ServiceError> {
     let existing = load(state, realm, id).await?;
     let former: Vec<String> = members(state, &existing).await?.into_iter().map(|m| m.user_id).collect();
     let audit = Audit { actor: actor.to_owned(), at: now_millis() };
-    state.store.delete_scim_group(&realm.tenant_id, &realm.id, id, &audit).await.map_err(store_error)?;
+    state.store.delete_scim_group(&realm.tenant_id, &realm.id, id, &audit).await?;
     redecide(state, realm, &former, actor).await;
     Ok(())
 }
@@ -265,9 +263,8 @@ async fn redecide(state: &SharedState, realm: &Realm, user_ids: &[String], actor
     }
 }
 
-async fn redecide_one(state: &SharedState, realm: &Realm, user_id: &str, actor: &str) -> Result<(), DecideError> {
-    let mut tries = 1;
-    loop {
+async fn redecide_one(state: &SharedState, realm: &Realm, user_id: &str, actor: &str) -> Result<(), ServiceError> {
+    retry::on_version_mismatch(retry::ATTEMPTS, || async {
         let Some(user) = state.store.get_user(&realm.tenant_id, &realm.id, user_id).await? else { return Ok(()) };
         if user.status != UserStatus::Active {
             return Ok(());
@@ -275,9 +272,8 @@ async fn redecide_one(state: &SharedState, realm: &Realm, user_id: &str, actor: 
         let expected_version = Some(user.version);
         let change =
             Change { user, trigger: Trigger::ScimGroupChange, expected_version, session: None, events: Vec::new() };
-        match decide_and_apply(state, realm, change, actor).await {
-            Err(DecideError::Store(StoreError::VersionMismatch { .. })) if tries < ATTEMPTS => tries += 1,
-            result => return result.map(|_| ()),
-        }
-    }
+        decide_and_apply(state, realm, change, actor).await?;
+        Ok(())
+    })
+    .await
 }

@@ -6,8 +6,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
+use crate::service::error::ServiceError;
 use muster_scim::{
-    error::{ScimError, ScimType},
     schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, Mutability, ResourceType, USER_SCHEMA, is_urn},
     value::normalize,
 };
@@ -20,9 +20,9 @@ const USER_COLUMNS: &[&str] = &["id", "externalId", "userName", "active", "meta"
 /// schema: attribute names get their schema spelling, values their normal form, extension
 /// attributes are checked in their extension. Read-only attributes are ignored (RFC 7644
 /// §3.3), and so are attributes the schema does not have: clients send more than they must.
-pub fn normalize_resource(resource_type: ResourceType, body: &Value) -> Result<Map<String, Value>, ScimError> {
+pub fn normalize_resource(resource_type: ResourceType, body: &Value) -> Result<Map<String, Value>, ServiceError> {
     let Value::Object(members) = body else {
-        return Err(ScimError::bad_request(ScimType::InvalidSyntax, "the body must be a JSON object"));
+        return Err(ServiceError::Malformed("the body must be a JSON object".into()));
     };
     let mut normalized = Map::new();
     for (name, value) in members {
@@ -74,7 +74,7 @@ pub struct UserFields {
 
 impl UserFields {
     /// Reads the fields of a normalized user resource.
-    pub fn of(resource: &Map<String, Value>) -> Result<UserFields, ScimError> {
+    pub fn of(resource: &Map<String, Value>) -> Result<UserFields, ServiceError> {
         let user_name = text(resource, "userName").map(str::trim).filter(|name| !name.is_empty());
         let Some(user_name) = user_name else {
             return Err(invalid_value("userName is required and must not be blank"));
@@ -179,21 +179,6 @@ pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
 }
 
-/// The version an `If-Match` header names: `None` for `*`; `Err` for a header that names no
-/// version of ours (it can never match: 412).
-pub fn if_match_version(header: &str) -> Result<Option<i64>, ScimError> {
-    let header = header.trim();
-    if header == "*" {
-        return Ok(None);
-    }
-    header
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse()
-        .map(Some)
-        .map_err(|_| ScimError::precondition_failed(format!("If-Match {header} names no version of this resource")))
-}
-
 fn meta(resource_type: &str, base: &str, id: &str, created: Millis, modified: Millis, version: i64) -> Value {
     let endpoint = if resource_type == "User" { "Users" } else { "Groups" };
     json!({
@@ -211,9 +196,9 @@ pub fn rfc3339(millis: Millis) -> String {
     humantime::format_rfc3339_millis(at).to_string()
 }
 
-/// A `400 invalidValue`.
-pub fn invalid_value(detail: impl Into<String>) -> ScimError {
-    ScimError::bad_request(ScimType::InvalidValue, detail)
+/// A value the schema does not allow.
+pub fn invalid_value(detail: impl Into<String>) -> ServiceError {
+    ServiceError::InvalidValue(detail.into())
 }
 
 #[cfg(test)]
@@ -243,10 +228,12 @@ mod tests {
     #[test]
     fn wrong_types_are_invalid_values() {
         let error = normalize_resource(ResourceType::User, &json!({"userName": "a", "active": 5})).unwrap_err();
-        assert_eq!(error.scim_type, Some(ScimType::InvalidValue));
+        assert!(matches!(error, ServiceError::InvalidValue(_)), "{error:?}");
         let error =
             UserFields::of(&normalize_resource(ResourceType::User, &json!({"userName": "  "})).unwrap()).unwrap_err();
-        assert_eq!(error.scim_type, Some(ScimType::InvalidValue));
+        assert!(matches!(error, ServiceError::InvalidValue(_)), "{error:?}");
+        let error = normalize_resource(ResourceType::User, &json!(["not", "an", "object"])).unwrap_err();
+        assert!(matches!(error, ServiceError::Malformed(_)), "{error:?}");
     }
 
     #[test]
@@ -274,14 +261,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(UserFields::of(&resource).unwrap().email.as_deref(), Some("primary@x"));
-    }
-
-    #[test]
-    fn if_match_accepts_our_etags_and_star() {
-        assert_eq!(if_match_version("W/\"7\"").unwrap(), Some(7));
-        assert_eq!(if_match_version("\"7\"").unwrap(), Some(7));
-        assert_eq!(if_match_version("*").unwrap(), None);
-        assert!(if_match_version("W/\"abc\"").is_err());
     }
 
     #[test]

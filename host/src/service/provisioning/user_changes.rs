@@ -1,23 +1,19 @@
 //! SCIM users: create, replace (`PUT`), patch, deactivate, reactivate, delete. Each write that
 //! can change the decision runs the realm's rules and applies them with the change.
 
-use axum::http::StatusCode;
 use muster_wire::Trigger;
 use serde_json::{Map, Value, json};
 
-use super::{
-    ATTEMPTS, decide_error,
-    resource::{UserFields, normalize_resource, user_resource},
-    store_error,
-};
+use super::resource::{UserFields, normalize_resource, user_resource};
 use crate::service::{
     SharedState,
     decide::{Change, decide_and_apply},
-    now_millis,
+    error::ServiceError,
+    now_millis, retry,
 };
-use muster_scim::{error::ScimError, patch::PatchRequest, schema::ResourceType};
+use muster_scim::{patch::PatchRequest, schema::ResourceType};
 use muster_store::{
-    Audit, AuditNote, Deactivation, StoreError,
+    Audit, AuditNote, Deactivation,
     model::{Realm, UserRecord, UserStatus},
 };
 
@@ -30,25 +26,24 @@ pub struct Written {
     pub changed: Vec<String>,
 }
 
-/// The realm's user `id`, or `404`.
-pub async fn load(state: &SharedState, realm: &Realm, id: &str) -> Result<UserRecord, ScimError> {
+/// The realm's user `id`, or `NotFound`.
+pub async fn load(state: &SharedState, realm: &Realm, id: &str) -> Result<UserRecord, ServiceError> {
     state
         .store
         .get_user(&realm.tenant_id, &realm.id, id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ScimError::not_found(format!("no user {id}")))
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no user {id}")))
 }
 
 /// The user as a SCIM resource, with the groups it counts as a member of.
-pub async fn resource(state: &SharedState, user: &UserRecord, base: &str) -> Result<Value, ScimError> {
-    let groups = state.store.user_scim_groups(&user.tenant_id, &user.realm_id, &user.id).await.map_err(store_error)?;
+pub async fn resource(state: &SharedState, user: &UserRecord, base: &str) -> Result<Value, ServiceError> {
+    let groups = state.store.user_scim_groups(&user.tenant_id, &user.realm_id, &user.id).await?;
     Ok(user_resource(user, &groups, base))
 }
 
 /// `POST /Users`: creates the user, runs the rules (`scim_create`) and applies them; a user
 /// created with `active: false` is deactivated at once.
-pub async fn create(state: &SharedState, realm: &Realm, body: &Value, actor: &str) -> Result<Written, ScimError> {
+pub async fn create(state: &SharedState, realm: &Realm, body: &Value, actor: &str) -> Result<Written, ServiceError> {
     let resource = normalize_resource(ResourceType::User, body)?;
     let fields = UserFields::of(&resource)?;
     check_unique(state, realm, &fields, None).await?;
@@ -59,7 +54,7 @@ pub async fn create(state: &SharedState, realm: &Realm, body: &Value, actor: &st
     let note = note("scim.user.created", &user.id, &changed);
     let change =
         Change { user, trigger: Trigger::ScimCreate, expected_version: None, session: None, events: vec![note] };
-    let applied = decide_and_apply(state, realm, change, actor).await.map_err(decide_error)?;
+    let applied = decide_and_apply(state, realm, change, actor).await?;
     if !fields.active {
         deactivate(state, realm, &applied.user.id, "provisioned with active: false", actor).await?;
     }
@@ -74,9 +69,9 @@ pub async fn replace(
     body: &Value,
     if_match: Option<i64>,
     actor: &str,
-) -> Result<Written, ScimError> {
+) -> Result<Written, ServiceError> {
     let resource = normalize_resource(ResourceType::User, body)?;
-    retrying(if_match.is_none(), || async {
+    retry::on_version_mismatch(attempts(if_match), || async {
         let existing = load(state, realm, id).await?;
         let before = current_resource(&existing);
         let changed = changed_attributes(&before, &resource);
@@ -93,9 +88,9 @@ pub async fn patch(
     body: &Value,
     if_match: Option<i64>,
     actor: &str,
-) -> Result<Written, ScimError> {
+) -> Result<Written, ServiceError> {
     let request = PatchRequest::parse(body, ResourceType::User)?;
-    retrying(if_match.is_none(), || async {
+    retry::on_version_mismatch(attempts(if_match), || async {
         let existing = load(state, realm, id).await?;
         let before = Value::Object(current_resource(&existing));
         let outcome = request.apply(&before)?;
@@ -115,18 +110,18 @@ pub async fn deactivate(
     id: &str,
     reason: &str,
     actor: &str,
-) -> Result<Option<Deactivation>, ScimError> {
+) -> Result<Option<Deactivation>, ServiceError> {
     state
         .store
         .deactivate_user(&realm.tenant_id, &realm.id, id, reason, &Audit { actor: actor.to_owned(), at: now_millis() })
         .await
-        .map_err(store_error)
+        .map_err(ServiceError::from)
 }
 
 /// Reactivates the user: its suspended memberships count again, and the rules run
 /// (`scim_reactivate`) and apply. An active user is left as it is.
-pub async fn reactivate(state: &SharedState, realm: &Realm, id: &str, actor: &str) -> Result<UserRecord, ScimError> {
-    retrying(true, || async {
+pub async fn reactivate(state: &SharedState, realm: &Realm, id: &str, actor: &str) -> Result<UserRecord, ServiceError> {
+    retry::on_version_mismatch(retry::ATTEMPTS, || async {
         let existing = load(state, realm, id).await?;
         if existing.status == UserStatus::Active {
             return Ok(Written { user: existing, changed: Vec::new() });
@@ -136,7 +131,7 @@ pub async fn reactivate(state: &SharedState, realm: &Realm, id: &str, actor: &st
         user.status = UserStatus::Active;
         let change =
             Change { user, trigger: Trigger::ScimReactivate, expected_version, session: None, events: Vec::new() };
-        let applied = decide_and_apply(state, realm, change, actor).await.map_err(decide_error)?;
+        let applied = decide_and_apply(state, realm, change, actor).await?;
         Ok(Written { user: load(state, realm, &applied.user.id).await?, changed: vec!["active".into()] })
     })
     .await
@@ -144,12 +139,12 @@ pub async fn reactivate(state: &SharedState, realm: &Realm, id: &str, actor: &st
 }
 
 /// Deletes the user for good (memberships and sessions too; decision records stay), audited.
-pub async fn delete(state: &SharedState, realm: &Realm, id: &str, actor: &str) -> Result<(), ScimError> {
+pub async fn delete(state: &SharedState, realm: &Realm, id: &str, actor: &str) -> Result<(), ServiceError> {
     state
         .store
         .delete_user(&realm.tenant_id, &realm.id, id, &Audit { actor: actor.to_owned(), at: now_millis() })
         .await
-        .map_err(store_error)
+        .map_err(ServiceError::from)
 }
 
 /// Applies a new resource to a stored user. `active` moving decides what happens: staying
@@ -165,13 +160,13 @@ async fn write(
     changed: Vec<String>,
     if_match: Option<i64>,
     actor: &str,
-) -> Result<Written, ScimError> {
+) -> Result<Written, ServiceError> {
     if let Some(expected) = if_match.filter(|expected| *expected != existing.version) {
-        return Err(store_error(StoreError::VersionMismatch {
+        return Err(ServiceError::VersionMismatch {
             what: format!("user {}", existing.id),
             expected,
             actual: existing.version,
-        }));
+        });
     }
     let fields = UserFields::of(resource)?;
     check_unique(state, realm, &fields, Some(&existing.id)).await?;
@@ -189,7 +184,7 @@ async fn write(
                 user.status = UserStatus::Active;
                 let trigger = if was_active { Trigger::ScimUpdate } else { Trigger::ScimReactivate };
                 let change = Change { user, trigger, expected_version, session: None, events: vec![note] };
-                decide_and_apply(state, realm, change, actor).await.map_err(decide_error)?;
+                decide_and_apply(state, realm, change, actor).await?;
             }
             if was_active && !fields.active {
                 deactivate(state, realm, &id, "SCIM set active to false", actor).await?;
@@ -198,19 +193,14 @@ async fn write(
         (false, false) if !attributes_changed => {}
         (false, false) => {
             let audit = Audit { actor: actor.to_owned(), at: now_millis() };
-            state
-                .store
-                .update_deactivated_user(&user, existing.version, vec![note], &audit)
-                .await
-                .map_err(store_error)?;
+            state.store.update_deactivated_user(&user, existing.version, vec![note], &audit).await?;
         }
     }
     let user = state
         .store
         .get_user(&tenant, &realm.id, &id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ScimError::not_found(format!("no user {id}")))?;
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no user {id}")))?;
     Ok(Written { user, changed })
 }
 
@@ -245,31 +235,29 @@ fn changed_attributes(before: &Map<String, Value>, after: &Map<String, Value>) -
     names.into_iter().filter(|name| before.get(*name) != after.get(*name)).cloned().collect()
 }
 
-/// `409 uniqueness` if another user of the realm has the user name (ignoring case) or the
+/// A conflict if another user of the realm has the user name (ignoring case) or the
 /// external id.
 async fn check_unique(
     state: &SharedState,
     realm: &Realm,
     fields: &UserFields,
     this: Option<&str>,
-) -> Result<(), ScimError> {
+) -> Result<(), ServiceError> {
     let store = &state.store;
     let other = |user: &UserRecord| Some(user.id.as_str()) != this;
-    if let Some(holder) =
-        store.find_user_by_name(&realm.tenant_id, &realm.id, &fields.user_name).await.map_err(store_error)?
+    if let Some(holder) = store.find_user_by_name(&realm.tenant_id, &realm.id, &fields.user_name).await?
         && other(&holder)
     {
-        return Err(ScimError::uniqueness(format!(
+        return Err(ServiceError::Conflict(format!(
             "userName {} is already taken by user {}",
             fields.user_name, holder.id
         )));
     }
     if let Some(external_id) = &fields.external_id
-        && let Some(holder) =
-            store.find_user_by_external_id(&realm.tenant_id, &realm.id, external_id).await.map_err(store_error)?
+        && let Some(holder) = store.find_user_by_external_id(&realm.tenant_id, &realm.id, external_id).await?
         && other(&holder)
     {
-        return Err(ScimError::uniqueness(format!("externalId {external_id} is already taken by user {}", holder.id)));
+        return Err(ServiceError::Conflict(format!("externalId {external_id} is already taken by user {}", holder.id)));
     }
     Ok(())
 }
@@ -278,19 +266,8 @@ fn note(action: &str, user_id: &str, changed: &[String]) -> AuditNote {
     AuditNote { action: action.to_owned(), target: user_id.to_owned(), details: json!({ "changed": changed }) }
 }
 
-/// Runs `attempt` again (up to [`ATTEMPTS`] times) when a concurrent write moved the user on
-/// between reading and writing (`412` from the store). With the client's own `If-Match`
-/// (`retry: false`), a concurrent write fails its precondition: no retry.
-async fn retrying<F, Fut>(retry: bool, attempt: F) -> Result<Written, ScimError>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<Written, ScimError>>,
-{
-    let mut tries = 1;
-    loop {
-        match attempt().await {
-            Err(error) if retry && error.status == StatusCode::PRECONDITION_FAILED && tries < ATTEMPTS => tries += 1,
-            result => return result,
-        }
-    }
+/// How often a write is tried: with the client's own `If-Match`, a concurrent write fails its
+/// precondition (no retry); without, it is read again and tried again.
+fn attempts(if_match: Option<i64>) -> usize {
+    if if_match.is_some() { 1 } else { retry::ATTEMPTS }
 }

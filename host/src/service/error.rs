@@ -1,0 +1,114 @@
+//! The one error type of the service layer: what went wrong, in the domain's words. Each
+//! protocol edge maps it once, to its own status codes: the JSON API in `api/error.rs`, SCIM in
+//! `api/scim/error.rs`.
+
+use muster_scim::patch::PatchError;
+use muster_store::StoreError;
+
+use super::{decide::DecideError, rules::RulesError};
+
+/// Why a service call did not do what it was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No credentials, or credentials that are not valid (unknown, revoked, malformed).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Valid credentials that may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such thing (for this caller: another tenant's things do not exist for it).
+    #[error("{0}")]
+    NotFound(String),
+    /// A unique name or id is already taken, or the request conflicts with what is stored.
+    #[error("{0}")]
+    Conflict(String),
+    /// The stored thing is not at the version the caller expected (a concurrent write moved it
+    /// on, or the caller's precondition names an older version).
+    #[error("{what} is at version {actual}, not {expected}")]
+    VersionMismatch {
+        /// What was written (`user u_…`).
+        what: String,
+        /// The version the caller expected.
+        expected: i64,
+        /// The version stored.
+        actual: i64,
+    },
+    /// The request is not the kind of document it must be (not a JSON object, say).
+    #[error("{0}")]
+    Malformed(String),
+    /// A value is missing, has the wrong type, or is not allowed.
+    #[error("{0}")]
+    InvalidValue(String),
+    /// A SCIM PATCH that cannot be applied to the resource.
+    #[error(transparent)]
+    Patch(#[from] PatchError),
+    /// The realm's rules failed on this user (the module trapped, ran out of budget, answered
+    /// something invalid): nothing was applied, and retrying will not help until the rules
+    /// change.
+    #[error("the realm's rules failed: {0}")]
+    RulesFailed(RulesError),
+    /// Our fault (the store failed, stored data is inconsistent); the detail is for the log.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    /// A failure that is ours, from anything that can be shown.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        ServiceError::Internal(error.to_string())
+    }
+
+    /// Whether a concurrent write moved the stored thing on: trying again may succeed.
+    pub fn is_version_mismatch(&self) -> bool {
+        matches!(self, ServiceError::VersionMismatch { .. })
+    }
+
+    /// A short snake_case name of the failure, for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServiceError::Unauthenticated(_) => "unauthenticated",
+            ServiceError::Forbidden(_) => "forbidden",
+            ServiceError::NotFound(_) => "not_found",
+            ServiceError::Conflict(_) => "conflict",
+            ServiceError::VersionMismatch { .. } => "version_mismatch",
+            ServiceError::Malformed(_) => "malformed",
+            ServiceError::InvalidValue(_) => "invalid_value",
+            ServiceError::Patch(_) => "patch",
+            ServiceError::RulesFailed(rules) => rules.kind(),
+            ServiceError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(what) => ServiceError::NotFound(what),
+            StoreError::Conflict(what) => ServiceError::Conflict(what),
+            StoreError::VersionMismatch { what, expected, actual } => {
+                ServiceError::VersionMismatch { what, expected, actual }
+            }
+            other => ServiceError::internal(other),
+        }
+    }
+}
+
+impl From<RulesError> for ServiceError {
+    fn from(error: RulesError) -> Self {
+        match error {
+            RulesError::Store(store) => store.into(),
+            missing @ RulesError::MissingVersion { .. } => ServiceError::internal(missing),
+            failed => ServiceError::RulesFailed(failed),
+        }
+    }
+}
+
+impl From<DecideError> for ServiceError {
+    fn from(error: DecideError) -> Self {
+        match error {
+            DecideError::Rules(rules) => rules.into(),
+            DecideError::Store(store) => store.into(),
+            DecideError::Encode(detail) => ServiceError::Internal(detail),
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! Seeing a change before making it: the dry run (one user), the impact preview (every stored
+//! user, page by page), the backtest (past decisions, page by page) and the replay of one
+//! recorded decision. Each evaluates what the live path would, through the same decision core,
+//! and changes nothing.
+
+use muster_wire::{Context, Trigger, User};
+use serde::Serialize;
+
+use super::{
+    SharedState,
+    error::ServiceError,
+    rules::{RulesError, Selection},
+};
+use crate::decision::{
+    input::{CanonicalInput, rules_input},
+    outcome::{DecisionOutput, DecisionTrace, Effect, RealmOutcome},
+};
+use muster_store::{
+    DecisionFilter, ProviderGroupMark,
+    model::{DecisionRecord, Millis, Realm, RuleKind},
+};
+
+/// What a dry run answers.
+#[derive(Debug, Serialize)]
+pub struct DryRun {
+    /// Whether the user would be blocked.
+    pub blocked: bool,
+    /// Each provider group with the organizations it would be marked with.
+    pub provider_groups: Vec<ProviderGroupMark>,
+    /// The full outcome with traces.
+    pub evaluation: RealmOutcome,
+}
+
+/// Evaluates `selection` of the realm's rules on `user` (who may never have logged in).
+pub async fn dry_run(
+    state: &SharedState,
+    realm: &Realm,
+    selection: Selection,
+    user: &User,
+) -> Result<DryRun, ServiceError> {
+    let context = Context { realm: realm.id.clone(), trigger: Trigger::DryRun };
+    let evaluation =
+        state.rules.evaluate(&state.store, realm, selection, &context, user).await.map_err(preview_failure)?;
+    Ok(DryRun { blocked: evaluation.blocked(), provider_groups: evaluation.provider_group_marks(), evaluation })
+}
+
+/// Evaluates `selection` on the stored user `user_id`, exactly as the live path sees them.
+pub async fn dry_run_stored_user(
+    state: &SharedState,
+    realm: &Realm,
+    selection: Selection,
+    user_id: &str,
+) -> Result<DryRun, ServiceError> {
+    let user = state
+        .store
+        .get_user(&realm.tenant_id, &realm.id, user_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no user {user_id} in realm {}", realm.id)))?;
+    dry_run(state, realm, selection, &rules_input(&user)).await
+}
+
+/// Which page of stored users an impact preview evaluates.
+#[derive(Debug, Clone, Default)]
+pub struct UserPage {
+    /// Continue after this user id (the `next_after` of the previous page).
+    pub after: Option<String>,
+    /// Users per page.
+    pub limit: i64,
+}
+
+/// A user whose decision the candidate would change.
+#[derive(Debug, Serialize)]
+pub struct UserChange {
+    /// Muster's id of the user.
+    pub user_id: String,
+    /// Their user name.
+    pub user_name: String,
+    /// Under the realm's active versions.
+    pub active: Effect,
+    /// Under the candidate.
+    pub candidate: Effect,
+}
+
+/// The impact preview of one page.
+#[derive(Debug, Serialize)]
+pub struct Impact {
+    /// The kind of the candidate.
+    pub kind: RuleKind,
+    /// The candidate version.
+    pub version: i64,
+    /// Users evaluated on this page.
+    pub evaluated: usize,
+    /// How many of them the candidate would change.
+    pub changed: usize,
+    /// The changes.
+    pub changes: Vec<UserChange>,
+    /// Continue with `{"after": next_after}`; `null` on the last page.
+    pub next_after: Option<String>,
+}
+
+/// Evaluates the candidate (`version` of `kind`) and the active versions on a page of stored
+/// users.
+pub async fn impact(
+    state: &SharedState,
+    realm: &Realm,
+    kind: RuleKind,
+    version: i64,
+    page: UserPage,
+) -> Result<Impact, ServiceError> {
+    let active = Selection::active(realm);
+    let candidate = Selection::candidate(realm, kind, version);
+    state.rules.version(&state.store, &realm.tenant_id, &realm.id, kind, version).await.map_err(preview_failure)?;
+    let users = state.store.list_users(&realm.tenant_id, &realm.id, page.after.as_deref(), page.limit).await?;
+    let next_after = (users.len() as i64 == page.limit).then(|| users.last().map(|u| u.id.clone())).flatten();
+    let context = Context { realm: realm.id.clone(), trigger: Trigger::DryRun };
+    let evaluated = users.len();
+    let mut changes = Vec::new();
+    for stored in users {
+        let input = rules_input(&stored);
+        let active_effect = effect(state, realm, active, &context, &input).await?;
+        let candidate_effect = effect(state, realm, candidate, &context, &input).await?;
+        if active_effect != candidate_effect {
+            changes.push(UserChange {
+                user_id: stored.id,
+                user_name: stored.user_name,
+                active: active_effect,
+                candidate: candidate_effect,
+            });
+        }
+    }
+    Ok(Impact { kind, version, evaluated, changed: changes.len(), changes, next_after })
+}
+
+/// The effect of `selection` on one user.
+async fn effect(
+    state: &SharedState,
+    realm: &Realm,
+    selection: Selection,
+    context: &Context,
+    input: &User,
+) -> Result<Effect, ServiceError> {
+    let outcome =
+        state.rules.evaluate(&state.store, realm, selection, context, input).await.map_err(preview_failure)?;
+    Ok(Effect::of(DecisionOutput::of(&outcome)))
+}
+
+/// Which past decisions a backtest re-runs.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionWindow {
+    /// Decisions made at or after this time (Unix ms).
+    pub since: Option<Millis>,
+    /// Decisions made before this time (Unix ms).
+    pub until: Option<Millis>,
+    /// Continue after (older than) this decision id: the `next_before` of the previous page.
+    pub before: Option<String>,
+    /// Decisions per page.
+    pub limit: i64,
+}
+
+/// A past decision the candidate would have made differently.
+#[derive(Debug, Serialize)]
+pub struct DecisionChange {
+    /// The decision record.
+    pub decision_id: String,
+    /// The user it was about.
+    pub user_id: Option<String>,
+    /// When it was made.
+    pub created_at: Millis,
+    /// What the decision did.
+    pub recorded: Effect,
+    /// What the candidate would have done.
+    pub candidate: Effect,
+}
+
+/// A past decision the candidate could not decide (it failed on that input).
+#[derive(Debug, Serialize)]
+pub struct DecisionFailure {
+    /// The decision record.
+    pub decision_id: String,
+    /// Why the candidate failed.
+    pub error: String,
+}
+
+/// One page of a backtest.
+#[derive(Debug, Serialize)]
+pub struct Backtest {
+    /// The kind of the candidate.
+    pub kind: RuleKind,
+    /// The candidate version.
+    pub version: i64,
+    /// Decisions re-run on this page.
+    pub examined: usize,
+    /// How many would have ended differently.
+    pub changed: usize,
+    /// How many the candidate failed on.
+    pub failed: usize,
+    /// The differences.
+    pub changes: Vec<DecisionChange>,
+    /// The failures.
+    pub failures: Vec<DecisionFailure>,
+    /// Continue with `{"before": next_before}`; `null` on the last page.
+    pub next_before: Option<String>,
+}
+
+/// Re-runs a page of the realm's applied decisions with the candidate (`version` of `kind`) in
+/// place of the version of that kind they were made with. Each recorded input runs again
+/// exactly as recorded (same context, same user), with the recorded version of the other kind.
+pub async fn backtest(
+    state: &SharedState,
+    realm: &Realm,
+    kind: RuleKind,
+    version: i64,
+    window: DecisionWindow,
+) -> Result<Backtest, ServiceError> {
+    state.rules.version(&state.store, &realm.tenant_id, &realm.id, kind, version).await.map_err(preview_failure)?;
+    let decisions = state
+        .store
+        .list_decisions(DecisionFilter {
+            tenant_id: realm.tenant_id.clone(),
+            realm_id: Some(realm.id.clone()),
+            shadow: Some(false),
+            applied: Some(true),
+            since: window.since,
+            until: window.until,
+            before_id: window.before,
+            limit: window.limit,
+            ..DecisionFilter::default()
+        })
+        .await?;
+    let next_before =
+        (decisions.len() as i64 == window.limit).then(|| decisions.last().map(|d| d.id.clone())).flatten();
+    let examined = decisions.len();
+    let (mut changes, mut failures) = (Vec::new(), Vec::new());
+    for record in decisions {
+        match rerun(state, realm, kind, version, &record).await {
+            Ok(Some((recorded, candidate))) => changes.push(DecisionChange {
+                decision_id: record.id,
+                user_id: record.user_id,
+                created_at: record.created_at,
+                recorded,
+                candidate,
+            }),
+            Ok(None) => {}
+            Err(error) => failures.push(DecisionFailure { decision_id: record.id, error: error.to_string() }),
+        }
+    }
+    Ok(Backtest {
+        kind,
+        version,
+        examined,
+        changed: changes.len(),
+        failed: failures.len(),
+        changes,
+        failures,
+        next_before,
+    })
+}
+
+/// The recorded and the candidate's effect of one decision, if they differ.
+async fn rerun(
+    state: &SharedState,
+    realm: &Realm,
+    kind: RuleKind,
+    version: i64,
+    record: &DecisionRecord,
+) -> Result<Option<(Effect, Effect)>, ServiceError> {
+    let input: CanonicalInput = serde_json::from_str(&record.input).map_err(ServiceError::internal)?;
+    let recorded: DecisionOutput = serde_json::from_str(&record.output).map_err(ServiceError::internal)?;
+    let selection = match kind {
+        RuleKind::User => Selection { user_rules: Some(version), group_rules: record.group_rules_version },
+        RuleKind::Group => Selection { user_rules: record.user_rules_version, group_rules: Some(version) },
+    };
+    let outcome = state
+        .rules
+        .evaluate(&state.store, realm, selection, &input.context, &input.user)
+        .await
+        .map_err(preview_failure)?;
+    let (recorded, candidate) = (Effect::of(recorded), Effect::of(DecisionOutput::of(&outcome)));
+    Ok((recorded != candidate).then_some((recorded, candidate)))
+}
+
+/// The module versions a replay ran.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ReplayVersions {
+    /// User-rules version (`None`: none; the default organization decided).
+    pub user_rules: Option<i64>,
+    /// Group-rules version.
+    pub group_rules: Option<i64>,
+}
+
+/// A decision's output and trace.
+#[derive(Debug, Serialize)]
+pub struct Decided {
+    /// What was decided.
+    pub output: DecisionOutput,
+    /// Why.
+    pub trace: DecisionTrace,
+}
+
+/// The replay of a recorded decision.
+#[derive(Debug, Serialize)]
+pub struct Replay {
+    /// The decision record.
+    pub decision_id: String,
+    /// The versions replayed.
+    pub versions: ReplayVersions,
+    /// Output and trace are the recorded ones, bit for bit.
+    pub identical: bool,
+    /// The output is the recorded one.
+    pub output_identical: bool,
+    /// What was recorded.
+    pub recorded: Decided,
+    /// What the replay decided.
+    pub replayed: Decided,
+}
+
+/// Re-runs the recorded input of `tenant`'s decision `decision_id`, on the recorded versions
+/// except where `candidate` names another. On the recorded versions `identical` must be `true`
+/// (evaluation is deterministic); with a candidate, it says whether it would have decided the
+/// same.
+pub async fn replay(
+    state: &SharedState,
+    tenant: &str,
+    decision_id: &str,
+    candidate: Selection,
+) -> Result<Replay, ServiceError> {
+    let record = state
+        .store
+        .get_decision(tenant, decision_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no decision {decision_id}")))?;
+    let realm = state
+        .store
+        .get_realm(tenant, &record.realm_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no realm {}", record.realm_id)))?;
+    let input: CanonicalInput = serde_json::from_str(&record.input).map_err(ServiceError::internal)?;
+    let selection = Selection {
+        user_rules: candidate.user_rules.or(record.user_rules_version),
+        group_rules: candidate.group_rules.or(record.group_rules_version),
+    };
+    let outcome = state
+        .rules
+        .evaluate(&state.store, &realm, selection, &input.context, &input.user)
+        .await
+        .map_err(preview_failure)?;
+    let recorded = Decided {
+        output: serde_json::from_str(&record.output).map_err(ServiceError::internal)?,
+        trace: serde_json::from_str(&record.trace).map_err(ServiceError::internal)?,
+    };
+    let replayed = Decided { output: DecisionOutput::of(&outcome), trace: DecisionTrace::of(&outcome) };
+    let output_identical = replayed.output == recorded.output;
+    Ok(Replay {
+        decision_id: record.id,
+        versions: ReplayVersions { user_rules: selection.user_rules, group_rules: selection.group_rules },
+        identical: output_identical && replayed.trace == recorded.trace,
+        output_identical,
+        recorded,
+        replayed,
+    })
+}
+
+/// A rules failure of a preview: a version the caller named that does not exist is not found
+/// (in a live decision it would be our inconsistency).
+fn preview_failure(error: RulesError) -> ServiceError {
+    match error {
+        missing @ RulesError::MissingVersion { .. } => ServiceError::NotFound(missing.to_string()),
+        other => other.into(),
+    }
+}
