@@ -89,12 +89,9 @@ impl From<ServiceError> for ApiError {
 }
 
 impl From<StoreError> for ApiError {
+    /// A store failure of a handler's read, answered as the service would report it.
     fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::NotFound(what) => ApiError::NotFound(what),
-            StoreError::Conflict(what) => ApiError::Conflict(what),
-            other => ApiError::internal(other),
-        }
+        ServiceError::from(error).into()
     }
 }
 
