@@ -1802,8 +1802,10 @@ async fn scim_groups_are_created_found_renamed_and_deleted(db: &TestDb) {
     assert_eq!(store.find_scim_group_by_external_id("acme", "entra", "ext-1").await.unwrap(), None);
     assert_eq!(stored_user(store, "acme", "entra", "u1").await.provider_groups, ["sales-emea", "all", "SALES EMEA"]);
 
-    // Deleting: memberships go, and the name leaves the members' lists.
-    store.delete_scim_group("acme", "entra", "g1", &at("scim", T0 + 30)).await.unwrap();
+    // Deleting: memberships go, and the name leaves the members' lists; the former members are
+    // handed back (their provider groups changed).
+    let former = store.delete_scim_group("acme", "entra", "g1", &at("scim", T0 + 30)).await.unwrap();
+    assert_eq!(former, ["u1", "u2"]);
     assert_eq!(store.get_scim_group("acme", "entra", "g1").await.unwrap(), None);
     assert_eq!(stored_user(store, "acme", "entra", "u1").await.provider_groups, ["sales-emea", "all"]);
     assert_eq!(stored_user(store, "acme", "entra", "u2").await.provider_groups, ["sales-emea", "all"]);
@@ -1906,6 +1908,8 @@ async fn scim_group_membership_is_idempotent_and_keeps_provider_groups_in_step(d
     };
     let changed = store.change_scim_group("acme", "entra", "g1", change, &at("scim", T0 + 40)).await.unwrap();
     assert_eq!(changed.members, MembershipChange { added: strings(&["u1"]), removed: strings(&["u3"]) });
+    // Every user whose provider groups changed: added, removed, and (a rename) every member.
+    assert_eq!(changed.concerned, ["u1", "u2", "u3"]);
     assert_eq!((changed.group.display_name.as_str(), changed.group.external_id.as_deref()), ("Eng", Some("ext-eng")));
     assert_eq!((changed.group.version, changed.group.updated_at), (5, T0 + 40));
     assert_eq!(groups_of("u1").await, ["sales-emea", "all", "Eng"]);

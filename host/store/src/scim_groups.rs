@@ -71,6 +71,9 @@ pub struct ScimGroupChanged {
     pub group: ScimGroup,
     /// The members it gained and lost.
     pub members: MembershipChange,
+    /// Every user whose provider groups the change changed, in id order: those added or
+    /// removed and, when the group was renamed, every member. Their decisions are out of date.
+    pub concerned: Vec<String>,
 }
 
 impl Store {
@@ -314,7 +317,7 @@ impl Store {
             },
         };
         if changed.is_empty() && members.added.is_empty() && members.removed.is_empty() {
-            return Ok(ScimGroupChanged { group: before, members });
+            return Ok(ScimGroupChanged { group: before, members, concerned: Vec::new() });
         }
         after.version += 1;
         after.updated_at = audit.at;
@@ -324,7 +327,8 @@ impl Store {
         if after.display_name != before.display_name {
             concerned.extend(&current);
         }
-        for user_id in concerned {
+        let concerned: Vec<String> = concerned.into_iter().cloned().collect();
+        for user_id in &concerned {
             let Some(user) = lock_user(&mut tx, tenant, realm, user_id).await? else {
                 // A member deleted meanwhile (its memberships went with it) has nothing to update.
                 if members.added.contains(user_id) {
@@ -389,7 +393,7 @@ impl Store {
         }
         audit::append(tx.conn(), tenant, audit, events).await?;
         tx.commit().await?;
-        Ok(ScimGroupChanged { group: after, members })
+        Ok(ScimGroupChanged { group: after, members, concerned })
     }
 
     /// Sets the group's display name and external id to `group`'s (its other fields are ignored),
@@ -455,9 +459,16 @@ impl Store {
     }
 
     /// Deletes the group and its memberships, taking its display name out of its members'
-    /// provider-group lists (audited `scim.group.deleted` {display_name, external_id, members}).
-    /// `NotFound` if the realm has no such group.
-    pub async fn delete_scim_group(&self, tenant: &str, realm: &str, group_id: &str, audit: &Audit) -> Result<()> {
+    /// provider-group lists (audited `scim.group.deleted` {display_name, external_id, members}),
+    /// and returns the users whose provider groups that changed (its former members, deactivated
+    /// ones included, in id order). `NotFound` if the realm has no such group.
+    pub async fn delete_scim_group(
+        &self,
+        tenant: &str,
+        realm: &str,
+        group_id: &str,
+        audit: &Audit,
+    ) -> Result<Vec<String>> {
         let mut tx = self.write().await?;
         let group = lock_group(&mut tx, tenant, realm, group_id).await?;
         let members = member_ids(&mut tx, &group).await?;
@@ -479,7 +490,8 @@ impl Store {
             "members": members,
         });
         audit::append(tx.conn(), tenant, audit, vec![Event::new("scim.group.deleted", group_id, details)]).await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(members.into_iter().collect())
     }
 
     /// The group's members that count: its active users, by user name (ignoring case), then id.

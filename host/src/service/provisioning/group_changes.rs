@@ -185,9 +185,8 @@ async fn edit_members(
     let audit = Audit { actor: actor.to_owned(), at: now_millis() };
     let written =
         state.store.change_scim_group(&realm.tenant_id, &realm.id, id, change, &audit).await.map_err(member_error)?;
-    let concerned: Vec<String> = written.members.added.iter().chain(&written.members.removed).cloned().collect();
-    redecide(state, realm, &concerned, actor).await;
-    let changed = if concerned.is_empty() { Vec::new() } else { vec!["members".to_owned()] };
+    redecide(state, realm, &written.concerned, actor).await;
+    let changed = if written.concerned.is_empty() { Vec::new() } else { vec!["members".to_owned()] };
     Ok(Written { group: written.group, changed })
 }
 
@@ -225,26 +224,21 @@ async fn write(
         .change_scim_group(&realm.tenant_id, &realm.id, &existing.id, change, &audit)
         .await
         .map_err(member_error)?;
-    let mut concerned: BTreeSet<String> =
-        written.members.added.iter().chain(&written.members.removed).cloned().collect();
-    if renamed {
-        concerned.extend(fields.members.iter().cloned());
-    }
-    redecide(state, realm, &concerned.into_iter().collect::<Vec<_>>(), actor).await;
+    redecide(state, realm, &written.concerned, actor).await;
     Ok(Written { group: written.group, changed })
 }
 
 /// `DELETE /Groups/{id}`: the group goes, and its former members are re-decided.
 pub async fn delete(state: &SharedState, realm: &Realm, id: &str, actor: &str) -> Result<(), ServiceError> {
-    let existing = load(state, realm, id).await?;
-    let former: Vec<String> = members(state, &existing).await?.into_iter().map(|m| m.user_id).collect();
+    load(state, realm, id).await?;
     let audit = Audit { actor: actor.to_owned(), at: now_millis() };
-    state.store.delete_scim_group(&realm.tenant_id, &realm.id, id, &audit).await?;
+    let former = state.store.delete_scim_group(&realm.tenant_id, &realm.id, id, &audit).await?;
     redecide(state, realm, &former, actor).await;
     Ok(())
 }
 
-/// Runs the rules for each active user whose provider groups a group write changed, and
+/// Runs the rules for each active user whose provider groups a group write changed (as the
+/// store reports them), and
 /// applies them, `scim_redecide_concurrency` (configured) at a time (their decisions are applied
 /// by the store's writer, which takes them in batches). The group write has already happened: a
 /// user the rules fail on keeps its previous decision, and the failure is logged and counted
