@@ -49,7 +49,7 @@ impl<R: Requirement> FromRequestParts<SharedState> for TenantCaller<R> {
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
         let tenant = path_param(parts, state, "tenant").await?;
         let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
-        let caller = access::tenant_caller(state, token.as_deref(), &tenant, R::NEED).await?;
+        let caller = access::tenant_caller(&state.store, token.as_deref(), &tenant, R::NEED).await?;
         Ok(TenantCaller { caller, tenant, requirement: PhantomData })
     }
 }
@@ -73,7 +73,7 @@ impl<R: Requirement> RealmCaller<R> {
         tenant: &str,
         realm_id: &str,
     ) -> Result<Self, ApiError> {
-        let caller = access::tenant_caller(state, token, tenant, R::NEED).await?;
+        let caller = access::tenant_caller(&state.store, token, tenant, R::NEED).await?;
         let realm = state
             .store
             .get_realm(tenant, realm_id)

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::service::{
     SharedState,
+    decide::Decider,
     login::{self, LoginClaims, LoginResult},
     preview::{self, DryRun},
     rules::Selection,
@@ -27,7 +28,7 @@ pub async fn login(
     RealmCaller { caller, realm, .. }: RealmCaller<Evaluation>,
     ApiJson(claims): ApiJson<LoginClaims>,
 ) -> Result<Json<LoginResult>, ApiError> {
-    Ok(Json(login::login(&state, &realm, claims, &caller.actor()).await?))
+    Ok(Json(login::login(&Decider::live(&state), &realm, claims, &caller.actor()).await?))
 }
 
 /// Which versions a dry run uses; an absent field means the realm's active version.

@@ -4,7 +4,7 @@
 //! keys cannot be used to discover other tenants. An evaluation key asking for an admin route is
 //! `Forbidden`.
 
-use super::error::ServiceError;
+use super::{error::ServiceError, ports::KeyStore};
 use crate::auth;
 use muster_store::model::{ApiKey, KeyKind};
 
@@ -35,14 +35,14 @@ impl Caller {
 
 /// Checks that `token` is a valid, unrevoked key of `tenant` allowing `need`.
 pub async fn tenant_caller(
-    state: &AppState,
+    keys: &impl KeyStore,
     token: Option<&str>,
     tenant: &str,
     need: Need,
 ) -> Result<Caller, ServiceError> {
     let token = token.ok_or_else(|| ServiceError::Unauthenticated("missing bearer token".into()))?;
     let (id, secret) = auth::parse(token).ok_or_else(|| ServiceError::Unauthenticated("malformed API key".into()))?;
-    let key = state.store.get_key(id).await?;
+    let key = keys.get_key(id).await?;
     let key = match key {
         Some(key) if key.revoked_at.is_none() && auth::verify(secret, &key.secret_sha256) => key,
         _ => return Err(ServiceError::Unauthenticated("invalid or revoked API key".into())),

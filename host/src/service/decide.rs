@@ -2,12 +2,17 @@
 //! a SCIM create, update, reactivation or group change). Runs the realm's active rules on what
 //! the rules see of the user, applies organization, provider-group marks and rule-based groups
 //! with a decision record in one transaction, and runs the realm's shadow versions beside it.
+//! [`redecide`] is the same for a stored user whose inputs changed elsewhere (a group write).
 
 use muster_wire::{Context, Trigger};
 
 use super::{
-    SharedState, now_millis,
-    rules::{RulesError, Selection},
+    SharedState,
+    error::ServiceError,
+    now_millis,
+    ports::DecidingStore,
+    retry,
+    rules::{RuleRunner, RulesError, Selection},
 };
 use crate::decision::{
     input::{CanonicalInput, rules_input},
@@ -15,9 +20,35 @@ use crate::decision::{
     record::{Recorded, Subject, decision_record},
 };
 use muster_store::{
-    ApplyDecision, Audit, AuditNote, ProviderGroupMark, StoreError,
-    model::{Realm, Session, UserRecord},
+    ApplyDecision, Audit, AuditNote, ProviderGroupMark, Store, StoreError,
+    model::{Realm, Session, UserRecord, UserStatus},
 };
+
+/// What deciding runs on: a store (through the narrow [`DecidingStore`] view), the rule runner,
+/// the session lifetime of logins and, in the live service, the state shadow versions run from.
+pub struct Decider<'a, S> {
+    /// Where users, modules and decisions are.
+    pub store: &'a S,
+    /// Loads and runs the rules.
+    pub rules: &'a RuleRunner,
+    /// How long a login's session lives (Unix ms).
+    pub session_lifetime_millis: i64,
+    /// The live state, to run the realm's shadow versions beside each applied decision (`None`:
+    /// no shadow runs, as in unit tests).
+    pub shadow: Option<&'a SharedState>,
+}
+
+impl<'a> Decider<'a, Store> {
+    /// The live service's decider: its store, its rules, shadow runs on.
+    pub fn live(state: &'a SharedState) -> Self {
+        Decider {
+            store: &state.store,
+            rules: &state.rules,
+            session_lifetime_millis: state.config.session_lifetime_millis(),
+            shadow: Some(state),
+        }
+    }
+}
 
 /// A change to a user that the rules must decide about.
 #[derive(Debug)]
@@ -74,8 +105,8 @@ impl DecideError {
 }
 
 /// Runs the realm's active rules on `change.user` and applies the decision.
-pub async fn decide_and_apply(
-    state: &SharedState,
+pub async fn decide_and_apply<S: DecidingStore>(
+    decider: &Decider<'_, S>,
     realm: &Realm,
     change: Change,
     actor: &str,
@@ -83,7 +114,7 @@ pub async fn decide_and_apply(
     let Change { mut user, trigger, expected_version, session, events } = change;
     let input = CanonicalInput { context: Context { realm: realm.id.clone(), trigger }, user: rules_input(&user) };
     let outcome =
-        state.rules.evaluate(&state.store, realm, Selection::active(realm), &input.context, &input.user).await?;
+        decider.rules.evaluate(decider.store, realm, Selection::active(realm), &input.context, &input.user).await?;
     let now = now_millis();
     user.organization = outcome.user.decision.organization.clone();
     user.rule_groups = outcome.user.decision.groups.clone();
@@ -93,7 +124,7 @@ pub async fn decide_and_apply(
     let decision = decision_record(subject, &input, &outcome, Recorded::Applied, now)
         .map_err(|e| DecideError::Encode(e.to_string()))?;
     let decision_id = decision.id.clone();
-    state
+    decider
         .store
         .apply_decision(
             ApplyDecision {
@@ -107,6 +138,109 @@ pub async fn decide_and_apply(
             &Audit { actor: actor.to_owned(), at: now },
         )
         .await?;
-    state.shadow.spawn(state, realm, input, &decision_id, &user.id, &outcome);
+    if let Some(state) = decider.shadow {
+        state.shadow.spawn(state, realm, input, &decision_id, &user.id, &outcome);
+    }
     Ok(Applied { user, provider_groups, decision_id, outcome })
+}
+
+/// Decides again about the stored user `user_id` whose inputs changed elsewhere (`trigger`
+/// says how), reading them again and retrying when a concurrent write moved them on. A user
+/// that is gone or not active is left as it is (`None`): there is nothing to decide.
+pub async fn redecide<S: DecidingStore>(
+    decider: &Decider<'_, S>,
+    realm: &Realm,
+    user_id: &str,
+    trigger: Trigger,
+    actor: &str,
+) -> Result<Option<Applied>, ServiceError> {
+    retry::on_version_mismatch(retry::ATTEMPTS, || async {
+        let Some(user) = decider.store.get_user(&realm.tenant_id, &realm.id, user_id).await? else { return Ok(None) };
+        if user.status != UserStatus::Active {
+            return Ok(None);
+        }
+        let expected_version = Some(user.version);
+        let change = Change { user, trigger, expected_version, session: None, events: Vec::new() };
+        Ok(Some(decide_and_apply(decider, realm, change, actor).await?))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::ports::memory::{MemoryStore, realm, rule_runner};
+
+    fn decider<'a>(store: &'a MemoryStore, rules: &'a RuleRunner) -> Decider<'a, MemoryStore> {
+        Decider { store, rules, session_lifetime_millis: 60_000, shadow: None }
+    }
+
+    fn member(realm: &Realm, status: UserStatus) -> UserRecord {
+        let mut user = UserRecord::new_active(realm, "ada@acme.com", 0);
+        user.status = status;
+        user.version = 2;
+        user.provider_groups = vec!["sales-emea".into()];
+        user
+    }
+
+    #[tokio::test]
+    async fn redeciding_an_active_user_applies_a_decision_with_the_trigger_given() {
+        let (store, rules, realm) = (MemoryStore::default(), rule_runner(), realm());
+        let user = member(&realm, UserStatus::Active);
+        store.insert_user(user.clone());
+        let applied = redecide(&decider(&store, &rules), &realm, &user.id, Trigger::ScimGroupChange, "scim:c1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(applied.user.organization.as_deref(), Some("acme"));
+        assert_eq!(applied.provider_groups.len(), 1);
+        let recorded = store.applied();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0].decision.trigger, "scim_group_change");
+        assert_eq!(recorded[0].expected_version, Some(2));
+        assert_eq!(store.user("acme", "entra", &user.id).unwrap().version, 3);
+    }
+
+    #[tokio::test]
+    async fn users_that_are_gone_or_not_active_are_skipped() {
+        let (store, rules, realm) = (MemoryStore::default(), rule_runner(), realm());
+        let deactivated = member(&realm, UserStatus::Deactivated);
+        store.insert_user(deactivated.clone());
+        for id in [deactivated.id.as_str(), "u-gone"] {
+            let result = redecide(&decider(&store, &rules), &realm, id, Trigger::ScimGroupChange, "scim:c1").await;
+            assert!(result.unwrap().is_none());
+        }
+        assert!(store.applied().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_redecision_that_loses_a_race_reads_the_user_again() {
+        let (store, rules, realm) = (MemoryStore::default(), rule_runner(), realm());
+        let user = member(&realm, UserStatus::Active);
+        store.insert_user(user.clone());
+        store.interleave_writes(1);
+        let applied =
+            redecide(&decider(&store, &rules), &realm, &user.id, Trigger::ScimGroupChange, "scim:c1").await.unwrap();
+        assert!(applied.is_some());
+        assert_eq!(store.applied()[0].expected_version, Some(3), "the second attempt read the moved-on user");
+    }
+
+    #[tokio::test]
+    async fn a_decision_is_applied_exactly_as_the_rules_decided_on_the_canonical_input() {
+        let (store, rules, realm) = (MemoryStore::default(), rule_runner(), realm());
+        let user = member(&realm, UserStatus::Active);
+        let change = Change {
+            user: user.clone(),
+            trigger: Trigger::ScimCreate,
+            expected_version: None,
+            session: None,
+            events: Vec::new(),
+        };
+        let applied = decide_and_apply(&decider(&store, &rules), &realm, change, "scim:c1").await.unwrap();
+        let recorded = &store.applied()[0];
+        let input: CanonicalInput = serde_json::from_str(&recorded.decision.input).unwrap();
+        assert_eq!(input.user, rules_input(&user), "the record holds the one definition of the rules' input");
+        assert_eq!(recorded.user.organization, applied.user.organization);
+        assert_eq!(recorded.provider_groups, applied.provider_groups);
+    }
 }

@@ -7,10 +7,11 @@ use muster_wire::Trigger;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    SharedState,
-    decide::{Change, decide_and_apply},
+    decide::{Change, Decider, decide_and_apply},
     error::ServiceError,
-    now_millis, retry, sessions,
+    now_millis,
+    ports::DecidingStore,
+    retry, sessions,
 };
 use crate::decision::outcome::RealmOutcome;
 use muster_store::{
@@ -76,23 +77,23 @@ pub struct LoginResult {
 /// Performs a login for `claims` in `realm`, reading the user again and retrying when a
 /// concurrent change (another login of the same user, a SCIM write) moved the user on between
 /// reading and applying.
-pub async fn login(
-    state: &SharedState,
+pub async fn login<S: DecidingStore>(
+    decider: &Decider<'_, S>,
     realm: &Realm,
     claims: LoginClaims,
     actor: &str,
 ) -> Result<LoginResult, ServiceError> {
     validate(&claims)?;
-    retry::on_version_mismatch(retry::ATTEMPTS, || login_once(state, realm, &claims, actor)).await
+    retry::on_version_mismatch(retry::ATTEMPTS, || login_once(decider, realm, &claims, actor)).await
 }
 
-async fn login_once(
-    state: &SharedState,
+async fn login_once<S: DecidingStore>(
+    decider: &Decider<'_, S>,
     realm: &Realm,
     claims: &LoginClaims,
     actor: &str,
 ) -> Result<LoginResult, ServiceError> {
-    let existing = find_user(state, realm, claims).await?;
+    let existing = find_user(decider.store, realm, claims).await?;
     if let Some(user) = existing.as_ref().filter(|u| u.status == UserStatus::Deactivated) {
         return Ok(LoginResult {
             user_id: user.id.clone(),
@@ -111,9 +112,9 @@ async fn login_once(
     let created = existing.is_none();
     let expected_version = existing.as_ref().map(|user| user.version);
     let user = user_record(realm, existing, claims, now);
-    let (session, token) = sessions::new_session(realm, &user.id, now, state.config.session_lifetime_millis());
+    let (session, token) = sessions::new_session(realm, &user.id, now, decider.session_lifetime_millis);
     let change = Change { user, trigger: Trigger::Login, expected_version, session: Some(session), events: Vec::new() };
-    let applied = decide_and_apply(state, realm, change, actor).await?;
+    let applied = decide_and_apply(decider, realm, change, actor).await?;
     let blocked = applied.user.organization.is_none();
     Ok(LoginResult {
         user_id: applied.user.id,
@@ -141,12 +142,12 @@ fn validate(claims: &LoginClaims) -> Result<(), ServiceError> {
 
 /// The stored user this login is for, refusing a user name taken by another provider user.
 async fn find_user(
-    state: &SharedState,
+    store: &impl DecidingStore,
     realm: &Realm,
     claims: &LoginClaims,
 ) -> Result<Option<UserRecord>, ServiceError> {
     let found =
-        state.store.find_login_users(&realm.tenant_id, &realm.id, &claims.provider_user_id, &claims.user_name).await?;
+        store.find_login_users(&realm.tenant_id, &realm.id, &claims.provider_user_id, &claims.user_name).await?;
     match (found.by_external_id, found.by_name) {
         (Some(by_id), Some(by_name)) if by_id.id != by_name.id => Err(name_conflict(claims, &by_name)),
         (Some(user), _) => Ok(Some(user)),
@@ -181,4 +182,122 @@ fn user_record(realm: &Realm, existing: Option<UserRecord>, claims: &LoginClaims
     user.last_login_at = Some(now);
     user.updated_at = now;
     user
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::{
+        ports::memory::{MemoryStore, activate_trapping_user_rules, realm, rule_runner},
+        rules::RuleRunner,
+    };
+
+    const LIFETIME: i64 = 60_000;
+
+    fn decider<'a>(store: &'a MemoryStore, rules: &'a RuleRunner) -> Decider<'a, MemoryStore> {
+        Decider { store, rules, session_lifetime_millis: LIFETIME, shadow: None }
+    }
+
+    fn claims(provider_user_id: &str, user_name: &str) -> LoginClaims {
+        LoginClaims {
+            provider_user_id: provider_user_id.into(),
+            user_name: user_name.into(),
+            email: None,
+            display_name: None,
+            attributes: [("department".to_owned(), vec!["Sales".to_owned()])].into(),
+            provider_groups: vec!["all-staff".into()],
+            internal_groups: Vec::new(),
+        }
+    }
+
+    fn stored_user(realm: &Realm, provider_user_id: &str, user_name: &str, version: i64) -> UserRecord {
+        let mut user = UserRecord::new_active(realm, user_name, 0);
+        user.external_id = Some(provider_user_id.into());
+        user.version = version;
+        user
+    }
+
+    #[tokio::test]
+    async fn a_first_login_creates_the_user_and_applies_a_decision_with_a_session() {
+        let (store, rules, realm) = (MemoryStore::default(), rule_runner(), realm());
+        let result = login(&decider(&store, &rules), &realm, claims("00u1", "ada@acme.com"), "key:k1").await.unwrap();
+        assert!(result.created && !result.blocked, "{result:?}");
+        assert_eq!(result.organization.as_deref(), Some("acme"));
+        let stored = store.user("acme", "entra", &result.user_id).unwrap();
+        assert_eq!((stored.version, stored.organization.as_deref()), (1, Some("acme")));
+        assert_eq!(stored.external_id.as_deref(), Some("00u1"));
+        let applied = store.applied();
+        assert_eq!(applied.len(), 1);
+        assert_eq!(applied[0].decision.trigger, "login");
+        assert_eq!(Some(&applied[0].decision.id), result.decision_id.as_ref());
+        let session = applied[0].session.as_ref().unwrap();
+        assert_eq!(session.expires_at - session.created_at, LIFETIME);
+    }
+
+    #[tokio::test]
+    async fn a_user_name_held_by_another_provider_user_is_a_conflict_and_nothing_is_applied() {
+        let (store, rules, realm) = (MemoryStore::default(), rule_runner(), realm());
+        store.insert_user(stored_user(&realm, "00u-other", "Ada@Acme.com", 1));
+        let error =
+            login(&decider(&store, &rules), &realm, claims("00u1", "ada@acme.com"), "key:k1").await.unwrap_err();
+        assert!(matches!(&error, ServiceError::Conflict(message) if message.contains("00u-other")), "{error:?}");
+        assert!(store.applied().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_deactivated_user_is_blocked_without_a_decision_or_a_session() {
+        let (store, rules, realm) = (MemoryStore::default(), rule_runner(), realm());
+        let mut user = stored_user(&realm, "00u1", "ada@acme.com", 4);
+        user.status = UserStatus::Deactivated;
+        store.insert_user(user.clone());
+        let result = login(&decider(&store, &rules), &realm, claims("00u1", "ada@acme.com"), "key:k1").await.unwrap();
+        assert!(result.blocked && !result.created, "{result:?}");
+        assert_eq!((result.session, result.decision_id), (None, None));
+        assert!(store.applied().is_empty());
+        assert_eq!(store.user("acme", "entra", &user.id).unwrap().version, 4);
+    }
+
+    #[tokio::test]
+    async fn a_login_that_loses_a_race_reads_the_user_again_and_succeeds() {
+        let (store, rules, realm) = (MemoryStore::default(), rule_runner(), realm());
+        let user = stored_user(&realm, "00u1", "ada@acme.com", 3);
+        store.insert_user(user.clone());
+        store.interleave_writes(retry::ATTEMPTS - 1);
+        let result = login(&decider(&store, &rules), &realm, claims("00u1", "ada@acme.com"), "key:k1").await.unwrap();
+        assert_eq!(result.user_id, user.id);
+        assert_eq!(store.applied().len(), 1, "only the last attempt applied");
+        // Two concurrent writes, then this login's own.
+        assert_eq!(store.user("acme", "entra", &user.id).unwrap().version, 3 + 2 + 1);
+    }
+
+    #[tokio::test]
+    async fn a_login_that_keeps_losing_gives_up_with_the_version_mismatch() {
+        let (store, rules, realm) = (MemoryStore::default(), rule_runner(), realm());
+        store.insert_user(stored_user(&realm, "00u1", "ada@acme.com", 3));
+        store.interleave_writes(retry::ATTEMPTS);
+        let error =
+            login(&decider(&store, &rules), &realm, claims("00u1", "ada@acme.com"), "key:k1").await.unwrap_err();
+        assert!(matches!(error, ServiceError::VersionMismatch { expected: 5, actual: 6, .. }), "{error:?}");
+        assert!(store.applied().is_empty());
+    }
+
+    #[tokio::test]
+    async fn rules_that_fail_apply_nothing() {
+        let (store, rules, mut realm) = (MemoryStore::default(), rule_runner(), realm());
+        activate_trapping_user_rules(&store, &mut realm);
+        let error =
+            login(&decider(&store, &rules), &realm, claims("00u1", "ada@acme.com"), "key:k1").await.unwrap_err();
+        assert!(matches!(error, ServiceError::RulesFailed(_)), "{error:?}");
+        assert!(store.applied().is_empty());
+    }
+
+    #[tokio::test]
+    async fn blank_claims_are_invalid_values() {
+        let (store, rules, realm) = (MemoryStore::default(), rule_runner(), realm());
+        for claims in [claims(" ", "ada@acme.com"), claims("00u1", "")] {
+            let error = login(&decider(&store, &rules), &realm, claims, "key:k1").await.unwrap_err();
+            assert!(matches!(error, ServiceError::InvalidValue(_)), "{error:?}");
+        }
+        assert!(store.applied().is_empty());
+    }
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod login;
 pub mod metrics;
 pub mod modules;
+pub mod ports;
 pub mod preview;
 pub mod provisioning;
 pub mod retention;

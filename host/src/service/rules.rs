@@ -12,13 +12,14 @@ use muster_engine::{Engine, PreparedSettings, RuleModule};
 use muster_wire::{Context, User};
 
 use super::metrics::{EvaluationLabels, Metrics, TriggerLabels};
+use super::ports::ModuleStore;
 use crate::decision::{
     evaluator::{self, EvaluationError, LoadedModule, RealmRules},
     outcome::{ModuleRef, RealmOutcome},
     record::trigger_name,
 };
 use muster_store::{
-    Store, StoreError,
+    StoreError,
     model::{ModuleVersion, Realm, RuleKind},
 };
 
@@ -124,7 +125,7 @@ impl RuleRunner {
     /// A stored module version (immutable, so cached).
     pub async fn version(
         &self,
-        store: &Store,
+        store: &impl ModuleStore,
         tenant: &str,
         realm: &str,
         kind: RuleKind,
@@ -146,7 +147,7 @@ impl RuleRunner {
     }
 
     /// The compiled module with `digest` of `tenant`, loading it on first use.
-    pub async fn module(&self, store: &Store, tenant: &str, digest: &str) -> Result<RuleModule, RulesError> {
+    pub async fn module(&self, store: &impl ModuleStore, tenant: &str, digest: &str) -> Result<RuleModule, RulesError> {
         let key = (tenant.to_owned(), digest.to_owned());
         let cached = self.modules.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
         self.metrics.cache_lookup("module", cached.is_some());
@@ -167,7 +168,7 @@ impl RuleRunner {
     /// Runs the selected versions of a realm's rules on a user, counting the evaluation.
     pub async fn evaluate(
         &self,
-        store: &Store,
+        store: &impl ModuleStore,
         realm: &Realm,
         selection: Selection,
         context: &Context,
@@ -197,7 +198,12 @@ impl RuleRunner {
     }
 
     /// Loads the selected versions of a realm's rules, ready for the evaluator.
-    pub async fn load(&self, store: &Store, realm: &Realm, selection: Selection) -> Result<RealmRules, RulesError> {
+    pub async fn load(
+        &self,
+        store: &impl ModuleStore,
+        realm: &Realm,
+        selection: Selection,
+    ) -> Result<RealmRules, RulesError> {
         let user_rules = match selection.user_rules {
             Some(version) => Some(self.loaded(store, realm, RuleKind::User, version).await?),
             None => None,
@@ -216,7 +222,7 @@ impl RuleRunner {
 
     async fn loaded(
         &self,
-        store: &Store,
+        store: &impl ModuleStore,
         realm: &Realm,
         kind: RuleKind,
         version: i64,

@@ -18,9 +18,9 @@ use super::{
 };
 use crate::service::{
     SharedState,
-    decide::{Change, decide_and_apply},
+    decide::{self, Decider},
     error::ServiceError,
-    now_millis, retry,
+    now_millis,
 };
 use muster_scim::{
     patch::{MemberEdits, PatchRequest},
@@ -28,7 +28,7 @@ use muster_scim::{
 };
 use muster_store::{
     Audit, MembersChange, ScimGroupChange,
-    model::{GroupMember, Realm, ScimGroup, UserStatus},
+    model::{GroupMember, Realm, ScimGroup},
 };
 
 /// A group write and what it changed.
@@ -244,8 +244,10 @@ pub async fn delete(state: &SharedState, realm: &Realm, id: &str, actor: &str) -
 /// user the rules fail on keeps its previous decision, and the failure is logged and counted
 /// (the next event re-decides).
 async fn redecide(state: &SharedState, realm: &Realm, user_ids: &[String], actor: &str) {
+    let decider = Decider::live(state);
+    let decider = &decider;
     let runs = user_ids.iter().cloned().map(|user_id| async move {
-        let result = redecide_one(state, realm, &user_id, actor).await;
+        let result = decide::redecide(decider, realm, &user_id, Trigger::ScimGroupChange, actor).await;
         (user_id, result)
     });
     let mut results = futures_util::stream::iter(runs).buffer_unordered(state.config.scim_redecide_concurrency.get());
@@ -255,19 +257,4 @@ async fn redecide(state: &SharedState, realm: &Realm, user_ids: &[String], actor
             tracing::warn!(realm = %realm.id, user = %user_id, %error, "group change: the user's decision was not updated");
         }
     }
-}
-
-async fn redecide_one(state: &SharedState, realm: &Realm, user_id: &str, actor: &str) -> Result<(), ServiceError> {
-    retry::on_version_mismatch(retry::ATTEMPTS, || async {
-        let Some(user) = state.store.get_user(&realm.tenant_id, &realm.id, user_id).await? else { return Ok(()) };
-        if user.status != UserStatus::Active {
-            return Ok(());
-        }
-        let expected_version = Some(user.version);
-        let change =
-            Change { user, trigger: Trigger::ScimGroupChange, expected_version, session: None, events: Vec::new() };
-        decide_and_apply(state, realm, change, actor).await?;
-        Ok(())
-    })
-    .await
 }

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::resource::{UserFields, normalize_resource, user_resource};
 use crate::service::{
     SharedState,
-    decide::{Change, decide_and_apply},
+    decide::{Change, Decider, decide_and_apply},
     error::ServiceError,
     now_millis, retry,
 };
@@ -54,7 +54,7 @@ pub async fn create(state: &SharedState, realm: &Realm, body: &Value, actor: &st
     let note = note("scim.user.created", &user.id, &changed);
     let change =
         Change { user, trigger: Trigger::ScimCreate, expected_version: None, session: None, events: vec![note] };
-    let applied = decide_and_apply(state, realm, change, actor).await?;
+    let applied = decide_and_apply(&Decider::live(state), realm, change, actor).await?;
     if !fields.active {
         deactivate(state, realm, &applied.user.id, "provisioned with active: false", actor).await?;
     }
@@ -131,7 +131,7 @@ pub async fn reactivate(state: &SharedState, realm: &Realm, id: &str, actor: &st
         user.status = UserStatus::Active;
         let change =
             Change { user, trigger: Trigger::ScimReactivate, expected_version, session: None, events: Vec::new() };
-        let applied = decide_and_apply(state, realm, change, actor).await?;
+        let applied = decide_and_apply(&Decider::live(state), realm, change, actor).await?;
         Ok(Written { user: load(state, realm, &applied.user.id).await?, changed: vec!["active".into()] })
     })
     .await
@@ -184,7 +184,7 @@ async fn write(
                 user.status = UserStatus::Active;
                 let trigger = if was_active { Trigger::ScimUpdate } else { Trigger::ScimReactivate };
                 let change = Change { user, trigger, expected_version, session: None, events: vec![note] };
-                decide_and_apply(state, realm, change, actor).await?;
+                decide_and_apply(&Decider::live(state), realm, change, actor).await?;
             }
             if was_active && !fields.active {
                 deactivate(state, realm, &id, "SCIM set active to false", actor).await?;
