@@ -2,7 +2,7 @@
 //! paths, keywords, operators, numbers and `true`/`false`/`null`), JSON strings, parentheses
 //! and brackets. Which word is which is the parsers' business.
 
-use super::filter::FilterError;
+use super::filter::error::FilterError;
 
 /// One token and where it starts.
 #[derive(Debug, Clone, PartialEq)]

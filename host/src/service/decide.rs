@@ -104,6 +104,16 @@ impl DecideError {
     }
 }
 
+impl From<DecideError> for ServiceError {
+    fn from(error: DecideError) -> Self {
+        match error {
+            DecideError::Rules(rules) => rules.into(),
+            DecideError::Store(store) => store.into(),
+            DecideError::Encode(detail) => ServiceError::Internal(detail),
+        }
+    }
+}
+
 /// Runs the realm's active rules on `change.user` and applies the decision.
 pub async fn decide_and_apply<S: DecidingStore>(
     decider: &Decider<'_, S>,

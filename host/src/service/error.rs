@@ -5,7 +5,7 @@
 use muster_scim::patch::PatchError;
 use muster_store::StoreError;
 
-use super::{decide::DecideError, rules::RulesError};
+use super::rules::RulesError;
 
 /// Why a service call did not do what it was asked.
 #[derive(Debug, thiserror::Error)]
@@ -99,16 +99,6 @@ impl From<RulesError> for ServiceError {
             RulesError::Store(store) => store.into(),
             missing @ RulesError::MissingVersion { .. } => ServiceError::internal(missing),
             failed => ServiceError::RulesFailed(failed),
-        }
-    }
-}
-
-impl From<DecideError> for ServiceError {
-    fn from(error: DecideError) -> Self {
-        match error {
-            DecideError::Rules(rules) => rules.into(),
-            DecideError::Store(store) => store.into(),
-            DecideError::Encode(detail) => ServiceError::Internal(detail),
         }
     }
 }

@@ -118,17 +118,6 @@ pub(super) async fn append_all(conn: &mut AnyConnection, tenant: &str, events: V
 }
 
 impl Store {
-    /// Appends events that record something the store did not change itself (a SCIM request, as
-    /// it was answered); on SQLite in the next group commit. `NotFound` if there is no such tenant.
-    pub async fn record_audit(&self, tenant: &str, audit: &Audit, notes: Vec<AuditNote>) -> Result<()> {
-        if let Some(writer) = &self.writer {
-            return super::group_commit::record(self, writer, tenant, notes, audit.clone()).await;
-        }
-        let mut tx = self.write().await?;
-        append(tx.conn(), tenant, audit, notes.into_iter().map(Event::from).collect()).await?;
-        tx.commit().await
-    }
-
     /// The tenant's audit events matching `filter`, ascending by `seq`.
     pub async fn list_audit(&self, filter: AuditFilter) -> Result<Vec<AuditEvent>> {
         let mut query = Dynamic::new(concat!("SELECT ", audit_columns!(), " FROM audit_events WHERE tenant_id = "));

@@ -56,6 +56,7 @@ mod scim_groups;
 mod sessions;
 mod tenants;
 mod users;
+mod writes;
 
 use std::{path::Path, sync::Arc, time::Duration};
 

@@ -6,6 +6,7 @@
 //! [`Filter::index_lookup`] finds the equality on an indexed attribute that lets a store fetch
 //! candidates instead of scanning.
 
+pub(crate) mod error;
 mod eval;
 mod parse;
 
@@ -14,6 +15,7 @@ use serde_json::{Number, Value};
 pub(super) use parse::parse_value_filter;
 
 use super::schema::{AttributePath, ResourceType};
+pub use error::FilterError;
 
 /// Longest filter accepted, in bytes.
 pub const MAX_FILTER_LENGTH: usize = 4096;
@@ -134,22 +136,6 @@ impl Literal {
             Literal::Boolean(boolean) => Value::Bool(*boolean),
             Literal::Null => Value::Null,
         }
-    }
-}
-
-/// A filter that does not parse or does not fit the schema: the SCIM `invalidFilter` detail.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message} (at position {position})")]
-pub struct FilterError {
-    /// Where the problem is: a 0-based offset in characters.
-    pub position: usize,
-    /// What is wrong, and what was expected.
-    pub message: String,
-}
-
-impl FilterError {
-    pub(crate) fn new(position: usize, message: impl Into<String>) -> FilterError {
-        FilterError { position, message: message.into() }
     }
 }
 
