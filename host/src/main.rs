@@ -1,7 +1,8 @@
 //! `muster`: the command-line entry point.
 //!
 //! * `muster eval` evaluates one input with a rule module and prints the decision and trace;
-//! * `muster test` runs fixture files through the engine on a compiled module;
+//! * `muster test` runs fixture files through the engine on a compiled module (with the
+//!   `test-command` feature, on by default);
 //! * `muster serve` runs the multi-tenant HTTP service.
 
 mod commands;
@@ -23,6 +24,7 @@ struct Cli {
 enum Command {
     Serve(Box<commands::serve::ServeArgs>),
     Eval(commands::eval::EvalArgs),
+    #[cfg(feature = "test-command")]
     Test(commands::test::TestArgs),
 }
 
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Serve(args) => commands::serve::run(*args),
         Command::Eval(args) => commands::eval::run(args),
+        #[cfg(feature = "test-command")]
         Command::Test(args) => commands::test::run(args),
     };
     match outcome {

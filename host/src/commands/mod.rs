@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod eval;
 pub mod serve;
+#[cfg(feature = "test-command")]
 pub mod test;
 
 use std::path::Path;
