@@ -1,5 +1,5 @@
 //! Running a realm's rules as a service: loads the selected module versions (cached), hands them
-//! to the pure [`evaluator`](crate::decision::evaluator) on a blocking thread, and counts the
+//! to the pure [`evaluator`] on a blocking thread, and counts the
 //! evaluation. What is decided is entirely the decision core's; this adds only I/O.
 
 use std::{

@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(long, default_value = "entra")]
     pub realm: String,
     /// File holding the tenant's evaluation key (`muster serve --demo` writes
-    /// <data-dir>/demo-eval-token).
+    /// `<data-dir>/demo-eval-token`).
     #[arg(long)]
     pub token_file: PathBuf,
     /// Concurrent keep-alive connections: each a closed loop, or with `--rate` the most requests

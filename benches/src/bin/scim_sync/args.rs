@@ -26,7 +26,7 @@ pub struct Args {
     #[arg(long, default_value = "entra")]
     pub realm: String,
     /// File holding an admin key of the tenant (`muster serve --demo` writes
-    /// <data-dir>/demo-admin-token): creates the SCIM credential, reads the decisions and
+    /// `<data-dir>/demo-admin-token`): creates the SCIM credential, reads the decisions and
     /// checks the users at the end.
     #[arg(long)]
     pub admin_token_file: PathBuf,
