@@ -35,18 +35,7 @@ pub async fn seed(state: &AppState, modules_dir: &Path, data_dir: &Path) -> anyh
     for (id, name) in [("acme", "ACME"), ("acme-sales", "ACME Sales"), ("acme-engineering", "ACME Engineering")] {
         store.save_organization(TENANT, &Organization { id: id.into(), name: name.into() }, &audit).await?;
     }
-    let realm = Realm {
-        id: REALM.into(),
-        tenant_id: TENANT.into(),
-        name: "Entra ID".into(),
-        default_organization: Some("acme".into()),
-        user_rules_version: None,
-        group_rules_version: None,
-        shadow_user_rules_version: None,
-        shadow_group_rules_version: None,
-        scim_bearer_enabled: false,
-        created_at: now,
-    };
+    let realm = Realm::new(TENANT, REALM, "Entra ID", Some("acme".into()), now);
     store.create_realm(&realm, &audit).await?;
     let user_rules = include_str!("../../../docs/demo/user-rules.json");
     upload_and_activate(state, modules_dir, "user_rules", RuleKind::User, user_rules, &audit).await?;
