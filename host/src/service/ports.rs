@@ -1,8 +1,8 @@
 //! The narrow views of the store that the decision path needs: keys (who is calling), users
 //! (who is deciding about), modules (what runs) and decisions (what is applied). The service's
 //! access check, logins, decisions and re-decisions depend on these traits, not on the whole
-//! [`Store`], so they can be unit-tested on the in-memory [`memory::MemoryStore`]; the live
-//! service passes its [`Store`].
+//! [`Store`], so they can be unit-tested on the in-memory `memory::MemoryStore` (in test builds
+//! only); the live service passes its [`Store`].
 
 use std::future::Future;
 
