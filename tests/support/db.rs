@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use muster_store::Store;
+use muster_store::{DEFAULT_MAX_CONNECTIONS, Store};
 use sqlx::{AnyConnection, Connection};
 
 /// The server the PostgreSQL half of the suite uses unless `MUSTER_TEST_POSTGRES` names another.
@@ -43,7 +43,9 @@ impl TestDb {
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         let _ = std::fs::remove_dir_all(&dir);
-        let store = Store::open_data_dir(&dir).await.expect("open a SQLite store in a fresh data dir");
+        let store = Store::open_data_dir_with(&dir, DEFAULT_MAX_CONNECTIONS)
+            .await
+            .expect("open a SQLite store in a fresh data dir");
         let url = format!("sqlite://{}?mode=rwc", dir.join("muster.db").display());
         TestDb { store, url, place: Place::Sqlite { dir } }
     }
@@ -72,7 +74,9 @@ impl TestDb {
     /// Opens another store on the same database (as a restarted host would).
     pub async fn reopen(&self) -> Store {
         match &self.place {
-            Place::Sqlite { dir } => Store::open_data_dir(dir).await.expect("reopen the SQLite store"),
+            Place::Sqlite { dir } => {
+                Store::open_data_dir_with(dir, DEFAULT_MAX_CONNECTIONS).await.expect("reopen the SQLite store")
+            }
             Place::Postgres { .. } => Store::connect_with(&self.url, 5).await.expect("reopen the PostgreSQL store"),
         }
     }

@@ -31,8 +31,8 @@
 //! audit-sequence bump, so it holds that lock only for the moment before commit, and before that
 //! locks rows in this order: a SCIM group's row, then users (in id order), then whatever hangs off
 //! them (memberships, sessions, provider groups in name order, decisions). `apply_decision`, the hot
-//! path, is one of them (one user, no SCIM group); so are the SCIM group writes, deactivation,
-//! deletion and session revocation.
+//! path, is one of them (one user, no SCIM group); so are the SCIM group writes, deactivation
+//! (which revokes the user's sessions) and deletion.
 //!
 //! Users' SCIM side: user names are unique per realm ignoring case; a user's `version` counts the
 //! writes of its row (the SCIM ETag) and a write may require the version it read
@@ -132,8 +132,8 @@ enum Backend {
     Postgres,
 }
 
-/// Connections a pool opens at most, unless [`Store::connect_with`] or
-/// [`Store::open_data_dir_with`] says otherwise.
+/// The usual `max_connections` of [`Store::connect_with`] and [`Store::open_data_dir_with`]: the
+/// host's pool size unless configured otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
 /// How long SQLite waits for another process's write lock before giving up.
@@ -160,14 +160,10 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens the database at `url` (`sqlite://<path>` or `postgres://…`) and brings its schema up
-    /// to date. A SQLite file is created if missing (`mode=rwc` is added unless the URL names a
-    /// mode); in-memory SQLite is not supported (each pooled connection would see its own).
-    pub async fn connect(url: &str) -> Result<Store> {
-        Self::connect_with(url, DEFAULT_MAX_CONNECTIONS).await
-    }
-
-    /// [`Store::connect`] with at most `max_connections` pooled connections.
+    /// Opens the database at `url` (`sqlite://<path>` or `postgres://…`) with at most
+    /// `max_connections` pooled connections (at least one), and brings its schema up to date. A
+    /// SQLite file is created if missing (`mode=rwc` is added unless the URL names a mode);
+    /// in-memory SQLite is not supported (each pooled connection would see its own).
     pub async fn connect_with(url: &str, max_connections: u32) -> Result<Store> {
         install_default_drivers();
         let max_connections = max_connections.max(1);
@@ -209,12 +205,8 @@ impl Store {
     }
 
     /// Opens (creating it if needed) the embedded SQLite store `muster.db` in `dir`, creating
-    /// `dir` too.
-    pub async fn open_data_dir(dir: &Path) -> Result<Store> {
-        Self::open_data_dir_with(dir, DEFAULT_MAX_CONNECTIONS).await
-    }
-
-    /// [`Store::open_data_dir`] with at most `max_connections` pooled connections.
+    /// `dir` too, with at most `max_connections` pooled connections: [`Store::connect_with`] on
+    /// that file.
     pub async fn open_data_dir_with(dir: &Path, max_connections: u32) -> Result<Store> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Invalid(format!("cannot create data directory {}: {e}", dir.display())))?;
@@ -374,7 +366,7 @@ mod tests {
     async fn sqlite_connections_are_configured() {
         let dir = std::env::temp_dir().join(format!("muster store unit {}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let store = Store::open_data_dir(&dir.join("data #1")).await.expect("open");
+        let store = Store::open_data_dir_with(&dir.join("data #1"), DEFAULT_MAX_CONNECTIONS).await.expect("open");
         assert_eq!(store.backend(), "sqlite");
         let mut conn = store.pool.acquire().await.expect("connection");
         let pragma = |name: &'static str| sqlx::query(name);

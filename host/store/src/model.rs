@@ -32,7 +32,7 @@ pub enum KeyKind {
 
 impl KeyKind {
     /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             KeyKind::Admin => "admin",
             KeyKind::Evaluation => "evaluation",
@@ -40,7 +40,7 @@ impl KeyKind {
     }
 
     /// Parses the stored spelling.
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         match text {
             "admin" => Some(KeyKind::Admin),
             "evaluation" => Some(KeyKind::Evaluation),
@@ -198,7 +198,7 @@ pub enum UserStatus {
 
 impl UserStatus {
     /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             UserStatus::Active => "active",
             UserStatus::Deactivated => "deactivated",
@@ -206,7 +206,7 @@ impl UserStatus {
     }
 
     /// Parses the stored spelling.
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         match text {
             "active" => Some(UserStatus::Active),
             "deactivated" => Some(UserStatus::Deactivated),
@@ -415,7 +415,7 @@ pub struct Session {
     pub expires_at: Millis,
     /// When it was revoked, if it was.
     pub revoked_at: Option<Millis>,
-    /// Why it was revoked (`deactivated`, `admin`, …).
+    /// Why it was revoked: the reason its user was deactivated with.
     pub revoked_reason: Option<String>,
 }
 

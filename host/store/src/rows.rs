@@ -9,8 +9,8 @@ use sqlx::{Any, Decode, Row, Type, any::AnyRow};
 use super::{
     Result, StoreError,
     model::{
-        ApiKey, AuditEvent, DecisionRecord, GroupMember, KeyKind, ModuleVersion, Organization, ProviderGroupMark,
-        Realm, RuleKind, ScimCredential, ScimGroup, ScimToken, Session, Tenant, UserRecord, UserStatus,
+        ApiKey, AuditEvent, DecisionRecord, GroupMember, KeyKind, ModuleVersion, Organization, Realm, RuleKind,
+        ScimCredential, ScimGroup, ScimToken, Session, Tenant, UserRecord, UserStatus,
     },
 };
 
@@ -289,11 +289,6 @@ pub(super) fn scim_token(row: &AnyRow) -> Result<ScimToken> {
         issued_at: get(row, "issued_at")?,
         expires_at: get(row, "expires_at")?,
     })
-}
-
-/// A provider group's mark.
-pub(super) fn provider_group(row: &AnyRow) -> Result<ProviderGroupMark> {
-    Ok(ProviderGroupMark { name: get(row, "name")?, organizations: json(row, "organizations")? })
 }
 
 /// A decision record.

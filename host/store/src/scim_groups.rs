@@ -30,10 +30,10 @@ pub enum MembersChange {
     /// They stay as they are.
     #[default]
     Keep,
-    /// They become exactly these user ids (SCIM `PUT`, or `PATCH` replacing `members`).
-    Replace(Vec<String>),
-    /// These user ids are added and these removed (SCIM `PATCH`); the two must not overlap.
-    /// Adding a member or removing a non-member changes nothing.
+    /// These user ids are added and these removed; the two must not overlap. Adding a member or
+    /// removing a non-member changes nothing. There is no wholesale replacement: a caller that
+    /// wants a given set of members (SCIM `PUT`) diffs it against the members that count, so the
+    /// suspended membership of a deactivated member, which no read shows, is kept.
     Edit {
         /// Users to add.
         add: Vec<String>,
@@ -240,16 +240,6 @@ impl Store {
         rows::all(&found, rows::scim_group)
     }
 
-    /// How many SCIM groups the realm has.
-    pub async fn count_scim_groups(&self, tenant: &str, realm: &str) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM scim_groups WHERE tenant_id = $1 AND realm_id = $2")
-            .bind(tenant)
-            .bind(realm)
-            .fetch_one(&self.pool)
-            .await?;
-        rows::get(&row, "n")
-    }
-
     /// Changes the group's display name, external id and members, all or nothing, one version up if
     /// anything changed (nothing is written, or audited, if nothing did). Members' provider-group
     /// lists follow (see the module doc). Audited, as they apply, `scim.group.updated` {changed,
@@ -304,13 +294,6 @@ impl Store {
         let current = member_ids(&mut tx, &before).await?;
         let members = match change.members {
             MembersChange::Keep => MembershipChange::default(),
-            MembersChange::Replace(wanted) => {
-                let wanted: BTreeSet<String> = wanted.into_iter().collect();
-                MembershipChange {
-                    added: wanted.difference(&current).cloned().collect(),
-                    removed: current.difference(&wanted).cloned().collect(),
-                }
-            }
             MembersChange::Edit { add, remove } => MembershipChange {
                 added: sorted(&add).into_iter().filter(|id| !current.contains(id)).collect(),
                 removed: sorted(&remove).into_iter().filter(|id| current.contains(id)).collect(),
@@ -394,68 +377,6 @@ impl Store {
         audit::append(tx.conn(), tenant, audit, events).await?;
         tx.commit().await?;
         Ok(ScimGroupChanged { group: after, members, concerned })
-    }
-
-    /// Sets the group's display name and external id to `group`'s (its other fields are ignored),
-    /// and returns the group as stored: [`Store::change_scim_group`] without a members' change.
-    pub async fn update_scim_group(
-        &self,
-        group: &ScimGroup,
-        expected_version: Option<i64>,
-        audit: &Audit,
-    ) -> Result<ScimGroup> {
-        let change = ScimGroupChange {
-            display_name: Some(group.display_name.clone()),
-            external_id: Some(group.external_id.clone()),
-            members: MembersChange::Keep,
-            expected_version,
-        };
-        Ok(self.change_scim_group(&group.tenant_id, &group.realm_id, &group.id, change, audit).await?.group)
-    }
-
-    /// Makes the group's members exactly `members`: [`Store::change_scim_group`] with
-    /// [`MembersChange::Replace`].
-    pub async fn replace_scim_group_members(
-        &self,
-        tenant: &str,
-        realm: &str,
-        group_id: &str,
-        members: &[String],
-        audit: &Audit,
-    ) -> Result<MembershipChange> {
-        let change =
-            ScimGroupChange { members: MembersChange::Replace(members.to_vec()), ..ScimGroupChange::default() };
-        Ok(self.change_scim_group(tenant, realm, group_id, change, audit).await?.members)
-    }
-
-    /// Adds `members` to the group (those already in it stay as they are): [`Store::change_scim_group`]
-    /// with [`MembersChange::Edit`].
-    pub async fn add_scim_group_members(
-        &self,
-        tenant: &str,
-        realm: &str,
-        group_id: &str,
-        members: &[String],
-        audit: &Audit,
-    ) -> Result<MembershipChange> {
-        let members = MembersChange::Edit { add: members.to_vec(), remove: Vec::new() };
-        let change = ScimGroupChange { members, ..ScimGroupChange::default() };
-        Ok(self.change_scim_group(tenant, realm, group_id, change, audit).await?.members)
-    }
-
-    /// Removes `members` from the group (non-members are ignored): [`Store::change_scim_group`] with
-    /// [`MembersChange::Edit`].
-    pub async fn remove_scim_group_members(
-        &self,
-        tenant: &str,
-        realm: &str,
-        group_id: &str,
-        members: &[String],
-        audit: &Audit,
-    ) -> Result<MembershipChange> {
-        let members = MembersChange::Edit { add: Vec::new(), remove: members.to_vec() };
-        let change = ScimGroupChange { members, ..ScimGroupChange::default() };
-        Ok(self.change_scim_group(tenant, realm, group_id, change, audit).await?.members)
     }
 
     /// Deletes the group and its memberships, taking its display name out of its members'

@@ -1,15 +1,13 @@
-//! Login sessions: recorded by `apply_decision` (a login), read by their token's hash, revoked per
-//! user (by an administrator, or by deactivation).
+//! Login sessions: recorded by `apply_decision` (a login), read by their token's hash, revoked all
+//! at once when their user is deactivated (`deactivate_user`), deleted with their user.
 
-use serde_json::json;
 use sqlx::AnyConnection;
 
 use super::{
-    Audit, Result, Store,
-    audit::{self, Event},
+    Result, Store,
     model::{Millis, Session},
     rows::{self, session_columns},
-    users::{lock_user, no_user},
+    users::no_user,
     write_error,
 };
 
@@ -76,28 +74,5 @@ impl Store {
         .as_ref()
         .map(rows::session)
         .transpose()
-    }
-
-    /// Revokes every session of the user not revoked yet, recording `reason` on them, and returns
-    /// how many (audited `user.sessions_revoked` {count, reason}, even when there were none).
-    /// `NotFound` if the realm has no such user.
-    pub async fn revoke_user_sessions(
-        &self,
-        tenant: &str,
-        realm: &str,
-        user_id: &str,
-        reason: &str,
-        audit: &Audit,
-    ) -> Result<u64> {
-        let mut tx = self.write().await?;
-        // The user's row first: a concurrent login records its session under that lock.
-        if lock_user(&mut tx, tenant, realm, user_id).await?.is_none() {
-            return Err(no_user(tenant, realm, user_id));
-        }
-        let count = revoke_all(tx.conn(), tenant, realm, user_id, reason, audit.at).await?;
-        let details = json!({ "realm_id": realm, "count": count, "reason": reason });
-        audit::append(tx.conn(), tenant, audit, vec![Event::new("user.sessions_revoked", user_id, details)]).await?;
-        tx.commit().await?;
-        Ok(count)
     }
 }

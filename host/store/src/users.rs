@@ -1,12 +1,12 @@
-//! Users and provider groups; the user-row helpers (locking, checking and saving a user, the
-//! user-name key, provider-group list writes) the user writes share (`apply`, SCIM, deprovisioning).
+//! Users; the user-row helpers (locking, checking and saving a user, the user-name key,
+//! provider-group list writes) the user writes share (`apply`, SCIM, deprovisioning).
 
 use serde_json::json;
 
 use super::{
     Audit, Result, Store, StoreError, WriteTx,
     audit::{self, AuditNote, Event},
-    model::{Millis, ProviderGroupMark, UserRecord, UserStatus},
+    model::{Millis, UserRecord, UserStatus},
     no_realm,
     rows::{self, to_json, user_columns},
     write_error,
@@ -142,43 +142,6 @@ impl Store {
         };
         let found = query.bind(limit.max(0)).fetch_all(&self.pool).await?;
         rows::all(&found, rows::user)
-    }
-
-    /// How many users the realm has (deactivated ones included).
-    pub async fn count_users(&self, tenant: &str, realm: &str) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE tenant_id = $1 AND realm_id = $2")
-            .bind(tenant)
-            .bind(realm)
-            .fetch_one(&self.pool)
-            .await?;
-        rows::get(&row, "n")
-    }
-
-    /// The realm's provider group with its organizations, if the store knows it.
-    pub async fn provider_group(&self, tenant: &str, realm: &str, name: &str) -> Result<Option<ProviderGroupMark>> {
-        sqlx::query(
-            "SELECT name, organizations FROM provider_groups WHERE tenant_id = $1 AND realm_id = $2 AND name = $3",
-        )
-        .bind(tenant)
-        .bind(realm)
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?
-        .as_ref()
-        .map(rows::provider_group)
-        .transpose()
-    }
-
-    /// The realm's provider groups, by name.
-    pub async fn list_provider_groups(&self, tenant: &str, realm: &str) -> Result<Vec<ProviderGroupMark>> {
-        let found = sqlx::query(
-            "SELECT name, organizations FROM provider_groups WHERE tenant_id = $1 AND realm_id = $2 ORDER BY name",
-        )
-        .bind(tenant)
-        .bind(realm)
-        .fetch_all(&self.pool)
-        .await?;
-        rows::all(&found, rows::provider_group)
     }
 
     /// Writes new attributes of a deactivated user, which stays deactivated, without a decision (no
