@@ -25,11 +25,12 @@ impl Store {
     ///
     /// `Conflict` naming both users if the user name (ignoring case) or external id belongs to
     /// another user of the realm, or if the decision or session id is taken;
-    /// [`VersionMismatch`](crate::StoreError::VersionMismatch) if `expected_version` is not the stored version; `NotFound` if
-    /// the realm is missing, or `expected_version` is given for a user not stored; `Invalid` if the
-    /// user, the decision and the session disagree on tenant, realm or user, the decision is not an
-    /// applied, non-shadow one, an active user would be deactivated, or a deactivated user would
-    /// have an organization, rule-based groups or a new session.
+    /// [`StoreError::VersionMismatch`](crate::StoreError::VersionMismatch) if `expected_version` is
+    /// not the stored version; `NotFound` if the realm is missing, or `expected_version` is given
+    /// for a user not stored; `Invalid` if the user, the decision and the session disagree on
+    /// tenant, realm or user, the decision is not an applied, non-shadow one, an active user would
+    /// be deactivated, or a deactivated user would have an organization, rule-based groups or a new
+    /// session.
     pub async fn apply_decision(&self, apply: ApplyDecision, audit: &Audit) -> Result<()> {
         if let Some(writer) = &self.writer {
             return group_commit::apply(self, writer, apply, audit.clone()).await;
