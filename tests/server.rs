@@ -72,6 +72,7 @@ on_both_stores!(
     metrics_count_evaluations_requests_errors_and_cache_hits,
     audit_log_is_ordered_filtered_and_paginated,
     keys_of_one_tenant_get_nothing_of_another_on_every_route,
+    the_last_admin_key_of_a_tenant_cannot_be_revoked,
     bad_input_gets_a_clear_json_4xx_on_every_route,
 );
 
@@ -945,6 +946,48 @@ fn keys_of_one_tenant_get_nothing_of_another_on_every_route(server: &TestServer)
     assert!(b_audit["events"].as_array().unwrap().iter().all(|e| e["tenant_id"] == "globex"), "{b_audit}");
     let (_, b_realms) = server.get("/v1/tenants/globex/realms", Some(&b.admin));
     assert_eq!(b_realms["realms"], json!([]));
+}
+
+/// Scenario 9b: No lock-out: the tenant's last admin key cannot be revoked (409, nothing
+/// changed); evaluation keys can, and so can an admin key while another admin key is active.
+fn the_last_admin_key_of_a_tenant_cannot_be_revoked(server: &TestServer) {
+    let acme = Tenant::create(server, "acme");
+    let revoke =
+        |id: &str, token: &str| server.call("DELETE", &format!("/v1/tenants/acme/keys/{id}"), Some(token), Body::None);
+    let audit_before = audit_all(server, &acme, "");
+
+    // The first admin key is the only one: refused, and it keeps working.
+    let reply = revoke(&acme.admin_key_id, &acme.admin);
+    let message = assert_error(reply.status, &reply.json, 409, "conflict");
+    assert!(message.contains(&acme.admin_key_id), "{message}");
+    assert!(message.contains("last admin key") && message.contains("create another admin key first"), "{message}");
+    let (status, _) = server.get("/v1/tenants/acme", Some(&acme.admin));
+    assert_eq!(status, 200);
+    assert_eq!(audit_all(server, &acme, ""), audit_before, "a refused revocation is not audited");
+
+    // An evaluation key is not an admin key: revoking it works as before.
+    let reply = revoke(&acme.eval_key_id, &acme.admin);
+    assert_eq!(reply.status, 204, "{}", reply.text);
+
+    // With a second admin key, the first can go; the second is then the last.
+    let (status, second) =
+        server.post("/v1/tenants/acme/keys", Some(&acme.admin), &json!({"kind": "admin", "label": "second"}));
+    assert_eq!(status, 201, "{second}");
+    let (second_id, second_token) =
+        (second["key"]["id"].as_str().unwrap().to_owned(), second["token"].as_str().unwrap().to_owned());
+    let reply = revoke(&acme.admin_key_id, &second_token);
+    assert_eq!(reply.status, 204, "{}", reply.text);
+    let reply = revoke(&second_id, &second_token);
+    assert_error(reply.status, &reply.json, 409, "conflict");
+    // Revoking the revoked first key again still succeeds (and changes nothing).
+    let reply = revoke(&acme.admin_key_id, &second_token);
+    assert_eq!(reply.status, 204, "{}", reply.text);
+
+    let (status, keys) = server.get("/v1/tenants/acme/keys", Some(&second_token));
+    assert_eq!(status, 200, "{keys}");
+    let active: Vec<&Value> = keys["keys"].as_array().unwrap().iter().filter(|k| k["revoked_at"].is_null()).collect();
+    assert_eq!(active.len(), 1, "{keys}");
+    assert_eq!(active[0]["id"], second_id.as_str());
 }
 
 /// Scenario 10: Malformed, mistyped, untyped and oversized bodies, unknown ids and unknown routes: a

@@ -45,6 +45,8 @@ macro_rules! suite {
 suite!(
     tenants_are_created_once,
     keys_are_stored_found_and_revoked,
+    the_last_admin_key_cannot_be_revoked,
+    concurrent_revocations_keep_one_admin_key,
     organizations_and_realms,
     module_versions_are_numbered_per_realm_and_kind,
     concurrent_uploads_get_distinct_versions,
@@ -324,6 +326,74 @@ async fn keys_are_stored_found_and_revoked(db: &TestDb) {
     for event in &log {
         assert!(!event.details.contains(&admin.secret_sha256) && !event.details.contains(&eval.secret_sha256));
         assert!(!event.details.contains("secret"), "no secret in {}", event.details);
+    }
+}
+
+async fn the_last_admin_key_cannot_be_revoked(db: &TestDb) {
+    let store = &db.store;
+    tenant(store, "acme").await;
+    tenant(store, "beta").await;
+    store.insert_key(&key("acme", "mk_admin1", KeyKind::Admin), &by("operator")).await.unwrap();
+    store.insert_key(&key("acme", "mk_eval1", KeyKind::Evaluation), &by("mk_admin1")).await.unwrap();
+    store.insert_key(&key("beta", "mk_beta", KeyKind::Admin), &by("operator")).await.unwrap();
+
+    // The only admin key: refused, whoever asks, and nothing is written.
+    let before = audit_log(store, "acme").await;
+    assert_conflict(store.revoke_key("acme", "mk_admin1", &by("mk_admin1")).await, "last admin key");
+    assert_eq!(store.get_key("mk_admin1").await.unwrap().unwrap().revoked_at, None);
+    assert_eq!(audit_log(store, "acme").await, before);
+    // Evaluation keys do not count as admin keys, and can still be revoked.
+    store.revoke_key("acme", "mk_eval1", &by("mk_admin1")).await.unwrap();
+    // Another tenant's admin key does not count either.
+    assert_conflict(store.revoke_key("acme", "mk_admin1", &by("mk_admin1")).await, "create another admin key first");
+
+    // With a second admin key, the first can go; then the second is the last.
+    store.insert_key(&key("acme", "mk_admin2", KeyKind::Admin), &by("mk_admin1")).await.unwrap();
+    store.revoke_key("acme", "mk_admin1", &at("mk_admin2", T0 + 5)).await.unwrap();
+    assert_eq!(store.get_key("mk_admin1").await.unwrap().unwrap().revoked_at, Some(T0 + 5));
+    assert_conflict(store.revoke_key("acme", "mk_admin2", &by("mk_admin2")).await, "mk_admin2");
+    // A revoked admin key does not count as the other one; revoking it again still succeeds.
+    store.revoke_key("acme", "mk_admin1", &at("mk_admin2", T0 + 9)).await.unwrap();
+    assert_eq!(store.get_key("mk_admin1").await.unwrap().unwrap().revoked_at, Some(T0 + 5));
+    // An unknown key is still NotFound, not Conflict.
+    assert_not_found(store.revoke_key("acme", "mk_missing", &by("mk_admin2")).await);
+    assert_not_found(store.revoke_key("acme", "mk_beta", &by("mk_admin2")).await);
+
+    let log = audit_log(store, "acme").await;
+    assert_eq!(
+        actions(&log),
+        ["tenant.created", "key.created", "key.created", "key.revoked", "key.created", "key.revoked"]
+    );
+    assert_eq!(log[5].target, "mk_admin1");
+}
+
+/// Two admin keys revoked at the same time: exactly one revocation succeeds, whatever the
+/// interleaving, and the tenant keeps an admin key.
+async fn concurrent_revocations_keep_one_admin_key(db: &TestDb) {
+    let store = &db.store;
+    for round in 0..10 {
+        let t = format!("acme{round}");
+        tenant(store, &t).await;
+        let (a, b) = (format!("mk_a{round}"), format!("mk_b{round}"));
+        store.insert_key(&key(&t, &a, KeyKind::Admin), &by("operator")).await.unwrap();
+        store.insert_key(&key(&t, &b, KeyKind::Admin), &by("operator")).await.unwrap();
+        let revoke = |id: &str, actor: &str| {
+            let (store, t, id, actor) = (store.clone(), t.clone(), id.to_owned(), actor.to_owned());
+            tokio::spawn(async move { store.revoke_key(&t, &id, &by(&actor)).await })
+        };
+        let (first, second) = tokio::join!(revoke(&a, &b), revoke(&b, &a));
+        let results = [first.unwrap(), second.unwrap()];
+        let succeeded = results.iter().filter(|result| result.is_ok()).count();
+        assert_eq!(succeeded, 1, "round {round}: exactly one revocation succeeds: {results:?}");
+        for result in results.into_iter().filter(Result::is_err) {
+            assert_conflict(result, "last admin key");
+        }
+        let active = store.list_keys(&t).await.unwrap().into_iter().filter(|key| key.revoked_at.is_none()).count();
+        assert_eq!(active, 1, "round {round}: the tenant keeps one admin key");
+        assert_eq!(
+            actions(&audit_log(store, &t).await),
+            ["tenant.created", "key.created", "key.created", "key.revoked"]
+        );
     }
 }
 

@@ -13,6 +13,8 @@
 //! - **Audit order**: an event's `seq` comes from a counter on the tenant's row, bumped in the
 //!   writing transaction; the row lock that takes is held until commit, so sequence numbers are
 //!   strictly increasing, never duplicated, and committed in order.
+//! - **No lock-out**: a tenant's last unrevoked admin key cannot be revoked
+//!   ([`StoreError::Conflict`]), checked under the tenant's row lock in the revoking transaction.
 //! - **Append-only audit log**: no method updates or deletes an audit row, and triggers in the
 //!   database reject any `UPDATE` or `DELETE` on it.
 //!

@@ -5,7 +5,7 @@ use serde_json::json;
 use super::{
     Audit, Result, Store, StoreError,
     audit::{self, Event},
-    model::{ApiKey, Organization, Realm, Tenant},
+    model::{ApiKey, KeyKind, Millis, Organization, Realm, Tenant},
     no_realm, no_tenant,
     rows::{self, key_columns, realm_columns, tenant_columns},
     write_error,
@@ -124,28 +124,47 @@ impl Store {
     }
 
     /// Revokes the tenant's key (audited `key.revoked`). `NotFound` if the tenant has no such key;
-    /// revoking a revoked key changes nothing and succeeds.
+    /// revoking a revoked key changes nothing and succeeds. `Conflict` if it is the tenant's last
+    /// unrevoked admin key: no route issues an admin key to a tenant that has none, so revoking
+    /// it would lock the tenant out for good.
+    ///
+    /// The check and the revocation are one transaction under the tenant's row lock, which every
+    /// key write takes first: two concurrent revocations of a tenant's last two admin keys are
+    /// serialised (on SQLite by the single writer), and the second sees the first's and is refused.
     pub async fn revoke_key(&self, tenant: &str, key_id: &str, audit: &Audit) -> Result<()> {
         let mut tx = self.write().await?;
         tx.lock_tenant(tenant).await?;
-        let done =
-            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL")
-                .bind(audit.at)
-                .bind(tenant)
-                .bind(key_id)
-                .execute(tx.conn())
-                .await?;
-        if done.rows_affected() == 0 {
-            let exists = sqlx::query("SELECT id FROM api_keys WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant)
-                .bind(key_id)
-                .fetch_optional(tx.conn())
-                .await?;
-            return match exists {
-                Some(_) => Ok(()),
-                None => Err(StoreError::NotFound(format!("no key {key_id:?} in tenant {tenant:?}"))),
-            };
+        let found = sqlx::query("SELECT kind, revoked_at FROM api_keys WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(key_id)
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no key {key_id:?} in tenant {tenant:?}")))?;
+        if rows::get::<Option<Millis>>(&found, "revoked_at")?.is_some() {
+            return Ok(());
         }
+        if rows::get::<String>(&found, "kind")? == KeyKind::Admin.as_str() {
+            let others = sqlx::query(
+                "SELECT COUNT(*) AS n FROM api_keys \
+                 WHERE tenant_id = $1 AND kind = $2 AND revoked_at IS NULL AND id <> $3",
+            )
+            .bind(tenant)
+            .bind(KeyKind::Admin.as_str())
+            .bind(key_id)
+            .fetch_one(tx.conn())
+            .await?;
+            if rows::get::<i64>(&others, "n")? == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "key {key_id:?} is the tenant's last admin key: create another admin key first"
+                )));
+            }
+        }
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(audit.at)
+            .bind(tenant)
+            .bind(key_id)
+            .execute(tx.conn())
+            .await?;
         audit::append(tx.conn(), tenant, audit, vec![Event::new("key.revoked", key_id, json!({}))]).await?;
         tx.commit().await
     }
