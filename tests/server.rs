@@ -1281,13 +1281,20 @@ fn sigkill_mid_burst(backend: Backend) {
     assert_eq!(v2["version"], 2, "{v2}");
 }
 
-/// `--demo` seeds a tenant whose evaluation key answers the README's one `curl`.
+/// `--demo` seeds a tenant whose evaluation key answers the README's one `curl`. Its key files
+/// are private: 0600, in the 0700 data directory it creates.
 #[test]
 fn demo_seeds_a_tenant_that_answers_a_login() {
     let modules_dir = std::path::Path::new(&support::module("user_rules")).parent().unwrap().to_owned();
     let mut options = ServerOptions::fresh(Backend::Sqlite, "demo");
+    // A data directory that does not exist yet (with a missing parent too): the demo creates it.
+    options.data_dir = options.data_dir.join("new").join("data");
     options.args = vec!["--demo".into(), "--modules-dir".into(), modules_dir.display().to_string()];
     let server = TestServer::start_with(options);
+    assert_eq!(mode(server.data_dir()), 0o700, "the data directory the demo creates is private");
+    for file in ["demo-admin-token", "demo-eval-token"] {
+        assert_eq!(mode(&server.data_dir().join(file)), 0o600, "{file} is readable by its owner alone");
+    }
     let token =
         std::fs::read_to_string(server.data_dir().join("demo-eval-token")).expect("the demo evaluation key is written");
     let claims = json!({
@@ -1319,6 +1326,27 @@ fn demo_seeds_a_tenant_that_answers_a_login() {
     assert_eq!(login["organization"], "acme-sales");
     let (_, versions) = server.get("/v1/tenants/demo/realms/entra/modules/user/versions", Some(admin.trim()));
     assert_eq!(versions["versions"].as_array().unwrap().len(), 1, "{versions}");
+
+    // Key files an earlier version left world-readable are made private on the next start; a
+    // data directory that exists is the operator's: left as it is, with a warning.
+    let options = server.options().clone();
+    drop(server);
+    let set_mode = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+    };
+    set_mode(&options.data_dir, 0o755);
+    set_mode(&options.data_dir.join("demo-admin-token"), 0o644);
+    let server = TestServer::start_with(options);
+    assert_eq!(mode(&server.data_dir().join("demo-admin-token")), 0o600);
+    assert_eq!(mode(&server.data_dir().join("demo-eval-token")), 0o600);
+    assert_eq!(mode(server.data_dir()), 0o755, "an existing data directory keeps its mode");
+    assert!(server.log().contains("other users may enter it"), "{}", server.log());
+    assert_eq!(std::fs::read_to_string(server.data_dir().join("demo-eval-token")).unwrap(), token);
+}
+
+/// The permission bits of a file or directory.
+fn mode(path: &std::path::Path) -> u32 {
+    std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).unwrap().permissions()) & 0o777
 }
 
 // ---------------------------------------------------------------------------------------------

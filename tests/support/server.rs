@@ -44,6 +44,9 @@ pub enum Backend {
 pub struct ServerOptions {
     /// `--data-dir` (SQLite file and compiled-module cache).
     pub data_dir: PathBuf,
+    /// Where the server's log files go: an existing directory (`data_dir`, unless a test wants the
+    /// server to create its data directory itself).
+    pub log_dir: PathBuf,
     /// `--database-url`, kept alive as long as any server uses it.
     pub database: Option<Arc<TestDatabase>>,
     /// More arguments after `serve …`.
@@ -57,17 +60,15 @@ impl ServerOptions {
             Backend::Sqlite => None,
             Backend::Postgres => Some(Arc::new(TestDatabase::create())),
         };
-        ServerOptions { data_dir: crate::support::scratch_dir(label), database, args: Vec::new() }
+        let data_dir = crate::support::scratch_dir(label);
+        ServerOptions { log_dir: data_dir.clone(), data_dir, database, args: Vec::new() }
     }
 
     /// The same store, with a data directory of its own (another host on the same PostgreSQL
     /// database).
     pub fn another_host(&self, label: &str) -> ServerOptions {
-        ServerOptions {
-            data_dir: crate::support::scratch_dir(label),
-            database: self.database.clone(),
-            args: self.args.clone(),
-        }
+        let data_dir = crate::support::scratch_dir(label);
+        ServerOptions { log_dir: data_dir.clone(), data_dir, database: self.database.clone(), args: self.args.clone() }
     }
 }
 
@@ -185,7 +186,7 @@ impl TestServer {
         // before the server binds it, so a failed bind is retried on a new port.
         for _attempt in 0..3 {
             let port = free_port();
-            let log = options.data_dir.join(format!("server-{}-{port}.log", NEXT.fetch_add(1, Ordering::Relaxed)));
+            let log = options.log_dir.join(format!("server-{}-{port}.log", NEXT.fetch_add(1, Ordering::Relaxed)));
             let log_file = File::create(&log).expect("create the server log file");
             let mut command = Command::new(env!("CARGO_BIN_EXE_muster"));
             command

@@ -16,7 +16,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     config: ConfigArgs,
     /// Seed a demo tenant with the stock rule modules (from --modules-dir) and write its keys
-    /// to <data-dir>/demo-admin-token and <data-dir>/demo-eval-token.
+    /// to <data-dir>/demo-admin-token and <data-dir>/demo-eval-token (mode 0600; a data
+    /// directory the demo creates is 0700).
     #[arg(long)]
     demo: bool,
     /// Where the stock rule modules were built (for --demo).
@@ -36,6 +37,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
             return Ok(server::run(listener, config, shutdown_signal()).await?);
         }
         let data_dir = config.data_dir.clone();
+        demo::prepare_data_dir(&data_dir)?;
         let state = server::open(config).await?;
         demo::seed(&state, &args.modules_dir, &data_dir).await.context("cannot seed the demo tenant")?;
         server::serve(listener, state, shutdown_signal()).await.map_err(anyhow::Error::from)
