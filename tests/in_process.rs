@@ -1,6 +1,6 @@
 //! The server started in this process through `muster::server::run` (not the binary), on a
 //! `127.0.0.1:0` listener and the embedded store, with a configuration of the test's own: what
-//! is configured is what the API does (body limit, session and SCIM token lifetimes).
+//! is configured is what the API does (body limit, session and SCIM token lifetimes, the public URL).
 //!
 //! The rule modules must have been built with `scripts/build-policies`.
 #![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
@@ -26,6 +26,8 @@ const BODY_LIMIT: usize = 4096;
 const SESSION_LIFETIME: Duration = Duration::from_secs(90 * 60);
 /// The SCIM token lifetime it is started with (the default is 1 h).
 const SCIM_TOKEN_LIFETIME: Duration = Duration::from_secs(5 * 60);
+/// The public URL it is started with (the default is none: URLs follow the request's Host).
+const PUBLIC_URL: &str = "https://muster.example.com";
 
 #[test]
 fn an_in_process_server_serves_the_api_with_its_configuration() {
@@ -33,6 +35,7 @@ fn an_in_process_server_serves_the_api_with_its_configuration() {
         config.max_body_bytes = BODY_LIMIT;
         config.session_lifetime = SESSION_LIFETIME;
         config.scim_token_lifetime = SCIM_TOKEN_LIFETIME;
+        config.public_url = Some(muster::config::PublicUrl::parse(PUBLIC_URL).unwrap());
     });
     let (status, health) = server.get("/healthz", None);
     assert_eq!(status, 200, "{health}");
@@ -83,6 +86,11 @@ fn an_in_process_server_serves_the_api_with_its_configuration() {
     let (status, credential) =
         server.post(&format!("{}/scim/credentials", fx.realm_path()), fx.admin(), &json!({"label": "Entra ID"}));
     assert_eq!(status, 201, "{credential}");
+    assert_eq!(
+        credential["token_url"],
+        format!("{PUBLIC_URL}/scim/acme/{REALM}/oauth/token"),
+        "the configured public URL"
+    );
     let basic = format!(
         "Basic {}",
         STANDARD.encode(format!(

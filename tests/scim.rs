@@ -581,3 +581,164 @@ fn introspect(fx: &Fixture, session: &str) -> Value {
     assert_eq!(status, 200, "{answer}");
     answer
 }
+
+// ---------------------------------------------------------------------------------------------
+// The URLs the server writes: never a hostile Host or X-Forwarded-Proto.
+
+/// A request sent with exactly `headers` (a Host among them, or several), and its JSON answer.
+fn raw(server: &Client, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> (u16, Value) {
+    let bytes = body.map(|body| serde_json::to_vec(body).unwrap()).unwrap_or_default();
+    let reply = server.send_raw_with_headers(method, path, headers, &bytes);
+    let json = serde_json::from_str(&reply.body).unwrap_or_else(|_| Value::String(reply.body.clone()));
+    (reply.status, json)
+}
+
+/// `headers` with `Authorization` and `Content-Type`.
+fn with_headers<'a>(
+    headers: &[(&'a str, &'a str)],
+    authorization: &'a str,
+    content_type: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    let mut all = headers.to_vec();
+    all.extend([("Authorization", authorization), ("Content-Type", content_type)]);
+    all
+}
+
+/// Without `public_url`, the URLs the server writes take the request's Host and
+/// X-Forwarded-Proto, but only a host name (or IP address) with an optional port and `http` or
+/// `https`: anything else is a 400 before anything is written, on the API and on SCIM, and
+/// never ends up in a URL.
+#[test]
+fn a_hostile_host_or_forwarded_proto_is_refused_and_never_reflected() {
+    let server = TestServer::start(Backend::Sqlite, "hostile_host");
+    let fx = Fixture::new(&server, "acme");
+    let (scim, credential) = Scim::connect(&fx);
+    let address = server.url().trim_start_matches("http://").to_owned();
+    let admin = format!("Bearer {}", fx.tenant.admin);
+    let bearer = format!("Bearer {}", scim.token);
+    let credentials = format!("{}/scim/credentials", fx.realm_path());
+    let rotate = format!("{credentials}/{}/rotate", credential["client_id"].as_str().unwrap());
+    let users = format!("{}/Users", scim.base);
+    let hostile: Vec<Vec<(&str, &str)>> = vec![
+        vec![("Host", "evil.example/x")],
+        vec![("Host", "javascript:alert(1)")],
+        vec![("Host", "user@evil.example")],
+        vec![("Host", "evil example")],
+        vec![("Host", "evil.example:99999")],
+        vec![("Host", "evil.example?")],
+        vec![("Host", "a.example"), ("Host", "evil.example")],
+        vec![("Host", &address), ("X-Forwarded-Proto", "javascript")],
+        vec![("Host", &address), ("X-Forwarded-Proto", "https://evil.example/")],
+        vec![("Host", &address), ("X-Forwarded-Proto", "ftp")],
+    ];
+    for (n, headers) in hostile.iter().enumerate() {
+        let with = |authorization, content_type| with_headers(headers, authorization, content_type);
+        // The admin API: a JSON 400, and no credential is created or rotated.
+        let (status, body) = raw(&server, "POST", &credentials, &with(&admin, "application/json"), Some(&json!({})));
+        assert_error(status, &body, 400, "bad_request");
+        assert!(!body.to_string().contains("evil") && !body.to_string().contains("javascript"), "{headers:?}: {body}");
+        let (status, body) = raw(&server, "POST", &rotate, &with(&admin, "application/json"), None);
+        assert_error(status, &body, 400, "bad_request");
+        // SCIM: a SCIM 400, and no user is created.
+        let (status, body) = raw(&server, "GET", &users, &with(&bearer, "application/scim+json"), None);
+        assert_eq!(status, 400, "{headers:?}: {body}");
+        assert_eq!(body["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:Error"]), "{body}");
+        assert!(!body.to_string().contains("evil") && !body.to_string().contains("javascript"), "{headers:?}: {body}");
+        let user = user_body(&format!("hostile{n}@acme.com"), &format!("hostile-{n}"), "Sales");
+        let (status, body) = raw(&server, "POST", &users, &with(&bearer, "application/scim+json"), Some(&user));
+        assert_eq!(status, 400, "{headers:?}: {body}");
+    }
+    let listed = scim.call("GET", "/Users", None);
+    assert_eq!(listed.json["totalResults"], 0, "{}", listed.text);
+    let (_, listed) = server.get(&credentials, fx.admin());
+    assert_eq!(listed["credentials"].as_array().unwrap().len(), 1, "{listed}");
+    token(&server, "acme", &credential).expect("the credential was not rotated");
+
+    // A proxy's Host and scheme, when they are a host and http or https, are the URLs' base.
+    let proxied = [
+        ("Host", "muster.example:8443"),
+        ("X-Forwarded-Proto", "https"),
+        ("Authorization", admin.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let (status, created) = raw(&server, "POST", &credentials, &proxied, Some(&json!({"label": "proxied"})));
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["token_url"], "https://muster.example:8443/scim/acme/entra/oauth/token", "{created}");
+    assert_eq!(created["scim_url"], "https://muster.example:8443/scim/acme/entra/v2/", "{created}");
+    let proxied = [
+        ("Host", "muster.example:8443"),
+        ("X-Forwarded-Proto", "https"),
+        ("Authorization", bearer.as_str()),
+        ("Content-Type", "application/scim+json"),
+    ];
+    let user = user_body("proxied@acme.com", "proxied", "Sales");
+    let reply = server.send_raw_with_headers("POST", &users, &proxied, &serde_json::to_vec(&user).unwrap());
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let body: Value = serde_json::from_str(&reply.body).unwrap();
+    let location = body["meta"]["location"].as_str().unwrap();
+    assert_eq!(
+        location,
+        format!("https://muster.example:8443/scim/acme/entra/v2/Users/{}", body["id"].as_str().unwrap())
+    );
+    assert!(reply.head.contains(&format!("location: {location}")), "{}", reply.head);
+    // Without those headers, the client's own Host and plain http, as before.
+    let (_, plain) = server.post(&credentials, fx.admin(), &json!({"label": "plain"}));
+    assert_eq!(plain["token_url"], format!("http://{address}/scim/acme/entra/oauth/token"), "{plain}");
+}
+
+/// With `public_url`, every URL the server writes starts with it, whatever the request's Host
+/// and X-Forwarded-Proto say (they are ignored: behind a proxy they may be internal values).
+#[test]
+fn with_a_public_url_every_url_starts_with_it() {
+    let mut options = server::ServerOptions::fresh(Backend::Sqlite, "public_url");
+    options.args = vec!["--public-url".into(), "https://muster.example.com/idm/".into()];
+    let server = TestServer::start_with(options);
+    let fx = Fixture::new(&server, "acme");
+    let (scim, credential) = Scim::connect(&fx);
+    assert_eq!(credential["token_url"], "https://muster.example.com/idm/scim/acme/entra/oauth/token", "{credential}");
+    assert_eq!(credential["scim_url"], "https://muster.example.com/idm/scim/acme/entra/v2/", "{credential}");
+    let config = scim.call("GET", "/ServiceProviderConfig", None);
+    assert_eq!(config.status, 200, "{}", config.text);
+    assert_eq!(
+        config.json["meta"]["location"], "https://muster.example.com/idm/scim/acme/entra/v2/ServiceProviderConfig",
+        "{}",
+        config.text
+    );
+
+    // A hostile Host and scheme change nothing.
+    let bearer = format!("Bearer {}", scim.token);
+    let headers = [
+        ("Host", "evil.example/x"),
+        ("X-Forwarded-Proto", "javascript"),
+        ("Authorization", bearer.as_str()),
+        ("Content-Type", "application/scim+json"),
+    ];
+    let user = user_body("ada@acme.com", "ada", "Sales");
+    let reply = server.send_raw_with_headers(
+        "POST",
+        &format!("{}/Users", scim.base),
+        &headers,
+        &serde_json::to_vec(&user).unwrap(),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let body: Value = serde_json::from_str(&reply.body).unwrap();
+    let id = body["id"].as_str().unwrap();
+    assert_eq!(body["meta"]["location"], format!("https://muster.example.com/idm/scim/acme/entra/v2/Users/{id}"));
+    assert!(!reply.text.contains("evil") && !reply.text.contains("javascript"), "{}", reply.text);
+    let admin = format!("Bearer {}", fx.tenant.admin);
+    let headers = [
+        ("Host", "evil.example/x"),
+        ("X-Forwarded-Proto", "javascript"),
+        ("Authorization", admin.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let credentials = format!("{}/scim/credentials", fx.realm_path());
+    let reply = server.send_raw_with_headers("POST", &credentials, &headers, b"{}");
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    assert!(
+        reply.body.contains("\"token_url\":\"https://muster.example.com/idm/scim/acme/entra/oauth/token\""),
+        "{}",
+        reply.body
+    );
+    assert!(!reply.text.contains("evil") && !reply.text.contains("javascript"), "{}", reply.text);
+}

@@ -69,6 +69,13 @@ pub struct Config {
     pub shadow_max_in_flight: NonZeroUsize,
     /// Users re-decided at once after a SCIM group write changed their groups. Default 8.
     pub scim_redecide_concurrency: NonZeroUsize,
+    /// The absolute base URL clients reach the server at (`https://muster.example.com`, or
+    /// with the path prefix a reverse proxy serves it under): every absolute URL the server
+    /// writes (SCIM `meta.location` and `$ref`, a SCIM client's `token_url` and `scim_url`)
+    /// starts with it, and the request's `Host` and `X-Forwarded-Proto` are ignored. Default:
+    /// none, and those URLs take the request's `Host` and `X-Forwarded-Proto`, accepted only as
+    /// a host name or IP address with an optional port and as `http` or `https`.
+    pub public_url: Option<PublicUrl>,
     /// The bounds every rule module and evaluation runs under (the `[engine]` table). Default
     /// [`Limits::default`].
     #[serde(deserialize_with = "engine_limits")]
@@ -103,6 +110,7 @@ impl Default for Config {
             scim_token_lifetime: Duration::from_secs(60 * 60),
             shadow_max_in_flight: SHADOW_MAX_IN_FLIGHT,
             scim_redecide_concurrency: SCIM_REDECIDE_CONCURRENCY,
+            public_url: None,
             engine: Limits::default(),
         }
     }
@@ -180,6 +188,116 @@ fn toml_syntax(text: &str, error: &toml::de::Error) -> String {
         }
         None => error.message().trim().to_owned(),
     }
+}
+
+/// An absolute `http` or `https` URL without credentials, query or fragment: the base of the
+/// URLs the server writes ([`Config::public_url`]). Its text is normalised: the scheme in lower
+/// case, no trailing `/`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct PublicUrl {
+    /// `scheme://authority[/path]`, without a trailing `/`.
+    url: String,
+}
+
+impl PublicUrl {
+    /// Parses `http(s)://host[:port][/path]`.
+    pub fn parse(text: &str) -> Result<PublicUrl, String> {
+        let text = text.trim();
+        let expected = "expected an absolute URL such as https://muster.example.com";
+        let (scheme, rest) = text.split_once("://").ok_or_else(|| format!("{text:?} is not absolute: {expected}"))?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return Err(format!("{text:?} has scheme {scheme:?}: only http and https are served"));
+        }
+        if rest.contains(['?', '#']) {
+            return Err(format!("{text:?} has a query or fragment: {expected}"));
+        }
+        let (authority, path) = rest.find('/').map_or((rest, ""), |slash| rest.split_at(slash));
+        if authority.contains('@') {
+            return Err(format!("{text:?} has credentials in it: {expected}"));
+        }
+        if !is_authority(authority) {
+            return Err(format!("{text:?} does not name a host name or IP address, with an optional port: {expected}"));
+        }
+        if !is_url_path(path) {
+            return Err(format!("{text:?} has characters a URL path cannot hold: {expected}"));
+        }
+        Ok(PublicUrl { url: format!("{scheme}://{authority}{}", path.trim_end_matches('/')) })
+    }
+
+    /// The URL, without a trailing `/`: what the server's paths are appended to.
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+}
+
+impl TryFrom<String> for PublicUrl {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        PublicUrl::parse(&text)
+    }
+}
+
+impl fmt::Display for PublicUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+/// Whether `text` is a URL authority without credentials: a host name (letters, digits, `-`
+/// and `_` in dot-separated labels), an IPv4 address or a bracketed IPv6 address, with an
+/// optional port (1–65535). Nothing that could end the authority (`/`, `?`, `#`, `@`, spaces,
+/// a second `:`) gets through.
+pub fn is_authority(text: &str) -> bool {
+    let (host, port) = match text.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((ip, rest)) if ip.parse::<std::net::Ipv6Addr>().is_ok() => ("[v6]", rest),
+            _ => return false,
+        },
+        None => text.find(':').map_or((text, ""), |colon| text.split_at(colon)),
+    };
+    let port_ok = match port.strip_prefix(':') {
+        Some(digits) => {
+            (1..=5).contains(&digits.len())
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && digits.parse::<u16>().is_ok_and(|port| port > 0)
+        }
+        None => port.is_empty(),
+    };
+    let host_ok = host == "[v6]"
+        || (host.len() <= 253
+            && host.strip_suffix('.').unwrap_or(host).split('.').all(|label| {
+                (1..=63).contains(&label.len())
+                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            }));
+    port_ok && host_ok
+}
+
+/// Whether `path` is empty or an absolute URL path (RFC 3986 `path-abempty`, percent-escapes
+/// well-formed).
+fn is_url_path(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    if !(bytes.is_empty() || bytes[0] == b'/') {
+        return false;
+    }
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'%' => {
+                if !(bytes.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && bytes.get(at + 2).is_some_and(u8::is_ascii_hexdigit))
+                {
+                    return false;
+                }
+                at += 3;
+            }
+            b if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b) => at += 1,
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// A value kept out of logs and `Debug` output (the operator token).
@@ -308,6 +426,13 @@ pub struct ConfigArgs {
     shadow_max_in_flight: Option<String>,
     #[arg(long, env = "MUSTER_SCIM_REDECIDE_CONCURRENCY", value_name = "N", help = help("Users re-decided at once after a SCIM group write", Config::default().scim_redecide_concurrency))]
     scim_redecide_concurrency: Option<String>,
+    #[arg(
+        long,
+        env = "MUSTER_PUBLIC_URL",
+        value_name = "URL",
+        help = "Absolute base URL clients reach the server at (https://muster.example.com): the URLs the server writes (SCIM locations, token_url, scim_url) use it, never the request's Host or X-Forwarded-Proto [default: none, those URLs use the request's Host and X-Forwarded-Proto, checked to be a host name and http or https]"
+    )]
+    public_url: Option<String>,
 
     #[arg(long, env = "MUSTER_ENGINE_MAX_MODULE_BYTES", value_name = "BYTES", help_heading = ENGINE, help = help("Largest rule module accepted", Limits::default().max_module_bytes))]
     engine_max_module_bytes: Option<String>,
@@ -361,6 +486,7 @@ impl ConfigArgs {
         set(&mut c.scim_token_lifetime, "scim_token_lifetime", &self.scim_token_lifetime)?;
         set(&mut c.shadow_max_in_flight, "shadow_max_in_flight", &self.shadow_max_in_flight)?;
         set(&mut c.scim_redecide_concurrency, "scim_redecide_concurrency", &self.scim_redecide_concurrency)?;
+        set(&mut c.public_url, "public_url", &self.public_url)?;
         let e = &mut c.engine;
         set(&mut e.max_module_bytes, "engine.max_module_bytes", &self.engine_max_module_bytes)?;
         set(&mut e.compile_timeout, "engine.compile_timeout", &self.engine_compile_timeout)?;
@@ -424,6 +550,13 @@ impl Setting for PathBuf {
 impl Setting for Option<String> {
     fn parse_setting(text: &str) -> Result<Self, String> {
         Ok(Some(text.to_owned()).filter(|text| !text.is_empty()))
+    }
+}
+
+/// An empty value is no value.
+impl Setting for Option<PublicUrl> {
+    fn parse_setting(text: &str) -> Result<Self, String> {
+        if text.trim().is_empty() { Ok(None) } else { PublicUrl::parse(text).map(Some) }
     }
 }
 
@@ -576,6 +709,7 @@ mod tests {
             scim_token_lifetime: Duration::from_secs(5 * 60),
             shadow_max_in_flight: NonZeroUsize::new(5).unwrap(),
             scim_redecide_concurrency: NonZeroUsize::new(2).unwrap(),
+            public_url: Some(PublicUrl::parse("https://muster.example.com").unwrap()),
             engine: Limits {
                 max_module_bytes: 1000,
                 compile_timeout: Duration::from_secs(3),
@@ -605,6 +739,7 @@ mod tests {
         scim_token_lifetime = "5m"
         shadow_max_in_flight = 5
         scim_redecide_concurrency = 2
+        public_url = "https://muster.example.com"
 
         [engine]
         max_module_bytes = 1000
@@ -633,6 +768,7 @@ mod tests {
         "--scim-token-lifetime=5m",
         "--shadow-max-in-flight=5",
         "--scim-redecide-concurrency=2",
+        "--public-url=https://muster.example.com/",
         "--engine-max-module-bytes=1000",
         "--engine-compile-timeout=3s",
         "--engine-fuel=1234",
@@ -667,7 +803,7 @@ mod tests {
             "database_url": "postgres://muster@db/muster", "store_pool_size": 3, "operator_token": "s3cret",
             "module_cache": 10, "retention_interval": "10m", "max_body_bytes": 4096, "max_upload_bytes": 8192,
             "session_lifetime": "2h", "scim_token_lifetime": "5m", "shadow_max_in_flight": 5,
-            "scim_redecide_concurrency": 2,
+            "scim_redecide_concurrency": 2, "public_url": "HTTPS://muster.example.com",
             "engine": {"max_module_bytes": 1000, "compile_timeout": "3s", "fuel": 1234, "timeout": "50ms",
                 "max_memory_bytes": 2000, "max_table_elements": 30, "max_stack_bytes": 4000,
                 "max_input_bytes": 5000, "max_output_bytes": 6000, "max_concurrent_evaluations": 7}}"#;
@@ -754,6 +890,50 @@ mod tests {
         assert!(missing.starts_with("cannot read the configuration file /nonexistent/muster.toml: "), "{missing}");
         let built = Config { session_lifetime: Duration::ZERO, ..Config::default() };
         assert!(built.validate().unwrap_err().to_string().contains("must be longer than zero"));
+    }
+
+    #[test]
+    fn public_urls_are_absolute_http_urls_naming_a_host() {
+        for (text, normalised) in [
+            ("https://muster.example.com", "https://muster.example.com"),
+            ("HTTP://Muster.Example.com:8080/", "http://Muster.Example.com:8080"),
+            ("https://10.0.0.5:8443/muster/", "https://10.0.0.5:8443/muster"),
+            ("https://[::1]:8080/a%20b/c", "https://[::1]:8080/a%20b/c"),
+            ("  http://localhost  ", "http://localhost"),
+        ] {
+            assert_eq!(PublicUrl::parse(text).unwrap().as_str(), normalised, "{text}");
+        }
+        for bad in [
+            "muster.example.com",
+            "javascript://evil.example/",
+            "ftp://muster.example.com",
+            "https://",
+            "https://user:pass@muster.example.com",
+            "https://muster.example.com?x=1",
+            "https://muster.example.com/#top",
+            "https://muster example.com",
+            "https://muster.example.com:99999",
+            "https://muster.example.com:0",
+            "https://muster.example.com:80:80",
+            "https://[::1",
+            "https://[nope]:80",
+            "https://muster..example.com",
+            "https://muster.example.com/a b",
+            "https://muster.example.com/%zz",
+            "https://muster.example.com/\"<script>",
+        ] {
+            assert!(PublicUrl::parse(bad).is_err(), "{bad:?} is refused");
+        }
+        assert!(is_authority("muster.example.com.") && is_authority("muster_1:8080") && is_authority("[::1]"));
+        for bad in ["", ":80", "a/b", "a@b", "a b", "a:", "a:port", "[::1]x", "a\r\nb", "é.example"] {
+            assert!(!is_authority(bad), "{bad:?} is no authority");
+        }
+        let _env = ENVIRONMENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        assert_eq!(parse(&["--public-url="]).unwrap().public_url, None, "empty is none");
+        let error = parse(&["--public-url", "javascript://evil.example"]).unwrap_err().to_string();
+        assert!(error.starts_with("public_url (--public-url, MUSTER_PUBLIC_URL): "), "{error}");
+        let error = Config::from_file(&scratch("url.toml", "public_url = \"evil.example/x\"\n")).unwrap_err();
+        assert!(error.to_string().contains("public_url: "), "{error}");
     }
 
     #[test]

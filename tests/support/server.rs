@@ -391,19 +391,23 @@ impl Client {
         content_type: Option<&str>,
         body: &[u8],
     ) -> RawReply {
+        let address = self.url().trim_start_matches("http://").to_owned();
+        let mut headers = vec![("Host", address.as_str())];
+        headers.extend(content_type.map(|content_type| ("Content-Type", content_type)));
+        headers.extend(authorization.map(|authorization| ("Authorization", authorization)));
+        self.send_raw_with_headers(method, path, &headers, body)
+    }
+
+    /// [`Client::send_raw`] with exactly these headers (and `Content-Length`, `Connection:
+    /// close`): no `Host` unless `headers` has one, or several.
+    pub fn send_raw_with_headers(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> RawReply {
         use std::io::{Read, Write};
         let address = self.url().trim_start_matches("http://").to_owned();
         let mut stream = std::net::TcpStream::connect(&address).expect("connect");
         stream.set_read_timeout(Some(Duration::from_secs(30))).expect("set a read timeout");
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n",
-            body.len()
-        );
-        if let Some(content_type) = content_type {
-            head.push_str(&format!("Content-Type: {content_type}\r\n"));
-        }
-        if let Some(authorization) = authorization {
-            head.push_str(&format!("Authorization: {authorization}\r\n"));
+        let mut head = format!("{method} {path} HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");
         stream.write_all(head.as_bytes()).expect("send the request head");

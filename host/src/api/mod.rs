@@ -16,6 +16,7 @@ mod keys;
 mod metrics;
 mod modules;
 mod openapi;
+mod origin;
 mod realms;
 mod reports;
 mod scim;

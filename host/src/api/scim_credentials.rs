@@ -4,7 +4,7 @@
 use axum::{
     Json,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode, header},
+    http::StatusCode,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -13,6 +13,7 @@ use super::{
     caller::RealmCaller,
     error::ApiError,
     extract::{ApiJson, OptionalJson},
+    origin::BaseUrl,
     realms::reload,
 };
 use crate::{
@@ -44,7 +45,7 @@ pub struct BearerSetting {
 pub async fn create(
     State(state): State<SharedState>,
     RealmCaller { caller, realm, .. }: RealmCaller,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
     OptionalJson(body): OptionalJson<NewCredential>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let now = now_millis();
@@ -60,7 +61,7 @@ pub async fn create(
         revoked_at: None,
     };
     state.store.insert_scim_credential(&credential, &Audit { actor: caller.actor(), at: now }).await?;
-    Ok((StatusCode::CREATED, Json(shown_once(&credential, &secret, &realm, &headers))))
+    Ok((StatusCode::CREATED, Json(shown_once(&credential, &secret, &realm, &base))))
 }
 
 /// Lists the realm's SCIM clients (never secrets).
@@ -78,13 +79,13 @@ pub async fn rotate(
     State(state): State<SharedState>,
     RealmCaller { caller, realm, .. }: RealmCaller,
     Path((_, _, id)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
 ) -> Result<Json<Value>, ApiError> {
     let secret = muster_store::ids::random_id(32);
     let audit = Audit { actor: caller.actor(), at: now_millis() };
     state.store.rotate_scim_credential(&realm.tenant_id, &realm.id, &id, &auth::sha256_hex(&secret), &audit).await?;
     let credential = find(&state, &realm, &id).await?;
-    Ok(Json(shown_once(&credential, &secret, &realm, &headers)))
+    Ok(Json(shown_once(&credential, &secret, &realm, &base)))
 }
 
 /// Revokes the client: its secret and every token issued to it stop working at once.
@@ -127,10 +128,10 @@ fn public(credential: &ScimCredential) -> Value {
     })
 }
 
-/// The answer holding a secret: with the URLs an identity provider is configured with.
-fn shown_once(credential: &ScimCredential, secret: &str, realm: &Realm, headers: &HeaderMap) -> Value {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
-    let root = format!("http://{host}/scim/{}/{}", realm.tenant_id, realm.id);
+/// The answer holding a secret: with the URLs an identity provider is configured with, under
+/// `base` (see [`super::origin`]).
+fn shown_once(credential: &ScimCredential, secret: &str, realm: &Realm, base: &str) -> Value {
+    let root = format!("{base}/scim/{}/{}", realm.tenant_id, realm.id);
     let mut answer = public(credential);
     answer["client_secret"] = json!(secret);
     answer["token_url"] = json!(format!("{root}/oauth/token"));

@@ -1,4 +1,5 @@
-//! The middleware in front of every SCIM endpoint: authenticates the client (see
+//! The middleware in front of every SCIM endpoint: refuses a `Host` or `X-Forwarded-Proto` it
+//! would not write into a URL (see [`crate::api::origin`]), authenticates the client (see
 //! [`super::auth`]) and, once the request is answered, appends `scim.request` to the tenant's
 //! audit log with the method, path, status, the credential and the attributes the request
 //! changed, or the reason it was refused.
@@ -7,14 +8,18 @@ use std::{collections::HashMap, sync::Arc};
 
 use axum::{
     extract::{Path, Request, State},
+    http::StatusCode,
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use serde_json::json;
 
 use super::auth::{ScimCaller, authenticate};
-use crate::service::{SharedState, now_millis};
-use muster_scim::error::ErrorDetail;
+use crate::{
+    api::origin,
+    service::{SharedState, now_millis},
+};
+use muster_scim::error::{ErrorDetail, ScimError};
 use muster_store::{Audit, AuditNote};
 
 /// The authenticated client, as handlers receive it.
@@ -40,7 +45,15 @@ pub async fn authenticate_and_audit(
         (params.get("tenant").cloned().unwrap_or_default(), params.get("realm").cloned().unwrap_or_default());
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
-    let caller = match authenticate(&state, request.headers(), &tenant, &realm).await {
+    let origin = match origin::base_url(state.config.public_url.as_ref(), request.headers()) {
+        Ok(origin) => origin,
+        Err(detail) => {
+            // Before authentication, like a refused credential: logged, not audited.
+            tracing::info!(%tenant, %realm, %method, %path, %detail, "SCIM request refused: bad Host or X-Forwarded-Proto");
+            return ScimError { status: StatusCode::BAD_REQUEST, scim_type: None, detail }.into_response();
+        }
+    };
+    let caller = match authenticate(&state, request.headers(), &tenant, &realm, &origin).await {
         Ok(caller) => Arc::new(caller),
         Err(error) => {
             // Nobody to attribute it to, and possibly no such tenant: logged, counted, not audited

@@ -18,6 +18,9 @@ pub struct ScimCaller {
     pub realm: Realm,
     /// The SCIM credential (client id) it used.
     pub credential_id: String,
+    /// The realm's SCIM base URL as the server writes it (`https://host/scim/t/r/v2`), for
+    /// `meta.location` and `$ref` (see [`crate::api::origin`]).
+    pub base: String,
 }
 
 impl ScimCaller {
@@ -27,13 +30,16 @@ impl ScimCaller {
     }
 }
 
-/// Authenticates the request for the realm `tenant`/`realm`.
+/// Authenticates the request for the realm `tenant`/`realm`; `origin` is where the server's URLs
+/// point (`https://host`, see [`crate::api::origin`]).
 pub async fn authenticate(
     state: &SharedState,
     headers: &HeaderMap,
     tenant: &str,
     realm: &str,
+    origin: &str,
 ) -> Result<ScimCaller, ScimError> {
+    let base = |realm: &Realm| format!("{origin}/scim/{}/{}/v2", realm.tenant_id, realm.id);
     let refused = || {
         ScimError::unauthorized(
             "a valid SCIM access token (or an enabled static bearer token) of this realm is required",
@@ -64,7 +70,7 @@ pub async fn authenticate(
                     "static bearer tokens are not enabled for this realm: use the OAuth2 token endpoint",
                 ));
             }
-            return Ok(ScimCaller { realm: found, credential_id: credential.id });
+            return Ok(ScimCaller { base: base(&found), realm: found, credential_id: credential.id });
         }
         None => {
             let issued = store
@@ -79,5 +85,5 @@ pub async fn authenticate(
         }
     };
     let found = store.get_realm(tenant, realm).await.map_err(ScimError::internal)?.ok_or_else(refused)?;
-    Ok(ScimCaller { realm: found, credential_id })
+    Ok(ScimCaller { base: base(&found), realm: found, credential_id })
 }

@@ -3,14 +3,13 @@
 use super::{
     audit::Caller,
     group_endpoints::matching_groups,
-    http::{ScimBody, ScimResponse, base_url},
+    http::{ScimBody, ScimResponse},
     user_endpoints::matching_users,
 };
 use crate::service::{SharedState, provisioning::resource::user_resource};
 use axum::{
     Extension,
     extract::{Path, State},
-    http::HeaderMap,
 };
 use muster_scim::{
     discovery,
@@ -19,18 +18,14 @@ use muster_scim::{
     schema::{ALL_SCHEMAS, ResourceType},
 };
 
-fn base(caller: &Caller, headers: &HeaderMap) -> String {
-    base_url(headers, &caller.realm.tenant_id, &caller.realm.id)
-}
-
 /// `GET /ServiceProviderConfig`.
-pub async fn service_provider_config(Extension(caller): Extension<Caller>, headers: HeaderMap) -> ScimResponse {
-    ScimResponse::ok(discovery::service_provider_config(&base(&caller, &headers)))
+pub async fn service_provider_config(Extension(caller): Extension<Caller>) -> ScimResponse {
+    ScimResponse::ok(discovery::service_provider_config(&caller.base))
 }
 
 /// `GET /ResourceTypes`.
-pub async fn resource_types(Extension(caller): Extension<Caller>, headers: HeaderMap) -> ScimResponse {
-    let documents = discovery::resource_type_documents(&base(&caller, &headers));
+pub async fn resource_types(Extension(caller): Extension<Caller>) -> ScimResponse {
+    let documents = discovery::resource_type_documents(&caller.base);
     let total = documents.len();
     ScimResponse::ok(list_response(documents, total, 1))
 }
@@ -39,16 +34,15 @@ pub async fn resource_types(Extension(caller): Extension<Caller>, headers: Heade
 pub async fn resource_type(
     Extension(caller): Extension<Caller>,
     Path((_, _, name)): Path<(String, String, String)>,
-    headers: HeaderMap,
 ) -> Result<ScimResponse, ScimError> {
     let resource_type =
         ResourceType::from_name(&name).ok_or_else(|| ScimError::not_found(format!("no resource type {name}")))?;
-    Ok(ScimResponse::ok(discovery::resource_type_document(resource_type, &base(&caller, &headers))))
+    Ok(ScimResponse::ok(discovery::resource_type_document(resource_type, &caller.base)))
 }
 
 /// `GET /Schemas`.
-pub async fn schemas(Extension(caller): Extension<Caller>, headers: HeaderMap) -> ScimResponse {
-    let documents = discovery::schema_documents(&base(&caller, &headers));
+pub async fn schemas(Extension(caller): Extension<Caller>) -> ScimResponse {
+    let documents = discovery::schema_documents(&caller.base);
     let total = documents.len();
     ScimResponse::ok(list_response(documents, total, 1))
 }
@@ -57,13 +51,12 @@ pub async fn schemas(Extension(caller): Extension<Caller>, headers: HeaderMap) -
 pub async fn schema(
     Extension(caller): Extension<Caller>,
     Path((_, _, id)): Path<(String, String, String)>,
-    headers: HeaderMap,
 ) -> Result<ScimResponse, ScimError> {
     let schema = ALL_SCHEMAS
         .iter()
         .find(|schema| schema.id.eq_ignore_ascii_case(&id))
         .ok_or_else(|| ScimError::not_found(format!("no schema {id}")))?;
-    Ok(ScimResponse::ok(discovery::schema_document(schema, &base(&caller, &headers))))
+    Ok(ScimResponse::ok(discovery::schema_document(schema, &caller.base)))
 }
 
 /// `POST /.search` at the root: users, then groups, matching the filter (a filter that only
@@ -71,7 +64,6 @@ pub async fn schema(
 pub async fn search(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<ScimResponse, ScimError> {
     let as_users = ListQuery::from_search_request(&body, ResourceType::User);
@@ -80,17 +72,17 @@ pub async fn search(
         return Err(error.clone().into());
     }
     let realm = &caller.realm;
-    let base = base(&caller, &headers);
+    let base = &caller.base;
     let mut found = Vec::new();
     let mut page_of = None;
     if let Ok(query) = &as_users {
-        for user in matching_users(&state, realm, &base, query.filter.as_ref()).await? {
-            found.push((ResourceType::User, user_resource(&user, &[], &base)));
+        for user in matching_users(&state, realm, base, query.filter.as_ref()).await? {
+            found.push((ResourceType::User, user_resource(&user, &[], base)));
         }
         page_of = Some((query.start_index, query.count, query.offset()));
     }
     if let Ok(query) = &as_groups {
-        for group in matching_groups(&state, realm, &base, query.filter.as_ref()).await? {
+        for group in matching_groups(&state, realm, base, query.filter.as_ref()).await? {
             found.push((ResourceType::Group, group));
         }
         page_of = page_of.or(Some((query.start_index, query.count, query.offset())));

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::{
     audit::Caller,
     error,
-    http::{self, ScimBody, ScimResponse, base_url, deleted, if_match, query_pairs, require_version, selection},
+    http::{self, ScimBody, ScimResponse, deleted, if_match, query_pairs, require_version, selection},
 };
 use crate::service::{
     SharedState,
@@ -34,34 +34,31 @@ const SCAN_PAGE: i64 = 1000;
 pub async fn list(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<ScimResponse, ScimError> {
     let pairs = query_pairs(query.as_deref())?;
     let query = ListQuery::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), ResourceType::Group)?;
-    search_groups(&state, &caller.realm, &headers, query).await
+    search_groups(&state, &caller.realm, &caller.base, query).await
 }
 
 /// `POST /Groups/.search`.
 pub async fn search(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<ScimResponse, ScimError> {
     let query = ListQuery::from_search_request(&body, ResourceType::Group)?;
-    search_groups(&state, &caller.realm, &headers, query).await
+    search_groups(&state, &caller.realm, &caller.base, query).await
 }
 
 /// Runs a list query over the realm's groups.
 pub async fn search_groups(
     state: &SharedState,
     realm: &Realm,
-    headers: &HeaderMap,
+    base: &str,
     query: ListQuery,
 ) -> Result<ScimResponse, ScimError> {
-    let base = base_url(headers, &realm.tenant_id, &realm.id);
-    let matching = matching_groups(state, realm, &base, query.filter.as_ref()).await?;
+    let matching = matching_groups(state, realm, base, query.filter.as_ref()).await?;
     let total = matching.len();
     let page =
         matching.into_iter().skip(query.offset()).take(query.count).map(|r| query.selection.project(&r)).collect();
@@ -122,24 +119,24 @@ pub async fn get(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
     Path((_, _, id)): Path<(String, String, String)>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<ScimResponse, ScimError> {
     let selection = selection(query.as_deref(), ResourceType::Group)?;
     let group = group_changes::load(&state, &caller.realm, &id).await?;
-    let base = base_url(&headers, &caller.realm.tenant_id, &caller.realm.id);
-    Ok(ScimResponse::resource(selection.project(&group_changes::resource(&state, &group, &base).await?), group.version))
+    Ok(ScimResponse::resource(
+        selection.project(&group_changes::resource(&state, &group, &caller.base).await?),
+        group.version,
+    ))
 }
 
 /// `POST /Groups`.
 pub async fn create(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
     let written = group_changes::create(&state, &caller.realm, &body, &caller.actor()).await?;
-    answer(&state, &caller, &headers, written, StatusCode::CREATED).await
+    answer(&state, &caller, written, StatusCode::CREATED).await
 }
 
 /// `PUT /Groups/{id}`.
@@ -152,7 +149,7 @@ pub async fn replace(
 ) -> Result<Response, ScimError> {
     let written =
         group_changes::replace(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
-    answer(&state, &caller, &headers, written, StatusCode::OK).await
+    answer(&state, &caller, written, StatusCode::OK).await
 }
 
 /// `PATCH /Groups/{id}`.
@@ -164,7 +161,7 @@ pub async fn patch(
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
     let written = group_changes::patch(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
-    answer(&state, &caller, &headers, written, StatusCode::OK).await
+    answer(&state, &caller, written, StatusCode::OK).await
 }
 
 /// `DELETE /Groups/{id}`.
@@ -183,11 +180,9 @@ pub async fn delete(
 async fn answer(
     state: &SharedState,
     caller: &Caller,
-    headers: &HeaderMap,
     written: Written,
     status: StatusCode,
 ) -> Result<Response, ScimError> {
-    let base = base_url(headers, &caller.realm.tenant_id, &caller.realm.id);
-    let resource = group_changes::resource(state, &written.group, &base).await?;
+    let resource = group_changes::resource(state, &written.group, &caller.base).await?;
     Ok(http::written(resource, written.group.version, status == StatusCode::CREATED, written.group.id, written.changed))
 }

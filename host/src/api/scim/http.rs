@@ -1,5 +1,5 @@
 //! SCIM request and response plumbing: the JSON body (`application/scim+json` or
-//! `application/json`), query pairs, the realm's base URL, `If-Match`, and responses with
+//! `application/json`), query pairs, `If-Match`, and responses with
 //! the SCIM media type and `ETag`.
 
 use axum::{
@@ -103,14 +103,6 @@ pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ScimErr
 /// The value of query parameter `name` (case-insensitive).
 pub fn query_value<'q>(pairs: &'q [(String, String)], name: &str) -> Option<&'q str> {
     pairs.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
-}
-
-/// The realm's SCIM base URL as the client reached it (`http://host/scim/t/r/v2`), for
-/// `meta.location` and `$ref`.
-pub fn base_url(headers: &HeaderMap, tenant: &str, realm: &str) -> String {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
-    let scheme = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http");
-    format!("{scheme}://{host}/scim/{tenant}/{realm}/v2")
 }
 
 /// The version `If-Match` requires, if the header is present and names one.

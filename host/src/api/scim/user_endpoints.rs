@@ -10,7 +10,7 @@ use axum::{
 use super::{
     audit::Caller,
     error,
-    http::{self, ScimBody, ScimResponse, base_url, deleted, if_match, query_pairs, require_version, selection},
+    http::{self, ScimBody, ScimResponse, deleted, if_match, query_pairs, require_version, selection},
 };
 use crate::service::{
     SharedState,
@@ -34,38 +34,35 @@ const SCAN_PAGE: i64 = 1000;
 pub async fn list(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<ScimResponse, ScimError> {
     let pairs = query_pairs(query.as_deref())?;
     let query = ListQuery::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), ResourceType::User)?;
-    search_users(&state, &caller.realm, &headers, query).await
+    search_users(&state, &caller.realm, &caller.base, query).await
 }
 
 /// `POST /Users/.search`.
 pub async fn search(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<ScimResponse, ScimError> {
     let query = ListQuery::from_search_request(&body, ResourceType::User)?;
-    search_users(&state, &caller.realm, &headers, query).await
+    search_users(&state, &caller.realm, &caller.base, query).await
 }
 
 /// Runs a list query over the realm's users.
 pub async fn search_users(
     state: &SharedState,
     realm: &Realm,
-    headers: &HeaderMap,
+    base: &str,
     query: ListQuery,
 ) -> Result<ScimResponse, ScimError> {
-    let base = base_url(headers, &realm.tenant_id, &realm.id);
-    let matching = matching_users(state, realm, &base, query.filter.as_ref()).await?;
+    let matching = matching_users(state, realm, base, query.filter.as_ref()).await?;
     let total = matching.len();
     let mut page = Vec::new();
     for user in matching.into_iter().skip(query.offset()).take(query.count) {
-        page.push(query.selection.project(&user_changes::resource(state, &user, &base).await?));
+        page.push(query.selection.project(&user_changes::resource(state, &user, base).await?));
     }
     Ok(ScimResponse::ok(list_response(page, total, query.start_index)))
 }
@@ -121,24 +118,24 @@ pub async fn get(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
     Path((_, _, id)): Path<(String, String, String)>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<ScimResponse, ScimError> {
     let selection = selection(query.as_deref(), ResourceType::User)?;
     let user = user_changes::load(&state, &caller.realm, &id).await?;
-    let base = base_url(&headers, &caller.realm.tenant_id, &caller.realm.id);
-    Ok(ScimResponse::resource(selection.project(&user_changes::resource(&state, &user, &base).await?), user.version))
+    Ok(ScimResponse::resource(
+        selection.project(&user_changes::resource(&state, &user, &caller.base).await?),
+        user.version,
+    ))
 }
 
 /// `POST /Users`.
 pub async fn create(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
     let written = user_changes::create(&state, &caller.realm, &body, &caller.actor()).await?;
-    answer(&state, &caller, &headers, written, StatusCode::CREATED).await
+    answer(&state, &caller, written, StatusCode::CREATED).await
 }
 
 /// `PUT /Users/{id}`.
@@ -151,7 +148,7 @@ pub async fn replace(
 ) -> Result<Response, ScimError> {
     let written =
         user_changes::replace(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
-    answer(&state, &caller, &headers, written, StatusCode::OK).await
+    answer(&state, &caller, written, StatusCode::OK).await
 }
 
 /// `PATCH /Users/{id}`.
@@ -163,7 +160,7 @@ pub async fn patch(
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
     let written = user_changes::patch(&state, &caller.realm, &id, &body, if_match(&headers)?, &caller.actor()).await?;
-    answer(&state, &caller, &headers, written, StatusCode::OK).await
+    answer(&state, &caller, written, StatusCode::OK).await
 }
 
 /// `DELETE /Users/{id}`: gone for good (audited).
@@ -182,11 +179,9 @@ pub async fn delete(
 async fn answer(
     state: &SharedState,
     caller: &Caller,
-    headers: &HeaderMap,
     written: Written,
     status: StatusCode,
 ) -> Result<Response, ScimError> {
-    let base = base_url(headers, &caller.realm.tenant_id, &caller.realm.id);
-    let resource = user_changes::resource(state, &written.user, &base).await?;
+    let resource = user_changes::resource(state, &written.user, &caller.base).await?;
     Ok(http::written(resource, written.user.version, status == StatusCode::CREATED, written.user.id, written.changed))
 }
