@@ -763,6 +763,49 @@ fn metrics_count_evaluations_requests_errors_and_cache_hits(server: &TestServer)
         assert!(text.contains(expected), "missing {expected} in:\n{text}");
     }
     assert!(!text.contains("acme"), "labels carry no tenant ids:\n{text}");
+
+    // Labels come from closed sets: 50 made-up methods are one `other` series, 50 paths that
+    // match no route one `unmatched` series (per metric), whatever the client sends.
+    let host = server.url().trim_start_matches("http://").to_owned();
+    let before = series(&server.call("GET", "/metrics", None, Body::None).text);
+    for n in 0..50 {
+        let reply = server.send_raw_with_headers(&format!("MADEUP{n}"), "/healthz", &[("Host", &host)], b"");
+        assert_eq!(reply.status, 405, "{}", reply.text);
+    }
+    let after = series(&server.call("GET", "/metrics", None, Body::None).text);
+    assert_at_most_one_new_series_per_metric(&before, &after);
+    assert!(after.iter().any(|s| s.contains(r#"method="other",route="/healthz",status="405""#)), "{after:?}");
+    let before = after;
+    for n in 0..50 {
+        let (status, body) = server.get(&format!("/v1/tenants/acme/nope-{n}"), fx.admin());
+        assert_error(status, &body, 404, "not_found");
+    }
+    let after = series(&server.call("GET", "/metrics", None, Body::None).text);
+    assert_at_most_one_new_series_per_metric(&before, &after);
+    assert!(after.iter().any(|s| s.contains(r#"method="GET",route="unmatched",status="404""#)), "{after:?}");
+    assert!(after.iter().all(|s| !s.contains("MADEUP") && !s.contains("nope-")), "{after:?}");
+}
+
+/// The series of a `/metrics` text: `name{labels}` of every sample, histogram buckets left out
+/// (each series has one per bucket).
+fn series(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .filter_map(|line| line.rsplit_once(' ').map(|(series, _)| series.to_owned()))
+        .filter(|series| !series.contains("_bucket{"))
+        .collect()
+}
+
+#[track_caller]
+fn assert_at_most_one_new_series_per_metric(before: &BTreeSet<String>, after: &BTreeSet<String>) {
+    let mut new_per_metric = std::collections::BTreeMap::<&str, Vec<&str>>::new();
+    for series in after.difference(before) {
+        let metric = series.split('{').next().unwrap();
+        new_per_metric.entry(metric).or_default().push(series);
+    }
+    for (metric, new) in new_per_metric {
+        assert!(new.len() <= 1, "{metric} got {} new series: {new:?}", new.len());
+    }
 }
 
 fn now_millis() -> i64 {

@@ -1,7 +1,9 @@
 //! Prometheus metrics: what `GET /metrics` exposes.
 //!
 //! Labels never carry tenant, realm or user ids: the endpoint is unauthenticated (scraped from
-//! the operator's network), and ids would also make the series count unbounded.
+//! the operator's network), and ids would also make the series count unbounded. For the same
+//! reason every label takes its value from a closed set: HTTP methods are the standard ones or
+//! `other` ([`method_label`]), routes the router's templates or `unmatched`.
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
@@ -32,8 +34,8 @@ pub struct TriggerLabels {
 /// Labels of one HTTP request.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
-    /// The HTTP method.
-    pub method: String,
+    /// The HTTP method, as [`method_label`] names it.
+    pub method: &'static str,
     /// The matched route template (`/v1/tenants/{tenant}/realms/{realm}/login`), or `unmatched`.
     pub route: String,
     /// The status code.
@@ -43,10 +45,20 @@ pub struct HttpLabels {
 /// Labels of one request-latency observation.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
-    /// The HTTP method.
-    pub method: String,
+    /// The HTTP method, as [`method_label`] names it.
+    pub method: &'static str,
     /// The matched route template, or `unmatched`.
     pub route: String,
+}
+
+/// The methods that get a label of their own; any other is `other`.
+const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The `method` label of a request: the standard method itself, or `other` for any other (a
+/// client can send made-up methods, each of which would otherwise be a series of its own).
+/// Methods are case-sensitive: `get` is not `GET`.
+pub fn method_label(method: &str) -> &'static str {
+    METHODS.into_iter().find(|known| *known == method).unwrap_or("other")
 }
 
 /// Labels of an error count.
@@ -181,5 +193,15 @@ mod tests {
         assert!(text.contains(r#"muster_cache_lookups_total{cache="module",result="hit"} 1"#), "{text}");
         assert!(text.contains(r#"muster_errors_total{kind="fuel_exhausted"} 1"#), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn methods_outside_the_standard_ones_are_other() {
+        for method in METHODS {
+            assert_eq!(method_label(method), method);
+        }
+        for made_up in ["FOO", "get", "TRACE", "CONNECT", "PROPFIND", "", "GET "] {
+            assert_eq!(method_label(made_up), "other", "{made_up:?}");
+        }
     }
 }
