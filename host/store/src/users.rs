@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{
-    Audit, Result, Store, StoreError, WriteTx,
+    Audit, Backend, Result, Store, StoreError, WriteTx,
     audit::{self, AuditNote, Event},
     model::{Millis, UserRecord, UserStatus},
     no_realm,
@@ -398,9 +398,18 @@ pub(super) async fn lock_stored_user(
             ", user_name_key FROM users WHERE tenant_id = $1 AND realm_id = $2 AND id = $3"
         ),
     );
-    let Some(row) = sqlx::query(sql).bind(tenant).bind(realm).bind(id).fetch_optional(tx.conn()).await? else {
-        return Ok(None);
-    };
+    let mut found = sqlx::query(sql).bind(tenant).bind(realm).bind(id).fetch_optional(tx.conn()).await?;
+    if found.is_none() && tx.backend == Backend::Postgres {
+        // No row to lock: two transactions writing the same new user would both insert it, the
+        // second overwriting the first. An advisory lock on the user's key serialises them; the
+        // second reads again once the first has committed, and finds (and locks) its row.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("{tenant}\u{1f}{realm}\u{1f}{id}"))
+            .execute(tx.conn())
+            .await?;
+        found = sqlx::query(sql).bind(tenant).bind(realm).bind(id).fetch_optional(tx.conn()).await?;
+    }
+    let Some(row) = found else { return Ok(None) };
     Ok(Some(StoredUser { user: rows::user(&row)?, name_key: rows::get(&row, "user_name_key")? }))
 }
 
