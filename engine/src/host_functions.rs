@@ -1,37 +1,55 @@
 //! What a module can reach: per-evaluation state and the host functions of `docs/abi.md`.
 
-use std::sync::Arc;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use muster_wire::abi::{self, imports};
-use regex::Regex;
-use wasmtime::{Caller, Extern, Linker, ResourceLimiter};
+use wasmtime::{Caller, Extern, Linker, ResourceLimiter, Trap};
 
-use crate::regex_cache::RegexCache;
+use crate::regex_cache::{CompiledRegex, RegexCache};
 
 /// Most regex handles one evaluation may hold.
 const MAX_REGEX_HANDLES: usize = 10_000;
 /// Longest panic message kept from a module.
 const MAX_PANIC_MESSAGE: usize = 4096;
-/// Fuel charged per regex match, plus one unit per byte of text, so host work is budgeted
-/// deterministically like guest instructions.
-const REGEX_MATCH_BASE_FUEL: u64 = 50;
+/// Fuel charged per `regex_compile` call, plus one unit per byte of pattern (hashing it, looking
+/// it up, copying it). What a match costs is decided in [`crate::regex_cache`].
+const REGEX_COMPILE_BASE_FUEL: u64 = 100;
+/// Host work, in fuel units (about a nanosecond each), that may be done between two looks at
+/// the clock. Wasm code checks the deadline at every loop and call, host functions only here, so
+/// a run of host calls without a loop overshoots the deadline by at most about this much.
+const CLOCK_CHECK_EVERY: u64 = 100_000;
 
 /// State of one evaluation's store.
 pub struct HostState {
     regexes: Arc<RegexCache>,
-    handles: Vec<Arc<Regex>>,
+    handles: Vec<Arc<CompiledRegex>>,
     limiter: CapLimiter,
+    /// When the evaluation's wall-clock budget runs out; `None` if never.
+    deadline: Option<Instant>,
+    /// Host work charged since the clock was last looked at.
+    unclocked_fuel: u64,
     /// The message of a module that called `abort` (panicked).
     pub panic_message: Option<String>,
 }
 
 impl HostState {
-    /// Fresh state for one evaluation of a module whose compiled regexes live in `regexes`.
-    pub fn new(regexes: Arc<RegexCache>, max_memory_bytes: usize, max_table_elements: usize) -> Self {
+    /// Fresh state for one evaluation of a module whose compiled regexes live in `regexes`,
+    /// due to end by `deadline`.
+    pub fn new(
+        regexes: Arc<RegexCache>,
+        max_memory_bytes: usize,
+        max_table_elements: usize,
+        deadline: Option<Instant>,
+    ) -> Self {
         Self {
             regexes,
             handles: Vec::new(),
             limiter: CapLimiter { max_memory_bytes, max_table_elements, exceeded: None },
+            deadline,
+            unclocked_fuel: 0,
             panic_message: None,
         }
     }
@@ -89,6 +107,7 @@ fn regex_compile(
     err_cap: i32,
 ) -> wasmtime::Result<i32> {
     let pattern = read_str(&mut caller, pattern_ptr, pattern_len)?;
+    charge(&mut caller, REGEX_COMPILE_BASE_FUEL.saturating_add(pattern.len() as u64))?;
     match caller.data().regexes.get(&pattern) {
         Ok(regex) => {
             let state = caller.data_mut();
@@ -121,13 +140,48 @@ fn regex_is_match(
         .ok()
         .and_then(|h| caller.data().handles.get(h).cloned())
         .ok_or_else(|| wasmtime::format_err!("unknown regex handle {handle}"))?;
-    let fuel = caller.get_fuel()?;
-    let cost = REGEX_MATCH_BASE_FUEL + text_len.max(0) as u64;
-    caller.set_fuel(fuel.saturating_sub(cost))?;
     let memory = memory(&mut caller)?;
-    let text = slice(memory.data(&caller), text_ptr, text_len)?;
-    let text = std::str::from_utf8(text).map_err(|_| wasmtime::format_err!("regex text is not UTF-8"))?;
-    Ok(i32::from(regex.is_match(text)))
+    let plan = regex.plan(guest_text(memory.data(&caller), text_ptr, text_len)?);
+    // Paid for before it runs: a match the budget cannot cover never starts.
+    charge(&mut caller, plan.fuel)?;
+    let matched = match regex.is_match(plan, guest_text(memory.data(&caller), text_ptr, text_len)?) {
+        Some(matched) => matched,
+        None => {
+            let fallback = regex.fallback_plan(guest_text(memory.data(&caller), text_ptr, text_len)?);
+            charge(&mut caller, fallback.fuel)?;
+            regex.fallback_is_match(guest_text(memory.data(&caller), text_ptr, text_len)?)
+        }
+    };
+    Ok(i32::from(matched))
+}
+
+/// The UTF-8 text at `ptr..ptr+len` of `data`.
+fn guest_text(data: &[u8], ptr: i32, len: i32) -> wasmtime::Result<&str> {
+    std::str::from_utf8(slice(data, ptr, len)?).map_err(|_| wasmtime::format_err!("regex text is not UTF-8"))
+}
+
+/// Takes `fuel` for host work about to be done, or stops the evaluation: out of fuel if the
+/// budget cannot pay for it, out of time if the deadline has passed or the work, at about a
+/// nanosecond a unit, would end after it.
+fn charge(caller: &mut Caller<'_, HostState>, fuel: u64) -> wasmtime::Result<()> {
+    let left = caller.get_fuel()?;
+    if fuel > left {
+        caller.set_fuel(0)?;
+        return Err(Trap::OutOfFuel.into());
+    }
+    caller.set_fuel(left - fuel)?;
+    let state = caller.data_mut();
+    state.unclocked_fuel = state.unclocked_fuel.saturating_add(fuel);
+    if let Some(deadline) = state.deadline
+        && state.unclocked_fuel >= CLOCK_CHECK_EVERY
+    {
+        state.unclocked_fuel = 0;
+        let finish = Instant::now().checked_add(Duration::from_nanos(fuel));
+        if finish.is_none_or(|finish| finish > deadline) {
+            return Err(Trap::Interrupt.into());
+        }
+    }
+    Ok(())
 }
 
 fn abort(mut caller: Caller<'_, HostState>, message_ptr: i32, message_len: i32) -> wasmtime::Result<()> {

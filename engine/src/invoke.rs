@@ -67,7 +67,8 @@ impl Callable {
     ) -> Result<(R, u64, Duration), EvalError> {
         let started = Instant::now();
         let limits = &self.limits;
-        let state = HostState::new(self.regexes.clone(), limits.max_memory_bytes, limits.max_table_elements);
+        let deadline = started.checked_add(limits.timeout);
+        let state = HostState::new(self.regexes.clone(), limits.max_memory_bytes, limits.max_table_elements, deadline);
         let mut store = Store::new(self.pre.module().engine(), state);
         store.limiter(|state| state.limiter());
         store.set_fuel(limits.fuel).map_err(|e| EvalError::Instantiation(e.to_string()))?;

@@ -949,6 +949,131 @@ fn regex_matching_is_charged_against_the_fuel_budget() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Regex budgets: no host match, nor many of them, may outrun the fuel budget or the deadline.
+
+/// Where the regex budget tests write their text: above the first page, which holds the
+/// pattern (at [`SCRATCH_AT`]), the response and the request.
+const BIG_TEXT_AT: u32 = 0x1_0000;
+/// A mebibyte.
+const MIB: u32 = 1 << 20;
+
+/// A module that writes `text_len` bytes (a multiple of 8) of pseudo-random `a`/`b` text at
+/// [`BIG_TEXT_AT`], compiles `pattern` (at most 4096 bytes, at [`SCRATCH_AT`]) and matches it
+/// `calls` times, call `i` on the `window` bytes at `BIG_TEXT_AT + (i % (text_len / window)) *
+/// window`; then it answers well. Random text is what makes the lazy DFA of a pattern such as
+/// `a[ab]{2000}$` meet a new state at nearly every byte.
+fn regex_budget_module(pattern: &str, text_len: u32, window: u32, calls: u32) -> Vec<u8> {
+    assert!(pattern.len() <= 4096 && text_len.is_multiple_of(8) && window <= text_len);
+    let end = BIG_TEXT_AT + text_len;
+    let grow = end.div_ceil(PAGE as u32) - 1;
+    let windows = text_len / window;
+    module_answering_after(
+        &format!("(data (i32.const {SCRATCH_AT}) {})", wat_bytes(pattern.as_bytes())),
+        &format!(
+            "(local $x i64) (local $p i32) (local $h i32) (local $i i32)
+             (if (i32.eq (memory.grow (i32.const {grow})) (i32.const -1)) (then unreachable))
+             (local.set $x (i64.const 0x2545F4914F6CDD1D))
+             (local.set $p (i32.const {BIG_TEXT_AT}))
+             (loop $fill
+               (local.set $x (i64.xor (local.get $x) (i64.shl (local.get $x) (i64.const 13))))
+               (local.set $x (i64.xor (local.get $x) (i64.shr_u (local.get $x) (i64.const 7))))
+               (local.set $x (i64.xor (local.get $x) (i64.shl (local.get $x) (i64.const 17))))
+               (i64.store (local.get $p)
+                 (i64.add (i64.and (local.get $x) (i64.const 0x0101010101010101)) (i64.const 0x6161616161616161)))
+               (local.set $p (i32.add (local.get $p) (i32.const 8)))
+               (br_if $fill (i32.lt_u (local.get $p) (i32.const {end}))))
+             (local.set $h (call $regex_compile (i32.const {SCRATCH_AT}) (i32.const {len}) (i32.const {ERROR_AT}) (i32.const 256)))
+             (if (i32.lt_s (local.get $h) (i32.const 0)) (then unreachable))
+             (loop $again
+               (drop (call $regex_is_match (local.get $h)
+                 (i32.add (i32.const {BIG_TEXT_AT}) (i32.mul (i32.rem_u (local.get $i) (i32.const {windows})) (i32.const {window})))
+                 (i32.const {window})))
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $again (i32.lt_u (local.get $i) (i32.const {calls}))))",
+            len = pattern.len(),
+        ),
+    )
+}
+
+/// Loads `wasm` into an engine with `limits`, evaluates it expecting a failure, and returns the
+/// error and how long the evaluation took (loading not included).
+fn timed_eval_error(limits: Limits, wasm: &[u8]) -> (EvalError, Duration) {
+    let engine = engine_with(limits);
+    let module = engine.load(wasm).unwrap();
+    let started = Instant::now();
+    let result = evaluate(&module);
+    let elapsed = started.elapsed();
+    assert_host_still_fine(&engine);
+    match result {
+        Ok(evaluation) => {
+            panic!("the evaluation should have failed, but decided {:?} after {elapsed:?}", evaluation.output)
+        }
+        Err(error) => (error, elapsed),
+    }
+}
+
+/// The wall-clock bound of these tests: a generous multiple of the budget, far below what the
+/// attacks take when a host call escapes it (seconds to minutes).
+#[track_caller]
+fn assert_near_budget(elapsed: Duration, budget: Duration) {
+    assert!(elapsed < 4 * budget, "the evaluation took {elapsed:?}, more than 4 × its budget of {budget:?}");
+}
+
+/// The wall-clock budget of the regex budget tests.
+const REGEX_TIMEOUT: Duration = Duration::from_millis(250);
+
+#[test]
+fn a_regex_whose_dfa_blows_up_on_a_megabyte_of_text_is_stopped_at_the_budget() {
+    // `a[ab]{2000}$` must remember where each of the last 2001 `a`s was: its lazy DFA meets a
+    // new state at almost every byte, thrashes its cache and falls back to the PikeVM, about
+    // 2000 steps a byte. Unpriced, one call on a megabyte takes 13–21 s.
+    let wasm = regex_budget_module("a[ab]{2000}(?m:$)", MIB, MIB, 1);
+    // The match is priced before it runs, far above the budget: refused at once.
+    let (error, elapsed) = timed_eval_error(Limits { fuel: 50_000_000, timeout: REGEX_TIMEOUT, ..limits() }, &wasm);
+    assert_eq!(error, EvalError::FuelExhausted { limit: 50_000_000 });
+    assert_near_budget(elapsed, REGEX_TIMEOUT);
+    // With fuel that never runs out, the host refuses a match that cannot end by the deadline.
+    let (error, elapsed) = timed_eval_error(unlimited_fuel(REGEX_TIMEOUT), &wasm);
+    assert_eq!(error, EvalError::Timeout(REGEX_TIMEOUT));
+    assert_near_budget(elapsed, REGEX_TIMEOUT);
+}
+
+#[test]
+fn many_regex_calls_on_medium_text_cannot_outspend_the_budgets() {
+    // 2000 calls, each on one of 32 windows of 32 KiB, with a pattern whose DFA blows up: about
+    // 50 ms of host work a call. Charged one unit a byte, the default fuel budget paid for
+    // 6000 of them (minutes); now each costs what it may really take, about 80 M units.
+    let wasm = regex_budget_module("a[ab]{200}(?m:$)", MIB, 32 << 10, 2000);
+    // Fuel bounds the work: the default budget (200 M units, about 200 ms of host work) runs
+    // out long before a far-away deadline.
+    let fuel = Limits::default().fuel;
+    let (error, elapsed) = timed_eval_error(Limits { fuel, timeout: Duration::from_secs(5), ..limits() }, &wasm);
+    assert_eq!(error, EvalError::FuelExhausted { limit: fuel });
+    assert_near_budget(elapsed, REGEX_TIMEOUT);
+    // The deadline bounds the time when fuel does not.
+    let (error, elapsed) = timed_eval_error(unlimited_fuel(REGEX_TIMEOUT), &wasm);
+    assert_eq!(error, EvalError::Timeout(REGEX_TIMEOUT));
+    assert_near_budget(elapsed, REGEX_TIMEOUT);
+}
+
+#[test]
+fn a_maximal_pattern_on_a_megabyte_of_text_is_stopped_at_the_budget() {
+    // As long as a pattern may be, and close to the compiled-size limit: 12 500 positions that
+    // blow the DFA up (13 000 would not compile), padded to 4096 bytes with an alternative that
+    // never matches. Unpriced, one call on a megabyte takes minutes.
+    let head = "a[ab]{12500}(?m:$)|";
+    let pattern = format!("{head}{}", "z".repeat(muster_wire::abi::REGEX_MAX_PATTERN_LEN - head.len()));
+    assert_eq!(pattern.len(), muster_wire::abi::REGEX_MAX_PATTERN_LEN);
+    let wasm = regex_budget_module(&pattern, MIB, MIB, 1);
+    let (error, elapsed) = timed_eval_error(Limits { fuel: 50_000_000, timeout: REGEX_TIMEOUT, ..limits() }, &wasm);
+    assert_eq!(error, EvalError::FuelExhausted { limit: 50_000_000 });
+    assert_near_budget(elapsed, REGEX_TIMEOUT);
+    let (error, elapsed) = timed_eval_error(unlimited_fuel(REGEX_TIMEOUT), &wasm);
+    assert_eq!(error, EvalError::Timeout(REGEX_TIMEOUT));
+    assert_near_budget(elapsed, REGEX_TIMEOUT);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Concurrency.
 
 #[test]

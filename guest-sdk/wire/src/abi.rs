@@ -50,11 +50,14 @@ pub mod imports {
     /// `(pattern_ptr: i32, pattern_len: i32, err_ptr: i32, err_cap: i32) -> i32`: compile a
     /// regular expression (Rust `regex` syntax, linear-time matching). Returns a handle `>= 0`,
     /// or `-(n + 1)` after writing an `n`-byte UTF-8 error message (at most `err_cap` bytes) at
-    /// `err_ptr`.
+    /// `err_ptr`. Costs fuel in proportion to the pattern's length.
     pub const REGEX_COMPILE: &str = "regex_compile";
 
     /// `(handle: i32, text_ptr: i32, text_len: i32) -> i32`: `1` if the compiled expression
-    /// matches anywhere in the UTF-8 text, `0` if not. An unknown handle traps.
+    /// matches anywhere in the UTF-8 text, `0` if not. An unknown handle traps. The match is
+    /// priced in fuel before it runs, from the pattern and the text's length (`docs/abi.md`,
+    /// "What a regex costs"); one the fuel or the time left cannot cover ends the evaluation
+    /// as out of fuel or out of time.
     pub const REGEX_IS_MATCH: &str = "regex_is_match";
 
     /// `(message_ptr: i32, message_len: i32) -> !`: stop the evaluation with a message (the
