@@ -108,7 +108,14 @@ fn regex_compile(
 ) -> wasmtime::Result<i32> {
     let pattern = read_str(&mut caller, pattern_ptr, pattern_len)?;
     charge(&mut caller, REGEX_COMPILE_BASE_FUEL.saturating_add(pattern.len() as u64))?;
-    match caller.data().regexes.get(&pattern) {
+    let (result, compiled) = caller.data().regexes.get(&pattern);
+    if compiled {
+        // Compiling is not priced (it happens once per module, or when a pattern is refused or
+        // the cache is full), but it can take milliseconds: never chain compiles past the
+        // deadline without looking at the clock.
+        check_clock(&mut caller, Duration::ZERO)?;
+    }
+    match result {
         Ok(regex) => {
             let state = caller.data_mut();
             if state.handles.len() >= MAX_REGEX_HANDLES {
@@ -172,14 +179,21 @@ fn charge(caller: &mut Caller<'_, HostState>, fuel: u64) -> wasmtime::Result<()>
     caller.set_fuel(left - fuel)?;
     let state = caller.data_mut();
     state.unclocked_fuel = state.unclocked_fuel.saturating_add(fuel);
+    if state.unclocked_fuel >= CLOCK_CHECK_EVERY {
+        check_clock(caller, Duration::from_nanos(fuel))?;
+    }
+    Ok(())
+}
+
+/// Stops the evaluation as out of time if host work taking `ahead` from now would end after
+/// its deadline.
+fn check_clock(caller: &mut Caller<'_, HostState>, ahead: Duration) -> wasmtime::Result<()> {
+    let state = caller.data_mut();
+    state.unclocked_fuel = 0;
     if let Some(deadline) = state.deadline
-        && state.unclocked_fuel >= CLOCK_CHECK_EVERY
+        && Instant::now().checked_add(ahead).is_none_or(|finish| finish > deadline)
     {
-        state.unclocked_fuel = 0;
-        let finish = Instant::now().checked_add(Duration::from_nanos(fuel));
-        if finish.is_none_or(|finish| finish > deadline) {
-            return Err(Trap::Interrupt.into());
-        }
+        return Err(Trap::Interrupt.into());
     }
     Ok(())
 }

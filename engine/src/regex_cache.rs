@@ -183,17 +183,22 @@ pub struct RegexCache {
 }
 
 impl RegexCache {
-    /// The compiled form of `pattern`, from the cache or freshly compiled.
-    pub fn get(&self, pattern: &str) -> Result<Arc<CompiledRegex>, String> {
+    /// The compiled form of `pattern` (or why it is refused), and whether it had to be compiled
+    /// now: compiling takes up to milliseconds, looking up far less. Refused patterns are not
+    /// kept, so they are compiled again every time.
+    pub fn get(&self, pattern: &str) -> (Result<Arc<CompiledRegex>, String>, bool) {
         if let Some(regex) = self.compiled.read().unwrap_or_else(|e| e.into_inner()).get(pattern) {
-            return Ok(Arc::clone(regex));
+            return (Ok(Arc::clone(regex)), false);
         }
-        let regex = Arc::new(CompiledRegex::new(pattern)?);
+        let regex = match CompiledRegex::new(pattern) {
+            Ok(regex) => Arc::new(regex),
+            Err(message) => return (Err(message), true),
+        };
         let mut compiled = self.compiled.write().unwrap_or_else(|e| e.into_inner());
         if compiled.len() < MAX_CACHED_PATTERNS {
             compiled.insert(pattern.to_owned(), Arc::clone(&regex));
         }
-        Ok(regex)
+        (Ok(regex), true)
     }
 }
 
@@ -204,12 +209,15 @@ mod tests {
     #[test]
     fn compiles_once_and_reports_errors() {
         let cache = RegexCache::default();
-        let a = cache.get("^a+$").unwrap();
-        let b = cache.get("^a+$").unwrap();
-        assert!(Arc::ptr_eq(&a, &b));
-        assert!(cache.get("(").unwrap_err().contains("unclosed group"));
-        assert!(cache.get(&"a".repeat(REGEX_MAX_PATTERN_LEN + 1)).unwrap_err().contains("limit"));
-        assert!(cache.get("a{1000}{1000}").unwrap_err().contains("size limit"));
+        let (a, compiled) = cache.get("^a+$");
+        assert!(compiled);
+        let (b, compiled) = cache.get("^a+$");
+        assert!(!compiled);
+        assert!(Arc::ptr_eq(&a.unwrap(), &b.unwrap()));
+        assert!(cache.get("(").0.unwrap_err().contains("unclosed group"));
+        assert!(cache.get("(").1, "refused patterns are compiled every time");
+        assert!(cache.get(&"a".repeat(REGEX_MAX_PATTERN_LEN + 1)).0.unwrap_err().contains("limit"));
+        assert!(cache.get("a{1000}{1000}").0.unwrap_err().contains("size limit"));
     }
 
     fn compiled(pattern: &str) -> CompiledRegex {

@@ -1073,6 +1073,22 @@ fn a_maximal_pattern_on_a_megabyte_of_text_is_stopped_at_the_budget() {
     assert_near_budget(elapsed, REGEX_TIMEOUT);
 }
 
+#[test]
+fn chained_regex_compiles_without_a_loop_stop_at_the_deadline() {
+    // Refused patterns are compiled again every time, and a pattern just over the size limit
+    // takes milliseconds to refuse; without a loop, wasm code never looks at the clock between
+    // two calls. 2000 calls in a row: seconds of work for a few hundred thousand units of fuel.
+    let pattern = "a[ab]{15000}(?m:$)";
+    let call = format!(
+        "(drop (call $regex_compile (i32.const {SCRATCH_AT}) (i32.const {}) (i32.const {ERROR_AT}) (i32.const 16)))\n",
+        pattern.len()
+    );
+    let wasm = module_answering_after(&regex_data(pattern, ""), &call.repeat(2000));
+    let (error, elapsed) = timed_eval_error(unlimited_fuel(REGEX_TIMEOUT), &wasm);
+    assert_eq!(error, EvalError::Timeout(REGEX_TIMEOUT));
+    assert_near_budget(elapsed, REGEX_TIMEOUT);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Concurrency.
 
