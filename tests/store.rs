@@ -73,6 +73,7 @@ suite!(
     scim_group_membership_is_idempotent_and_keeps_provider_groups_in_step,
     sessions_are_recorded_and_revoked,
     scim_credentials_are_rotated_and_revoked,
+    a_credential_holds_a_bounded_number_of_live_tokens,
     scim_writes_are_tenant_isolated,
     concurrent_scim_writes_keep_provider_groups_in_step,
 );
@@ -1394,6 +1395,9 @@ fn credential(tenant: &str, realm: &str, id: &str) -> ScimCredential {
     }
 }
 
+/// Live tokens per credential where a test is not about the cap.
+const LIVE: std::num::NonZeroU32 = std::num::NonZeroU32::new(100).unwrap();
+
 fn token(credential: &ScimCredential, token: &str, expires_at: Millis) -> ScimToken {
     ScimToken {
         token_sha256: sha(token),
@@ -2196,6 +2200,50 @@ async fn sessions_are_recorded_and_revoked(db: &TestDb) {
     assert_not_found(store.deactivate_user("acme", "okta", "u1", "x", &by("mk_admin")).await);
 }
 
+async fn a_credential_holds_a_bounded_number_of_live_tokens(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    let cred = credential("acme", "entra", "sc_1");
+    store.insert_scim_credential(&cred, &by("mk_admin")).await.unwrap();
+    let other = credential("acme", "entra", "sc_2");
+    store.insert_scim_credential(&other, &by("mk_admin")).await.unwrap();
+    let three = std::num::NonZeroU32::new(3).unwrap();
+    let hour = T0 + 3_600_000;
+    // An expired one is not counted (and left to the purge); the other credential's neither.
+    store
+        .insert_scim_token(&ScimToken { expires_at: T0 + 5, ..token(&cred, "old", T0 + 5) }, three, &by("sc_1"))
+        .await
+        .unwrap();
+    store.insert_scim_token(&token(&other, "other", hour), three, &by("sc_2")).await.unwrap();
+    for n in 1..=5 {
+        let issued = ScimToken { issued_at: T0 + 10 * n, ..token(&cred, &format!("t{n}"), hour) };
+        store.insert_scim_token(&issued, three, &by("sc_1")).await.unwrap();
+    }
+    let now = T0 + 100;
+    let live: Vec<bool> = live_tokens(store, &["t1", "t2", "t3", "t4", "t5"], now).await;
+    assert_eq!(live, [false, false, true, true, true], "the newest three stay");
+    assert!(store.find_scim_token(&sha("other"), now).await.unwrap().is_some(), "another credential's token stays");
+    let issued = audit_log(store, "acme").await;
+    let last = issued.iter().rev().find(|entry| entry.action == "scim.token.issued").unwrap();
+    let details: serde_json::Value = serde_json::from_str(&last.details).unwrap();
+    assert_eq!(details["evicted"], 1, "{details}");
+    // A new token is never the one evicted, even when it ties with the others.
+    let one = std::num::NonZeroU32::new(1).unwrap();
+    store
+        .insert_scim_token(&ScimToken { issued_at: T0 + 50, ..token(&cred, "a-tie", hour) }, one, &by("sc_1"))
+        .await
+        .unwrap();
+    assert_eq!(live_tokens(store, &["t5", "a-tie"], now).await, [false, true]);
+}
+
+async fn live_tokens(store: &Store, tokens: &[&str], now: Millis) -> Vec<bool> {
+    let mut live = Vec::new();
+    for token in tokens {
+        live.push(store.find_scim_token(&sha(token), now).await.unwrap().is_some());
+    }
+    live
+}
+
 async fn scim_credentials_are_rotated_and_revoked(db: &TestDb) {
     let store = &db.store;
     tenant_and_realm(store, "acme", "entra").await;
@@ -2214,16 +2262,16 @@ async fn scim_credentials_are_rotated_and_revoked(db: &TestDb) {
     // Tokens work until they expire.
     let hour = T0 + 3_600_000;
     let access = token(&first, "access-1", hour);
-    store.insert_scim_token(&access, &by("sc_1")).await.unwrap();
+    store.insert_scim_token(&access, LIVE, &by("sc_1")).await.unwrap();
     assert_eq!(store.find_scim_token(&sha("access-1"), T0).await.unwrap(), Some(access.clone()));
     assert_eq!(store.find_scim_token(&sha("access-1"), hour - 1).await.unwrap(), Some(access.clone()));
     assert_eq!(store.find_scim_token(&sha("access-1"), hour).await.unwrap(), None);
     assert_eq!(store.find_scim_token(&sha("access-x"), T0).await.unwrap(), None);
-    assert_conflict(store.insert_scim_token(&access, &by("sc_1")).await, "token");
+    assert_conflict(store.insert_scim_token(&access, LIVE, &by("sc_1")).await, "token");
     let elsewhere = ScimToken { realm_id: "okta".into(), ..token(&first, "access-2", hour) };
-    assert_not_found(store.insert_scim_token(&elsewhere, &by("sc_1")).await);
+    assert_not_found(store.insert_scim_token(&elsewhere, LIVE, &by("sc_1")).await);
     let unknown = ScimToken { credential_id: "sc_9".into(), ..token(&first, "access-2", hour) };
-    assert_not_found(store.insert_scim_token(&unknown, &by("sc_9")).await);
+    assert_not_found(store.insert_scim_token(&unknown, LIVE, &by("sc_9")).await);
 
     // Rotation: same client id, new secret; tokens already issued keep working until they expire.
     store.rotate_scim_credential("acme", "entra", "sc_1", &sha("new secret"), &at("mk_admin", T0 + 10)).await.unwrap();
@@ -2245,15 +2293,15 @@ async fn scim_credentials_are_rotated_and_revoked(db: &TestDb) {
     store.revoke_scim_credential("acme", "entra", "sc_1", &at("mk_admin", T0 + 30)).await.unwrap();
     assert_eq!(store.get_scim_credential("sc_1").await.unwrap().unwrap().revoked_at, Some(T0 + 20));
     assert_conflict(store.rotate_scim_credential("acme", "entra", "sc_1", &sha("y"), &admin).await, "revoked");
-    assert_conflict(store.insert_scim_token(&token(&first, "access-3", hour), &by("sc_1")).await, "revoked");
+    assert_conflict(store.insert_scim_token(&token(&first, "access-3", hour), LIVE, &by("sc_1")).await, "revoked");
     assert_eq!(audit_log(store, "acme").await, log);
     assert_not_found(store.revoke_scim_credential("acme", "okta", "sc_1", &admin).await);
 
     // Purging expired tokens, in every tenant.
     let second = credential("acme", "entra", "sc_2");
     store.insert_scim_credential(&second, &admin).await.unwrap();
-    store.insert_scim_token(&token(&second, "access-4", T0 + 100), &by("sc_2")).await.unwrap();
-    store.insert_scim_token(&token(&second, "access-5", T0 + 10_000), &by("sc_2")).await.unwrap();
+    store.insert_scim_token(&token(&second, "access-4", T0 + 100), LIVE, &by("sc_2")).await.unwrap();
+    store.insert_scim_token(&token(&second, "access-5", T0 + 10_000), LIVE, &by("sc_2")).await.unwrap();
     assert_eq!(store.purge_expired_scim_tokens(T0 + 100).await.unwrap(), 1);
     assert!(store.find_scim_token(&sha("access-5"), T0 + 200).await.unwrap().is_some());
     assert_eq!(store.purge_expired_scim_tokens(hour).await.unwrap(), 2, "access-1 (revoked) and access-5");
@@ -2313,7 +2361,7 @@ async fn scim_writes_are_tenant_isolated(db: &TestDb) {
         .unwrap();
     let credential_a = credential("a", "entra", "sc_a");
     store.insert_scim_credential(&credential_a, &a).await.unwrap();
-    store.insert_scim_token(&token(&credential_a, "access-a", T0 + 1000), &a).await.unwrap();
+    store.insert_scim_token(&token(&credential_a, "access-a", T0 + 1000), LIVE, &a).await.unwrap();
     let a_log = audit_log(store, "a").await;
     let alice = stored_user(store, "a", "entra", "u1").await;
 
@@ -2340,7 +2388,7 @@ async fn scim_writes_are_tenant_isolated(db: &TestDb) {
     assert_not_found(store.rotate_scim_credential("b", "entra", "sc_a", &sha("x"), &b).await);
     assert_not_found(store.revoke_scim_credential("b", "entra", "sc_a", &b).await);
     let stolen = ScimToken { tenant_id: "b".into(), ..token(&credential_a, "access-b", T0 + 1000) };
-    assert_not_found(store.insert_scim_token(&stolen, &b).await);
+    assert_not_found(store.insert_scim_token(&stolen, LIVE, &b).await);
     assert!(store.organization_members("b", "entra").await.unwrap().is_empty());
     let report = store.group_memberships_report("b", "entra").await.unwrap();
     assert!(report.scim_groups.is_empty() && report.rule_groups.is_empty());

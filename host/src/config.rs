@@ -76,12 +76,52 @@ pub struct Config {
     /// none, and those URLs take the request's `Host` and `X-Forwarded-Proto`, accepted only as
     /// a host name or IP address with an optional port and as `http` or `https`.
     pub public_url: Option<PublicUrl>,
+    /// Connections served at once; more wait in the listener's backlog until one closes.
+    /// Default 1024.
+    pub max_connections: NonZeroUsize,
+    /// Longest a connection may take to send a whole request head, counted from when it opens
+    /// or, on a keep-alive connection, from the previous answer (so it is also the idle
+    /// timeout). A connection past it is closed. Default `30s`.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub header_read_timeout: Duration,
+    /// Longest a request may take from its head to its answer, body included; past it the
+    /// answer is `408`. Default `60s`.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub request_timeout: Duration,
+    /// Requests answered on one keep-alive connection before the server closes it (the last
+    /// answer says `Connection: close`). Default 10000.
+    pub max_requests_per_connection: NonZeroU32,
+    /// Failed authentications (API keys, the operator token, SCIM tokens and secrets) one source
+    /// address may make per minute, in a burst or spread out; past that its requests are answered
+    /// `429` with `Retry-After`, whatever credentials they carry, until the budget refills.
+    /// Default 30.
+    pub auth_failures_per_minute: NonZeroU32,
+    /// Token requests per minute on the SCIM token endpoint, per SCIM client and per source
+    /// address; past either, `429` with `Retry-After`. Default 60.
+    pub token_requests_per_minute: NonZeroU32,
+    /// Unexpired access tokens one SCIM client may hold; issuing one more deletes the oldest.
+    /// Default 10.
+    pub max_live_tokens_per_client: NonZeroU32,
+    /// Evaluations of one tenant running at once (its share of the engine's instances and of the
+    /// blocking threads); one more waits up to twice `engine.timeout` for a slot, then is refused
+    /// with `429`. Default: the number of CPUs the process may use.
+    pub max_evaluations_per_tenant: NonZeroUsize,
     /// The bounds every rule module and evaluation runs under (the `[engine]` table). Default
     /// [`Limits::default`].
     #[serde(deserialize_with = "engine_limits")]
     pub engine: Limits,
 }
 
+/// Connections served at once by default.
+const MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(1024).expect("1024 is not zero");
+/// Requests per keep-alive connection by default.
+const MAX_REQUESTS_PER_CONNECTION: NonZeroU32 = NonZeroU32::new(10_000).expect("10000 is not zero");
+/// Failed authentications per address and minute by default.
+const AUTH_FAILURES_PER_MINUTE: NonZeroU32 = NonZeroU32::new(30).expect("30 is not zero");
+/// Token requests per client (and per address) and minute by default.
+const TOKEN_REQUESTS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(60).expect("60 is not zero");
+/// Live SCIM access tokens per client by default.
+const MAX_LIVE_TOKENS_PER_CLIENT: NonZeroU32 = NonZeroU32::new(10).expect("10 is not zero");
 /// Compiled modules kept in memory by default.
 const MODULE_CACHE: NonZeroUsize = NonZeroUsize::new(1024).expect("1024 is not zero");
 /// Shadow evaluations in flight by default.
@@ -111,6 +151,14 @@ impl Default for Config {
             shadow_max_in_flight: SHADOW_MAX_IN_FLIGHT,
             scim_redecide_concurrency: SCIM_REDECIDE_CONCURRENCY,
             public_url: None,
+            max_connections: MAX_CONNECTIONS,
+            header_read_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(60),
+            max_requests_per_connection: MAX_REQUESTS_PER_CONNECTION,
+            auth_failures_per_minute: AUTH_FAILURES_PER_MINUTE,
+            token_requests_per_minute: TOKEN_REQUESTS_PER_MINUTE,
+            max_live_tokens_per_client: MAX_LIVE_TOKENS_PER_CLIENT,
+            max_evaluations_per_tenant: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
             engine: Limits::default(),
         }
     }
@@ -140,6 +188,8 @@ impl Config {
             ("retention_interval", self.retention_interval),
             ("session_lifetime", self.session_lifetime),
             ("scim_token_lifetime", self.scim_token_lifetime),
+            ("header_read_timeout", self.header_read_timeout),
+            ("request_timeout", self.request_timeout),
             ("engine.compile_timeout", self.engine.compile_timeout),
             ("engine.timeout", self.engine.timeout),
         ];
@@ -433,6 +483,22 @@ pub struct ConfigArgs {
         help = "Absolute base URL clients reach the server at (https://muster.example.com): the URLs the server writes (SCIM locations, token_url, scim_url) use it, never the request's Host or X-Forwarded-Proto [default: none, those URLs use the request's Host and X-Forwarded-Proto, checked to be a host name and http or https]"
     )]
     public_url: Option<String>,
+    #[arg(long, env = "MUSTER_MAX_CONNECTIONS", value_name = "N", help = help("Connections served at once (more wait in the backlog)", Config::default().max_connections))]
+    max_connections: Option<String>,
+    #[arg(long, env = "MUSTER_HEADER_READ_TIMEOUT", value_name = "DURATION", help = help("Longest wait for a whole request head, idle keep-alive time included; the connection is then closed", humantime::format_duration(Config::default().header_read_timeout)))]
+    header_read_timeout: Option<String>,
+    #[arg(long, env = "MUSTER_REQUEST_TIMEOUT", value_name = "DURATION", help = help("Longest a request may take, body included (then 408)", humantime::format_duration(Config::default().request_timeout)))]
+    request_timeout: Option<String>,
+    #[arg(long, env = "MUSTER_MAX_REQUESTS_PER_CONNECTION", value_name = "N", help = help("Requests answered on one keep-alive connection before it is closed", Config::default().max_requests_per_connection))]
+    max_requests_per_connection: Option<String>,
+    #[arg(long, env = "MUSTER_AUTH_FAILURES_PER_MINUTE", value_name = "N", help = help("Failed authentications one source address may make per minute (then 429)", Config::default().auth_failures_per_minute))]
+    auth_failures_per_minute: Option<String>,
+    #[arg(long, env = "MUSTER_TOKEN_REQUESTS_PER_MINUTE", value_name = "N", help = help("SCIM token requests per minute, per client and per source address (then 429)", Config::default().token_requests_per_minute))]
+    token_requests_per_minute: Option<String>,
+    #[arg(long, env = "MUSTER_MAX_LIVE_TOKENS_PER_CLIENT", value_name = "N", help = help("Unexpired access tokens one SCIM client may hold (a new one deletes the oldest)", Config::default().max_live_tokens_per_client))]
+    max_live_tokens_per_client: Option<String>,
+    #[arg(long, env = "MUSTER_MAX_EVALUATIONS_PER_TENANT", value_name = "N", help = help("Evaluations of one tenant running at once (more wait briefly, then 429)", "the number of CPUs"))]
+    max_evaluations_per_tenant: Option<String>,
 
     #[arg(long, env = "MUSTER_ENGINE_MAX_MODULE_BYTES", value_name = "BYTES", help_heading = ENGINE, help = help("Largest rule module accepted", Limits::default().max_module_bytes))]
     engine_max_module_bytes: Option<String>,
@@ -487,6 +553,14 @@ impl ConfigArgs {
         set(&mut c.shadow_max_in_flight, "shadow_max_in_flight", &self.shadow_max_in_flight)?;
         set(&mut c.scim_redecide_concurrency, "scim_redecide_concurrency", &self.scim_redecide_concurrency)?;
         set(&mut c.public_url, "public_url", &self.public_url)?;
+        set(&mut c.max_connections, "max_connections", &self.max_connections)?;
+        set(&mut c.header_read_timeout, "header_read_timeout", &self.header_read_timeout)?;
+        set(&mut c.request_timeout, "request_timeout", &self.request_timeout)?;
+        set(&mut c.max_requests_per_connection, "max_requests_per_connection", &self.max_requests_per_connection)?;
+        set(&mut c.auth_failures_per_minute, "auth_failures_per_minute", &self.auth_failures_per_minute)?;
+        set(&mut c.token_requests_per_minute, "token_requests_per_minute", &self.token_requests_per_minute)?;
+        set(&mut c.max_live_tokens_per_client, "max_live_tokens_per_client", &self.max_live_tokens_per_client)?;
+        set(&mut c.max_evaluations_per_tenant, "max_evaluations_per_tenant", &self.max_evaluations_per_tenant)?;
         let e = &mut c.engine;
         set(&mut e.max_module_bytes, "engine.max_module_bytes", &self.engine_max_module_bytes)?;
         set(&mut e.compile_timeout, "engine.compile_timeout", &self.engine_compile_timeout)?;
@@ -710,6 +784,14 @@ mod tests {
             shadow_max_in_flight: NonZeroUsize::new(5).unwrap(),
             scim_redecide_concurrency: NonZeroUsize::new(2).unwrap(),
             public_url: Some(PublicUrl::parse("https://muster.example.com").unwrap()),
+            max_connections: NonZeroUsize::new(11).unwrap(),
+            header_read_timeout: Duration::from_secs(7),
+            request_timeout: Duration::from_secs(8),
+            max_requests_per_connection: NonZeroU32::new(12).unwrap(),
+            auth_failures_per_minute: NonZeroU32::new(13).unwrap(),
+            token_requests_per_minute: NonZeroU32::new(14).unwrap(),
+            max_live_tokens_per_client: NonZeroU32::new(15).unwrap(),
+            max_evaluations_per_tenant: NonZeroUsize::new(16).unwrap(),
             engine: Limits {
                 max_module_bytes: 1000,
                 compile_timeout: Duration::from_secs(3),
@@ -740,6 +822,14 @@ mod tests {
         shadow_max_in_flight = 5
         scim_redecide_concurrency = 2
         public_url = "https://muster.example.com"
+        max_connections = 11
+        header_read_timeout = "7s"
+        request_timeout = "8s"
+        max_requests_per_connection = 12
+        auth_failures_per_minute = 13
+        token_requests_per_minute = 14
+        max_live_tokens_per_client = 15
+        max_evaluations_per_tenant = 16
 
         [engine]
         max_module_bytes = 1000
@@ -769,6 +859,14 @@ mod tests {
         "--shadow-max-in-flight=5",
         "--scim-redecide-concurrency=2",
         "--public-url=https://muster.example.com/",
+        "--max-connections=11",
+        "--header-read-timeout=7s",
+        "--request-timeout=8s",
+        "--max-requests-per-connection=12",
+        "--auth-failures-per-minute=13",
+        "--token-requests-per-minute=14",
+        "--max-live-tokens-per-client=15",
+        "--max-evaluations-per-tenant=16",
         "--engine-max-module-bytes=1000",
         "--engine-compile-timeout=3s",
         "--engine-fuel=1234",
@@ -804,6 +902,9 @@ mod tests {
             "module_cache": 10, "retention_interval": "10m", "max_body_bytes": 4096, "max_upload_bytes": 8192,
             "session_lifetime": "2h", "scim_token_lifetime": "5m", "shadow_max_in_flight": 5,
             "scim_redecide_concurrency": 2, "public_url": "HTTPS://muster.example.com",
+            "max_connections": 11, "header_read_timeout": "7s", "request_timeout": "8s",
+            "max_requests_per_connection": 12, "auth_failures_per_minute": 13, "token_requests_per_minute": 14,
+            "max_live_tokens_per_client": 15, "max_evaluations_per_tenant": 16,
             "engine": {"max_module_bytes": 1000, "compile_timeout": "3s", "fuel": 1234, "timeout": "50ms",
                 "max_memory_bytes": 2000, "max_table_elements": 30, "max_stack_bytes": 4000,
                 "max_input_bytes": 5000, "max_output_bytes": 6000, "max_concurrent_evaluations": 7}}"#;

@@ -201,6 +201,10 @@ impl TestServer {
             command
                 .args(&options.args)
                 .env("MUSTER_OPERATOR_TOKEN", OPERATOR_TOKEN)
+                // Every test client is 127.0.0.1: the rate limits per address would count a whole
+                // suite's deliberate failures as one client's. Tests of the limits set them by flag.
+                .env("MUSTER_AUTH_FAILURES_PER_MINUTE", "1000000")
+                .env("MUSTER_TOKEN_REQUESTS_PER_MINUTE", "1000000")
                 .env_remove("MUSTER_DATABASE_URL")
                 .env_remove("MUSTER_DATA_DIR")
                 .env_remove("MUSTER_LISTEN")
@@ -271,6 +275,33 @@ impl TestServer {
             let _ = child.kill(); // SIGKILL on Unix
             let _ = child.wait();
         }
+    }
+
+    /// The server's peak resident memory so far (`VmHWM`), in bytes.
+    pub fn peak_resident_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("read /proc/PID/status");
+        let kib = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .expect("VmHWM in /proc/PID/status");
+        kib * 1024
+    }
+
+    /// The CPU time the server has used so far (user and system), in seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).expect("read /proc/PID/stat");
+        // Fields after the command name (which is in parentheses and may hold spaces): state is
+        // the 3rd field of the line, utime the 14th, stime the 15th.
+        let after_name = &stat[stat.rfind(')').expect("a command name") + 2..];
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        // The kernel's USER_HZ is 100 on every Linux this runs on.
+        ticks as f64 / 100.0
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server is running").id()
     }
 
     /// Whether the process is still running.

@@ -1,13 +1,18 @@
 //! The prologue of every tenant route as extractors: the bearer key checked against the
 //! `{tenant}` of the path (and, for realm routes, the `{realm}` looked up), before the body is
-//! read. A handler that takes [`RealmCaller`] runs only for a valid key of that tenant.
+//! read. A handler that takes [`RealmCaller`] runs only for a valid key of that tenant; one that
+//! takes `Result<RealmCaller, ApiError>` decides what to do with the body of a refused request
+//! (the module upload discards it, see [`super::extract::discard_body`]).
 
 use std::marker::PhantomData;
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 
-use super::{error::ApiError, extract::Bearer};
+use super::{
+    error::ApiError,
+    extract::{Bearer, Peer},
+};
 use crate::service::{
     SharedState,
     access::{self, Caller, Need},
@@ -48,8 +53,7 @@ impl<R: Requirement> FromRequestParts<SharedState> for TenantCaller<R> {
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
         let tenant = path_param(parts, state, "tenant").await?;
-        let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
-        let caller = access::tenant_caller(&state.store, token.as_deref(), &tenant, R::NEED).await?;
+        let caller = authenticate::<R>(parts, state, &tenant).await?;
         Ok(TenantCaller { caller, tenant, requirement: PhantomData })
     }
 }
@@ -63,35 +67,48 @@ pub struct RealmCaller<R: Requirement = Admin> {
     requirement: PhantomData<R>,
 }
 
-impl<R: Requirement> RealmCaller<R> {
-    /// The prologue itself, for a handler that must read its body first (the module upload:
-    /// a client that sends a large body before reading the answer would otherwise see the
-    /// connection closed under it instead of the 401 or 404).
-    pub async fn check(
-        state: &SharedState,
-        token: Option<&str>,
-        tenant: &str,
-        realm_id: &str,
-    ) -> Result<Self, ApiError> {
-        let caller = access::tenant_caller(&state.store, token, tenant, R::NEED).await?;
-        let realm = state
-            .store
-            .get_realm(tenant, realm_id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("no realm {realm_id}")))?;
-        Ok(RealmCaller { caller, realm, requirement: PhantomData })
-    }
-}
-
 impl<R: Requirement> FromRequestParts<SharedState> for RealmCaller<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
         let tenant = path_param(parts, state, "tenant").await?;
         let realm_id = path_param(parts, state, "realm").await?;
-        let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
-        Self::check(state, token.as_deref(), &tenant, &realm_id).await
+        let caller = authenticate::<R>(parts, state, &tenant).await?;
+        let realm = state
+            .store
+            .get_realm(&tenant, &realm_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no realm {realm_id}")))?;
+        Ok(RealmCaller { caller, realm, requirement: PhantomData })
     }
+}
+
+/// The operator, by the operator token (the `/v1/tenants` routes).
+pub struct Operator;
+
+impl FromRequestParts<SharedState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
+        let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
+        let Ok(Peer(address)) = Peer::from_request_parts(parts, state).await;
+        access::within_failure_budget(state, address, None, async { access::operator(state, token.as_deref()) })
+            .await?;
+        Ok(Operator)
+    }
+}
+
+/// The key of the request checked for `R` on `tenant`, within the client address's budget of
+/// failed authentications.
+async fn authenticate<R: Requirement>(
+    parts: &mut Parts,
+    state: &SharedState,
+    tenant: &str,
+) -> Result<Caller, ApiError> {
+    let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
+    let Ok(Peer(address)) = Peer::from_request_parts(parts, state).await;
+    let check = access::tenant_caller(&state.store, token.as_deref(), tenant, R::NEED);
+    Ok(access::within_failure_budget(state, address, Some(tenant), check).await?)
 }
 
 /// The path parameter `name` of the matched route.

@@ -3,7 +3,10 @@
 
 use axum::{
     Json,
-    http::{StatusCode, header::CONTENT_TYPE},
+    http::{
+        HeaderValue, StatusCode,
+        header::{CONTENT_TYPE, RETRY_AFTER},
+    },
     response::{IntoResponse, Response},
 };
 use serde_json::json;
@@ -29,9 +32,21 @@ pub enum ApiError {
     /// 405: the route exists, but not with this method.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// 408: the request was not completed within the server's `request_timeout`.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// 409: it conflicts with what exists.
     #[error("{0}")]
     Conflict(String),
+    /// 429: too many failed authentications (or token requests); `Retry-After` says when to
+    /// try again.
+    #[error("{message}")]
+    TooManyRequests {
+        /// What was refused, and when to retry.
+        message: String,
+        /// Seconds until the client may try again.
+        retry_after_secs: u64,
+    },
     /// 413: the body is too large.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -54,8 +69,10 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -73,6 +90,10 @@ impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::Unauthenticated(detail) => ApiError::Unauthorized(detail),
+            limited @ ServiceError::RateLimited { retry_after, .. } => ApiError::TooManyRequests {
+                message: limited.to_string(),
+                retry_after_secs: retry_after_secs(retry_after),
+            },
             ServiceError::Forbidden(detail) => ApiError::Forbidden(detail),
             ServiceError::NotFound(detail) => ApiError::NotFound(detail),
             ServiceError::Conflict(detail) => ApiError::Conflict(detail),
@@ -95,6 +116,11 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A wait as `Retry-After` seconds: rounded up, at least one.
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs().saturating_add(u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
 /// The code of an error response, attached to it for the metrics middleware.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorCode(pub &'static str);
@@ -110,6 +136,9 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let mut response = (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response();
+        if let ApiError::TooManyRequests { retry_after_secs, .. } = &self {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
         response.extensions_mut().insert(ErrorCode(code));
         response
     }
@@ -135,6 +164,9 @@ pub async fn json_errors(response: Response) -> Response {
         StatusCode::FORBIDDEN => ApiError::Forbidden(message),
         StatusCode::NOT_FOUND => ApiError::NotFound(message),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(message),
+        StatusCode::REQUEST_TIMEOUT => ApiError::RequestTimeout(format!(
+            "{message}: the request was not completed within the server's request timeout"
+        )),
         StatusCode::CONFLICT => ApiError::Conflict(message),
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(message),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(message),

@@ -4,9 +4,15 @@
 use axum::{
     body::Bytes,
     extract::{FromRequest, FromRequestParts, Request},
-    http::{HeaderMap, StatusCode, header::CONTENT_TYPE, request::Parts},
+    http::{
+        HeaderMap, StatusCode,
+        header::{CONTENT_TYPE, EXPECT},
+        request::Parts,
+    },
 };
+use futures_util::StreamExt as _;
 use serde::de::{DeserializeOwned, IgnoredAny};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::error::ApiError;
 
@@ -46,6 +52,26 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
             return Err(not_json());
         }
         parse(&body).map(OptionalJson)
+    }
+}
+
+/// Reads and throws away, chunk by chunk, up to `limit` bytes of a body the server will not use
+/// (a refused request's), so that a client still sending it reads the answer instead of finding
+/// the connection reset under it; nothing is kept, whatever the size. A client that asked
+/// `Expect: 100-continue` has sent nothing yet and is not invited to: it gets the answer at once.
+pub async fn discard_body(request: Request, limit: usize) {
+    let waits_for_continue =
+        request.headers().get(EXPECT).is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if waits_for_continue {
+        return;
+    }
+    let mut chunks = request.into_body().into_data_stream();
+    let mut read = 0usize;
+    while let Some(Ok(chunk)) = chunks.next().await {
+        read = read.saturating_add(chunk.len());
+        if read > limit {
+            break;
+        }
     }
 }
 
@@ -96,6 +122,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .await
             .map(|axum::extract::Query(value)| ApiQuery(value))
             .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+    }
+}
+
+/// The client's address: the connection's peer ([`axum::extract::ConnectInfo`], which the
+/// server's accept loop attaches), or the unspecified address for a request that came another
+/// way.
+pub struct Peer(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>();
+        Ok(Peer(peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())))
     }
 }
 

@@ -18,6 +18,7 @@ mod modules;
 mod openapi;
 mod origin;
 mod realms;
+mod refusals;
 mod reports;
 mod scim;
 mod scim_credentials;
@@ -32,7 +33,8 @@ use axum::{
 };
 use std::sync::Arc;
 
-use tower_http::trace::TraceLayer;
+use axum::http::StatusCode;
+use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 
 use crate::service::SharedState;
 
@@ -87,6 +89,7 @@ pub fn router(state: SharedState) -> Router {
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(scim::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::map_response(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), metrics::track))

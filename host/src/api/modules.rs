@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::{FromRequest as _, Path, Request, State},
     http::StatusCode,
 };
 use base64::{Engine as _, engine::general_purpose::STANDARD};
@@ -11,9 +11,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    caller::{Admin, RealmCaller},
+    caller::RealmCaller,
     error::ApiError,
-    extract::{ApiJson, Bearer},
+    extract::{ApiJson, discard_body},
 };
 use crate::service::{
     SharedState,
@@ -45,16 +45,23 @@ pub fn parse_kind(kind: &str) -> Result<RuleKind, ApiError> {
 }
 
 /// Validates and stores a new version; it is not active until activated. A bad upload gets a
-/// 4xx saying what is wrong and stores nothing.
+/// 4xx saying what is wrong and stores nothing. The key, the realm and the kind are checked
+/// before the body is read: a refused upload's body is discarded unread, whatever its size.
 pub async fn upload(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
-    Path((tenant, realm, kind)): Path<(String, String, String)>,
-    ApiJson(body): ApiJson<Upload>,
+    caller: Result<RealmCaller, ApiError>,
+    Path((_, _, kind)): Path<(String, String, String)>,
+    request: Request,
 ) -> Result<(StatusCode, Json<ModuleVersion>), ApiError> {
-    let RealmCaller { caller, realm, .. } =
-        RealmCaller::<Admin>::check(&state, token.as_deref(), &tenant, &realm).await?;
-    let kind = parse_kind(&kind)?;
+    let checked = caller.and_then(|caller| Ok((caller, parse_kind(&kind)?)));
+    let (RealmCaller { caller, realm, .. }, kind) = match checked {
+        Ok(checked) => checked,
+        Err(refused) => {
+            discard_body(request, state.config.max_upload_bytes).await;
+            return Err(refused);
+        }
+    };
+    let ApiJson(body) = ApiJson::<Upload>::from_request(request, &state).await?;
     let wasm = STANDARD
         .decode(body.wasm.trim())
         .map_err(|e| ApiError::BadRequest(format!("`wasm` is not valid base64: {e}")))?;

@@ -5,13 +5,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    caller::TenantCaller,
+    caller::{Operator, TenantCaller},
     error::ApiError,
-    extract::{ApiJson, Bearer},
+    extract::ApiJson,
 };
 use crate::{
     auth,
-    service::{SharedState, access, now_millis, retention},
+    service::{SharedState, now_millis, retention},
 };
 use muster_store::{
     Audit,
@@ -29,10 +29,9 @@ pub struct NewTenant {
 /// Creates a tenant and its first admin key (operator only). The key is shown once.
 pub async fn create(
     State(state): State<SharedState>,
-    Bearer(token): Bearer,
+    _: Operator,
     ApiJson(body): ApiJson<NewTenant>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    access::operator(&state, token.as_deref())?;
     check_slug("tenant id", &body.id)?;
     let now = now_millis();
     let audit = Audit { actor: "operator".into(), at: now };
@@ -44,8 +43,7 @@ pub async fn create(
 }
 
 /// Lists all tenants (operator only).
-pub async fn list(State(state): State<SharedState>, Bearer(token): Bearer) -> Result<Json<Value>, ApiError> {
-    access::operator(&state, token.as_deref())?;
+pub async fn list(State(state): State<SharedState>, _: Operator) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "tenants": state.store.list_tenants().await? })))
 }
 

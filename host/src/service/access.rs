@@ -4,11 +4,16 @@
 //! keys cannot be used to discover other tenants. An evaluation key asking for an admin route is
 //! `Forbidden`.
 
-use super::{error::ServiceError, ports::KeyStore};
-use crate::auth;
-use muster_store::model::{ApiKey, KeyKind};
+use std::{future::Future, net::IpAddr};
 
-use super::AppState;
+use serde_json::json;
+
+use super::{AppState, error::ServiceError, now_millis, ports::KeyStore, throttle::Limited};
+use crate::auth;
+use muster_store::{
+    Audit, AuditNote,
+    model::{ApiKey, KeyKind},
+};
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +59,54 @@ pub async fn tenant_caller(
         return Err(ServiceError::Forbidden("this route needs an admin key; evaluation keys may only evaluate".into()));
     }
     Ok(Caller { key })
+}
+
+/// Runs `attempt`, a credential check of a client at `address`, within the address's budget of
+/// failed authentications ([`super::throttle`]): while the address is refused, the attempt does
+/// not run; a failure (`Unauthenticated`) that is one too many is answered `RateLimited` too.
+/// The first refusal of a burst is logged and audited in `tenant`'s log.
+pub async fn within_failure_budget<T>(
+    state: &AppState,
+    address: IpAddr,
+    tenant: Option<&str>,
+    attempt: impl Future<Output = Result<T, ServiceError>>,
+) -> Result<T, ServiceError> {
+    state.throttle.admit(address).map_err(too_many_failures)?;
+    let outcome = attempt.await;
+    if matches!(outcome, Err(ServiceError::Unauthenticated(_)))
+        && let Some(limited) = state.throttle.failed(address)
+    {
+        if limited.new_burst {
+            record_burst(state, address, tenant, "failed authentications").await;
+        }
+        return Err(too_many_failures(limited));
+    }
+    outcome
+}
+
+/// The refusal of an address past its failure budget.
+pub fn too_many_failures(limited: Limited) -> ServiceError {
+    ServiceError::RateLimited {
+        detail: "too many failed authentications from this address".into(),
+        retry_after: limited.retry_after,
+    }
+}
+
+/// Logs the start of a burst of refusals (`what`: failed authentications, token requests) from
+/// `address`, and appends `auth.rate_limited` {address, what} to `tenant`'s audit log (not for
+/// the operator routes, which have no tenant, nor for a tenant that does not exist).
+pub async fn record_burst(state: &AppState, address: IpAddr, tenant: Option<&str>, what: &str) {
+    tracing::warn!(%address, tenant = tenant.unwrap_or("-"), what, "rate limit reached: refusing this address for a while");
+    let Some(tenant) = tenant else { return };
+    let note = AuditNote {
+        action: "auth.rate_limited".into(),
+        target: format!("address/{address}"),
+        details: json!({ "address": address.to_string(), "what": what }),
+    };
+    let audit = Audit { actor: format!("address:{address}"), at: now_millis() };
+    if let Err(error) = state.store.record_audit(tenant, &audit, vec![note]).await {
+        tracing::debug!(%tenant, %error, "rate limit not audited (no such tenant?)");
+    }
 }
 
 /// Checks the operator token.

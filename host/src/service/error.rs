@@ -13,6 +13,15 @@ pub enum ServiceError {
     /// No credentials, or credentials that are not valid (unknown, revoked, malformed).
     #[error("{0}")]
     Unauthenticated(String),
+    /// The client has failed to authenticate, or asked for tokens, too often: it may try again
+    /// after `retry_after`.
+    #[error("{detail}; retry in {} s", retry_after.as_secs().max(1))]
+    RateLimited {
+        /// What was refused.
+        detail: String,
+        /// How long the client must wait.
+        retry_after: std::time::Duration,
+    },
     /// Valid credentials that may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -67,6 +76,7 @@ impl ServiceError {
     pub fn kind(&self) -> &'static str {
         match self {
             ServiceError::Unauthenticated(_) => "unauthenticated",
+            ServiceError::RateLimited { .. } => "rate_limited",
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::NotFound(_) => "not_found",
             ServiceError::Conflict(_) => "conflict",
@@ -98,6 +108,9 @@ impl From<RulesError> for ServiceError {
         match error {
             RulesError::Store(store) => store.into(),
             missing @ RulesError::MissingVersion { .. } => ServiceError::internal(missing),
+            RulesError::Busy(no_slot) => {
+                ServiceError::RateLimited { detail: no_slot.to_string(), retry_after: no_slot.waited }
+            }
             failed => ServiceError::RulesFailed(failed),
         }
     }

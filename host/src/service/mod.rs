@@ -15,6 +15,8 @@ pub mod retry;
 pub mod rules;
 pub mod sessions;
 pub mod shadow;
+pub mod tenant_slots;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -30,6 +32,8 @@ pub struct AppState {
     pub shadow: shadow::ShadowRunner,
     /// What `GET /metrics` exposes.
     pub metrics: Arc<metrics::Metrics>,
+    /// Rate limits on authentication and on the token endpoint.
+    pub throttle: throttle::Throttle,
     /// SHA-256 of the operator token (`MUSTER_OPERATOR_TOKEN`), if one is configured.
     pub operator_token_sha256: Option<String>,
     /// The operational knobs (lifetimes, limits, concurrency) the service runs with.

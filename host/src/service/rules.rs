@@ -11,8 +11,11 @@ use lru::LruCache;
 use muster_engine::{Engine, PreparedSettings, RuleModule};
 use muster_wire::{Context, User};
 
+use tokio::sync::OwnedSemaphorePermit;
+
 use super::metrics::{EvaluationLabels, Metrics, TriggerLabels};
 use super::ports::ModuleStore;
+use super::tenant_slots::{NoSlot, TenantSlots};
 use crate::decision::{
     evaluator::{self, EvaluationError, LoadedModule, RealmRules},
     outcome::{ModuleRef, RealmOutcome},
@@ -76,6 +79,10 @@ pub enum RulesError {
     /// The module failed on this input.
     #[error(transparent)]
     Evaluation(#[from] EvaluationError),
+    /// The tenant's evaluation slots stayed taken: it is running as many evaluations as its
+    /// share allows.
+    #[error(transparent)]
+    Busy(#[from] NoSlot),
 }
 
 impl RulesError {
@@ -86,6 +93,7 @@ impl RulesError {
             RulesError::MissingVersion { .. } => "missing_version",
             RulesError::Load { .. } => "module_load",
             RulesError::Evaluation(failure) => failure.error.kind(),
+            RulesError::Busy(_) => "busy",
         }
     }
 }
@@ -102,18 +110,21 @@ pub struct RuleRunner {
     versions: Mutex<LruCache<VersionKey, Arc<ModuleVersion>>>,
     /// Where evaluations and cache lookups are counted.
     metrics: Arc<Metrics>,
+    /// Each tenant's share of the evaluations running at once.
+    slots: TenantSlots,
 }
 
 impl RuleRunner {
     /// A runner keeping at most `capacity` compiled modules in memory (the engine's disk cache
-    /// makes reloading an evicted one cheap).
-    pub fn new(engine: Arc<Engine>, capacity: NonZeroUsize, metrics: Arc<Metrics>) -> Self {
+    /// makes reloading an evicted one cheap), running each tenant's evaluations in its `slots`.
+    pub fn new(engine: Arc<Engine>, capacity: NonZeroUsize, metrics: Arc<Metrics>, slots: TenantSlots) -> Self {
         let versions = capacity.saturating_mul(NonZeroUsize::new(4).expect("4 is not zero"));
         Self {
             engine,
             modules: Mutex::new(LruCache::new(capacity)),
             versions: Mutex::new(LruCache::new(versions)),
             metrics,
+            slots,
         }
     }
 
@@ -175,7 +186,10 @@ impl RuleRunner {
         user: &User,
     ) -> Result<RealmOutcome, RulesError> {
         let result = match self.load(store, realm, selection).await {
-            Ok(rules) => evaluate_blocking(rules, context.clone(), user.clone()).await,
+            Ok(rules) => match self.slots.acquire(&realm.tenant_id).await {
+                Ok(slot) => evaluate_blocking(rules, context.clone(), user.clone(), slot).await,
+                Err(no_slot) => Err(no_slot.into()),
+            },
             Err(error) => Err(error),
         };
         let trigger = trigger_name(context.trigger).to_owned();
@@ -238,10 +252,19 @@ impl RuleRunner {
 }
 
 /// Runs the pure evaluator off the async workers (a hostile module may use its whole time
-/// budget).
-async fn evaluate_blocking(rules: RealmRules, context: Context, user: User) -> Result<RealmOutcome, RulesError> {
-    tokio::task::spawn_blocking(move || evaluator::evaluate(&rules, &context, &user))
-        .await
-        .map_err(|e| RulesError::Load { digest: String::new(), message: format!("evaluation task failed: {e}") })?
-        .map_err(RulesError::from)
+/// budget), holding the tenant's `slot` until it is done, even if the caller stops waiting.
+async fn evaluate_blocking(
+    rules: RealmRules,
+    context: Context,
+    user: User,
+    slot: OwnedSemaphorePermit,
+) -> Result<RealmOutcome, RulesError> {
+    tokio::task::spawn_blocking(move || {
+        let outcome = evaluator::evaluate(&rules, &context, &user);
+        drop(slot);
+        outcome
+    })
+    .await
+    .map_err(|e| RulesError::Load { digest: String::new(), message: format!("evaluation task failed: {e}") })?
+    .map_err(RulesError::from)
 }

@@ -2,6 +2,8 @@
 //! plain bearer tokens. Only SHA-256 digests of secrets and tokens are stored, and none is ever in
 //! an audit event.
 
+use std::num::NonZeroU32;
+
 use serde_json::json;
 
 use super::{
@@ -138,10 +140,12 @@ impl Store {
         tx.commit().await
     }
 
-    /// Stores an access token issued to a credential (audited `scim.token.issued` {credential_id,
-    /// expires_at}). `NotFound` if the token's realm has no such credential, `Conflict` if the
-    /// credential is revoked or the token's digest is taken.
-    pub async fn insert_scim_token(&self, token: &ScimToken, audit: &Audit) -> Result<()> {
+    /// Stores an access token issued to a credential, keeping at most `max_live` of its tokens
+    /// unexpired at the new token's `issued_at`: the oldest beyond are deleted, so a client that
+    /// asks for token after token holds a bounded number (audited `scim.token.issued`
+    /// {credential_id, expires_at, evicted}). `NotFound` if the token's realm has no such
+    /// credential, `Conflict` if the credential is revoked or the token's digest is taken.
+    pub async fn insert_scim_token(&self, token: &ScimToken, max_live: NonZeroU32, audit: &Audit) -> Result<()> {
         let (tenant, realm, credential) =
             (token.tenant_id.as_str(), token.realm_id.as_str(), token.credential_id.as_str());
         let mut tx = self.write().await?;
@@ -173,7 +177,26 @@ impl Store {
                     || no_credential(tenant, realm, credential).to_string(),
                 )
             })?;
-        let details = json!({ "realm_id": realm, "credential_id": credential, "expires_at": token.expires_at });
+        // The new token and the newest `max_live - 1` other live ones stay; ties on `issued_at`
+        // are broken by digest, so the choice is the same on both stores.
+        let evicted = sqlx::query(
+            "DELETE FROM scim_tokens WHERE tenant_id = $1 AND realm_id = $2 AND credential_id = $3 \
+             AND expires_at > $4 AND token_sha256 <> $5 AND token_sha256 NOT IN (\
+               SELECT token_sha256 FROM scim_tokens WHERE tenant_id = $1 AND realm_id = $2 AND credential_id = $3 \
+               AND expires_at > $4 AND token_sha256 <> $5 ORDER BY issued_at DESC, token_sha256 DESC LIMIT $6)",
+        )
+        .bind(tenant)
+        .bind(realm)
+        .bind(credential)
+        .bind(token.issued_at)
+        .bind(token.token_sha256.as_str())
+        .bind(i64::from(max_live.get() - 1))
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        let details = json!({
+            "realm_id": realm, "credential_id": credential, "expires_at": token.expires_at, "evicted": evicted,
+        });
         audit::append(tx.conn(), tenant, audit, vec![Event::new("scim.token.issued", credential, details)]).await?;
         tx.commit().await
     }

@@ -16,8 +16,8 @@ use serde_json::json;
 
 use super::auth::{ScimCaller, authenticate};
 use crate::{
-    api::origin,
-    service::{SharedState, now_millis},
+    api::{error::retry_after_secs, extract::Peer, origin, refusals},
+    service::{SharedState, access, now_millis, throttle::Limited},
 };
 use muster_scim::error::{ErrorDetail, ScimError};
 use muster_store::{Audit, AuditNote};
@@ -38,6 +38,7 @@ pub struct Changed {
 pub async fn authenticate_and_audit(
     State(state): State<SharedState>,
     Path(params): Path<HashMap<String, String>>,
+    Peer(address): Peer,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -45,20 +46,33 @@ pub async fn authenticate_and_audit(
         (params.get("tenant").cloned().unwrap_or_default(), params.get("realm").cloned().unwrap_or_default());
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
+    if let Err(limited) = state.throttle.admit(address) {
+        return rate_limited(limited);
+    }
     let origin = match origin::base_url(state.config.public_url.as_ref(), request.headers()) {
         Ok(origin) => origin,
         Err(detail) => {
-            // Before authentication, like a refused credential: logged, not audited.
-            tracing::info!(%tenant, %realm, %method, %path, %detail, "SCIM request refused: bad Host or X-Forwarded-Proto");
+            // Before authentication, like a refused credential: logged (at a bounded rate), not
+            // audited.
+            refusals::log(&tenant, &realm, &method, &path, "bad Host or X-Forwarded-Proto", &detail);
             return ScimError { status: StatusCode::BAD_REQUEST, scim_type: None, detail }.into_response();
         }
     };
     let caller = match authenticate(&state, request.headers(), &tenant, &realm, &origin).await {
         Ok(caller) => Arc::new(caller),
         Err(error) => {
-            // Nobody to attribute it to, and possibly no such tenant: logged, counted, not audited
-            // (an unauthenticated client must not be able to fill a tenant's audit log).
-            tracing::info!(%tenant, %realm, %method, %path, detail = %error.detail, "SCIM request refused: not authenticated");
+            // Nobody to attribute it to, and possibly no such tenant: logged (at a bounded rate),
+            // counted, not audited (an unauthenticated client must not be able to fill a tenant's
+            // audit log); a burst of them is audited once.
+            if error.status == StatusCode::UNAUTHORIZED
+                && let Some(limited) = state.throttle.failed(address)
+            {
+                if limited.new_burst {
+                    access::record_burst(&state, address, Some(&tenant), "failed authentications").await;
+                }
+                return rate_limited(limited);
+            }
+            refusals::log(&tenant, &realm, &method, &path, "not authenticated", &error.detail);
             return error.into_response();
         }
     };
@@ -81,5 +95,13 @@ pub async fn authenticate_and_audit(
     if let Err(error) = state.store.record_audit(&tenant, &audit, vec![note]).await {
         tracing::error!(%tenant, %error, "SCIM request not audited");
     }
+    response
+}
+
+/// The SCIM `429` (with `Retry-After`) of an address past its failure budget.
+fn rate_limited(limited: Limited) -> Response {
+    let retry_after = retry_after_secs(limited.retry_after);
+    let mut response = ScimError::from(access::too_many_failures(limited)).into_response();
+    response.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after.into());
     response
 }

@@ -11,6 +11,9 @@ impl From<ServiceError> for ScimError {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::Unauthenticated(detail) => ScimError::unauthorized(detail),
+            limited @ ServiceError::RateLimited { .. } => {
+                ScimError { status: StatusCode::TOO_MANY_REQUESTS, scim_type: None, detail: limited.to_string() }
+            }
             ServiceError::Forbidden(detail) => ScimError { status: StatusCode::FORBIDDEN, scim_type: None, detail },
             ServiceError::NotFound(detail) => ScimError::not_found(detail),
             ServiceError::Conflict(detail) => ScimError::uniqueness(detail),

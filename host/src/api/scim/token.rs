@@ -13,10 +13,12 @@ use axum::{
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde::Deserialize;
 use serde_json::json;
+use std::{net::IpAddr, time::Duration};
 
 use crate::{
+    api::{error::retry_after_secs, extract::Peer},
     auth,
-    service::{SharedState, now_millis},
+    service::{SharedState, access, now_millis, throttle::Limited},
 };
 use muster_store::{Audit, model::ScimToken};
 
@@ -28,17 +30,21 @@ struct TokenRequest {
     client_secret: Option<String>,
 }
 
-/// An RFC 6749 §5.2 error.
+/// An RFC 6749 §5.2 error (and, for a `429`, when to retry).
 struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: String,
+    retry_after: Option<Duration>,
 }
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let mut response =
             (self.status, Json(json!({ "error": self.error, "error_description": self.description }))).into_response();
+        if let Some(wait) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, retry_after_secs(wait).into());
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -53,6 +59,31 @@ fn invalid_client() -> OAuthError {
         status: StatusCode::UNAUTHORIZED,
         error: "invalid_client",
         description: "unknown client or wrong secret".into(),
+        retry_after: None,
+    }
+}
+
+fn request_error(error: &'static str, description: String) -> OAuthError {
+    OAuthError { status: StatusCode::BAD_REQUEST, error, description, retry_after: None }
+}
+
+fn server_error() -> OAuthError {
+    OAuthError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        error: "server_error",
+        description: "internal error; see the server log".into(),
+        retry_after: None,
+    }
+}
+
+/// The `429` of a client or address past a budget (RFC 6749 has no code for it; RFC 6585 the
+/// status).
+fn slow_down(limited: Limited, what: &str) -> OAuthError {
+    OAuthError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        error: "temporarily_unavailable",
+        description: format!("too many {what}; retry in {} s", retry_after_secs(limited.retry_after)),
+        retry_after: Some(limited.retry_after),
     }
 }
 
@@ -60,10 +91,11 @@ fn invalid_client() -> OAuthError {
 pub async fn issue(
     State(state): State<SharedState>,
     Path((tenant, realm)): Path<(String, String)>,
+    Peer(address): Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match issue_token(&state, &tenant, &realm, &headers, &body).await {
+    match issue_token(&state, &tenant, &realm, address, &headers, &body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
@@ -73,41 +105,45 @@ async fn issue_token(
     state: &SharedState,
     tenant: &str,
     realm: &str,
+    address: IpAddr,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, OAuthError> {
-    let form: TokenRequest = serde_urlencoded::from_bytes(body).map_err(|e| OAuthError {
-        status: StatusCode::BAD_REQUEST,
-        error: "invalid_request",
-        description: format!("send application/x-www-form-urlencoded fields: {e}"),
-    })?;
+    state.throttle.admit(address).map_err(|limited| slow_down(limited, "failed authentications"))?;
+    let form: TokenRequest = serde_urlencoded::from_bytes(body)
+        .map_err(|e| request_error("invalid_request", format!("send application/x-www-form-urlencoded fields: {e}")))?;
     if form.grant_type.as_deref() != Some("client_credentials") {
-        return Err(OAuthError {
-            status: StatusCode::BAD_REQUEST,
-            error: "unsupported_grant_type",
-            description: "only grant_type=client_credentials is supported".into(),
-        });
+        return Err(request_error("unsupported_grant_type", "only grant_type=client_credentials is supported".into()));
     }
     let (client_id, secret) = match basic_credentials(headers) {
         Some(pair) => pair,
         None => (form.client_id.ok_or_else(invalid_client)?, form.client_secret.ok_or_else(invalid_client)?),
     };
-    let credential = state.store.get_scim_credential(&client_id).await.map_err(|e| OAuthError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        error: "server_error",
-        description: {
-            tracing::error!(error = %e, "token endpoint: store failed");
-            "internal error; see the server log".into()
-        },
+    if let Err(limited) = state.throttle.token_request(&client_id, address) {
+        if limited.new_burst {
+            access::record_burst(state, address, Some(tenant), "token requests").await;
+        }
+        return Err(slow_down(limited, "token requests"));
+    }
+    let credential = state.store.get_scim_credential(&client_id).await.map_err(|e| {
+        tracing::error!(error = %e, "token endpoint: store failed");
+        server_error()
     })?;
-    let credential = credential
-        .filter(|c| {
-            c.tenant_id == tenant
-                && c.realm_id == realm
-                && c.revoked_at.is_none()
-                && auth::verify(&secret, &c.secret_sha256)
-        })
-        .ok_or_else(invalid_client)?;
+    let credential = credential.filter(|c| {
+        c.tenant_id == tenant
+            && c.realm_id == realm
+            && c.revoked_at.is_none()
+            && auth::verify(&secret, &c.secret_sha256)
+    });
+    let Some(credential) = credential else {
+        if let Some(limited) = state.throttle.failed(address) {
+            if limited.new_burst {
+                access::record_burst(state, address, Some(tenant), "failed authentications").await;
+            }
+            return Err(slow_down(limited, "failed authentications"));
+        }
+        return Err(invalid_client());
+    };
     let now = now_millis();
     let token = muster_store::ids::random_id(32);
     let issued = ScimToken {
@@ -119,13 +155,9 @@ async fn issue_token(
         expires_at: now.saturating_add(state.config.scim_token_lifetime_millis()),
     };
     let audit = Audit { actor: format!("scim:{}", credential.id), at: now };
-    state.store.insert_scim_token(&issued, &audit).await.map_err(|e| {
+    state.store.insert_scim_token(&issued, state.config.max_live_tokens_per_client, &audit).await.map_err(|e| {
         tracing::error!(error = %e, "token endpoint: token not stored");
-        OAuthError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            error: "server_error",
-            description: "internal error; see the server log".into(),
-        }
+        server_error()
     })?;
     let mut response = Json(json!({
         "access_token": token, "token_type": "Bearer", "expires_in": state.config.scim_token_lifetime.as_secs(),

@@ -177,6 +177,7 @@ pub fn rule_runner() -> crate::service::rules::RuleRunner {
         std::sync::Arc::new(engine),
         std::num::NonZeroUsize::MIN,
         std::sync::Arc::new(crate::service::metrics::Metrics::default()),
+        crate::service::tenant_slots::TenantSlots::new(std::num::NonZeroUsize::MIN, std::time::Duration::from_secs(1)),
     )
 }
 

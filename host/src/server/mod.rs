@@ -10,6 +10,8 @@
 //! # }
 //! ```
 
+mod connections;
+
 use std::{future::Future, path::PathBuf, sync::Arc};
 
 use muster_engine::{Engine, EngineError};
@@ -18,7 +20,10 @@ use muster_store::{Store, StoreError};
 use crate::{
     api, auth,
     config::{Config, ConfigError},
-    service::{AppState, SharedState, metrics::Metrics, retention, rules::RuleRunner, shadow::ShadowRunner},
+    service::{
+        AppState, SharedState, metrics::Metrics, retention, rules::RuleRunner, shadow::ShadowRunner,
+        tenant_slots::TenantSlots, throttle::Throttle,
+    },
 };
 
 /// Why a server could not start or stopped with an error.
@@ -89,8 +94,14 @@ pub async fn open(config: Config) -> Result<SharedState, ServerError> {
     let metrics = Arc::new(Metrics::default());
     Ok(Arc::new(AppState {
         store,
-        rules: RuleRunner::new(Arc::new(engine), config.module_cache, Arc::clone(&metrics)),
+        rules: RuleRunner::new(
+            Arc::new(engine),
+            config.module_cache,
+            Arc::clone(&metrics),
+            TenantSlots::new(config.max_evaluations_per_tenant, config.engine.timeout.saturating_mul(2)),
+        ),
         shadow: ShadowRunner::new(config.shadow_max_in_flight),
+        throttle: Throttle::new(config.auth_failures_per_minute, config.token_requests_per_minute),
         metrics,
         operator_token_sha256,
         config: Arc::new(config),
@@ -106,10 +117,26 @@ pub async fn serve(
     let address = listener.local_addr().map_err(ServerError::Serve)?;
     tracing::info!(%address, store = state.store.backend(), "muster is listening");
     let retention = tokio::spawn(retention::run_periodically(Arc::clone(&state), state.config.retention_interval));
-    let served = axum::serve(listener, api::router(Arc::clone(&state))).with_graceful_shutdown(shutdown).await;
+    let throttle = tokio::spawn(forget_idle_budgets(Arc::clone(&state)));
+    let limits = connections::ConnectionLimits {
+        max_connections: state.config.max_connections.get(),
+        header_read_timeout: state.config.header_read_timeout,
+        max_requests_per_connection: state.config.max_requests_per_connection,
+    };
+    let served = connections::serve(listener, api::router(Arc::clone(&state)), limits, shutdown).await;
     retention.abort();
+    throttle.abort();
     state.store.close().await;
     served.map_err(ServerError::Serve)?;
     tracing::info!("muster stopped");
     Ok(())
+}
+
+/// Every minute, drops the rate-limit budgets that are full again.
+async fn forget_idle_budgets(state: SharedState) {
+    let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every_minute.tick().await;
+        state.throttle.forget_idle();
+    }
 }
