@@ -20,6 +20,7 @@ use crate::service::{
     rules::Selection,
 };
 use muster_store::{DecisionFilter, model::DecisionRecord};
+use muster_wire::Trigger;
 
 /// Query parameters of `GET …/decisions`.
 #[derive(Deserialize)]
@@ -27,6 +28,8 @@ use muster_store::{DecisionFilter, model::DecisionRecord};
 pub struct DecisionQuery {
     realm: Option<String>,
     user: Option<String>,
+    /// One of the triggers (`login`, `scim_create`, …): anything else is refused, not an empty page.
+    #[serde(default, deserialize_with = "known_trigger")]
     trigger: Option<String>,
     shadow: Option<bool>,
     applied: Option<bool>,
@@ -36,6 +39,15 @@ pub struct DecisionQuery {
     /// Continue after this decision id (the `next_before` of the previous page).
     before: Option<String>,
     limit: Option<i64>,
+}
+
+/// A trigger's name, checked against the triggers there are.
+fn known_trigger<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let name = Option::<String>::deserialize(deserializer)?;
+    if let Some(name) = &name {
+        Trigger::deserialize(serde::de::value::StrDeserializer::<D::Error>::new(name))?;
+    }
+    Ok(name)
 }
 
 /// Lists decision records, newest first.

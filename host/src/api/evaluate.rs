@@ -59,6 +59,8 @@ impl Versions {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdHoc {
+    /// An object, as in the document: never the fields of `User` as an array.
+    #[serde(deserialize_with = "super::extract::object")]
     user: User,
     #[serde(flatten)]
     versions: Versions,

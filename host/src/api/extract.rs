@@ -11,7 +11,8 @@ use axum::{
     },
 };
 use futures_util::StreamExt as _;
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, de::DeserializeOwned};
+use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::error::ApiError;
@@ -101,14 +102,66 @@ async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes
     })
 }
 
+/// The body as `T`. The body must be a JSON object (every JSON body of the API is one: an array
+/// is refused, even where `serde` would read a struct from one), and a number with a zero
+/// fraction (`1.0`) is the integer it equals, as JSON Schema and `docs/openapi.json` say.
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|error| {
-        if serde_json::from_slice::<IgnoredAny>(body).is_ok() {
-            ApiError::Unprocessable(format!("the JSON body does not have the expected shape: {error}"))
-        } else {
-            ApiError::BadRequest(format!("the body is not valid JSON: {error}"))
+    let not_an_object =
+        || ApiError::Unprocessable("the JSON body does not have the expected shape: it must be an object".into());
+    let error = match serde_json::from_slice::<T>(body) {
+        // It parsed, so it is one JSON value: an object if and only if it opens with a brace.
+        Ok(parsed) if body.trim_ascii_start().starts_with(b"{") => return Ok(parsed),
+        Ok(_) => return Err(not_an_object()),
+        Err(error) => error,
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Err(ApiError::BadRequest(format!("the body is not valid JSON: {error}")));
+    };
+    if !value.is_object() {
+        return Err(not_an_object());
+    }
+    whole_numbers_as_integers(&value)
+        .and_then(|normalized| T::deserialize(normalized).ok())
+        .ok_or_else(|| ApiError::Unprocessable(format!("the JSON body does not have the expected shape: {error}")))
+}
+
+/// `value` with every number that has a zero fraction and fits an `i64` (`1.0`, `-3e2`) made
+/// that integer, or `None` when it has no such number.
+fn whole_numbers_as_integers(value: &Value) -> Option<Value> {
+    fn walk(value: &Value, changed: &mut bool) -> Value {
+        match value {
+            Value::Number(number) if number.is_f64() => match number.as_f64().and_then(whole) {
+                Some(integer) => {
+                    *changed = true;
+                    Value::from(integer)
+                }
+                None => value.clone(),
+            },
+            Value::Array(items) => Value::Array(items.iter().map(|item| walk(item, changed)).collect()),
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), walk(v, changed))).collect()),
+            other => other.clone(),
         }
-    })
+    }
+    let mut changed = false;
+    let normalized = walk(value, &mut changed);
+    changed.then_some(normalized)
+}
+
+/// The `i64` that `number` equals, if it has one.
+fn whole(number: f64) -> Option<i64> {
+    // `i64::MAX as f64` is 2^63, just past the range: the range is half-open.
+    let in_range = (i64::MIN as f64..i64::MAX as f64).contains(&number);
+    (in_range && number.fract() == 0.0).then_some(number as i64)
+}
+
+/// Deserializes a nested object field as `T`, refusing a JSON array (which `serde` would
+/// otherwise read as a struct's fields in order): `#[serde(deserialize_with = "object")]`.
+pub fn object<'de, D: serde::Deserializer<'de>, T: DeserializeOwned>(deserializer: D) -> Result<T, D::Error> {
+    let value = Value::deserialize(deserializer)?;
+    if !value.is_object() {
+        return Err(serde::de::Error::invalid_type(serde::de::Unexpected::Other("a non-object"), &"an object"));
+    }
+    T::deserialize(value).map_err(serde::de::Error::custom)
 }
 
 /// Query string; a malformed one becomes a 400 JSON error.

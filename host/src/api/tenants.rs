@@ -59,7 +59,9 @@ pub async fn get(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Retention {
-    /// Days decision records are kept; `null` keeps them forever.
+    /// Days decision records are kept; `null` keeps them forever. Required: `{}` is refused,
+    /// not taken as `null`.
+    #[serde(deserialize_with = "Option::deserialize")]
     decision_retention_days: Option<i64>,
 }
 
