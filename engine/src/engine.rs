@@ -17,12 +17,26 @@ use crate::{
 };
 
 /// How to build an [`Engine`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// The bounds every module and evaluation runs under.
     pub limits: Limits,
     /// Where compiled code is cached across restarts; `None` keeps nothing on disk.
     pub cache_dir: Option<PathBuf>,
+    /// Most bytes of compiled code kept in `cache_dir`; the least recently used entries beyond
+    /// it are removed. Default [`EngineConfig::DEFAULT_CACHE_MAX_BYTES`].
+    pub cache_max_bytes: u64,
+}
+
+impl EngineConfig {
+    /// The default budget of the on-disk cache: 1 GiB.
+    pub const DEFAULT_CACHE_MAX_BYTES: u64 = 1 << 30;
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self { limits: Limits::default(), cache_dir: None, cache_max_bytes: Self::DEFAULT_CACHE_MAX_BYTES }
+    }
 }
 
 /// Loads and runs rule modules. One per process is enough; share it.
@@ -42,7 +56,7 @@ impl Engine {
         let wasm =
             wasmtime::Engine::new(&wasmtime_config(&limits)).map_err(|e| EngineError::Config(format!("{e:#}")))?;
         let linker = host_functions::linker(&wasm).map_err(|e| EngineError::Config(format!("{e:#}")))?;
-        let cache = config.cache_dir.map(|dir| DiskCache::open(&dir, &wasm)).transpose()?;
+        let cache = config.cache_dir.map(|dir| DiskCache::open(&dir, &wasm, config.cache_max_bytes)).transpose()?;
         let ticker = EpochTicker::start(wasm.clone())
             .map_err(|e| EngineError::Config(format!("cannot start the epoch thread: {e}")))?;
         Ok(Self { wasm, linker, limits, cache, _ticker: ticker })

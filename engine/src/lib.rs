@@ -19,7 +19,8 @@
 //! * [`Engine::load`] checks a module against the contract in `docs/abi.md` and yields a
 //!   [`RuleModule`];
 //! * every evaluation runs in a fresh instance under the [`Limits`], and returns an
-//!   [`Evaluation`] (decision, trace, duration, fuel) or a typed [`EvalError`].
+//!   [`Evaluation`] (decision, trace, duration, fuel) or a typed [`EvalError`]; a trace over
+//!   the limits is cut short with a marker step ([`trace`]).
 
 mod contract;
 mod disk_cache;
@@ -31,6 +32,7 @@ mod limits;
 mod module;
 mod regex_cache;
 mod ticker;
+pub mod trace;
 
 pub use engine::{Engine, EngineConfig};
 pub use error::{EngineError, EvalError, LoadError};

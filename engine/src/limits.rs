@@ -25,6 +25,12 @@ pub struct Limits {
     pub max_output_bytes: usize,
     /// How many evaluations may run at the same time (instance slots in the pool).
     pub max_concurrent_evaluations: u32,
+    /// Most trace steps kept of one evaluation; the steps past it are dropped and one marker
+    /// step says how many (the decision stands).
+    pub max_trace_steps: usize,
+    /// Most trace text (rule names and checks) kept of one evaluation, in bytes; the steps past
+    /// it are dropped the same way.
+    pub max_trace_bytes: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +46,8 @@ impl Default for Limits {
             max_input_bytes: 1 << 20,
             max_output_bytes: 1 << 20,
             max_concurrent_evaluations: 256,
+            max_trace_steps: 1024,
+            max_trace_bytes: 64 << 10,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 use muster_wire::{Context, GroupDecision, GuestError, Response, User, UserDecision, abi, codec, trace::TraceStep};
 use serde::de::DeserializeOwned;
 
-use crate::{EvalError, invoke::Callable};
+use crate::{EvalError, invoke::Callable, trace};
 
 /// Which entry points a module exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,7 +28,11 @@ pub struct PreparedSettings(pub Vec<u8>);
 pub struct Evaluation<T> {
     /// The module's decision.
     pub output: T,
-    /// The steps the module recorded.
+    /// The steps the module recorded, truncated to [`Limits::max_trace_steps`] and
+    /// [`Limits::max_trace_bytes`] with a marker step ([`trace::marker`]) after the last kept one.
+    ///
+    /// [`Limits::max_trace_steps`]: crate::Limits::max_trace_steps
+    /// [`Limits::max_trace_bytes`]: crate::Limits::max_trace_bytes
     pub trace: Vec<TraceStep>,
     /// Wall-clock time, instantiation included.
     pub duration: Duration,
@@ -46,12 +50,15 @@ pub struct RuleModule {
 struct Inner {
     digest: String,
     entries: Entries,
+    code_bytes: usize,
     callable: Callable,
 }
 
 impl RuleModule {
     pub(crate) fn new(digest: String, entries: Entries, callable: Callable) -> Self {
-        Self { inner: Arc::new(Inner { digest, entries, callable }) }
+        let image = callable.pre.module().image_range();
+        let code_bytes = (image.end as usize).saturating_sub(image.start as usize);
+        Self { inner: Arc::new(Inner { digest, entries, code_bytes, callable }) }
     }
 
     pub(crate) fn callable(&self) -> &Callable {
@@ -61,6 +68,11 @@ impl RuleModule {
     /// The SHA-256 digest of the module's bytes, in lower-case hex.
     pub fn digest(&self) -> &str {
         &self.inner.digest
+    }
+
+    /// The size of the module's compiled code in memory, in bytes: what keeping it loaded costs.
+    pub fn code_bytes(&self) -> usize {
+        self.inner.code_bytes
     }
 
     /// Which entry points the module exports.
@@ -118,7 +130,9 @@ impl RuleModule {
 
     fn evaluate<T: DeserializeOwned>(&self, export: &'static str, request: &[u8]) -> Result<Evaluation<T>, EvalError> {
         let invocation = self.callable().invoke(export, request)?;
-        let (output, trace) = decode_response(&invocation.output)?;
+        let (output, mut trace) = decode_response(&invocation.output)?;
+        let limits = &self.callable().limits;
+        trace::truncate(&mut trace, limits.max_trace_steps, limits.max_trace_bytes, trace::text_bytes);
         Ok(Evaluation { output, trace, duration: invocation.duration, fuel_consumed: invocation.fuel_consumed })
     }
 }

@@ -206,7 +206,7 @@ fn modules_that_are_refused_leave_no_cache_entry() {
 
 /// An engine with `limits` caching in `dir`.
 fn engine_with_cache(limits: Limits, dir: &Path) -> Engine {
-    Engine::new(EngineConfig { limits, cache_dir: Some(dir.to_owned()) }).unwrap()
+    Engine::new(EngineConfig { limits, cache_dir: Some(dir.to_owned()), ..EngineConfig::default() }).unwrap()
 }
 
 #[test]
@@ -260,7 +260,7 @@ fn an_unusable_cache_directory_is_an_engine_error() {
     let file = dir.path().join("not-a-directory");
     fs::write(&file, b"").unwrap();
     for path in [file.clone(), file.join("below-a-file")] {
-        match Engine::new(EngineConfig { limits: limits(), cache_dir: Some(path.clone()) }) {
+        match Engine::new(EngineConfig { limits: limits(), cache_dir: Some(path.clone()), ..EngineConfig::default() }) {
             Err(error @ EngineError::CacheDir { .. }) => assert_mentions(
                 &error,
                 &["cannot open the compiled-module cache directory", &path.display().to_string()],
@@ -278,4 +278,51 @@ fn a_missing_cache_directory_is_created() {
     let engine = engine_caching_in(&nested);
     engine.load(&well_behaved_module()).unwrap();
     only_entry(&nested);
+}
+
+#[test]
+fn the_cache_holds_its_byte_budget_by_removing_the_least_recently_used_entries() {
+    let (a, b, c) = (deciding("org-a"), deciding("org-b"), deciding("org-c"));
+    let name = |wasm: &[u8]| hex::encode(Sha256::digest(wasm));
+    // The size of one entry (the three modules differ only in a few data bytes).
+    let measure = TempDir::new("budget-measure");
+    engine_caching_in(measure.path()).load(&a).unwrap();
+    let entry = fs::metadata(only_entry(measure.path())).unwrap().len();
+
+    // Room for two entries and a half.
+    let dir = TempDir::new("budget");
+    let budget = entry * 5 / 2;
+    let config = || EngineConfig { limits: limits(), cache_dir: Some(dir.path().to_owned()), cache_max_bytes: budget };
+    let engine = Engine::new(config()).unwrap();
+    engine.load(&a).unwrap();
+    engine.load(&b).unwrap();
+    assert_eq!(files(dir.path()).len(), 2);
+    // Reading `a` from the cache makes it more recent than `b`; writing `c` then evicts `b`.
+    assert_eq!(decided_by(&engine, &a).as_deref(), Some("org-a"));
+    engine.load(&c).unwrap();
+    let kept = files(dir.path());
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(kept.iter().any(|file| file.starts_with(&name(&a))), "a was used last: {kept:?}");
+    assert!(kept.iter().any(|file| file.starts_with(&name(&c))), "c was just written: {kept:?}");
+    let total: u64 = kept.iter().map(|file| fs::metadata(dir.path().join(file)).unwrap().len()).sum();
+    assert!(total <= budget, "{total} bytes kept, budget {budget}");
+    // An evicted module compiles again and still decides.
+    assert_eq!(decided_by(&engine, &b).as_deref(), Some("org-b"));
+
+    // A smaller budget is enforced when the cache is opened, on what an earlier engine left.
+    let smaller = EngineConfig { cache_max_bytes: entry * 3 / 2, ..config() };
+    let _engine = Engine::new(smaller).unwrap();
+    assert_eq!(files(dir.path()).len(), 1, "one entry fits in one and a half");
+    assert!(files(dir.path())[0].starts_with(&name(&b)), "the most recently used stays");
+
+    // An entry larger than the whole budget is not kept at all; the module still loads.
+    let tiny = TempDir::new("budget-tiny");
+    let engine = Engine::new(EngineConfig {
+        limits: limits(),
+        cache_dir: Some(tiny.path().to_owned()),
+        cache_max_bytes: entry / 2,
+    })
+    .unwrap();
+    assert_eq!(decided_by(&engine, &a).as_deref(), Some("org-a"));
+    assert_eq!(files(tiny.path()), Vec::<String>::new());
 }

@@ -47,12 +47,13 @@ pub fn engine() -> Engine {
 
 /// An engine with `limits` and no disk cache.
 pub fn engine_with(limits: Limits) -> Engine {
-    Engine::new(EngineConfig { limits, cache_dir: None }).expect("the engine starts")
+    Engine::new(EngineConfig { limits, cache_dir: None, ..EngineConfig::default() }).expect("the engine starts")
 }
 
 /// An engine with the test [`limits`] that caches compiled code in `dir`.
 pub fn engine_caching_in(dir: &std::path::Path) -> Engine {
-    Engine::new(EngineConfig { limits: limits(), cache_dir: Some(dir.to_owned()) }).expect("the engine starts")
+    Engine::new(EngineConfig { limits: limits(), cache_dir: Some(dir.to_owned()), ..EngineConfig::default() })
+        .expect("the engine starts")
 }
 
 /// Assembles WebAssembly text, showing the text when it does not assemble.
