@@ -23,6 +23,7 @@ use std::{
 };
 
 use muster_engine::{EngineConfig, Limits};
+use muster_store::ModuleQuotas;
 use serde::{Deserialize, Deserializer};
 
 /// How the service runs. Deserializable from a file (unknown keys are refused, missing keys
@@ -48,6 +49,24 @@ pub struct Config {
     /// Compiled modules kept in memory; more are reloaded from the disk cache on demand.
     /// Default 1024.
     pub module_cache: NonZeroUsize,
+    /// Most bytes of compiled code kept in memory; the least recently used modules beyond it
+    /// are dropped (and reloaded from the disk cache on demand). Default 536870912 (512 MiB).
+    pub module_cache_bytes: usize,
+    /// Most bytes of compiled code kept in the disk cache (`<data_dir>/module-cache`); the
+    /// least recently used entries beyond it are removed. Default 1073741824 (1 GiB).
+    pub module_disk_cache_bytes: u64,
+    /// Largest decision record stored (its input, output and trace as JSON), in bytes: a
+    /// longer trace is cut short with a marker step; a record still larger without its trace
+    /// fails the decision. Default 4194304 (4 MiB).
+    pub max_decision_record_bytes: usize,
+    /// Module versions (both kinds) a realm may hold. Default 1000.
+    pub quota_versions_per_realm: u64,
+    /// Bytes of distinct modules a realm's versions may use. Default 268435456 (256 MiB).
+    pub quota_module_bytes_per_realm: u64,
+    /// Bytes of distinct modules a tenant may store. Default 1073741824 (1 GiB).
+    pub quota_module_bytes_per_tenant: u64,
+    /// Module versions a tenant may upload in any hour. Default 60.
+    pub quota_uploads_per_hour: u64,
     /// How often decision records past their tenant's retention and expired SCIM access
     /// tokens are deleted. Default `1h`.
     #[serde(deserialize_with = "duration::deserialize")]
@@ -143,6 +162,13 @@ impl Default for Config {
             store_pool_size: STORE_POOL_SIZE,
             operator_token: None,
             module_cache: MODULE_CACHE,
+            module_cache_bytes: 512 << 20,
+            module_disk_cache_bytes: EngineConfig::DEFAULT_CACHE_MAX_BYTES,
+            max_decision_record_bytes: 4 << 20,
+            quota_versions_per_realm: 1000,
+            quota_module_bytes_per_realm: 256 << 20,
+            quota_module_bytes_per_tenant: 1 << 30,
+            quota_uploads_per_hour: 60,
             retention_interval: Duration::from_secs(60 * 60),
             max_body_bytes: 1 << 20,
             max_upload_bytes: 16 << 20,
@@ -202,7 +228,21 @@ impl Config {
     /// How the engine is built: these limits, and compiled code cached in
     /// `<data_dir>/module-cache`.
     pub fn engine_config(&self) -> EngineConfig {
-        EngineConfig { limits: self.engine.clone(), cache_dir: Some(self.data_dir.join("module-cache")) }
+        EngineConfig {
+            limits: self.engine.clone(),
+            cache_dir: Some(self.data_dir.join("module-cache")),
+            cache_max_bytes: self.module_disk_cache_bytes,
+        }
+    }
+
+    /// The quotas every module upload is held to.
+    pub fn module_quotas(&self) -> ModuleQuotas {
+        ModuleQuotas {
+            versions_per_realm: self.quota_versions_per_realm,
+            module_bytes_per_realm: self.quota_module_bytes_per_realm,
+            module_bytes_per_tenant: self.quota_module_bytes_per_tenant,
+            uploads_per_hour: self.quota_uploads_per_hour,
+        }
     }
 
     /// [`Config::session_lifetime`] in milliseconds.
@@ -462,6 +502,20 @@ pub struct ConfigArgs {
     operator_token: Option<String>,
     #[arg(long, env = "MUSTER_MODULE_CACHE", value_name = "N", help = help("Compiled modules kept in memory (more are reloaded from the disk cache on demand)", Config::default().module_cache))]
     module_cache: Option<String>,
+    #[arg(long, env = "MUSTER_MODULE_CACHE_BYTES", value_name = "BYTES", help = help("Most bytes of compiled code kept in memory (least recently used modules beyond it are dropped)", Config::default().module_cache_bytes))]
+    module_cache_bytes: Option<String>,
+    #[arg(long, env = "MUSTER_MODULE_DISK_CACHE_BYTES", value_name = "BYTES", help = help("Most bytes of compiled code kept in the disk cache (least recently used entries beyond it are removed)", Config::default().module_disk_cache_bytes))]
+    module_disk_cache_bytes: Option<String>,
+    #[arg(long, env = "MUSTER_MAX_DECISION_RECORD_BYTES", value_name = "BYTES", help = help("Largest decision record stored (a longer trace is cut short with a marker step)", Config::default().max_decision_record_bytes))]
+    max_decision_record_bytes: Option<String>,
+    #[arg(long, env = "MUSTER_QUOTA_VERSIONS_PER_REALM", value_name = "N", help = help("Module versions a realm may hold", Config::default().quota_versions_per_realm))]
+    quota_versions_per_realm: Option<String>,
+    #[arg(long, env = "MUSTER_QUOTA_MODULE_BYTES_PER_REALM", value_name = "BYTES", help = help("Bytes of distinct modules a realm's versions may use", Config::default().quota_module_bytes_per_realm))]
+    quota_module_bytes_per_realm: Option<String>,
+    #[arg(long, env = "MUSTER_QUOTA_MODULE_BYTES_PER_TENANT", value_name = "BYTES", help = help("Bytes of distinct modules a tenant may store", Config::default().quota_module_bytes_per_tenant))]
+    quota_module_bytes_per_tenant: Option<String>,
+    #[arg(long, env = "MUSTER_QUOTA_UPLOADS_PER_HOUR", value_name = "N", help = help("Module versions a tenant may upload in any hour", Config::default().quota_uploads_per_hour))]
+    quota_uploads_per_hour: Option<String>,
     #[arg(long, env = "MUSTER_RETENTION_INTERVAL", value_name = "DURATION", help = help("How often decision records past their tenant's retention are deleted (e.g. 1h, 10m)", humantime::format_duration(Config::default().retention_interval)))]
     retention_interval: Option<String>,
     #[arg(long, env = "MUSTER_MAX_BODY_BYTES", value_name = "BYTES", help = help("Largest request body of every route but module uploads", Config::default().max_body_bytes))]
@@ -520,6 +574,10 @@ pub struct ConfigArgs {
     engine_max_output_bytes: Option<String>,
     #[arg(long, env = "MUSTER_ENGINE_MAX_CONCURRENT_EVALUATIONS", value_name = "N", help_heading = ENGINE, help = help("Evaluations running at the same time (instance slots)", Limits::default().max_concurrent_evaluations))]
     engine_max_concurrent_evaluations: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_TRACE_STEPS", value_name = "N", help_heading = ENGINE, help = help("Most trace steps kept of one evaluation (the rest are dropped, with a marker step)", Limits::default().max_trace_steps))]
+    engine_max_trace_steps: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_TRACE_BYTES", value_name = "BYTES", help_heading = ENGINE, help = help("Most trace text kept of one evaluation (the rest is dropped, with a marker step)", Limits::default().max_trace_bytes))]
+    engine_max_trace_bytes: Option<String>,
 }
 
 /// The help heading of the engine's limits.
@@ -545,6 +603,17 @@ impl ConfigArgs {
         set(&mut c.store_pool_size, "store_pool_size", &self.store_pool_size)?;
         set(&mut c.operator_token, "operator_token", &self.operator_token)?;
         set(&mut c.module_cache, "module_cache", &self.module_cache)?;
+        set(&mut c.module_cache_bytes, "module_cache_bytes", &self.module_cache_bytes)?;
+        set(&mut c.module_disk_cache_bytes, "module_disk_cache_bytes", &self.module_disk_cache_bytes)?;
+        set(&mut c.max_decision_record_bytes, "max_decision_record_bytes", &self.max_decision_record_bytes)?;
+        set(&mut c.quota_versions_per_realm, "quota_versions_per_realm", &self.quota_versions_per_realm)?;
+        set(&mut c.quota_module_bytes_per_realm, "quota_module_bytes_per_realm", &self.quota_module_bytes_per_realm)?;
+        set(
+            &mut c.quota_module_bytes_per_tenant,
+            "quota_module_bytes_per_tenant",
+            &self.quota_module_bytes_per_tenant,
+        )?;
+        set(&mut c.quota_uploads_per_hour, "quota_uploads_per_hour", &self.quota_uploads_per_hour)?;
         set(&mut c.retention_interval, "retention_interval", &self.retention_interval)?;
         set(&mut c.max_body_bytes, "max_body_bytes", &self.max_body_bytes)?;
         set(&mut c.max_upload_bytes, "max_upload_bytes", &self.max_upload_bytes)?;
@@ -576,6 +645,8 @@ impl ConfigArgs {
             "engine.max_concurrent_evaluations",
             &self.engine_max_concurrent_evaluations,
         )?;
+        set(&mut e.max_trace_steps, "engine.max_trace_steps", &self.engine_max_trace_steps)?;
+        set(&mut e.max_trace_bytes, "engine.max_trace_bytes", &self.engine_max_trace_bytes)?;
         config.validate()?;
         Ok(config)
     }
@@ -706,6 +777,8 @@ struct EngineLimits {
     max_input_bytes: Option<usize>,
     max_output_bytes: Option<usize>,
     max_concurrent_evaluations: Option<u32>,
+    max_trace_steps: Option<usize>,
+    max_trace_bytes: Option<usize>,
 }
 
 fn engine_limits<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Limits, D::Error> {
@@ -722,6 +795,8 @@ fn engine_limits<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Limits, D
         max_input_bytes,
         max_output_bytes,
         max_concurrent_evaluations,
+        max_trace_steps,
+        max_trace_bytes,
     } = file;
     limits.max_module_bytes = max_module_bytes.unwrap_or(limits.max_module_bytes);
     limits.compile_timeout = compile_timeout.unwrap_or(limits.compile_timeout);
@@ -733,6 +808,8 @@ fn engine_limits<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Limits, D
     limits.max_input_bytes = max_input_bytes.unwrap_or(limits.max_input_bytes);
     limits.max_output_bytes = max_output_bytes.unwrap_or(limits.max_output_bytes);
     limits.max_concurrent_evaluations = max_concurrent_evaluations.unwrap_or(limits.max_concurrent_evaluations);
+    limits.max_trace_steps = max_trace_steps.unwrap_or(limits.max_trace_steps);
+    limits.max_trace_bytes = max_trace_bytes.unwrap_or(limits.max_trace_bytes);
     Ok(limits)
 }
 
@@ -776,6 +853,13 @@ mod tests {
             store_pool_size: NonZeroU32::new(3).unwrap(),
             operator_token: Some(Secret::new("s3cret")),
             module_cache: NonZeroUsize::new(10).unwrap(),
+            module_cache_bytes: 11_000,
+            module_disk_cache_bytes: 12_000,
+            max_decision_record_bytes: 13_000,
+            quota_versions_per_realm: 14,
+            quota_module_bytes_per_realm: 15_000,
+            quota_module_bytes_per_tenant: 16_000,
+            quota_uploads_per_hour: 17,
             retention_interval: Duration::from_secs(600),
             max_body_bytes: 4096,
             max_upload_bytes: 8192,
@@ -803,6 +887,8 @@ mod tests {
                 max_input_bytes: 5000,
                 max_output_bytes: 6000,
                 max_concurrent_evaluations: 7,
+                max_trace_steps: 8,
+                max_trace_bytes: 9000,
             },
         }
     }
@@ -814,6 +900,13 @@ mod tests {
         store_pool_size = 3
         operator_token = "s3cret"
         module_cache = 10
+        module_cache_bytes = 11000
+        module_disk_cache_bytes = 12000
+        max_decision_record_bytes = 13000
+        quota_versions_per_realm = 14
+        quota_module_bytes_per_realm = 15000
+        quota_module_bytes_per_tenant = 16000
+        quota_uploads_per_hour = 17
         retention_interval = "10m"
         max_body_bytes = 4096
         max_upload_bytes = 8192
@@ -842,6 +935,8 @@ mod tests {
         max_input_bytes = 5000
         max_output_bytes = 6000
         max_concurrent_evaluations = 7
+        max_trace_steps = 8
+        max_trace_bytes = 9000
     "#;
 
     const EVERYTHING_FLAGS: &[&str] = &[
@@ -851,6 +946,13 @@ mod tests {
         "--store-pool-size=3",
         "--operator-token=s3cret",
         "--module-cache=10",
+        "--module-cache-bytes=11000",
+        "--module-disk-cache-bytes=12000",
+        "--max-decision-record-bytes=13000",
+        "--quota-versions-per-realm=14",
+        "--quota-module-bytes-per-realm=15000",
+        "--quota-module-bytes-per-tenant=16000",
+        "--quota-uploads-per-hour=17",
         "--retention-interval=10m",
         "--max-body-bytes=4096",
         "--max-upload-bytes=8192",
@@ -877,6 +979,8 @@ mod tests {
         "--engine-max-input-bytes=5000",
         "--engine-max-output-bytes=6000",
         "--engine-max-concurrent-evaluations=7",
+        "--engine-max-trace-steps=8",
+        "--engine-max-trace-bytes=9000",
     ];
 
     #[test]
@@ -899,7 +1003,10 @@ mod tests {
         assert_eq!(Config::from_file(&scratch("everything.toml", EVERYTHING_TOML)).unwrap(), everything());
         let json = r#"{"listen": "0.0.0.0:9000", "data_dir": "/var/lib/muster",
             "database_url": "postgres://muster@db/muster", "store_pool_size": 3, "operator_token": "s3cret",
-            "module_cache": 10, "retention_interval": "10m", "max_body_bytes": 4096, "max_upload_bytes": 8192,
+            "module_cache": 10, "module_cache_bytes": 11000, "module_disk_cache_bytes": 12000,
+            "max_decision_record_bytes": 13000, "quota_versions_per_realm": 14,
+            "quota_module_bytes_per_realm": 15000, "quota_module_bytes_per_tenant": 16000,
+            "quota_uploads_per_hour": 17, "retention_interval": "10m", "max_body_bytes": 4096, "max_upload_bytes": 8192,
             "session_lifetime": "2h", "scim_token_lifetime": "5m", "shadow_max_in_flight": 5,
             "scim_redecide_concurrency": 2, "public_url": "HTTPS://muster.example.com",
             "max_connections": 11, "header_read_timeout": "7s", "request_timeout": "8s",
@@ -907,7 +1014,8 @@ mod tests {
             "max_live_tokens_per_client": 15, "max_evaluations_per_tenant": 16,
             "engine": {"max_module_bytes": 1000, "compile_timeout": "3s", "fuel": 1234, "timeout": "50ms",
                 "max_memory_bytes": 2000, "max_table_elements": 30, "max_stack_bytes": 4000,
-                "max_input_bytes": 5000, "max_output_bytes": 6000, "max_concurrent_evaluations": 7}}"#;
+                "max_input_bytes": 5000, "max_output_bytes": 6000, "max_concurrent_evaluations": 7,
+                "max_trace_steps": 8, "max_trace_bytes": 9000}}"#;
         assert_eq!(Config::from_file(&scratch("everything.json", json)).unwrap(), everything());
         // Each flag's environment variable is named after it, and one flag per file key.
         let command = Cli::command();

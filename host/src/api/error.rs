@@ -56,6 +56,15 @@ pub enum ApiError {
     /// 422: well-formed but refused (a module or settings document that does not validate).
     #[error("{0}")]
     Unprocessable(String),
+    /// 409, or 429 with `Retry-After` when waiting frees the quota (uploads per hour): storing
+    /// it would exceed one of the tenant's quotas.
+    #[error("{message}")]
+    QuotaExceeded {
+        /// Which quota, and by how much.
+        message: String,
+        /// How long until the quota frees itself, if it does.
+        retry_after: Option<std::time::Duration>,
+    },
     /// 500: our fault; the message is logged, the client sees a generic one.
     #[error("internal error: {0}")]
     Internal(String),
@@ -75,6 +84,8 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            ApiError::QuotaExceeded { retry_after: None, .. } => (StatusCode::CONFLICT, "quota_exceeded"),
+            ApiError::QuotaExceeded { retry_after: Some(_), .. } => (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -104,6 +115,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Patch(patch) => ApiError::BadRequest(patch.to_string()),
             ServiceError::InvalidValue(detail) => ApiError::Unprocessable(detail),
             rules @ ServiceError::RulesFailed(_) => ApiError::Unprocessable(rules.to_string()),
+            ServiceError::QuotaExceeded(quota) => {
+                ApiError::QuotaExceeded { message: quota.to_string(), retry_after: quota.retry_after() }
+            }
             ServiceError::Internal(detail) => ApiError::Internal(detail),
         }
     }
@@ -136,8 +150,14 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let mut response = (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response();
-        if let ApiError::TooManyRequests { retry_after_secs, .. } = &self {
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        match &self {
+            ApiError::TooManyRequests { retry_after_secs, .. } => {
+                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            ApiError::QuotaExceeded { retry_after: Some(wait), .. } => {
+                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after_secs(*wait)));
+            }
+            _ => {}
         }
         response.extensions_mut().insert(ErrorCode(code));
         response

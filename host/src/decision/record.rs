@@ -1,8 +1,14 @@
 //! The decision record: everything needed to show, replay and backtest a decision, built in
 //! this one place for every trigger (login, SCIM events) and for shadow runs.
+//!
+//! A record is bounded: its input, output and trace, as stored (JSON), add up to at most the
+//! configured `max_decision_record_bytes`. The trace gives way first: it is cut short with the
+//! engine's marker step ([`muster_engine::trace::marker`]). A record too large even with no
+//! trace left is refused ([`RecordError::TooLarge`]), and the decision with it.
 
+use muster_engine::trace;
 use muster_store::{ids::random_id, model::DecisionRecord, model::Millis};
-use muster_wire::Trigger;
+use muster_wire::{TraceStep, Trigger};
 
 use super::{
     input::CanonicalInput,
@@ -34,18 +40,43 @@ pub struct Subject<'a> {
     pub user_id: Option<&'a str>,
 }
 
-/// A new decision record (with a fresh id) of `outcome` on `input`.
+/// Why no record could be made of a decision.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// Its parts could not be written as JSON.
+    #[error("the decision record could not be encoded: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// Its input and output alone (with every trace step dropped) exceed the bound.
+    #[error(
+        "the decision's input and output take {size} bytes, leaving no room for its trace in a record of at most {limit} bytes"
+    )]
+    TooLarge {
+        /// The bytes of its input and output.
+        size: usize,
+        /// The bound.
+        limit: usize,
+    },
+}
+
+/// A new decision record (with a fresh id) of `outcome` on `input`, whose input, output and
+/// trace add up to at most `max_bytes` (the trace cut short if it must be).
 pub fn decision_record(
     subject: Subject<'_>,
     input: &CanonicalInput,
     outcome: &RealmOutcome,
     recorded: Recorded,
     now: Millis,
-) -> Result<DecisionRecord, serde_json::Error> {
+    max_bytes: usize,
+) -> Result<DecisionRecord, RecordError> {
     let (applied, shadow, shadow_of, differs) = match recorded {
         Recorded::Applied => (true, false, None, None),
         Recorded::Shadow { of, differs } => (false, true, Some(of), Some(differs)),
     };
+    let input_json = serde_json::to_string(input)?;
+    let output = serde_json::to_string(&DecisionOutput::of(outcome))?;
+    let fixed = input_json.len() + output.len();
+    let trace = bounded_trace(DecisionTrace::of(outcome), max_bytes.saturating_sub(fixed))?
+        .ok_or(RecordError::TooLarge { size: fixed, limit: max_bytes })?;
     Ok(DecisionRecord {
         id: random_id(12),
         tenant_id: subject.tenant_id.to_owned(),
@@ -54,19 +85,51 @@ pub fn decision_record(
         trigger: trigger_name(input.context.trigger).to_owned(),
         applied,
         shadow,
-        input: serde_json::to_string(input)?,
+        input: input_json,
         user_rules_version: outcome.user.module.as_ref().map(|m| m.version),
         user_rules_digest: outcome.user.module.as_ref().map(|m| m.digest.clone()),
         group_rules_version: outcome.groups.module.as_ref().map(|m| m.version),
         group_rules_digest: outcome.groups.module.as_ref().map(|m| m.digest.clone()),
-        output: serde_json::to_string(&DecisionOutput::of(outcome))?,
-        trace: serde_json::to_string(&DecisionTrace::of(outcome))?,
+        output,
+        trace,
         duration_us: outcome.duration_us,
         fuel: outcome.fuel,
         created_at: now,
         shadow_of,
         differs,
     })
+}
+
+/// Room kept for the record's two marker steps and the trace's own brackets when cutting it.
+const MARKERS_ROOM: usize = 320;
+
+/// `trace` as JSON in at most `budget` bytes: whole if it fits, else the longest prefix of the
+/// user steps, then of the group steps, that leaves room for a marker after each list that lost
+/// steps (or, if that still does not fit, only the markers); `None` if not even the markers fit.
+fn bounded_trace(trace: DecisionTrace, budget: usize) -> Result<Option<String>, serde_json::Error> {
+    let whole = serde_json::to_string(&trace)?;
+    if whole.len() <= budget {
+        return Ok(Some(whole));
+    }
+    let steps_budget = budget.saturating_sub(MARKERS_ROOM);
+    let mut cut = trace.clone();
+    trace::truncate(&mut cut.user, usize::MAX, steps_budget, json_len);
+    let used: usize = cut.user.iter().map(json_len).sum();
+    trace::truncate(&mut cut.groups, usize::MAX, steps_budget.saturating_sub(used), json_len);
+    let cut = serde_json::to_string(&cut)?;
+    if cut.len() <= budget {
+        return Ok(Some(cut));
+    }
+    let mut markers = trace;
+    trace::truncate(&mut markers.user, 0, 0, json_len);
+    trace::truncate(&mut markers.groups, 0, 0, json_len);
+    let markers = serde_json::to_string(&markers)?;
+    Ok(Some(markers).filter(|markers| markers.len() <= budget))
+}
+
+/// A step's size in the stored trace: its JSON and the comma after it.
+fn json_len(step: &TraceStep) -> usize {
+    serde_json::to_string(step).map_or(usize::MAX, |json| json.len() + 1)
 }
 
 /// The snake_case name of a trigger, as decision records store it and metrics label it.
@@ -84,6 +147,35 @@ pub fn trigger_name(trigger: Trigger) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn steps(count: usize, check: &str) -> Vec<TraceStep> {
+        let step = TraceStep { rule: Some("r".into()), check: check.into(), outcome: muster_wire::Outcome::Matched };
+        vec![step; count]
+    }
+
+    #[test]
+    fn a_trace_over_the_budget_keeps_a_prefix_of_each_part_and_a_marker_within_the_budget() {
+        let trace = DecisionTrace { user: steps(1000, "user check"), groups: steps(1000, "group check") };
+        let whole = serde_json::to_string(&trace).unwrap();
+        assert_eq!(bounded_trace(trace.clone(), whole.len()).unwrap().unwrap(), whole, "a trace that fits is whole");
+
+        for budget in [whole.len() - 1, whole.len() / 2, 5000, 1000] {
+            let cut: DecisionTrace =
+                serde_json::from_str(&bounded_trace(trace.clone(), budget).unwrap().unwrap()).unwrap();
+            assert!(serde_json::to_string(&cut).unwrap().len() <= budget, "{budget}");
+            for (part, original) in [(&cut.user, &trace.user), (&cut.groups, &trace.groups)] {
+                if part == original {
+                    continue;
+                }
+                let (marker, kept) = part.split_last().unwrap();
+                assert_eq!(kept, &original[..kept.len()], "{budget}: a prefix");
+                assert!(marker.check.starts_with("trace truncated: "), "{budget}: {marker:?}");
+            }
+        }
+        let cut: DecisionTrace = serde_json::from_str(&bounded_trace(trace.clone(), 250).unwrap().unwrap()).unwrap();
+        assert_eq!((cut.user.len(), cut.groups.len()), (1, 1), "only the markers fit");
+        assert_eq!(bounded_trace(trace, 100).unwrap(), None, "not even the markers fit");
+    }
 
     #[test]
     fn trigger_names_are_the_wire_spelling() {

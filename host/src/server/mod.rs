@@ -97,6 +97,7 @@ pub async fn open(config: Config) -> Result<SharedState, ServerError> {
         rules: RuleRunner::new(
             Arc::new(engine),
             config.module_cache,
+            config.module_cache_bytes,
             Arc::clone(&metrics),
             TenantSlots::new(config.max_evaluations_per_tenant, config.engine.timeout.saturating_mul(2)),
         ),

@@ -17,7 +17,7 @@ use super::{
 use crate::decision::{
     input::{CanonicalInput, rules_input},
     outcome::RealmOutcome,
-    record::{Recorded, Subject, decision_record},
+    record::{RecordError, Recorded, Subject, decision_record},
 };
 use muster_store::{
     ApplyDecision, Audit, AuditNote, ProviderGroupMark, Store, StoreError,
@@ -33,6 +33,8 @@ pub struct Decider<'a, S> {
     pub rules: &'a RuleRunner,
     /// How long a login's session lives (Unix ms).
     pub session_lifetime_millis: i64,
+    /// The largest decision record stored, in bytes (`max_decision_record_bytes`).
+    pub max_record_bytes: usize,
     /// The live state, to run the realm's shadow versions beside each applied decision (`None`:
     /// no shadow runs, as in unit tests).
     pub shadow: Option<&'a SharedState>,
@@ -45,6 +47,7 @@ impl<'a> Decider<'a, Store> {
             store: &state.store,
             rules: &state.rules,
             session_lifetime_millis: state.config.session_lifetime_millis(),
+            max_record_bytes: state.config.max_decision_record_bytes,
             shadow: Some(state),
         }
     }
@@ -89,7 +92,7 @@ pub enum DecideError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The decision record could not be encoded.
-    #[error("the decision record could not be encoded: {0}")]
+    #[error("{0}")]
     Encode(String),
 }
 
@@ -131,8 +134,11 @@ pub async fn decide_and_apply<S: DecidingStore>(
     user.updated_at = now;
     let provider_groups = outcome.provider_group_marks();
     let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: Some(&user.id) };
-    let decision = decision_record(subject, &input, &outcome, Recorded::Applied, now)
-        .map_err(|e| DecideError::Encode(e.to_string()))?;
+    let decision = decision_record(subject, &input, &outcome, Recorded::Applied, now, decider.max_record_bytes)
+        .map_err(|error| match error {
+            RecordError::TooLarge { size, limit } => DecideError::Rules(RulesError::RecordTooLarge { size, limit }),
+            encode @ RecordError::Encode(_) => DecideError::Encode(encode.to_string()),
+        })?;
     let decision_id = decision.id.clone();
     decider
         .store
@@ -182,7 +188,7 @@ mod tests {
     use crate::service::ports::memory::{MemoryStore, realm, rule_runner};
 
     fn decider<'a>(store: &'a MemoryStore, rules: &'a RuleRunner) -> Decider<'a, MemoryStore> {
-        Decider { store, rules, session_lifetime_millis: 60_000, shadow: None }
+        Decider { store, rules, session_lifetime_millis: 60_000, max_record_bytes: usize::MAX, shadow: None }
     }
 
     fn member(realm: &Realm, status: UserStatus) -> UserRecord {

@@ -3,7 +3,7 @@
 //! `api/scim/error.rs`.
 
 use muster_scim::patch::PatchError;
-use muster_store::StoreError;
+use muster_store::{QuotaExceeded, StoreError};
 
 use super::rules::RulesError;
 
@@ -56,6 +56,10 @@ pub enum ServiceError {
     /// change.
     #[error("the realm's rules failed: {0}")]
     RulesFailed(RulesError),
+    /// Storing it would exceed one of the tenant's quotas (module versions, module bytes,
+    /// uploads per hour); nothing was stored.
+    #[error(transparent)]
+    QuotaExceeded(QuotaExceeded),
     /// Our fault (the store failed, stored data is inconsistent); the detail is for the log.
     #[error("internal error: {0}")]
     Internal(String),
@@ -85,6 +89,7 @@ impl ServiceError {
             ServiceError::InvalidValue(_) => "invalid_value",
             ServiceError::Patch(_) => "patch",
             ServiceError::RulesFailed(rules) => rules.kind(),
+            ServiceError::QuotaExceeded(_) => "quota_exceeded",
             ServiceError::Internal(_) => "internal",
         }
     }
@@ -98,6 +103,7 @@ impl From<StoreError> for ServiceError {
             StoreError::VersionMismatch { what, expected, actual } => {
                 ServiceError::VersionMismatch { what, expected, actual }
             }
+            StoreError::QuotaExceeded(quota) => ServiceError::QuotaExceeded(quota),
             other => ServiceError::internal(other),
         }
     }

@@ -6,6 +6,7 @@ pub mod decide;
 pub mod error;
 pub mod login;
 pub mod metrics;
+pub mod module_cache;
 pub mod modules;
 pub mod ports;
 pub mod preview;

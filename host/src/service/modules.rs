@@ -35,7 +35,9 @@ pub struct Activated {
 
 /// Validates and stores a new version of `upload.kind`; it is not active until activated. A
 /// module the engine refuses, one without the entry point of its kind, or settings the module
-/// refuses is `InvalidValue`, and nothing is stored.
+/// refuses is `InvalidValue`; one that would exceed a quota of the realm or tenant
+/// ([`Config::module_quotas`](crate::config::Config::module_quotas)) is `QuotaExceeded`; either
+/// way nothing is stored.
 pub async fn upload(
     state: &SharedState,
     realm: &Realm,
@@ -80,7 +82,8 @@ pub async fn upload(
         created_by: caller.key.id.clone(),
         created_at: now,
     };
-    Ok(state.store.insert_module_version(version, &Audit { actor: caller.actor(), at: now }).await?)
+    let audit = Audit { actor: caller.actor(), at: now };
+    Ok(state.store.insert_module_version_within(version, &state.config.module_quotas(), &audit).await?)
 }
 
 /// Makes `version` the realm's active version of `kind`.

@@ -14,6 +14,7 @@ use muster_wire::{Context, User};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::metrics::{EvaluationLabels, Metrics, TriggerLabels};
+use super::module_cache::ModuleCache;
 use super::ports::ModuleStore;
 use super::tenant_slots::{NoSlot, TenantSlots};
 use crate::decision::{
@@ -83,6 +84,17 @@ pub enum RulesError {
     /// share allows.
     #[error(transparent)]
     Busy(#[from] NoSlot),
+    /// The module decided, but its decision (input and output, without any trace) is larger
+    /// than a decision record may be: it is neither recorded nor applied.
+    #[error(
+        "the decision is too large to record: {size} bytes of input and output; the limit of a record is {limit} bytes"
+    )]
+    RecordTooLarge {
+        /// Bytes of the decision's input and output.
+        size: usize,
+        /// `max_decision_record_bytes`.
+        limit: usize,
+    },
 }
 
 impl RulesError {
@@ -94,6 +106,7 @@ impl RulesError {
             RulesError::Load { .. } => "module_load",
             RulesError::Evaluation(failure) => failure.error.kind(),
             RulesError::Busy(_) => "busy",
+            RulesError::RecordTooLarge { .. } => "record_too_large",
         }
     }
 }
@@ -104,8 +117,8 @@ type VersionKey = (String, String, RuleKind, i64);
 /// Loads modules lazily into a bounded cache and runs them.
 pub struct RuleRunner {
     engine: Arc<Engine>,
-    /// Compiled modules by (tenant, digest).
-    modules: Mutex<LruCache<(String, String), RuleModule>>,
+    /// Compiled modules by (tenant, digest), bounded by count and code bytes.
+    modules: Mutex<ModuleCache>,
     /// Stored versions (immutable once uploaded).
     versions: Mutex<LruCache<VersionKey, Arc<ModuleVersion>>>,
     /// Where evaluations and cache lookups are counted.
@@ -115,13 +128,20 @@ pub struct RuleRunner {
 }
 
 impl RuleRunner {
-    /// A runner keeping at most `capacity` compiled modules in memory (the engine's disk cache
-    /// makes reloading an evicted one cheap), running each tenant's evaluations in its `slots`.
-    pub fn new(engine: Arc<Engine>, capacity: NonZeroUsize, metrics: Arc<Metrics>, slots: TenantSlots) -> Self {
+    /// A runner keeping at most `capacity` compiled modules and `max_code_bytes` of their
+    /// compiled code in memory (the engine's disk cache makes reloading an evicted one cheap),
+    /// running each tenant's evaluations in its `slots`.
+    pub fn new(
+        engine: Arc<Engine>,
+        capacity: NonZeroUsize,
+        max_code_bytes: usize,
+        metrics: Arc<Metrics>,
+        slots: TenantSlots,
+    ) -> Self {
         let versions = capacity.saturating_mul(NonZeroUsize::new(4).expect("4 is not zero"));
         Self {
             engine,
-            modules: Mutex::new(LruCache::new(capacity)),
+            modules: Mutex::new(ModuleCache::new(capacity, max_code_bytes)),
             versions: Mutex::new(LruCache::new(versions)),
             metrics,
             slots,
@@ -160,7 +180,7 @@ impl RuleRunner {
     /// The compiled module with `digest` of `tenant`, loading it on first use.
     pub async fn module(&self, store: &impl ModuleStore, tenant: &str, digest: &str) -> Result<RuleModule, RulesError> {
         let key = (tenant.to_owned(), digest.to_owned());
-        let cached = self.modules.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+        let cached = self.modules.lock().unwrap_or_else(|e| e.into_inner()).get(&key);
         self.metrics.cache_lookup("module", cached.is_some());
         if let Some(module) = cached {
             return Ok(module);

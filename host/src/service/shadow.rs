@@ -77,7 +77,8 @@ impl ShadowRunner {
             let differs = DecisionOutput::of(&outcome) != live_output;
             let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: Some(&user_id) };
             let recorded = Recorded::Shadow { of: live_id.clone(), differs };
-            let record = decision_record(subject, &input, &outcome, recorded, now_millis());
+            let max_bytes = state.config.max_decision_record_bytes;
+            let record = decision_record(subject, &input, &outcome, recorded, now_millis(), max_bytes);
             let stored = match record {
                 Ok(record) => state.store.insert_decision(&record).await.map_err(|e| e.to_string()),
                 Err(error) => Err(error.to_string()),

@@ -50,6 +50,7 @@ mod group_commit;
 pub mod ids;
 pub mod model;
 mod modules;
+mod quotas;
 mod reports;
 mod rows;
 mod schema;
@@ -76,6 +77,7 @@ pub use decisions::{DecisionFilter, ShadowSummary};
 pub use deprovision::Deactivation;
 pub use model::*;
 pub use modules::NewModuleVersion;
+pub use quotas::{ModuleQuotas, QuotaExceeded};
 pub use reports::{GroupMembershipsReport, OrganizationMembers, RuleGroupMembers, ScimGroupMembers};
 pub use scim_groups::{MembersChange, MembershipChange, ScimGroupChange, ScimGroupChanged};
 pub use users::LoginUsers;
@@ -116,6 +118,9 @@ pub enum StoreError {
     /// A stored row could not be decoded.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// Storing a module version would exceed one of its tenant's quotas; nothing was stored.
+    #[error(transparent)]
+    QuotaExceeded(#[from] QuotaExceeded),
 }
 
 /// Who makes a change and when: recorded on the audit event(s) the change appends.

@@ -14,6 +14,7 @@ use super::{
     audit::{self, Event},
     model::{Millis, ModuleVersion, RuleKind},
     no_realm,
+    quotas::{self, ModuleQuotas},
     rows::{self, module_columns},
 };
 
@@ -58,8 +59,20 @@ impl Store {
     /// Stores a new version of the realm's `kind` module, numbered one past the highest so far
     /// (concurrent uploads get distinct numbers), with its bytes stored once per (tenant, digest);
     /// audited `module.uploaded`. `NotFound` if the tenant or realm is missing, `Invalid` if the
-    /// digest is not the bytes' SHA-256.
+    /// digest is not the bytes' SHA-256. No quota applies (the operator's own setup, such as
+    /// the demo); tenants' uploads go through [`Store::insert_module_version_within`].
     pub async fn insert_module_version(&self, new: NewModuleVersion, audit: &Audit) -> Result<ModuleVersion> {
+        self.insert_module_version_within(new, &ModuleQuotas::UNLIMITED, audit).await
+    }
+
+    /// [`Store::insert_module_version`], refused with `QuotaExceeded` (and nothing stored) if
+    /// the version would take its realm or tenant past one of `quotas`.
+    pub async fn insert_module_version_within(
+        &self,
+        new: NewModuleVersion,
+        quotas: &ModuleQuotas,
+        audit: &Audit,
+    ) -> Result<ModuleVersion> {
         let actual = hex::encode(Sha256::digest(&new.wasm));
         if actual != new.digest {
             return Err(StoreError::Invalid(format!(
@@ -73,6 +86,8 @@ impl Store {
         // Serialises the tenant's uploads, so the version numbering below cannot race.
         tx.lock_tenant(tenant).await?;
         realm_versions(&mut tx, tenant, realm, kind).await?;
+        let upload = quotas::Upload { tenant, realm, digest: &new.digest, size, at: new.created_at };
+        quotas::check(&mut tx, quotas, &upload).await?;
         sqlx::query(
             "INSERT INTO module_blobs (tenant_id, digest, size, wasm, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (tenant_id, digest) DO NOTHING",

@@ -28,6 +28,10 @@ impl From<ServiceError> for ScimError {
                 scim_type: None,
                 detail: format!("the realm's rules failed on this user, so the change was not applied: {rules}"),
             },
+            // No SCIM write stores a module; a quota is still a conflict, not our fault.
+            ServiceError::QuotaExceeded(quota) => {
+                ScimError { status: StatusCode::CONFLICT, scim_type: None, detail: quota.to_string() }
+            }
             ServiceError::Internal(detail) => ScimError::internal(detail),
         }
     }

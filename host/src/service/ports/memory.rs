@@ -176,6 +176,7 @@ pub fn rule_runner() -> crate::service::rules::RuleRunner {
     crate::service::rules::RuleRunner::new(
         std::sync::Arc::new(engine),
         std::num::NonZeroUsize::MIN,
+        usize::MAX,
         std::sync::Arc::new(crate::service::metrics::Metrics::default()),
         crate::service::tenant_slots::TenantSlots::new(std::num::NonZeroUsize::MIN, std::time::Duration::from_secs(1)),
     )
