@@ -7,11 +7,14 @@ use sha2::{Digest, Sha256};
 use wasmtime::{Config, InstanceAllocationStrategy, Linker, Module, OptLevel, PoolingAllocationConfig};
 
 use crate::{
-    EngineError, EvalError, Limits, LoadError, contract,
+    EngineError, EvalError, Limits, LoadError,
+    compile_slots::CompileSlots,
+    contract,
     disk_cache::DiskCache,
     host_functions::{self, HostState},
     invoke::Callable,
     module::RuleModule,
+    prevalidate,
     regex_cache::RegexCache,
     ticker::EpochTicker,
 };
@@ -45,6 +48,7 @@ pub struct Engine {
     linker: Linker<HostState>,
     limits: Limits,
     cache: Option<DiskCache>,
+    compile_slots: Arc<CompileSlots>,
     _ticker: EpochTicker,
 }
 
@@ -53,13 +57,17 @@ impl Engine {
     /// interruption on, and only Muster's host functions linkable.
     pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
         let limits = config.limits;
+        if limits.max_concurrent_compiles == 0 {
+            return Err(EngineError::Config("max_concurrent_compiles must be at least 1".into()));
+        }
         let wasm =
             wasmtime::Engine::new(&wasmtime_config(&limits)).map_err(|e| EngineError::Config(format!("{e:#}")))?;
         let linker = host_functions::linker(&wasm).map_err(|e| EngineError::Config(format!("{e:#}")))?;
         let cache = config.cache_dir.map(|dir| DiskCache::open(&dir, &wasm, config.cache_max_bytes)).transpose()?;
         let ticker = EpochTicker::start(wasm.clone())
             .map_err(|e| EngineError::Config(format!("cannot start the epoch thread: {e}")))?;
-        Ok(Self { wasm, linker, limits, cache, _ticker: ticker })
+        let compile_slots = CompileSlots::new(limits.max_concurrent_compiles);
+        Ok(Self { wasm, linker, limits, cache, compile_slots, _ticker: ticker })
     }
 
     /// The limits this engine enforces.
@@ -69,14 +77,28 @@ impl Engine {
 
     /// Validates and compiles a module (or loads its compiled code from the disk cache), checks
     /// it against the ABI contract, and asks it for its ABI version.
+    ///
+    /// Before anything is compiled the module must fit the size and shape limits (functions,
+    /// body size, nesting, locals), and the compile must get one of the engine's compile slots
+    /// within [`Limits::compile_wait`].
     pub fn load(&self, wasm: &[u8]) -> Result<RuleModule, LoadError> {
+        self.load_holding(wasm, ())
+    }
+
+    /// [`Engine::load`], keeping `held` until the load is over or, when the module has to be
+    /// compiled, until the compiler really finishes, even after a
+    /// [`LoadError::CompileTimeout`]. A caller that bounds compiles of its own (per tenant, say)
+    /// passes its permit here, so that its bound also covers compiles still running in the
+    /// background.
+    pub fn load_holding<H: Send + 'static>(&self, wasm: &[u8], held: H) -> Result<RuleModule, LoadError> {
         if wasm.len() > self.limits.max_module_bytes {
             return Err(LoadError::TooLarge { size: wasm.len(), limit: self.limits.max_module_bytes });
         }
+        prevalidate::check(wasm, &self.limits)?;
         let digest = hex::encode(Sha256::digest(wasm));
         let (module, from_cache) = match self.load_cached(&digest) {
             Some(module) => (module, true),
-            None => (self.compile(wasm)?, false),
+            None => (self.compile(wasm, held)?, false),
         };
         let entries = contract::check(&module)?;
         let pre =
@@ -93,16 +115,26 @@ impl Engine {
         Ok(rule_module)
     }
 
-    /// Compiles on a separate thread so a compile bomb costs at most the compile timeout of the
-    /// caller's time (the thread finishes in the background; its result is discarded).
-    fn compile(&self, wasm: &[u8]) -> Result<Module, LoadError> {
+    /// Compiles on a separate thread, in one of the compile slots, so a slow compile costs at
+    /// most the compile timeout of the caller's time. A compile that times out finishes in the
+    /// background (its result is discarded) and keeps its slot, and `held`, until then.
+    fn compile<H: Send + 'static>(&self, wasm: &[u8], held: H) -> Result<Module, LoadError> {
+        let wait = self.limits.compile_wait;
+        let slot = self
+            .compile_slots
+            .acquire(wait)
+            .ok_or(LoadError::CompilerBusy { slots: self.compile_slots.total(), waited: wait })?;
         let (sender, receiver) = mpsc::sync_channel(1);
         let engine = self.wasm.clone();
         let bytes = wasm.to_vec();
         thread::Builder::new()
             .name("muster-compile".into())
             .spawn(move || {
-                let _ = sender.send(Module::new(&engine, &bytes));
+                let compiled = Module::new(&engine, &bytes);
+                // Free the slot before answering, so that a caller that got its module can
+                // compile the next one at once.
+                drop((slot, held));
+                let _ = sender.send(compiled);
             })
             .map_err(|e| LoadError::InvalidWasm(format!("cannot start the compiler thread: {e}")))?;
         match receiver.recv_timeout(self.limits.compile_timeout) {
@@ -167,7 +199,13 @@ fn wasmtime_config(limits: &Limits) -> Config {
         .consume_fuel(true)
         .epoch_interruption(true)
         .max_wasm_stack(limits.max_stack_bytes)
-        .cranelift_opt_level(OptLevel::Speed);
+        .cranelift_opt_level(OptLevel::Speed)
+        // Each compile on its own thread, never in wasmtime's shared pool: there, the functions
+        // of one large compile (also one that timed out and goes on in the background) queue
+        // ahead of every other module's: a module that compiles in 25 ms timed out at 514 ms behind
+        // a 5 s one (contract.rs, `a_compile_bomb_hits_the_compile_timeout`). So
+        // one compile takes one core, and `max_concurrent_compiles` bounds the cores compiling.
+        .parallel_compilation(false);
     config
 }
 /// Bytes at the bottom of each pooled linear memory that are reset with `memset` and kept

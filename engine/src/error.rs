@@ -35,6 +35,65 @@ pub enum LoadError {
     /// enable).
     #[error("not a valid WebAssembly module: {0}")]
     InvalidWasm(String),
+    /// The module defines more functions than [`Limits::max_functions`](crate::Limits).
+    #[error("module defines {count} functions; the limit is {limit} (max_functions)")]
+    TooManyFunctions {
+        /// How many it defines (at least; counting stops past the limit).
+        count: u64,
+        /// The limit.
+        limit: u32,
+    },
+    /// The function bodies add up to more than [`Limits::max_code_bytes`](crate::Limits).
+    #[error(
+        "module has more than {limit} bytes of code (by function {function}); the limit is {limit} bytes (max_code_bytes)"
+    )]
+    TooMuchCode {
+        /// The function that took the total past the limit (as in
+        /// [`LoadError::FunctionTooLarge`]).
+        function: u32,
+        /// The limit.
+        limit: usize,
+    },
+    /// A function body is larger than [`Limits::max_function_body_bytes`](crate::Limits).
+    #[error("function {function} is {size} bytes of code; the limit is {limit} bytes (max_function_body_bytes)")]
+    FunctionTooLarge {
+        /// The function's index (imported functions come first, as in the module's function
+        /// index space).
+        function: u32,
+        /// Its body's size in bytes.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Blocks nest deeper in a function than [`Limits::max_nesting_depth`](crate::Limits).
+    #[error("function {function} nests blocks {depth} deep; the limit is {limit} (max_nesting_depth)")]
+    NestingTooDeep {
+        /// The function's index (as in [`LoadError::FunctionTooLarge`]).
+        function: u32,
+        /// The depth reached when the limit was passed.
+        depth: u32,
+        /// The limit.
+        limit: u32,
+    },
+    /// A function declares more locals than [`Limits::max_locals_per_function`](crate::Limits).
+    #[error("function {function} declares {count} locals; the limit is {limit} (max_locals_per_function)")]
+    TooManyLocals {
+        /// The function's index (as in [`LoadError::FunctionTooLarge`]).
+        function: u32,
+        /// How many it declares (at least; counting stops past the limit).
+        count: u64,
+        /// The limit.
+        limit: u32,
+    },
+    /// Every compile slot ([`Limits::max_concurrent_compiles`](crate::Limits)) stayed busy for
+    /// [`Limits::compile_wait`](crate::Limits): the module was not compiled; try again later.
+    #[error("all {slots} compile slots stayed busy for {waited:?}; try again later")]
+    CompilerBusy {
+        /// The number of slots.
+        slots: u32,
+        /// How long the compile waited for one.
+        waited: Duration,
+    },
     /// Compilation took longer than [`Limits::compile_timeout`](crate::Limits).
     #[error("compiling the module took longer than {0:?}")]
     CompileTimeout(Duration),

@@ -16,12 +16,14 @@
 //!
 //! * [`Engine`] owns the wasmtime engine (pooling allocator, fuel, epoch interruption), the
 //!   host functions and the on-disk cache of compiled code;
-//! * [`Engine::load`] checks a module against the contract in `docs/abi.md` and yields a
-//!   [`RuleModule`];
+//! * [`Engine::load`] checks a module's shape against the [`Limits`] before compiling it (in one
+//!   of a bounded number of compile slots), checks it against the contract in `docs/abi.md` and
+//!   yields a [`RuleModule`];
 //! * every evaluation runs in a fresh instance under the [`Limits`], and returns an
 //!   [`Evaluation`] (decision, trace, duration, fuel) or a typed [`EvalError`]; a trace over
 //!   the limits is cut short with a marker step ([`trace`]).
 
+mod compile_slots;
 mod contract;
 mod disk_cache;
 mod engine;
@@ -30,6 +32,7 @@ mod host_functions;
 mod invoke;
 mod limits;
 mod module;
+mod prevalidate;
 mod regex_cache;
 mod ticker;
 pub mod trace;

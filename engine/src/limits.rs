@@ -9,6 +9,25 @@ pub struct Limits {
     pub max_module_bytes: usize,
     /// Longest time compiling one module may take.
     pub compile_timeout: Duration,
+    /// Most functions a module may define (imports not counted), checked before compiling.
+    pub max_functions: u32,
+    /// Most bytes of code (all function bodies together) a module may have, checked before
+    /// compiling: compile time grows with it.
+    pub max_code_bytes: usize,
+    /// Largest function body, in bytes of code (its locals and instructions), checked before
+    /// compiling.
+    pub max_function_body_bytes: usize,
+    /// Deepest nesting of `block`, `loop`, `if` and `try_table` in one function, checked before
+    /// compiling.
+    pub max_nesting_depth: u32,
+    /// Most locals one function may declare (its parameters not counted), checked before
+    /// compiling.
+    pub max_locals_per_function: u32,
+    /// How many modules may compile at the same time; a compile that timed out keeps its slot
+    /// until the compiler really finishes.
+    pub max_concurrent_compiles: u32,
+    /// Longest time a compile waits for a free slot before it is refused.
+    pub compile_wait: Duration,
     /// Deterministic instruction budget of one evaluation (wasmtime fuel).
     pub fuel: u64,
     /// Wall-clock budget of one evaluation, enforced by epoch interruption.
@@ -38,6 +57,13 @@ impl Default for Limits {
         Self {
             max_module_bytes: 8 << 20,
             compile_timeout: Duration::from_secs(10),
+            max_functions: 10_000,
+            max_code_bytes: 4 << 20,
+            max_function_body_bytes: 256 << 10,
+            max_nesting_depth: 1_000,
+            max_locals_per_function: 1_024,
+            max_concurrent_compiles: 2,
+            compile_wait: Duration::from_secs(10),
             fuel: 200_000_000,
             timeout: Duration::from_millis(250),
             max_memory_bytes: 64 << 20,

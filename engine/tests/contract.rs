@@ -445,18 +445,22 @@ fn a_module_over_the_size_cap_is_too_large() {
 // ---------------------------------------------------------------------------------------------
 // Compile time.
 
-/// A module with one function of `statements` dependent arithmetic statements: cheap to write,
-/// costly to compile (the cost grows linearly with `statements`).
+/// A module of `statements` dependent arithmetic statements: cheap to write, costly to compile
+/// (the cost grows linearly with `statements`). They are spread over functions of at most
+/// 5 000 statements (about 80 KB), so the module passes the function size limit.
 fn compile_bomb(statements: usize) -> Vec<u8> {
+    const PER_FUNCTION: usize = 5_000;
     let mut body = String::with_capacity(statements * 90);
-    body.push_str("(func $bomb (param $x i32) (result i32)\n");
-    for i in 0..statements {
-        body.push_str(&format!(
-            "(local.set $x (i32.add (i32.mul (local.get $x) (i32.const {})) (i32.const {i})))\n",
-            i | 1
-        ));
+    for first in (0..statements).step_by(PER_FUNCTION) {
+        body.push_str("(func (param $x i32) (result i32)\n");
+        for i in first..statements.min(first + PER_FUNCTION) {
+            body.push_str(&format!(
+                "(local.set $x (i32.add (i32.mul (local.get $x) (i32.const {})) (i32.const {i})))\n",
+                i | 1
+            ));
+        }
+        body.push_str("(local.get $x))\n");
     }
-    body.push_str("(local.get $x))\n");
     body.push_str(USER_RULES);
     rule_module(&body)
 }
@@ -479,7 +483,9 @@ fn a_compile_bomb_hits_the_compile_timeout() {
     // alike: the timeout is 20 times what loading a small module takes, and the bomb is sized
     // to take about 10 times the timeout to compile.
     const UNIT: usize = 1_000;
-    let generous = engine_with(Limits { compile_timeout: Duration::from_secs(300), ..limits() });
+    // The bomb may have more code than the default code size limit allows.
+    let roomy = Limits { max_code_bytes: limits().max_module_bytes, ..limits() };
+    let generous = engine_with(Limits { compile_timeout: Duration::from_secs(300), ..roomy.clone() });
     let small = fastest(|| drop(generous.load(&well_behaved_module()).unwrap()));
     let unit = fastest(|| drop(generous.load(&compile_bomb(UNIT)).unwrap()));
     let timeout = (small * 20).max(Duration::from_millis(50));
@@ -492,7 +498,7 @@ fn a_compile_bomb_hits_the_compile_timeout() {
     );
     assert!(bomb.len() <= limits().max_module_bytes, "the bomb ({} bytes) needs a bigger size cap", bomb.len());
 
-    let engine = engine_with(Limits { compile_timeout: timeout, ..limits() });
+    let engine = engine_with(Limits { compile_timeout: timeout, ..roomy });
     let started = Instant::now();
     let error = load_error(&engine, &bomb);
     let waited = started.elapsed();

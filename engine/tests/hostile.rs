@@ -1,6 +1,7 @@
 //! Hostile rule modules: endless loops, memory and table bombs, runaway recursion, traps, lying
-//! output slices, broken allocators and abuse of the host functions. Each attack must end in
-//! its own typed error, and the engine must keep working afterwards.
+//! output slices, broken allocators, abuse of the host functions, modules shaped to be costly to
+//! compile and compiles piling up. Each attack must end in its own typed error, and the engine
+//! must keep working afterwards.
 #![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 mod support;
@@ -1087,6 +1088,340 @@ fn chained_regex_compiles_without_a_loop_stop_at_the_deadline() {
     let (error, elapsed) = timed_eval_error(unlimited_fuel(REGEX_TIMEOUT), &wasm);
     assert_eq!(error, EvalError::Timeout(REGEX_TIMEOUT));
     assert_near_budget(elapsed, REGEX_TIMEOUT);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compile cost: the shape of a module is checked before the compiler sees it, and compiles run
+// in a bounded number of slots.
+
+/// Index of the first function [`module_with_bodies`] adds (after `muster_abi_version`,
+/// `muster_alloc` and `muster_user_rules`).
+const FIRST_BODY: u32 = 3;
+
+/// A minimal rule module, encoded directly (WebAssembly text of millions of instructions would
+/// take long to write and parse), with one more function of type `() -> ()` per entry of
+/// `bodies`, each the raw encoding of a function body: its locals, its code, its final `end`.
+fn module_with_bodies(bodies: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
+    use wasm_encoder::{
+        CodeSection, ExportKind, ExportSection, Function, FunctionSection, Instruction, MemorySection, MemoryType,
+        Module, TypeSection, ValType,
+    };
+    let mut types = TypeSection::new();
+    types.ty().function([], [ValType::I32]);
+    types.ty().function([ValType::I32], [ValType::I32]);
+    types.ty().function([ValType::I32, ValType::I32], [ValType::I64]);
+    types.ty().function([], []);
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: None });
+    let mut exports = ExportSection::new();
+    exports.export("memory", ExportKind::Memory, 0);
+    exports.export("muster_abi_version", ExportKind::Func, 0);
+    exports.export("muster_alloc", ExportKind::Func, 1);
+    exports.export("muster_user_rules", ExportKind::Func, 2);
+    let mut functions = FunctionSection::new();
+    let mut code = CodeSection::new();
+    for (ty, value) in
+        [(0, Instruction::I32Const(1)), (1, Instruction::I32Const(HEAP_START as i32)), (2, Instruction::I64Const(0))]
+    {
+        functions.function(ty);
+        let mut function = Function::new([]);
+        function.instruction(&value).instruction(&Instruction::End);
+        code.function(&function);
+    }
+    for body in bodies {
+        functions.function(3);
+        code.raw(&body);
+    }
+    let mut module = Module::new();
+    module.section(&types).section(&functions).section(&memories).section(&exports).section(&code);
+    module.finish()
+}
+
+/// `value` as unsigned LEB128, the encoding of counts in WebAssembly.
+fn leb128(mut value: u32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            bytes.push(byte);
+            return bytes;
+        }
+        bytes.push(byte | 0x80);
+    }
+}
+
+/// `block` (empty block type), as it opens a nesting level.
+const BLOCK: &[u8] = &[0x02, 0x40];
+/// `loop` (empty block type).
+const LOOP: &[u8] = &[0x03, 0x40];
+/// `i32.const 0` then `if` (empty block type).
+const IF: &[u8] = &[0x41, 0x00, 0x04, 0x40];
+/// `end`.
+const END: u8 = 0x0b;
+
+/// A body without locals that `repeats` times opens `depth` levels with `open` and closes them.
+fn nested(open: &[u8], depth: usize, repeats: usize) -> Vec<u8> {
+    let mut body = Vec::with_capacity(1 + repeats * depth * (open.len() + 1) + 1);
+    body.push(0x00);
+    for _ in 0..repeats {
+        for _ in 0..depth {
+            body.extend_from_slice(open);
+        }
+        body.resize(body.len() + depth, END);
+    }
+    body.push(END);
+    body
+}
+
+/// A body of exactly `size` bytes: no locals, `nop`s, `end`.
+fn body_of_size(size: usize) -> Vec<u8> {
+    let mut body = vec![0x00];
+    body.resize(size - 1, 0x01);
+    body.push(END);
+    body
+}
+
+/// A body declaring `groups` of `i32` locals and doing nothing.
+fn with_locals(groups: &[u32]) -> Vec<u8> {
+    let mut body = leb128(groups.len() as u32);
+    for &count in groups {
+        body.extend(leb128(count));
+        body.push(0x7f);
+    }
+    body.push(END);
+    body
+}
+
+/// Loads `wasm` with `limits`, expecting a refusal, which must come quickly: before anything is
+/// compiled (the compiles these modules would start take seconds to minutes).
+#[track_caller]
+fn refused_before_compiling(limits: Limits, wasm: &[u8]) -> LoadError {
+    let engine = engine_with(limits);
+    let started = Instant::now();
+    let error = load_error(&engine, wasm);
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(2), "refusing took {elapsed:?}: {error}");
+    assert_host_still_fine(&engine);
+    error
+}
+
+#[test]
+fn a_function_of_millions_of_nested_blocks_is_refused_before_compiling() {
+    // The finding: a module of deeply nested blocks, inside the module size cap, took 7.9 s and
+    // 2.3 GB to compile. Here, 7.5 MB of nested blocks in one function (about the most
+    // wasmparser takes in one). Now its size alone refuses it, and without a body size limit
+    // its depth does, both by reading it once.
+    let body = nested(BLOCK, 2_500_000, 1);
+    let size = body.len();
+    let wasm = module_with_bodies([body]);
+    assert!(wasm.len() > 7_000_000 && wasm.len() <= Limits::default().max_module_bytes, "{} bytes", wasm.len());
+    let defaults = Limits::default();
+    assert_eq!(
+        refused_before_compiling(defaults.clone(), &wasm),
+        LoadError::FunctionTooLarge { function: FIRST_BODY, size, limit: defaults.max_function_body_bytes }
+    );
+    let unbounded_body = Limits { max_function_body_bytes: usize::MAX, ..defaults.clone() };
+    let error = refused_before_compiling(unbounded_body, &wasm);
+    assert_eq!(
+        error,
+        LoadError::NestingTooDeep {
+            function: FIRST_BODY,
+            depth: defaults.max_nesting_depth + 1,
+            limit: defaults.max_nesting_depth
+        }
+    );
+    assert_mentions(&error, &["function 3 nests blocks 1001 deep", "limit is 1000", "max_nesting_depth"]);
+}
+
+#[test]
+fn nesting_deeper_than_the_limit_is_refused_and_at_the_limit_loads() {
+    let limits = Limits { max_nesting_depth: 50, ..limits() };
+    let engine = engine_with(limits.clone());
+    engine.load(&module_with_bodies([nested(BLOCK, 50, 3), nested(LOOP, 50, 1), nested(IF, 50, 1)])).unwrap();
+    for open in [BLOCK, LOOP, IF] {
+        // The second added function is the deep one: the error names its index.
+        let wasm = module_with_bodies([nested(open, 50, 1), nested(open, 51, 1)]);
+        assert_eq!(
+            refused_before_compiling(limits.clone(), &wasm),
+            LoadError::NestingTooDeep { function: FIRST_BODY + 1, depth: 51, limit: 50 }
+        );
+    }
+}
+
+#[test]
+fn a_function_body_over_the_size_limit_is_refused_and_at_the_limit_loads() {
+    let limits = Limits { max_function_body_bytes: 1000, ..limits() };
+    engine_with(limits.clone()).load(&module_with_bodies([body_of_size(1000)])).unwrap();
+    let error = refused_before_compiling(limits, &module_with_bodies([body_of_size(10), body_of_size(1001)]));
+    assert_eq!(error, LoadError::FunctionTooLarge { function: FIRST_BODY + 1, size: 1001, limit: 1000 });
+    assert_mentions(&error, &["function 4 is 1001 bytes of code", "limit is 1000 bytes", "max_function_body_bytes"]);
+}
+
+#[test]
+fn more_code_than_the_limit_is_refused_and_at_the_limit_loads() {
+    let limits = Limits { max_code_bytes: 1000, ..limits() };
+    // The module's own three functions have 14 bytes of code together.
+    engine_with(limits.clone()).load(&module_with_bodies([body_of_size(486), body_of_size(500)])).unwrap();
+    let error = refused_before_compiling(limits, &module_with_bodies([body_of_size(486), body_of_size(501)]));
+    assert_eq!(error, LoadError::TooMuchCode { function: FIRST_BODY + 1, limit: 1000 });
+    assert_mentions(&error, &["more than 1000 bytes of code (by function 4)", "max_code_bytes"]);
+}
+
+#[test]
+fn more_functions_than_the_limit_are_refused() {
+    let limits = Limits { max_functions: 10, ..limits() };
+    engine_with(limits.clone()).load(&module_with_bodies((0..7).map(|_| body_of_size(3)))).unwrap();
+    let error = refused_before_compiling(limits, &module_with_bodies((0..8).map(|_| body_of_size(3))));
+    assert_eq!(error, LoadError::TooManyFunctions { count: 11, limit: 10 });
+    assert_mentions(&error, &["defines 11 functions", "limit is 10", "max_functions"]);
+}
+
+#[test]
+fn more_locals_than_the_limit_are_refused_counting_every_group() {
+    let limits = Limits { max_locals_per_function: 100, ..limits() };
+    engine_with(limits.clone()).load(&module_with_bodies([with_locals(&[60, 40])])).unwrap();
+    let error = refused_before_compiling(limits.clone(), &module_with_bodies([with_locals(&[60, 41])]));
+    assert_eq!(error, LoadError::TooManyLocals { function: FIRST_BODY, count: 101, limit: 100 });
+    assert_mentions(&error, &["function 3 declares 101 locals", "limit is 100", "max_locals_per_function"]);
+    // A count near 2^32 is refused without being added up past it.
+    let error = refused_before_compiling(limits, &module_with_bodies([with_locals(&[u32::MAX, u32::MAX])]));
+    assert_eq!(error, LoadError::TooManyLocals { function: FIRST_BODY, count: u64::from(u32::MAX), limit: 100 });
+}
+
+#[test]
+fn the_stock_policies_load_with_a_tenth_of_the_shape_limits() {
+    // The shape limits leave a wide margin to real rule modules: each stock policy, built with
+    // the SDK, loads with a tenth of every default.
+    let defaults = Limits::default();
+    let tight = Limits {
+        max_functions: defaults.max_functions / 10,
+        max_code_bytes: defaults.max_code_bytes / 10,
+        max_function_body_bytes: defaults.max_function_body_bytes / 10,
+        max_nesting_depth: defaults.max_nesting_depth / 10,
+        max_locals_per_function: defaults.max_locals_per_function / 10,
+        ..limits()
+    };
+    let engine = engine_with(tight);
+    let built =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm/wasm32-unknown-unknown/wasm-release");
+    for policy in ["user_rules", "group_rules", "default_organization", "contractors"] {
+        let path = built.join(format!("{policy}.wasm"));
+        let wasm =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run scripts/build-policies", path.display()));
+        engine.load(&wasm).unwrap_or_else(|e| panic!("{policy}: {e}"));
+    }
+}
+
+/// A module that takes a while to compile though it passes every shape limit: functions of
+/// dependent arithmetic, each well under the body size limit; the cost grows linearly with
+/// `functions`.
+fn slow_to_compile(functions: usize) -> Vec<u8> {
+    // One `i32` local, loaded from memory (so nothing folds to a constant) and stored back at
+    // the end (so nothing is dead); in between, 10 000 statements of `local.get 0`,
+    // `i32.const 7`, `i32.mul`, `i32.const 3`, `i32.add`, `local.set 0` (10 bytes each).
+    let load = [0x41, 0x00, 0x28, 0x02, 0x00, 0x21, 0x00];
+    let statement = [0x20, 0x00, 0x41, 0x07, 0x6c, 0x41, 0x03, 0x6a, 0x21, 0x00];
+    let store = [0x41, 0x00, 0x20, 0x00, 0x36, 0x02, 0x00];
+    let body = || {
+        let mut body = vec![0x01, 0x01, 0x7f];
+        body.extend_from_slice(&load);
+        for _ in 0..10_000 {
+            body.extend_from_slice(&statement);
+        }
+        body.extend_from_slice(&store);
+        body.push(END);
+        body
+    };
+    module_with_bodies((0..functions).map(|_| body()))
+}
+
+/// The test [`limits`] with room for [`slow_to_compile`] modules of up to 60 MB (the module
+/// and code size limits lifted; every other shape limit holds).
+fn roomy() -> Limits {
+    Limits { max_module_bytes: 64 << 20, max_code_bytes: 64 << 20, ..limits() }
+}
+
+/// A [`slow_to_compile`] module that takes at least `at_least` to compile with this build on
+/// this machine (calibrated on one function), or 600 functions (60 MB).
+fn compiling_for_at_least(at_least: Duration) -> Vec<u8> {
+    let generous = engine_with(Limits { compile_timeout: Duration::from_secs(300), ..roomy() });
+    let one = (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            generous.load(&slow_to_compile(1)).unwrap();
+            started.elapsed()
+        })
+        .min()
+        .unwrap();
+    let functions = (at_least.as_secs_f64() / one.as_secs_f64()).ceil() as usize;
+    eprintln!("one function compiles in {one:?}: {functions} functions for {at_least:?}");
+    slow_to_compile(functions.clamp(2, 600))
+}
+
+#[test]
+fn a_timed_out_compile_keeps_its_slot_until_the_compiler_finishes() {
+    // One compile slot. A compile that times out goes on in the background, in its slot: while
+    // it runs, another compile is refused (with a short wait) rather than piling up beside it.
+    let timeout = Duration::from_millis(100);
+    let wait = Duration::from_millis(1);
+    let engine =
+        engine_with(Limits { max_concurrent_compiles: 1, compile_timeout: timeout, compile_wait: wait, ..roomy() });
+    let slow = compiling_for_at_least(Duration::from_secs(3));
+    assert_eq!(load_error(&engine, &slow), LoadError::CompileTimeout(timeout));
+    let error = load_error(&engine, &well_behaved_module());
+    assert_eq!(error, LoadError::CompilerBusy { slots: 1, waited: wait });
+    assert_mentions(&error, &["all 1 compile slots stayed busy", "try again later"]);
+    // When the compiler finishes, the slot is free again.
+    let started = Instant::now();
+    while let Err(LoadError::CompilerBusy { .. }) = engine.load(&well_behaved_module()) {
+        assert!(started.elapsed() < Duration::from_secs(120), "the slot was never freed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn a_compile_over_the_bound_waits_for_a_slot() {
+    // With a long enough wait, the second compile waits for the background one and succeeds.
+    let timeout = Duration::from_millis(100);
+    let engine = engine_with(Limits {
+        max_concurrent_compiles: 1,
+        compile_timeout: timeout,
+        compile_wait: Duration::from_secs(300),
+        ..roomy()
+    });
+    let slow = compiling_for_at_least(Duration::from_secs(1));
+    assert_eq!(load_error(&engine, &slow), LoadError::CompileTimeout(timeout));
+    assert_host_still_fine(&engine);
+}
+
+#[test]
+fn a_compile_slot_is_only_taken_to_compile() {
+    // A module found in the disk cache is not compiled: it loads while every slot is busy.
+    let dir = TempDir::new("slots");
+    let limits = Limits {
+        max_concurrent_compiles: 1,
+        compile_timeout: Duration::from_millis(100),
+        compile_wait: Duration::from_millis(1),
+        ..roomy()
+    };
+    let caching = |limits: Limits| {
+        muster_engine::Engine::new(muster_engine::EngineConfig { limits, cache_dir: Some(dir.path().to_owned()) })
+            .unwrap()
+    };
+    // Cached by an engine with time to compile it (on a loaded machine, 100 ms may be short).
+    caching(Limits { compile_timeout: Duration::from_secs(300), ..limits.clone() })
+        .load(&well_behaved_module())
+        .unwrap();
+    let cached = caching(limits.clone());
+    let slow = compiling_for_at_least(Duration::from_secs(3));
+    assert_eq!(load_error(&cached, &slow), LoadError::CompileTimeout(limits.compile_timeout));
+    assert!(matches!(load_error(&cached, &rule_module(&returns(b"other"))), LoadError::CompilerBusy { .. }));
+    assert_eq!(
+        evaluate(&cached.load(&well_behaved_module()).unwrap()).unwrap().output,
+        good_response().result.unwrap()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

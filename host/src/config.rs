@@ -217,6 +217,7 @@ impl Config {
             ("header_read_timeout", self.header_read_timeout),
             ("request_timeout", self.request_timeout),
             ("engine.compile_timeout", self.engine.compile_timeout),
+            ("engine.compile_wait", self.engine.compile_wait),
             ("engine.timeout", self.engine.timeout),
         ];
         match durations.into_iter().find(|(_, duration)| duration.is_zero()) {
@@ -558,6 +559,20 @@ pub struct ConfigArgs {
     engine_max_module_bytes: Option<String>,
     #[arg(long, env = "MUSTER_ENGINE_COMPILE_TIMEOUT", value_name = "DURATION", help_heading = ENGINE, help = help("Longest time compiling one module may take", humantime::format_duration(Limits::default().compile_timeout)))]
     engine_compile_timeout: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_FUNCTIONS", value_name = "N", help_heading = ENGINE, help = help("Most functions a rule module may define (checked before compiling)", Limits::default().max_functions))]
+    engine_max_functions: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_CODE_BYTES", value_name = "BYTES", help_heading = ENGINE, help = help("Most bytes of code (all function bodies) of a rule module (checked before compiling)", Limits::default().max_code_bytes))]
+    engine_max_code_bytes: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_FUNCTION_BODY_BYTES", value_name = "BYTES", help_heading = ENGINE, help = help("Largest function body of a rule module (checked before compiling)", Limits::default().max_function_body_bytes))]
+    engine_max_function_body_bytes: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_NESTING_DEPTH", value_name = "N", help_heading = ENGINE, help = help("Deepest nesting of blocks, loops and ifs in a function (checked before compiling)", Limits::default().max_nesting_depth))]
+    engine_max_nesting_depth: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_LOCALS_PER_FUNCTION", value_name = "N", help_heading = ENGINE, help = help("Most locals a function may declare (checked before compiling)", Limits::default().max_locals_per_function))]
+    engine_max_locals_per_function: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_CONCURRENT_COMPILES", value_name = "N", help_heading = ENGINE, help = help("Modules compiled at the same time, by all tenants (a timed-out compile keeps its slot until it ends)", Limits::default().max_concurrent_compiles))]
+    engine_max_concurrent_compiles: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_COMPILE_WAIT", value_name = "DURATION", help_heading = ENGINE, help = help("Longest time a compile waits for a free slot before it is refused (503)", humantime::format_duration(Limits::default().compile_wait)))]
+    engine_compile_wait: Option<String>,
     #[arg(long, env = "MUSTER_ENGINE_FUEL", value_name = "N", help_heading = ENGINE, help = help("Instruction budget (wasmtime fuel) of one evaluation", Limits::default().fuel))]
     engine_fuel: Option<String>,
     #[arg(long, env = "MUSTER_ENGINE_TIMEOUT", value_name = "DURATION", help_heading = ENGINE, help = help("Wall-clock budget of one evaluation", humantime::format_duration(Limits::default().timeout)))]
@@ -633,6 +648,13 @@ impl ConfigArgs {
         let e = &mut c.engine;
         set(&mut e.max_module_bytes, "engine.max_module_bytes", &self.engine_max_module_bytes)?;
         set(&mut e.compile_timeout, "engine.compile_timeout", &self.engine_compile_timeout)?;
+        set(&mut e.max_functions, "engine.max_functions", &self.engine_max_functions)?;
+        set(&mut e.max_code_bytes, "engine.max_code_bytes", &self.engine_max_code_bytes)?;
+        set(&mut e.max_function_body_bytes, "engine.max_function_body_bytes", &self.engine_max_function_body_bytes)?;
+        set(&mut e.max_nesting_depth, "engine.max_nesting_depth", &self.engine_max_nesting_depth)?;
+        set(&mut e.max_locals_per_function, "engine.max_locals_per_function", &self.engine_max_locals_per_function)?;
+        set(&mut e.max_concurrent_compiles, "engine.max_concurrent_compiles", &self.engine_max_concurrent_compiles)?;
+        set(&mut e.compile_wait, "engine.compile_wait", &self.engine_compile_wait)?;
         set(&mut e.fuel, "engine.fuel", &self.engine_fuel)?;
         set(&mut e.timeout, "engine.timeout", &self.engine_timeout)?;
         set(&mut e.max_memory_bytes, "engine.max_memory_bytes", &self.engine_max_memory_bytes)?;
@@ -768,6 +790,14 @@ struct EngineLimits {
     max_module_bytes: Option<usize>,
     #[serde(default, deserialize_with = "duration::optional")]
     compile_timeout: Option<Duration>,
+    max_functions: Option<u32>,
+    max_code_bytes: Option<usize>,
+    max_function_body_bytes: Option<usize>,
+    max_nesting_depth: Option<u32>,
+    max_locals_per_function: Option<u32>,
+    max_concurrent_compiles: Option<u32>,
+    #[serde(default, deserialize_with = "duration::optional")]
+    compile_wait: Option<Duration>,
     fuel: Option<u64>,
     #[serde(default, deserialize_with = "duration::optional")]
     timeout: Option<Duration>,
@@ -787,6 +817,13 @@ fn engine_limits<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Limits, D
     let EngineLimits {
         max_module_bytes,
         compile_timeout,
+        max_functions,
+        max_code_bytes,
+        max_function_body_bytes,
+        max_nesting_depth,
+        max_locals_per_function,
+        max_concurrent_compiles,
+        compile_wait,
         fuel,
         timeout,
         max_memory_bytes,
@@ -800,6 +837,13 @@ fn engine_limits<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Limits, D
     } = file;
     limits.max_module_bytes = max_module_bytes.unwrap_or(limits.max_module_bytes);
     limits.compile_timeout = compile_timeout.unwrap_or(limits.compile_timeout);
+    limits.max_functions = max_functions.unwrap_or(limits.max_functions);
+    limits.max_code_bytes = max_code_bytes.unwrap_or(limits.max_code_bytes);
+    limits.max_function_body_bytes = max_function_body_bytes.unwrap_or(limits.max_function_body_bytes);
+    limits.max_nesting_depth = max_nesting_depth.unwrap_or(limits.max_nesting_depth);
+    limits.max_locals_per_function = max_locals_per_function.unwrap_or(limits.max_locals_per_function);
+    limits.max_concurrent_compiles = max_concurrent_compiles.unwrap_or(limits.max_concurrent_compiles);
+    limits.compile_wait = compile_wait.unwrap_or(limits.compile_wait);
     limits.fuel = fuel.unwrap_or(limits.fuel);
     limits.timeout = timeout.unwrap_or(limits.timeout);
     limits.max_memory_bytes = max_memory_bytes.unwrap_or(limits.max_memory_bytes);
@@ -879,6 +923,13 @@ mod tests {
             engine: Limits {
                 max_module_bytes: 1000,
                 compile_timeout: Duration::from_secs(3),
+                max_functions: 11,
+                max_code_bytes: 17,
+                max_function_body_bytes: 12,
+                max_nesting_depth: 13,
+                max_locals_per_function: 14,
+                max_concurrent_compiles: 15,
+                compile_wait: Duration::from_secs(16),
                 fuel: 1234,
                 timeout: Duration::from_millis(50),
                 max_memory_bytes: 2000,
@@ -927,6 +978,13 @@ mod tests {
         [engine]
         max_module_bytes = 1000
         compile_timeout = "3s"
+        max_functions = 11
+        max_code_bytes = 17
+        max_function_body_bytes = 12
+        max_nesting_depth = 13
+        max_locals_per_function = 14
+        max_concurrent_compiles = 15
+        compile_wait = "16s"
         fuel = 1234
         timeout = "50ms"
         max_memory_bytes = 2000
@@ -971,6 +1029,13 @@ mod tests {
         "--max-evaluations-per-tenant=16",
         "--engine-max-module-bytes=1000",
         "--engine-compile-timeout=3s",
+        "--engine-max-functions=11",
+        "--engine-max-code-bytes=17",
+        "--engine-max-function-body-bytes=12",
+        "--engine-max-nesting-depth=13",
+        "--engine-max-locals-per-function=14",
+        "--engine-max-concurrent-compiles=15",
+        "--engine-compile-wait=16s",
         "--engine-fuel=1234",
         "--engine-timeout=50ms",
         "--engine-max-memory-bytes=2000",
@@ -1012,7 +1077,9 @@ mod tests {
             "max_connections": 11, "header_read_timeout": "7s", "request_timeout": "8s",
             "max_requests_per_connection": 12, "auth_failures_per_minute": 13, "token_requests_per_minute": 14,
             "max_live_tokens_per_client": 15, "max_evaluations_per_tenant": 16,
-            "engine": {"max_module_bytes": 1000, "compile_timeout": "3s", "fuel": 1234, "timeout": "50ms",
+            "engine": {"max_module_bytes": 1000, "compile_timeout": "3s", "max_functions": 11,
+                "max_code_bytes": 17, "max_function_body_bytes": 12, "max_nesting_depth": 13, "max_locals_per_function": 14,
+                "max_concurrent_compiles": 15, "compile_wait": "16s", "fuel": 1234, "timeout": "50ms",
                 "max_memory_bytes": 2000, "max_table_elements": 30, "max_stack_bytes": 4000,
                 "max_input_bytes": 5000, "max_output_bytes": 6000, "max_concurrent_evaluations": 7,
                 "max_trace_steps": 8, "max_trace_bytes": 9000}}"#;
