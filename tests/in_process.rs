@@ -125,3 +125,158 @@ fn json_of_size(size: usize) -> Vec<u8> {
 fn now_millis() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bounded compilation.
+
+/// A tenant and its realm `entra`, without modules.
+fn tenant_with_realm(server: &InProcessServer, id: &str) -> Tenant {
+    let tenant = Tenant::create(&server.client(), id);
+    let (status, body) = server.post(
+        &format!("/v1/tenants/{id}/realms"),
+        Some(&tenant.admin),
+        &json!({"id": REALM, "name": "Entra ID"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    tenant
+}
+
+/// Uploads `wasm` as user rules of `tenant`, with empty settings; the raw reply (for its headers).
+fn upload_user_rules(server: &InProcessServer, tenant: &Tenant, wasm: &[u8]) -> server::RawReply {
+    let body = serde_json::to_vec(&json!({"wasm": STANDARD.encode(wasm), "settings": {}, "note": "rules"})).unwrap();
+    server.send_raw(
+        "POST",
+        &format!("/v1/tenants/{}/realms/{REALM}/modules/user", tenant.id),
+        Some(&format!("Bearer {}", tenant.admin)),
+        Some("application/json"),
+        &body,
+    )
+}
+
+/// The user-rules versions `tenant` has stored.
+fn stored_versions(server: &InProcessServer, tenant: &Tenant) -> usize {
+    let (status, list) =
+        server.get(&format!("/v1/tenants/{}/realms/{REALM}/modules/user/versions", tenant.id), Some(&tenant.admin));
+    assert_eq!(status, 200, "{list}");
+    list["versions"].as_array().unwrap().len()
+}
+
+/// A minimal rule module, encoded directly, with one more function of type `() -> ()` per body
+/// (each the raw encoding of a function body: locals, code, `end`).
+fn module_with_bodies(bodies: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
+    use wasm_encoder::{
+        CodeSection, ExportKind, ExportSection, Function, FunctionSection, Instruction, MemorySection, MemoryType,
+        Module, TypeSection, ValType,
+    };
+    let mut types = TypeSection::new();
+    types.ty().function([], [ValType::I32]);
+    types.ty().function([ValType::I32], [ValType::I32]);
+    types.ty().function([ValType::I32, ValType::I32], [ValType::I64]);
+    types.ty().function([], []);
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: None });
+    let mut exports = ExportSection::new();
+    exports.export("memory", ExportKind::Memory, 0);
+    exports.export("muster_abi_version", ExportKind::Func, 0);
+    exports.export("muster_alloc", ExportKind::Func, 1);
+    exports.export("muster_user_rules", ExportKind::Func, 2);
+    let mut functions = FunctionSection::new();
+    let mut code = CodeSection::new();
+    for (ty, value) in
+        [(0, Instruction::I32Const(1)), (1, Instruction::I32Const(0x8000)), (2, Instruction::I64Const(0))]
+    {
+        functions.function(ty);
+        let mut function = Function::new([]);
+        function.instruction(&value).instruction(&Instruction::End);
+        code.function(&function);
+    }
+    for body in bodies {
+        functions.function(3);
+        code.raw(&body);
+    }
+    let mut module = Module::new();
+    module.section(&types).section(&functions).section(&memories).section(&exports).section(&code);
+    module.finish()
+}
+
+/// A body that nests `depth` blocks.
+fn nested_blocks(depth: usize) -> Vec<u8> {
+    let mut body = vec![0x00];
+    for _ in 0..depth {
+        body.extend_from_slice(&[0x02, 0x40]);
+    }
+    body.resize(body.len() + depth + 1, 0x0b);
+    body
+}
+
+/// A module that passes every shape limit and takes seconds to compile: 4 MB of functions of
+/// dependent arithmetic (about 100 KB each) on a local loaded from memory and stored back.
+fn slow_to_compile() -> Vec<u8> {
+    let statement = [0x20, 0x00, 0x41, 0x07, 0x6c, 0x41, 0x03, 0x6a, 0x21, 0x00];
+    let mut body = vec![0x01, 0x01, 0x7f, 0x41, 0x00, 0x28, 0x02, 0x00, 0x21, 0x00];
+    for _ in 0..10_000 {
+        body.extend_from_slice(&statement);
+    }
+    body.extend_from_slice(&[0x41, 0x00, 0x20, 0x00, 0x36, 0x02, 0x00, 0x0b]);
+    module_with_bodies((0..40).map(|_| body.clone()))
+}
+
+#[test]
+fn an_upload_over_a_shape_limit_is_422_naming_the_limit_and_stores_nothing() {
+    let server = InProcessServer::start("shape-limits", |_| {});
+    let tenant = tenant_with_realm(&server, "acme");
+    // One function nesting 2000 blocks (6 KB): over the default depth limit of 1000.
+    let reply = upload_user_rules(&server, &tenant, &module_with_bodies([nested_blocks(2000)]));
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    let message = assert_error(reply.status, &body, 422, "unprocessable");
+    assert_eq!(message, "module refused: function 3 nests blocks 1001 deep; the limit is 1000 (max_nesting_depth)");
+    assert_eq!(stored_versions(&server, &tenant), 0, "nothing stored");
+    assert!(audit_actions(&server.client(), &tenant, "module.uploaded").is_empty(), "nothing audited");
+    // At the limit, it is stored.
+    let reply = upload_user_rules(&server, &tenant, &module_with_bodies([nested_blocks(1000)]));
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    assert_eq!(stored_versions(&server, &tenant), 1);
+}
+
+#[test]
+fn a_tenant_compiling_gets_429_for_more_while_other_tenants_upload() {
+    // One compile per tenant. The slow upload times out (its compile goes on in the
+    // background, in the tenant's slot), so the tenant's next upload finds its slot taken: 429
+    // with Retry-After. Another tenant uploads meanwhile.
+    let compile_timeout = Duration::from_millis(200);
+    let server = InProcessServer::start("tenant-compiles", |config| {
+        config.engine.compile_timeout = compile_timeout;
+        config.engine.compile_wait = Duration::from_millis(5);
+        config.engine.max_concurrent_compiles = 4;
+    });
+    let noisy = tenant_with_realm(&server, "noisy");
+    let quiet = tenant_with_realm(&server, "quiet");
+    let small = module_with_bodies([nested_blocks(10)]);
+
+    let reply = upload_user_rules(&server, &noisy, &slow_to_compile());
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    assert!(reply.body.contains("compiling the module took longer than 200ms"), "{}", reply.text);
+    let reply = upload_user_rules(&server, &noisy, &small);
+    assert_eq!(reply.status, 429, "{}", reply.text);
+    let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    let message = assert_error(reply.status, &body, 429, "too_many_requests");
+    assert!(message.contains("tenant noisy already has 1 module compile(s) in progress"), "{message}");
+    assert!(reply.head.to_ascii_lowercase().contains("retry-after: 1\r\n"), "{}", reply.head);
+
+    let reply = upload_user_rules(&server, &quiet, &small);
+    assert_eq!(reply.status, 201, "another tenant is not held up: {}", reply.text);
+
+    // Once the background compile ends, the noisy tenant's slot is free again.
+    let started = std::time::Instant::now();
+    loop {
+        let reply = upload_user_rules(&server, &noisy, &small);
+        if reply.status == 201 {
+            break;
+        }
+        assert_eq!(reply.status, 429, "{}", reply.text);
+        assert!(started.elapsed() < Duration::from_secs(120), "the tenant's slot was never freed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(stored_versions(&server, &noisy), 1, "only the small module was stored");
+}

@@ -1407,8 +1407,12 @@ fn a_compile_slot_is_only_taken_to_compile() {
         ..roomy()
     };
     let caching = |limits: Limits| {
-        muster_engine::Engine::new(muster_engine::EngineConfig { limits, cache_dir: Some(dir.path().to_owned()) })
-            .unwrap()
+        muster_engine::Engine::new(muster_engine::EngineConfig {
+            limits,
+            cache_dir: Some(dir.path().to_owned()),
+            ..Default::default()
+        })
+        .unwrap()
     };
     // Cached by an engine with time to compile it (on a loaded machine, 100 ms may be short).
     caching(Limits { compile_timeout: Duration::from_secs(300), ..limits.clone() })

@@ -125,6 +125,9 @@ pub struct Config {
     /// blocking threads); one more waits up to twice `engine.timeout` for a slot, then is refused
     /// with `429`. Default: the number of CPUs the process may use.
     pub max_evaluations_per_tenant: NonZeroUsize,
+    /// Modules of one tenant loaded (compiled) at the same time; another load of the tenant
+    /// waits up to `engine.compile_wait` for its turn, then is refused with `429`. Default 1.
+    pub tenant_max_concurrent_compiles: NonZeroUsize,
     /// The bounds every rule module and evaluation runs under (the `[engine]` table). Default
     /// [`Limits::default`].
     #[serde(deserialize_with = "engine_limits")]
@@ -145,6 +148,8 @@ const MAX_LIVE_TOKENS_PER_CLIENT: NonZeroU32 = NonZeroU32::new(10).expect("10 is
 const MODULE_CACHE: NonZeroUsize = NonZeroUsize::new(1024).expect("1024 is not zero");
 /// Shadow evaluations in flight by default.
 const SHADOW_MAX_IN_FLIGHT: NonZeroUsize = NonZeroUsize::new(64).expect("64 is not zero");
+/// Module loads of one tenant at once by default.
+const TENANT_MAX_CONCURRENT_COMPILES: NonZeroUsize = NonZeroUsize::MIN;
 /// Users re-decided at once by default.
 const SCIM_REDECIDE_CONCURRENCY: NonZeroUsize = NonZeroUsize::new(8).expect("8 is not zero");
 /// The store's pool size by default.
@@ -185,6 +190,7 @@ impl Default for Config {
             token_requests_per_minute: TOKEN_REQUESTS_PER_MINUTE,
             max_live_tokens_per_client: MAX_LIVE_TOKENS_PER_CLIENT,
             max_evaluations_per_tenant: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
+            tenant_max_concurrent_compiles: TENANT_MAX_CONCURRENT_COMPILES,
             engine: Limits::default(),
         }
     }
@@ -554,6 +560,8 @@ pub struct ConfigArgs {
     max_live_tokens_per_client: Option<String>,
     #[arg(long, env = "MUSTER_MAX_EVALUATIONS_PER_TENANT", value_name = "N", help = help("Evaluations of one tenant running at once (more wait briefly, then 429)", "the number of CPUs"))]
     max_evaluations_per_tenant: Option<String>,
+    #[arg(long, env = "MUSTER_TENANT_MAX_CONCURRENT_COMPILES", value_name = "N", help = help("Modules of one tenant compiled at the same time (another waits up to --engine-compile-wait, then gets 429)", Config::default().tenant_max_concurrent_compiles))]
+    tenant_max_concurrent_compiles: Option<String>,
 
     #[arg(long, env = "MUSTER_ENGINE_MAX_MODULE_BYTES", value_name = "BYTES", help_heading = ENGINE, help = help("Largest rule module accepted", Limits::default().max_module_bytes))]
     engine_max_module_bytes: Option<String>,
@@ -645,6 +653,11 @@ impl ConfigArgs {
         set(&mut c.token_requests_per_minute, "token_requests_per_minute", &self.token_requests_per_minute)?;
         set(&mut c.max_live_tokens_per_client, "max_live_tokens_per_client", &self.max_live_tokens_per_client)?;
         set(&mut c.max_evaluations_per_tenant, "max_evaluations_per_tenant", &self.max_evaluations_per_tenant)?;
+        set(
+            &mut c.tenant_max_concurrent_compiles,
+            "tenant_max_concurrent_compiles",
+            &self.tenant_max_concurrent_compiles,
+        )?;
         let e = &mut c.engine;
         set(&mut e.max_module_bytes, "engine.max_module_bytes", &self.engine_max_module_bytes)?;
         set(&mut e.compile_timeout, "engine.compile_timeout", &self.engine_compile_timeout)?;
@@ -920,6 +933,7 @@ mod tests {
             token_requests_per_minute: NonZeroU32::new(14).unwrap(),
             max_live_tokens_per_client: NonZeroU32::new(15).unwrap(),
             max_evaluations_per_tenant: NonZeroUsize::new(16).unwrap(),
+            tenant_max_concurrent_compiles: NonZeroUsize::new(3).unwrap(),
             engine: Limits {
                 max_module_bytes: 1000,
                 compile_timeout: Duration::from_secs(3),
@@ -974,6 +988,7 @@ mod tests {
         token_requests_per_minute = 14
         max_live_tokens_per_client = 15
         max_evaluations_per_tenant = 16
+        tenant_max_concurrent_compiles = 3
 
         [engine]
         max_module_bytes = 1000
@@ -1027,6 +1042,7 @@ mod tests {
         "--token-requests-per-minute=14",
         "--max-live-tokens-per-client=15",
         "--max-evaluations-per-tenant=16",
+        "--tenant-max-concurrent-compiles=3",
         "--engine-max-module-bytes=1000",
         "--engine-compile-timeout=3s",
         "--engine-max-functions=11",
@@ -1077,6 +1093,7 @@ mod tests {
             "max_connections": 11, "header_read_timeout": "7s", "request_timeout": "8s",
             "max_requests_per_connection": 12, "auth_failures_per_minute": 13, "token_requests_per_minute": 14,
             "max_live_tokens_per_client": 15, "max_evaluations_per_tenant": 16,
+            "tenant_max_concurrent_compiles": 3,
             "engine": {"max_module_bytes": 1000, "compile_timeout": "3s", "max_functions": 11,
                 "max_code_bytes": 17, "max_function_body_bytes": 12, "max_nesting_depth": 13, "max_locals_per_function": 14,
                 "max_concurrent_compiles": 15, "compile_wait": "16s", "fuel": 1234, "timeout": "50ms",

@@ -1,6 +1,8 @@
 //! The one error type of the HTTP API: a status and a JSON body
 //! `{"error": {"code": "not_found", "message": "…"}}`.
 
+use std::time::Duration;
+
 use axum::{
     Json,
     http::{
@@ -11,7 +13,7 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::service::error::ServiceError;
+use crate::service::{compiles::BusyScope, error::ServiceError};
 use muster_store::StoreError;
 
 /// An API failure a client can act on.
@@ -41,7 +43,7 @@ pub enum ApiError {
     /// 429: too many failed authentications (or token requests); `Retry-After` says when to
     /// try again.
     #[error("{message}")]
-    TooManyRequests {
+    RateLimited {
         /// What was refused, and when to retry.
         message: String,
         /// Seconds until the client may try again.
@@ -65,6 +67,14 @@ pub enum ApiError {
         /// How long until the quota frees itself, if it does.
         retry_after: Option<std::time::Duration>,
     },
+    /// 429: the caller's tenant has as much of this work in flight as it may; retry after the
+    /// duration (sent as `Retry-After`).
+    #[error("{0}")]
+    TooManyRequests(String, Duration),
+    /// 503: the server has as much of this work in flight as it can; retry after the duration
+    /// (sent as `Retry-After`).
+    #[error("{0}")]
+    Unavailable(String, Duration),
     /// 500: our fault; the message is logged, the client sees a generic one.
     #[error("internal error: {0}")]
     Internal(String),
@@ -81,11 +91,13 @@ impl ApiError {
             ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             ApiError::QuotaExceeded { retry_after: None, .. } => (StatusCode::CONFLICT, "quota_exceeded"),
             ApiError::QuotaExceeded { retry_after: Some(_), .. } => (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"),
+            ApiError::TooManyRequests(..) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            ApiError::Unavailable(..) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -101,10 +113,9 @@ impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::Unauthenticated(detail) => ApiError::Unauthorized(detail),
-            limited @ ServiceError::RateLimited { retry_after, .. } => ApiError::TooManyRequests {
-                message: limited.to_string(),
-                retry_after_secs: retry_after_secs(retry_after),
-            },
+            limited @ ServiceError::RateLimited { retry_after, .. } => {
+                ApiError::RateLimited { message: limited.to_string(), retry_after_secs: retry_after_secs(retry_after) }
+            }
             ServiceError::Forbidden(detail) => ApiError::Forbidden(detail),
             ServiceError::NotFound(detail) => ApiError::NotFound(detail),
             ServiceError::Conflict(detail) => ApiError::Conflict(detail),
@@ -117,6 +128,12 @@ impl From<ServiceError> for ApiError {
             rules @ ServiceError::RulesFailed(_) => ApiError::Unprocessable(rules.to_string()),
             ServiceError::QuotaExceeded(quota) => {
                 ApiError::QuotaExceeded { message: quota.to_string(), retry_after: quota.retry_after() }
+            }
+            ServiceError::Busy { scope: BusyScope::Tenant, message, retry_after } => {
+                ApiError::TooManyRequests(message, retry_after)
+            }
+            ServiceError::Busy { scope: BusyScope::Server, message, retry_after } => {
+                ApiError::Unavailable(message, retry_after)
             }
             ServiceError::Internal(detail) => ApiError::Internal(detail),
         }
@@ -151,10 +168,12 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response();
         match &self {
-            ApiError::TooManyRequests { retry_after_secs, .. } => {
+            ApiError::RateLimited { retry_after_secs, .. } => {
                 response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
-            ApiError::QuotaExceeded { retry_after: Some(wait), .. } => {
+            ApiError::TooManyRequests(_, wait)
+            | ApiError::Unavailable(_, wait)
+            | ApiError::QuotaExceeded { retry_after: Some(wait), .. } => {
                 response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after_secs(*wait)));
             }
             _ => {}

@@ -100,7 +100,8 @@ pub async fn open(config: Config) -> Result<SharedState, ServerError> {
             config.module_cache_bytes,
             Arc::clone(&metrics),
             TenantSlots::new(config.max_evaluations_per_tenant, config.engine.timeout.saturating_mul(2)),
-        ),
+        )
+        .with_tenant_compiles(config.tenant_max_concurrent_compiles),
         shadow: ShadowRunner::new(config.shadow_max_in_flight),
         throttle: Throttle::new(config.auth_failures_per_minute, config.token_requests_per_minute),
         metrics,

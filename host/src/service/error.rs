@@ -5,7 +5,12 @@
 use muster_scim::patch::PatchError;
 use muster_store::{QuotaExceeded, StoreError};
 
-use super::rules::RulesError;
+use std::time::Duration;
+
+use super::{
+    compiles::{BusyScope, CompileError},
+    rules::RulesError,
+};
 
 /// Why a service call did not do what it was asked.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +65,17 @@ pub enum ServiceError {
     /// uploads per hour); nothing was stored.
     #[error(transparent)]
     QuotaExceeded(QuotaExceeded),
+    /// Too much of this work is in flight, in the caller's tenant or on the whole server:
+    /// nothing was done, and trying again after `retry_after` may succeed.
+    #[error("{message}")]
+    Busy {
+        /// Whose share is used up.
+        scope: BusyScope,
+        /// What is busy.
+        message: String,
+        /// A fair time to wait before trying again.
+        retry_after: Duration,
+    },
     /// Our fault (the store failed, stored data is inconsistent); the detail is for the log.
     #[error("internal error: {0}")]
     Internal(String),
@@ -69,6 +85,18 @@ impl ServiceError {
     /// A failure that is ours, from anything that can be shown.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         ServiceError::Internal(error.to_string())
+    }
+
+    /// A module that could not be loaded: `Busy` when compile slots stayed busy, the caller's
+    /// fault (`InvalidValue`) when the engine refused the module, ours otherwise.
+    pub fn from_compile(error: CompileError) -> Self {
+        match (error.busy(), error) {
+            (Some((scope, waited)), busy) => {
+                ServiceError::Busy { scope, message: busy.to_string(), retry_after: waited.max(Duration::from_secs(1)) }
+            }
+            (None, CompileError::Refused(refused)) => ServiceError::InvalidValue(format!("module refused: {refused}")),
+            (None, failed) => ServiceError::internal(failed),
+        }
     }
 
     /// Whether a concurrent write moved the stored thing on: trying again may succeed.
@@ -90,6 +118,7 @@ impl ServiceError {
             ServiceError::Patch(_) => "patch",
             ServiceError::RulesFailed(rules) => rules.kind(),
             ServiceError::QuotaExceeded(_) => "quota_exceeded",
+            ServiceError::Busy { .. } => "busy",
             ServiceError::Internal(_) => "internal",
         }
     }
@@ -114,9 +143,12 @@ impl From<RulesError> for ServiceError {
         match error {
             RulesError::Store(store) => store.into(),
             missing @ RulesError::MissingVersion { .. } => ServiceError::internal(missing),
-            RulesError::Busy(no_slot) => {
-                ServiceError::RateLimited { detail: no_slot.to_string(), retry_after: no_slot.waited }
-            }
+            RulesError::Busy(no_slot) => ServiceError::Busy {
+                scope: BusyScope::Tenant,
+                message: no_slot.to_string(),
+                retry_after: no_slot.waited,
+            },
+            RulesError::CompileBusy(busy) => ServiceError::from_compile(busy),
             failed => ServiceError::RulesFailed(failed),
         }
     }

@@ -2,6 +2,7 @@
 //! Everything here speaks the domain: failures are [`error::ServiceError`]s, never statuses.
 
 pub mod access;
+pub mod compiles;
 pub mod decide;
 pub mod error;
 pub mod login;

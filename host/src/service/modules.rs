@@ -1,8 +1,6 @@
 //! A realm's rule-module versions: upload (validated by the engine and by the module's own
 //! settings validation, so a version that is stored can run), activation and rollback.
 
-use std::sync::Arc;
-
 use serde_json::Value;
 
 use super::{SharedState, access::Caller, error::ServiceError, now_millis};
@@ -36,8 +34,9 @@ pub struct Activated {
 /// Validates and stores a new version of `upload.kind`; it is not active until activated. A
 /// module the engine refuses, one without the entry point of its kind, or settings the module
 /// refuses is `InvalidValue`; one that would exceed a quota of the realm or tenant
-/// ([`Config::module_quotas`](crate::config::Config::module_quotas)) is `QuotaExceeded`; either
-/// way nothing is stored.
+/// ([`Config::module_quotas`](crate::config::Config::module_quotas)) is `QuotaExceeded`; a module
+/// that could not get a compile slot in time (its tenant's or the server's) is `Busy`; in every
+/// case nothing is stored.
 pub async fn upload(
     state: &SharedState,
     realm: &Realm,
@@ -46,10 +45,9 @@ pub async fn upload(
 ) -> Result<ModuleVersion, ServiceError> {
     let Upload { kind, wasm, settings, note } = upload;
     let settings = serde_json::to_string(&settings).map_err(ServiceError::internal)?;
-    let engine = Arc::clone(state.rules.engine());
+    let module = state.rules.load_module(&realm.tenant_id, wasm.clone()).await.map_err(ServiceError::from_compile)?;
     let checked_settings = settings.clone();
     let (wasm, digest, prepared) = tokio::task::spawn_blocking(move || {
-        let module = engine.load(&wasm).map_err(|e| ServiceError::InvalidValue(format!("module refused: {e}")))?;
         let entries = module.entries();
         let provides = match kind {
             RuleKind::User => entries.user_rules,

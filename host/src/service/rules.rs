@@ -13,6 +13,7 @@ use muster_wire::{Context, User};
 
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::compiles::{CompileError, TenantCompiles};
 use super::metrics::{EvaluationLabels, Metrics, TriggerLabels};
 use super::module_cache::ModuleCache;
 use super::ports::ModuleStore;
@@ -77,6 +78,10 @@ pub enum RulesError {
         /// Why.
         message: String,
     },
+    /// The module is not compiled yet and the compile slots (the tenant's or the server's)
+    /// stayed busy: nothing was decided; trying again later may succeed.
+    #[error(transparent)]
+    CompileBusy(CompileError),
     /// The module failed on this input.
     #[error(transparent)]
     Evaluation(#[from] EvaluationError),
@@ -104,6 +109,7 @@ impl RulesError {
             RulesError::Store(_) => "store",
             RulesError::MissingVersion { .. } => "missing_version",
             RulesError::Load { .. } => "module_load",
+            RulesError::CompileBusy(_) => "compile_busy",
             RulesError::Evaluation(failure) => failure.error.kind(),
             RulesError::Busy(_) => "busy",
             RulesError::RecordTooLarge { .. } => "record_too_large",
@@ -117,6 +123,8 @@ type VersionKey = (String, String, RuleKind, i64);
 /// Loads modules lazily into a bounded cache and runs them.
 pub struct RuleRunner {
     engine: Arc<Engine>,
+    /// The per-tenant bound on loads.
+    compiles: TenantCompiles,
     /// Compiled modules by (tenant, digest), bounded by count and code bytes.
     modules: Mutex<ModuleCache>,
     /// Stored versions (immutable once uploaded).
@@ -130,7 +138,8 @@ pub struct RuleRunner {
 impl RuleRunner {
     /// A runner keeping at most `capacity` compiled modules and `max_code_bytes` of their
     /// compiled code in memory (the engine's disk cache makes reloading an evicted one cheap),
-    /// running each tenant's evaluations in its `slots`.
+    /// running each tenant's evaluations in its `slots` and loading one module of a tenant at a
+    /// time.
     pub fn new(
         engine: Arc<Engine>,
         capacity: NonZeroUsize,
@@ -140,6 +149,7 @@ impl RuleRunner {
     ) -> Self {
         let versions = capacity.saturating_mul(NonZeroUsize::new(4).expect("4 is not zero"));
         Self {
+            compiles: TenantCompiles::new(NonZeroUsize::MIN, engine.limits().compile_wait),
             engine,
             modules: Mutex::new(ModuleCache::new(capacity, max_code_bytes)),
             versions: Mutex::new(LruCache::new(versions)),
@@ -148,9 +158,21 @@ impl RuleRunner {
         }
     }
 
+    /// The same runner, loading at most `per_tenant` modules of one tenant at a time.
+    pub fn with_tenant_compiles(mut self, per_tenant: NonZeroUsize) -> Self {
+        self.compiles = TenantCompiles::new(per_tenant, self.engine.limits().compile_wait);
+        self
+    }
+
     /// The engine modules run in.
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
+    }
+
+    /// Loads (validates and compiles, or finds in the disk cache) `wasm` for `tenant`, in one of
+    /// the tenant's compile slots: every load the service makes goes through here.
+    pub async fn load_module(&self, tenant: &str, wasm: Vec<u8>) -> Result<RuleModule, CompileError> {
+        self.compiles.load(&self.engine, tenant, wasm).await
     }
 
     /// A stored module version (immutable, so cached).
@@ -187,11 +209,10 @@ impl RuleRunner {
         }
         let wasm =
             store.module_wasm(tenant, digest).await?.ok_or_else(|| StoreError::NotFound(format!("module {digest}")))?;
-        let engine = Arc::clone(&self.engine);
-        let module = tokio::task::spawn_blocking(move || engine.load(&wasm))
-            .await
-            .map_err(|e| RulesError::Load { digest: digest.to_owned(), message: e.to_string() })?
-            .map_err(|e| RulesError::Load { digest: digest.to_owned(), message: e.to_string() })?;
+        let module = self.load_module(tenant, wasm).await.map_err(|error| match error.busy() {
+            Some(_) => RulesError::CompileBusy(error),
+            None => RulesError::Load { digest: digest.to_owned(), message: error.to_string() },
+        })?;
         self.modules.lock().unwrap_or_else(|e| e.into_inner()).put(key, module.clone());
         Ok(module)
     }

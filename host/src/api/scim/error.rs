@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use muster_scim::error::{ScimError, ScimType};
 use muster_store::StoreError;
 
-use crate::service::error::ServiceError;
+use crate::service::{compiles::BusyScope, error::ServiceError};
 
 impl From<ServiceError> for ScimError {
     fn from(error: ServiceError) -> Self {
@@ -31,6 +31,13 @@ impl From<ServiceError> for ScimError {
             // No SCIM write stores a module; a quota is still a conflict, not our fault.
             ServiceError::QuotaExceeded(quota) => {
                 ScimError { status: StatusCode::CONFLICT, scim_type: None, detail: quota.to_string() }
+            }
+            ServiceError::Busy { scope, message, .. } => {
+                let status = match scope {
+                    BusyScope::Tenant => StatusCode::TOO_MANY_REQUESTS,
+                    BusyScope::Server => StatusCode::SERVICE_UNAVAILABLE,
+                };
+                ScimError { status, scim_type: None, detail: message }
             }
             ServiceError::Internal(detail) => ScimError::internal(detail),
         }

@@ -1,0 +1,99 @@
+//! Loading a tenant's modules under a per-tenant bound: at most `tenant_max_concurrent_compiles`
+//! loads of one tenant run at once (the engine bounds all tenants together with
+//! `engine.max_concurrent_compiles`), and a load waits at most `engine.compile_wait` for its
+//! tenant's turn. A tenant's slot stays taken while its compile runs, also in the background
+//! after a compile timeout, so one tenant cannot crowd the engine's compile slots out of
+//! everyone else's reach.
+
+use std::{
+    collections::HashMap,
+    num::NonZeroUsize,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use muster_engine::{Engine, LoadError, RuleModule};
+use tokio::sync::Semaphore;
+
+/// Who was too busy to compile a module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BusyScope {
+    /// The tenant's own compile slots.
+    Tenant,
+    /// The server's compile slots, shared by every tenant.
+    Server,
+}
+
+/// Why a tenant's module was not loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// The tenant's compile slots stayed busy for the whole wait.
+    #[error(
+        "tenant {tenant} already has {limit} module compile(s) in progress and none finished within {waited:?}; try again later"
+    )]
+    TenantBusy {
+        /// The tenant.
+        tenant: String,
+        /// Its compile slots.
+        limit: usize,
+        /// How long the load waited.
+        waited: Duration,
+    },
+    /// The engine refused the module, or had no compile slot free ([`LoadError::CompilerBusy`]).
+    #[error(transparent)]
+    Refused(#[from] LoadError),
+    /// The blocking task running the load failed.
+    #[error("the module load task failed: {0}")]
+    Task(String),
+}
+
+impl CompileError {
+    /// Whose compile slots were busy, if that is why, and how long the load waited for one:
+    /// trying again after about as long may succeed.
+    pub fn busy(&self) -> Option<(BusyScope, Duration)> {
+        match self {
+            CompileError::TenantBusy { waited, .. } => Some((BusyScope::Tenant, *waited)),
+            CompileError::Refused(LoadError::CompilerBusy { waited, .. }) => Some((BusyScope::Server, *waited)),
+            _ => None,
+        }
+    }
+}
+
+/// The per-tenant compile slots.
+pub struct TenantCompiles {
+    per_tenant: NonZeroUsize,
+    wait: Duration,
+    tenants: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl TenantCompiles {
+    /// `per_tenant` slots for each tenant, waited for at most `wait`.
+    pub fn new(per_tenant: NonZeroUsize, wait: Duration) -> Self {
+        Self { per_tenant, wait, tenants: Mutex::new(HashMap::new()) }
+    }
+
+    /// Loads `wasm` with `engine` in one of `tenant`'s slots, off the async workers.
+    pub async fn load(&self, engine: &Arc<Engine>, tenant: &str, wasm: Vec<u8>) -> Result<RuleModule, CompileError> {
+        let slots = self.slots_of(tenant);
+        let busy =
+            || CompileError::TenantBusy { tenant: tenant.to_owned(), limit: self.per_tenant.get(), waited: self.wait };
+        let permit = tokio::time::timeout(self.wait, slots.acquire_owned())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|closed| CompileError::Task(closed.to_string()))?;
+        let engine = Arc::clone(engine);
+        // The permit goes into the engine, which keeps it until the compiler really finishes.
+        tokio::task::spawn_blocking(move || engine.load_holding(&wasm, permit))
+            .await
+            .map_err(|e| CompileError::Task(e.to_string()))?
+            .map_err(CompileError::Refused)
+    }
+
+    /// The slots of `tenant`, made on its first load (one entry per tenant that ever loaded a
+    /// module since the start).
+    fn slots_of(&self, tenant: &str) -> Arc<Semaphore> {
+        let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        let slots = tenants.entry(tenant.to_owned()).or_insert_with(|| Arc::new(Semaphore::new(self.per_tenant.get())));
+        Arc::clone(slots)
+    }
+}
