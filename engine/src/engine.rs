@@ -177,7 +177,7 @@ impl Engine {
 }
 
 /// wasmtime's messages may span lines (a hex dump of a bad header); errors here are one line.
-fn one_line(message: &str) -> String {
+pub(crate) fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
