@@ -63,7 +63,7 @@ fn main() {
         }
     };
     let limits = Limits { compile_timeout: Duration::from_secs(3600), ..limits };
-    let engine = Engine::new(EngineConfig { limits, cache_dir: None }).expect("the engine starts");
+    let engine = Engine::new(EngineConfig { limits, ..EngineConfig::default() }).expect("the engine starts");
     let started = Instant::now();
     let result = engine.load(&wasm);
     let elapsed = started.elapsed();
