@@ -209,8 +209,9 @@ fn nested_blocks(depth: usize) -> Vec<u8> {
     body
 }
 
-/// A module that passes every shape limit and takes seconds to compile: 4 MB of functions of
-/// dependent arithmetic (about 100 KB each) on a local loaded from memory and stored back.
+/// A module that passes every shape limit and takes most of a second to compile: 2 MB of
+/// functions of dependent arithmetic (about 100 KB each) on a local loaded from memory and
+/// stored back.
 fn slow_to_compile() -> Vec<u8> {
     let statement = [0x20, 0x00, 0x41, 0x07, 0x6c, 0x41, 0x03, 0x6a, 0x21, 0x00];
     let mut body = vec![0x01, 0x01, 0x7f, 0x41, 0x00, 0x28, 0x02, 0x00, 0x21, 0x00];
@@ -218,7 +219,7 @@ fn slow_to_compile() -> Vec<u8> {
         body.extend_from_slice(&statement);
     }
     body.extend_from_slice(&[0x41, 0x00, 0x20, 0x00, 0x36, 0x02, 0x00, 0x0b]);
-    module_with_bodies((0..40).map(|_| body.clone()))
+    module_with_bodies((0..20).map(|_| body.clone()))
 }
 
 #[test]

@@ -75,6 +75,22 @@ pub enum LoadError {
         /// The limit.
         limit: u32,
     },
+    /// A function holds more blocks than [`Limits::max_blocks_per_function`](crate::Limits).
+    #[error("function {function} holds more than {limit} blocks, loops and ifs (max_blocks_per_function)")]
+    TooManyBlocksInFunction {
+        /// The function's index (as in [`LoadError::FunctionTooLarge`]).
+        function: u32,
+        /// The limit.
+        limit: u32,
+    },
+    /// The module holds more blocks than [`Limits::max_blocks`](crate::Limits).
+    #[error("the module holds more than {limit} blocks, loops and ifs, passed in function {function} (max_blocks)")]
+    TooManyBlocks {
+        /// The function in which the count passed the limit.
+        function: u32,
+        /// The limit.
+        limit: u32,
+    },
     /// A function declares more locals than [`Limits::max_locals_per_function`](crate::Limits).
     #[error("function {function} declares {count} locals; the limit is {limit} (max_locals_per_function)")]
     TooManyLocals {

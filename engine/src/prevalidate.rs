@@ -5,8 +5,9 @@
 //! nested `block`s is a few megabytes of module and gigabytes of compiler memory. This pass reads
 //! the module once with `wasmparser` (the parser wasmtime itself uses, at the same version),
 //! without compiling or allocating per instruction, and refuses a module whose functions are
-//! too many, too large together or one by one, too deeply nested or declare too many locals. Everything else (types,
-//! validation) is left to wasmtime.
+//! too many, too large together or one by one, hold too many blocks (Cranelift's time grows with
+//! their square in one function), are too deeply nested or declare too many locals. Everything
+//! else (types, validation) is left to wasmtime.
 
 use wasmparser::{FunctionBody, Operator, Parser, Payload, TypeRef};
 
@@ -17,6 +18,7 @@ pub fn check(wasm: &[u8], limits: &Limits) -> Result<(), LoadError> {
     let mut imported_functions: u32 = 0;
     let mut defined: u32 = 0;
     let mut code_bytes: usize = 0;
+    let mut blocks: u32 = 0;
     for payload in Parser::new(0).parse_all(wasm) {
         match payload.map_err(invalid)? {
             Payload::ImportSection(imports) => {
@@ -37,7 +39,11 @@ pub fn check(wasm: &[u8], limits: &Limits) -> Result<(), LoadError> {
             }
             Payload::CodeSectionEntry(body) => {
                 let function = imported_functions.saturating_add(defined);
-                check_function(function, &body, limits)?;
+                let in_function = check_function(function, &body, limits)?;
+                blocks = blocks.saturating_add(in_function);
+                if blocks > limits.max_blocks {
+                    return Err(LoadError::TooManyBlocks { function, limit: limits.max_blocks });
+                }
                 code_bytes = code_bytes.saturating_add(body.range().len());
                 if code_bytes > limits.max_code_bytes {
                     return Err(LoadError::TooMuchCode { function, limit: limits.max_code_bytes });
@@ -50,8 +56,9 @@ pub fn check(wasm: &[u8], limits: &Limits) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// Checks one function body: its size, its locals, then how deep its blocks nest.
-fn check_function(function: u32, body: &FunctionBody<'_>, limits: &Limits) -> Result<(), LoadError> {
+/// Checks one function body: its size, its locals, then how many blocks it holds and how deep
+/// they nest; answers how many blocks it holds.
+fn check_function(function: u32, body: &FunctionBody<'_>, limits: &Limits) -> Result<u32, LoadError> {
     let size = body.range().len();
     if size > limits.max_function_body_bytes {
         return Err(LoadError::FunctionTooLarge { function, size, limit: limits.max_function_body_bytes });
@@ -66,6 +73,7 @@ fn check_function(function: u32, body: &FunctionBody<'_>, limits: &Limits) -> Re
     }
     let mut operators = body.get_operators_reader().map_err(invalid)?;
     let mut depth: u32 = 0;
+    let mut blocks: u32 = 0;
     while !operators.eof() {
         match operators.read().map_err(invalid)? {
             Operator::Block { .. }
@@ -74,6 +82,10 @@ fn check_function(function: u32, body: &FunctionBody<'_>, limits: &Limits) -> Re
             | Operator::TryTable { .. }
             | Operator::Try { .. } => {
                 depth = depth.saturating_add(1);
+                blocks = blocks.saturating_add(1);
+                if blocks > limits.max_blocks_per_function {
+                    return Err(LoadError::TooManyBlocksInFunction { function, limit: limits.max_blocks_per_function });
+                }
                 if depth > limits.max_nesting_depth {
                     return Err(LoadError::NestingTooDeep { function, depth, limit: limits.max_nesting_depth });
                 }
@@ -83,7 +95,7 @@ fn check_function(function: u32, body: &FunctionBody<'_>, limits: &Limits) -> Re
             _ => {}
         }
     }
-    Ok(())
+    Ok(blocks)
 }
 
 /// Bytes the parser cannot read are not WebAssembly; wasmtime would say the same.

@@ -1250,6 +1250,26 @@ fn nesting_deeper_than_the_limit_is_refused_and_at_the_limit_loads() {
 }
 
 #[test]
+fn more_blocks_than_a_function_or_a_module_may_hold_are_refused_and_at_the_limits_load() {
+    // Cranelift's time grows with the square of a function's blocks (the defaults keep one
+    // function under a fifth of a second); both counts take every kind of block.
+    let limits = Limits { max_blocks_per_function: 30, max_blocks: 70, ..limits() };
+    let engine = engine_with(limits.clone());
+    // Three bodies of 30 blocks each would be 90: two are 60, and one of 10 more is 70.
+    engine.load(&module_with_bodies([nested(BLOCK, 10, 3), nested(LOOP, 10, 3), nested(IF, 10, 1)])).unwrap();
+    let error =
+        refused_before_compiling(limits.clone(), &module_with_bodies([nested(BLOCK, 10, 3), nested(IF, 31, 1)]));
+    assert_eq!(error, LoadError::TooManyBlocksInFunction { function: FIRST_BODY + 1, limit: 30 });
+    assert_mentions(&error, &["function 4 holds more than 30 blocks", "max_blocks_per_function"]);
+    let error = refused_before_compiling(
+        limits,
+        &module_with_bodies([nested(BLOCK, 10, 3), nested(LOOP, 10, 3), nested(IF, 11, 1)]),
+    );
+    assert_eq!(error, LoadError::TooManyBlocks { function: FIRST_BODY + 2, limit: 70 });
+    assert_mentions(&error, &["module holds more than 70 blocks", "function 5", "max_blocks"]);
+}
+
+#[test]
 fn a_function_body_over_the_size_limit_is_refused_and_at_the_limit_loads() {
     let limits = Limits { max_function_body_bytes: 1000, ..limits() };
     engine_with(limits.clone()).load(&module_with_bodies([body_of_size(1000)])).unwrap();
@@ -1299,6 +1319,8 @@ fn the_stock_policies_load_with_a_tenth_of_the_shape_limits() {
         max_code_bytes: defaults.max_code_bytes / 10,
         max_function_body_bytes: defaults.max_function_body_bytes / 10,
         max_nesting_depth: defaults.max_nesting_depth / 10,
+        max_blocks_per_function: defaults.max_blocks_per_function / 10,
+        max_blocks: defaults.max_blocks / 10,
         max_locals_per_function: defaults.max_locals_per_function / 10,
         ..limits()
     };

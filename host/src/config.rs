@@ -575,6 +575,10 @@ pub struct ConfigArgs {
     engine_max_function_body_bytes: Option<String>,
     #[arg(long, env = "MUSTER_ENGINE_MAX_NESTING_DEPTH", value_name = "N", help_heading = ENGINE, help = help("Deepest nesting of blocks, loops and ifs in a function (checked before compiling)", Limits::default().max_nesting_depth))]
     engine_max_nesting_depth: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_BLOCKS_PER_FUNCTION", value_name = "N", help_heading = ENGINE, help = help("Most blocks, loops and ifs in one function (checked before compiling)", Limits::default().max_blocks_per_function))]
+    engine_max_blocks_per_function: Option<String>,
+    #[arg(long, env = "MUSTER_ENGINE_MAX_BLOCKS", value_name = "N", help_heading = ENGINE, help = help("Most blocks, loops and ifs in a module (checked before compiling)", Limits::default().max_blocks))]
+    engine_max_blocks: Option<String>,
     #[arg(long, env = "MUSTER_ENGINE_MAX_LOCALS_PER_FUNCTION", value_name = "N", help_heading = ENGINE, help = help("Most locals a function may declare (checked before compiling)", Limits::default().max_locals_per_function))]
     engine_max_locals_per_function: Option<String>,
     #[arg(long, env = "MUSTER_ENGINE_MAX_CONCURRENT_COMPILES", value_name = "N", help_heading = ENGINE, help = help("Modules compiled at the same time, by all tenants (a timed-out compile keeps its slot until it ends)", Limits::default().max_concurrent_compiles))]
@@ -665,6 +669,8 @@ impl ConfigArgs {
         set(&mut e.max_code_bytes, "engine.max_code_bytes", &self.engine_max_code_bytes)?;
         set(&mut e.max_function_body_bytes, "engine.max_function_body_bytes", &self.engine_max_function_body_bytes)?;
         set(&mut e.max_nesting_depth, "engine.max_nesting_depth", &self.engine_max_nesting_depth)?;
+        set(&mut e.max_blocks_per_function, "engine.max_blocks_per_function", &self.engine_max_blocks_per_function)?;
+        set(&mut e.max_blocks, "engine.max_blocks", &self.engine_max_blocks)?;
         set(&mut e.max_locals_per_function, "engine.max_locals_per_function", &self.engine_max_locals_per_function)?;
         set(&mut e.max_concurrent_compiles, "engine.max_concurrent_compiles", &self.engine_max_concurrent_compiles)?;
         set(&mut e.compile_wait, "engine.compile_wait", &self.engine_compile_wait)?;
@@ -807,6 +813,8 @@ struct EngineLimits {
     max_code_bytes: Option<usize>,
     max_function_body_bytes: Option<usize>,
     max_nesting_depth: Option<u32>,
+    max_blocks_per_function: Option<u32>,
+    max_blocks: Option<u32>,
     max_locals_per_function: Option<u32>,
     max_concurrent_compiles: Option<u32>,
     #[serde(default, deserialize_with = "duration::optional")]
@@ -834,6 +842,8 @@ fn engine_limits<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Limits, D
         max_code_bytes,
         max_function_body_bytes,
         max_nesting_depth,
+        max_blocks_per_function,
+        max_blocks,
         max_locals_per_function,
         max_concurrent_compiles,
         compile_wait,
@@ -854,6 +864,8 @@ fn engine_limits<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Limits, D
     limits.max_code_bytes = max_code_bytes.unwrap_or(limits.max_code_bytes);
     limits.max_function_body_bytes = max_function_body_bytes.unwrap_or(limits.max_function_body_bytes);
     limits.max_nesting_depth = max_nesting_depth.unwrap_or(limits.max_nesting_depth);
+    limits.max_blocks_per_function = max_blocks_per_function.unwrap_or(limits.max_blocks_per_function);
+    limits.max_blocks = max_blocks.unwrap_or(limits.max_blocks);
     limits.max_locals_per_function = max_locals_per_function.unwrap_or(limits.max_locals_per_function);
     limits.max_concurrent_compiles = max_concurrent_compiles.unwrap_or(limits.max_concurrent_compiles);
     limits.compile_wait = compile_wait.unwrap_or(limits.compile_wait);
@@ -941,6 +953,8 @@ mod tests {
                 max_code_bytes: 17,
                 max_function_body_bytes: 12,
                 max_nesting_depth: 13,
+                max_blocks_per_function: 18,
+                max_blocks: 19,
                 max_locals_per_function: 14,
                 max_concurrent_compiles: 15,
                 compile_wait: Duration::from_secs(16),
@@ -997,6 +1011,8 @@ mod tests {
         max_code_bytes = 17
         max_function_body_bytes = 12
         max_nesting_depth = 13
+        max_blocks_per_function = 18
+        max_blocks = 19
         max_locals_per_function = 14
         max_concurrent_compiles = 15
         compile_wait = "16s"
@@ -1049,6 +1065,8 @@ mod tests {
         "--engine-max-code-bytes=17",
         "--engine-max-function-body-bytes=12",
         "--engine-max-nesting-depth=13",
+        "--engine-max-blocks-per-function=18",
+        "--engine-max-blocks=19",
         "--engine-max-locals-per-function=14",
         "--engine-max-concurrent-compiles=15",
         "--engine-compile-wait=16s",
@@ -1095,7 +1113,7 @@ mod tests {
             "max_live_tokens_per_client": 15, "max_evaluations_per_tenant": 16,
             "tenant_max_concurrent_compiles": 3,
             "engine": {"max_module_bytes": 1000, "compile_timeout": "3s", "max_functions": 11,
-                "max_code_bytes": 17, "max_function_body_bytes": 12, "max_nesting_depth": 13, "max_locals_per_function": 14,
+                "max_code_bytes": 17, "max_function_body_bytes": 12, "max_nesting_depth": 13, "max_blocks_per_function": 18, "max_blocks": 19, "max_locals_per_function": 14,
                 "max_concurrent_compiles": 15, "compile_wait": "16s", "fuel": 1234, "timeout": "50ms",
                 "max_memory_bytes": 2000, "max_table_elements": 30, "max_stack_bytes": 4000,
                 "max_input_bytes": 5000, "max_output_bytes": 6000, "max_concurrent_evaluations": 7,
