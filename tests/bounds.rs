@@ -448,3 +448,21 @@ fn a_tenant_whose_rules_burn_their_budget_holds_only_its_share_of_the_engine() {
     assert!(failed > 0, "the noisy tenant's rules ran");
     assert!(busy > 0, "the noisy tenant was held to its two slots");
 }
+
+#[test]
+fn a_token_request_with_a_wrong_basic_secret_is_refused_before_its_body_is_read() {
+    let server = TestServer::start(Backend::Sqlite, "bounds-token-basic");
+    let fx = Fixture::new(&server, "basic");
+    let mut stream = connect(&server);
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // `sc_nobody:wrong`, and a body announced but never sent: the answer cannot wait for it.
+    let head = format!(
+        "POST /scim/{}/{REALM}/oauth/token HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Basic c2Nfbm9ib2R5Ondyb25n\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000000\r\n\r\n",
+        fx.tenant.id, server.port
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let answer = read_answer(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(answer.contains("invalid_client"), "{answer}");
+}

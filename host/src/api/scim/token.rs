@@ -6,7 +6,7 @@
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, State},
+    extract::{FromRequest as _, Path, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -20,7 +20,10 @@ use crate::{
     auth,
     service::{SharedState, access, now_millis, throttle::Limited},
 };
-use muster_store::{Audit, model::ScimToken};
+use muster_store::{
+    Audit,
+    model::{ScimCredential, ScimToken},
+};
 
 /// The form fields of a token request.
 #[derive(Deserialize)]
@@ -87,15 +90,30 @@ fn slow_down(limited: Limited, what: &str) -> OAuthError {
     }
 }
 
-/// Issues an access token to a SCIM client of the realm.
+/// Issues an access token to a SCIM client of the realm. A client that authenticates with HTTP
+/// Basic is checked before its form is read: a wrong secret costs no body.
 pub async fn issue(
     State(state): State<SharedState>,
     Path((tenant, realm)): Path<(String, String)>,
     Peer(address): Peer,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
-    match issue_token(&state, &tenant, &realm, address, &headers, &body).await {
+    if let Err(limited) = state.throttle.admit(address) {
+        return slow_down(limited, "failed authentications").into_response();
+    }
+    let early = match basic_credentials(request.headers()) {
+        Some((client_id, secret)) => match authenticate(&state, &tenant, &realm, address, &client_id, &secret).await {
+            Ok(credential) => Some(credential),
+            Err(refused) => return refused.into_response(),
+        },
+        None => None,
+    };
+    // An unreadable or oversized body is answered as on every route (`api/error.rs`).
+    let body = match Bytes::from_request(request, &state).await {
+        Ok(body) => body,
+        Err(rejection) => return rejection.into_response(),
+    };
+    match issue_token(&state, &tenant, &realm, address, early, &body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
@@ -106,43 +124,21 @@ async fn issue_token(
     tenant: &str,
     realm: &str,
     address: IpAddr,
-    headers: &HeaderMap,
+    early: Option<ScimCredential>,
     body: &[u8],
 ) -> Result<Response, OAuthError> {
-    state.throttle.admit(address).map_err(|limited| slow_down(limited, "failed authentications"))?;
     let form: TokenRequest = serde_urlencoded::from_bytes(body)
         .map_err(|e| request_error("invalid_request", format!("send application/x-www-form-urlencoded fields: {e}")))?;
     if form.grant_type.as_deref() != Some("client_credentials") {
         return Err(request_error("unsupported_grant_type", "only grant_type=client_credentials is supported".into()));
     }
-    let (client_id, secret) = match basic_credentials(headers) {
-        Some(pair) => pair,
-        None => (form.client_id.ok_or_else(invalid_client)?, form.client_secret.ok_or_else(invalid_client)?),
-    };
-    if let Err(limited) = state.throttle.token_request(&client_id, address) {
-        if limited.new_burst {
-            access::record_burst(state, address, Some(tenant), "token requests").await;
+    let credential = match early {
+        Some(credential) => credential,
+        None => {
+            let client_id = form.client_id.ok_or_else(invalid_client)?;
+            let secret = form.client_secret.ok_or_else(invalid_client)?;
+            authenticate(state, tenant, realm, address, &client_id, &secret).await?
         }
-        return Err(slow_down(limited, "token requests"));
-    }
-    let credential = state.store.get_scim_credential(&client_id).await.map_err(|e| {
-        tracing::error!(error = %e, "token endpoint: store failed");
-        server_error()
-    })?;
-    let credential = credential.filter(|c| {
-        c.tenant_id == tenant
-            && c.realm_id == realm
-            && c.revoked_at.is_none()
-            && auth::verify(&secret, &c.secret_sha256)
-    });
-    let Some(credential) = credential else {
-        if let Some(limited) = state.throttle.failed(address) {
-            if limited.new_burst {
-                access::record_burst(state, address, Some(tenant), "failed authentications").await;
-            }
-            return Err(slow_down(limited, "failed authentications"));
-        }
-        return Err(invalid_client());
     };
     let now = now_millis();
     let token = muster_store::ids::random_id(32);
@@ -165,6 +161,43 @@ async fn issue_token(
     .into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// The realm's SCIM client `client_id` if `secret` is its secret, within the client's and the
+/// address's token budgets and the address's budget of failed authentications.
+async fn authenticate(
+    state: &SharedState,
+    tenant: &str,
+    realm: &str,
+    address: IpAddr,
+    client_id: &str,
+    secret: &str,
+) -> Result<ScimCredential, OAuthError> {
+    if let Err(limited) = state.throttle.token_request(client_id, address) {
+        if limited.new_burst {
+            access::record_burst(state, address, Some(tenant), "token requests").await;
+        }
+        return Err(slow_down(limited, "token requests"));
+    }
+    let credential = state.store.get_scim_credential(client_id).await.map_err(|e| {
+        tracing::error!(error = %e, "token endpoint: store failed");
+        server_error()
+    })?;
+    let credential = credential.filter(|c| {
+        c.tenant_id == tenant && c.realm_id == realm && c.revoked_at.is_none() && auth::verify(secret, &c.secret_sha256)
+    });
+    match credential {
+        Some(credential) => Ok(credential),
+        None => match state.throttle.failed(address) {
+            Some(limited) => {
+                if limited.new_burst {
+                    access::record_burst(state, address, Some(tenant), "failed authentications").await;
+                }
+                Err(slow_down(limited, "failed authentications"))
+            }
+            None => Err(invalid_client()),
+        },
+    }
 }
 
 /// `Authorization: Basic base64(client_id:client_secret)`, if present and well-formed.
