@@ -11,6 +11,7 @@ use crate::{
     compile_slots::CompileSlots,
     contract,
     disk_cache::DiskCache,
+    error::one_line,
     host_functions::{self, HostState},
     invoke::Callable,
     module::RuleModule,
@@ -174,11 +175,6 @@ impl Engine {
             let _ = cache.write(digest, &compiled);
         }
     }
-}
-
-/// wasmtime's messages may span lines (a hex dump of a bad header); errors here are one line.
-pub(crate) fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn wasmtime_config(limits: &Limits) -> Config {

@@ -230,3 +230,9 @@ impl EvalError {
         }
     }
 }
+
+/// wasmtime's and wasmparser's messages may span lines (a hex dump of a bad header); errors here
+/// are one line.
+pub(crate) fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}

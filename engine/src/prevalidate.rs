@@ -100,5 +100,5 @@ fn check_function(function: u32, body: &FunctionBody<'_>, limits: &Limits) -> Re
 
 /// Bytes the parser cannot read are not WebAssembly; wasmtime would say the same.
 fn invalid(error: wasmparser::BinaryReaderError) -> LoadError {
-    LoadError::InvalidWasm(crate::engine::one_line(&error.to_string()))
+    LoadError::InvalidWasm(crate::error::one_line(&error.to_string()))
 }
