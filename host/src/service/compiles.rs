@@ -5,15 +5,11 @@
 //! after a compile timeout, so one tenant cannot crowd the engine's compile slots out of
 //! everyone else's reach.
 
-use std::{
-    collections::HashMap,
-    num::NonZeroUsize,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{num::NonZeroUsize, sync::Arc, time::Duration};
 
 use muster_engine::{Engine, LoadError, RuleModule};
-use tokio::sync::Semaphore;
+
+use super::tenant_slots::TenantSlots;
 
 /// Who was too busy to compile a module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,39 +57,27 @@ impl CompileError {
 
 /// The per-tenant compile slots.
 pub struct TenantCompiles {
-    per_tenant: NonZeroUsize,
-    wait: Duration,
-    tenants: Mutex<HashMap<String, Arc<Semaphore>>>,
+    slots: TenantSlots,
 }
 
 impl TenantCompiles {
     /// `per_tenant` slots for each tenant, waited for at most `wait`.
     pub fn new(per_tenant: NonZeroUsize, wait: Duration) -> Self {
-        Self { per_tenant, wait, tenants: Mutex::new(HashMap::new()) }
+        Self { slots: TenantSlots::new(per_tenant, wait) }
     }
 
     /// Loads `wasm` with `engine` in one of `tenant`'s slots, off the async workers.
     pub async fn load(&self, engine: &Arc<Engine>, tenant: &str, wasm: Vec<u8>) -> Result<RuleModule, CompileError> {
-        let slots = self.slots_of(tenant);
-        let busy =
-            || CompileError::TenantBusy { tenant: tenant.to_owned(), limit: self.per_tenant.get(), waited: self.wait };
-        let permit = tokio::time::timeout(self.wait, slots.acquire_owned())
-            .await
-            .map_err(|_| busy())?
-            .map_err(|closed| CompileError::Task(closed.to_string()))?;
+        let permit = self.slots.acquire(tenant).await.map_err(|no_slot| CompileError::TenantBusy {
+            tenant: no_slot.tenant,
+            limit: no_slot.slots,
+            waited: no_slot.waited,
+        })?;
         let engine = Arc::clone(engine);
         // The permit goes into the engine, which keeps it until the compiler really finishes.
         tokio::task::spawn_blocking(move || engine.load_holding(&wasm, permit))
             .await
             .map_err(|e| CompileError::Task(e.to_string()))?
             .map_err(CompileError::Refused)
-    }
-
-    /// The slots of `tenant`, made on its first load (one entry per tenant that ever loaded a
-    /// module since the start).
-    fn slots_of(&self, tenant: &str) -> Arc<Semaphore> {
-        let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
-        let slots = tenants.entry(tenant.to_owned()).or_insert_with(|| Arc::new(Semaphore::new(self.per_tenant.get())));
-        Arc::clone(slots)
     }
 }

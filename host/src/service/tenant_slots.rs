@@ -1,4 +1,5 @@
-//! Evaluation slots per tenant: at most `per_tenant` evaluations of one tenant run at once, so a
+//! Slots per tenant, for evaluations (`max_evaluations_per_tenant`) and for compiles
+//! ([`super::compiles`]). For evaluations: at most `per_tenant` of one tenant run at once, so a
 //! tenant whose rules burn their whole budget (or who sends a flood of logins) holds at most its
 //! share of the engine's instances and of the blocking threads, and another tenant's logins find
 //! the machine free. An evaluation over the bound waits for a slot a short while, then is refused
