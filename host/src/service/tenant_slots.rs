@@ -44,10 +44,19 @@ impl TenantSlots {
     pub async fn acquire(&self, tenant: &str) -> Result<OwnedSemaphorePermit, NoSlot> {
         let semaphore = {
             let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
-            let slots =
-                tenants.entry(tenant.to_owned()).or_insert_with(|| Arc::new(Semaphore::new(self.per_tenant.get())));
-            Arc::clone(slots)
+            match tenants.get(tenant) {
+                Some(slots) => Arc::clone(slots),
+                None => {
+                    let slots = Arc::new(Semaphore::new(self.per_tenant.get()));
+                    tenants.insert(tenant.to_owned(), Arc::clone(&slots));
+                    slots
+                }
+            }
         };
+        // A free slot is taken at once, without arming a timer; only a wait is timed.
+        if let Ok(permit) = Arc::clone(&semaphore).try_acquire_owned() {
+            return Ok(permit);
+        }
         let no_slot = || NoSlot { tenant: tenant.to_owned(), slots: self.per_tenant.get(), waited: self.wait };
         match tokio::time::timeout(self.wait, semaphore.acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),

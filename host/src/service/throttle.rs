@@ -10,7 +10,10 @@
 use std::{
     net::IpAddr,
     num::{NonZeroU32, NonZeroUsize},
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -61,6 +64,12 @@ pub struct Throttle {
     failures: DefaultKeyedRateLimiter<Source>,
     /// Addresses refused for failing too often.
     refused: Mutex<LruCache<Source, Refusal>>,
+    /// When the last refusal in `refused` ends, in nanoseconds after `started`: before then
+    /// `admit` looks an address up, after it every address is admitted without taking the lock
+    /// (the common case, on every authenticated request).
+    refusing_until: AtomicU64,
+    /// The origin of `refusing_until`.
+    started: Instant,
     tokens_by_client: DefaultKeyedRateLimiter<String>,
     tokens_by_address: DefaultKeyedRateLimiter<Source>,
     /// Token requests refused, by client, only to tell one burst from the next.
@@ -75,6 +84,8 @@ impl Throttle {
         Throttle {
             failures: DefaultKeyedRateLimiter::keyed(Quota::per_minute(failures_per_minute)),
             refused: Mutex::new(LruCache::new(REFUSED_ADDRESSES)),
+            refusing_until: AtomicU64::new(0),
+            started: Instant::now(),
             tokens_by_client: DefaultKeyedRateLimiter::keyed(Quota::per_minute(tokens_per_minute)),
             tokens_by_address: DefaultKeyedRateLimiter::keyed(Quota::per_minute(tokens_per_minute)),
             token_refusals: Mutex::new(LruCache::new(REFUSED_ADDRESSES)),
@@ -84,6 +95,9 @@ impl Throttle {
     /// `Err` while `address` is refused for failing too often: the caller answers `429` without
     /// looking at the credentials.
     pub fn admit(&self, address: IpAddr) -> Result<(), Limited> {
+        if self.nanos_since_start(Instant::now()) >= self.refusing_until.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         let refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
         match refused.peek(&Source::of(address)) {
             Some(refusal) => {
@@ -101,7 +115,10 @@ impl Throttle {
         let source = Source::of(address);
         let not_until = self.failures.check_key(&source).err()?;
         let retry_after = not_until.wait_time_from(self.failures.clock().now()).max(Duration::from_secs(1));
-        Some(refuse(&self.refused, source, retry_after))
+        let limited = refuse(&self.refused, source, retry_after);
+        let until = self.nanos_since_start(Instant::now() + retry_after);
+        self.refusing_until.fetch_max(until, Ordering::Relaxed);
+        Some(limited)
     }
 
     /// Counts a token request of SCIM client `client_id` from `address`; `Err` past either
@@ -119,6 +136,11 @@ impl Throttle {
             Some(wait) => Err(refuse(&self.token_refusals, client_id.to_owned(), wait.max(Duration::from_secs(1)))),
             None => Ok(()),
         }
+    }
+
+    /// `at` in nanoseconds after `started`, saturating.
+    fn nanos_since_start(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.started).as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// Forgets budgets that are full again, so the memory held follows the clients that are
