@@ -123,7 +123,8 @@ pub struct Config {
     pub max_live_tokens_per_client: NonZeroU32,
     /// Evaluations of one tenant running at once (its share of the engine's instances and of the
     /// blocking threads); one more waits up to twice `engine.timeout` for a slot, then is refused
-    /// with `429`. Default: the number of CPUs the process may use.
+    /// with `429`. Default: one fewer than the CPUs the process may use (at least one), so one
+    /// tenant alone never takes every core.
     pub max_evaluations_per_tenant: NonZeroUsize,
     /// Modules of one tenant loaded (compiled) at the same time; another load of the tenant
     /// waits up to `engine.compile_wait` for its turn, then is refused with `429`. Default 1.
@@ -150,6 +151,12 @@ const MODULE_CACHE: NonZeroUsize = NonZeroUsize::new(1024).expect("1024 is not z
 const SHADOW_MAX_IN_FLIGHT: NonZeroUsize = NonZeroUsize::new(64).expect("64 is not zero");
 /// Module loads of one tenant at once by default.
 const TENANT_MAX_CONCURRENT_COMPILES: NonZeroUsize = NonZeroUsize::MIN;
+/// Evaluations of one tenant at once by default, on a machine of `cpus`: all but one core (and
+/// at least one), so a tenant whose rules burn their whole budget leaves a core to the others.
+fn evaluations_per_tenant(cpus: Option<NonZeroUsize>) -> NonZeroUsize {
+    cpus.and_then(|cpus| NonZeroUsize::new(cpus.get() - 1)).unwrap_or(NonZeroUsize::MIN)
+}
+
 /// Users re-decided at once by default.
 const SCIM_REDECIDE_CONCURRENCY: NonZeroUsize = NonZeroUsize::new(8).expect("8 is not zero");
 /// The store's pool size by default.
@@ -189,7 +196,7 @@ impl Default for Config {
             auth_failures_per_minute: AUTH_FAILURES_PER_MINUTE,
             token_requests_per_minute: TOKEN_REQUESTS_PER_MINUTE,
             max_live_tokens_per_client: MAX_LIVE_TOKENS_PER_CLIENT,
-            max_evaluations_per_tenant: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
+            max_evaluations_per_tenant: evaluations_per_tenant(std::thread::available_parallelism().ok()),
             tenant_max_concurrent_compiles: TENANT_MAX_CONCURRENT_COMPILES,
             engine: Limits::default(),
         }
@@ -558,7 +565,7 @@ pub struct ConfigArgs {
     token_requests_per_minute: Option<String>,
     #[arg(long, env = "MUSTER_MAX_LIVE_TOKENS_PER_CLIENT", value_name = "N", help = help("Unexpired access tokens one SCIM client may hold (a new one deletes the oldest)", Config::default().max_live_tokens_per_client))]
     max_live_tokens_per_client: Option<String>,
-    #[arg(long, env = "MUSTER_MAX_EVALUATIONS_PER_TENANT", value_name = "N", help = help("Evaluations of one tenant running at once (more wait briefly, then 429)", "the number of CPUs"))]
+    #[arg(long, env = "MUSTER_MAX_EVALUATIONS_PER_TENANT", value_name = "N", help = help("Evaluations of one tenant running at once (more wait briefly, then 429)", "the number of CPUs less one, at least 1"))]
     max_evaluations_per_tenant: Option<String>,
     #[arg(long, env = "MUSTER_TENANT_MAX_CONCURRENT_COMPILES", value_name = "N", help = help("Modules of one tenant compiled at the same time (another waits up to --engine-compile-wait, then gets 429)", Config::default().tenant_max_concurrent_compiles))]
     tenant_max_concurrent_compiles: Option<String>,
@@ -1093,6 +1100,15 @@ mod tests {
         assert_eq!(config.store_pool_size.get(), muster_store::DEFAULT_MAX_CONNECTIONS);
         assert_eq!(config.max_body_bytes, 1 << 20);
         config.validate().unwrap();
+    }
+
+    #[test]
+    fn a_tenant_gets_all_cores_but_one_by_default() {
+        let cpus = |n| NonZeroUsize::new(n);
+        assert_eq!(evaluations_per_tenant(cpus(8)).get(), 7);
+        assert_eq!(evaluations_per_tenant(cpus(2)).get(), 1);
+        assert_eq!(evaluations_per_tenant(cpus(1)).get(), 1, "never none");
+        assert_eq!(evaluations_per_tenant(None).get(), 1, "unknown: one");
     }
 
     #[test]
