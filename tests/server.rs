@@ -68,6 +68,7 @@ on_both_stores!(
     replay_is_identical_on_the_recorded_version_and_shows_a_candidates_difference,
     backtest_reports_which_past_logins_a_candidate_would_have_changed,
     shadow_mode_records_a_candidate_beside_live_logins_and_never_applies_it,
+    rules_that_fail_leave_a_record_in_previews_shadow_runs_and_live_logins,
     retention_is_set_per_tenant_and_purges_on_demand,
     metrics_count_evaluations_requests_errors_and_cache_hits,
     audit_log_is_ordered_filtered_and_paginated,
@@ -178,7 +179,7 @@ fn module_uploads_are_validated_and_refusals_store_nothing(server: &TestServer) 
     assert_eq!(version["size"], wasm.len());
     assert_eq!(version["note"], "first rules");
     assert_eq!(version["created_by"], tenant.admin_key_id);
-    assert_eq!(serde_json::from_str::<Value>(version["settings"].as_str().unwrap()).unwrap(), user_rules_v1());
+    assert_eq!(version["settings"], user_rules_v1(), "settings are the object uploaded");
     assert!(version.get("prepared_settings").is_none() && version.get("wasm").is_none(), "{version}");
     let before = server.get(&format!("{modules}/user/versions"), admin);
     assert_eq!(before.0, 200, "{}", before.1);
@@ -339,12 +340,12 @@ fn login_decides_applies_and_records(server: &TestServer) {
     assert_eq!(record["user_rules_version"], 1);
     assert_eq!(record["user_rules_digest"], ada["evaluation"]["user"]["module"]["digest"]);
     assert_eq!(record["group_rules_version"], 1);
-    let output: Value = serde_json::from_str(record["output"].as_str().unwrap()).unwrap();
+    let output = &record["output"];
     assert_eq!(output["user"]["organization"], "acme-sales", "{output}");
-    let input: Value = serde_json::from_str(record["input"].as_str().unwrap()).unwrap();
+    let input = &record["input"];
     assert_eq!(input["user"]["external_id"], "entra-ada", "{input}");
     assert_eq!(input["context"]["realm"], REALM);
-    let recorded_trace: Value = serde_json::from_str(record["trace"].as_str().unwrap()).unwrap();
+    let recorded_trace = &record["trace"];
     assert_eq!(recorded_trace["user"], ada["evaluation"]["user"]["trace"]);
     let (status, list) = server.get(&format!("/v1/tenants/acme/decisions?realm={REALM}&user={user_id}"), fx.admin());
     assert_eq!(status, 200, "{list}");
@@ -674,7 +675,7 @@ fn shadow_mode_records_a_candidate_beside_live_logins_and_never_applies_it(serve
     assert_eq!(recorded["differs"], true);
     assert_eq!(recorded["user_id"], ada["user_id"]);
     assert_eq!((recorded["user_rules_version"].as_i64(), recorded["group_rules_version"].as_i64()), (Some(2), Some(1)));
-    let output: Value = serde_json::from_str(recorded["output"].as_str().unwrap()).unwrap();
+    let output = &recorded["output"];
     assert_eq!(output["user"]["organization"], "acme-emea");
     let (_, user) = server.get(&format!("{}/users/{}", fx.realm_path(), ada["user_id"].as_str().unwrap()), fx.admin());
     assert_eq!(user["organization"], "acme-sales", "a shadow result is never applied: {user}");
@@ -689,7 +690,7 @@ fn shadow_mode_records_a_candidate_beside_live_logins_and_never_applies_it(serve
     assert_eq!(
         summary["results"],
         json!([{
-            "user_rules_version": 2, "group_rules_version": 1, "evaluated": 1, "differing": 1,
+            "user_rules_version": 2, "group_rules_version": 1, "evaluated": 1, "differing": 1, "failed": 0,
             "last_at": recorded["created_at"],
         }])
     );
@@ -704,6 +705,95 @@ fn shadow_mode_records_a_candidate_beside_live_logins_and_never_applies_it(serve
     std::thread::sleep(Duration::from_millis(300));
     let (_, shadows) = server.get("/v1/tenants/acme/decisions?shadow=true", fx.admin());
     assert_eq!(shadows["decisions"].as_array().unwrap().len(), 1, "no shadow after clearing: {shadows} (bob: {bob})");
+}
+
+/// A user-rules module that uploads (it speaks the ABI) and traps on every user.
+fn trapping_user_rules() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+  (memory (export "memory") 1)
+  (func (export "muster_abi_version") (result i32) (i32.const 1))
+  (func (export "muster_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "muster_user_rules") (param i32 i32) (result i64) unreachable))"#,
+    )
+    .unwrap()
+}
+
+/// Rules that fail are never a silent gap: an impact preview lists the users they fail on
+/// beside the changes, a shadow run records its failure and the summary counts it, and a live
+/// login records a decision that was not applied, with the typed error, the module, its cost,
+/// and a WARN line, the answer naming that record.
+fn rules_that_fail_leave_a_record_in_previews_shadow_runs_and_live_logins(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (status, ada) = fx.login(&ada_claims());
+    assert_eq!(status, 200, "{ada}");
+    let ada_id = ada["user_id"].as_str().unwrap();
+    let wasm = trapping_user_rules();
+    let digest = sha256_hex(&wasm);
+    let (status, body) = server.post(
+        &format!("{}/modules/user", fx.realm_path()),
+        fx.admin(),
+        &json!({"wasm": STANDARD.encode(&wasm), "note": "traps"}),
+    );
+    assert_eq!(status, 201, "{body}");
+
+    let (status, impact) =
+        server.post(&format!("{}/modules/user/versions/2/impact", fx.realm_path()), fx.admin(), &json!({}));
+    assert_eq!(status, 200, "an impact preview does not fail whole: {impact}");
+    assert_eq!(
+        (impact["evaluated"].as_i64(), impact["changed"].as_i64(), impact["failed"].as_i64()),
+        (Some(1), Some(0), Some(1))
+    );
+    let failure = &impact["failures"][0];
+    assert_eq!(
+        (&failure["user_id"], &failure["failed"], &failure["kind"]),
+        (&json!(ada_id), &json!("candidate"), &json!("trap"))
+    );
+
+    let shadow = format!("{}/modules/user/shadow", fx.realm_path());
+    let (status, body) = server.put(&shadow, fx.admin(), &json!({"version": 2}));
+    assert_eq!(status, 200, "{body}");
+    let (status, live) = fx.login(&ada_claims());
+    assert_eq!(status, 200, "a failing shadow does not touch the live login: {live}");
+    let shadows = wait_for_decisions(server, &fx, "shadow=true&failed=true", 1);
+    assert_eq!((&shadows[0]["shadow_of"], &shadows[0]["failure"]["kind"]), (&live["decision_id"], &json!("trap")));
+    let (_, summary) = server.get(&format!("{}/shadow", fx.realm_path()), fx.admin());
+    assert_eq!(
+        (summary["results"][0]["evaluated"].as_i64(), summary["results"][0]["failed"].as_i64()),
+        (Some(1), Some(1)),
+        "{summary}"
+    );
+    let (status, body) = server.delete(&shadow, fx.admin());
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) =
+        server.post_empty(&format!("{}/modules/user/versions/2/activate", fx.realm_path()), fx.admin());
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = fx.login(&ada_claims());
+    assert!(assert_error(status, &body, 422, "rules_failed").contains("trapped"), "{body}");
+    let decision_id = body["error"]["decision_id"].as_str().expect("the answer names the failure's record");
+    let (status, record) = server.get(&format!("/v1/tenants/acme/decisions/{decision_id}"), fx.admin());
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(
+        (record["applied"].as_bool(), record["trigger"].as_str(), &record["output"]),
+        (Some(false), Some("login"), &Value::Null)
+    );
+    assert_eq!((record["user_id"].as_str(), record["user_rules_version"].as_i64()), (Some(ada_id), Some(2)));
+    assert_eq!(record["user_rules_digest"], digest.as_str());
+    assert_eq!(record["failure"]["kind"], "trap", "{record}");
+    assert!(record["failure"]["message"].as_str().unwrap().contains("user rules version 2 failed"), "{record}");
+    assert!(record["fuel"].as_i64().unwrap() > 0 && record["duration_us"].as_i64().unwrap() >= 0, "{record}");
+    assert_eq!(record["input"]["user"]["user_name"], "ada@acme.com", "the input is kept, as JSON");
+    let (_, failed) = server.get("/v1/tenants/acme/decisions?failed=true&shadow=false", fx.admin());
+    assert_eq!(failed["decisions"].as_array().unwrap().len(), 1, "{failed}");
+    assert_eq!(failed["decisions"][0]["id"], decision_id);
+    let (_, made) = server.get("/v1/tenants/acme/decisions?failed=false&shadow=false", fx.admin());
+    assert!(made["decisions"].as_array().unwrap().iter().all(|d| d["failure"].is_null()), "{made}");
+    let (_, user) = server.get(&format!("{}/users/{ada_id}", fx.realm_path()), fx.admin());
+    assert_eq!(user["organization"], "acme-sales", "nothing applied: {user}");
+    let log = server.log();
+    let warned = log.lines().find(|line| line.contains(decision_id)).unwrap_or_else(|| panic!("a log line: {log}"));
+    assert!(warned.contains("WARN") && warned.contains("rules failed"), "{warned}");
 }
 
 /// Decision retention: validated, audited, and a purge keeps what is younger than the setting.
@@ -731,7 +821,7 @@ fn retention_is_set_per_tenant_and_purges_on_demand(server: &TestServer) {
     let (_, list) = server.get("/v1/tenants/acme/decisions", fx.admin());
     assert_eq!(list["decisions"].as_array().unwrap().len(), 1, "a fresh decision is kept: {list}");
     let updates = audit_actions(server, &fx.tenant, "tenant.updated");
-    let details: Value = serde_json::from_str(updates.last().unwrap()["details"].as_str().unwrap()).unwrap();
+    let details = &updates.last().unwrap()["details"];
     assert_eq!(details["decision_retention_days"], 30, "{updates:?}");
 
     let (status, tenant) = server.put(retention, fx.admin(), &json!({"decision_retention_days": null}));
@@ -1291,7 +1381,7 @@ fn sigkill_mid_burst(backend: Backend) {
         assert_eq!(status, 200, "decision {decision} was answered before the kill but is lost: {record}");
         assert_eq!(record["user_id"], user.as_str());
         assert_eq!(record["applied"], true);
-        let output: Value = serde_json::from_str(record["output"].as_str().unwrap()).unwrap();
+        let output = &record["output"];
         assert_eq!(output["user"]["organization"], "acme-sales");
         let (status, stored) = server.get(&format!("{}/users/{user}", fx.realm_path()), fx.admin());
         assert_eq!(status, 200, "user {user} of decision {decision} is lost: {stored}");

@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use db::TestDb;
 use muster_store::{
-    ApiKey, ApplyDecision, Audit, AuditFilter, AuditNote, DecisionFilter, DecisionRecord, GroupMember, KeyKind,
-    MembersChange, MembershipChange, Millis, NewModuleVersion, Organization, ProviderGroupMark, Realm, RuleKind,
-    ScimCredential, ScimGroup, ScimGroupChange, ScimToken, Session, Store, StoreError, Tenant, UserRecord, UserStatus,
+    ApiKey, ApplyDecision, Audit, AuditFilter, AuditNote, DecisionFilter, DecisionRecord, FailedEvaluation,
+    GroupMember, KeyKind, MembersChange, MembershipChange, Millis, NewModuleVersion, Organization, ProviderGroupMark,
+    Realm, RuleKind, ScimCredential, ScimGroup, ScimGroupChange, ScimToken, Session, Store, StoreError, Tenant,
+    UserRecord, UserStatus,
 };
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -205,6 +206,7 @@ fn decision(tenant: &str, realm: &str, user: Option<&str>, id: &str, created_at:
         created_at,
         shadow_of: None,
         differs: None,
+        failure: None,
     }
 }
 
@@ -826,6 +828,10 @@ async fn decisions_are_filtered_and_paged_newest_first(db: &TestDb) {
         );
         d.trigger = if n % 2 == 0 { "scim_update".into() } else { "login".into() };
         d.shadow = n % 4 == 1;
+        if n % 5 == 2 {
+            d.output = "null".into();
+            d.failure = Some(FailedEvaluation { kind: "trap".into(), message: format!("module trapped: {n}") });
+        }
         store.insert_decision(&d).await.unwrap();
         expected.push(d);
     }
@@ -852,6 +858,11 @@ async fn decisions_are_filtered_and_paged_newest_first(db: &TestDb) {
     assert_eq!(ids(shadow), want(&|d| d.shadow));
     let live = store.list_decisions(DecisionFilter { shadow: Some(false), ..all.clone() }).await.unwrap();
     assert_eq!(ids(live), want(&|d| !d.shadow));
+    let failed = store.list_decisions(DecisionFilter { failed: Some(true), ..all.clone() }).await.unwrap();
+    assert!(failed.iter().all(|d| d.failure.as_ref().is_some_and(|f| f.kind == "trap")), "the failure round-trips");
+    assert_eq!(ids(failed), want(&|d| d.failure.is_some()));
+    let made = store.list_decisions(DecisionFilter { failed: Some(false), ..all.clone() }).await.unwrap();
+    assert_eq!(ids(made), want(&|d| d.failure.is_none()));
     let window = DecisionFilter { since: Some(T0 + 10), until: Some(T0 + 40), ..all.clone() };
     assert_eq!(
         ids(store.list_decisions(window).await.unwrap()),

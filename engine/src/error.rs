@@ -210,6 +210,26 @@ pub enum EvalError {
     Guest(String),
 }
 
+/// An evaluation that failed, with what it cost until it did: what a decision record of the
+/// failure keeps.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct Failure {
+    /// Why it failed.
+    pub error: EvalError,
+    /// Wall-clock time until the failure, instantiation included.
+    pub duration: Duration,
+    /// Fuel consumed until the failure (the whole budget when it ran out).
+    pub fuel_consumed: u64,
+}
+
+impl Failure {
+    /// A failure before the module ran: it cost nothing.
+    pub(crate) fn nothing_ran(error: EvalError) -> Failure {
+        Failure { error, duration: Duration::ZERO, fuel_consumed: 0 }
+    }
+}
+
 impl EvalError {
     /// A short, stable snake_case name of the failure, for metrics and logs.
     pub fn kind(&self) -> &'static str {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use muster_wire::abi::{self, OutputSlice};
 use wasmtime::{InstancePre, Store, Trap, WasmBacktrace};
 
-use crate::{EvalError, Limits, host_functions::HostState, regex_cache::RegexCache, ticker::EpochTicker};
+use crate::{EvalError, Failure, Limits, host_functions::HostState, regex_cache::RegexCache, ticker::EpochTicker};
 
 /// What a module needs to be called: its pre-linked instance template and its limits.
 pub struct Callable {
@@ -30,9 +30,10 @@ pub struct Invocation {
 
 impl Callable {
     /// Calls `export` — a `(ptr, len) -> packed output` entry point — with `input`.
-    pub fn invoke(&self, export: &'static str, input: &[u8]) -> Result<Invocation, EvalError> {
+    pub fn invoke(&self, export: &'static str, input: &[u8]) -> Result<Invocation, Failure> {
         if input.len() > self.limits.max_input_bytes {
-            return Err(EvalError::InputTooLarge { size: input.len(), limit: self.limits.max_input_bytes });
+            let error = EvalError::InputTooLarge { size: input.len(), limit: self.limits.max_input_bytes };
+            return Err(Failure::nothing_ran(error));
         }
         self.with_instance(|store, instance| {
             let input_len = input.len() as i32;
@@ -48,7 +49,10 @@ impl Callable {
             let packed = entry.call(&mut *store, (input_ptr, input_len))?;
             Ok(read_output(memory.data(&*store), packed, self.limits.max_output_bytes))
         })
-        .and_then(|(output, fuel_consumed, duration)| Ok(Invocation { output: output?, fuel_consumed, duration }))
+        .and_then(|(output, fuel_consumed, duration)| match output {
+            Ok(output) => Ok(Invocation { output, fuel_consumed, duration }),
+            Err(error) => Err(Failure { error, fuel_consumed, duration }),
+        })
     }
 
     /// Asks the module which ABI version it speaks.
@@ -57,6 +61,7 @@ impl Callable {
             instance.get_typed_func::<(), i32>(&mut *store, abi::ABI_VERSION_EXPORT)?.call(&mut *store, ())
         })
         .map(|(version, _, _)| version)
+        .map_err(|failed| failed.error)
     }
 
     /// Runs `body` on a fresh instance under the limits; returns its value, the fuel consumed
@@ -64,19 +69,24 @@ impl Callable {
     fn with_instance<R>(
         &self,
         body: impl FnOnce(&mut Store<HostState>, &wasmtime::Instance) -> wasmtime::Result<R>,
-    ) -> Result<(R, u64, Duration), EvalError> {
+    ) -> Result<(R, u64, Duration), Failure> {
         let started = Instant::now();
         let limits = &self.limits;
         let deadline = started.checked_add(limits.timeout);
         let state = HostState::new(self.regexes.clone(), limits.max_memory_bytes, limits.max_table_elements, deadline);
         let mut store = Store::new(self.pre.module().engine(), state);
         store.limiter(|state| state.limiter());
-        store.set_fuel(limits.fuel).map_err(|e| EvalError::Instantiation(e.to_string()))?;
+        store.set_fuel(limits.fuel).map_err(|e| Failure::nothing_ran(EvalError::Instantiation(e.to_string())))?;
         store.set_epoch_deadline(EpochTicker::ticks_for(limits.timeout));
-        let instance = self.pre.instantiate(&mut store).map_err(|e| classify(e, &store, limits, true))?;
-        let value = body(&mut store, &instance).map_err(|e| classify(e, &store, limits, false))?;
-        let fuel_consumed = limits.fuel - store.get_fuel().unwrap_or(0);
-        Ok((value, fuel_consumed, started.elapsed()))
+        let fuel_consumed = |store: &Store<HostState>| limits.fuel - store.get_fuel().unwrap_or(0);
+        let failed = |error: wasmtime::Error, store: &Store<HostState>, instantiating: bool| Failure {
+            error: classify(error, store, limits, instantiating),
+            fuel_consumed: fuel_consumed(store),
+            duration: started.elapsed(),
+        };
+        let instance = self.pre.instantiate(&mut store).map_err(|e| failed(e, &store, true))?;
+        let value = body(&mut store, &instance).map_err(|e| failed(e, &store, false))?;
+        Ok((value, fuel_consumed(&store), started.elapsed()))
     }
 }
 

@@ -38,6 +38,6 @@ mod ticker;
 pub mod trace;
 
 pub use engine::{Engine, EngineConfig};
-pub use error::{EngineError, EvalError, LoadError};
+pub use error::{EngineError, EvalError, Failure, LoadError};
 pub use limits::Limits;
 pub use module::{Entries, Evaluation, PreparedSettings, RuleModule};

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 use muster_wire::{Context, GroupDecision, GuestError, Response, User, UserDecision, abi, codec, trace::TraceStep};
 use serde::de::DeserializeOwned;
 
-use crate::{EvalError, invoke::Callable, trace};
+use crate::{EvalError, Failure, invoke::Callable, trace};
 
 /// Which entry points a module exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -86,7 +86,7 @@ impl RuleModule {
         if !self.inner.entries.prepare_settings {
             return Ok(PreparedSettings(settings_json.to_vec()));
         }
-        let invocation = self.callable().invoke(abi::PREPARE_SETTINGS, settings_json)?;
+        let invocation = self.callable().invoke(abi::PREPARE_SETTINGS, settings_json).map_err(|f| f.error)?;
         let (prepared, _trace) = decode_response::<Vec<u8>>(&invocation.output)?;
         Ok(PreparedSettings(prepared))
     }
@@ -98,6 +98,16 @@ impl RuleModule {
         context: &Context,
         user: &User,
     ) -> Result<Evaluation<UserDecision>, EvalError> {
+        self.evaluate_user_metered(settings, context, user).map_err(|failure| failure.error)
+    }
+
+    /// [`RuleModule::evaluate_user`], whose failure also says what it cost.
+    pub fn evaluate_user_metered(
+        &self,
+        settings: &PreparedSettings,
+        context: &Context,
+        user: &User,
+    ) -> Result<Evaluation<UserDecision>, Failure> {
         self.require(self.inner.entries.user_rules, abi::USER_RULES)?;
         let request = codec::encode_user_request(context, &settings.0, user).map_err(encode_failed)?;
         self.evaluate(abi::USER_RULES, &request)
@@ -110,35 +120,50 @@ impl RuleModule {
         context: &Context,
         groups: &[String],
     ) -> Result<Evaluation<GroupDecision>, EvalError> {
+        self.evaluate_groups_metered(settings, context, groups).map_err(|failure| failure.error)
+    }
+
+    /// [`RuleModule::evaluate_groups`], whose failure also says what it cost.
+    pub fn evaluate_groups_metered(
+        &self,
+        settings: &PreparedSettings,
+        context: &Context,
+        groups: &[String],
+    ) -> Result<Evaluation<GroupDecision>, Failure> {
         self.require(self.inner.entries.group_rules, abi::GROUP_RULES)?;
         let request = codec::encode_group_request(context, &settings.0, groups).map_err(encode_failed)?;
         let evaluation: Evaluation<GroupDecision> = self.evaluate(abi::GROUP_RULES, &request)?;
         let answered: Vec<&str> = evaluation.output.groups.iter().map(|a| a.group.as_str()).collect();
         if answered.len() != groups.len() || answered.iter().zip(groups).any(|(a, g)| *a != g) {
-            return Err(EvalError::MalformedOutput(format!(
+            let error = EvalError::MalformedOutput(format!(
                 "asked about {} groups, answered about {:?}",
                 groups.len(),
                 answered
-            )));
+            ));
+            return Err(Failure { error, duration: evaluation.duration, fuel_consumed: evaluation.fuel_consumed });
         }
         Ok(evaluation)
     }
 
-    fn require(&self, exported: bool, export: &'static str) -> Result<(), EvalError> {
-        if exported { Ok(()) } else { Err(EvalError::NotExported(export)) }
+    fn require(&self, exported: bool, export: &'static str) -> Result<(), Failure> {
+        if exported { Ok(()) } else { Err(Failure::nothing_ran(EvalError::NotExported(export))) }
     }
 
-    fn evaluate<T: DeserializeOwned>(&self, export: &'static str, request: &[u8]) -> Result<Evaluation<T>, EvalError> {
+    fn evaluate<T: DeserializeOwned>(&self, export: &'static str, request: &[u8]) -> Result<Evaluation<T>, Failure> {
         let invocation = self.callable().invoke(export, request)?;
-        let (output, mut trace) = decode_response(&invocation.output)?;
+        let (output, mut trace) = decode_response(&invocation.output).map_err(|error| Failure {
+            error,
+            duration: invocation.duration,
+            fuel_consumed: invocation.fuel_consumed,
+        })?;
         let limits = &self.callable().limits;
         trace::truncate(&mut trace, limits.max_trace_steps, limits.max_trace_bytes, trace::text_bytes);
         Ok(Evaluation { output, trace, duration: invocation.duration, fuel_consumed: invocation.fuel_consumed })
     }
 }
 
-fn encode_failed(error: codec::CodecError) -> EvalError {
-    EvalError::Encode(error.0)
+fn encode_failed(error: codec::CodecError) -> Failure {
+    Failure::nothing_ran(EvalError::Encode(error.0))
 }
 
 fn decode_response<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, Vec<TraceStep>), EvalError> {

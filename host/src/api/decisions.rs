@@ -34,6 +34,8 @@ pub struct DecisionQuery {
     shadow: Option<bool>,
     applied: Option<bool>,
     differs: Option<bool>,
+    /// Only decisions whose rules failed (`true`), or only those made (`false`).
+    failed: Option<bool>,
     since: Option<i64>,
     until: Option<i64>,
     /// Continue after this decision id (the `next_before` of the previous page).
@@ -67,6 +69,7 @@ pub async fn list(
             shadow: query.shadow,
             applied: query.applied,
             differs: query.differs,
+            failed: query.failed,
             since: query.since,
             until: query.until,
             before_id: query.before,

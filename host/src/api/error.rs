@@ -58,6 +58,15 @@ pub enum ApiError {
     /// 422: well-formed but refused (a module or settings document that does not validate).
     #[error("{0}")]
     Unprocessable(String),
+    /// 422 `rules_failed`: the realm's rules failed on this user; nothing was applied. A live
+    /// decision's failure is recorded, and the body names its record (`decision_id`).
+    #[error("{message}")]
+    RulesFailed {
+        /// What failed.
+        message: String,
+        /// The decision record of the failure.
+        decision_id: Option<String>,
+    },
     /// 409, or 429 with `Retry-After` when waiting frees the quota (uploads per hour): storing
     /// it would exceed one of the tenant's quotas.
     #[error("{message}")]
@@ -94,6 +103,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            ApiError::RulesFailed { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "rules_failed"),
             ApiError::QuotaExceeded { retry_after: None, .. } => (StatusCode::CONFLICT, "quota_exceeded"),
             ApiError::QuotaExceeded { retry_after: Some(_), .. } => (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"),
             ApiError::TooManyRequests(..) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
@@ -125,7 +135,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Malformed(detail) => ApiError::BadRequest(detail),
             ServiceError::Patch(patch) => ApiError::BadRequest(patch.to_string()),
             ServiceError::InvalidValue(detail) => ApiError::Unprocessable(detail),
-            rules @ ServiceError::RulesFailed(_) => ApiError::Unprocessable(rules.to_string()),
+            ServiceError::RulesFailed { error, decision_id } => {
+                ApiError::RulesFailed { message: format!("the realm's rules failed: {error}"), decision_id }
+            }
             ServiceError::QuotaExceeded(quota) => {
                 ApiError::QuotaExceeded { message: quota.to_string(), retry_after: quota.retry_after() }
             }
@@ -166,7 +178,11 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut response = (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response();
+        let mut body = json!({ "error": { "code": code, "message": message } });
+        if let ApiError::RulesFailed { decision_id: Some(id), .. } = &self {
+            body["error"]["decision_id"] = json!(id);
+        }
+        let mut response = (status, Json(body)).into_response();
         match &self {
             ApiError::RateLimited { retry_after_secs, .. } => {
                 response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use muster_engine::{EvalError, PreparedSettings, RuleModule};
+use muster_engine::{EvalError, Failure, PreparedSettings, RuleModule};
 use muster_wire::{Context, GroupAssignment, Outcome, User, UserDecision, trace::TraceStep};
 
 use super::outcome::{GroupsOutcome, ModuleRef, RealmOutcome, UserOutcome};
@@ -61,14 +61,18 @@ impl FailedRules {
 
 /// A module failed on this input.
 #[derive(Debug, thiserror::Error)]
-#[error("{} rules version {version} failed: {error}", kind.as_str())]
+#[error("{} rules version {} failed: {error}", kind.as_str(), module.version)]
 pub struct EvaluationError {
     /// User or group rules.
     pub kind: FailedRules,
-    /// Which version.
-    pub version: i64,
+    /// Which version, and its digest.
+    pub module: ModuleRef,
     /// The engine's typed error.
     pub error: EvalError,
+    /// Time spent in modules until the failure (the user rules' too when the group rules failed).
+    pub duration: Duration,
+    /// Fuel consumed until the failure, likewise.
+    pub fuel: u64,
 }
 
 /// Runs `rules` on `user` in `context`.
@@ -77,9 +81,10 @@ pub fn evaluate(rules: &RealmRules, context: &Context, user: &User) -> Result<Re
     let mut fuel = 0u64;
     let user_outcome = match &rules.user_rules {
         Some(loaded) => {
-            let evaluation = loaded.module.evaluate_user(&loaded.settings, context, user).map_err(|error| {
-                EvaluationError { kind: FailedRules::User, version: loaded.reference.version, error }
-            })?;
+            let evaluation = loaded
+                .module
+                .evaluate_user_metered(&loaded.settings, context, user)
+                .map_err(|failure| failed(FailedRules::User, loaded, failure, duration, fuel))?;
             duration += evaluation.duration;
             fuel += evaluation.fuel_consumed;
             UserOutcome { decision: evaluation.output, trace: evaluation.trace, module: Some(loaded.reference.clone()) }
@@ -88,10 +93,10 @@ pub fn evaluate(rules: &RealmRules, context: &Context, user: &User) -> Result<Re
     };
     let groups_outcome = match &rules.group_rules {
         Some(loaded) => {
-            let evaluation =
-                loaded.module.evaluate_groups(&loaded.settings, context, &user.provider_groups).map_err(|error| {
-                    EvaluationError { kind: FailedRules::Group, version: loaded.reference.version, error }
-                })?;
+            let evaluation = loaded
+                .module
+                .evaluate_groups_metered(&loaded.settings, context, &user.provider_groups)
+                .map_err(|failure| failed(FailedRules::Group, loaded, failure, duration, fuel))?;
             duration += evaluation.duration;
             fuel += evaluation.fuel_consumed;
             GroupsOutcome {
@@ -108,6 +113,23 @@ pub fn evaluate(rules: &RealmRules, context: &Context, user: &User) -> Result<Re
         duration_us: i64::try_from(duration.as_micros()).unwrap_or(i64::MAX),
         fuel: i64::try_from(fuel).unwrap_or(i64::MAX),
     })
+}
+
+/// The failure of `loaded`, charged with what ran before it (`duration`, `fuel`).
+fn failed(
+    kind: FailedRules,
+    loaded: &LoadedModule,
+    failure: Failure,
+    duration: Duration,
+    fuel: u64,
+) -> EvaluationError {
+    EvaluationError {
+        kind,
+        module: loaded.reference.clone(),
+        error: failure.error,
+        duration: duration + failure.duration,
+        fuel: fuel.saturating_add(failure.fuel_consumed),
+    }
 }
 
 fn note(rule: Option<&str>, check: String) -> TraceStep {
@@ -268,7 +290,7 @@ mod tests {
         let wasm = wat_module("unreachable", "");
         let realm = RealmRules { user_rules: Some(loaded(&wasm, b"{}", 3)), ..rules(Some("acme")) };
         let failure = evaluate(&realm, &context(), &ada()).unwrap_err();
-        assert_eq!((failure.kind, failure.version), (FailedRules::User, 3));
+        assert_eq!((failure.kind, failure.module.version), (FailedRules::User, 3));
         assert!(matches!(failure.error, EvalError::Trap(_)), "{:?}", failure.error);
     }
 

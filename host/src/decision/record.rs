@@ -7,7 +7,10 @@
 //! trace left is refused ([`RecordError::TooLarge`]), and the decision with it.
 
 use muster_engine::trace;
-use muster_store::{ids::random_id, model::DecisionRecord, model::Millis};
+use muster_store::{
+    ids::random_id,
+    model::{DecisionRecord, FailedEvaluation, Millis},
+};
 use muster_wire::{TraceStep, Trigger};
 
 use super::{
@@ -97,7 +100,82 @@ pub fn decision_record(
         created_at: now,
         shadow_of,
         differs,
+        failure: None,
     })
+}
+
+/// A run of a realm's rules that failed: what its record keeps besides the input.
+#[derive(Debug, Clone)]
+pub struct FailedRun {
+    /// The user-rules version that was to run, and its digest when known.
+    pub user_rules: Option<(i64, Option<String>)>,
+    /// The group-rules version that was to run, and its digest when known.
+    pub group_rules: Option<(i64, Option<String>)>,
+    /// Why it failed.
+    pub failure: FailedEvaluation,
+    /// Time spent in modules until the failure, in microseconds.
+    pub duration_us: i64,
+    /// Fuel consumed until the failure.
+    pub fuel: i64,
+}
+
+/// A new record (with a fresh id) of rules that failed on `input`: never applied, no output
+/// (`null`), an empty trace, and the failure. Small and bounded whatever the module did (its
+/// message is cut to [`MAX_FAILURE_MESSAGE_BYTES`]).
+pub fn failure_record(
+    subject: Subject<'_>,
+    input: &CanonicalInput,
+    run: FailedRun,
+    recorded: Recorded,
+    now: Millis,
+) -> Result<DecisionRecord, RecordError> {
+    let (shadow, shadow_of) = match recorded {
+        Recorded::Applied => (false, None),
+        Recorded::Shadow { of, .. } => (true, Some(of)),
+    };
+    let mut failure = run.failure;
+    failure.message = cut(failure.message, MAX_FAILURE_MESSAGE_BYTES);
+    let (user_rules_version, user_rules_digest) = run.user_rules.unzip();
+    let (group_rules_version, group_rules_digest) = run.group_rules.unzip();
+    Ok(DecisionRecord {
+        id: random_id(12),
+        tenant_id: subject.tenant_id.to_owned(),
+        realm_id: subject.realm_id.to_owned(),
+        user_id: subject.user_id.map(str::to_owned),
+        trigger: trigger_name(input.context.trigger).to_owned(),
+        applied: false,
+        shadow,
+        input: serde_json::to_string(input)?,
+        user_rules_version,
+        user_rules_digest: user_rules_digest.flatten(),
+        group_rules_version,
+        group_rules_digest: group_rules_digest.flatten(),
+        output: "null".to_owned(),
+        trace: serde_json::to_string(&DecisionTrace { user: Vec::new(), groups: Vec::new() })?,
+        duration_us: run.duration_us,
+        fuel: run.fuel,
+        created_at: now,
+        shadow_of,
+        differs: None,
+        failure: Some(failure),
+    })
+}
+
+/// The longest failure message a record keeps, in bytes (a guest's panic message is the
+/// guest's to choose).
+pub const MAX_FAILURE_MESSAGE_BYTES: usize = 4096;
+
+/// `text` cut to at most `max` bytes on a character boundary, with `…` when it was cut.
+fn cut(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max.saturating_sub('…'.len_utf8());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
 }
 
 /// Room kept for the record's two marker steps and the trace's own brackets when cutting it.
@@ -175,6 +253,30 @@ mod tests {
         let cut: DecisionTrace = serde_json::from_str(&bounded_trace(trace.clone(), 250).unwrap().unwrap()).unwrap();
         assert_eq!((cut.user.len(), cut.groups.len()), (1, 1), "only the markers fit");
         assert_eq!(bounded_trace(trace, 100).unwrap(), None, "not even the markers fit");
+    }
+
+    #[test]
+    fn a_failure_is_recorded_small_unapplied_and_with_its_message_cut() {
+        let input = CanonicalInput {
+            context: muster_wire::Context { realm: "entra".into(), trigger: Trigger::Login },
+            user: muster_wire::User { user_name: "ada".into(), ..Default::default() },
+        };
+        let run = FailedRun {
+            user_rules: Some((3, Some("ab".repeat(32)))),
+            group_rules: Some((1, None)),
+            failure: FailedEvaluation { kind: "guest_panic".into(), message: "é".repeat(5000) },
+            duration_us: 120,
+            fuel: 4567,
+        };
+        let subject = Subject { tenant_id: "acme", realm_id: "entra", user_id: Some("u1") };
+        let record = failure_record(subject, &input, run, Recorded::Applied, 9).unwrap();
+        assert!(!record.applied && !record.shadow);
+        assert_eq!((record.output.as_str(), record.fuel, record.duration_us), ("null", 4567, 120));
+        assert_eq!((record.user_rules_version, record.group_rules_version), (Some(3), Some(1)));
+        assert_eq!(record.group_rules_digest, None);
+        let failure = record.failure.unwrap();
+        assert!(failure.message.len() <= MAX_FAILURE_MESSAGE_BYTES && failure.message.ends_with('…'));
+        assert_eq!(serde_json::from_str::<CanonicalInput>(&record.input).unwrap(), input, "the input replays");
     }
 
     #[test]

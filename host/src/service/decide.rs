@@ -17,7 +17,7 @@ use super::{
 use crate::decision::{
     input::{CanonicalInput, rules_input},
     outcome::RealmOutcome,
-    record::{RecordError, Recorded, Subject, decision_record},
+    record::{RecordError, Recorded, Subject, decision_record, failure_record, trigger_name},
 };
 use muster_store::{
     ApplyDecision, Audit, AuditNote, ProviderGroupMark, Store, StoreError,
@@ -85,7 +85,17 @@ pub struct Applied {
 /// Why a decision could not be made or applied.
 #[derive(Debug, thiserror::Error)]
 pub enum DecideError {
-    /// The rules failed.
+    /// The rules failed, and the failure is recorded as the decision `decision_id` (not
+    /// applied).
+    #[error("{error}")]
+    Failed {
+        /// Why.
+        error: RulesError,
+        /// The record of the failure.
+        decision_id: String,
+    },
+    /// The rules did not run, or failed without a record (the tenant's slots were taken, the
+    /// store failed).
     #[error(transparent)]
     Rules(#[from] RulesError),
     /// The store refused the change (conflict, version mismatch, missing user) or failed.
@@ -100,7 +110,7 @@ impl DecideError {
     /// A short snake_case name of the failure, for metrics.
     pub fn kind(&self) -> &'static str {
         match self {
-            DecideError::Rules(rules) => rules.kind(),
+            DecideError::Failed { error, .. } | DecideError::Rules(error) => error.kind(),
             DecideError::Store(_) => "store",
             DecideError::Encode(_) => "encode",
         }
@@ -110,6 +120,7 @@ impl DecideError {
 impl From<DecideError> for ServiceError {
     fn from(error: DecideError) -> Self {
         match error {
+            DecideError::Failed { error, decision_id } => ServiceError::rules_failed(error, Some(decision_id)),
             DecideError::Rules(rules) => rules.into(),
             DecideError::Store(store) => store.into(),
             DecideError::Encode(detail) => ServiceError::Internal(detail),
@@ -126,19 +137,29 @@ pub async fn decide_and_apply<S: DecidingStore>(
 ) -> Result<Applied, DecideError> {
     let Change { mut user, trigger, expected_version, session, events } = change;
     let input = CanonicalInput { context: Context { realm: realm.id.clone(), trigger }, user: rules_input(&user) };
-    let outcome =
-        decider.rules.evaluate(decider.store, realm, Selection::active(realm), &input.context, &input.user).await?;
+    // A user not stored yet (a first login, a SCIM create) is not named by a failure's record.
+    let stored_user = expected_version.map(|_| user.id.clone());
+    let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: stored_user.as_deref() };
+    let selection = Selection::active(realm);
+    let outcome = match decider.rules.evaluate(decider.store, realm, selection, &input.context, &input.user).await {
+        Ok(outcome) => outcome,
+        Err(error) => return Err(record_failure(decider, subject, &input, selection, error, None).await),
+    };
     let now = now_millis();
     user.organization = outcome.user.decision.organization.clone();
     user.rule_groups = outcome.user.decision.groups.clone();
     user.updated_at = now;
     let provider_groups = outcome.provider_group_marks();
-    let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: Some(&user.id) };
-    let decision = decision_record(subject, &input, &outcome, Recorded::Applied, now, decider.max_record_bytes)
-        .map_err(|error| match error {
-            RecordError::TooLarge { size, limit } => DecideError::Rules(RulesError::RecordTooLarge { size, limit }),
-            encode @ RecordError::Encode(_) => DecideError::Encode(encode.to_string()),
-        })?;
+    let subject = Subject { user_id: Some(&user.id), ..subject };
+    let decision = match decision_record(subject, &input, &outcome, Recorded::Applied, now, decider.max_record_bytes) {
+        Ok(decision) => decision,
+        Err(RecordError::TooLarge { size, limit }) => {
+            let subject = Subject { user_id: stored_user.as_deref(), ..subject };
+            let error = RulesError::RecordTooLarge { size, limit };
+            return Err(record_failure(decider, subject, &input, selection, error, Some(&outcome)).await);
+        }
+        Err(encode @ RecordError::Encode(_)) => return Err(DecideError::Encode(encode.to_string())),
+    };
     let decision_id = decision.id.clone();
     decider
         .store
@@ -158,6 +179,47 @@ pub async fn decide_and_apply<S: DecidingStore>(
         state.shadow.spawn(state, realm, input, &decision_id, &user.id, &outcome);
     }
     Ok(Applied { user, provider_groups, decision_id, outcome })
+}
+
+/// Records rules that failed on `input` as a decision (not applied) and logs it; the error names
+/// the record. `ran` is the outcome when the rules decided but the decision could not be kept.
+/// A failure that is not the rules' (see [`RulesError::failed_run`]) is neither recorded nor
+/// logged here, and so is a record the store refuses (logged).
+async fn record_failure<S: DecidingStore>(
+    decider: &Decider<'_, S>,
+    subject: Subject<'_>,
+    input: &CanonicalInput,
+    selection: Selection,
+    error: RulesError,
+    ran: Option<&RealmOutcome>,
+) -> DecideError {
+    let Some(mut run) = error.failed_run(selection) else { return DecideError::Rules(error) };
+    if let Some(outcome) = ran {
+        (run.duration_us, run.fuel) = (outcome.duration_us, outcome.fuel);
+    }
+    let trigger = trigger_name(input.context.trigger);
+    let recorded = match failure_record(subject, input, run, Recorded::Applied, now_millis()) {
+        Ok(record) => decider.store.insert_decision(&record).await.map(|()| record.id).map_err(|e| e.to_string()),
+        Err(encode) => Err(encode.to_string()),
+    };
+    match recorded {
+        Ok(decision_id) => {
+            tracing::warn!(
+                tenant = subject.tenant_id, realm = subject.realm_id, user = input.user.user_name, trigger,
+                decision = %decision_id, kind = error.kind(), %error,
+                "the realm's rules failed: nothing was applied"
+            );
+            DecideError::Failed { error, decision_id }
+        }
+        Err(not_recorded) => {
+            tracing::warn!(
+                tenant = subject.tenant_id, realm = subject.realm_id, user = input.user.user_name, trigger,
+                kind = error.kind(), %error, %not_recorded,
+                "the realm's rules failed: nothing was applied, and the failure could not be recorded"
+            );
+            DecideError::Rules(error)
+        }
+    }
 }
 
 /// Decides again about the stored user `user_id` whose inputs changed elsewhere (`trigger`

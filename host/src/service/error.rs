@@ -58,9 +58,14 @@ pub enum ServiceError {
     Patch(#[from] PatchError),
     /// The realm's rules failed on this user (the module trapped, ran out of budget, answered
     /// something invalid): nothing was applied, and retrying will not help until the rules
-    /// change.
-    #[error("the realm's rules failed: {0}")]
-    RulesFailed(RulesError),
+    /// change. A live decision's failure is recorded as the decision `decision_id`.
+    #[error("the realm's rules failed: {error}")]
+    RulesFailed {
+        /// Why.
+        error: RulesError,
+        /// The record of the failure, if it was a live decision and is recorded.
+        decision_id: Option<String>,
+    },
     /// Storing it would exceed one of the tenant's quotas (module versions, module bytes,
     /// uploads per hour); nothing was stored.
     #[error(transparent)]
@@ -99,6 +104,11 @@ impl ServiceError {
         }
     }
 
+    /// The rules failed with `error` (recorded as `decision_id`, if they were).
+    pub fn rules_failed(error: RulesError, decision_id: Option<String>) -> Self {
+        ServiceError::RulesFailed { error, decision_id }
+    }
+
     /// Whether a concurrent write moved the stored thing on: trying again may succeed.
     pub fn is_version_mismatch(&self) -> bool {
         matches!(self, ServiceError::VersionMismatch { .. })
@@ -116,7 +126,7 @@ impl ServiceError {
             ServiceError::Malformed(_) => "malformed",
             ServiceError::InvalidValue(_) => "invalid_value",
             ServiceError::Patch(_) => "patch",
-            ServiceError::RulesFailed(rules) => rules.kind(),
+            ServiceError::RulesFailed { error, .. } => error.kind(),
             ServiceError::QuotaExceeded(_) => "quota_exceeded",
             ServiceError::Busy { .. } => "busy",
             ServiceError::Internal(_) => "internal",
@@ -149,7 +159,7 @@ impl From<RulesError> for ServiceError {
                 retry_after: no_slot.waited,
             },
             RulesError::CompileBusy(busy) => ServiceError::from_compile(busy),
-            failed => ServiceError::RulesFailed(failed),
+            failed => ServiceError::rules_failed(failed, None),
         }
     }
 }

@@ -287,8 +287,16 @@ mod tests {
         activate_trapping_user_rules(&store, &mut realm);
         let error =
             login(&decider(&store, &rules), &realm, claims("00u1", "ada@acme.com"), "key:k1").await.unwrap_err();
-        assert!(matches!(error, ServiceError::RulesFailed(_)), "{error:?}");
+        let ServiceError::RulesFailed { decision_id: Some(decision_id), .. } = &error else {
+            panic!("a failure with a record: {error:?}")
+        };
         assert!(store.applied().is_empty());
+        let recorded = store.recorded();
+        assert_eq!(recorded.len(), 1, "the failure is recorded");
+        assert_eq!(&recorded[0].id, decision_id);
+        assert_eq!(recorded[0].failure.as_ref().map(|f| f.kind.as_str()), Some("trap"));
+        assert_eq!(recorded[0].user_id, None, "a first login names no stored user");
+        assert!(recorded[0].fuel > 0, "what ran is charged");
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@ use std::future::Future;
 
 use muster_store::{
     ApplyDecision, Audit, LoginUsers, Store, StoreError,
-    model::{ApiKey, ModuleVersion, RuleKind, UserRecord},
+    model::{ApiKey, DecisionRecord, ModuleVersion, RuleKind, UserRecord},
 };
 
 #[cfg(test)]
@@ -69,6 +69,10 @@ pub trait DecisionStore: Send + Sync {
         apply: ApplyDecision,
         audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records a decision that changes nothing else: here, rules that failed
+    /// ([`Store::insert_decision`]).
+    fn insert_decision(&self, decision: &DecisionRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Everything deciding about a user reads and writes.
@@ -130,5 +134,9 @@ impl DecisionStore for Store {
         audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         Store::apply_decision(self, apply, audit)
+    }
+
+    fn insert_decision(&self, decision: &DecisionRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+        Store::insert_decision(self, decision)
     }
 }

@@ -81,6 +81,31 @@ pub struct UserChange {
     pub candidate: Effect,
 }
 
+/// Which of the two selections an impact preview compares failed on a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailedSide {
+    /// The realm's active versions.
+    Active,
+    /// The candidate.
+    Candidate,
+}
+
+/// A user on whom the candidate (or the active rules) failed: nothing to compare.
+#[derive(Debug, Serialize)]
+pub struct UserFailure {
+    /// Muster's id of the user.
+    pub user_id: String,
+    /// Their user name.
+    pub user_name: String,
+    /// Which rules failed (the candidate's failure is named when both did).
+    pub failed: FailedSide,
+    /// The failure's kind (`fuel_exhausted`, `trap`, …).
+    pub kind: String,
+    /// Why.
+    pub error: String,
+}
+
 /// The impact preview of one page.
 #[derive(Debug, Serialize)]
 pub struct Impact {
@@ -92,8 +117,12 @@ pub struct Impact {
     pub evaluated: usize,
     /// How many of them the candidate would change.
     pub changed: usize,
+    /// How many of them the candidate (or the active rules) failed on.
+    pub failed: usize,
     /// The changes.
     pub changes: Vec<UserChange>,
+    /// The failures, beside the changes.
+    pub failures: Vec<UserFailure>,
     /// Continue with `{"after": next_after}`; `null` on the last page.
     pub next_after: Option<String>,
 }
@@ -114,34 +143,53 @@ pub async fn impact(
     let next_after = (users.len() as i64 == page.limit).then(|| users.last().map(|u| u.id.clone())).flatten();
     let context = Context { realm: realm.id.clone(), trigger: Trigger::DryRun };
     let evaluated = users.len();
-    let mut changes = Vec::new();
+    let (mut changes, mut failures) = (Vec::new(), Vec::new());
     for stored in users {
         let input = rules_input(&stored);
         let active_effect = effect(state, realm, active, &context, &input).await?;
         let candidate_effect = effect(state, realm, candidate, &context, &input).await?;
-        if active_effect != candidate_effect {
-            changes.push(UserChange {
-                user_id: stored.id,
-                user_name: stored.user_name,
-                active: active_effect,
-                candidate: candidate_effect,
-            });
+        let (user_id, user_name) = (stored.id, stored.user_name);
+        match (active_effect, candidate_effect) {
+            (Ok(active), Ok(candidate)) if active != candidate => {
+                changes.push(UserChange { user_id, user_name, active, candidate })
+            }
+            (Ok(_), Ok(_)) => {}
+            (_, Err(error)) => failures.push(UserFailure::of(user_id, user_name, FailedSide::Candidate, &error)),
+            (Err(error), Ok(_)) => failures.push(UserFailure::of(user_id, user_name, FailedSide::Active, &error)),
         }
     }
-    Ok(Impact { kind, version, evaluated, changed: changes.len(), changes, next_after })
+    Ok(Impact {
+        kind,
+        version,
+        evaluated,
+        changed: changes.len(),
+        failed: failures.len(),
+        changes,
+        failures,
+        next_after,
+    })
 }
 
-/// The effect of `selection` on one user.
+impl UserFailure {
+    fn of(user_id: String, user_name: String, failed: FailedSide, error: &RulesError) -> UserFailure {
+        UserFailure { user_id, user_name, failed, kind: error.kind().to_owned(), error: error.to_string() }
+    }
+}
+
+/// The effect of `selection` on one user, or the rules' failure on them; a failure that is not
+/// the rules' (the store, the tenant's slots) ends the preview.
 async fn effect(
     state: &SharedState,
     realm: &Realm,
     selection: Selection,
     context: &Context,
     input: &User,
-) -> Result<Effect, ServiceError> {
-    let outcome =
-        state.rules.evaluate(&state.store, realm, selection, context, input).await.map_err(preview_failure)?;
-    Ok(Effect::of(DecisionOutput::of(&outcome)))
+) -> Result<Result<Effect, RulesError>, ServiceError> {
+    match state.rules.evaluate(&state.store, realm, selection, context, input).await {
+        Ok(outcome) => Ok(Ok(Effect::of(DecisionOutput::of(&outcome)))),
+        Err(error) if error.failed_run(selection).is_some() => Ok(Err(error)),
+        Err(error) => Err(preview_failure(error)),
+    }
 }
 
 /// Which past decisions a backtest re-runs.
@@ -177,6 +225,9 @@ pub struct DecisionChange {
 pub struct DecisionFailure {
     /// The decision record.
     pub decision_id: String,
+    /// The failure's kind (`fuel_exhausted`, `trap`, …; `internal` when the record could not be
+    /// read).
+    pub kind: String,
     /// Why the candidate failed.
     pub error: String,
 }
@@ -241,7 +292,11 @@ pub async fn backtest(
                 candidate,
             }),
             Ok(None) => {}
-            Err(error) => failures.push(DecisionFailure { decision_id: record.id, error: error.to_string() }),
+            Err(error) => failures.push(DecisionFailure {
+                decision_id: record.id,
+                kind: error.kind().to_owned(),
+                error: error.to_string(),
+            }),
         }
     }
     Ok(Backtest {

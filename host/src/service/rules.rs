@@ -19,13 +19,13 @@ use super::module_cache::ModuleCache;
 use super::ports::ModuleStore;
 use super::tenant_slots::{NoSlot, TenantSlots};
 use crate::decision::{
-    evaluator::{self, EvaluationError, LoadedModule, RealmRules},
+    evaluator::{self, EvaluationError, FailedRules, LoadedModule, RealmRules},
     outcome::{ModuleRef, RealmOutcome},
-    record::trigger_name,
+    record::{FailedRun, trigger_name},
 };
 use muster_store::{
     StoreError,
-    model::{ModuleVersion, Realm, RuleKind},
+    model::{FailedEvaluation, ModuleVersion, Realm, RuleKind},
 };
 
 /// Which versions to run: the realm's active ones, or candidates.
@@ -114,6 +114,31 @@ impl RulesError {
             RulesError::Busy(_) => "busy",
             RulesError::RecordTooLarge { .. } => "record_too_large",
         }
+    }
+
+    /// What a record of this failure of `selection` keeps, if it is the rules' failure (they
+    /// trapped, ran out of budget, answered too much, could not be loaded); `None` when nothing
+    /// was run for another reason (the store failed, the tenant's slots were taken), which is
+    /// not recorded as a decision.
+    pub fn failed_run(&self, selection: Selection) -> Option<FailedRun> {
+        let (mut duration_us, mut fuel, mut digest) = (0, 0, None);
+        match self {
+            RulesError::Store(_) | RulesError::CompileBusy(_) | RulesError::Busy(_) => return None,
+            RulesError::Evaluation(failure) => {
+                duration_us = i64::try_from(failure.duration.as_micros()).unwrap_or(i64::MAX);
+                fuel = i64::try_from(failure.fuel).unwrap_or(i64::MAX);
+                digest = Some((failure.kind, failure.module.digest.clone()));
+            }
+            RulesError::MissingVersion { .. } | RulesError::Load { .. } | RulesError::RecordTooLarge { .. } => {}
+        }
+        let digest_of = |kind| digest.as_ref().filter(|(failed, _)| *failed == kind).map(|(_, digest)| digest.clone());
+        Some(FailedRun {
+            user_rules: selection.user_rules.map(|version| (version, digest_of(FailedRules::User))),
+            group_rules: selection.group_rules.map(|version| (version, digest_of(FailedRules::Group))),
+            failure: FailedEvaluation { kind: self.kind().to_owned(), message: self.to_string() },
+            duration_us,
+            fuel,
+        })
     }
 }
 

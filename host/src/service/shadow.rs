@@ -1,6 +1,7 @@
 //! Shadow mode: a candidate version marked as shadow runs beside the active one on every live
 //! evaluation. Its result is recorded as a shadow decision pointing at the live one, never
-//! applied, and counted as `same` or `differs`.
+//! applied, and counted as `same`, `differs` or, when the shadow's rules failed (recorded as a
+//! failure), `failed`.
 //!
 //! Shadow runs happen after the live decision is answered, on their own task, so they add no
 //! latency to a login; at most `shadow_max_in_flight` (configured) run at once, and beyond that they are dropped
@@ -14,7 +15,7 @@ use super::{SharedState, now_millis, rules::Selection};
 use crate::decision::{
     input::CanonicalInput,
     outcome::{DecisionOutput, RealmOutcome},
-    record::{Recorded, Subject, decision_record},
+    record::{Recorded, Subject, decision_record, failure_record},
 };
 use muster_store::model::Realm;
 
@@ -66,25 +67,33 @@ impl ShadowRunner {
         tokio::spawn(async move {
             let _permit = permit;
             let outcome = state.rules.evaluate(&state.store, &realm, selection, &input.context, &input.user).await;
-            let outcome = match outcome {
-                Ok(outcome) => outcome,
+            let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: Some(&user_id) };
+            let max_bytes = state.config.max_decision_record_bytes;
+            let (record, result) = match outcome {
+                Ok(outcome) => {
+                    let differs = DecisionOutput::of(&outcome) != live_output;
+                    let recorded = Recorded::Shadow { of: live_id.clone(), differs };
+                    let record = decision_record(subject, &input, &outcome, recorded, now_millis(), max_bytes);
+                    (record.map_err(|e| e.to_string()), if differs { "differs" } else { "same" })
+                }
                 Err(error) => {
-                    state.metrics.shadow("failed");
-                    tracing::warn!(realm = %realm.id, live = %live_id, %error, "shadow evaluation failed");
-                    return;
+                    tracing::warn!(realm = %realm.id, live = %live_id, kind = error.kind(), %error, "shadow evaluation failed");
+                    let recorded = Recorded::Shadow { of: live_id.clone(), differs: true };
+                    let record = match error.failed_run(selection) {
+                        Some(run) => {
+                            failure_record(subject, &input, run, recorded, now_millis()).map_err(|e| e.to_string())
+                        }
+                        None => Err(format!("not run: {error}")),
+                    };
+                    (record, "failed")
                 }
             };
-            let differs = DecisionOutput::of(&outcome) != live_output;
-            let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: Some(&user_id) };
-            let recorded = Recorded::Shadow { of: live_id.clone(), differs };
-            let max_bytes = state.config.max_decision_record_bytes;
-            let record = decision_record(subject, &input, &outcome, recorded, now_millis(), max_bytes);
             let stored = match record {
                 Ok(record) => state.store.insert_decision(&record).await.map_err(|e| e.to_string()),
-                Err(error) => Err(error.to_string()),
+                Err(error) => Err(error),
             };
             match stored {
-                Ok(()) => state.metrics.shadow(if differs { "differs" } else { "same" }),
+                Ok(()) => state.metrics.shadow(result),
                 Err(error) => {
                     state.metrics.shadow("failed");
                     tracing::warn!(realm = %realm.id, live = %live_id, %error, "shadow decision not recorded");

@@ -29,6 +29,8 @@ pub struct DecisionFilter {
     pub applied: Option<bool>,
     /// Only shadow decisions whose output differed from the live one (`true`) or did not (`false`).
     pub differs: Option<bool>,
+    /// Only decisions whose rules failed (`true`) or only those that were made (`false`).
+    pub failed: Option<bool>,
     /// Made at or after this time.
     pub since: Option<Millis>,
     /// Made before this time.
@@ -51,6 +53,8 @@ pub struct ShadowSummary {
     pub evaluated: i64,
     /// Of those, how many decided differently from the live evaluation.
     pub differing: i64,
+    /// Of those, how many failed (the shadow's rules trapped, ran out of budget, …).
+    pub failed: i64,
     /// When the latest was recorded.
     pub last_at: Millis,
 }
@@ -64,7 +68,7 @@ pub(super) async fn insert(conn: &mut AnyConnection, decision: &DecisionRecord) 
     sqlx::query(concat!(
         "INSERT INTO decisions (",
         decision_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
     ))
     .bind(decision.tenant_id.as_str())
     .bind(decision.id.as_str())
@@ -85,6 +89,8 @@ pub(super) async fn insert(conn: &mut AnyConnection, decision: &DecisionRecord) 
     .bind(decision.created_at)
     .bind(decision.shadow_of.as_deref())
     .bind(decision.differs.map(i64::from))
+    .bind(decision.failure.as_ref().map(|failure| failure.kind.as_str()))
+    .bind(decision.failure.as_ref().map(|failure| failure.message.as_str()))
     .execute(conn)
     .await
     .map_err(|e| {
@@ -159,6 +165,9 @@ impl Store {
             let differs = query.bind(Arg::Int(i64::from(differs)));
             query.push(&format!(" AND differs = {differs}"));
         }
+        if let Some(failed) = filter.failed {
+            query.push(if failed { " AND error_kind IS NOT NULL" } else { " AND error_kind IS NULL" });
+        }
         if let Some(since) = filter.since {
             let since = query.bind(Arg::Int(since));
             query.push(&format!(" AND created_at >= {since}"));
@@ -183,7 +192,8 @@ impl Store {
     pub async fn shadow_summary(&self, tenant: &str, realm: &str) -> Result<Vec<ShadowSummary>> {
         let found = sqlx::query(
             "SELECT user_rules_version, group_rules_version, COUNT(*) AS evaluated, \
-             SUM(CASE WHEN differs = 1 THEN 1 ELSE 0 END) AS differing, MAX(created_at) AS last_at \
+             SUM(CASE WHEN differs = 1 THEN 1 ELSE 0 END) AS differing, \
+             SUM(CASE WHEN error_kind IS NOT NULL THEN 1 ELSE 0 END) AS failed, MAX(created_at) AS last_at \
              FROM decisions WHERE tenant_id = $1 AND realm_id = $2 AND shadow = 1 \
              GROUP BY user_rules_version, group_rules_version ORDER BY last_at DESC",
         )
@@ -197,6 +207,7 @@ impl Store {
                 group_rules_version: rows::get(row, "group_rules_version")?,
                 evaluated: rows::get(row, "evaluated")?,
                 differing: rows::get(row, "differing")?,
+                failed: rows::get(row, "failed")?,
                 last_at: rows::get(row, "last_at")?,
             })
         })

@@ -7,6 +7,25 @@ use serde::{Deserialize, Serialize};
 /// Unix time in milliseconds.
 pub type Millis = i64;
 
+/// Serde for a field that is stored as JSON text: it is written (and read) as the JSON value
+/// itself, so an answer shows an object where the store keeps its exact bytes. Text that is not
+/// JSON (never written by the store) is written as a string.
+mod json_text {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::value::RawValue;
+
+    pub fn serialize<S: Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+        match serde_json::from_str::<&RawValue>(text) {
+            Ok(raw) => raw.serialize(serializer),
+            Err(_) => serializer.serialize_str(text),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(|raw| raw.get().to_owned())
+    }
+}
+
 /// A customer. Everything else belongs to exactly one tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tenant {
@@ -173,7 +192,8 @@ pub struct ModuleVersion {
     pub digest: String,
     /// Size of the Wasm bytes.
     pub size: i64,
-    /// The settings document as uploaded (JSON text).
+    /// The settings document as uploaded (JSON text; a JSON object in answers).
+    #[serde(with = "json_text")]
     pub settings: String,
     /// The settings as the module prepared them.
     #[serde(skip_serializing)]
@@ -307,7 +327,9 @@ pub struct DecisionRecord {
     pub applied: bool,
     /// Whether it is a shadow evaluation of a candidate version.
     pub shadow: bool,
-    /// The canonical input: JSON of `{"context": …, "user": …}` exactly as evaluated.
+    /// The canonical input: JSON of `{"context": …, "user": …}` exactly as evaluated (the
+    /// value itself in answers; the text is kept byte for byte for replay).
+    #[serde(with = "json_text")]
     pub input: String,
     /// User-rules module version and digest that made it, if one ran.
     pub user_rules_version: Option<i64>,
@@ -317,9 +339,12 @@ pub struct DecisionRecord {
     pub group_rules_version: Option<i64>,
     /// Digest of that module.
     pub group_rules_digest: Option<String>,
-    /// The outcome: JSON of the user decision and group assignments.
+    /// The outcome: JSON of the user decision and group assignments (`null` when the rules
+    /// failed).
+    #[serde(with = "json_text")]
     pub output: String,
-    /// The trace: JSON array of steps.
+    /// The trace: JSON of the user and group steps.
+    #[serde(with = "json_text")]
     pub trace: String,
     /// Evaluation time in microseconds.
     pub duration_us: i64,
@@ -331,6 +356,17 @@ pub struct DecisionRecord {
     pub shadow_of: Option<String>,
     /// For a shadow decision: whether its output differs from the live decision's.
     pub differs: Option<bool>,
+    /// Set when the rules failed: nothing was decided (`output` is `null`), nothing applied.
+    pub failure: Option<FailedEvaluation>,
+}
+
+/// Why the rules of a recorded decision failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedEvaluation {
+    /// The failure's snake_case kind (`fuel_exhausted`, `timeout`, `trap`, …), as metrics name it.
+    pub kind: String,
+    /// What happened, in one line.
+    pub message: String,
 }
 
 /// One entry of a tenant's append-only audit log.
@@ -350,7 +386,8 @@ pub struct AuditEvent {
     pub action: String,
     /// What it was done to (`realm/entra/user/3`, a user id, a key id).
     pub target: String,
-    /// Details, as a JSON object.
+    /// Details (JSON text of an object; the object itself in answers).
+    #[serde(with = "json_text")]
     pub details: String,
 }
 

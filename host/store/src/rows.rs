@@ -9,8 +9,8 @@ use sqlx::{Any, Decode, Row, Type, any::AnyRow};
 use super::{
     Result, StoreError,
     model::{
-        ApiKey, AuditEvent, DecisionRecord, GroupMember, KeyKind, ModuleVersion, Organization, Realm, RuleKind,
-        ScimCredential, ScimGroup, ScimToken, Session, Tenant, UserRecord, UserStatus,
+        ApiKey, AuditEvent, DecisionRecord, FailedEvaluation, GroupMember, KeyKind, ModuleVersion, Organization, Realm,
+        RuleKind, ScimCredential, ScimGroup, ScimToken, Session, Tenant, UserRecord, UserStatus,
     },
 };
 
@@ -83,7 +83,7 @@ macro_rules! scim_token_columns {
 macro_rules! decision_columns {
     () => {
         "tenant_id, id, realm_id, user_id, trigger_kind, applied, shadow, input, user_rules_version, \
-         user_rules_digest, group_rules_version, group_rules_digest, output, trace, duration_us, fuel, created_at, shadow_of, differs"
+         user_rules_digest, group_rules_version, group_rules_digest, output, trace, duration_us, fuel, created_at, shadow_of, differs, error_kind, error_message"
     };
 }
 
@@ -313,6 +313,10 @@ pub(super) fn decision(row: &AnyRow) -> Result<DecisionRecord> {
         created_at: get(row, "created_at")?,
         shadow_of: get(row, "shadow_of")?,
         differs: get::<Option<i64>>(row, "differs")?.map(|flag| flag != 0),
+        failure: match (get::<Option<String>>(row, "error_kind")?, get::<Option<String>>(row, "error_message")?) {
+            (Some(kind), message) => Some(FailedEvaluation { kind, message: message.unwrap_or_default() }),
+            (None, _) => None,
+        },
     })
 }
 

@@ -19,6 +19,7 @@ const SQLITE: &[Embedded] = &[
     (2, "shadow_results", include_str!("../migrations/sqlite/0002_shadow_results.sql")),
     (3, "scim", include_str!("../migrations/sqlite/0003_scim.sql")),
     (4, "internal_groups", include_str!("../migrations/sqlite/0004_internal_groups.sql")),
+    (5, "failed_decisions", include_str!("../migrations/sqlite/0005_failed_decisions.sql")),
 ];
 
 /// PostgreSQL migrations, in order (same versions and descriptions as [`SQLITE`]).
@@ -27,6 +28,7 @@ const POSTGRES: &[Embedded] = &[
     (2, "shadow_results", include_str!("../migrations/postgres/0002_shadow_results.sql")),
     (3, "scim", include_str!("../migrations/postgres/0003_scim.sql")),
     (4, "internal_groups", include_str!("../migrations/postgres/0004_internal_groups.sql")),
+    (5, "failed_decisions", include_str!("../migrations/postgres/0005_failed_decisions.sql")),
 ];
 
 /// The SQLite migrator.

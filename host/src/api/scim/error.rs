@@ -23,10 +23,15 @@ impl From<ServiceError> for ScimError {
             ServiceError::Malformed(detail) => ScimError::bad_request(ScimType::InvalidSyntax, detail),
             ServiceError::InvalidValue(detail) => ScimError::bad_request(ScimType::InvalidValue, detail),
             ServiceError::Patch(patch) => patch.into(),
-            ServiceError::RulesFailed(rules) => ScimError {
+            ServiceError::RulesFailed { error, decision_id } => ScimError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 scim_type: None,
-                detail: format!("the realm's rules failed on this user, so the change was not applied: {rules}"),
+                detail: match decision_id {
+                    Some(id) => format!(
+                        "the realm's rules failed on this user, so the change was not applied (decision {id}): {error}"
+                    ),
+                    None => format!("the realm's rules failed on this user, so the change was not applied: {error}"),
+                },
             },
             // No SCIM write stores a module; a quota is still a conflict, not our fault.
             ServiceError::QuotaExceeded(quota) => {

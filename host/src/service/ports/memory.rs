@@ -13,7 +13,7 @@ use std::{
 
 use muster_store::{
     ApplyDecision, Audit, LoginUsers, StoreError,
-    model::{ApiKey, ModuleVersion, RuleKind, UserRecord},
+    model::{ApiKey, DecisionRecord, ModuleVersion, RuleKind, UserRecord},
 };
 
 use super::{DecisionStore, KeyStore, ModuleStore, UserStore};
@@ -29,6 +29,7 @@ pub struct MemoryStore {
     modules: Mutex<Vec<ModuleVersion>>,
     wasm: Mutex<BTreeMap<(String, String), Vec<u8>>>,
     applied: Mutex<Vec<ApplyDecision>>,
+    recorded: Mutex<Vec<DecisionRecord>>,
     concurrent_writes: AtomicUsize,
 }
 
@@ -60,6 +61,11 @@ impl MemoryStore {
     /// Every decision applied so far, in order.
     pub fn applied(&self) -> Vec<ApplyDecision> {
         self.applied.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The decisions recorded without being applied (failures), in order.
+    pub fn recorded(&self) -> Vec<DecisionRecord> {
+        self.recorded.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Makes the next `count` decisions lose a race: just before each is applied, another
@@ -167,6 +173,11 @@ impl DecisionStore for MemoryStore {
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         let result = self.apply(apply);
         async move { result }
+    }
+
+    fn insert_decision(&self, decision: &DecisionRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.recorded.lock().unwrap_or_else(|e| e.into_inner()).push(decision.clone());
+        async { Ok(()) }
     }
 }
 
