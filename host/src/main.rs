@@ -3,7 +3,8 @@
 //! * `muster eval` evaluates one input with a rule module and prints the decision and trace;
 //! * `muster test` runs fixture files through the engine on a compiled module (with the
 //!   `test-command` feature, on by default);
-//! * `muster serve` runs the multi-tenant HTTP service.
+//! * `muster serve` runs the multi-tenant HTTP service;
+//! * `muster upload`, `versions`, `activate`, … administer a realm through the HTTP API.
 
 mod commands;
 
@@ -26,6 +27,8 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     #[cfg(feature = "test-command")]
     Test(commands::test::TestArgs),
+    #[command(flatten)]
+    Admin(commands::admin::AdminCommand),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         #[cfg(feature = "test-command")]
         Command::Test(args) => commands::test::run(args),
+        Command::Admin(command) => Ok(commands::admin::run(command)),
     };
     match outcome {
         Ok(code) => code,

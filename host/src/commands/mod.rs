@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod admin;
 pub mod demo;
 pub mod eval;
 pub mod serve;
