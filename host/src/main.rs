@@ -28,7 +28,7 @@ enum Command {
     #[cfg(feature = "test-command")]
     Test(commands::test::TestArgs),
     #[command(flatten)]
-    Admin(commands::admin::AdminCommand),
+    Admin(Box<commands::admin::AdminCommand>),
 }
 
 fn main() -> ExitCode {
@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         #[cfg(feature = "test-command")]
         Command::Test(args) => commands::test::run(args),
-        Command::Admin(command) => Ok(commands::admin::run(command)),
+        Command::Admin(command) => Ok(commands::admin::run(*command)),
     };
     match outcome {
         Ok(code) => code,

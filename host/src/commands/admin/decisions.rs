@@ -12,8 +12,9 @@ use super::{
     output,
 };
 
-/// List the tenant's recent decision records, newest first (`--realm` or MUSTER_REALM: that
-/// realm's only), or show one (`decisions show <ID>`).
+/// List recent decision records, newest first, or show one (`decisions show <ID>`).
+///
+/// With `--realm` (or MUSTER_REALM), that realm's only; otherwise the whole tenant's.
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true, after_help = EXIT_CODES)]
 pub struct DecisionsArgs {
@@ -198,8 +199,10 @@ fn record(decision: &Value) -> String {
     out
 }
 
-/// Re-run a recorded decision's input: on the versions that made it (the outcome and trace
-/// must be identical), or with a candidate version of the `--kind` rules (shows what differs).
+/// Re-run a recorded decision's input, on its own versions or a candidate.
+///
+/// On the versions that made it, the output and trace must be identical; with a candidate
+/// version of the `--kind` rules, it shows what differs.
 #[derive(clap::Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct ReplayArgs {

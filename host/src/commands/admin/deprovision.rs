@@ -4,8 +4,9 @@ use serde_json::{Map, Value, json};
 
 use super::{EXIT_CODES, client::Failure, options::RealmConnection, output};
 
-/// Deactivate a user at once: blocked, out of every group (memberships suspended, restored on
-/// reactivation), every session revoked, each step audited.
+/// Deactivate a user at once: blocked, out of every group, every session revoked.
+///
+/// Memberships are suspended (restored on reactivation), each step audited.
 #[derive(clap::Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct DeprovisionArgs {

@@ -13,8 +13,7 @@ use super::{
     output,
 };
 
-/// Show the decision the realm's rules would make for a user, which rule made it, and the
-/// trace; nothing is stored or applied.
+/// Show the decision the realm's rules would make for a user, with the trace; changes nothing.
 #[derive(clap::Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct DryRunArgs {

@@ -15,9 +15,10 @@ use super::{
 /// How many changes the summary lists (`--json` has them all).
 const SHOWN: usize = 10;
 
-/// Preview what activating a candidate version would change: evaluate it beside the active
-/// version on a page of the realm's stored users and list whose organization, rule-based
-/// groups or provider-group organizations would change.
+/// Preview which stored users a candidate version would change; changes nothing.
+///
+/// Evaluates the candidate beside the active version on a page of the realm's stored users
+/// and lists whose organization, rule-based groups or provider-group organizations would change.
 #[derive(clap::Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct ImpactArgs {
@@ -80,9 +81,11 @@ pub fn impact(args: ImpactArgs) -> Result<(), Failure> {
     })
 }
 
-/// Re-run the realm's applied decisions of a time window (newest first) with a candidate
-/// version in place of the one recorded, and list those that would have ended differently
-/// and those the candidate fails on.
+/// Re-run past decisions with a candidate version; changes nothing.
+///
+/// Re-runs the realm's applied decisions of a time window (newest first) with the candidate in
+/// place of the recorded version, and lists those that would have ended differently and those
+/// the candidate fails on.
 #[derive(clap::Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct BacktestArgs {

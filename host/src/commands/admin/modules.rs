@@ -13,8 +13,9 @@ use super::{
     output,
 };
 
-/// Upload a new version of the realm's user or group rules: checked by the server (the module
-/// and its settings), stored, not yet active.
+/// Upload a version of the realm's user or group rules (stored, not yet active).
+///
+/// The server checks the module and its settings first; nothing is stored if it refuses them.
 #[derive(clap::Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct UploadArgs {
@@ -57,8 +58,7 @@ pub fn upload(args: UploadArgs) -> Result<(), Failure> {
     })
 }
 
-/// List the versions of the realm's user or group rules, oldest first, with the active one
-/// and the one in shadow marked.
+/// List the versions of the realm's user or group rules, the active and shadow ones marked.
 #[derive(clap::Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct VersionsArgs {
@@ -136,8 +136,7 @@ pub fn activate(args: ActivateArgs) -> Result<(), Failure> {
     })
 }
 
-/// Re-activate the version of the realm's user or group rules that was active before the
-/// current one.
+/// Re-activate the version of the realm's rules that was active before the current one.
 #[derive(clap::Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct RollbackArgs {

@@ -10,8 +10,10 @@ use super::{
     output,
 };
 
-/// Run a candidate version of the user or group rules in shadow (beside the active one on
-/// every live login: recorded, never applied), stop it (`--clear`), or, with neither, show the
+/// Run a candidate version in shadow beside the active one, stop it, or show how it did.
+///
+/// `shadow --kind K VERSION` runs VERSION beside the active version on every live login
+/// (recorded, never applied); `shadow --kind K --clear` stops it; `shadow` alone shows the
 /// versions in shadow and how often they decided differently from the live ones.
 #[derive(clap::Args)]
 #[command(after_help = EXIT_CODES)]
