@@ -21,13 +21,19 @@
 //! A failing case prints which expectation failed, expected against actual, and the full
 //! trace of the evaluation.
 
+mod built;
+pub mod coverage;
 pub mod fixture;
+mod isolate;
 pub mod report;
 mod run;
 pub mod subject;
 
+pub use built::NotBuilt;
+pub use coverage::Coverage;
+pub use isolate::DEFAULT_CASE_TIMEOUT;
 pub use report::{CaseResult, Report};
-pub use run::run_fixtures;
+pub use run::{run_fixtures, run_fixtures_where};
 pub use subject::{Failure, Native, Subject, Wasm};
 
 #[doc(hidden)]

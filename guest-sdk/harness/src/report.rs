@@ -15,19 +15,29 @@ pub struct CaseResult {
     pub mismatches: Vec<String>,
     /// The trace of the evaluation, when there was one.
     pub trace: Vec<TraceStep>,
+    /// The rules that decided (the user's, or each provider group's), when any did.
+    pub decided_by: Vec<String>,
+}
+
+/// What an evaluation leaves to show: its trace and the rules that decided.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Evidence {
+    pub(crate) trace: Vec<TraceStep>,
+    pub(crate) decided_by: Vec<String>,
 }
 
 impl CaseResult {
-    pub(crate) fn passed(file: &str, case: &str, trace: Vec<TraceStep>) -> Self {
-        Self { file: file.to_owned(), case: case.to_owned(), mismatches: Vec::new(), trace }
+    pub(crate) fn passed(file: &str, case: &str, evidence: Evidence) -> Self {
+        Self::failed(file, case, Vec::new(), evidence)
     }
 
-    pub(crate) fn failed(file: &str, case: &str, mismatches: Vec<String>, trace: Vec<TraceStep>) -> Self {
-        Self { file: file.to_owned(), case: case.to_owned(), mismatches, trace }
+    pub(crate) fn failed(file: &str, case: &str, mismatches: Vec<String>, evidence: Evidence) -> Self {
+        let Evidence { trace, decided_by } = evidence;
+        Self { file: file.to_owned(), case: case.to_owned(), mismatches, trace, decided_by }
     }
 
     pub(crate) fn broken(file: &str, case: &str, problem: String) -> Self {
-        Self::failed(file, case, vec![problem], Vec::new())
+        Self::failed(file, case, vec![problem], Evidence::default())
     }
 
     /// Whether every expectation held.

@@ -2,16 +2,21 @@
 
 use std::{collections::BTreeSet, path::Path};
 
-use muster_wire::{Context, trace::TraceStep};
+use muster_wire::Context;
 
 use crate::{
     fixture::{Case, Check, ExpectedSettingsError, ExpectedUser, FixtureFile, expand},
-    report::{CaseResult, Report},
+    report::{CaseResult, Evidence, Report},
     subject::{Failure, Subject},
 };
 
 /// Runs every case of the fixture files (or directories of them) in `paths` against `subject`.
 pub fn run_fixtures(subject: &dyn Subject, paths: &[impl AsRef<Path>]) -> Report {
+    run_fixtures_where(subject, paths, |_| true)
+}
+
+/// Runs the cases `select` picks (by [`Case::name`], say) of the fixture files in `paths`.
+pub fn run_fixtures_where(subject: &dyn Subject, paths: &[impl AsRef<Path>], select: impl Fn(&Case) -> bool) -> Report {
     let mut report = Report::new(subject.label());
     let files = match expand(paths) {
         Ok(files) => files,
@@ -24,7 +29,7 @@ pub fn run_fixtures(subject: &dyn Subject, paths: &[impl AsRef<Path>]) -> Report
         let file_label = path.display().to_string();
         match FixtureFile::read(&path) {
             Ok(fixture) => {
-                for case in &fixture.cases {
+                for case in fixture.cases.iter().filter(|case| select(case)) {
                     report.push(run_case(subject, &file_label, &fixture, case));
                 }
             }
@@ -37,32 +42,34 @@ pub fn run_fixtures(subject: &dyn Subject, paths: &[impl AsRef<Path>]) -> Report
 fn run_case(subject: &dyn Subject, file: &str, fixture: &FixtureFile, case: &Case) -> CaseResult {
     let outcome = match case.check() {
         Ok(check) => evaluate(subject, fixture, case, check),
-        Err(problem) => Err((vec![problem], Vec::new())),
+        Err(problem) => Err((vec![problem], Evidence::default())),
     };
     match outcome {
-        Ok(trace) => CaseResult::passed(file, &case.name, trace),
-        Err((mismatches, trace)) => CaseResult::failed(file, &case.name, mismatches, trace),
+        Ok(evidence) => CaseResult::passed(file, &case.name, evidence),
+        Err((mismatches, evidence)) => CaseResult::failed(file, &case.name, mismatches, evidence),
     }
 }
 
-/// Mismatches found and the trace to show with them.
-type Mismatches = (Vec<String>, Vec<TraceStep>);
+/// Mismatches found and the evidence to show with them.
+type Mismatches = (Vec<String>, Evidence);
 
 fn evaluate(
     subject: &dyn Subject,
     fixture: &FixtureFile,
     case: &Case,
     check: Check<'_>,
-) -> Result<Vec<TraceStep>, Mismatches> {
+) -> Result<Evidence, Mismatches> {
     let Some(settings) = case.settings.as_ref().or(fixture.settings.as_ref()) else {
-        return Err((vec!["no settings: give `settings` in the file or in the case".into()], Vec::new()));
+        return Err((vec!["no settings: give `settings` in the file or in the case".into()], Evidence::default()));
     };
     let settings_json = serde_json::to_vec(settings).expect("a JSON value always serializes");
     let prepared = subject.prepare(&settings_json);
     if let Check::SettingsError(expected) = check {
-        return check_settings_error(prepared, expected).map(|()| Vec::new()).map_err(|m| (vec![m], Vec::new()));
+        return check_settings_error(prepared, expected)
+            .map(|()| Evidence::default())
+            .map_err(|m| (vec![m], Evidence::default()));
     }
-    let prepared = prepared.map_err(|failure| (vec![format!("settings: {failure}")], Vec::new()))?;
+    let prepared = prepared.map_err(|failure| (vec![format!("settings: {failure}")], Evidence::default()))?;
     let context = case.context.as_ref().unwrap_or(&fixture.context);
     match check {
         Check::User(user, expected) => check_user(subject, &prepared, context, user, expected),
@@ -100,8 +107,10 @@ fn check_user(
     context: &Context,
     user: &muster_wire::User,
     expected: &ExpectedUser,
-) -> Result<Vec<TraceStep>, Mismatches> {
-    let (decision, trace) = subject.user(settings, context, user).map_err(|f| (vec![f.to_string()], Vec::new()))?;
+) -> Result<Evidence, Mismatches> {
+    let (decision, trace) =
+        subject.user(settings, context, user).map_err(|f| (vec![f.to_string()], Evidence::default()))?;
+    let evidence = Evidence { trace, decided_by: decision.rule.iter().cloned().collect() };
     let mut mismatches = Vec::new();
     if decision.organization != expected.organization {
         mismatches.push(format!(
@@ -113,16 +122,16 @@ fn check_user(
     if let Some(rule) = &expected.rule
         && &decision.rule != rule
     {
-        mismatches.push(format!("rule: expected {rule:?}, got {:?}", decision.rule));
+        mismatches.push(format!("rule: expected {}, got {}", rule_name(rule), rule_name(&decision.rule)));
     }
     if let Some(groups) = &expected.groups {
         let want: BTreeSet<_> = groups.iter().collect();
         let got: BTreeSet<_> = decision.groups.iter().collect();
         if want != got {
-            mismatches.push(format!("groups: expected {want:?}, got {got:?}"));
+            mismatches.push(format!("groups: expected {}, got {}", list(&want), list(&got)));
         }
     }
-    if mismatches.is_empty() { Ok(trace) } else { Err((mismatches, trace)) }
+    if mismatches.is_empty() { Ok(evidence) } else { Err((mismatches, evidence)) }
 }
 
 fn check_groups(
@@ -131,21 +140,42 @@ fn check_groups(
     context: &Context,
     groups: &[String],
     expected: &std::collections::BTreeMap<String, Vec<String>>,
-) -> Result<Vec<TraceStep>, Mismatches> {
-    let (decision, trace) = subject.groups(settings, context, groups).map_err(|f| (vec![f.to_string()], Vec::new()))?;
+) -> Result<Evidence, Mismatches> {
+    let (decision, trace) =
+        subject.groups(settings, context, groups).map_err(|f| (vec![f.to_string()], Evidence::default()))?;
+    let decided_by = decision.groups.iter().filter_map(|assignment| assignment.rule.clone()).collect();
+    let evidence = Evidence { trace, decided_by };
     let mut mismatches = Vec::new();
     for assignment in &decision.groups {
         let got: BTreeSet<_> = assignment.organizations.iter().collect();
         match expected.get(&assignment.group) {
             Some(want) if want.iter().collect::<BTreeSet<_>>() == got => {}
-            Some(want) => mismatches.push(format!("group {:?}: expected {want:?}, got {got:?}", assignment.group)),
-            None => mismatches.push(format!("group {:?}: no expectation given (got {got:?})", assignment.group)),
+            Some(want) => mismatches.push(format!(
+                "group {:?}: expected {}, got {}",
+                assignment.group,
+                list(&want.iter().collect()),
+                list(&got)
+            )),
+            None => mismatches.push(format!("group {:?}: no expectation given (got {})", assignment.group, list(&got))),
         }
     }
     for group in expected.keys().filter(|g| !groups.contains(g)) {
         mismatches.push(format!("group {group:?} has an expectation but is not in `groups`"));
     }
-    if mismatches.is_empty() { Ok(trace) } else { Err((mismatches, trace)) }
+    if mismatches.is_empty() { Ok(evidence) } else { Err((mismatches, evidence)) }
+}
+
+/// A rule as reports name it: `"sales"`, or `no rule`.
+fn rule_name(rule: &Option<String>) -> String {
+    match rule {
+        Some(name) => format!("{name:?}"),
+        None => "no rule".to_owned(),
+    }
+}
+
+/// A set of names as reports show it: `["a", "b"]` (sorted), `[]` for none.
+fn list(names: &BTreeSet<&String>) -> String {
+    format!("{:?}", names.iter().collect::<Vec<_>>())
 }
 
 fn organization(organization: &Option<String>) -> String {

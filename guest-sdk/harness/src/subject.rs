@@ -1,8 +1,12 @@
 //! What fixtures run against: a policy in-process ([`Native`]) or a compiled module in the real
 //! engine ([`Wasm`]).
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
+use crate::isolate::DEFAULT_CASE_TIMEOUT;
 use muster_engine::{Engine, EngineConfig, EvalError, PreparedSettings, RuleModule};
 use muster_wire::{
     Context, GroupDecision, GuestError, Response, SettingsError, User, UserDecision, codec, trace::TraceStep,
@@ -16,6 +20,10 @@ pub enum Failure {
     InvalidSettings(SettingsError),
     /// The subject does not implement the rules asked for.
     NotImplemented(&'static str),
+    /// The rules panicked (natively), with the panic's message.
+    Panicked(String),
+    /// The rules were still running at the deadline (natively: an endless loop?).
+    TimedOut(Duration),
     /// Anything else (a trap, a malformed response, an engine limit).
     Error(String),
 }
@@ -25,6 +33,12 @@ impl std::fmt::Display for Failure {
         match self {
             Failure::InvalidSettings(e) => write!(f, "settings rejected {e}"),
             Failure::NotImplemented(what) => write!(f, "does not implement {what}"),
+            Failure::Panicked(message) => write!(f, "panicked: {message}"),
+            Failure::TimedOut(timeout) => write!(
+                f,
+                "did not finish within {timeout:?} (an endless loop?); the run went on without it \
+                 (Native::with_case_timeout sets the deadline)"
+            ),
             Failure::Error(message) => f.write_str(message),
         }
     }
@@ -59,17 +73,39 @@ type Entry = fn(&[u8]) -> Vec<u8>;
 
 /// A policy run in-process through the SDK's runtime functions, the ones its module exports.
 /// Build it with [`crate::native!`].
+///
+/// Each call runs on a thread of its own: a panicking case fails with the panic's message, and
+/// a case still running after the deadline ([`crate::DEFAULT_CASE_TIMEOUT`], or
+/// [`Native::with_case_timeout`]) fails as not finishing, while the other cases still run.
 pub struct Native {
     label: String,
     prepare: Entry,
     user_rules: Option<Entry>,
     group_rules: Option<Entry>,
+    case_timeout: Duration,
 }
 
 impl Native {
     /// A subject with settings preparation only; add rules with the `with_*` methods.
     pub fn new(label: &str, prepare: Entry) -> Self {
-        Self { label: format!("native {label}"), prepare, user_rules: None, group_rules: None }
+        Self {
+            label: format!("native {label}"),
+            prepare,
+            user_rules: None,
+            group_rules: None,
+            case_timeout: DEFAULT_CASE_TIMEOUT,
+        }
+    }
+
+    /// Sets how long one call may run before its case is reported as not finishing.
+    pub fn with_case_timeout(mut self, timeout: Duration) -> Self {
+        self.case_timeout = timeout;
+        self
+    }
+
+    /// Calls `entry` in isolation (see [`crate::isolate`]).
+    fn call(&self, entry: Entry, input: Vec<u8>) -> Result<Vec<u8>, Failure> {
+        crate::isolate::run(entry, input, self.case_timeout)
     }
 
     /// Adds the user-rules entry point.
@@ -91,19 +127,19 @@ impl Subject for Native {
     }
 
     fn prepare(&self, settings_json: &[u8]) -> Result<Vec<u8>, Failure> {
-        decode::<Vec<u8>>(&(self.prepare)(settings_json)).map(|(prepared, _)| prepared)
+        decode::<Vec<u8>>(&self.call(self.prepare, settings_json.to_vec())?).map(|(prepared, _)| prepared)
     }
 
     fn user(&self, settings: &[u8], context: &Context, user: &User) -> Result<Traced<UserDecision>, Failure> {
         let entry = self.user_rules.ok_or(Failure::NotImplemented("user rules"))?;
         let request = codec::encode_user_request(context, settings, user).map_err(|e| Failure::Error(e.0))?;
-        decode(&entry(&request))
+        decode(&self.call(entry, request)?)
     }
 
     fn groups(&self, settings: &[u8], context: &Context, groups: &[String]) -> Result<Traced<GroupDecision>, Failure> {
         let entry = self.group_rules.ok_or(Failure::NotImplemented("group rules"))?;
         let request = codec::encode_group_request(context, settings, groups).map_err(|e| Failure::Error(e.0))?;
-        decode(&entry(&request))
+        decode(&self.call(entry, request)?)
     }
 }
 
@@ -134,16 +170,14 @@ impl Wasm {
     }
 
     /// Loads the module `scripts/build-policies` built for the crate whose library is named
-    /// `artifact` (`user_rules` for the crate `user-rules`). Panics with the command to run
-    /// when it has not been built.
+    /// `artifact` (`user_rules` for the crate `user-rules`). Panics, saying what to run, when it
+    /// has not been built, when no module has that name (listing those that do exist), or when
+    /// it is older than the sources of the crate under test (`CARGO_MANIFEST_DIR`, set by
+    /// `cargo test`) whose library it is: a stale module would test yesterday's rules.
     pub fn built(artifact: &str) -> Self {
         let path = built_artifact(artifact);
-        if !path.exists() {
-            panic!(
-                "{} does not exist: build the rule modules first with `scripts/build-policies` \
-                 (or point MUSTER_WASM_DIR at the directory holding {artifact}.wasm)",
-                path.display()
-            );
+        if let Err(problem) = crate::built::check(&path, artifact, crate::built::CrateUnderTest::current().as_ref()) {
+            panic!("{problem}");
         }
         Self::load(&path).unwrap_or_else(|e| panic!("{e}"))
     }
