@@ -25,6 +25,7 @@ struct Cli {
 enum Command {
     Serve(Box<commands::serve::ServeArgs>),
     Eval(commands::eval::EvalArgs),
+    New(commands::new::NewArgs),
     #[cfg(feature = "test-command")]
     Test(commands::test::TestArgs),
     #[command(flatten)]
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Serve(args) => commands::serve::run(*args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::New(args) => commands::new::run(args),
         #[cfg(feature = "test-command")]
         Command::Test(args) => commands::test::run(args),
         Command::Admin(command) => Ok(commands::admin::run(*command)),

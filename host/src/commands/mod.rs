@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
 pub mod admin;
+pub mod checkout;
 pub mod demo;
 pub mod eval;
+pub mod new;
 pub mod serve;
 #[cfg(feature = "test-command")]
 pub mod test;
