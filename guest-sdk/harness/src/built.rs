@@ -102,8 +102,8 @@ pub(crate) fn check(path: &Path, artifact: &str, under_test: Option<&CrateUnderT
         return Err(NotBuilt::Missing { path: path.to_owned(), rebuild: rebuild() });
     };
     if let Some(krate) = ours {
-        let sources = std::iter::once(krate.dir.join("Cargo.toml")).chain(files_under(&krate.dir.join("src")));
-        if let Some(newer) = sources.filter(|source| modified(source).is_some_and(|at| at > built_at)).next() {
+        let mut sources = std::iter::once(krate.dir.join("Cargo.toml")).chain(files_under(&krate.dir.join("src")));
+        if let Some(newer) = sources.find(|source| modified(source).is_some_and(|at| at > built_at)) {
             return Err(NotBuilt::Stale { path: path.to_owned(), newer, rebuild: rebuild() });
         }
     }

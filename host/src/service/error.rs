@@ -61,8 +61,8 @@ pub enum ServiceError {
     /// change. A live decision's failure is recorded as the decision `decision_id`.
     #[error("the realm's rules failed: {error}")]
     RulesFailed {
-        /// Why.
-        error: RulesError,
+        /// Why (boxed: it is the largest of the failures).
+        error: Box<RulesError>,
         /// The record of the failure, if it was a live decision and is recorded.
         decision_id: Option<String>,
     },
@@ -106,7 +106,7 @@ impl ServiceError {
 
     /// The rules failed with `error` (recorded as `decision_id`, if they were).
     pub fn rules_failed(error: RulesError, decision_id: Option<String>) -> Self {
-        ServiceError::RulesFailed { error, decision_id }
+        ServiceError::RulesFailed { error: Box::new(error), decision_id }
     }
 
     /// Whether a concurrent write moved the stored thing on: trying again may succeed.
