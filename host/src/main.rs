@@ -4,6 +4,7 @@
 //! * `muster test` runs fixture files through the engine on a compiled module (with the
 //!   `test-command` feature, on by default);
 //! * `muster serve` runs the multi-tenant HTTP service;
+//! * `muster new` writes a new rule-module crate;
 //! * `muster upload`, `versions`, `activate`, … administer a realm through the HTTP API.
 
 mod commands;
