@@ -373,19 +373,33 @@ fn p99_ms(latencies: &mut [Duration]) -> f64 {
     latencies[at].as_secs_f64() * 1000.0
 }
 
-#[test]
-fn a_tenant_whose_rules_burn_their_budget_holds_only_its_share_of_the_engine() {
+/// What one noisy-neighbour run measured.
+struct NoisyNeighbour {
+    /// The quiet tenant's login p99, alone and beside the noisy tenant, in milliseconds.
+    alone_p99_ms: f64,
+    beside_p99_ms: f64,
+    /// The noisy tenant's logins that ran out of budget, and those refused 429.
+    noisy_failed: usize,
+    noisy_refused: usize,
+    /// The nice value of the server thread that used the most CPU while the noisy tenant ran
+    /// (the one running its spinning rules), and of its main thread.
+    busiest_thread_nice: i32,
+    main_thread_nice: i32,
+}
+
+/// A quiet tenant logs in alone, then beside a noisy tenant whose clients (4 per core, plus 4)
+/// log in without pause on rules that spin to the evaluation timeout, on a server started with
+/// `args`.
+fn noisy_neighbour(label: &str, args: &[&str]) -> NoisyNeighbour {
     use base64::{Engine as _, engine::general_purpose::STANDARD};
     use serde_json::json;
     use std::sync::{
         Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
     };
-    let server = server_with(
-        "bounds-noisy-neighbour",
-        // The default share: all cores but one.
-        &["--engine-timeout=100ms", "--engine-fuel=1000000000000"],
-    );
+    let args: Vec<&str> =
+        ["--engine-timeout=100ms", "--engine-fuel=1000000000000"].iter().chain(args).copied().collect();
+    let server = server_with(label, &args);
     let quiet = Fixture::new(&server, "quiet");
     let noisy = Tenant::create(&server, "noisy");
     let realm = "/v1/tenants/noisy/realms/entra";
@@ -432,19 +446,58 @@ fn a_tenant_whose_rules_burn_their_budget_holds_only_its_share_of_the_engine() {
         })
         .collect();
     std::thread::sleep(Duration::from_millis(500));
+    let before = server.threads();
     let mut beside = quiet_logins(200);
+    let after = server.threads();
     stop.store(true, Ordering::Relaxed);
     for client in noisy_clients {
         client.join().unwrap();
     }
-    let (busy, failed) = (busy.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
-    eprintln!(
-        "quiet tenant login p99: {:.1} ms alone, {:.1} ms beside the noisy one ({failed} noisy logins ran out of budget, {busy} were refused 429)",
-        p99_ms(&mut alone),
-        p99_ms(&mut beside)
+    let busiest = after
+        .iter()
+        .max_by_key(|thread| {
+            let earlier = before.iter().find(|earlier| earlier.id == thread.id).map_or(0, |earlier| earlier.cpu_ticks);
+            thread.cpu_ticks - earlier
+        })
+        .expect("the server has threads");
+    NoisyNeighbour {
+        alone_p99_ms: p99_ms(&mut alone),
+        beside_p99_ms: p99_ms(&mut beside),
+        noisy_failed: failed.load(Ordering::Relaxed),
+        noisy_refused: busy.load(Ordering::Relaxed),
+        busiest_thread_nice: busiest.nice,
+        main_thread_nice: after.iter().find(|thread| thread.name == "muster").expect("the main thread").nice,
+    }
+}
+
+#[test]
+fn a_tenant_whose_rules_burn_their_budget_holds_only_its_share_of_the_engine() {
+    // Both runs on the default share (all cores but one); the first with the threads running
+    // rules at the server's own priority, the second at the default (lower) one.
+    let same = noisy_neighbour("bounds-noisy-neighbour-same-priority", &["--module-thread-nice=0"]);
+    let lowered = noisy_neighbour("bounds-noisy-neighbour", &[]);
+    for (run, figures) in [("rules at the server's priority", &same), ("rules at nice 10 (default)", &lowered)] {
+        eprintln!(
+            "{run}: quiet tenant login p99 {:.1} ms alone, {:.1} ms beside the noisy one \
+             ({} noisy logins ran out of budget, {} were refused 429; the busiest thread ran at nice {})",
+            figures.alone_p99_ms,
+            figures.beside_p99_ms,
+            figures.noisy_failed,
+            figures.noisy_refused,
+            figures.busiest_thread_nice
+        );
+        assert!(figures.noisy_failed > 0, "the noisy tenant's rules ran");
+        assert!(figures.noisy_refused > 0, "the noisy tenant was held to its share of the engine");
+    }
+    assert_eq!(
+        same.busiest_thread_nice, same.main_thread_nice,
+        "with --module-thread-nice=0 the rules run at the server's priority"
     );
-    assert!(failed > 0, "the noisy tenant's rules ran");
-    assert!(busy > 0, "the noisy tenant was held to its share of the engine");
+    assert_eq!(
+        lowered.busiest_thread_nice,
+        lowered.main_thread_nice.max(10),
+        "by default the spinning rules run at nice 10"
+    );
 }
 
 #[test]

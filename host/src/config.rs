@@ -24,6 +24,7 @@ use std::{
 
 use muster_engine::{EngineConfig, Limits};
 use muster_store::ModuleQuotas;
+
 use serde::{Deserialize, Deserializer};
 
 /// How the service runs. Deserializable from a file (unknown keys are refused, missing keys
@@ -126,6 +127,11 @@ pub struct Config {
     /// with `429`. Default: one fewer than the CPUs the process may use (at least one), so one
     /// tenant alone never takes every core.
     pub max_evaluations_per_tenant: NonZeroUsize,
+    /// The nice value (0 to 19) of the threads that run rule modules and compile them: below the
+    /// threads that serve requests and write the store, so a tenant whose rules burn their whole
+    /// budget delays other tenants' logins little. `0` runs them at the server's own priority.
+    /// Default 10.
+    pub module_thread_nice: Nice,
     /// Modules of one tenant loaded (compiled) at the same time; another load of the tenant
     /// waits up to `engine.compile_wait` for its turn, then is refused with `429`. Default 1.
     pub tenant_max_concurrent_compiles: NonZeroUsize,
@@ -197,6 +203,7 @@ impl Default for Config {
             token_requests_per_minute: TOKEN_REQUESTS_PER_MINUTE,
             max_live_tokens_per_client: MAX_LIVE_TOKENS_PER_CLIENT,
             max_evaluations_per_tenant: evaluations_per_tenant(std::thread::available_parallelism().ok()),
+            module_thread_nice: Nice::default(),
             tenant_max_concurrent_compiles: TENANT_MAX_CONCURRENT_COMPILES,
             engine: Limits::default(),
         }
@@ -567,6 +574,8 @@ pub struct ConfigArgs {
     max_live_tokens_per_client: Option<String>,
     #[arg(long, env = "MUSTER_MAX_EVALUATIONS_PER_TENANT", value_name = "N", help = help("Evaluations of one tenant running at once (more wait briefly, then 429)", "the number of CPUs less one, at least 1"))]
     max_evaluations_per_tenant: Option<String>,
+    #[arg(long, env = "MUSTER_MODULE_THREAD_NICE", value_name = "0-19", help = help("Nice value of the threads that run and compile rule modules (0: the server's own priority)", Config::default().module_thread_nice))]
+    module_thread_nice: Option<String>,
     #[arg(long, env = "MUSTER_TENANT_MAX_CONCURRENT_COMPILES", value_name = "N", help = help("Modules of one tenant compiled at the same time (another waits up to --engine-compile-wait, then gets 429)", Config::default().tenant_max_concurrent_compiles))]
     tenant_max_concurrent_compiles: Option<String>,
 
@@ -664,6 +673,7 @@ impl ConfigArgs {
         set(&mut c.token_requests_per_minute, "token_requests_per_minute", &self.token_requests_per_minute)?;
         set(&mut c.max_live_tokens_per_client, "max_live_tokens_per_client", &self.max_live_tokens_per_client)?;
         set(&mut c.max_evaluations_per_tenant, "max_evaluations_per_tenant", &self.max_evaluations_per_tenant)?;
+        set(&mut c.module_thread_nice, "module_thread_nice", &self.module_thread_nice)?;
         set(
             &mut c.tenant_max_concurrent_compiles,
             "tenant_max_concurrent_compiles",
@@ -732,6 +742,52 @@ setting_from_str!(
     NonZeroU32 => "a whole number, at least 1",
     NonZeroUsize => "a whole number, at least 1",
 );
+
+/// The nice value of the threads running engine work ([`crate::service::engine_work`]): `0` (the server's own priority) to `19` (the
+/// lowest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[serde(try_from = "u8")]
+pub struct Nice(u8);
+
+impl Nice {
+    /// The lowest priority.
+    pub const LOWEST: Nice = Nice(19);
+
+    /// The nice value.
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+/// Nice 10: a core spinning on engine work yields most of its time (its weight is a tenth of a
+/// serving thread's) to a request that needs it, and all of it when no request does.
+impl Default for Nice {
+    fn default() -> Nice {
+        Nice(10)
+    }
+}
+
+impl TryFrom<u8> for Nice {
+    type Error = String;
+
+    fn try_from(value: u8) -> Result<Nice, String> {
+        if value <= Nice::LOWEST.0 { Ok(Nice(value)) } else { Err(format!("{value} is not a nice value from 0 to 19")) }
+    }
+}
+
+impl std::fmt::Display for Nice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Setting for Nice {
+    fn parse_setting(text: &str) -> Result<Self, String> {
+        let value: u8 =
+            text.trim().parse().map_err(|_| format!("invalid value {text:?}: expected a nice value from 0 to 19"))?;
+        Nice::try_from(value)
+    }
+}
 
 impl Setting for PathBuf {
     fn parse_setting(text: &str) -> Result<Self, String> {
@@ -952,6 +1008,7 @@ mod tests {
             token_requests_per_minute: NonZeroU32::new(14).unwrap(),
             max_live_tokens_per_client: NonZeroU32::new(15).unwrap(),
             max_evaluations_per_tenant: NonZeroUsize::new(16).unwrap(),
+            module_thread_nice: Nice::try_from(4).unwrap(),
             tenant_max_concurrent_compiles: NonZeroUsize::new(3).unwrap(),
             engine: Limits {
                 max_module_bytes: 1000,
@@ -1009,6 +1066,7 @@ mod tests {
         token_requests_per_minute = 14
         max_live_tokens_per_client = 15
         max_evaluations_per_tenant = 16
+        module_thread_nice = 4
         tenant_max_concurrent_compiles = 3
 
         [engine]
@@ -1065,6 +1123,7 @@ mod tests {
         "--token-requests-per-minute=14",
         "--max-live-tokens-per-client=15",
         "--max-evaluations-per-tenant=16",
+        "--module-thread-nice=4",
         "--tenant-max-concurrent-compiles=3",
         "--engine-max-module-bytes=1000",
         "--engine-compile-timeout=3s",
@@ -1126,7 +1185,7 @@ mod tests {
             "scim_redecide_concurrency": 2, "public_url": "HTTPS://muster.example.com",
             "max_connections": 11, "header_read_timeout": "7s", "request_timeout": "8s",
             "max_requests_per_connection": 12, "auth_failures_per_minute": 13, "token_requests_per_minute": 14,
-            "max_live_tokens_per_client": 15, "max_evaluations_per_tenant": 16,
+            "max_live_tokens_per_client": 15, "max_evaluations_per_tenant": 16, "module_thread_nice": 4,
             "tenant_max_concurrent_compiles": 3,
             "engine": {"max_module_bytes": 1000, "compile_timeout": "3s", "max_functions": 11,
                 "max_code_bytes": 17, "max_function_body_bytes": 12, "max_nesting_depth": 13, "max_blocks_per_function": 18, "max_blocks": 19, "max_locals_per_function": 14,

@@ -126,6 +126,19 @@ pub struct TestServer {
     pub port: u16,
 }
 
+/// One thread of a running server ([`TestServer::threads`]).
+#[derive(Debug, Clone)]
+pub struct ServerThread {
+    /// Its thread id.
+    pub id: u64,
+    /// Its name (`tokio-runtime-w…`, `sqlx-sqlite-w…`).
+    pub name: String,
+    /// Its nice value.
+    pub nice: i32,
+    /// CPU time used so far, user and system, in clock ticks.
+    pub cpu_ticks: u64,
+}
+
 /// A blocking HTTP client bound to one server; cheap to clone and usable from other threads.
 #[derive(Clone)]
 pub struct Client {
@@ -298,6 +311,23 @@ impl TestServer {
         let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
         // The kernel's USER_HZ is 100 on every Linux this runs on.
         ticks as f64 / 100.0
+    }
+
+    /// Each thread of the server: its name, nice value and CPU time so far (user and system, in
+    /// clock ticks), from `/proc/PID/task`.
+    pub fn threads(&self) -> Vec<ServerThread> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid())).expect("read /proc/PID/task");
+        tasks
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("stat")).ok())
+            .map(|stat| {
+                let name = stat[stat.find('(').expect("a name") + 1..stat.rfind(')').expect("a name")].to_owned();
+                // After the name: state is field 3 of the line, utime 14, stime 15, nice 19.
+                let fields: Vec<&str> = stat[stat.rfind(')').expect("a name") + 2..].split_whitespace().collect();
+                let cpu_ticks = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+                let id = stat[..stat.find(' ').expect("an id")].parse().unwrap();
+                ServerThread { id, name, nice: fields[16].parse().unwrap(), cpu_ticks }
+            })
+            .collect()
     }
 
     fn pid(&self) -> u32 {

@@ -101,7 +101,8 @@ pub async fn open(config: Config) -> Result<SharedState, ServerError> {
             Arc::clone(&metrics),
             TenantSlots::new(config.max_evaluations_per_tenant, config.engine.timeout.saturating_mul(2)),
         )
-        .with_tenant_compiles(config.tenant_max_concurrent_compiles),
+        .with_tenant_compiles(config.tenant_max_concurrent_compiles)
+        .with_module_thread_nice(config.module_thread_nice),
         shadow: ShadowRunner::new(config.shadow_max_in_flight),
         throttle: Throttle::new(config.auth_failures_per_minute, config.token_requests_per_minute),
         metrics,

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod compiles;
 pub mod decide;
+pub mod engine_work;
 pub mod error;
 pub mod login;
 pub mod metrics;

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{SharedState, access::Caller, error::ServiceError, now_millis};
+use super::{SharedState, access::Caller, engine_work, error::ServiceError, now_millis};
 use muster_store::{
     Audit, NewModuleVersion,
     model::{ModuleVersion, Realm, RuleKind},
@@ -47,7 +47,7 @@ pub async fn upload(
     let settings = serde_json::to_string(&settings).map_err(ServiceError::internal)?;
     let module = state.rules.load_module(&realm.tenant_id, wasm.clone()).await.map_err(ServiceError::from_compile)?;
     let checked_settings = settings.clone();
-    let (wasm, digest, prepared) = tokio::task::spawn_blocking(move || {
+    let (wasm, digest, prepared) = engine_work::run(state.rules.module_thread_nice(), move || {
         let entries = module.entries();
         let provides = match kind {
             RuleKind::User => entries.user_rules,

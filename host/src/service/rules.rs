@@ -14,10 +14,12 @@ use muster_wire::{Context, User};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::compiles::{CompileError, TenantCompiles};
+use super::engine_work;
 use super::metrics::{EvaluationLabels, Metrics, TriggerLabels};
 use super::module_cache::ModuleCache;
 use super::ports::ModuleStore;
 use super::tenant_slots::{NoSlot, TenantSlots};
+use crate::config::Nice;
 use crate::decision::{
     evaluator::{self, EvaluationError, FailedRules, LoadedModule, RealmRules},
     outcome::{ModuleRef, RealmOutcome},
@@ -158,6 +160,8 @@ pub struct RuleRunner {
     metrics: Arc<Metrics>,
     /// Each tenant's share of the evaluations running at once.
     slots: TenantSlots,
+    /// The priority engine work runs at.
+    nice: Nice,
 }
 
 impl RuleRunner {
@@ -180,7 +184,20 @@ impl RuleRunner {
             versions: Mutex::new(LruCache::new(versions)),
             metrics,
             slots,
+            nice: Nice::default(),
         }
+    }
+
+    /// The same runner, running evaluations and compiles at nice value `nice`
+    /// ([`engine_work`]).
+    pub fn with_module_thread_nice(mut self, nice: Nice) -> Self {
+        self.nice = nice;
+        self
+    }
+
+    /// The nice value engine work runs at.
+    pub fn module_thread_nice(&self) -> Nice {
+        self.nice
     }
 
     /// The same runner, loading at most `per_tenant` modules of one tenant at a time.
@@ -197,7 +214,7 @@ impl RuleRunner {
     /// Loads (validates and compiles, or finds in the disk cache) `wasm` for `tenant`, in one of
     /// the tenant's compile slots: every load the service makes goes through here.
     pub async fn load_module(&self, tenant: &str, wasm: Vec<u8>) -> Result<RuleModule, CompileError> {
-        self.compiles.load(&self.engine, tenant, wasm).await
+        self.compiles.load(&self.engine, tenant, wasm, self.nice).await
     }
 
     /// A stored module version (immutable, so cached).
@@ -253,7 +270,7 @@ impl RuleRunner {
     ) -> Result<RealmOutcome, RulesError> {
         let result = match self.load(store, realm, selection).await {
             Ok(rules) => match self.slots.acquire(&realm.tenant_id).await {
-                Ok(slot) => evaluate_blocking(rules, context.clone(), user.clone(), slot).await,
+                Ok(slot) => evaluate_blocking(rules, context.clone(), user.clone(), slot, self.nice).await,
                 Err(no_slot) => Err(no_slot.into()),
             },
             Err(error) => Err(error),
@@ -317,15 +334,16 @@ impl RuleRunner {
     }
 }
 
-/// Runs the pure evaluator off the async workers (a hostile module may use its whole time
-/// budget), holding the tenant's `slot` until it is done, even if the caller stops waiting.
+/// Runs the pure evaluator off the async workers, at nice value `nice` ([`engine_work`]),
+/// holding the tenant's `slot` until it is done, even if the caller stops waiting.
 async fn evaluate_blocking(
     rules: RealmRules,
     context: Context,
     user: User,
     slot: OwnedSemaphorePermit,
+    nice: Nice,
 ) -> Result<RealmOutcome, RulesError> {
-    tokio::task::spawn_blocking(move || {
+    engine_work::run(nice, move || {
         let outcome = evaluator::evaluate(&rules, &context, &user);
         drop(slot);
         outcome
