@@ -185,6 +185,19 @@ fn module_uploads_are_validated_and_refusals_store_nothing(server: &TestServer) 
     assert_eq!(before.0, 200, "{}", before.1);
     assert_eq!(before.1["active"], Value::Null, "uploading does not activate");
     assert_eq!(before.1["versions"].as_array().unwrap().len(), 1);
+    // The version keeps the JSON Schema the module publishes of its settings, generated from its
+    // types, organization fields marked; served with the version and with the list.
+    let schema = &version["settings_schema"];
+    assert_eq!(schema["type"], "object", "{version}");
+    assert_eq!(schema["required"], json!(["rules"]), "{schema}");
+    let rule = &schema["$defs"]["Rule"]["properties"];
+    assert_eq!(rule["organization"]["x-muster-organization"], true, "{schema}");
+    assert_eq!(schema["properties"]["fallback"]["x-muster-organization"], true, "{schema}");
+    assert!(rule["name"].get("x-muster-organization").is_none(), "{schema}");
+    assert_eq!(&before.1["versions"][0]["settings_schema"], schema);
+    let (status, shown) = server.get(&format!("{modules}/user/versions/1"), admin);
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(&shown["settings_schema"], schema);
 
     // Settings the module's own validation refuses: 422 naming the path of the problem.
     let bad_settings =
@@ -196,6 +209,18 @@ fn module_uploads_are_validated_and_refusals_store_nothing(server: &TestServer) 
     );
     let message = assert_error(status, &body, 422, "unprocessable");
     assert!(message.contains("rules[0].organization"), "{message}");
+    assert_eq!(body["error"]["path"], "rules[0].organization", "{body}");
+    // A misshapen document: the path in the author's document, no line and column of a copy.
+    let misshapen = json!({"rules": [
+        {"name": "a", "organization": "acme", "when": {"provider_group": {"equals": "a"}}},
+        {"name": "b", "organization": "acme", "when": {"all": [{"attribute": {"name": "d", "in": "Sales"}}]}}
+    ]});
+    let (status, body) =
+        server.post(&format!("{modules}/user"), admin, &json!({"wasm": STANDARD.encode(&wasm), "settings": misshapen}));
+    let message = assert_error(status, &body, 422, "unprocessable");
+    assert_eq!(body["error"]["path"], "rules[1].when.all[0].attribute.in", "{body}");
+    assert!(message.starts_with("settings refused at rules[1].when.all[0].attribute.in: "), "{message}");
+    assert!(!message.contains("line") && !message.contains("column"), "{message}");
     // Not WebAssembly at all.
     let (status, body) = server.post(
         &format!("{modules}/user"),

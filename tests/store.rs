@@ -50,6 +50,7 @@ suite!(
     concurrent_revocations_keep_one_admin_key,
     organizations_and_realms,
     module_versions_are_numbered_per_realm_and_kind,
+    a_version_keeps_the_settings_schema_its_module_publishes,
     concurrent_uploads_get_distinct_versions,
     module_bytes_are_stored_once_per_digest,
     activation_returns_the_previous_version,
@@ -151,6 +152,7 @@ fn module(tenant: &str, realm: &str, kind: RuleKind, bytes: Vec<u8>) -> NewModul
         wasm: bytes,
         settings: r#"{"rules":[]}"#.into(),
         prepared_settings: vec![1, 2, 3, 0, 255],
+        settings_schema: None,
         note: "a note".into(),
         created_by: "mk_uploader".into(),
         created_at: T0,
@@ -501,6 +503,26 @@ async fn module_versions_are_numbered_per_realm_and_kind(db: &TestDb) {
     assert_eq!(uploads[1].target, "realm/entra/user/2");
     assert_eq!(details(uploads[1])["digest"], second.digest);
     assert_eq!(details(uploads[1])["version"], 2);
+}
+
+async fn a_version_keeps_the_settings_schema_its_module_publishes(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    let schema = r#"{"type":"object","properties":{"fallback":{"type":"string","x-muster-organization":true}}}"#;
+    let mut published = module("acme", "entra", RuleKind::User, wasm(1));
+    published.settings_schema = Some(schema.into());
+    let stored = store.insert_module_version(published, &by("mk_admin")).await.unwrap();
+    assert_eq!(stored.settings_schema.as_deref(), Some(schema));
+    upload(store, "acme", "entra", RuleKind::User, 2).await;
+
+    let listed = store.list_module_versions("acme", "entra", RuleKind::User).await.unwrap();
+    assert_eq!(listed[0].settings_schema.as_deref(), Some(schema));
+    assert_eq!(listed[1].settings_schema, None, "a module without a schema keeps none");
+    assert_eq!(store.get_module_version("acme", "entra", RuleKind::User, 1).await.unwrap().unwrap(), stored);
+    // Answers show the schema as a JSON object, and `null` when there is none.
+    let answer = serde_json::to_value(&listed).unwrap();
+    assert_eq!(answer[0]["settings_schema"]["properties"]["fallback"]["x-muster-organization"], true);
+    assert_eq!(answer[1]["settings_schema"], serde_json::Value::Null);
 }
 
 async fn concurrent_uploads_get_distinct_versions(db: &TestDb) {

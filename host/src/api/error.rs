@@ -58,6 +58,15 @@ pub enum ApiError {
     /// 422: well-formed but refused (a module or settings document that does not validate).
     #[error("{0}")]
     Unprocessable(String),
+    /// 422: a settings document the module refuses; the body's `path` names the problem in the
+    /// author's own document (`rules[2].when.all[0].attribute.in`; empty for the whole document).
+    #[error("{message}")]
+    InvalidSettings {
+        /// What is wrong, and where.
+        message: String,
+        /// Where, in the author's document.
+        path: String,
+    },
     /// 422 `rules_failed`: the realm's rules failed on this user; nothing was applied. A live
     /// decision's failure is recorded, and the body names its record (`decision_id`).
     #[error("{message}")]
@@ -102,7 +111,9 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            ApiError::Unprocessable(_) | ApiError::InvalidSettings { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable")
+            }
             ApiError::RulesFailed { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "rules_failed"),
             ApiError::QuotaExceeded { retry_after: None, .. } => (StatusCode::CONFLICT, "quota_exceeded"),
             ApiError::QuotaExceeded { retry_after: Some(_), .. } => (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"),
@@ -135,6 +146,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Malformed(detail) => ApiError::BadRequest(detail),
             ServiceError::Patch(patch) => ApiError::BadRequest(patch.to_string()),
             ServiceError::InvalidValue(detail) => ApiError::Unprocessable(detail),
+            ServiceError::InvalidSettings(refusal) => {
+                ApiError::InvalidSettings { message: refusal.to_string(), path: refusal.path }
+            }
             ServiceError::RulesFailed { error, decision_id } => {
                 ApiError::RulesFailed { message: format!("the realm's rules failed: {error}"), decision_id }
             }
@@ -179,8 +193,10 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let mut body = json!({ "error": { "code": code, "message": message } });
-        if let ApiError::RulesFailed { decision_id: Some(id), .. } = &self {
-            body["error"]["decision_id"] = json!(id);
+        match &self {
+            ApiError::RulesFailed { decision_id: Some(id), .. } => body["error"]["decision_id"] = json!(id),
+            ApiError::InvalidSettings { path, .. } => body["error"]["path"] = json!(path),
+            _ => {}
         }
         let mut response = (status, Json(body)).into_response();
         match &self {

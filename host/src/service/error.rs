@@ -53,6 +53,10 @@ pub enum ServiceError {
     /// A value is missing, has the wrong type, or is not allowed.
     #[error("{0}")]
     InvalidValue(String),
+    /// A settings document that is refused, with the path of the problem in the author's own
+    /// document.
+    #[error(transparent)]
+    InvalidSettings(SettingsRefusal),
     /// A SCIM PATCH that cannot be applied to the resource.
     #[error(transparent)]
     Patch(#[from] PatchError),
@@ -84,6 +88,17 @@ pub enum ServiceError {
     /// Our fault (the store failed, stored data is inconsistent); the detail is for the log.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Why a settings document was refused, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("settings refused{}: {message}", if path.is_empty() { String::new() } else { format!(" at {path}") })]
+pub struct SettingsRefusal {
+    /// Where, in the author's own document (`rules[2].when.all[0].attribute.in`; empty for the
+    /// document as a whole).
+    pub path: String,
+    /// What is wrong there.
+    pub message: String,
 }
 
 impl ServiceError {
@@ -125,6 +140,7 @@ impl ServiceError {
             ServiceError::VersionMismatch { .. } => "version_mismatch",
             ServiceError::Malformed(_) => "malformed",
             ServiceError::InvalidValue(_) => "invalid_value",
+            ServiceError::InvalidSettings(_) => "invalid_settings",
             ServiceError::Patch(_) => "patch",
             ServiceError::RulesFailed { error, .. } => error.kind(),
             ServiceError::QuotaExceeded(_) => "quota_exceeded",

@@ -24,6 +24,24 @@ mod json_text {
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
         Box::<RawValue>::deserialize(deserializer).map(|raw| raw.get().to_owned())
     }
+
+    /// The same for a field that may be absent: `None` is `null`.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+        use serde_json::value::RawValue;
+
+        pub fn serialize<S: Serializer>(text: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+            match text {
+                Some(text) => super::serialize(text, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+            let raw = Option::<Box<RawValue>>::deserialize(deserializer)?;
+            Ok(raw.map(|raw| raw.get().to_owned()))
+        }
+    }
 }
 
 /// A customer. Everything else belongs to exactly one tenant.
@@ -198,6 +216,10 @@ pub struct ModuleVersion {
     /// The settings as the module prepared them.
     #[serde(skip_serializing)]
     pub prepared_settings: Vec<u8>,
+    /// The JSON Schema the module publishes of its settings (JSON text; a JSON object in
+    /// answers), `None` (`null`) for a module that publishes none.
+    #[serde(with = "json_text::option", default)]
+    pub settings_schema: Option<String>,
     /// The uploader's note.
     pub note: String,
     /// Id of the key that uploaded it.

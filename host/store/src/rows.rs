@@ -39,7 +39,8 @@ macro_rules! realm_columns {
 /// Columns of [`module_version`].
 macro_rules! module_columns {
     () => {
-        "tenant_id, realm_id, kind, version, digest, size, settings, prepared_settings, note, created_by, created_at"
+        "tenant_id, realm_id, kind, version, digest, size, settings, prepared_settings, note, created_by, created_at, \
+         settings_schema"
     };
 }
 
@@ -197,6 +198,7 @@ pub(super) fn module_version(row: &AnyRow) -> Result<ModuleVersion> {
         size: get(row, "size")?,
         settings: get(row, "settings")?,
         prepared_settings: get(row, "prepared_settings")?,
+        settings_schema: get(row, "settings_schema")?,
         note: get(row, "note")?,
         created_by: get(row, "created_by")?,
         created_at: get(row, "created_at")?,
