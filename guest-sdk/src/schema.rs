@@ -30,7 +30,8 @@
 //!
 //! `settings_schema` in [`export!`](crate::export) exports it as `muster_settings_schema`; the
 //! host stores it with each version and serves it with the version. Fields marked with
-//! [`organization`] name organizations of the tenant.
+//! [`organization`] name organizations of the tenant: the host refuses settings that name one
+//! the tenant does not have.
 
 pub use schemars::{self, JsonSchema, Schema};
 

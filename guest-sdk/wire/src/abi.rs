@@ -43,7 +43,8 @@ pub const PREPARE_SETTINGS: &str = "muster_prepare_settings";
 pub const SETTINGS_SCHEMA: &str = "muster_settings_schema";
 
 /// The schema keyword that marks a settings field as naming organizations of the tenant
-/// (`"x-muster-organization": true`): a string, or an array of strings.
+/// (`"x-muster-organization": true`): a string, or an array of strings. The host refuses
+/// settings that name an organization the tenant does not have.
 pub const ORGANIZATION_KEYWORD: &str = "x-muster-organization";
 
 /// Longest regular-expression pattern the host compiles, in bytes.

@@ -13,7 +13,11 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::service::{compiles::BusyScope, error::ServiceError};
+use crate::service::{
+    compiles::BusyScope,
+    error::{ServiceError, SettingsRefusal},
+    settings_schema::NamedOrganization,
+};
 use muster_store::StoreError;
 
 /// An API failure a client can act on.
@@ -66,6 +70,8 @@ pub enum ApiError {
         message: String,
         /// Where, in the author's document.
         path: String,
+        /// Organizations the document names that the tenant does not have, with their paths.
+        unknown_organizations: Vec<NamedOrganization>,
     },
     /// 422 `rules_failed`: the realm's rules failed on this user; nothing was applied. A live
     /// decision's failure is recorded, and the body names its record (`decision_id`).
@@ -147,7 +153,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Patch(patch) => ApiError::BadRequest(patch.to_string()),
             ServiceError::InvalidValue(detail) => ApiError::Unprocessable(detail),
             ServiceError::InvalidSettings(refusal) => {
-                ApiError::InvalidSettings { message: refusal.to_string(), path: refusal.path }
+                let message = refusal.to_string();
+                let SettingsRefusal { path, unknown_organizations, .. } = refusal;
+                ApiError::InvalidSettings { message, path, unknown_organizations }
             }
             ServiceError::RulesFailed { error, decision_id } => {
                 ApiError::RulesFailed { message: format!("the realm's rules failed: {error}"), decision_id }
@@ -195,7 +203,14 @@ impl IntoResponse for ApiError {
         let mut body = json!({ "error": { "code": code, "message": message } });
         match &self {
             ApiError::RulesFailed { decision_id: Some(id), .. } => body["error"]["decision_id"] = json!(id),
-            ApiError::InvalidSettings { path, .. } => body["error"]["path"] = json!(path),
+            ApiError::InvalidSettings { path, unknown_organizations, .. } => {
+                body["error"]["path"] = json!(path);
+                if !unknown_organizations.is_empty() {
+                    let named =
+                        unknown_organizations.iter().map(|n| json!({ "organization": n.organization, "path": n.path }));
+                    body["error"]["unknown_organizations"] = named.collect();
+                }
+            }
             _ => {}
         }
         let mut response = (status, Json(body)).into_response();

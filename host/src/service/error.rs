@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::{
     compiles::{BusyScope, CompileError},
     rules::RulesError,
+    settings_schema::NamedOrganization,
 };
 
 /// Why a service call did not do what it was asked.
@@ -99,6 +100,9 @@ pub struct SettingsRefusal {
     pub path: String,
     /// What is wrong there.
     pub message: String,
+    /// The organizations the document names that the tenant does not have, each with its path
+    /// (empty unless that is why it was refused).
+    pub unknown_organizations: Vec<NamedOrganization>,
 }
 
 impl ServiceError {

@@ -1,15 +1,17 @@
 //! A realm's rule-module versions: upload (validated by the engine and by the module's own
 //! settings validation, so a version that is stored can run), activation and rollback.
 
-use serde_json::Value;
+use std::collections::BTreeSet;
 
 use muster_engine::{EvalError, RuleModule};
+use serde_json::Value;
 
 use super::{
     SharedState,
     access::Caller,
     error::{ServiceError, SettingsRefusal},
     now_millis,
+    settings_schema::{NamedOrganization, organizations_named},
 };
 use muster_store::{
     Audit, NewModuleVersion,
@@ -42,7 +44,9 @@ pub struct Activated {
 /// publishes; it is not active until activated. A module the engine refuses, one without the
 /// entry point of its kind, or one whose schema export fails or answers something other than a
 /// JSON object is `InvalidValue`; settings the module refuses are `InvalidSettings`, with the
-/// path of the problem in the author's document; one that would exceed a quota of the realm or tenant
+/// path of the problem in the author's document, and so are settings that name (where the
+/// module's schema marks organization fields) organizations the tenant does not have, unless
+/// the realm creates organizations on first use; one that would exceed a quota of the realm or tenant
 /// ([`Config::module_quotas`](crate::config::Config::module_quotas)) is `QuotaExceeded`; a module
 /// that could not get a compile slot in time (its tenant's or the server's) is `Busy`; in every
 /// case nothing is stored.
@@ -52,8 +56,8 @@ pub async fn upload(
     upload: Upload,
     caller: &Caller,
 ) -> Result<ModuleVersion, ServiceError> {
-    let Upload { kind, wasm, settings, note } = upload;
-    let settings = serde_json::to_string(&settings).map_err(ServiceError::internal)?;
+    let Upload { kind, wasm, settings: document, note } = upload;
+    let settings = serde_json::to_string(&document).map_err(ServiceError::internal)?;
     let module = state.rules.load_module(&realm.tenant_id, wasm.clone()).await.map_err(ServiceError::from_compile)?;
     let checked_settings = settings.clone();
     let (wasm, digest, prepared, settings_schema) = tokio::task::spawn_blocking(move || {
@@ -75,6 +79,11 @@ pub async fn upload(
     })
     .await
     .map_err(ServiceError::internal)??;
+    if let Some(schema) = &settings_schema
+        && !realm.create_organizations
+    {
+        check_organizations(state, &realm.tenant_id, schema, &document).await?;
+    }
     let now = now_millis();
     let version = NewModuleVersion {
         tenant_id: realm.tenant_id.clone(),
@@ -91,6 +100,38 @@ pub async fn upload(
     };
     let audit = Audit { actor: caller.actor(), at: now };
     Ok(state.store.insert_module_version_within(version, &state.config.module_quotas(), &audit).await?)
+}
+
+/// Refuses a settings document that names, where its module's schema marks organization fields,
+/// organizations the tenant does not have: a realm that does not create organizations on first
+/// use would fail every decision that reaches them.
+async fn check_organizations(
+    state: &SharedState,
+    tenant: &str,
+    schema: &str,
+    document: &Value,
+) -> Result<(), ServiceError> {
+    let schema: Value = serde_json::from_str(schema).map_err(ServiceError::internal)?;
+    let named = organizations_named(&schema, document);
+    if named.is_empty() {
+        return Ok(());
+    }
+    let known: BTreeSet<String> = state.store.list_organizations(tenant).await?.into_iter().map(|o| o.id).collect();
+    let unknown: Vec<NamedOrganization> =
+        named.into_iter().filter(|named| !known.contains(&named.organization)).collect();
+    let Some(first) = unknown.first() else { return Ok(()) };
+    let mut names: Vec<&str> = unknown.iter().map(|n| n.organization.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    Err(ServiceError::InvalidSettings(SettingsRefusal {
+        path: first.path.clone(),
+        message: format!(
+            "names organizations the tenant does not have: {} (create them first, or let the realm create \
+             organizations on first use)",
+            names.join(", ")
+        ),
+        unknown_organizations: unknown,
+    }))
 }
 
 /// The settings schema `module` publishes, checked to be a JSON object; `None` if it publishes
@@ -119,9 +160,17 @@ fn settings_refused(error: EvalError) -> ServiceError {
                 }
                 _ => refused.message,
             };
-            ServiceError::InvalidSettings(SettingsRefusal { path: refused.path, message })
+            ServiceError::InvalidSettings(SettingsRefusal {
+                path: refused.path,
+                message,
+                unknown_organizations: Vec::new(),
+            })
         }
-        other => ServiceError::InvalidSettings(SettingsRefusal { path: String::new(), message: other.to_string() }),
+        other => ServiceError::InvalidSettings(SettingsRefusal {
+            path: String::new(),
+            message: other.to_string(),
+            unknown_organizations: Vec::new(),
+        }),
     }
 }
 

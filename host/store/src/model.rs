@@ -167,12 +167,16 @@ pub struct Realm {
     /// token (otherwise only OAuth2 client-credentials access tokens). A new realm starts without:
     /// set it with `Store::set_scim_bearer_enabled`.
     pub scim_bearer_enabled: bool,
+    /// Whether a decision that names an organization the tenant does not have creates it (in the
+    /// decision's transaction, audited `organization.created`) instead of failing. Off unless set.
+    pub create_organizations: bool,
     /// When it was created.
     pub created_at: Millis,
 }
 
 impl Realm {
-    /// A new realm: no module active or in shadow, SCIM bearer tokens off.
+    /// A new realm: no module active or in shadow, SCIM bearer tokens off, organizations not
+    /// created on first use.
     pub fn new(
         tenant_id: &str,
         id: &str,
@@ -190,6 +194,7 @@ impl Realm {
             shadow_user_rules_version: None,
             shadow_group_rules_version: None,
             scim_bearer_enabled: false,
+            create_organizations: false,
             created_at,
         }
     }

@@ -32,7 +32,7 @@ macro_rules! key_columns {
 macro_rules! realm_columns {
     () => {
         "tenant_id, id, name, default_organization, user_rules_version, group_rules_version, \
-         shadow_user_rules_version, shadow_group_rules_version, scim_bearer_enabled, created_at"
+         shadow_user_rules_version, shadow_group_rules_version, scim_bearer_enabled, create_organizations, created_at"
     };
 }
 
@@ -183,6 +183,7 @@ pub(super) fn realm(row: &AnyRow) -> Result<Realm> {
         shadow_user_rules_version: get(row, "shadow_user_rules_version")?,
         shadow_group_rules_version: get(row, "shadow_group_rules_version")?,
         scim_bearer_enabled: flag(row, "scim_bearer_enabled")?,
+        create_organizations: flag(row, "create_organizations")?,
         created_at: get(row, "created_at")?,
     })
 }
