@@ -60,6 +60,7 @@ macro_rules! on_both_stores {
 on_both_stores!(
     health_and_tenants,
     module_uploads_are_validated_and_refusals_store_nothing,
+    organizations_the_tenant_does_not_have_are_refused_flagged_or_created,
     login_decides_applies_and_records,
     login_refuses_a_user_name_held_by_another_provider_user,
     activation_and_rollback_change_what_logins_decide,
@@ -167,6 +168,23 @@ fn module_uploads_are_validated_and_refusals_store_nothing(server: &TestServer) 
 
     let modules = "/v1/tenants/acme/realms/entra/modules";
     let wasm = module_bytes("user_rules");
+    // Settings that name an organization the tenant does not have (acme-engineering): refused,
+    // naming it with its path, until it exists.
+    let (status, body) = server.post(
+        &format!("{modules}/user"),
+        admin,
+        &json!({"wasm": STANDARD.encode(&wasm), "settings": user_rules_v1(), "note": "first rules"}),
+    );
+    let message = assert_error(status, &body, 422, "unprocessable");
+    assert!(message.contains("acme-engineering"), "{message}");
+    assert_eq!(body["error"]["path"], "rules[1].organization", "{body}");
+    assert_eq!(
+        body["error"]["unknown_organizations"],
+        json!([{"organization": "acme-engineering", "path": "rules[1].organization"}])
+    );
+    let (status, org) =
+        server.put("/v1/tenants/acme/organizations/acme-engineering", admin, &json!({"name": "ACME Engineering"}));
+    assert_eq!(status, 200, "{org}");
     let (status, version) = server.post(
         &format!("{modules}/user"),
         admin,
@@ -185,6 +203,19 @@ fn module_uploads_are_validated_and_refusals_store_nothing(server: &TestServer) 
     assert_eq!(before.0, 200, "{}", before.1);
     assert_eq!(before.1["active"], Value::Null, "uploading does not activate");
     assert_eq!(before.1["versions"].as_array().unwrap().len(), 1);
+    // The version keeps the JSON Schema the module publishes of its settings, generated from its
+    // types, organization fields marked; served with the version and with the list.
+    let schema = &version["settings_schema"];
+    assert_eq!(schema["type"], "object", "{version}");
+    assert_eq!(schema["required"], json!(["rules"]), "{schema}");
+    let rule = &schema["$defs"]["Rule"]["properties"];
+    assert_eq!(rule["organization"]["x-muster-organization"], true, "{schema}");
+    assert_eq!(schema["properties"]["fallback"]["x-muster-organization"], true, "{schema}");
+    assert!(rule["name"].get("x-muster-organization").is_none(), "{schema}");
+    assert_eq!(&before.1["versions"][0]["settings_schema"], schema);
+    let (status, shown) = server.get(&format!("{modules}/user/versions/1"), admin);
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(&shown["settings_schema"], schema);
 
     // Settings the module's own validation refuses: 422 naming the path of the problem.
     let bad_settings =
@@ -196,6 +227,18 @@ fn module_uploads_are_validated_and_refusals_store_nothing(server: &TestServer) 
     );
     let message = assert_error(status, &body, 422, "unprocessable");
     assert!(message.contains("rules[0].organization"), "{message}");
+    assert_eq!(body["error"]["path"], "rules[0].organization", "{body}");
+    // A misshapen document: the path in the author's document, no line and column of a copy.
+    let misshapen = json!({"rules": [
+        {"name": "a", "organization": "acme", "when": {"provider_group": {"equals": "a"}}},
+        {"name": "b", "organization": "acme", "when": {"all": [{"attribute": {"name": "d", "in": "Sales"}}]}}
+    ]});
+    let (status, body) =
+        server.post(&format!("{modules}/user"), admin, &json!({"wasm": STANDARD.encode(&wasm), "settings": misshapen}));
+    let message = assert_error(status, &body, 422, "unprocessable");
+    assert_eq!(body["error"]["path"], "rules[1].when.all[0].attribute.in", "{body}");
+    assert!(message.starts_with("settings refused at rules[1].when.all[0].attribute.in: "), "{message}");
+    assert!(!message.contains("line") && !message.contains("column"), "{message}");
     // Not WebAssembly at all.
     let (status, body) = server.post(
         &format!("{modules}/user"),
@@ -261,6 +304,86 @@ fn module_uploads_are_validated_and_refusals_store_nothing(server: &TestServer) 
     assert_eq!(status, 201, "{group}");
     assert_eq!((group["version"].as_i64(), group["kind"].as_str()), (Some(1), Some("group")));
     assert_eq!(group["digest"], sha256_hex(&group_wasm));
+}
+
+/// Organizations are checked: an upload naming one the tenant does not have is refused with its
+/// path; previews flag them; a live decision naming one fails and is recorded, unless the realm
+/// creates organizations on first use (then it is created, audited, and listed).
+fn organizations_the_tenant_does_not_have_are_refused_flagged_or_created(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let realm = fx.realm_path();
+    let partners = json!({
+        "rules": [{"name": "sales", "organization": "acme-partners",
+                   "when": {"attribute": {"name": "department", "equals": "Sales"}}}],
+        "fallback": "acme"
+    });
+    let groups =
+        json!({"rules": [{"name": "sales", "pattern": "^sales-", "organizations": ["acme-sales", "acme-resellers"]}]});
+    let body = |artifact: &str, settings: &Value| json!({"wasm": STANDARD.encode(module_bytes(artifact)), "settings": settings});
+    let (status, refused) = server.post(&format!("{realm}/modules/group"), fx.admin(), &body("group_rules", &groups));
+    assert_error(status, &refused, 422, "unprocessable");
+    assert_eq!(
+        refused["error"]["unknown_organizations"],
+        json!([{"organization": "acme-resellers", "path": "rules[0].organizations[1]"}])
+    );
+
+    // A realm that creates organizations on first use takes them.
+    let (status, updated) = server.patch(&realm, fx.admin(), &json!({"create_organizations": true}));
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(
+        (updated["create_organizations"].as_bool(), updated["default_organization"].as_str()),
+        (Some(true), None)
+    );
+    let version = fx.upload("user", "user_rules", &partners, "partners");
+    assert_eq!(version["version"], 2);
+
+    // The test panel flags them, and so does the impact preview.
+    let ada_user = json!({"user_name": "ada@acme.com", "attributes": {"department": ["Sales"]}, "provider_groups": ["sales-emea"]});
+    let dry_run = |body: &Value| server.post(&format!("{realm}/dry-run"), fx.admin(), body);
+    let (status, dry) = dry_run(&json!({"user": ada_user, "user_rules_version": 2}));
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(dry["evaluation"]["user"]["organization"], "acme-partners", "{dry}");
+    assert_eq!(dry["unknown_organizations"], json!(["acme-partners"]), "{dry}");
+    let (status, dry) = dry_run(&json!({"user": ada_user}));
+    assert_eq!((status, &dry["unknown_organizations"]), (200, &json!([])), "{dry}");
+    let (status, ada) = fx.login(&ada_claims());
+    assert_eq!(status, 200, "{ada}");
+    let (status, impact) = server.post(&format!("{realm}/modules/user/versions/2/impact"), fx.admin(), &json!({}));
+    assert_eq!(status, 200, "{impact}");
+    assert_eq!(impact["unknown_organizations"], json!(["acme-partners"]), "{impact}");
+
+    // Live, with the realm no longer creating them: a typed failure, recorded, nothing applied.
+    let (status, _) = server.post_empty(&format!("{realm}/modules/user/versions/2/activate"), fx.admin());
+    assert_eq!(status, 200);
+    let (status, updated) = server.patch(&realm, fx.admin(), &json!({"create_organizations": false}));
+    assert_eq!((status, &updated["create_organizations"]), (200, &json!(false)), "{updated}");
+    let (status, body) = fx.login(&ada_claims());
+    let message = assert_error(status, &body, 422, "rules_failed");
+    assert!(message.contains("acme-partners"), "{message}");
+    let decision_id = body["error"]["decision_id"].as_str().expect("the answer names the failure's record");
+    let (_, record) = server.get(&format!("/v1/tenants/acme/decisions/{decision_id}"), fx.admin());
+    assert_eq!((record["applied"].as_bool(), &record["output"]), (Some(false), &Value::Null), "{record}");
+    assert_eq!(record["failure"]["kind"], "unknown_organization", "{record}");
+    assert_eq!(record["user_rules_version"], 2, "{record}");
+    let (_, user) = server.get(&format!("{realm}/users/{}", ada["user_id"].as_str().unwrap()), fx.admin());
+    assert_eq!(user["organization"], "acme-sales", "nothing applied: {user}");
+    let (_, orgs) = server.get("/v1/tenants/acme/organizations", fx.admin());
+    assert!(!orgs.to_string().contains("acme-partners"), "{orgs}");
+
+    // Created on first use: in the decision's transaction, audited with the decision.
+    let (status, _) = server.patch(&realm, fx.admin(), &json!({"create_organizations": true}));
+    assert_eq!(status, 200);
+    let (status, ada) = fx.login(&ada_claims());
+    assert_eq!(status, 200, "{ada}");
+    assert_eq!(ada["organization"], "acme-partners", "{ada}");
+    let (_, orgs) = server.get("/v1/tenants/acme/organizations", fx.admin());
+    assert!(orgs["organizations"].as_array().unwrap().iter().any(|o| o["id"] == "acme-partners"), "{orgs}");
+    let created = audit_actions(server, &fx.tenant, "organization.created");
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0]["target"], "organization/acme-partners");
+    assert_eq!(created[0]["details"]["decision_id"], ada["decision_id"], "{created:?}");
+    let (status, dry) = dry_run(&json!({"user": ada_user}));
+    assert_eq!((status, &dry["unknown_organizations"]), (200, &json!([])), "{dry}");
 }
 
 /// Scenario 3: A login with the evaluation key: organization, rule, groups, provider-group marks, a

@@ -50,12 +50,14 @@ suite!(
     concurrent_revocations_keep_one_admin_key,
     organizations_and_realms,
     module_versions_are_numbered_per_realm_and_kind,
+    a_version_keeps_the_settings_schema_its_module_publishes,
     concurrent_uploads_get_distinct_versions,
     module_bytes_are_stored_once_per_digest,
     activation_returns_the_previous_version,
     rollback_walks_back_the_activation_history,
     shadow_versions_are_set_and_cleared,
     apply_decision_writes_everything_or_nothing,
+    organizations_are_checked_when_a_decision_is_applied,
     external_ids_are_unique_per_realm,
     users_are_listed_in_pages,
     decisions_are_filtered_and_paged_newest_first,
@@ -113,6 +115,7 @@ fn new_realm(tenant: &str, id: &str) -> Realm {
         shadow_user_rules_version: None,
         shadow_group_rules_version: None,
         scim_bearer_enabled: false,
+        create_organizations: false,
         created_at: T0,
     }
 }
@@ -151,6 +154,7 @@ fn module(tenant: &str, realm: &str, kind: RuleKind, bytes: Vec<u8>) -> NewModul
         wasm: bytes,
         settings: r#"{"rules":[]}"#.into(),
         prepared_settings: vec![1, 2, 3, 0, 255],
+        settings_schema: None,
         note: "a note".into(),
         created_by: "mk_uploader".into(),
         created_at: T0,
@@ -225,6 +229,9 @@ fn apply(user: UserRecord, groups: &[(&str, &[&str])], decision_id: &str) -> App
         session: None,
         expected_version: None,
         extra_events: Vec::new(),
+        // The fixtures name organizations freely; `organizations_are_checked_when_a_decision_is_applied`
+        // holds the check itself.
+        create_organizations: true,
     }
 }
 
@@ -503,6 +510,26 @@ async fn module_versions_are_numbered_per_realm_and_kind(db: &TestDb) {
     assert_eq!(details(uploads[1])["version"], 2);
 }
 
+async fn a_version_keeps_the_settings_schema_its_module_publishes(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    let schema = r#"{"type":"object","properties":{"fallback":{"type":"string","x-muster-organization":true}}}"#;
+    let mut published = module("acme", "entra", RuleKind::User, wasm(1));
+    published.settings_schema = Some(schema.into());
+    let stored = store.insert_module_version(published, &by("mk_admin")).await.unwrap();
+    assert_eq!(stored.settings_schema.as_deref(), Some(schema));
+    upload(store, "acme", "entra", RuleKind::User, 2).await;
+
+    let listed = store.list_module_versions("acme", "entra", RuleKind::User).await.unwrap();
+    assert_eq!(listed[0].settings_schema.as_deref(), Some(schema));
+    assert_eq!(listed[1].settings_schema, None, "a module without a schema keeps none");
+    assert_eq!(store.get_module_version("acme", "entra", RuleKind::User, 1).await.unwrap().unwrap(), stored);
+    // Answers show the schema as a JSON object, and `null` when there is none.
+    let answer = serde_json::to_value(&listed).unwrap();
+    assert_eq!(answer[0]["settings_schema"]["properties"]["fallback"]["x-muster-organization"], true);
+    assert_eq!(answer[1]["settings_schema"], serde_json::Value::Null);
+}
+
 async fn concurrent_uploads_get_distinct_versions(db: &TestDb) {
     let store = &db.store;
     tenant_and_realm(store, "acme", "entra").await;
@@ -647,6 +674,63 @@ async fn shadow_versions_are_set_and_cleared(db: &TestDb) {
     assert_eq!(shadows[0].target, "realm/entra/user/2");
     assert_eq!(details(shadows[2])["previous"], 2);
     assert_eq!(details(shadows[2])["version"], serde_json::Value::Null);
+}
+
+async fn organizations_are_checked_when_a_decision_is_applied(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    store
+        .save_organization("acme", &Organization { id: "acme".into(), name: "Acme".into() }, &by("mk_a"))
+        .await
+        .unwrap();
+    let before = audit_log(store, "acme").await;
+    // The user's organization (acme-sales) and a group's (elsewhere) are unknown: refused, both
+    // named, nothing written.
+    let mut checked = apply(user("acme", "entra", "u1", "alice", None), &[("all", &["acme", "elsewhere"])], "d1");
+    checked.create_organizations = false;
+    match store.apply_decision(checked.clone(), &by("mk_eval")).await {
+        Err(StoreError::UnknownOrganizations(names)) => assert_eq!(names, ["acme-sales", "elsewhere"]),
+        other => panic!("expected UnknownOrganizations, got {other:?}"),
+    }
+    assert_eq!(store.get_user("acme", "entra", "u1").await.unwrap(), None);
+    assert_eq!(store.get_decision("acme", "d1").await.unwrap(), None);
+    assert_eq!(audit_log(store, "acme").await, before);
+
+    // Known organizations pass.
+    let mut known = apply(user("acme", "entra", "u2", "bob", None), &[("all", &["acme"])], "d2");
+    known.user.organization = Some("acme".into());
+    known.create_organizations = false;
+    store.apply_decision(known, &by("mk_eval")).await.unwrap();
+
+    // A realm that creates organizations on first use: created in the decision's transaction,
+    // audited with the decision that named them, then known.
+    checked.create_organizations = true;
+    store.apply_decision(checked.clone(), &at("mk_eval", T0 + 1)).await.unwrap();
+    let ids: Vec<String> = store.list_organizations("acme").await.unwrap().into_iter().map(|o| o.id).collect();
+    assert_eq!(ids, ["acme", "acme-sales", "elsewhere"]);
+    let log = audit_log(store, "acme").await;
+    let created: Vec<_> = log.iter().filter(|e| e.action == "organization.created").collect();
+    assert_eq!(
+        created.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(),
+        ["organization/acme-sales", "organization/elsewhere"]
+    );
+    assert_eq!(details(created[0])["decision_id"], "d1");
+    assert_eq!(created[0].actor, "mk_eval");
+    let mut again = apply(user("acme", "entra", "u1", "alice", None), &[("all", &["elsewhere"])], "d3");
+    again.create_organizations = false;
+    again.user.last_login_at = Some(T0 + 2);
+    store.apply_decision(again, &by("mk_eval")).await.unwrap();
+
+    // The realm's setting is stored and audited.
+    assert!(!store.get_realm("acme", "entra").await.unwrap().unwrap().create_organizations);
+    store.set_create_organizations("acme", "entra", true, &by("mk_a")).await.unwrap();
+    assert!(store.get_realm("acme", "entra").await.unwrap().unwrap().create_organizations);
+    let last = audit_log(store, "acme").await.pop().unwrap();
+    assert_eq!(
+        (last.action.as_str(), details(&last)["create_organizations"].clone()),
+        ("realm.updated", serde_json::json!(true))
+    );
+    assert_not_found(store.set_create_organizations("acme", "saml", true, &by("mk_a")).await);
 }
 
 async fn apply_decision_writes_everything_or_nothing(db: &TestDb) {
@@ -966,8 +1050,9 @@ async fn audit_seq_is_strictly_increasing_under_concurrent_writers(db: &TestDb) 
         assert_eq!(ids.len(), log.len(), "event ids are unique");
     }
     // acme: tenant + realm, 4 orgs, 4 keys, 3 × (user.created + decision.applied), 3 realm
-    // updates, 3 uploads; beta: tenant + 3 orgs.
-    assert_eq!(audit_log(store, "acme").await.len(), 2 + 4 + 4 + 6 + 3 + 3);
+    // updates, 3 uploads, 2 organizations created by a decision; beta: tenant + 3 orgs.
+    // The first decision creates the organizations it names (acme, acme-sales).
+    assert_eq!(audit_log(store, "acme").await.len(), 2 + 4 + 4 + 6 + 3 + 3 + 2);
     assert_eq!(audit_log(store, "beta").await.len(), 1 + 3);
 }
 

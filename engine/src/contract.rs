@@ -38,6 +38,7 @@ pub fn check(module: &Module) -> Result<Entries, LoadError> {
         user_rules: optional_func(module, abi::USER_RULES, &ENTRY)?,
         group_rules: optional_func(module, abi::GROUP_RULES, &ENTRY)?,
         prepare_settings: optional_func(module, abi::PREPARE_SETTINGS, &ENTRY)?,
+        settings_schema: optional_func(module, abi::SETTINGS_SCHEMA, &ENTRY)?,
     };
     if !entries.user_rules && !entries.group_rules {
         return Err(LoadError::NoEntryPoint);

@@ -16,6 +16,8 @@ pub struct Entries {
     pub group_rules: bool,
     /// `muster_prepare_settings`: validates and prepares settings.
     pub prepare_settings: bool,
+    /// `muster_settings_schema`: publishes the JSON Schema of the settings.
+    pub settings_schema: bool,
 }
 
 /// Settings as the module prepared them (opaque bytes), ready to pass to every evaluation.
@@ -89,6 +91,18 @@ impl RuleModule {
         let invocation = self.callable().invoke(abi::PREPARE_SETTINGS, settings_json).map_err(|f| f.error)?;
         let (prepared, _trace) = decode_response::<Vec<u8>>(&invocation.output)?;
         Ok(PreparedSettings(prepared))
+    }
+
+    /// The JSON Schema of the module's settings document, as the module publishes it (JSON text,
+    /// for the caller to parse); `None` for a module without `muster_settings_schema`. Runs the
+    /// module once, under the same limits as an evaluation.
+    pub fn settings_schema(&self) -> Result<Option<String>, EvalError> {
+        if !self.inner.entries.settings_schema {
+            return Ok(None);
+        }
+        let invocation = self.callable().invoke(abi::SETTINGS_SCHEMA, &[]).map_err(|f| f.error)?;
+        let (schema, _trace) = decode_response::<String>(&invocation.output)?;
+        Ok(Some(schema))
     }
 
     /// Decides one user's organization and rule-based groups.

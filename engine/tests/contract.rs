@@ -674,3 +674,52 @@ fn a_guest_error_is_reported_as_such() {
     }
     assert_host_still_fine(&engine);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The settings schema (optional export).
+
+/// A module whose `muster_settings_schema` answers `schema`.
+fn publishing(schema: &Response<String>) -> Vec<u8> {
+    let bytes = encode(schema);
+    let at = RESPONSE_AT + 2048;
+    rule_module(&format!(
+        r#"{}
+           (data (i32.const {at}) {}) (func (export "muster_settings_schema") (param i32 i32) (result i64) (i64.const {}))"#,
+        returns(&encode(&good_response())),
+        wat_bytes(&bytes),
+        packed(at, bytes.len() as u32)
+    ))
+}
+
+#[test]
+fn a_module_publishes_its_settings_schema_when_it_exports_one() {
+    let engine = engine();
+    let text = r#"{"type":"object","properties":{"fallback":{"type":"string"}}}"#.to_owned();
+    let module = engine.load(&publishing(&Response { result: Ok(text.clone()), trace: vec![] })).unwrap();
+    assert!(module.entries().settings_schema);
+    assert_eq!(module.settings_schema().unwrap(), Some(text));
+    // A module without the export still loads and runs; it publishes no schema.
+    let plain = engine.load(&well_behaved_module()).unwrap();
+    assert!(!plain.entries().settings_schema);
+    assert_eq!(plain.settings_schema().unwrap(), None);
+    evaluate(&plain).unwrap();
+}
+
+#[test]
+fn a_failing_or_misshapen_schema_export_is_an_error_not_a_panic() {
+    let engine = engine();
+    let trapping = rule_module(&format!(
+        r#"{} (func (export "muster_settings_schema") (param i32 i32) (result i64) unreachable)"#,
+        returns(&encode(&good_response()))
+    ));
+    assert!(matches!(engine.load(&trapping).unwrap().settings_schema(), Err(EvalError::Trap(_))));
+    let wrong = rule_module(&format!(
+        r#"{} (func (export "muster_settings_schema") (result i64) (i64.const 0))"#,
+        returns(&encode(&good_response()))
+    ));
+    assert_eq!(
+        load_error(&engine, &wrong),
+        LoadError::WrongExport { name: "muster_settings_schema", expected: "a function (i32, i32) -> i64" }
+    );
+    assert_host_still_fine(&engine);
+}

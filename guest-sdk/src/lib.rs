@@ -40,6 +40,8 @@ pub mod decisions;
 pub mod policy;
 pub mod regex;
 pub mod runtime;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod settings;
 pub mod trace;
 
@@ -67,7 +69,9 @@ pub mod prelude {
 ///
 /// `export!(MyPolicy { user_rules })`, `export!(MyPolicy { group_rules })` or
 /// `export!(MyPolicy { user_rules, group_rules })`. Settings preparation, the ABI version and the
-/// allocator are always exported. Expands to nothing unless compiling for `wasm32`.
+/// allocator are always exported. Add `settings_schema` (with the SDK's `schema` feature, and
+/// `MyPolicy::Settings: JsonSchema`) to publish the settings' JSON Schema (module `schema`).
+/// Expands to nothing unless compiling for `wasm32`.
 #[macro_export]
 macro_rules! export {
     ($policy:ty { $($entry:ident),+ $(,)? }) => {
@@ -98,6 +102,12 @@ macro_rules! export {
         #[unsafe(no_mangle)]
         extern "C" fn muster_user_rules(ptr: i32, len: i32) -> i64 {
             $crate::ffi::call(ptr, len, $crate::runtime::user_rules::<$policy>)
+        }
+    };
+    (@entry $policy:ty, settings_schema) => {
+        #[unsafe(no_mangle)]
+        extern "C" fn muster_settings_schema(ptr: i32, len: i32) -> i64 {
+            $crate::ffi::call(ptr, len, $crate::runtime::settings_schema::<$policy>)
         }
     };
     (@entry $policy:ty, group_rules) => {

@@ -14,6 +14,16 @@ pub fn prepare_settings<P: Policy>(json: &[u8]) -> Vec<u8> {
     respond(settings::prepare::<P>(json).map_err(GuestError::Settings), Vec::new())
 }
 
+/// Answers `Response<String>` with the JSON Schema of the policy's settings (the request is
+/// empty and ignored).
+#[cfg(feature = "schema")]
+pub fn settings_schema<P: Policy>(_request: &[u8]) -> Vec<u8>
+where
+    P::Settings: crate::schema::JsonSchema,
+{
+    respond(Ok(crate::schema::settings_schema::<P>()), Vec::new())
+}
+
 /// Evaluates user rules on an encoded [`UserRequest`]; answers `Response<UserDecision>`.
 pub fn user_rules<P: UserRules>(request: &[u8]) -> Vec<u8> {
     let mut trace = Trace::new();

@@ -46,15 +46,28 @@ pub fn load<P: Policy>(prepared: &[u8]) -> Result<P::Settings, SettingsError> {
     }
 }
 
+/// Parses `json`, naming a problem by its path in the document (`rules[2].when.all[0]`). A
+/// problem of the document's content says nothing of line and column: the path names it in
+/// the author's own document, however it was laid out (the host may hand over a re-serialized
+/// copy). Only a document that is not JSON at all keeps them.
 fn parse_json<T: DeserializeOwned>(json: &[u8]) -> Result<T, SettingsError> {
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
-        error_at(path, e.into_inner().to_string())
+        let error = e.into_inner();
+        let message = if error.is_data() { without_position(&error) } else { error.to_string() };
+        error_at(path, message)
     })?;
     deserializer.end().map_err(|e| error_at("", e.to_string()))?;
     Ok(value)
+}
+
+/// A serde_json error's message without its ` at line L column C` suffix.
+fn without_position(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    message.strip_suffix(&suffix).map(str::to_owned).unwrap_or(message)
 }
 
 #[cfg(test)]
@@ -125,7 +138,12 @@ mod tests {
         assert_eq!((err.path.as_str(), err.message.as_str()), ("organization", "must not be empty"));
 
         let err = prepare::<Plain>(br#"{"organization":"a"}"#).unwrap_err();
-        assert!(err.message.contains("missing field `rules`"), "{err}");
+        assert_eq!((err.path.as_str(), err.message.as_str()), ("", "missing field `rules`"));
+
+        let err =
+            prepare::<Plain>(br#"{"organization":"a","rules":[{"equals":{"attribute":"d","value":5}}]}"#).unwrap_err();
+        assert_eq!(err.path, "rules[0].equals.value");
+        assert_eq!(err.message, "invalid type: integer `5`, expected a string");
 
         let err = prepare::<Plain>(b"{not json").unwrap_err();
         assert!(err.message.contains("key must be a string"), "{err}");

@@ -2,7 +2,8 @@
 //!
 //! A module is a core WebAssembly module for `wasm32-unknown-unknown`. It exports [`MEMORY`],
 //! [`ABI_VERSION_EXPORT`], [`ALLOC`] and at least one of [`USER_RULES`] and [`GROUP_RULES`];
-//! [`PREPARE_SETTINGS`] is optional. Its only imports are the functions in [`imports`].
+//! [`PREPARE_SETTINGS`] and [`SETTINGS_SCHEMA`] are optional. Its only imports are the functions
+//! in [`imports`].
 
 /// The ABI version this crate speaks. A module reports the version it speaks through
 /// [`ABI_VERSION_EXPORT`]; the host rejects versions it does not know.
@@ -34,6 +35,17 @@ pub const GROUP_RULES: &str = "muster_group_rules";
 /// *prepared settings*, the opaque bytes the host passes back in every later request. A module
 /// without this export receives the raw JSON bytes as its settings.
 pub const PREPARE_SETTINGS: &str = "muster_prepare_settings";
+
+/// `(ptr: i32, len: i32) -> i64`, optional: the JSON Schema of the module's settings document.
+/// The host passes no request (`len` is 0) and reads a packed [`OutputSlice`] holding a
+/// postcard-encoded `Response<String>`: the schema as JSON text. A module without this export
+/// publishes no schema; it loads and runs as before.
+pub const SETTINGS_SCHEMA: &str = "muster_settings_schema";
+
+/// The schema keyword that marks a settings field as naming organizations of the tenant
+/// (`"x-muster-organization": true`): a string, or an array of strings. The host refuses
+/// settings that name an organization the tenant does not have.
+pub const ORGANIZATION_KEYWORD: &str = "x-muster-organization";
 
 /// Longest regular-expression pattern the host compiles, in bytes.
 pub const REGEX_MAX_PATTERN_LEN: usize = 4096;

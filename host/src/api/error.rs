@@ -13,7 +13,11 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::service::{compiles::BusyScope, error::ServiceError};
+use crate::service::{
+    compiles::BusyScope,
+    error::{ServiceError, SettingsRefusal},
+    settings_schema::NamedOrganization,
+};
 use muster_store::StoreError;
 
 /// An API failure a client can act on.
@@ -58,6 +62,17 @@ pub enum ApiError {
     /// 422: well-formed but refused (a module or settings document that does not validate).
     #[error("{0}")]
     Unprocessable(String),
+    /// 422: a settings document the module refuses; the body's `path` names the problem in the
+    /// author's own document (`rules[2].when.all[0].attribute.in`; empty for the whole document).
+    #[error("{message}")]
+    InvalidSettings {
+        /// What is wrong, and where.
+        message: String,
+        /// Where, in the author's document.
+        path: String,
+        /// Organizations the document names that the tenant does not have, with their paths.
+        unknown_organizations: Vec<NamedOrganization>,
+    },
     /// 422 `rules_failed`: the realm's rules failed on this user; nothing was applied. A live
     /// decision's failure is recorded, and the body names its record (`decision_id`).
     #[error("{message}")]
@@ -102,7 +117,9 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            ApiError::Unprocessable(_) | ApiError::InvalidSettings { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable")
+            }
             ApiError::RulesFailed { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "rules_failed"),
             ApiError::QuotaExceeded { retry_after: None, .. } => (StatusCode::CONFLICT, "quota_exceeded"),
             ApiError::QuotaExceeded { retry_after: Some(_), .. } => (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"),
@@ -135,6 +152,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::Malformed(detail) => ApiError::BadRequest(detail),
             ServiceError::Patch(patch) => ApiError::BadRequest(patch.to_string()),
             ServiceError::InvalidValue(detail) => ApiError::Unprocessable(detail),
+            ServiceError::InvalidSettings(refusal) => {
+                let message = refusal.to_string();
+                let SettingsRefusal { path, unknown_organizations, .. } = refusal;
+                ApiError::InvalidSettings { message, path, unknown_organizations }
+            }
             ServiceError::RulesFailed { error, decision_id } => {
                 ApiError::RulesFailed { message: format!("the realm's rules failed: {error}"), decision_id }
             }
@@ -179,8 +201,17 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let mut body = json!({ "error": { "code": code, "message": message } });
-        if let ApiError::RulesFailed { decision_id: Some(id), .. } = &self {
-            body["error"]["decision_id"] = json!(id);
+        match &self {
+            ApiError::RulesFailed { decision_id: Some(id), .. } => body["error"]["decision_id"] = json!(id),
+            ApiError::InvalidSettings { path, unknown_organizations, .. } => {
+                body["error"]["path"] = json!(path);
+                if !unknown_organizations.is_empty() {
+                    let named =
+                        unknown_organizations.iter().map(|n| json!({ "organization": n.organization, "path": n.path }));
+                    body["error"]["unknown_organizations"] = named.collect();
+                }
+            }
+            _ => {}
         }
         let mut response = (status, Json(body)).into_response();
         match &self {

@@ -56,6 +56,9 @@ pub struct NewRealm {
     name: String,
     #[serde(default)]
     default_organization: Option<String>,
+    /// Whether decisions create the organizations they name that the tenant does not have.
+    #[serde(default)]
+    create_organizations: bool,
 }
 
 /// Creates a realm.
@@ -67,7 +70,10 @@ pub async fn create(
     check_slug("realm id", &body.id)?;
     check_organization(&state, &tenant, body.default_organization.as_deref()).await?;
     let now = now_millis();
-    let realm = Realm::new(&tenant, &body.id, &body.name, body.default_organization, now);
+    let realm = Realm {
+        create_organizations: body.create_organizations,
+        ..Realm::new(&tenant, &body.id, &body.name, body.default_organization, now)
+    };
     state.store.create_realm(&realm, &Audit { actor: caller.actor(), at: now }).await?;
     Ok((StatusCode::CREATED, Json(realm)))
 }
@@ -85,22 +91,37 @@ pub async fn get(RealmCaller { realm, .. }: RealmCaller) -> Result<Json<Realm>, 
     Ok(Json(realm))
 }
 
-/// `PATCH …/realms/{realm}` body.
+/// `PATCH …/realms/{realm}` body: each field given is set, each absent one left as it is.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RealmUpdate {
-    default_organization: Option<String>,
+    /// `Some(None)` (`null`) clears it.
+    #[serde(default, deserialize_with = "present")]
+    default_organization: Option<Option<String>>,
+    #[serde(default)]
+    create_organizations: Option<bool>,
 }
 
-/// Sets (or, with `null`, clears) the realm's default organization.
+/// A field that is present, `null` or not.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// Sets (or, with `null`, clears) the realm's default organization, and sets whether its
+/// decisions create the organizations they name.
 pub async fn update(
     State(state): State<SharedState>,
     RealmCaller { caller, realm, .. }: RealmCaller,
     ApiJson(body): ApiJson<RealmUpdate>,
 ) -> Result<Json<Realm>, ApiError> {
-    check_organization(&state, &realm.tenant_id, body.default_organization.as_deref()).await?;
     let audit = Audit { actor: caller.actor(), at: now_millis() };
-    state.store.set_default_organization(&realm.tenant_id, &realm.id, body.default_organization, &audit).await?;
+    if let Some(organization) = body.default_organization {
+        check_organization(&state, &realm.tenant_id, organization.as_deref()).await?;
+        state.store.set_default_organization(&realm.tenant_id, &realm.id, organization, &audit).await?;
+    }
+    if let Some(create) = body.create_organizations {
+        state.store.set_create_organizations(&realm.tenant_id, &realm.id, create, &audit).await?;
+    }
     Ok(Json(reload(&state, &realm).await?))
 }
 

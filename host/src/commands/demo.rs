@@ -131,6 +131,7 @@ async fn upload_and_activate(
         std::fs::read(&path).with_context(|| format!("cannot read {} (run scripts/build-policies)", path.display()))?;
     let module = state.rules.engine().load(&wasm).with_context(|| format!("{} was refused", path.display()))?;
     let prepared = module.prepare_settings(settings.as_bytes())?;
+    let settings_schema = module.settings_schema()?;
     let version = state
         .store
         .insert_module_version(
@@ -142,6 +143,7 @@ async fn upload_and_activate(
                 wasm,
                 settings: settings.to_owned(),
                 prepared_settings: prepared.0,
+                settings_schema,
                 note: "stock module, seeded by --demo".into(),
                 created_by: "demo".into(),
                 created_at: audit.at,

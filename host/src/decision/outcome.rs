@@ -134,6 +134,14 @@ pub struct Effect {
 }
 
 impl Effect {
+    /// Every organization the effect names: the user's and its provider groups'.
+    pub fn organizations(&self) -> impl Iterator<Item = &str> {
+        self.organization
+            .iter()
+            .chain(self.provider_groups.iter().flat_map(|group| &group.organizations))
+            .map(String::as_str)
+    }
+
     /// The effect of a decision's output.
     pub fn of(output: DecisionOutput) -> Self {
         Self {

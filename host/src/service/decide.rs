@@ -161,7 +161,7 @@ pub async fn decide_and_apply<S: DecidingStore>(
         Err(encode @ RecordError::Encode(_)) => return Err(DecideError::Encode(encode.to_string())),
     };
     let decision_id = decision.id.clone();
-    decider
+    let applied = decider
         .store
         .apply_decision(
             ApplyDecision {
@@ -171,10 +171,22 @@ pub async fn decide_and_apply<S: DecidingStore>(
                 session,
                 expected_version,
                 extra_events: events,
+                create_organizations: realm.create_organizations,
             },
             &Audit { actor: actor.to_owned(), at: now },
         )
-        .await?;
+        .await;
+    match applied {
+        Ok(()) => {}
+        // Checked in the store's transaction: one indexed look-up, true on every host sharing
+        // the database, with nothing to invalidate when organizations change.
+        Err(StoreError::UnknownOrganizations(organizations)) => {
+            let subject = Subject { user_id: stored_user.as_deref(), ..subject };
+            let error = RulesError::UnknownOrganizations { organizations };
+            return Err(record_failure(decider, subject, &input, selection, error, Some(&outcome)).await);
+        }
+        Err(other) => return Err(other.into()),
+    }
     if let Some(state) = decider.shadow {
         state.shadow.spawn(state, realm, input, &decision_id, &user.id, &outcome);
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::{
     compiles::{BusyScope, CompileError},
     rules::RulesError,
+    settings_schema::NamedOrganization,
 };
 
 /// Why a service call did not do what it was asked.
@@ -53,6 +54,10 @@ pub enum ServiceError {
     /// A value is missing, has the wrong type, or is not allowed.
     #[error("{0}")]
     InvalidValue(String),
+    /// A settings document that is refused, with the path of the problem in the author's own
+    /// document.
+    #[error(transparent)]
+    InvalidSettings(SettingsRefusal),
     /// A SCIM PATCH that cannot be applied to the resource.
     #[error(transparent)]
     Patch(#[from] PatchError),
@@ -84,6 +89,20 @@ pub enum ServiceError {
     /// Our fault (the store failed, stored data is inconsistent); the detail is for the log.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Why a settings document was refused, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("settings refused{}: {message}", if path.is_empty() { String::new() } else { format!(" at {path}") })]
+pub struct SettingsRefusal {
+    /// Where, in the author's own document (`rules[2].when.all[0].attribute.in`; empty for the
+    /// document as a whole).
+    pub path: String,
+    /// What is wrong there.
+    pub message: String,
+    /// The organizations the document names that the tenant does not have, each with its path
+    /// (empty unless that is why it was refused).
+    pub unknown_organizations: Vec<NamedOrganization>,
 }
 
 impl ServiceError {
@@ -125,6 +144,7 @@ impl ServiceError {
             ServiceError::VersionMismatch { .. } => "version_mismatch",
             ServiceError::Malformed(_) => "malformed",
             ServiceError::InvalidValue(_) => "invalid_value",
+            ServiceError::InvalidSettings(_) => "invalid_settings",
             ServiceError::Patch(_) => "patch",
             ServiceError::RulesFailed { error, .. } => error.kind(),
             ServiceError::QuotaExceeded(_) => "quota_exceeded",

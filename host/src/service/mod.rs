@@ -17,6 +17,7 @@ pub mod retention;
 pub mod retry;
 pub mod rules;
 pub mod sessions;
+pub mod settings_schema;
 pub mod shadow;
 pub mod tenant_slots;
 pub mod throttle;

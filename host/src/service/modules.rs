@@ -1,9 +1,19 @@
 //! A realm's rule-module versions: upload (validated by the engine and by the module's own
 //! settings validation, so a version that is stored can run), activation and rollback.
 
+use std::collections::BTreeSet;
+
+use muster_engine::{EvalError, RuleModule};
 use serde_json::Value;
 
-use super::{SharedState, access::Caller, engine_work, error::ServiceError, now_millis};
+use super::{
+    SharedState,
+    access::Caller,
+    engine_work,
+    error::{ServiceError, SettingsRefusal},
+    now_millis,
+    settings_schema::{NamedOrganization, organizations_named},
+};
 use muster_store::{
     Audit, NewModuleVersion,
     model::{ModuleVersion, Realm, RuleKind},
@@ -31,9 +41,13 @@ pub struct Activated {
     pub previous: Option<i64>,
 }
 
-/// Validates and stores a new version of `upload.kind`; it is not active until activated. A
-/// module the engine refuses, one without the entry point of its kind, or settings the module
-/// refuses is `InvalidValue`; one that would exceed a quota of the realm or tenant
+/// Validates and stores a new version of `upload.kind`, with the settings schema its module
+/// publishes; it is not active until activated. A module the engine refuses, one without the
+/// entry point of its kind, or one whose schema export fails or answers something other than a
+/// JSON object is `InvalidValue`; settings the module refuses are `InvalidSettings`, with the
+/// path of the problem in the author's document, and so are settings that name (where the
+/// module's schema marks organization fields) organizations the tenant does not have, unless
+/// the realm creates organizations on first use; one that would exceed a quota of the realm or tenant
 /// ([`Config::module_quotas`](crate::config::Config::module_quotas)) is `QuotaExceeded`; a module
 /// that could not get a compile slot in time (its tenant's or the server's) is `Busy`; in every
 /// case nothing is stored.
@@ -43,11 +57,11 @@ pub async fn upload(
     upload: Upload,
     caller: &Caller,
 ) -> Result<ModuleVersion, ServiceError> {
-    let Upload { kind, wasm, settings, note } = upload;
-    let settings = serde_json::to_string(&settings).map_err(ServiceError::internal)?;
+    let Upload { kind, wasm, settings: document, note } = upload;
+    let settings = serde_json::to_string(&document).map_err(ServiceError::internal)?;
     let module = state.rules.load_module(&realm.tenant_id, wasm.clone()).await.map_err(ServiceError::from_compile)?;
     let checked_settings = settings.clone();
-    let (wasm, digest, prepared) = engine_work::run(state.rules.module_thread_nice(), move || {
+    let (wasm, digest, prepared, settings_schema) = engine_work::run(state.rules.module_thread_nice(), move || {
         let entries = module.entries();
         let provides = match kind {
             RuleKind::User => entries.user_rules,
@@ -60,13 +74,17 @@ pub async fn upload(
                 kind.as_str()
             )));
         }
-        let prepared = module
-            .prepare_settings(checked_settings.as_bytes())
-            .map_err(|e| ServiceError::InvalidValue(format!("settings refused: {e}")))?;
-        Ok((wasm, module.digest().to_owned(), prepared.0))
+        let settings_schema = published_schema(&module)?;
+        let prepared = module.prepare_settings(checked_settings.as_bytes()).map_err(settings_refused)?;
+        Ok((wasm, module.digest().to_owned(), prepared.0, settings_schema))
     })
     .await
     .map_err(ServiceError::internal)??;
+    if let Some(schema) = &settings_schema
+        && !realm.create_organizations
+    {
+        check_organizations(state, &realm.tenant_id, schema, &document).await?;
+    }
     let now = now_millis();
     let version = NewModuleVersion {
         tenant_id: realm.tenant_id.clone(),
@@ -76,12 +94,85 @@ pub async fn upload(
         wasm,
         settings,
         prepared_settings: prepared,
+        settings_schema,
         note,
         created_by: caller.key.id.clone(),
         created_at: now,
     };
     let audit = Audit { actor: caller.actor(), at: now };
     Ok(state.store.insert_module_version_within(version, &state.config.module_quotas(), &audit).await?)
+}
+
+/// Refuses a settings document that names, where its module's schema marks organization fields,
+/// organizations the tenant does not have: a realm that does not create organizations on first
+/// use would fail every decision that reaches them.
+async fn check_organizations(
+    state: &SharedState,
+    tenant: &str,
+    schema: &str,
+    document: &Value,
+) -> Result<(), ServiceError> {
+    let schema: Value = serde_json::from_str(schema).map_err(ServiceError::internal)?;
+    let named = organizations_named(&schema, document);
+    if named.is_empty() {
+        return Ok(());
+    }
+    let known: BTreeSet<String> = state.store.list_organizations(tenant).await?.into_iter().map(|o| o.id).collect();
+    let unknown: Vec<NamedOrganization> =
+        named.into_iter().filter(|named| !known.contains(&named.organization)).collect();
+    let Some(first) = unknown.first() else { return Ok(()) };
+    let mut names: Vec<&str> = unknown.iter().map(|n| n.organization.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    Err(ServiceError::InvalidSettings(SettingsRefusal {
+        path: first.path.clone(),
+        message: format!(
+            "names organizations the tenant does not have: {} (create them first, or let the realm create \
+             organizations on first use)",
+            names.join(", ")
+        ),
+        unknown_organizations: unknown,
+    }))
+}
+
+/// The settings schema `module` publishes, checked to be a JSON object; `None` if it publishes
+/// none.
+fn published_schema(module: &RuleModule) -> Result<Option<String>, ServiceError> {
+    let refused = |why: String| ServiceError::InvalidValue(format!("module refused: its settings schema {why}"));
+    let Some(schema) = module.settings_schema().map_err(|e| refused(format!("could not be read: {e}")))? else {
+        return Ok(None);
+    };
+    match serde_json::from_str::<Value>(&schema) {
+        Ok(Value::Object(_)) => Ok(Some(schema)),
+        Ok(_) | Err(_) => Err(refused("is not a JSON object".into())),
+    }
+}
+
+/// The answer to settings the module refused: where and why, in the author's document. The
+/// module reads a compact copy of the document, one line long, so a message that ends with
+/// serde_json's ` at line 1 column N` (a module built with an older SDK) points into a text the
+/// author never wrote: that position is dropped, the path says where.
+fn settings_refused(error: EvalError) -> ServiceError {
+    match error {
+        EvalError::InvalidSettings(refused) => {
+            let message = match refused.message.rsplit_once(" at line 1 column ") {
+                Some((message, column)) if !column.is_empty() && column.bytes().all(|b| b.is_ascii_digit()) => {
+                    message.to_owned()
+                }
+                _ => refused.message,
+            };
+            ServiceError::InvalidSettings(SettingsRefusal {
+                path: refused.path,
+                message,
+                unknown_organizations: Vec::new(),
+            })
+        }
+        other => ServiceError::InvalidSettings(SettingsRefusal {
+            path: String::new(),
+            message: other.to_string(),
+            unknown_organizations: Vec::new(),
+        }),
+    }
 }
 
 /// Makes `version` the realm's active version of `kind`.
@@ -107,4 +198,36 @@ pub async fn rollback(
     let audit = Audit { actor: caller.actor(), at: now_millis() };
     let (from, to) = state.store.rollback(&realm.tenant_id, &realm.id, kind, &audit).await?;
     Ok(Activated { active: to, previous: from })
+}
+
+#[cfg(test)]
+mod tests {
+    use muster_wire::SettingsError;
+
+    use super::*;
+
+    fn refusal(error: EvalError) -> SettingsRefusal {
+        match settings_refused(error) {
+            ServiceError::InvalidSettings(refusal) => refusal,
+            other => panic!("not a settings refusal: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_the_path_and_drops_the_position_in_the_compact_copy() {
+        let error = |message: &str| {
+            EvalError::InvalidSettings(SettingsError { path: "rules[2].when".into(), message: message.into() })
+        };
+        let refused = refusal(error("unknown variant `allz`, expected `all` at line 1 column 57"));
+        assert_eq!(refused.path, "rules[2].when");
+        assert_eq!(refused.message, "unknown variant `allz`, expected `all`");
+        assert_eq!(refused.to_string(), "settings refused at rules[2].when: unknown variant `allz`, expected `all`");
+        // Anything else is kept as the module said it.
+        assert_eq!(refusal(error("must not be empty")).message, "must not be empty");
+        assert_eq!(refusal(error("ends at line 1 column x")).message, "ends at line 1 column x");
+        // A module that fails while reading its settings refuses them as a whole.
+        let trapped = refusal(EvalError::Trap("unreachable".into()));
+        assert_eq!(trapped.path, "");
+        assert!(trapped.to_string().starts_with("settings refused: "), "{trapped}");
+    }
 }

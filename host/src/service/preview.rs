@@ -3,6 +3,8 @@
 //! recorded decision. Each evaluates what the live path would, through the same decision core,
 //! and changes nothing.
 
+use std::collections::BTreeSet;
+
 use muster_wire::{Context, Trigger, User};
 use serde::Serialize;
 
@@ -27,6 +29,9 @@ pub struct DryRun {
     pub blocked: bool,
     /// Each provider group with the organizations it would be marked with.
     pub provider_groups: Vec<ProviderGroupMark>,
+    /// The organizations the decision names that the tenant does not have, sorted: live, it
+    /// would fail (or, in a realm that creates organizations on first use, create them).
+    pub unknown_organizations: Vec<String>,
     /// The full outcome with traces.
     pub evaluation: RealmOutcome,
 }
@@ -41,7 +46,30 @@ pub async fn dry_run(
     let context = Context { realm: realm.id.clone(), trigger: Trigger::DryRun };
     let evaluation =
         state.rules.evaluate(&state.store, realm, selection, &context, user).await.map_err(preview_failure)?;
-    Ok(DryRun { blocked: evaluation.blocked(), provider_groups: evaluation.provider_group_marks(), evaluation })
+    let effect = Effect::of(DecisionOutput::of(&evaluation));
+    let unknown_organizations =
+        KnownOrganizations::of_tenant(state, &realm.tenant_id).await?.unknown_among(effect.organizations());
+    Ok(DryRun {
+        blocked: evaluation.blocked(),
+        provider_groups: effect.provider_groups,
+        unknown_organizations: unknown_organizations.into_iter().collect(),
+        evaluation,
+    })
+}
+
+/// The tenant's organizations, to find those a decision names that the tenant does not have.
+struct KnownOrganizations(BTreeSet<String>);
+
+impl KnownOrganizations {
+    /// The tenant's organizations, read once for a whole preview.
+    async fn of_tenant(state: &SharedState, tenant: &str) -> Result<Self, ServiceError> {
+        Ok(KnownOrganizations(state.store.list_organizations(tenant).await?.into_iter().map(|o| o.id).collect()))
+    }
+
+    /// Those of `named` the tenant does not have.
+    fn unknown_among<'a>(&self, named: impl Iterator<Item = &'a str>) -> BTreeSet<String> {
+        named.filter(|name| !self.0.contains(*name)).map(str::to_owned).collect()
+    }
 }
 
 /// Evaluates `selection` on the stored user `user_id`, exactly as the live path sees them.
@@ -123,6 +151,10 @@ pub struct Impact {
     pub changes: Vec<UserChange>,
     /// The failures, beside the changes.
     pub failures: Vec<UserFailure>,
+    /// The organizations the candidate names on this page that the tenant does not have,
+    /// sorted: live, those decisions would fail (or, in a realm that creates organizations on
+    /// first use, create them).
+    pub unknown_organizations: Vec<String>,
     /// Continue with `{"after": next_after}`; `null` on the last page.
     pub next_after: Option<String>,
 }
@@ -143,11 +175,15 @@ pub async fn impact(
     let next_after = (users.len() as i64 == page.limit).then(|| users.last().map(|u| u.id.clone())).flatten();
     let context = Context { realm: realm.id.clone(), trigger: Trigger::DryRun };
     let evaluated = users.len();
-    let (mut changes, mut failures) = (Vec::new(), Vec::new());
+    let known = KnownOrganizations::of_tenant(state, &realm.tenant_id).await?;
+    let (mut changes, mut failures, mut unknown) = (Vec::new(), Vec::new(), BTreeSet::new());
     for stored in users {
         let input = rules_input(&stored);
         let active_effect = effect(state, realm, active, &context, &input).await?;
         let candidate_effect = effect(state, realm, candidate, &context, &input).await?;
+        if let Ok(candidate) = &candidate_effect {
+            unknown.extend(known.unknown_among(candidate.organizations()));
+        }
         let (user_id, user_name) = (stored.id, stored.user_name);
         match (active_effect, candidate_effect) {
             (Ok(active), Ok(candidate)) if active != candidate => {
@@ -166,6 +202,7 @@ pub async fn impact(
         failed: failures.len(),
         changes,
         failures,
+        unknown_organizations: unknown.into_iter().collect(),
         next_after,
     })
 }

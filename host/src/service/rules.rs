@@ -91,6 +91,13 @@ pub enum RulesError {
     /// share allows.
     #[error(transparent)]
     Busy(#[from] NoSlot),
+    /// The rules decided, but named organizations the tenant does not have, and the realm does
+    /// not create organizations on first use: nothing was applied.
+    #[error("the decision names organizations the tenant does not have: {}", organizations.join(", "))]
+    UnknownOrganizations {
+        /// The unknown organizations, sorted.
+        organizations: Vec<String>,
+    },
     /// The module decided, but its decision (input and output, without any trace) is larger
     /// than a decision record may be: it is neither recorded nor applied.
     #[error(
@@ -115,6 +122,7 @@ impl RulesError {
             RulesError::Evaluation(failure) => failure.error.kind(),
             RulesError::Busy(_) => "busy",
             RulesError::RecordTooLarge { .. } => "record_too_large",
+            RulesError::UnknownOrganizations { .. } => "unknown_organization",
         }
     }
 
@@ -131,7 +139,10 @@ impl RulesError {
                 fuel = i64::try_from(failure.fuel).unwrap_or(i64::MAX);
                 digest = Some((failure.kind, failure.module.digest.clone()));
             }
-            RulesError::MissingVersion { .. } | RulesError::Load { .. } | RulesError::RecordTooLarge { .. } => {}
+            RulesError::MissingVersion { .. }
+            | RulesError::Load { .. }
+            | RulesError::RecordTooLarge { .. }
+            | RulesError::UnknownOrganizations { .. } => {}
         }
         let digest_of = |kind| digest.as_ref().filter(|(failed, _)| *failed == kind).map(|(_, digest)| digest.clone());
         Some(FailedRun {

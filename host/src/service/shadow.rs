@@ -118,6 +118,7 @@ mod tests {
             shadow_user_rules_version: shadow.0,
             shadow_group_rules_version: shadow.1,
             scim_bearer_enabled: false,
+            create_organizations: false,
             created_at: 0,
         }
     }

@@ -3,6 +3,8 @@
 //! PostgreSQL each decision has its own transaction; on SQLite concurrent decisions are committed
 //! in groups (see `group_commit`).
 
+use std::collections::BTreeSet;
+
 use serde_json::json;
 
 use super::{
@@ -11,7 +13,7 @@ use super::{
     decisions,
     model::{DecisionRecord, Millis, ProviderGroupMark, Session, UserRecord, UserStatus},
     no_realm,
-    rows::{to_json, values_placeholders},
+    rows::{get, to_json, values_placeholders},
     sessions,
     users::{lock_stored_user, no_user, prepare_user, save_user},
 };
@@ -38,6 +40,11 @@ pub struct ApplyDecision {
     /// More audit events to append in the same transaction, after the store's user events and
     /// before `decision.applied` (e.g. `scim.user.updated`).
     pub extra_events: Vec<AuditNote>,
+    /// Whether organizations the decision names (the user's, its provider groups') that the
+    /// tenant does not have are created (audited `organization.created`, first of the
+    /// decision's events); otherwise such a decision is refused with
+    /// [`StoreError::UnknownOrganizations`] and nothing is written.
+    pub create_organizations: bool,
 }
 
 /// A decision checked against the stored state, ready to be written.
@@ -48,6 +55,8 @@ pub(super) struct Checked<'a> {
     groups: Vec<ProviderGroupMark>,
     /// The decision to apply.
     apply: &'a ApplyDecision,
+    /// Organizations the decision names that the tenant does not have, to create.
+    new_organizations: Vec<String>,
     /// The audit events to append, in order.
     pub events: Vec<Event>,
 }
@@ -73,6 +82,10 @@ pub(super) async fn check<'a>(tx: &mut WriteTx, apply: &'a ApplyDecision, audit:
         return Err(no_realm(tenant, realm));
     }
     check_transition(stored.as_ref().map(|stored| &stored.user), &apply.user, apply.expected_version)?;
+    let new_organizations = unknown_organizations(tx, apply).await?;
+    if !new_organizations.is_empty() && !apply.create_organizations {
+        return Err(StoreError::UnknownOrganizations(new_organizations));
+    }
     let mut user = apply.user.clone();
     let mut events = prepare_user(tx, &mut user, stored.as_ref(), audit).await?;
     let groups = by_name(&apply.provider_groups);
@@ -85,20 +98,72 @@ pub(super) async fn check<'a>(tx: &mut WriteTx, apply: &'a ApplyDecision, audit:
     });
     events.extend(apply.extra_events.iter().cloned().map(Event::from));
     events.push(Event::new("decision.applied", user.id.as_str(), details));
-    Ok(Checked { user, groups, apply, events })
+    Ok(Checked { user, groups, apply, new_organizations, events })
+}
+
+/// The organizations `apply` names (its user's and its provider groups'), sorted and distinct,
+/// that the tenant does not have: one indexed look-up, none when it names none.
+async fn unknown_organizations(tx: &mut WriteTx, apply: &ApplyDecision) -> Result<Vec<String>> {
+    let named: BTreeSet<&str> = apply
+        .user
+        .organization
+        .iter()
+        .chain(apply.provider_groups.iter().flat_map(|group| &group.organizations))
+        .map(String::as_str)
+        .collect();
+    if named.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tenant = apply.user.tenant_id.as_str();
+    let sql = format!(
+        "SELECT id FROM organizations WHERE tenant_id = $1 AND id IN ({})",
+        (2..named.len() + 2).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant);
+    for name in &named {
+        query = query.bind(*name);
+    }
+    let found = query.fetch_all(tx.conn()).await?;
+    let known = found.iter().map(|row| get::<String>(row, "id")).collect::<Result<BTreeSet<_>>>()?;
+    Ok(named.into_iter().filter(|name| !known.contains(*name)).map(str::to_owned).collect())
 }
 
 /// Writes a checked decision (user, provider-group marks, session, decision record; the audit
 /// events are the caller's to append) and returns its audit events. On an error `tx` may hold
 /// part of the writes: roll it back.
 pub(super) async fn write(tx: &mut WriteTx, checked: Checked<'_>, audit: &Audit) -> Result<Vec<Event>> {
-    let Checked { user, groups, apply, events } = checked;
+    let Checked { user, groups, apply, new_organizations, events } = checked;
+    let created = create_organizations(tx, &user.tenant_id, &new_organizations, &apply.decision.id).await?;
+    let events = created.into_iter().chain(events).collect();
     save_user(tx, &user).await?;
     upsert_marks(tx, &user.tenant_id, &user.realm_id, &groups, audit.at).await?;
     if let Some(session) = &apply.session {
         sessions::insert(tx.conn(), session).await?;
     }
     decisions::insert(tx.conn(), &apply.decision).await?;
+    Ok(events)
+}
+
+/// Creates the organizations (named by their ids) a decision named, and returns an
+/// `organization.created` event for each one this transaction created (a concurrent decision
+/// may have created it first).
+async fn create_organizations(tx: &mut WriteTx, tenant: &str, ids: &[String], decision: &str) -> Result<Vec<Event>> {
+    let mut events = Vec::new();
+    for id in ids {
+        let created = sqlx::query(
+            "INSERT INTO organizations (tenant_id, id, name) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, id) DO NOTHING RETURNING id",
+        )
+        .bind(tenant)
+        .bind(id.as_str())
+        .bind(id.as_str())
+        .fetch_optional(tx.conn())
+        .await?;
+        if created.is_some() {
+            let details = json!({ "id": id, "name": id, "decision_id": decision });
+            events.push(Event::new("organization.created", format!("organization/{id}"), details));
+        }
+    }
     Ok(events)
 }
 

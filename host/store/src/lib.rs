@@ -118,6 +118,10 @@ pub enum StoreError {
     /// A stored row could not be decoded.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A decision names organizations the tenant does not have (and its realm does not create
+    /// them on first use): nothing was written.
+    #[error("no organization {}: create it first, or let the realm create organizations on first use", .0.join(", "))]
+    UnknownOrganizations(Vec<String>),
     /// Storing a module version would exceed one of its tenant's quotas; nothing was stored.
     #[error(transparent)]
     QuotaExceeded(#[from] QuotaExceeded),

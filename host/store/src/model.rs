@@ -24,6 +24,24 @@ mod json_text {
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
         Box::<RawValue>::deserialize(deserializer).map(|raw| raw.get().to_owned())
     }
+
+    /// The same for a field that may be absent: `None` is `null`.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+        use serde_json::value::RawValue;
+
+        pub fn serialize<S: Serializer>(text: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+            match text {
+                Some(text) => super::serialize(text, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+            let raw = Option::<Box<RawValue>>::deserialize(deserializer)?;
+            Ok(raw.map(|raw| raw.get().to_owned()))
+        }
+    }
 }
 
 /// A customer. Everything else belongs to exactly one tenant.
@@ -149,12 +167,16 @@ pub struct Realm {
     /// token (otherwise only OAuth2 client-credentials access tokens). A new realm starts without:
     /// set it with `Store::set_scim_bearer_enabled`.
     pub scim_bearer_enabled: bool,
+    /// Whether a decision that names an organization the tenant does not have creates it (in the
+    /// decision's transaction, audited `organization.created`) instead of failing. Off unless set.
+    pub create_organizations: bool,
     /// When it was created.
     pub created_at: Millis,
 }
 
 impl Realm {
-    /// A new realm: no module active or in shadow, SCIM bearer tokens off.
+    /// A new realm: no module active or in shadow, SCIM bearer tokens off, organizations not
+    /// created on first use.
     pub fn new(
         tenant_id: &str,
         id: &str,
@@ -172,6 +194,7 @@ impl Realm {
             shadow_user_rules_version: None,
             shadow_group_rules_version: None,
             scim_bearer_enabled: false,
+            create_organizations: false,
             created_at,
         }
     }
@@ -198,6 +221,10 @@ pub struct ModuleVersion {
     /// The settings as the module prepared them.
     #[serde(skip_serializing)]
     pub prepared_settings: Vec<u8>,
+    /// The JSON Schema the module publishes of its settings (JSON text; a JSON object in
+    /// answers), `None` (`null`) for a module that publishes none.
+    #[serde(with = "json_text::option", default)]
+    pub settings_schema: Option<String>,
     /// The uploader's note.
     pub note: String,
     /// Id of the key that uploaded it.

@@ -35,6 +35,8 @@ pub struct NewModuleVersion {
     pub settings: String,
     /// The settings as the module prepared them.
     pub prepared_settings: Vec<u8>,
+    /// The JSON Schema the module publishes of its settings (JSON text), if it publishes one.
+    pub settings_schema: Option<String>,
     /// The uploader's note.
     pub note: String,
     /// Id of the key that uploaded it.
@@ -118,6 +120,7 @@ impl Store {
             size,
             settings: new.settings,
             prepared_settings: new.prepared_settings,
+            settings_schema: new.settings_schema,
             note: new.note,
             created_by: new.created_by,
             created_at: new.created_at,
@@ -125,7 +128,7 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO module_versions (",
             module_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(tenant)
         .bind(realm)
@@ -138,6 +141,7 @@ impl Store {
         .bind(stored.note.as_str())
         .bind(stored.created_by.as_str())
         .bind(stored.created_at)
+        .bind(stored.settings_schema.as_deref())
         .execute(tx.conn())
         .await
         .map_err(|e| {

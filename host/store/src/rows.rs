@@ -32,14 +32,15 @@ macro_rules! key_columns {
 macro_rules! realm_columns {
     () => {
         "tenant_id, id, name, default_organization, user_rules_version, group_rules_version, \
-         shadow_user_rules_version, shadow_group_rules_version, scim_bearer_enabled, created_at"
+         shadow_user_rules_version, shadow_group_rules_version, scim_bearer_enabled, create_organizations, created_at"
     };
 }
 
 /// Columns of [`module_version`].
 macro_rules! module_columns {
     () => {
-        "tenant_id, realm_id, kind, version, digest, size, settings, prepared_settings, note, created_by, created_at"
+        "tenant_id, realm_id, kind, version, digest, size, settings, prepared_settings, note, created_by, created_at, \
+         settings_schema"
     };
 }
 
@@ -182,6 +183,7 @@ pub(super) fn realm(row: &AnyRow) -> Result<Realm> {
         shadow_user_rules_version: get(row, "shadow_user_rules_version")?,
         shadow_group_rules_version: get(row, "shadow_group_rules_version")?,
         scim_bearer_enabled: flag(row, "scim_bearer_enabled")?,
+        create_organizations: flag(row, "create_organizations")?,
         created_at: get(row, "created_at")?,
     })
 }
@@ -197,6 +199,7 @@ pub(super) fn module_version(row: &AnyRow) -> Result<ModuleVersion> {
         size: get(row, "size")?,
         settings: get(row, "settings")?,
         prepared_settings: get(row, "prepared_settings")?,
+        settings_schema: get(row, "settings_schema")?,
         note: get(row, "note")?,
         created_by: get(row, "created_by")?,
         created_at: get(row, "created_at")?,

@@ -235,12 +235,14 @@ impl Store {
         let mut tx = self.write().await?;
         tx.lock_tenant(&realm.tenant_id).await?;
         sqlx::query(
-            "INSERT INTO realms (tenant_id, id, name, default_organization, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO realms (tenant_id, id, name, default_organization, create_organizations, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(realm.tenant_id.as_str())
         .bind(realm.id.as_str())
         .bind(realm.name.as_str())
         .bind(realm.default_organization.as_deref())
+        .bind(i64::from(realm.create_organizations))
         .bind(realm.created_at)
         .execute(tx.conn())
         .await
@@ -251,7 +253,10 @@ impl Store {
                 || no_tenant(&realm.tenant_id).to_string(),
             )
         })?;
-        let details = json!({ "id": realm.id, "name": realm.name, "default_organization": realm.default_organization });
+        let details = json!({
+            "id": realm.id, "name": realm.name, "default_organization": realm.default_organization,
+            "create_organizations": realm.create_organizations,
+        });
         let target = format!("realm/{}", realm.id);
         audit::append(tx.conn(), &realm.tenant_id, audit, vec![Event::new("realm.created", target, details)]).await?;
         tx.commit().await
@@ -299,6 +304,26 @@ impl Store {
             return Err(no_realm(tenant, realm));
         }
         let details = json!({ "default_organization": organization });
+        audit::append(tx.conn(), tenant, audit, vec![Event::new("realm.updated", format!("realm/{realm}"), details)])
+            .await?;
+        tx.commit().await
+    }
+
+    /// Sets whether the realm's decisions create the organizations they name that the tenant
+    /// does not have (audited `realm.updated`). `NotFound` if the tenant has no such realm.
+    pub async fn set_create_organizations(&self, tenant: &str, realm: &str, create: bool, audit: &Audit) -> Result<()> {
+        let mut tx = self.write().await?;
+        tx.lock_tenant(tenant).await?;
+        let done = sqlx::query("UPDATE realms SET create_organizations = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(i64::from(create))
+            .bind(tenant)
+            .bind(realm)
+            .execute(tx.conn())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(no_realm(tenant, realm));
+        }
+        let details = json!({ "create_organizations": create });
         audit::append(tx.conn(), tenant, audit, vec![Event::new("realm.updated", format!("realm/{realm}"), details)])
             .await?;
         tx.commit().await

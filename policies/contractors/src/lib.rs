@@ -22,11 +22,13 @@
 //! ```
 
 use muster_guest::prelude::*;
+use muster_guest::schema::{self, JsonSchema};
 use muster_guest::settings::error_at;
 use serde::{Deserialize, Serialize};
 
 /// The settings document.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "muster_guest::schema::schemars")]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// E-mail domains of employees (lower case).
@@ -34,8 +36,10 @@ pub struct Settings {
     /// E-mail domains of contractors (lower case).
     pub contractor_domains: Vec<String>,
     /// The employees' organization.
+    #[schemars(transform = schema::organization)]
     pub employees: String,
     /// The contractors' organization.
+    #[schemars(transform = schema::organization)]
     pub contractors: String,
     /// Departments whose contractors are blocked (exact names; none if absent).
     #[serde(default)]
@@ -108,7 +112,7 @@ impl UserRules for Contractors {
     }
 }
 
-muster_guest::export!(Contractors { user_rules });
+muster_guest::export!(Contractors { user_rules, settings_schema });
 
 #[cfg(test)]
 mod tests {

@@ -4,14 +4,17 @@
 //! Settings: `{"organization": "acme"}`.
 
 use muster_guest::prelude::*;
+use muster_guest::schema::{self, JsonSchema};
 use muster_guest::settings::error_at;
 use serde::{Deserialize, Serialize};
 
 /// The settings document.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "muster_guest::schema::schemars")]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The organization every user and group is assigned to.
+    #[schemars(transform = schema::organization)]
     pub organization: String,
 }
 
@@ -45,4 +48,4 @@ impl GroupRules for DefaultOrganization {
     }
 }
 
-muster_guest::export!(DefaultOrganization { user_rules, group_rules });
+muster_guest::export!(DefaultOrganization { user_rules, group_rules, settings_schema });

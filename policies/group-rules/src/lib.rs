@@ -84,7 +84,7 @@ impl GroupRules for GroupRulesPolicy {
     }
 }
 
-muster_guest::export!(GroupRulesPolicy { group_rules });
+muster_guest::export!(GroupRulesPolicy { group_rules, settings_schema });
 
 #[cfg(test)]
 mod tests;

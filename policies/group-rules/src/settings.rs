@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use muster_guest::schema::{self, JsonSchema};
 use muster_guest::settings::error_at;
 use muster_guest::{Regex, SettingsError};
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,8 @@ pub const MAX_RULES: usize = 1000;
 pub const FALLBACK: &str = "fallback";
 
 /// The settings document of the group-rules policy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "muster_guest::schema::schemars")]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The rules, in order; for each group the first whose pattern matches decides.
@@ -22,11 +24,13 @@ pub struct Settings {
     /// The organizations of groups no rule matches; `None` (absent or `null`) leaves them with
     /// *No organization*.
     #[serde(default)]
+    #[schemars(transform = schema::organization)]
     pub fallback: Option<Vec<String>>,
 }
 
 /// One rule: groups whose name matches `pattern` are marked with `organizations`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "muster_guest::schema::schemars")]
 #[serde(deny_unknown_fields)]
 pub struct GroupRule {
     /// The rule's name, unique in the document; it names the rule in traces and decisions.
@@ -35,6 +39,7 @@ pub struct GroupRule {
     /// with `^…$` to match the whole name and escape special characters (`\\.` for a dot).
     pub pattern: Regex,
     /// The organizations the matching groups are marked with (at least one).
+    #[schemars(transform = schema::organization)]
     pub organizations: Vec<String>,
 }
 

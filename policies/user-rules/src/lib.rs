@@ -136,7 +136,7 @@ fn organization(settings: &Settings, evaluator: &mut Evaluator<'_>) -> UserDecis
     }
 }
 
-muster_guest::export!(UserRulesPolicy { user_rules });
+muster_guest::export!(UserRulesPolicy { user_rules, settings_schema });
 
 #[cfg(test)]
 mod tests;

@@ -4,16 +4,19 @@
 //! the compact binary form (see `muster_guest::settings`).
 
 use muster_guest::Regex;
+use muster_guest::schema::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
 /// The settings document of the user-rules policy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "muster_guest::schema::schemars")]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The rules, in order; the first whose condition matches decides the organization.
     pub rules: Vec<Rule>,
     /// The organization of users no rule matches; `None` (absent or `null`) blocks them.
     #[serde(default)]
+    #[schemars(transform = schema::organization)]
     pub fallback: Option<String>,
     /// Rule-based groups: every entry whose condition matches adds its group.
     #[serde(default)]
@@ -21,19 +24,22 @@ pub struct Settings {
 }
 
 /// One organization rule: a named condition and the organization it leads to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "muster_guest::schema::schemars")]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// The rule's name, unique in the document; it names the rule in traces and decisions.
     pub name: String,
     /// The organization of users this rule matches.
+    #[schemars(transform = schema::organization)]
     pub organization: String,
     /// When the rule matches.
     pub when: Condition,
 }
 
 /// One rule-based group: a named condition and the internal group it adds the user to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "muster_guest::schema::schemars")]
 #[serde(deny_unknown_fields)]
 pub struct GroupRule {
     /// The entry's name, unique in the document (among rules and group entries alike).
@@ -49,7 +55,8 @@ pub struct GroupRule {
 /// In JSON each condition is an object with exactly one key naming its kind:
 /// `{"attribute": {"name": "department", "equals": "Sales"}}`, `{"provider_group": {"in": [..]}}`,
 /// `{"all": [..]}`, `{"not": {..}}`, …
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "muster_guest::schema::schemars")]
 #[serde(rename_all = "snake_case")]
 pub enum Condition {
     /// Some value of a user attribute passes the test.
@@ -72,7 +79,8 @@ pub enum Condition {
 ///
 /// The list passes when **any** of its values passes, except for `present`, which looks at the
 /// list as a whole.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "muster_guest::schema::schemars")]
 #[serde(rename_all = "snake_case")]
 pub enum Test {
     /// A value is exactly this string (case-sensitive).
@@ -91,7 +99,8 @@ pub enum Test {
 ///
 /// In JSON the test sits beside the name: `{"name": "department", "equals": "Sales"}`, with
 /// exactly one of `equals`, `equals_ignore_case`, `in`, `regex` and `present`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "muster_guest::schema::schemars")]
 #[serde(try_from = "AttributeFields", into = "AttributeFields")]
 pub struct AttributeCondition {
     /// The attribute's name, as the identity provider sends it (case-sensitive).
@@ -102,7 +111,8 @@ pub struct AttributeCondition {
 
 /// The JSON (and binary) form of an [`AttributeCondition`]: the name and one optional field per
 /// kind of test, exactly one of which is given.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[schemars(crate = "muster_guest::schema::schemars")]
 #[serde(deny_unknown_fields)]
 struct AttributeFields {
     name: String,

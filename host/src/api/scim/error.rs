@@ -22,6 +22,9 @@ impl From<ServiceError> for ScimError {
             }
             ServiceError::Malformed(detail) => ScimError::bad_request(ScimType::InvalidSyntax, detail),
             ServiceError::InvalidValue(detail) => ScimError::bad_request(ScimType::InvalidValue, detail),
+            ServiceError::InvalidSettings(refusal) => {
+                ScimError::bad_request(ScimType::InvalidValue, refusal.to_string())
+            }
             ServiceError::Patch(patch) => patch.into(),
             ServiceError::RulesFailed { error, decision_id } => ScimError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,

@@ -222,6 +222,7 @@ pub fn activate_trapping_user_rules(store: &MemoryStore, realm: &mut muster_stor
             size: wasm.len() as i64,
             settings: "{}".into(),
             prepared_settings: prepared.0,
+            settings_schema: None,
             note: String::new(),
             created_by: "test".into(),
             created_at: 0,
