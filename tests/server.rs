@@ -576,6 +576,8 @@ fn replay_is_identical_on_the_recorded_version_and_shows_a_candidates_difference
     assert_eq!(same["versions"]["user_rules"], 1);
     assert_eq!(same["recorded"], same["replayed"]);
     assert_eq!(same["replayed"]["output"]["user"]["organization"], "acme-sales");
+    assert_eq!(same["difference"]["changed"], json!([]), "{same}");
+    assert_eq!(same["difference"]["organization"], Value::Null);
 
     let (status, candidate) = server.post(&replay, fx.admin(), &json!({"user_rules_version": 2}));
     assert_eq!(status, 200, "{candidate}");
@@ -588,6 +590,19 @@ fn replay_is_identical_on_the_recorded_version_and_shows_a_candidates_difference
     assert_eq!(candidate["replayed"]["output"]["user"]["organization"], "acme-emea");
     assert_eq!(candidate["replayed"]["output"]["user"]["rule"], "sales v2");
     assert!(!candidate["replayed"]["trace"]["user"].as_array().unwrap().is_empty());
+    // Which fields changed, each with its before and after.
+    let difference = &candidate["difference"];
+    let changed: Vec<&str> = difference["changed"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(changed[..3], ["organization", "rule", "groups"], "{candidate}");
+    assert_eq!(changed.last(), Some(&"user_trace"), "{candidate}");
+    assert_eq!(difference["organization"], json!({"recorded": "acme-sales", "replayed": "acme-emea"}));
+    assert_eq!(difference["rule"], json!({"recorded": "sales", "replayed": "sales v2"}));
+    assert_eq!((&difference["groups_added"], &difference["groups_removed"]), (&json!([]), &json!(["all-managers"])));
+    let trace = &difference["user_trace"];
+    let first = trace["first_difference"].as_u64().unwrap() as usize;
+    assert_eq!(trace["recorded"], candidate["recorded"]["trace"]["user"][first], "{trace}");
+    assert_eq!(trace["replayed"], candidate["replayed"]["trace"]["user"][first], "{trace}");
+    assert_eq!(difference["group_trace"], Value::Null, "the group rules did not change");
 
     // Replays change nothing.
     let (_, list) = server.get("/v1/tenants/acme/decisions", fx.admin());

@@ -12,6 +12,7 @@ use super::{
     rules::{RulesError, Selection},
 };
 use crate::decision::{
+    difference::Difference,
     input::{CanonicalInput, rules_input},
     outcome::{DecisionOutput, DecisionTrace, Effect, RealmOutcome},
 };
@@ -346,8 +347,8 @@ pub struct ReplayVersions {
 /// A decision's output and trace.
 #[derive(Debug, Serialize)]
 pub struct Decided {
-    /// What was decided.
-    pub output: DecisionOutput,
+    /// What was decided (`None` in a record of rules that failed).
+    pub output: Option<DecisionOutput>,
     /// Why.
     pub trace: DecisionTrace,
 }
@@ -367,6 +368,8 @@ pub struct Replay {
     pub recorded: Decided,
     /// What the replay decided.
     pub replayed: Decided,
+    /// Which fields changed from the record to the replay, each with its before and after.
+    pub difference: Difference,
 }
 
 /// Re-runs the recorded input of `tenant`'s decision `decision_id`, on the recorded versions
@@ -403,7 +406,9 @@ pub async fn replay(
         output: serde_json::from_str(&record.output).map_err(ServiceError::internal)?,
         trace: serde_json::from_str(&record.trace).map_err(ServiceError::internal)?,
     };
-    let replayed = Decided { output: DecisionOutput::of(&outcome), trace: DecisionTrace::of(&outcome) };
+    let (output, trace) = (DecisionOutput::of(&outcome), DecisionTrace::of(&outcome));
+    let difference = Difference::between(recorded.output.as_ref(), &recorded.trace, &output, &trace);
+    let replayed = Decided { output: Some(output), trace };
     let output_identical = replayed.output == recorded.output;
     Ok(Replay {
         decision_id: record.id,
@@ -412,6 +417,7 @@ pub async fn replay(
         output_identical,
         recorded,
         replayed,
+        difference,
     })
 }
 

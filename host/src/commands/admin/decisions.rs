@@ -251,6 +251,10 @@ fn replayed(replay: &Value) -> String {
     );
     for (label, side) in [("recorded", &replay["recorded"]), ("replayed", &replay["replayed"])] {
         let decided = output::document(&side["output"]);
+        if decided.is_null() {
+            let _ = writeln!(out, "  {label}: no output: the rules failed");
+            continue;
+        }
         let _ = writeln!(
             out,
             "  {label}: {}; groups {}; provider groups {}",
@@ -259,10 +263,75 @@ fn replayed(replay: &Value) -> String {
             output::provider_groups(&decided["groups"]),
         );
     }
+    difference(&mut out, &replay["difference"]);
     if replay["identical"].as_bool() != Some(true) {
         let trace = output::document(&replay["replayed"]["trace"]);
         output::trace(&mut out, "replayed trace (user rules)", &trace["user"]);
         output::trace(&mut out, "replayed trace (group rules)", &trace["groups"]);
     }
     out
+}
+
+/// The replay's structured difference, one changed part a line under `what changed:`.
+fn difference(out: &mut String, difference: &Value) {
+    let changed: Vec<&str> = difference["changed"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    if changed.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "what changed ({}):", changed.join(", "));
+    let name = |value: &Value| value.as_str().map_or_else(|| "none".to_owned(), str::to_owned);
+    for part in changed {
+        let _ = match part {
+            "failure" => writeln!(out, "  the recorded rules failed; the replay decided"),
+            "organization" => writeln!(
+                out,
+                "  organization: {} → {}",
+                output::organization(&difference["organization"]["recorded"], &Value::Null),
+                output::organization(&difference["organization"]["replayed"], &Value::Null)
+            ),
+            "rule" => writeln!(
+                out,
+                "  rule: {} → {}",
+                name(&difference["rule"]["recorded"]),
+                name(&difference["rule"]["replayed"])
+            ),
+            "groups" => writeln!(
+                out,
+                "  groups: added {}; removed {}",
+                output::list(&difference["groups_added"]),
+                output::list(&difference["groups_removed"])
+            ),
+            "provider_groups" => {
+                for group in difference["provider_groups"].as_array().into_iter().flatten() {
+                    let marks = |marks: &Value| if marks.is_null() { "unmarked".to_owned() } else { output::list(marks) };
+                    let _ = writeln!(
+                        out,
+                        "  provider group {}: {} → {}",
+                        output::text(&group["name"]),
+                        marks(&group["recorded"]),
+                        marks(&group["replayed"])
+                    );
+                }
+                Ok(())
+            }
+            "user_trace" | "group_trace" => {
+                let trace = &difference[part];
+                let step = |step: &Value| match step["check"].as_str() {
+                    Some(check) => format!("{check} ({})", output::text(&step["outcome"])),
+                    None => "none".to_owned(),
+                };
+                writeln!(
+                    out,
+                    "  {} trace: {} steps → {}; first difference at step {}: {} → {}",
+                    if part == "user_trace" { "user rules'" } else { "group rules'" },
+                    output::text(&trace["recorded_steps"]),
+                    output::text(&trace["replayed_steps"]),
+                    trace["first_difference"].as_u64().map_or(0, |index| index + 1),
+                    step(&trace["recorded"]),
+                    step(&trace["replayed"])
+                )
+            }
+            other => writeln!(out, "  {other}"),
+        };
+    }
 }
