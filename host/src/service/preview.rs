@@ -18,7 +18,7 @@ use crate::decision::{
 };
 use muster_store::{
     DecisionFilter, ProviderGroupMark,
-    model::{DecisionRecord, Millis, Realm, RuleKind},
+    model::{DecisionRecord, FailedEvaluation, Millis, Realm, RuleKind},
 };
 
 /// What a dry run answers.
@@ -215,8 +215,10 @@ pub struct DecisionChange {
     pub user_id: Option<String>,
     /// When it was made.
     pub created_at: Millis,
-    /// What the decision did.
-    pub recorded: Effect,
+    /// What the decision did; `None` when the recorded rules failed (nothing was applied).
+    pub recorded: Option<Effect>,
+    /// Why the recorded rules failed, when they did: the candidate decides where they could not.
+    pub recorded_failure: Option<FailedEvaluation>,
     /// What the candidate would have done.
     pub candidate: Effect,
 }
@@ -254,9 +256,11 @@ pub struct Backtest {
     pub next_before: Option<String>,
 }
 
-/// Re-runs a page of the realm's applied decisions with the candidate (`version` of `kind`) in
+/// Re-runs a page of the realm's live decisions with the candidate (`version` of `kind`) in
 /// place of the version of that kind they were made with. Each recorded input runs again
 /// exactly as recorded (same context, same user), with the recorded version of the other kind.
+/// The decisions include those whose rules failed (recorded with their failure, not applied): a
+/// candidate that decides one is a change.
 pub async fn backtest(
     state: &SharedState,
     realm: &Realm,
@@ -271,7 +275,6 @@ pub async fn backtest(
             tenant_id: realm.tenant_id.clone(),
             realm_id: Some(realm.id.clone()),
             shadow: Some(false),
-            applied: Some(true),
             since: window.since,
             until: window.until,
             before_id: window.before,
@@ -290,6 +293,7 @@ pub async fn backtest(
                 user_id: record.user_id,
                 created_at: record.created_at,
                 recorded,
+                recorded_failure: record.failure,
                 candidate,
             }),
             Ok(None) => {}
@@ -312,16 +316,17 @@ pub async fn backtest(
     })
 }
 
-/// The recorded and the candidate's effect of one decision, if they differ.
+/// The recorded (`None`: the rules failed) and the candidate's effect of one decision, if they
+/// differ.
 async fn rerun(
     state: &SharedState,
     realm: &Realm,
     kind: RuleKind,
     version: i64,
     record: &DecisionRecord,
-) -> Result<Option<(Effect, Effect)>, ServiceError> {
+) -> Result<Option<(Option<Effect>, Effect)>, ServiceError> {
     let input: CanonicalInput = serde_json::from_str(&record.input).map_err(ServiceError::internal)?;
-    let recorded: DecisionOutput = serde_json::from_str(&record.output).map_err(ServiceError::internal)?;
+    let recorded: Option<DecisionOutput> = serde_json::from_str(&record.output).map_err(ServiceError::internal)?;
     let selection = match kind {
         RuleKind::User => Selection { user_rules: Some(version), group_rules: record.group_rules_version },
         RuleKind::Group => Selection { user_rules: record.user_rules_version, group_rules: Some(version) },
@@ -331,8 +336,8 @@ async fn rerun(
         .evaluate(&state.store, realm, selection, &input.context, &input.user)
         .await
         .map_err(preview_failure)?;
-    let (recorded, candidate) = (Effect::of(recorded), Effect::of(DecisionOutput::of(&outcome)));
-    Ok((recorded != candidate).then_some((recorded, candidate)))
+    let (recorded, candidate) = (recorded.map(Effect::of), Effect::of(DecisionOutput::of(&outcome)));
+    Ok((recorded.as_ref() != Some(&candidate)).then_some((recorded, candidate)))
 }
 
 /// The module versions a replay ran.
