@@ -188,7 +188,7 @@ async fn effect(
 ) -> Result<Result<Effect, RulesError>, ServiceError> {
     match state.rules.evaluate(&state.store, realm, selection, context, input).await {
         Ok(outcome) => Ok(Ok(Effect::of(DecisionOutput::of(&outcome)))),
-        Err(error) if error.failed_run(selection).is_some() => Ok(Err(error)),
+        Err(error) if error.is_rules_failure() => Ok(Err(error)),
         Err(error) => Err(preview_failure(error)),
     }
 }
