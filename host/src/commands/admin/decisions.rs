@@ -3,11 +3,11 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{
     EXIT_CODES,
-    client::Failure,
+    client::{self, Failure},
     options::{Connection, Kind, RealmConnection, parse_time},
     output,
 };
@@ -89,15 +89,7 @@ pub fn run(args: DecisionsArgs) -> Result<(), Failure> {
         ("before", args.before),
         ("limit", args.limit.map(|value| value.to_string())),
     ];
-    let query: Vec<(&str, String)> =
-        filters.into_iter().filter_map(|(name, value)| value.map(|value| (name, value))).collect();
-    let mut path = tenant.path(&["decisions"]);
-    if !query.is_empty() {
-        let encoded = serde_urlencoded::to_string(&query)
-            .map_err(|error| Failure::Usage(format!("cannot encode the filters: {error}")))?;
-        path = format!("{path}?{encoded}");
-    }
-    let answer = tenant.client.get(&path)?;
+    let answer = tenant.client.get(&client::with_query(tenant.path(&["decisions"]), filters))?;
     tenant.print(&answer, list)
 }
 
@@ -129,9 +121,7 @@ fn list(answer: &Value) -> String {
         .collect();
     let header = ["ID", "TIME", "REALM", "TRIGGER", "USER", "DECISION", "FLAGS"];
     let mut out = output::table(&header, &rows);
-    if let Some(next) = answer["next_before"].as_str() {
-        let _ = writeln!(out, "more: muster decisions --before {next}");
-    }
+    output::next_page(&mut out, &answer["next_before"], "decisions", |next| format!("muster decisions --before {next}"));
     out
 }
 
@@ -221,11 +211,8 @@ pub struct ReplayArgs {
 /// Runs `muster replay`.
 pub fn replay(args: ReplayArgs) -> Result<(), Failure> {
     let tenant = args.connection.open()?;
-    let mut body = Map::new();
-    if let (Some(kind), Some(version)) = (args.kind, args.version) {
-        body.insert(kind.version_field().to_owned(), json!(version));
-    }
-    let answer = tenant.client.post(&tenant.path(&["decisions", &args.decision, "replay"]), &Value::Object(body))?;
+    let body = Kind::candidate(args.kind, args.version);
+    let answer = tenant.client.post(&tenant.path(&["decisions", &args.decision, "replay"]), &body)?;
     tenant.print(&answer, replayed)
 }
 
