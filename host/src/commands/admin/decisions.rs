@@ -36,6 +36,10 @@ pub struct DecisionsArgs {
     /// Only shadow evaluations that differed from the live decision (`true`), or agreed (`false`).
     #[arg(long, value_name = "BOOL")]
     differs: Option<bool>,
+    /// Only decisions whose rules failed (`true`: trap, fuel, timeout, …; recorded with their
+    /// failure, never applied), or only those the rules made (`false`).
+    #[arg(long, value_name = "BOOL")]
+    failed: Option<bool>,
     /// Only decisions made at or after this time (Unix milliseconds, or RFC 3339 in UTC:
     /// `2025-01-01T10:00:00Z`).
     #[arg(long, value_parser = parse_time, value_name = "TIME")]
@@ -84,6 +88,7 @@ pub fn run(args: DecisionsArgs) -> Result<(), Failure> {
         ("shadow", args.shadow.map(|value| value.to_string())),
         ("applied", args.applied.map(|value| value.to_string())),
         ("differs", args.differs.map(|value| value.to_string())),
+        ("failed", args.failed.map(|value| value.to_string())),
         ("since", args.since.map(|value| value.to_string())),
         ("until", args.until.map(|value| value.to_string())),
         ("before", args.before),
@@ -125,13 +130,11 @@ fn list(answer: &Value) -> String {
     out
 }
 
-/// Why a recorded evaluation failed, if the record says it did (`failed`, `error`).
+/// Why a recorded evaluation failed, if the record says it did (its `failure`):
+/// `<kind>: <message>`.
 fn failure(decision: &Value) -> Option<String> {
-    let error = decision["error"].as_str().map(str::to_owned);
-    if decision["failed"].as_bool() == Some(true) {
-        return Some(error.unwrap_or_else(|| "the rules failed".to_owned()));
-    }
-    error
+    let failure = decision.get("failure").filter(|failure| !failure.is_null())?;
+    Some(format!("{}: {}", output::text(&failure["kind"]), output::text(&failure["message"])))
 }
 
 /// `shadow`, `differs`, `not applied`: what a record is besides a live, applied decision.
