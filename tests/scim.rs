@@ -764,7 +764,8 @@ fn base_url_forms_reach_the_resources(server: &TestServer) {
         assert_eq!(got.status, 200, "{path}: {}", got.text);
         assert_eq!(got.json["userName"], "ada@acme.com");
     }
-    let patched = scim.patch(&format!("//Users/{id}/"), json!([{"op": "replace", "path": "displayName", "value": "Ada"}]));
+    let patched =
+        scim.patch(&format!("//Users/{id}/"), json!([{"op": "replace", "path": "displayName", "value": "Ada"}]));
     assert_eq!(patched.status, 200, "{}", patched.text);
     assert_eq!(scim.call("GET", "//ServiceProviderConfig/", None).status, 200);
     assert_eq!(scim.call("GET", "/Groups/", None).status, 200);

@@ -824,8 +824,11 @@ fn rules_that_fail_leave_a_record_in_previews_shadow_runs_and_live_logins(server
     let (_, again) = server.post_empty(&format!("{}/modules/user/versions/2/backtest", fx.realm_path()), fx.admin());
     assert_eq!((again["changed"].as_i64(), again["failed"].as_i64()), (Some(0), Some(3)), "{again}");
     // And a replay of the failed record on the working version says the failure is what changed.
-    let (status, replay) =
-        server.post(&format!("/v1/tenants/acme/decisions/{decision_id}/replay"), fx.admin(), &json!({"user_rules_version": 1}));
+    let (status, replay) = server.post(
+        &format!("/v1/tenants/acme/decisions/{decision_id}/replay"),
+        fx.admin(),
+        &json!({"user_rules_version": 1}),
+    );
     assert_eq!(status, 200, "{replay}");
     assert_eq!(replay["recorded"]["output"], Value::Null, "{replay}");
     assert_eq!(replay["replayed"]["output"]["user"]["organization"], "acme-sales", "{replay}");

@@ -80,8 +80,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         std::io::stdin().read_to_end(&mut text).context("cannot read the input from standard input")?;
         (text, "from standard input".to_owned())
     } else {
-        let text =
-            std::fs::read(&args.input).with_context(|| format!("cannot read input {}", args.input.display()))?;
+        let text = std::fs::read(&args.input).with_context(|| format!("cannot read input {}", args.input.display()))?;
         (text, args.input.display().to_string())
     };
     let input: Input =

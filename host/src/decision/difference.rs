@@ -121,7 +121,9 @@ impl Difference {
             organizations
         };
         let mut names: Vec<&str> = marks_before.iter().map(|m| m.name.as_str()).collect();
-        names.extend(marks_after.iter().map(|m| m.name.as_str()).filter(|name| !names.contains(name)).collect::<Vec<_>>());
+        names.extend(
+            marks_after.iter().map(|m| m.name.as_str()).filter(|name| !names.contains(name)).collect::<Vec<_>>(),
+        );
         for name in names {
             let find = |marks: &[muster_store::ProviderGroupMark]| {
                 marks.iter().find(|m| m.name == name).map(|m| sorted(&m.organizations))
@@ -139,9 +141,11 @@ impl Difference {
 
 /// Where two traces part, if they do.
 fn trace_change(recorded: &[TraceStep], replayed: &[TraceStep]) -> Option<TraceChange> {
-    let first_difference = recorded.iter().zip(replayed).position(|(a, b)| a != b).or_else(|| {
-        (recorded.len() != replayed.len()).then(|| recorded.len().min(replayed.len()))
-    })?;
+    let first_difference = recorded
+        .iter()
+        .zip(replayed)
+        .position(|(a, b)| a != b)
+        .or_else(|| (recorded.len() != replayed.len()).then(|| recorded.len().min(replayed.len())))?;
     Some(TraceChange {
         recorded_steps: recorded.len(),
         replayed_steps: replayed.len(),
@@ -157,7 +161,12 @@ mod tests {
 
     use super::*;
 
-    fn output(organization: Option<&str>, rule: Option<&str>, groups: &[&str], marks: &[(&str, &[&str])]) -> DecisionOutput {
+    fn output(
+        organization: Option<&str>,
+        rule: Option<&str>,
+        groups: &[&str],
+        marks: &[(&str, Vec<&str>)],
+    ) -> DecisionOutput {
         DecisionOutput {
             user: UserDecision {
                 organization: organization.map(str::to_owned),
@@ -181,7 +190,7 @@ mod tests {
 
     #[test]
     fn the_same_decision_has_no_difference() {
-        let out = output(Some("acme"), Some("staff"), &["g"], &[("all", &[])]);
+        let out = output(Some("acme"), Some("staff"), &["g"], &[("all", vec![])]);
         let trace = DecisionTrace { user: vec![step("staff", Outcome::Matched)], groups: vec![] };
         let difference = Difference::between(Some(&out), &trace, &out, &trace);
         assert!(difference.changed.is_empty(), "{difference:?}");
@@ -190,14 +199,18 @@ mod tests {
 
     #[test]
     fn each_changed_field_is_named_with_its_before_and_after() {
-        let recorded = output(None, None, &["a", "b"], &[("sales", &["acme-sales"]), ("all", &[]), ("old", &["x"])]);
-        let replayed = output(Some("acme"), Some("fallback"), &["b", "c"], &[("sales", &["acme-sales"]), ("all", &[])]);
+        let recorded = output(None, None, &["a", "b"], &[("sales", vec!["acme-sales"]), ("all", vec![]), ("old", vec!["x"])]);
+        let replayed = output(Some("acme"), Some("fallback"), &["b", "c"], &[("sales", vec!["acme-sales"]), ("all", vec![])]);
         let before = DecisionTrace {
             user: vec![step("sales", Outcome::NotMatched), step("staff", Outcome::NotMatched)],
             groups: vec![step("g", Outcome::Matched)],
         };
         let after = DecisionTrace {
-            user: vec![step("sales", Outcome::NotMatched), step("staff", Outcome::NotMatched), step("fallback", Outcome::Note)],
+            user: vec![
+                step("sales", Outcome::NotMatched),
+                step("staff", Outcome::NotMatched),
+                step("fallback", Outcome::Note),
+            ],
             groups: vec![step("g", Outcome::Matched)],
         };
         let difference = Difference::between(Some(&recorded), &before, &replayed, &after);

@@ -126,7 +126,9 @@ fn list(answer: &Value) -> String {
         .collect();
     let header = ["ID", "TIME", "REALM", "TRIGGER", "USER", "DECISION", "FLAGS"];
     let mut out = output::table(&header, &rows);
-    output::next_page(&mut out, &answer["next_before"], "decisions", |next| format!("muster decisions --before {next}"));
+    output::next_page(&mut out, &answer["next_before"], "decisions", |next| {
+        format!("muster decisions --before {next}")
+    });
     out
 }
 
@@ -293,7 +295,8 @@ fn difference(out: &mut String, difference: &Value) {
             ),
             "provider_groups" => {
                 for group in difference["provider_groups"].as_array().into_iter().flatten() {
-                    let marks = |marks: &Value| if marks.is_null() { "unmarked".to_owned() } else { output::list(marks) };
+                    let marks =
+                        |marks: &Value| if marks.is_null() { "unmarked".to_owned() } else { output::list(marks) };
                     let _ = writeln!(
                         out,
                         "  provider group {}: {} → {}",
