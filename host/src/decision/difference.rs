@@ -199,8 +199,10 @@ mod tests {
 
     #[test]
     fn each_changed_field_is_named_with_its_before_and_after() {
-        let recorded = output(None, None, &["a", "b"], &[("sales", vec!["acme-sales"]), ("all", vec![]), ("old", vec!["x"])]);
-        let replayed = output(Some("acme"), Some("fallback"), &["b", "c"], &[("sales", vec!["acme-sales"]), ("all", vec![])]);
+        let recorded =
+            output(None, None, &["a", "b"], &[("sales", vec!["acme-sales"]), ("all", vec![]), ("old", vec!["x"])]);
+        let replayed =
+            output(Some("acme"), Some("fallback"), &["b", "c"], &[("sales", vec!["acme-sales"]), ("all", vec![])]);
         let before = DecisionTrace {
             user: vec![step("sales", Outcome::NotMatched), step("staff", Outcome::NotMatched)],
             groups: vec![step("g", Outcome::Matched)],

@@ -173,8 +173,9 @@ impl Kind {
     /// The version selection of `--kind K --version V` (dry run, replay) as a request body:
     /// `{"user_rules_version": 2}`, or `{}` when no candidate is given.
     pub fn candidate(kind: Option<Kind>, version: Option<i64>) -> serde_json::Value {
-        let field = kind.zip(version).map(|(kind, version)| (kind.version_field(), version.into()));
-        client::fields(field.map(|(name, value)| (name, Some(value))))
+        let field =
+            kind.zip(version).map(|(kind, version)| (kind.version_field(), Some(serde_json::Value::from(version))));
+        client::fields(field)
     }
 }
 
