@@ -180,6 +180,57 @@ fn a_session_from_upload_to_rollback() {
     assert_eq!(login["organization"], "acme-sales", "{login}");
 }
 
+/// Rules that fail leave records the CLI shows as failures: `decisions --failed`, `decisions
+/// show`, a backtest and a replay on a version that works, and rollback's 409 once the history
+/// is walked back to its start.
+#[test]
+fn failed_decisions_are_listed_shown_backtested_and_replayed() {
+    let (_server, fx) = start("admin-failures");
+    let admin = Admin::new(&fx, "admin-failures");
+    let (status, _) = fx.login(&ada_claims());
+    assert_eq!(status, 200);
+    let trapping = wat::parse_str(
+        r#"(module
+  (memory (export "memory") 1)
+  (func (export "muster_abi_version") (result i32) (i32.const 1))
+  (func (export "muster_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "muster_user_rules") (param i32 i32) (result i64) unreachable))"#,
+    )
+    .unwrap();
+    let wasm = admin.dir.join("traps.wasm");
+    std::fs::write(&wasm, trapping).unwrap();
+    admin.ok(&["upload", "--kind", "user", "--module", wasm.to_str().unwrap(), "--note", "traps"]);
+    admin.ok(&["activate", "--kind", "user", "2"]);
+    let (status, refused) = fx.login(&ada_claims());
+    assert_eq!(status, 422, "{refused}");
+    let failed = refused["error"]["decision_id"].as_str().unwrap().to_owned();
+
+    let listed = admin.ok(&["decisions", "--failed", "true"]);
+    assert_eq!(listed.lines().count(), 2, "the header and the one failure: {listed}");
+    let row = listed.lines().nth(1).unwrap();
+    assert!(row.contains(&failed) && row.contains("failed: trap: ") && row.contains("not applied"), "{listed}");
+    let made = admin.ok(&["decisions", "--failed", "false"]);
+    assert!(!made.contains(&failed) && made.lines().count() == 2, "Ada's first login only: {made}");
+    let shown = admin.ok(&["decisions", "show", &failed]);
+    let failure_line = shown.lines().find(|line| line.trim_start().starts_with("failed:")).unwrap_or_default();
+    assert!(failure_line.contains("trap: ") && failure_line.contains("user rules version 2 failed"), "{shown}");
+    assert!(!shown.contains("organization:"), "a failure has no decision to show: {shown}");
+
+    let backtest = admin.ok(&["backtest", "--kind", "user", "1"]);
+    assert!(backtest.contains("over 2 recorded decisions: 1 would have ended differently, 0 failed"), "{backtest}");
+    assert!(backtest.contains(&format!("{failed} ")) && backtest.contains("failed (trap) → acme-sales"), "{backtest}");
+    let replay = admin.ok(&["replay", &failed, "--kind", "user", "--version", "1"]);
+    assert!(replay.contains("recorded: no output: the rules failed"), "{replay}");
+    assert!(replay.contains("replayed: acme-sales (rule sales)"), "{replay}");
+    assert!(replay.contains("what changed (failure, user_trace"), "{replay}");
+
+    // 1 → 2 → rollback to 1: the next rollback says why there is nothing to roll back to.
+    assert_eq!(admin.ok(&["rollback", "--kind", "user"]).trim(), "rolled user rules back to version 1 (was 2)");
+    let output = admin.run(&["rollback", "--kind", "user"]);
+    assert_failure(&output, 1, "conflict: nothing to roll back to: user rules version 1 is the oldest entry");
+    assert!(stderr(&output).contains("activate version 2 to return to it"), "{}", stderr(&output));
+}
+
 #[test]
 fn json_prints_the_servers_answer_unchanged() {
     let (_server, fx) = start("admin-json");

@@ -106,6 +106,32 @@ fn eval_refuses_malformed_input_in_one_line() {
     assert_one_error_line(&output, "nothing to evaluate");
 }
 
+/// `muster eval --input -` reads the input from standard input.
+fn eval_stdin(input: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let dir = scratch_dir("eval-stdin");
+    let settings = write(&dir, "settings.json", SALES_RULES);
+    let mut child = support::muster()
+        .args(["eval", "--module", &module("user_rules"), "--settings", &settings, "--input", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn eval_reads_the_input_from_standard_input() {
+    let output = eval_stdin(r#"{"user": {"user_name": "ada@acme.com", "attributes": {"department": ["Sales"]}}}"#);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["user"]["organization"], "acme-sales");
+    let output = eval_stdin(r#"{"user": {"user_name": 42}}"#);
+    assert_one_error_line(&output, "input from standard input is not valid");
+}
+
 #[test]
 fn eval_names_a_missing_file() {
     let output = run(&["eval", "--module", "/nonexistent/m.wasm", "--input", "/nonexistent/u.json"]);

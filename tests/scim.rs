@@ -43,6 +43,7 @@ on_both_stores!(
     protocol_errors_have_the_right_status_and_scim_type,
     bulk_deprovisioning_reports_each_row,
     put_updates_and_admin_deprovisioning_decide_and_audit,
+    base_url_forms_reach_the_resources,
 );
 
 /// The independent conformance tester `scim2-tester` (PyPI) against a realm of the running
@@ -738,4 +739,46 @@ fn with_a_public_url_every_url_starts_with_it() {
         reply.body
     );
     assert!(!reply.text.contains("evil") && !reply.text.contains("javascript"), "{}", reply.text);
+}
+
+/// The forms of the base URL SCIM clients send: `…/v2//Users` (Entra ID joining the documented
+/// Tenant URL `…/v2/?aadOptscim062020` with `/Users`), a trailing slash, the base itself.
+fn base_url_forms_reach_the_resources(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (scim, _) = Scim::connect(&fx);
+    let ada = scim.call("POST", "//Users?aadOptscim062020", Some(&user_body("ada@acme.com", "entra-ada", "Sales")));
+    assert_eq!(ada.status, 201, "{}", ada.text);
+    let id = ada.json["id"].as_str().unwrap().to_owned();
+    let location = ada.json["meta"]["location"].as_str().unwrap();
+    assert!(location.ends_with(&format!("{}/Users/{id}", scim.base)), "{location}");
+
+    for path in ["/Users/", "//Users", "//Users/", "///Users?aadOptscim062020"] {
+        let list = scim.call("GET", path, None);
+        assert_eq!(list.status, 200, "{path}: {}", list.text);
+        assert_eq!(list.json["totalResults"], 1, "{path}: {}", list.text);
+    }
+    let found = scim.call("GET", "//Users?aadOptscim062020&filter=userName%20eq%20%22ada@acme.com%22", None);
+    assert_eq!(found.json["Resources"][0]["id"], id.as_str(), "{}", found.text);
+    for path in [format!("/Users/{id}/"), format!("//Users/{id}"), format!("//Users//{id}/")] {
+        let got = scim.call("GET", &path, None);
+        assert_eq!(got.status, 200, "{path}: {}", got.text);
+        assert_eq!(got.json["userName"], "ada@acme.com");
+    }
+    let patched =
+        scim.patch(&format!("//Users/{id}/"), json!([{"op": "replace", "path": "displayName", "value": "Ada"}]));
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(scim.call("GET", "//ServiceProviderConfig/", None).status, 200);
+    assert_eq!(scim.call("GET", "/Groups/", None).status, 200);
+
+    // The base itself is no resource: a SCIM 404 that says where the resources are, not the API's
+    // JSON 404, with or without the slash (and still authenticated first).
+    for path in ["", "/", "//", "/?aadOptscim062020"] {
+        let base = scim.call("GET", path, None);
+        assert_scim_error(&base, 404, None);
+        assert!(base.json["detail"].as_str().unwrap().contains("/Users"), "{path}: {}", base.text);
+    }
+    let anonymous = server.call("GET", &format!("{}/", scim.base), None, Body::None);
+    assert_scim_error(&anonymous, 401, None);
+    // Elsewhere paths are left alone.
+    assert_eq!(server.call("GET", "/v1/tenants//acme", fx.admin(), Body::None).status, 404);
 }

@@ -699,6 +699,8 @@ fn replay_is_identical_on_the_recorded_version_and_shows_a_candidates_difference
     assert_eq!(same["versions"]["user_rules"], 1);
     assert_eq!(same["recorded"], same["replayed"]);
     assert_eq!(same["replayed"]["output"]["user"]["organization"], "acme-sales");
+    assert_eq!(same["difference"]["changed"], json!([]), "{same}");
+    assert_eq!(same["difference"]["organization"], Value::Null);
 
     let (status, candidate) = server.post(&replay, fx.admin(), &json!({"user_rules_version": 2}));
     assert_eq!(status, 200, "{candidate}");
@@ -711,6 +713,19 @@ fn replay_is_identical_on_the_recorded_version_and_shows_a_candidates_difference
     assert_eq!(candidate["replayed"]["output"]["user"]["organization"], "acme-emea");
     assert_eq!(candidate["replayed"]["output"]["user"]["rule"], "sales v2");
     assert!(!candidate["replayed"]["trace"]["user"].as_array().unwrap().is_empty());
+    // Which fields changed, each with its before and after.
+    let difference = &candidate["difference"];
+    let changed: Vec<&str> = difference["changed"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(changed[..3], ["organization", "rule", "groups"], "{candidate}");
+    assert_eq!(changed.last(), Some(&"user_trace"), "{candidate}");
+    assert_eq!(difference["organization"], json!({"recorded": "acme-sales", "replayed": "acme-emea"}));
+    assert_eq!(difference["rule"], json!({"recorded": "sales", "replayed": "sales v2"}));
+    assert_eq!((&difference["groups_added"], &difference["groups_removed"]), (&json!([]), &json!(["all-managers"])));
+    let trace = &difference["user_trace"];
+    let first = trace["first_difference"].as_u64().unwrap() as usize;
+    assert_eq!(trace["recorded"], candidate["recorded"]["trace"]["user"][first], "{trace}");
+    assert_eq!(trace["replayed"], candidate["replayed"]["trace"]["user"][first], "{trace}");
+    assert_eq!(difference["group_trace"], Value::Null, "the group rules did not change");
 
     // Replays change nothing.
     let (_, list) = server.get("/v1/tenants/acme/decisions", fx.admin());
@@ -914,6 +929,34 @@ fn rules_that_fail_leave_a_record_in_previews_shadow_runs_and_live_logins(server
     assert!(made["decisions"].as_array().unwrap().iter().all(|d| d["failure"].is_null()), "{made}");
     let (_, user) = server.get(&format!("{}/users/{ada_id}", fx.realm_path()), fx.admin());
     assert_eq!(user["organization"], "acme-sales", "nothing applied: {user}");
+
+    // A backtest re-runs the failed login too: the version that works decides it, a change.
+    let (status, backtest) =
+        server.post_empty(&format!("{}/modules/user/versions/1/backtest", fx.realm_path()), fx.admin());
+    assert_eq!(status, 200, "{backtest}");
+    assert_eq!(
+        (backtest["examined"].as_i64(), backtest["changed"].as_i64(), backtest["failed"].as_i64()),
+        (Some(3), Some(1), Some(0)),
+        "two applied logins and the failed one: {backtest}"
+    );
+    let fixed = &backtest["changes"][0];
+    assert_eq!((&fixed["decision_id"], &fixed["recorded"]), (&json!(decision_id), &Value::Null), "{fixed}");
+    assert_eq!(fixed["recorded_failure"]["kind"], "trap", "{fixed}");
+    assert_eq!(fixed["candidate"]["organization"], "acme-sales", "{fixed}");
+    // The trapping version itself fails on every one of them.
+    let (_, again) = server.post_empty(&format!("{}/modules/user/versions/2/backtest", fx.realm_path()), fx.admin());
+    assert_eq!((again["changed"].as_i64(), again["failed"].as_i64()), (Some(0), Some(3)), "{again}");
+    // And a replay of the failed record on the working version says the failure is what changed.
+    let (status, replay) = server.post(
+        &format!("/v1/tenants/acme/decisions/{decision_id}/replay"),
+        fx.admin(),
+        &json!({"user_rules_version": 1}),
+    );
+    assert_eq!(status, 200, "{replay}");
+    assert_eq!(replay["recorded"]["output"], Value::Null, "{replay}");
+    assert_eq!(replay["replayed"]["output"]["user"]["organization"], "acme-sales", "{replay}");
+    assert_eq!(replay["difference"]["changed"][0], "failure", "{replay}");
+
     let log = server.log();
     let warned = log.lines().find(|line| line.contains(decision_id)).unwrap_or_else(|| panic!("a log line: {log}"));
     assert!(warned.contains("WARN") && warned.contains("rules failed"), "{warned}");

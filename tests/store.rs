@@ -619,9 +619,16 @@ async fn rollback_walks_back_the_activation_history(db: &TestDb) {
         upload(store, "acme", "entra", RuleKind::User, n).await;
     }
     upload(store, "acme", "entra", RuleKind::Group, 1).await;
-    assert_conflict(store.rollback("acme", "entra", RuleKind::User, &a).await, "nothing to roll back to");
+    assert_conflict(
+        store.rollback("acme", "entra", RuleKind::User, &a).await,
+        "nothing to roll back to: no user rules version has been activated in realm \"entra\"",
+    );
     store.activate("acme", "entra", RuleKind::User, 1, &a).await.unwrap();
-    assert_conflict(store.rollback("acme", "entra", RuleKind::User, &a).await, "nothing to roll back to");
+    assert_conflict(
+        store.rollback("acme", "entra", RuleKind::User, &a).await,
+        "nothing to roll back to: user rules version 1 is the oldest entry of realm \"entra\"'s activation history \
+         (no version was active before it)",
+    );
 
     store.activate("acme", "entra", RuleKind::User, 2, &a).await.unwrap();
     store.activate("acme", "entra", RuleKind::User, 3, &a).await.unwrap();
@@ -638,6 +645,15 @@ async fn rollback_walks_back_the_activation_history(db: &TestDb) {
     // Activating after rolling back: a rollback returns to the version active before it.
     store.activate("acme", "entra", RuleKind::User, 3, &a).await.unwrap();
     assert_eq!(store.rollback("acme", "entra", RuleKind::User, &a).await.unwrap(), (Some(3), 1));
+    // 1 → 3 → rollback to 1: the next rollback's 409 says where 1 came from and how to go forward.
+    let refused = store.rollback("acme", "entra", RuleKind::User, &a).await;
+    assert_conflict(
+        refused,
+        "user rules version 1 is the oldest entry of realm \"entra\"'s activation history (no version was active \
+         before it); it became active by rolling back from version 3, and a rollback never goes forward: activate \
+         version 3 to return to it",
+    );
+    assert_eq!(store.get_realm("acme", "entra").await.unwrap().unwrap().user_rules_version, Some(1));
     assert_not_found(store.rollback("acme", "okta", RuleKind::User, &a).await);
 
     let log = audit_log(store, "acme").await;

@@ -47,7 +47,9 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // One line, whatever the causes hold (an engine's message may span several).
+            let message = format!("{error:#}");
+            eprintln!("error: {}", message.split_whitespace().collect::<Vec<_>>().join(" "));
             ExitCode::FAILURE
         }
     }

@@ -39,8 +39,16 @@ use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 use crate::service::SharedState;
 
 /// The whole API, with the body limits of `state.config` (`max_body_bytes`, and
-/// `max_upload_bytes` for module uploads).
+/// `max_upload_bytes` for module uploads). SCIM paths are normalized before routing
+/// ([`scim::normalize_path`]: a trailing slash or an empty segment under a realm's SCIM base).
 pub fn router(state: SharedState) -> Router {
+    use tower::Layer as _;
+    let normalize = tower::util::MapRequestLayer::new(scim::normalize_path::<axum::body::Body>);
+    Router::new().fallback_service(normalize.layer(routes(state)))
+}
+
+/// Every route, its fallbacks and its layers.
+fn routes(state: SharedState) -> Router {
     let tenant = "/v1/tenants/{tenant}";
     let realm = "/v1/tenants/{tenant}/realms/{realm}";
     let module = "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}";

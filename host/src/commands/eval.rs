@@ -1,6 +1,6 @@
 //! `muster eval`: one evaluation, printed as JSON.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{io::Read as _, path::PathBuf, process::ExitCode};
 
 use anyhow::{Context as _, bail};
 use muster_engine::{Evaluation, RuleModule};
@@ -18,6 +18,7 @@ pub struct EvalArgs {
     settings: Option<PathBuf>,
     /// The input: `{"user": {...}, "groups": [...], "context": {"realm": ..., "trigger": ...}}`;
     /// `user` and `groups` are each optional, `groups` defaults to the user's provider groups.
+    /// `-` reads it from standard input (a decision record's `input` is such a document).
     #[arg(long, value_name = "U.json")]
     input: PathBuf,
 }
@@ -74,10 +75,16 @@ impl<T> Traced<T> {
 
 /// Runs `muster eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let input_text =
-        std::fs::read(&args.input).with_context(|| format!("cannot read input {}", args.input.display()))?;
+    let (input_text, input_name) = if args.input.as_os_str() == "-" {
+        let mut text = Vec::new();
+        std::io::stdin().read_to_end(&mut text).context("cannot read the input from standard input")?;
+        (text, "from standard input".to_owned())
+    } else {
+        let text = std::fs::read(&args.input).with_context(|| format!("cannot read input {}", args.input.display()))?;
+        (text, args.input.display().to_string())
+    };
     let input: Input =
-        serde_json::from_slice(&input_text).with_context(|| format!("input {} is not valid", args.input.display()))?;
+        serde_json::from_slice(&input_text).with_context(|| format!("input {input_name} is not valid"))?;
     let settings = match &args.settings {
         Some(path) => std::fs::read(path).with_context(|| format!("cannot read settings {}", path.display()))?,
         None => b"{}".to_vec(),

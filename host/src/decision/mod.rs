@@ -10,8 +10,10 @@
 //! * [`input`]: the one definition of the rules' input for a stored user;
 //! * [`evaluator`]: running a realm's loaded modules, with the default-organization fallback;
 //! * [`outcome`]: what the rules said, and its effect on the user (organization, groups, marks);
-//! * [`record`]: the decision record stored for every evaluation that ran live.
+//! * [`record`]: the decision record stored for every evaluation that ran live;
+//! * [`difference`]: what changed between a recorded decision and a replay of it.
 
+pub mod difference;
 pub mod evaluator;
 pub mod input;
 pub mod outcome;

@@ -81,14 +81,8 @@ pub fn decision_record(
     let trace = bounded_trace(DecisionTrace::of(outcome), max_bytes.saturating_sub(fixed))?
         .ok_or(RecordError::TooLarge { size: fixed, limit: max_bytes })?;
     Ok(DecisionRecord {
-        id: random_id(12),
-        tenant_id: subject.tenant_id.to_owned(),
-        realm_id: subject.realm_id.to_owned(),
-        user_id: subject.user_id.map(str::to_owned),
-        trigger: trigger_name(input.context.trigger).to_owned(),
         applied,
         shadow,
-        input: input_json,
         user_rules_version: outcome.user.module.as_ref().map(|m| m.version),
         user_rules_digest: outcome.user.module.as_ref().map(|m| m.digest.clone()),
         group_rules_version: outcome.groups.module.as_ref().map(|m| m.version),
@@ -97,12 +91,42 @@ pub fn decision_record(
         trace,
         duration_us: outcome.duration_us,
         fuel: outcome.fuel,
-        created_at: now,
         shadow_of,
         differs,
-        failure: None,
+        ..head(subject, input, input_json, now)
     })
 }
+
+/// A record of `input` about `subject` made at `now`, with a fresh id: the head every record
+/// shares ([`decision_record`], [`failure_record`]), and for the rest the record of nothing
+/// (not applied, no modules, no output, an empty trace, no cost, no failure) for them to fill.
+fn head(subject: Subject<'_>, input: &CanonicalInput, input_json: String, now: Millis) -> DecisionRecord {
+    DecisionRecord {
+        id: random_id(12),
+        tenant_id: subject.tenant_id.to_owned(),
+        realm_id: subject.realm_id.to_owned(),
+        user_id: subject.user_id.map(str::to_owned),
+        trigger: trigger_name(input.context.trigger).to_owned(),
+        applied: false,
+        shadow: false,
+        input: input_json,
+        user_rules_version: None,
+        user_rules_digest: None,
+        group_rules_version: None,
+        group_rules_digest: None,
+        output: "null".to_owned(),
+        trace: EMPTY_TRACE.to_owned(),
+        duration_us: 0,
+        fuel: 0,
+        created_at: now,
+        shadow_of: None,
+        differs: None,
+        failure: None,
+    }
+}
+
+/// The stored trace of a record without one.
+const EMPTY_TRACE: &str = r#"{"user":[],"groups":[]}"#;
 
 /// A run of a realm's rules that failed: what its record keeps besides the input.
 #[derive(Debug, Clone)]
@@ -138,26 +162,16 @@ pub fn failure_record(
     let (user_rules_version, user_rules_digest) = run.user_rules.unzip();
     let (group_rules_version, group_rules_digest) = run.group_rules.unzip();
     Ok(DecisionRecord {
-        id: random_id(12),
-        tenant_id: subject.tenant_id.to_owned(),
-        realm_id: subject.realm_id.to_owned(),
-        user_id: subject.user_id.map(str::to_owned),
-        trigger: trigger_name(input.context.trigger).to_owned(),
-        applied: false,
         shadow,
-        input: serde_json::to_string(input)?,
         user_rules_version,
         user_rules_digest: user_rules_digest.flatten(),
         group_rules_version,
         group_rules_digest: group_rules_digest.flatten(),
-        output: "null".to_owned(),
-        trace: serde_json::to_string(&DecisionTrace { user: Vec::new(), groups: Vec::new() })?,
         duration_us: run.duration_us,
         fuel: run.fuel,
-        created_at: now,
         shadow_of,
-        differs: None,
         failure: Some(failure),
+        ..head(subject, input, serde_json::to_string(input)?, now)
     })
 }
 
@@ -274,6 +288,8 @@ mod tests {
         assert_eq!((record.output.as_str(), record.fuel, record.duration_us), ("null", 4567, 120));
         assert_eq!((record.user_rules_version, record.group_rules_version), (Some(3), Some(1)));
         assert_eq!(record.group_rules_digest, None);
+        let trace: DecisionTrace = serde_json::from_str(&record.trace).unwrap();
+        assert_eq!(trace, DecisionTrace { user: vec![], groups: vec![] }, "an empty trace, as JSON");
         let failure = record.failure.unwrap();
         assert!(failure.message.len() <= MAX_FAILURE_MESSAGE_BYTES && failure.message.ends_with('…'));
         assert_eq!(serde_json::from_str::<CanonicalInput>(&record.input).unwrap(), input, "the input replays");

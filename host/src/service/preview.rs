@@ -14,12 +14,13 @@ use super::{
     rules::{RulesError, Selection},
 };
 use crate::decision::{
+    difference::Difference,
     input::{CanonicalInput, rules_input},
     outcome::{DecisionOutput, DecisionTrace, Effect, RealmOutcome},
 };
 use muster_store::{
     DecisionFilter, ProviderGroupMark,
-    model::{DecisionRecord, Millis, Realm, RuleKind},
+    model::{DecisionRecord, FailedEvaluation, Millis, Realm, RuleKind},
 };
 
 /// What a dry run answers.
@@ -224,7 +225,7 @@ async fn effect(
 ) -> Result<Result<Effect, RulesError>, ServiceError> {
     match state.rules.evaluate(&state.store, realm, selection, context, input).await {
         Ok(outcome) => Ok(Ok(Effect::of(DecisionOutput::of(&outcome)))),
-        Err(error) if error.failed_run(selection).is_some() => Ok(Err(error)),
+        Err(error) if error.is_rules_failure() => Ok(Err(error)),
         Err(error) => Err(preview_failure(error)),
     }
 }
@@ -251,8 +252,10 @@ pub struct DecisionChange {
     pub user_id: Option<String>,
     /// When it was made.
     pub created_at: Millis,
-    /// What the decision did.
-    pub recorded: Effect,
+    /// What the decision did; `None` when the recorded rules failed (nothing was applied).
+    pub recorded: Option<Effect>,
+    /// Why the recorded rules failed, when they did: the candidate decides where they could not.
+    pub recorded_failure: Option<FailedEvaluation>,
     /// What the candidate would have done.
     pub candidate: Effect,
 }
@@ -290,9 +293,11 @@ pub struct Backtest {
     pub next_before: Option<String>,
 }
 
-/// Re-runs a page of the realm's applied decisions with the candidate (`version` of `kind`) in
+/// Re-runs a page of the realm's live decisions with the candidate (`version` of `kind`) in
 /// place of the version of that kind they were made with. Each recorded input runs again
 /// exactly as recorded (same context, same user), with the recorded version of the other kind.
+/// The decisions include those whose rules failed (recorded with their failure, not applied): a
+/// candidate that decides one is a change.
 pub async fn backtest(
     state: &SharedState,
     realm: &Realm,
@@ -307,7 +312,6 @@ pub async fn backtest(
             tenant_id: realm.tenant_id.clone(),
             realm_id: Some(realm.id.clone()),
             shadow: Some(false),
-            applied: Some(true),
             since: window.since,
             until: window.until,
             before_id: window.before,
@@ -326,6 +330,7 @@ pub async fn backtest(
                 user_id: record.user_id,
                 created_at: record.created_at,
                 recorded,
+                recorded_failure: record.failure,
                 candidate,
             }),
             Ok(None) => {}
@@ -348,16 +353,17 @@ pub async fn backtest(
     })
 }
 
-/// The recorded and the candidate's effect of one decision, if they differ.
+/// The recorded (`None`: the rules failed) and the candidate's effect of one decision, if they
+/// differ.
 async fn rerun(
     state: &SharedState,
     realm: &Realm,
     kind: RuleKind,
     version: i64,
     record: &DecisionRecord,
-) -> Result<Option<(Effect, Effect)>, ServiceError> {
+) -> Result<Option<(Option<Effect>, Effect)>, ServiceError> {
     let input: CanonicalInput = serde_json::from_str(&record.input).map_err(ServiceError::internal)?;
-    let recorded: DecisionOutput = serde_json::from_str(&record.output).map_err(ServiceError::internal)?;
+    let recorded: Option<DecisionOutput> = serde_json::from_str(&record.output).map_err(ServiceError::internal)?;
     let selection = match kind {
         RuleKind::User => Selection { user_rules: Some(version), group_rules: record.group_rules_version },
         RuleKind::Group => Selection { user_rules: record.user_rules_version, group_rules: Some(version) },
@@ -367,8 +373,8 @@ async fn rerun(
         .evaluate(&state.store, realm, selection, &input.context, &input.user)
         .await
         .map_err(preview_failure)?;
-    let (recorded, candidate) = (Effect::of(recorded), Effect::of(DecisionOutput::of(&outcome)));
-    Ok((recorded != candidate).then_some((recorded, candidate)))
+    let (recorded, candidate) = (recorded.map(Effect::of), Effect::of(DecisionOutput::of(&outcome)));
+    Ok((recorded.as_ref() != Some(&candidate)).then_some((recorded, candidate)))
 }
 
 /// The module versions a replay ran.
@@ -383,8 +389,8 @@ pub struct ReplayVersions {
 /// A decision's output and trace.
 #[derive(Debug, Serialize)]
 pub struct Decided {
-    /// What was decided.
-    pub output: DecisionOutput,
+    /// What was decided (`None` in a record of rules that failed).
+    pub output: Option<DecisionOutput>,
     /// Why.
     pub trace: DecisionTrace,
 }
@@ -404,6 +410,8 @@ pub struct Replay {
     pub recorded: Decided,
     /// What the replay decided.
     pub replayed: Decided,
+    /// Which fields changed from the record to the replay, each with its before and after.
+    pub difference: Difference,
 }
 
 /// Re-runs the recorded input of `tenant`'s decision `decision_id`, on the recorded versions
@@ -440,7 +448,9 @@ pub async fn replay(
         output: serde_json::from_str(&record.output).map_err(ServiceError::internal)?,
         trace: serde_json::from_str(&record.trace).map_err(ServiceError::internal)?,
     };
-    let replayed = Decided { output: DecisionOutput::of(&outcome), trace: DecisionTrace::of(&outcome) };
+    let (output, trace) = (DecisionOutput::of(&outcome), DecisionTrace::of(&outcome));
+    let difference = Difference::between(recorded.output.as_ref(), &recorded.trace, &output, &trace);
+    let replayed = Decided { output: Some(output), trace };
     let output_identical = replayed.output == recorded.output;
     Ok(Replay {
         decision_id: record.id,
@@ -449,6 +459,7 @@ pub async fn replay(
         output_identical,
         recorded,
         replayed,
+        difference,
     })
 }
 

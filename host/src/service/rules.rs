@@ -126,23 +126,26 @@ impl RulesError {
         }
     }
 
-    /// What a record of this failure of `selection` keeps, if it is the rules' failure (they
-    /// trapped, ran out of budget, answered too much, could not be loaded); `None` when nothing
-    /// was run for another reason (the store failed, the tenant's slots were taken), which is
-    /// not recorded as a decision.
+    /// Whether this is the rules' own failure (they trapped, ran out of budget, answered too
+    /// much, could not be loaded): a decision that failed, recorded as such and listed by
+    /// previews; `false` when nothing was run for another reason (the store failed, the
+    /// tenant's slots or the compile slots were taken), which ends a preview and is not
+    /// recorded.
+    pub fn is_rules_failure(&self) -> bool {
+        !matches!(self, RulesError::Store(_) | RulesError::CompileBusy(_) | RulesError::Busy(_))
+    }
+
+    /// What a record of this failure of `selection` keeps, if it is the rules' failure
+    /// ([`RulesError::is_rules_failure`]); `None` otherwise, which is not recorded as a decision.
     pub fn failed_run(&self, selection: Selection) -> Option<FailedRun> {
+        if !self.is_rules_failure() {
+            return None;
+        }
         let (mut duration_us, mut fuel, mut digest) = (0, 0, None);
-        match self {
-            RulesError::Store(_) | RulesError::CompileBusy(_) | RulesError::Busy(_) => return None,
-            RulesError::Evaluation(failure) => {
-                duration_us = i64::try_from(failure.duration.as_micros()).unwrap_or(i64::MAX);
-                fuel = i64::try_from(failure.fuel).unwrap_or(i64::MAX);
-                digest = Some((failure.kind, failure.module.digest.clone()));
-            }
-            RulesError::MissingVersion { .. }
-            | RulesError::Load { .. }
-            | RulesError::RecordTooLarge { .. }
-            | RulesError::UnknownOrganizations { .. } => {}
+        if let RulesError::Evaluation(failure) = self {
+            duration_us = i64::try_from(failure.duration.as_micros()).unwrap_or(i64::MAX);
+            fuel = i64::try_from(failure.fuel).unwrap_or(i64::MAX);
+            digest = Some((failure.kind, failure.module.digest.clone()));
         }
         let digest_of = |kind| digest.as_ref().filter(|(failed, _)| *failed == kind).map(|(_, digest)| digest.clone());
         Some(FailedRun {
@@ -362,4 +365,27 @@ async fn evaluate_blocking(
     .await
     .map_err(|e| RulesError::Load { digest: String::new(), message: format!("evaluation task failed: {e}") })?
     .map_err(RulesError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_rules_own_failures_are_recorded_as_failed_runs() {
+        let selection = Selection { user_rules: Some(2), group_rules: None };
+        let store = RulesError::Store(StoreError::Conflict("lost a race".into()));
+        assert!(!store.is_rules_failure());
+        assert!(store.failed_run(selection).is_none());
+        for failure in [
+            RulesError::MissingVersion { kind: RuleKind::User, version: 2, realm: "entra".into() },
+            RulesError::Load { digest: "ab".into(), message: "refused".into() },
+            RulesError::RecordTooLarge { size: 10, limit: 5 },
+        ] {
+            assert!(failure.is_rules_failure(), "{failure}");
+            let run = failure.failed_run(selection).expect("a failed run");
+            assert_eq!((run.user_rules, run.group_rules), (Some((2, None)), None));
+            assert_eq!(run.failure.kind, failure.kind());
+        }
+    }
 }

@@ -268,14 +268,12 @@ impl Store {
         let mut tx = self.write().await?;
         tx.lock_tenant(tenant).await?;
         let (current, _) = realm_versions(&mut tx, tenant, realm, kind).await?;
-        let nothing = || {
-            StoreError::Conflict(format!(
-                "nothing to roll back to: no {} rules version was active in realm {realm:?} before the current one",
-                kind.as_str()
-            ))
+        let Some(top) = top_activation(&mut tx, tenant, realm, kind).await? else {
+            return Err(nothing_to_roll_back(&mut tx, tenant, realm, kind, current, None).await?);
         };
-        let top = top_activation(&mut tx, tenant, realm, kind).await?.ok_or_else(nothing)?;
-        let back_seq = top.back_seq.ok_or_else(nothing)?;
+        let Some(back_seq) = top.back_seq else {
+            return Err(nothing_to_roll_back(&mut tx, tenant, realm, kind, current, Some(&top)).await?);
+        };
         let back = activation(&mut tx, tenant, realm, kind, back_seq).await?.ok_or_else(|| {
             StoreError::Corrupt(format!("activation history of realm {realm:?} lacks entry {back_seq}"))
         })?;
@@ -393,6 +391,48 @@ async fn top_activation(tx: &mut WriteTx, tenant: &str, realm: &str, kind: RuleK
     .fetch_optional(tx.conn())
     .await?;
     row.as_ref().map(decode_activation).transpose()
+}
+
+/// The `Conflict` of a rollback with no earlier activation to return to, saying what is active,
+/// how it became so and, after a rollback, how to go forward again.
+async fn nothing_to_roll_back(
+    tx: &mut WriteTx,
+    tenant: &str,
+    realm: &str,
+    kind: RuleKind,
+    current: Option<i64>,
+    top: Option<&Activation>,
+) -> Result<StoreError> {
+    let name = kind.as_str();
+    let (Some(current), Some(top)) = (current, top) else {
+        return Ok(StoreError::Conflict(format!(
+            "nothing to roll back to: no {name} rules version has been activated in realm {realm:?}"
+        )));
+    };
+    let row = sqlx::query(
+        "SELECT action FROM module_activations WHERE tenant_id = $1 AND realm_id = $2 AND kind = $3 AND seq = $4",
+    )
+    .bind(tenant)
+    .bind(realm)
+    .bind(name)
+    .bind(top.seq)
+    .fetch_one(tx.conn())
+    .await?;
+    let action: String = rows::get(&row, "action")?;
+    let rolled_back_from = match action.as_str() {
+        "rollback" => activation(tx, tenant, realm, kind, top.seq - 1).await?.map(|row| row.version),
+        _ => None,
+    };
+    let how = rolled_back_from.map_or_else(String::new, |from| {
+        format!(
+            "; it became active by rolling back from version {from}, and a rollback never goes forward: \
+             activate version {from} to return to it"
+        )
+    });
+    Ok(StoreError::Conflict(format!(
+        "nothing to roll back to: {name} rules version {current} is the oldest entry of realm {realm:?}'s \
+         activation history (no version was active before it){how}"
+    )))
 }
 
 /// Row `seq` of the activation history.

@@ -103,6 +103,15 @@ pub async fn search(
     Ok(ScimResponse::ok(list_response(page, total, start_index)))
 }
 
+/// The SCIM base URL itself (`…/v2`, `…/v2/`): RFC 7644 defines no resource there, and neither
+/// Entra ID nor Okta asks for one, so a SCIM `404` that says where the resources are.
+pub async fn base() -> ScimError {
+    ScimError::not_found(
+        "this is the realm's SCIM base URL, not a resource: users are at /Users, groups at /Groups, \
+         the configuration at /ServiceProviderConfig, /ResourceTypes and /Schemas",
+    )
+}
+
 /// Any other path under the SCIM base: a SCIM `404`.
 pub async fn no_such_endpoint() -> ScimError {
     ScimError::not_found("no such SCIM endpoint: see /ServiceProviderConfig and /ResourceTypes")

@@ -186,6 +186,30 @@ pub fn path(segments: &[&str]) -> String {
     segments.iter().map(|segment| format!("/{}", utf8_percent_encode(segment, SEGMENT))).collect()
 }
 
+/// A JSON object of the fields that are given (`None`: left out): the body of a request whose
+/// fields are all optional.
+pub fn fields<'a>(fields: impl IntoIterator<Item = (&'a str, Option<Value>)>) -> Value {
+    Value::Object(fields.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))).collect())
+}
+
+/// `path` with a query string of the parameters that are given (`None`: left out).
+pub fn with_query<'a>(path: String, parameters: impl IntoIterator<Item = (&'a str, Option<String>)>) -> String {
+    let given: Vec<(&str, String)> =
+        parameters.into_iter().filter_map(|(name, value)| value.map(|value| (name, value))).collect();
+    if given.is_empty() {
+        return path;
+    }
+    let mut query = url_encoded(&given);
+    query.insert(0, '?');
+    path + &query
+}
+
+/// `name=value&…`, each part percent-encoded.
+fn url_encoded(pairs: &[(&str, String)]) -> String {
+    let part = |text: &str| utf8_percent_encode(text, SEGMENT).to_string();
+    pairs.iter().map(|(name, value)| format!("{}={}", part(name), part(value))).collect::<Vec<_>>().join("&")
+}
+
 /// The admin key: the first line of `token_file`, or else the `MUSTER_TOKEN` environment
 /// variable. There is deliberately no way to pass the key itself as an argument: command lines
 /// are visible to every user of the machine.
@@ -221,6 +245,16 @@ mod tests {
         assert_eq!(path(&["v1", "tenants", "demo", "decisions", "a/b?c"]), "/v1/tenants/demo/decisions/a%2Fb%3Fc");
         assert_eq!(path(&["users", ".."]), "/users/%2E%2E");
         assert_eq!(path(&["realms", "entra-2_x~"]), "/realms/entra-2_x~");
+    }
+
+    #[test]
+    fn bodies_and_queries_hold_only_what_is_given() {
+        let body = fields([("after", Some(Value::from("u1"))), ("limit", None), ("reason", Some(Value::from("x")))]);
+        assert_eq!(body, serde_json::json!({"after": "u1", "reason": "x"}));
+        assert_eq!(fields([("limit", None)]), serde_json::json!({}));
+        assert_eq!(with_query("/d".into(), [("user", None), ("limit", None)]), "/d");
+        let query = with_query("/d".into(), [("user", Some("a b&c".into())), ("x", None), ("limit", Some("5".into()))]);
+        assert_eq!(query, "/d?user=a%20b%26c&limit=5");
     }
 
     #[test]

@@ -3,11 +3,11 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{
     EXIT_CODES,
-    client::Failure,
+    client::{self, Failure},
     options::{Connection, Kind, RealmConnection, parse_time},
     output,
 };
@@ -36,6 +36,10 @@ pub struct DecisionsArgs {
     /// Only shadow evaluations that differed from the live decision (`true`), or agreed (`false`).
     #[arg(long, value_name = "BOOL")]
     differs: Option<bool>,
+    /// Only decisions whose rules failed (`true`: trap, fuel, timeout, …; recorded with their
+    /// failure, never applied), or only those the rules made (`false`).
+    #[arg(long, value_name = "BOOL")]
+    failed: Option<bool>,
     /// Only decisions made at or after this time (Unix milliseconds, or RFC 3339 in UTC:
     /// `2025-01-01T10:00:00Z`).
     #[arg(long, value_parser = parse_time, value_name = "TIME")]
@@ -84,20 +88,13 @@ pub fn run(args: DecisionsArgs) -> Result<(), Failure> {
         ("shadow", args.shadow.map(|value| value.to_string())),
         ("applied", args.applied.map(|value| value.to_string())),
         ("differs", args.differs.map(|value| value.to_string())),
+        ("failed", args.failed.map(|value| value.to_string())),
         ("since", args.since.map(|value| value.to_string())),
         ("until", args.until.map(|value| value.to_string())),
         ("before", args.before),
         ("limit", args.limit.map(|value| value.to_string())),
     ];
-    let query: Vec<(&str, String)> =
-        filters.into_iter().filter_map(|(name, value)| value.map(|value| (name, value))).collect();
-    let mut path = tenant.path(&["decisions"]);
-    if !query.is_empty() {
-        let encoded = serde_urlencoded::to_string(&query)
-            .map_err(|error| Failure::Usage(format!("cannot encode the filters: {error}")))?;
-        path = format!("{path}?{encoded}");
-    }
-    let answer = tenant.client.get(&path)?;
+    let answer = tenant.client.get(&client::with_query(tenant.path(&["decisions"]), filters))?;
     tenant.print(&answer, list)
 }
 
@@ -129,19 +126,17 @@ fn list(answer: &Value) -> String {
         .collect();
     let header = ["ID", "TIME", "REALM", "TRIGGER", "USER", "DECISION", "FLAGS"];
     let mut out = output::table(&header, &rows);
-    if let Some(next) = answer["next_before"].as_str() {
-        let _ = writeln!(out, "more: muster decisions --before {next}");
-    }
+    output::next_page(&mut out, &answer["next_before"], "decisions", |next| {
+        format!("muster decisions --before {next}")
+    });
     out
 }
 
-/// Why a recorded evaluation failed, if the record says it did (`failed`, `error`).
+/// Why a recorded evaluation failed, if the record says it did (its `failure`):
+/// `<kind>: <message>`.
 fn failure(decision: &Value) -> Option<String> {
-    let error = decision["error"].as_str().map(str::to_owned);
-    if decision["failed"].as_bool() == Some(true) {
-        return Some(error.unwrap_or_else(|| "the rules failed".to_owned()));
-    }
-    error
+    let failure = decision.get("failure").filter(|failure| !failure.is_null())?;
+    Some(format!("{}: {}", output::text(&failure["kind"]), output::text(&failure["message"])))
 }
 
 /// `shadow`, `differs`, `not applied`: what a record is besides a live, applied decision.
@@ -221,11 +216,8 @@ pub struct ReplayArgs {
 /// Runs `muster replay`.
 pub fn replay(args: ReplayArgs) -> Result<(), Failure> {
     let tenant = args.connection.open()?;
-    let mut body = Map::new();
-    if let (Some(kind), Some(version)) = (args.kind, args.version) {
-        body.insert(kind.version_field().to_owned(), json!(version));
-    }
-    let answer = tenant.client.post(&tenant.path(&["decisions", &args.decision, "replay"]), &Value::Object(body))?;
+    let body = Kind::candidate(args.kind, args.version);
+    let answer = tenant.client.post(&tenant.path(&["decisions", &args.decision, "replay"]), &body)?;
     tenant.print(&answer, replayed)
 }
 
@@ -251,6 +243,10 @@ fn replayed(replay: &Value) -> String {
     );
     for (label, side) in [("recorded", &replay["recorded"]), ("replayed", &replay["replayed"])] {
         let decided = output::document(&side["output"]);
+        if decided.is_null() {
+            let _ = writeln!(out, "  {label}: no output: the rules failed");
+            continue;
+        }
         let _ = writeln!(
             out,
             "  {label}: {}; groups {}; provider groups {}",
@@ -259,10 +255,76 @@ fn replayed(replay: &Value) -> String {
             output::provider_groups(&decided["groups"]),
         );
     }
+    difference(&mut out, &replay["difference"]);
     if replay["identical"].as_bool() != Some(true) {
         let trace = output::document(&replay["replayed"]["trace"]);
         output::trace(&mut out, "replayed trace (user rules)", &trace["user"]);
         output::trace(&mut out, "replayed trace (group rules)", &trace["groups"]);
     }
     out
+}
+
+/// The replay's structured difference, one changed part a line under `what changed:`.
+fn difference(out: &mut String, difference: &Value) {
+    let changed: Vec<&str> = difference["changed"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    if changed.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "what changed ({}):", changed.join(", "));
+    let name = |value: &Value| value.as_str().map_or_else(|| "none".to_owned(), str::to_owned);
+    for part in changed {
+        let _ = match part {
+            "failure" => writeln!(out, "  the recorded rules failed; the replay decided"),
+            "organization" => writeln!(
+                out,
+                "  organization: {} → {}",
+                output::organization(&difference["organization"]["recorded"], &Value::Null),
+                output::organization(&difference["organization"]["replayed"], &Value::Null)
+            ),
+            "rule" => writeln!(
+                out,
+                "  rule: {} → {}",
+                name(&difference["rule"]["recorded"]),
+                name(&difference["rule"]["replayed"])
+            ),
+            "groups" => writeln!(
+                out,
+                "  groups: added {}; removed {}",
+                output::list(&difference["groups_added"]),
+                output::list(&difference["groups_removed"])
+            ),
+            "provider_groups" => {
+                for group in difference["provider_groups"].as_array().into_iter().flatten() {
+                    let marks =
+                        |marks: &Value| if marks.is_null() { "unmarked".to_owned() } else { output::list(marks) };
+                    let _ = writeln!(
+                        out,
+                        "  provider group {}: {} → {}",
+                        output::text(&group["name"]),
+                        marks(&group["recorded"]),
+                        marks(&group["replayed"])
+                    );
+                }
+                Ok(())
+            }
+            "user_trace" | "group_trace" => {
+                let trace = &difference[part];
+                let step = |step: &Value| match step["check"].as_str() {
+                    Some(check) => format!("{check} ({})", output::text(&step["outcome"])),
+                    None => "none".to_owned(),
+                };
+                writeln!(
+                    out,
+                    "  {} trace: {} steps → {}; first difference at step {}: {} → {}",
+                    if part == "user_trace" { "user rules'" } else { "group rules'" },
+                    output::text(&trace["recorded_steps"]),
+                    output::text(&trace["replayed_steps"]),
+                    trace["first_difference"].as_u64().map_or(0, |index| index + 1),
+                    step(&trace["recorded"]),
+                    step(&trace["replayed"])
+                )
+            }
+            other => writeln!(out, "  {other}"),
+        };
+    }
 }

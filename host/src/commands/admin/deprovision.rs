@@ -1,8 +1,13 @@
 //! `muster deprovision`: deactivate one user of a realm at once.
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use super::{EXIT_CODES, client::Failure, options::RealmConnection, output};
+use super::{
+    EXIT_CODES,
+    client::{self, Failure},
+    options::RealmConnection,
+    output,
+};
 
 /// Deactivate a user at once: blocked, out of every group, every session revoked.
 ///
@@ -23,11 +28,8 @@ pub struct DeprovisionArgs {
 /// Runs `muster deprovision`.
 pub fn run(args: DeprovisionArgs) -> Result<(), Failure> {
     let realm = args.realm.open()?;
-    let mut body = Map::new();
-    if let Some(reason) = &args.reason {
-        body.insert("reason".to_owned(), json!(reason));
-    }
-    let answer = realm.client().post(&realm.path(&["users", &args.user, "deactivate"]), &Value::Object(body))?;
+    let body = client::fields([("reason", args.reason.clone().map(Value::from))]);
+    let answer = realm.client().post(&realm.path(&["users", &args.user, "deactivate"]), &body)?;
     realm.print(&answer, |result| {
         if result["changed"].as_bool() != Some(true) {
             return format!("user {} was deactivated already: nothing changed", args.user);

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::{
     EXIT_CODES,
@@ -37,10 +37,7 @@ pub struct DryRunArgs {
 
 /// Runs `muster dry-run`.
 pub fn run(args: DryRunArgs) -> Result<(), Failure> {
-    let mut body = Map::new();
-    if let (Some(kind), Some(version)) = (args.kind, args.version) {
-        body.insert(kind.version_field().to_owned(), json!(version));
-    }
+    let mut body = Kind::candidate(args.kind, args.version);
     let ad_hoc = match &args.input {
         Some(path) => Some(ad_hoc_user(files::read_json(path, "input")?)?),
         None => None,
@@ -48,10 +45,10 @@ pub fn run(args: DryRunArgs) -> Result<(), Failure> {
     let realm = args.realm.open()?;
     let answer = match (ad_hoc, &args.user) {
         (Some(user), _) => {
-            body.insert("user".to_owned(), user);
-            realm.client().post(&realm.path(&["dry-run"]), &Value::Object(body))?
+            body["user"] = user;
+            realm.client().post(&realm.path(&["dry-run"]), &body)?
         }
-        (None, Some(user)) => realm.client().post(&realm.path(&["users", user, "dry-run"]), &Value::Object(body))?,
+        (None, Some(user)) => realm.client().post(&realm.path(&["users", user, "dry-run"]), &body)?,
         (None, None) => return Err(Failure::Usage("give --user <USER_ID> or --input <USER.json>".to_owned())),
     };
     realm.print(&answer, decision)

@@ -1,19 +1,14 @@
 //! `muster impact` and `muster backtest`: a candidate version over the realm's stored users, or
 //! over its past decisions, page by page; nothing changes.
 
-use std::fmt::Write as _;
-
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::{
     EXIT_CODES,
-    client::Failure,
+    client::{self, Failure},
     options::{Kind, RealmConnection, parse_time},
     output,
 };
-
-/// How many changes the summary lists (`--json` has them all).
-const SHOWN: usize = 10;
 
 /// Preview which stored users a candidate version would change; changes nothing.
 ///
@@ -40,18 +35,10 @@ pub struct ImpactArgs {
 /// Runs `muster impact`.
 pub fn impact(args: ImpactArgs) -> Result<(), Failure> {
     let realm = args.realm.open()?;
-    let mut body = Map::new();
-    if let Some(after) = &args.after {
-        body.insert("after".to_owned(), json!(after));
-    }
-    if let Some(limit) = args.limit {
-        body.insert("limit".to_owned(), json!(limit));
-    }
+    let body = client::fields([("after", args.after.clone().map(Value::from)), ("limit", args.limit.map(Value::from))]);
     let version = args.version.to_string();
-    let path = realm.module_path(args.kind, &["versions", &version, "impact"]);
-    let answer = realm.client().post(&path, &Value::Object(body))?;
+    let answer = realm.client().post(&realm.module_path(args.kind, &["versions", &version, "impact"]), &body)?;
     realm.print(&answer, |impact| {
-        let changes = impact["changes"].as_array().map(Vec::as_slice).unwrap_or_default();
         let mut out = format!(
             "{} version {} against the active version: {} of {} users would change\n",
             args.kind.rules(),
@@ -59,33 +46,35 @@ pub fn impact(args: ImpactArgs) -> Result<(), Failure> {
             output::text(&impact["changed"]),
             output::text(&impact["evaluated"]),
         );
-        for change in changes.iter().take(SHOWN) {
-            let _ = writeln!(
-                out,
-                "  {} ({}): {}",
+        output::listed(&mut out, &impact["changes"], |change| {
+            format!(
+                "{} ({}): {}",
                 output::text(&change["user_name"]),
                 output::text(&change["user_id"]),
                 output::effect_change(&change["active"], &change["candidate"])
-            );
-        }
-        more(&mut out, changes.len());
-        if let Some(next) = impact["next_after"].as_str() {
-            let _ = writeln!(
-                out,
-                "more users: muster impact --kind {} {} --after {next}",
-                args.kind.as_str(),
-                args.version
-            );
-        }
+            )
+        });
+        output::listed(&mut out, &impact["failures"], |failure| {
+            format!(
+                "{} rules failed on {} ({}): {}",
+                output::text(&failure["failed"]),
+                output::text(&failure["user_name"]),
+                output::text(&failure["user_id"]),
+                output::text(&failure["error"])
+            )
+        });
+        output::next_page(&mut out, &impact["next_after"], "users", |next| {
+            format!("muster impact --kind {} {} --after {next}", args.kind.as_str(), args.version)
+        });
         out
     })
 }
 
 /// Re-run past decisions with a candidate version; changes nothing.
 ///
-/// Re-runs the realm's applied decisions of a time window (newest first) with the candidate in
-/// place of the recorded version, and lists those that would have ended differently and those
-/// the candidate fails on.
+/// Re-runs the realm's live decisions of a time window (newest first; applied ones and those
+/// whose rules failed) with the candidate in place of the recorded version, and lists those that
+/// would have ended differently and those the candidate fails on.
 #[derive(clap::Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct BacktestArgs {
@@ -114,21 +103,15 @@ pub struct BacktestArgs {
 /// Runs `muster backtest`.
 pub fn backtest(args: BacktestArgs) -> Result<(), Failure> {
     let realm = args.realm.open()?;
-    let mut body = Map::new();
-    for (field, value) in [("since", args.since.map(Value::from)), ("until", args.until.map(Value::from))]
-        .into_iter()
-        .chain([("before", args.before.clone().map(Value::from)), ("limit", args.limit.map(Value::from))])
-    {
-        if let Some(value) = value {
-            body.insert(field.to_owned(), value);
-        }
-    }
+    let body = client::fields([
+        ("since", args.since.map(Value::from)),
+        ("until", args.until.map(Value::from)),
+        ("before", args.before.clone().map(Value::from)),
+        ("limit", args.limit.map(Value::from)),
+    ]);
     let version = args.version.to_string();
-    let path = realm.module_path(args.kind, &["versions", &version, "backtest"]);
-    let answer = realm.client().post(&path, &Value::Object(body))?;
+    let answer = realm.client().post(&realm.module_path(args.kind, &["versions", &version, "backtest"]), &body)?;
     realm.print(&answer, |backtest| {
-        let changes = backtest["changes"].as_array().map(Vec::as_slice).unwrap_or_default();
-        let failures = backtest["failures"].as_array().map(Vec::as_slice).unwrap_or_default();
         let mut out = format!(
             "{} version {} over {} recorded decisions: {} would have ended differently, {} failed\n",
             args.kind.rules(),
@@ -137,41 +120,29 @@ pub fn backtest(args: BacktestArgs) -> Result<(), Failure> {
             output::text(&backtest["changed"]),
             output::text(&backtest["failed"]),
         );
-        for change in changes.iter().take(SHOWN) {
-            let _ = writeln!(
-                out,
-                "  {} {} user {}: {}",
+        output::listed(&mut out, &backtest["changes"], |change| {
+            let what = if change["recorded"].is_null() {
+                format!(
+                    "failed ({}) → {}",
+                    output::text(&change["recorded_failure"]["kind"]),
+                    output::organization(&change["candidate"]["organization"], &Value::Null)
+                )
+            } else {
+                output::effect_change(&change["recorded"], &change["candidate"])
+            };
+            format!(
+                "{} {} user {}: {what}",
                 output::text(&change["decision_id"]),
                 output::time(&change["created_at"]),
                 output::text(&change["user_id"]),
-                output::effect_change(&change["recorded"], &change["candidate"])
-            );
-        }
-        more(&mut out, changes.len());
-        for failure in failures.iter().take(SHOWN) {
-            let _ = writeln!(
-                out,
-                "  failed on {}: {}",
-                output::text(&failure["decision_id"]),
-                output::text(&failure["error"])
-            );
-        }
-        more(&mut out, failures.len());
-        if let Some(next) = backtest["next_before"].as_str() {
-            let _ = writeln!(
-                out,
-                "more decisions: muster backtest --kind {} {} --before {next}",
-                args.kind.as_str(),
-                args.version
-            );
-        }
+            )
+        });
+        output::listed(&mut out, &backtest["failures"], |failure| {
+            format!("failed on {}: {}", output::text(&failure["decision_id"]), output::text(&failure["error"]))
+        });
+        output::next_page(&mut out, &backtest["next_before"], "decisions", |next| {
+            format!("muster backtest --kind {} {} --before {next}", args.kind.as_str(), args.version)
+        });
         out
     })
-}
-
-/// `  … and 5 more (--json lists them all)` when a list was cut at [`SHOWN`].
-fn more(out: &mut String, listed: usize) {
-    if listed > SHOWN {
-        let _ = writeln!(out, "  … and {} more (--json lists them all)", listed - SHOWN);
-    }
 }

@@ -169,6 +169,14 @@ impl Kind {
             Kind::Group => "group_rules_version",
         }
     }
+
+    /// The version selection of `--kind K --version V` (dry run, replay) as a request body:
+    /// `{"user_rules_version": 2}`, or `{}` when no candidate is given.
+    pub fn candidate(kind: Option<Kind>, version: Option<i64>) -> serde_json::Value {
+        let field =
+            kind.zip(version).map(|(kind, version)| (kind.version_field(), Some(serde_json::Value::from(version))));
+        client::fields(field)
+    }
 }
 
 /// Parses a point in time: Unix milliseconds (`1735725600000`) or an RFC 3339 time

@@ -143,6 +143,29 @@ pub fn effect_change(before: &Value, after: &Value) -> String {
     if changes.is_empty() { "no difference".to_owned() } else { changes.join("; ") }
 }
 
+/// How many items of a list a summary shows (`--json` has them all).
+pub const SHOWN: usize = 10;
+
+/// The first [`SHOWN`] items of the array `items`, one `line` each, then `  … and 5 more
+/// (--json lists them all)` if there were more.
+pub fn listed(out: &mut String, items: &Value, line: impl Fn(&Value) -> String) {
+    let items = items.as_array().map(Vec::as_slice).unwrap_or_default();
+    for item in items.iter().take(SHOWN) {
+        let _ = writeln!(out, "  {}", line(item));
+    }
+    if items.len() > SHOWN {
+        let _ = writeln!(out, "  … and {} more (--json lists them all)", items.len() - SHOWN);
+    }
+}
+
+/// `more <what>: <command>` when the answer's cursor (`next_after`, `next_before`) says there is
+/// another page; `command` gets the cursor.
+pub fn next_page(out: &mut String, cursor: &Value, what: &str, command: impl FnOnce(&str) -> String) {
+    if let Some(next) = cursor.as_str() {
+        let _ = writeln!(out, "more {what}: {}", command(next));
+    }
+}
+
 /// Rows under a header, each column as wide as its widest cell, two spaces apart, indented by
 /// two; trailing blanks trimmed.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -197,6 +220,19 @@ mod tests {
         assert_eq!(size(&json!(241_766)), "236.1 KiB");
         assert_eq!(time(&json!(1_735_725_600_000_u64)), "2025-01-01T10:00:00Z");
         assert_eq!(time(&Value::Null), "-");
+    }
+
+    #[test]
+    fn long_lists_are_cut_and_pages_point_on() {
+        let mut out = String::new();
+        listed(&mut out, &json!((0..12).collect::<Vec<_>>()), |n| format!("item {n}"));
+        assert!(out.starts_with("  item 0\n") && out.contains("  item 9\n") && !out.contains("item 10"), "{out}");
+        assert!(out.ends_with("  … and 2 more (--json lists them all)\n"), "{out}");
+        let mut out = String::new();
+        next_page(&mut out, &Value::Null, "users", |next| format!("--after {next}"));
+        assert_eq!(out, "");
+        next_page(&mut out, &json!("u9"), "users", |next| format!("muster impact --after {next}"));
+        assert_eq!(out, "more users: muster impact --after u9\n");
     }
 
     #[test]
