@@ -75,6 +75,8 @@ fn run_once(args: &TestArgs) -> anyhow::Result<bool> {
         Some(crate_dir) => (build(crate_dir)?, fixtures_of(args)),
         None => (args.module.clone().context("--module or --build is required")?, args.fixtures.clone()),
     };
+    // A module built from the crate holding the fixtures must hold that crate's latest sources.
+    muster_harness::check_fixtures_crate(&module, &fixtures)?;
     let subject = muster_harness::Wasm::load(&module).map_err(anyhow::Error::msg)?;
     let select = |case: &Case| args.run.as_deref().is_none_or(|pattern| case.name.contains(pattern));
     let report = muster_harness::run_fixtures_where(&subject, &fixtures, select);
