@@ -211,7 +211,7 @@ fn the_readme_walkthrough_runs_as_written() {
         std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())))
             .unwrap();
     let output = Command::new("bash")
-        .args(["-x", "-e", "-u", "-o", "pipefail", "-c", &script])
+        .args(["-x", "-e", "-u", "-o", "pipefail", "-c", script.as_str()])
         .current_dir(checkout())
         .env("HOME", &home)
         .env("CARGO_HOME", cargo_home)
