@@ -170,3 +170,145 @@ fn test_command_fails_with_a_readable_diff_and_the_trace() {
     assert!(report.contains("every user goes to acme"), "the trace is shown: {report}");
     assert!(report.contains("1 cases: 0 passed, 1 failed"), "{report}");
 }
+
+/// A fixture file for the default-organization module: one case that passes, one that fails.
+const ONE_PASSES_ONE_FAILS: &str = r#"{"settings": {"organization": "acme"},
+    "cases": [
+      {"name": "ada goes to acme", "user": {"user_name": "ada@acme.com"}, "expect": {"organization": "acme"}},
+      {"name": "bob is expected at globex", "user": {"user_name": "bob@acme.com"}, "expect": {"organization": "globex"}}
+    ]}"#;
+
+/// `muster test` on the default-organization module and `ONE_PASSES_ONE_FAILS`, with `extra` flags.
+fn test_one_passing_one_failing(label: &str, extra: &[&str]) -> std::process::Output {
+    let dir = scratch_dir(label);
+    let fixture = write(&dir, "mixed.json", ONE_PASSES_ONE_FAILS);
+    let module = module("default_organization");
+    let mut args = vec!["test", "--module", &module, &fixture];
+    args.extend(extra);
+    run(&args)
+}
+
+#[test]
+fn test_command_lists_passing_cases_only_when_verbose() {
+    let quiet = stdout(&test_one_passing_one_failing("quiet", &[]));
+    assert!(!quiet.contains("ada goes to acme"), "{quiet}");
+    let output = test_one_passing_one_failing("verbose", &["-v"]);
+    assert_eq!(output.status.code(), Some(1));
+    let report = stdout(&output);
+    let ok_line = report.lines().find(|line| line.contains("ada goes to acme")).expect("the passing case is listed");
+    assert!(ok_line.starts_with("ok ") && ok_line.contains("mixed.json"), "{report}");
+    assert!(report.contains("FAIL") && report.contains("bob is expected at globex"), "{report}");
+}
+
+#[test]
+fn test_command_runs_only_the_cases_matching_run() {
+    let output = test_one_passing_one_failing("run-ada", &["--run", "ada goes"]);
+    assert!(output.status.success(), "the failing case was left out: {}", stdout(&output));
+    assert!(stdout(&output).contains("1 cases: 1 passed, 0 failed"), "{}", stdout(&output));
+    let output = test_one_passing_one_failing("run-none", &["--run", "nobody is called this"]);
+    assert_eq!(output.status.code(), Some(1), "no case ran: {}", stdout(&output));
+    assert!(stdout(&output).contains("no cases ran"), "{}", stdout(&output));
+}
+
+#[test]
+fn test_command_reports_as_json() {
+    let output = test_one_passing_one_failing("json", &["--format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&stdout(&output)).expect("stdout is one JSON document");
+    assert_eq!((report["passed"].as_u64(), report["failed"].as_u64()), (Some(1), Some(1)), "{report:#}");
+    assert_eq!(report["subject"], "wasm default_organization.wasm");
+    let cases = report["cases"].as_array().unwrap();
+    let bob = cases.iter().find(|case| case["case"] == "bob is expected at globex").expect("bob's case");
+    assert_eq!(bob["passed"], false);
+    assert_eq!(bob["mismatches"][0], r#"organization: expected "globex", got "acme""#);
+    assert!(!bob["trace"].as_array().unwrap().is_empty(), "the trace is kept: {bob}");
+    assert!(report["coverage"].is_object(), "{report:#}");
+}
+
+#[test]
+fn test_command_reports_as_junit() {
+    let output = test_one_passing_one_failing("junit", &["--format", "junit"]);
+    assert_eq!(output.status.code(), Some(1));
+    let xml = stdout(&output);
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"), "{xml}");
+    assert!(xml.contains(r#"<testsuite name="wasm default_organization.wasm" tests="2" failures="1">"#), "{xml}");
+    assert!(xml.contains(r#"name="ada goes to acme"/>"#), "{xml}");
+    assert!(
+        xml.contains(r#"<failure message="organization: expected &quot;globex&quot;, got &quot;acme&quot;">"#),
+        "{xml}"
+    );
+    assert!(xml.trim_end().ends_with("</testsuite>"), "{xml}");
+}
+
+#[test]
+fn test_command_watch_runs_again_when_a_fixture_changes() {
+    use std::io::BufRead as _;
+    let dir = scratch_dir("watch");
+    let passing = r#"{"settings": {"organization": "acme"},
+        "cases": [{"name": "ada goes to acme", "user": {"user_name": "ada@acme.com"}, "expect": {"organization": "acme"}}]}"#;
+    let fixture = write(&dir, "watched.json", passing);
+    let mut child = support::muster()
+        .args(["test", "--watch", "--module", &module("default_organization"), &fixture])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || stdout.lines().map_while(Result::ok).try_for_each(|line| lines.send(line)));
+    let next_summary = || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = received.recv_timeout(left).expect("a summary line within a minute");
+            if line.contains(" cases: ") {
+                return line;
+            }
+        }
+    };
+    let first = next_summary();
+    assert!(first.starts_with("1 cases: 1 passed, 0 failed"), "{first}");
+    // Still running, and running again once the fixture changes.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "--watch keeps running");
+    write(
+        &dir,
+        "watched.json",
+        &passing.replace(r#""expect": {"organization": "acme"}"#, r#""expect": {"organization": "initech"}"#),
+    );
+    let second = next_summary();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(second.starts_with("1 cases: 0 passed, 1 failed"), "{second}");
+}
+
+#[test]
+fn test_command_refuses_a_module_older_than_the_sources_of_the_crate_holding_the_fixtures() {
+    // A crate `my-rules` with its fixtures, and "its" module (the stock default-organization
+    // module under the crate's library name).
+    let dir = scratch_dir("stale");
+    let crate_dir = dir.join("my-rules");
+    std::fs::create_dir_all(crate_dir.join("src")).unwrap();
+    std::fs::create_dir_all(crate_dir.join("fixtures")).unwrap();
+    write(&crate_dir, "Cargo.toml", "[package]\nname = \"my-rules\"\n");
+    write(&crate_dir, "src/lib.rs", "// the rules\n");
+    let fixtures = crate_dir.join("fixtures");
+    write(&fixtures, "f.json", ONE_PASSES_ONE_FAILS);
+    let module = dir.join("my_rules.wasm");
+    std::fs::copy(module("default_organization"), &module).unwrap();
+    let set_built_at = |at: std::time::SystemTime| {
+        std::fs::File::options().write(true).open(&module).unwrap().set_modified(at).unwrap();
+    };
+    let args = ["test", "--module", module.to_str().unwrap(), "--run", "ada", fixtures.to_str().unwrap()];
+
+    set_built_at(std::time::SystemTime::now() - std::time::Duration::from_secs(3600));
+    let output = run(&args);
+    assert_one_error_line(&output, "my_rules.wasm is older than");
+    let error = stderr(&output);
+    assert!(error.contains("src/lib.rs") && error.contains("rebuild it with"), "{error}");
+    assert!(error.contains(&format!("--manifest-path {}", crate_dir.join("Cargo.toml").display())), "{error}");
+
+    set_built_at(std::time::SystemTime::now() + std::time::Duration::from_secs(60));
+    let output = run(&args);
+    assert!(output.status.success(), "a fresh module runs: {}{}", stdout(&output), stderr(&output));
+}

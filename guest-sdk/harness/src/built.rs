@@ -101,11 +101,32 @@ pub(crate) fn check(path: &Path, artifact: &str, under_test: Option<&CrateUnderT
         }
         return Err(NotBuilt::Missing { path: path.to_owned(), rebuild: rebuild() });
     };
-    if let Some(krate) = ours {
-        let mut sources = std::iter::once(krate.dir.join("Cargo.toml")).chain(files_under(&krate.dir.join("src")));
-        if let Some(newer) = sources.find(|source| modified(source).is_some_and(|at| at > built_at)) {
-            return Err(NotBuilt::Stale { path: path.to_owned(), newer, rebuild: rebuild() });
-        }
+    ours.map_or(Ok(()), |krate| fresh(path, built_at, krate))
+}
+
+/// Refuses the module at `path` when it is older than a source of `krate`, its crate.
+fn fresh(path: &Path, built_at: SystemTime, krate: &CrateUnderTest) -> Result<(), NotBuilt> {
+    let mut sources = std::iter::once(krate.dir.join("Cargo.toml")).chain(files_under(&krate.dir.join("src")));
+    match sources.find(|source| modified(source).is_some_and(|at| at > built_at)) {
+        Some(newer) => Err(NotBuilt::Stale { path: path.to_owned(), newer, rebuild: krate.rebuild() }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses the module at `path` when it was built from the crate holding `fixtures` (the
+/// nearest directory above a fixture with a `Cargo.toml`, when the module is named after that
+/// crate's library) and is older than that crate's `Cargo.toml` or a file under its `src/`.
+/// A module of no such crate passes: its sources are not known.
+pub fn check_fixtures_crate(path: &Path, fixtures: &[PathBuf]) -> Result<(), NotBuilt> {
+    let Some(artifact) = path.file_stem().and_then(|stem| stem.to_str()) else { return Ok(()) };
+    let Ok(built_at) = std::fs::metadata(path).and_then(|m| m.modified()) else { return Ok(()) };
+    let crates = fixtures.iter().filter_map(|fixture| {
+        let fixture = std::path::absolute(fixture).ok()?;
+        let dir = fixture.ancestors().find(|dir| dir.join("Cargo.toml").is_file())?;
+        CrateUnderTest::read(dir)
+    });
+    for krate in crates.filter(|krate| krate.library == artifact) {
+        fresh(path, built_at, &krate)?;
     }
     Ok(())
 }

@@ -29,7 +29,7 @@ pub mod report;
 mod run;
 pub mod subject;
 
-pub use built::NotBuilt;
+pub use built::{NotBuilt, check_fixtures_crate};
 pub use coverage::Coverage;
 pub use isolate::DEFAULT_CASE_TIMEOUT;
 pub use report::{CaseResult, Report};

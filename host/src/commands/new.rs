@@ -110,7 +110,7 @@ fn write_crate(args: &NewArgs, checkout: &Checkout, placement: Placement, dir: &
         Placement::Member => checkout.root().to_owned(),
         Placement::Standalone => {
             // Seeded with the checkout's lock, the new crate resolves to the very versions the
-            // workspace builds, so a shared target directory reuses the workspace's engine build.
+            // workspace was tested with, offline.
             let seed = checkout.root().join("Cargo.lock");
             if seed.exists() {
                 std::fs::copy(&seed, dir.join("Cargo.lock"))

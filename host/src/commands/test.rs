@@ -1,10 +1,12 @@
-//! `muster test`: fixture files through the engine.
+//! `muster test`: fixture files through the engine, once or (`--watch`) on every change.
 
 mod format;
 
 use std::{
+    collections::BTreeMap,
     path::{Path, PathBuf},
     process::{Command, ExitCode},
+    time::{Duration, SystemTime},
 };
 
 use anyhow::{Context as _, bail};
@@ -35,24 +37,93 @@ pub struct TestArgs {
     /// How to print the report: text, json (one document) or junit (XML for CI).
     #[arg(long, value_enum, default_value_t = format::Format::Text)]
     format: format::Format,
+    /// Keep running: run again whenever a fixture file, the module or (with --build) the
+    /// crate's Cargo.toml or sources change; stop with Ctrl-C.
+    #[arg(long)]
+    watch: bool,
 }
 
+/// How often `--watch` looks at the files' modification times.
+const WATCH_POLL: Duration = Duration::from_millis(300);
+
 /// Runs `muster test`: prints the report and the coverage; exits 1 when a case failed or none
-/// ran.
+/// ran. With `--watch` it runs again on every change, until interrupted.
 pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
-    let (module, fixtures) = match &args.build {
-        Some(crate_dir) => {
-            let fixtures = if args.fixtures.is_empty() { vec![crate_dir.join("fixtures")] } else { args.fixtures };
-            (build(crate_dir)?, fixtures)
+    if !args.watch {
+        return Ok(if run_once(&args)? { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+    }
+    let watched = watched_paths(&args);
+    loop {
+        let before = snapshot(&watched);
+        // A failing build or an unreadable fixture is reported, and the next change retried.
+        if let Err(error) = run_once(&args) {
+            eprintln!("error: {error:#}");
         }
-        None => (args.module.context("--module or --build is required")?, args.fixtures),
+        eprintln!("watching {} for changes (Ctrl-C to stop)", describe(&watched));
+        while snapshot(&watched) == before {
+            std::thread::sleep(WATCH_POLL);
+        }
+        // Let an editor finish writing (several writes, a rename) before running again.
+        std::thread::sleep(WATCH_POLL);
+    }
+}
+
+/// One run: builds (with `--build`), runs the selected cases, prints the report; whether every
+/// case passed.
+fn run_once(args: &TestArgs) -> anyhow::Result<bool> {
+    let (module, fixtures) = match &args.build {
+        Some(crate_dir) => (build(crate_dir)?, fixtures_of(args)),
+        None => (args.module.clone().context("--module or --build is required")?, args.fixtures.clone()),
     };
+    // A module built from the crate holding the fixtures must hold that crate's latest sources.
+    muster_harness::check_fixtures_crate(&module, &fixtures)?;
     let subject = muster_harness::Wasm::load(&module).map_err(anyhow::Error::msg)?;
     let select = |case: &Case| args.run.as_deref().is_none_or(|pattern| case.name.contains(pattern));
     let report = muster_harness::run_fixtures_where(&subject, &fixtures, select);
     let coverage = Coverage::of(&report);
     print!("{}", format::render(args.format, &report, &coverage, args.verbose));
-    Ok(if report.all_passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(report.all_passed())
+}
+
+/// The fixture files or directories to run: those given, else (with `--build`) the crate's
+/// `fixtures/`.
+fn fixtures_of(args: &TestArgs) -> Vec<PathBuf> {
+    match &args.build {
+        Some(crate_dir) if args.fixtures.is_empty() => vec![crate_dir.join("fixtures")],
+        _ => args.fixtures.clone(),
+    }
+}
+
+/// What `--watch` watches: the fixtures, and the crate's manifest and sources (`--build`) or
+/// the module (`--module`).
+fn watched_paths(args: &TestArgs) -> Vec<PathBuf> {
+    let mut paths = fixtures_of(args);
+    match (&args.build, &args.module) {
+        (Some(crate_dir), _) => paths.extend([crate_dir.join("Cargo.toml"), crate_dir.join("src")]),
+        (None, Some(module)) => paths.push(module.clone()),
+        (None, None) => {}
+    }
+    paths
+}
+
+fn describe(paths: &[PathBuf]) -> String {
+    paths.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Every file under `paths` (recursively) with its modification time and size; a file that
+/// appears, disappears or changes changes the snapshot.
+fn snapshot(paths: &[PathBuf]) -> BTreeMap<PathBuf, (Option<SystemTime>, u64)> {
+    let mut files = BTreeMap::new();
+    let mut pending = paths.to_vec();
+    while let Some(path) = pending.pop() {
+        let Ok(metadata) = std::fs::metadata(&path) else { continue };
+        if metadata.is_dir() {
+            pending.extend(std::fs::read_dir(&path).into_iter().flatten().flatten().map(|entry| entry.path()));
+        } else {
+            files.insert(path, (metadata.modified().ok(), metadata.len()));
+        }
+    }
+    files
 }
 
 /// Builds the crate in `crate_dir` with `scripts/build-policies`; returns the module's path
