@@ -294,12 +294,12 @@ fn test_command_refuses_a_module_older_than_the_sources_of_the_crate_holding_the
     write(&crate_dir, "src/lib.rs", "// the rules\n");
     let fixtures = crate_dir.join("fixtures");
     write(&fixtures, "f.json", ONE_PASSES_ONE_FAILS);
-    let module = dir.join("my_rules.wasm");
-    std::fs::copy(module("default_organization"), &module).unwrap();
+    let built = dir.join("my_rules.wasm");
+    std::fs::copy(module("default_organization"), &built).unwrap();
     let set_built_at = |at: std::time::SystemTime| {
-        std::fs::File::options().write(true).open(&module).unwrap().set_modified(at).unwrap();
+        std::fs::File::options().write(true).open(&built).unwrap().set_modified(at).unwrap();
     };
-    let args = ["test", "--module", module.to_str().unwrap(), "--run", "ada", fixtures.to_str().unwrap()];
+    let args = ["test", "--module", built.to_str().unwrap(), "--run", "ada", fixtures.to_str().unwrap()];
 
     set_built_at(std::time::SystemTime::now() - std::time::Duration::from_secs(3600));
     let output = run(&args);
