@@ -20,6 +20,11 @@ const SQLITE: &[Embedded] = &[
     (3, "scim", include_str!("../migrations/sqlite/0003_scim.sql")),
     (4, "internal_groups", include_str!("../migrations/sqlite/0004_internal_groups.sql")),
     (5, "failed_decisions", include_str!("../migrations/sqlite/0005_failed_decisions.sql")),
+    (
+        6,
+        "settings_schema_and_organizations",
+        include_str!("../migrations/sqlite/0006_settings_schema_and_organizations.sql"),
+    ),
 ];
 
 /// PostgreSQL migrations, in order (same versions and descriptions as [`SQLITE`]).
@@ -29,6 +34,11 @@ const POSTGRES: &[Embedded] = &[
     (3, "scim", include_str!("../migrations/postgres/0003_scim.sql")),
     (4, "internal_groups", include_str!("../migrations/postgres/0004_internal_groups.sql")),
     (5, "failed_decisions", include_str!("../migrations/postgres/0005_failed_decisions.sql")),
+    (
+        6,
+        "settings_schema_and_organizations",
+        include_str!("../migrations/postgres/0006_settings_schema_and_organizations.sql"),
+    ),
 ];
 
 /// The SQLite migrator.
