@@ -43,6 +43,7 @@ export function Overview({ realm }: { realm: string }) {
       {info.data && (
         <section aria-labelledby="versions-title">
           <h2 id="versions-title">Rule modules</h2>
+          <div class="scroll">
           <table class="table" data-testid="versions-summary">
             <thead>
               <tr>
@@ -57,6 +58,7 @@ export function Overview({ realm }: { realm: string }) {
               <VersionRow realm={realm} kind="group" label="Group rules" active={info.data.group_rules_version} shadow={info.data.shadow_group_rules_version} />
             </tbody>
           </table>
+          </div>
           <p class="muted">
             Default organization (used when no module of a kind is active):{" "}
             {info.data.default_organization ? <code>{info.data.default_organization}</code> : "none"}.
@@ -75,6 +77,7 @@ export function Overview({ realm }: { realm: string }) {
             </Empty>
           )}
           {organizations.data && organizations.data.organizations.length > 0 && (
+            <div class="scroll">
             <table class="table" data-testid="organizations">
               <thead>
                 <tr>
@@ -103,6 +106,7 @@ export function Overview({ realm }: { realm: string }) {
                 )}
               </tbody>
             </table>
+            </div>
           )}
         </section>
 
