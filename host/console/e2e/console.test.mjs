@@ -126,8 +126,8 @@ before(async () => {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
-      `--user-data-dir=${join(work, "chromium")}`,
     ],
+    // launch() gives the browser a fresh, temporary profile of its own every run.
   });
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
