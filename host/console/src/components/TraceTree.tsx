@@ -11,7 +11,11 @@ type Step = Schemas["TraceStep"];
 export interface TraceBranch {
   rule: string | null;
   steps: Step[];
-  /** The rule's own outcome: that of its last check (a rule stops at the check that settles it). */
+  /**
+   * The rule's own outcome: matched when the module noted what the rule did (the stock modules
+   * note "rule matched: …", "adds group …", "group … goes to …" only then), else that of its last
+   * check (a rule stops at the check that settles it).
+   */
   outcome: "matched" | "not_matched" | "note";
 }
 
@@ -25,7 +29,8 @@ export function branches(trace: Step[]): TraceBranch[] {
   }
   for (const branch of result) {
     const checks = branch.steps.filter((step) => step.outcome !== "note");
-    branch.outcome = checks.length ? checks[checks.length - 1].outcome : "note";
+    const noted = branch.rule !== null && checks.length > 0 && checks.length < branch.steps.length;
+    branch.outcome = noted ? "matched" : checks.length ? checks[checks.length - 1].outcome : "note";
   }
   return result;
 }
