@@ -5,6 +5,7 @@
 mod audit;
 mod backtest;
 mod caller;
+mod console;
 mod decisions;
 mod deprovision;
 pub mod error;
@@ -100,6 +101,9 @@ fn routes(state: SharedState) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::map_response(error::json_errors))
+        // The console's pages are HTML, not API answers: merged after `json_errors`, so its "not
+        // built" page stays a page. They need no key (the pages call the API with one).
+        .merge(console::router())
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), metrics::track))
         .with_state(state)
 }

@@ -1,0 +1,450 @@
+// End-to-end tests of the admin console in a real browser: Debian's chromium, headless, driven
+// by playwright-core, against a real `muster serve --demo` started here on a free port with a
+// fresh data directory. Every check compares what the console shows with what the documented
+// API answers for the same request.
+//
+// Environment (scripts/console-e2e sets it):
+//   MUSTER_BIN                   the muster binary (built with the console embedded)
+//   MUSTER_MODULES_DIR           the stock rule modules (scripts/build-policies)
+//   CHROMIUM                     the browser (default /usr/bin/chromium)
+//   MUSTER_CONSOLE_SCREENSHOTS   where to save screenshots of the main pages (default: none)
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const bin = process.env.MUSTER_BIN;
+const modulesDir = process.env.MUSTER_MODULES_DIR;
+assert.ok(bin && existsSync(bin), "set MUSTER_BIN to a built muster binary");
+assert.ok(modulesDir && existsSync(join(modulesDir, "user_rules.wasm")), "set MUSTER_MODULES_DIR to the built stock modules");
+const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const screenshots = process.env.MUSTER_CONSOLE_SCREENSHOTS;
+
+let work, server, base, adminKey, evalKey, browser, context, page;
+const serverLog = [];
+const browserProblems = [];
+/** Every URL the page navigated to or requested. */
+const urls = [];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function call(method, path, { body, key = adminKey } = {}) {
+  const response = await fetch(base + path, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+async function login(user) {
+  const answer = await call("POST", "/v1/tenants/demo/realms/entra/login", { body: user, key: evalKey });
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  return answer.body;
+}
+
+/** Waits until `check` returns true (the page settles after the API answers). */
+async function eventually(check, what, timeout = 10_000) {
+  const deadline = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function shot(name) {
+  if (!screenshots) return;
+  mkdirSync(screenshots, { recursive: true });
+  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+}
+
+const ADA = {
+  provider_user_id: "8f3c2a",
+  user_name: "ada@acme.com",
+  email: "ada@acme.com",
+  display_name: "Ada Lovelace",
+  attributes: { department: ["Sales"], title: ["Regional Sales Manager"] },
+  provider_groups: ["sales-emea", "all-staff"],
+};
+const BOB = {
+  provider_user_id: "77b1e0",
+  user_name: "bob@globex.com",
+  email: "bob@globex.com",
+  attributes: { department: ["Marketing"] },
+  provider_groups: ["marketing"],
+};
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), "muster-console-e2e-"));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(
+    bin,
+    ["serve", "--demo", "--listen", `127.0.0.1:${port}`, "--data-dir", join(work, "data"), "--modules-dir", modulesDir],
+    { env: { ...process.env, MUSTER_OPERATOR_TOKEN: "console-e2e-operator" }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  server.stdout.on("data", (chunk) => serverLog.push(String(chunk)));
+  server.stderr.on("data", (chunk) => serverLog.push(String(chunk)));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (server.exitCode !== null) throw new Error(`muster exited:\n${serverLog.join("")}`);
+    const tokens = join(work, "data", "demo-admin-token");
+    const healthy = existsSync(tokens) && (await fetch(`${base}/healthz`).then((r) => r.ok, () => false));
+    if (healthy) break;
+    if (Date.now() > deadline) throw new Error(`muster did not start:\n${serverLog.join("")}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  adminKey = readFileSync(join(work, "data", "demo-admin-token"), "utf8").trim();
+  evalKey = readFileSync(join(work, "data", "demo-eval-token"), "utf8").trim();
+  await login(ADA);
+  const blocked = await call("POST", "/v1/tenants/demo/realms/entra/login", { body: BOB, key: evalKey });
+  assert.equal(blocked.body.blocked, true, "the demo rules block Bob");
+
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    // launch() gives the browser a fresh, temporary profile of its own every run.
+  });
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  page = await context.newPage();
+  page.on("console", (message) => {
+    if (message.type() === "error") browserProblems.push(`console error: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => browserProblems.push(`page error: ${error.message}`));
+  page.on("framenavigated", (frame) => urls.push(frame.url()));
+  page.on("request", (request) => urls.push(request.url()));
+});
+
+after(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    server.kill("SIGTERM");
+    await new Promise((resolve) => server.once("exit", resolve));
+  }
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Errors the API answers are shown, so "console error" lines for 4xx requests are expected. */
+function unexpectedProblems() {
+  return browserProblems.filter((problem) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(problem));
+}
+
+test("the console is served with a strict Content-Security-Policy and loads nothing from elsewhere", async () => {
+  const response = await fetch(`${base}/console`);
+  assert.equal(response.status, 200);
+  const policy = response.headers.get("content-security-policy");
+  assert.match(policy, /default-src 'self'/);
+  assert.match(policy, /script-src 'self'/);
+  assert.doesNotMatch(policy, /unsafe/);
+  const html = await response.text();
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, "no inline script in the page");
+  assert.doesNotMatch(html, /https?:\/\//, "nothing from another origin");
+});
+
+test("a wrong key is refused with the API's message; the right one signs in", async () => {
+  await page.goto(`${base}/console/`);
+  await page.getByLabel("Tenant id").fill("demo");
+  await page.getByLabel("Admin key").fill("mk_wrong_key");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  const expected = await call("GET", "/v1/tenants/demo", { key: "mk_wrong_key" });
+  assert.equal(expected.status, 401);
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  assert.equal(await alert.locator(".error-message").textContent(), expected.body.error.message);
+  await shot("sign-in-error");
+
+  // The evaluation key is a real key, but not an admin key: the API's 403 message.
+  await page.getByLabel("Admin key").fill(evalKey);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  const forbidden = await call("GET", "/v1/tenants/demo", { key: evalKey });
+  assert.equal(forbidden.status, 403);
+  await page.getByText(forbidden.body.error.message).waitFor();
+
+  // Signing in with the keyboard alone.
+  await page.getByLabel("Admin key").fill("");
+  await page.getByLabel("Tenant id").focus();
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(adminKey);
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Realms of demo" }).waitFor();
+});
+
+test("the overview shows the realm's versions, organizations with their users, and recent decisions", async () => {
+  await page.getByRole("link", { name: /Entra ID|entra/ }).first().click();
+  await page.getByRole("heading", { level: 1, name: /overview/ }).waitFor();
+  const realm = (await call("GET", "/v1/tenants/demo/realms/entra")).body;
+  assert.equal(await page.getByTestId("active-user").textContent(), `version ${realm.user_rules_version}`);
+  assert.equal(await page.getByTestId("active-group").textContent(), `version ${realm.group_rules_version}`);
+
+  const organizations = page.getByTestId("organizations");
+  // The blocked row appears once the user counts (the organization report) are in.
+  await organizations.getByText("No organization (blocked)").waitFor();
+  const rows = await organizations.locator("tbody tr").allInnerTexts();
+  const sales = rows.find((row) => row.startsWith("acme-sales"));
+  assert.ok(sales, `acme-sales listed: ${rows}`);
+  assert.match(sales, /\t1$/, "Ada is acme-sales' one active user");
+  assert.ok(rows.some((row) => /No organization \(blocked\)\t1$/.test(row)), `Bob is counted as blocked: ${rows}`);
+
+  const decisions = page.getByTestId("decision-table").last();
+  await decisions.locator("tbody tr").first().waitFor();
+  const text = await decisions.innerText();
+  assert.match(text, /ada@acme\.com/);
+  assert.match(text, /bob@globex\.com/);
+  assert.match(text, /blocked/);
+  await shot("overview");
+});
+
+test("the test panel's trace tree says what the API's dry run says, step by step", async () => {
+  await page.getByRole("link", { name: "Test panel" }).click();
+  await page.getByRole("heading", { level: 1, name: "Test panel" }).waitFor();
+  await page.getByLabel("Search users by name").fill("ada");
+  const select = page.getByLabel(/Stored user/);
+  await select.locator("option").first().waitFor({ state: "attached" });
+  const userId = await select.locator("option").first().getAttribute("value");
+  await select.selectOption(userId);
+  await page.getByRole("button", { name: "Run" }).click();
+  await page.getByTestId("dry-run-result").waitFor();
+
+  const api = (await call("POST", `/v1/tenants/demo/realms/entra/users/${userId}/dry-run`, { body: {} })).body;
+  const trees = page.getByTestId("trace");
+  const userTree = trees.nth(0);
+  const groupTree = trees.nth(1);
+
+  // Each step: "<outcome> <check>", in the API's order.
+  const expectedSteps = (trace) => trace.map((step) => `${step.outcome.replace("_", " ")} ${step.check}`);
+  const shownSteps = async (tree) =>
+    (await tree.getByTestId("trace-step").evaluateAll((items) =>
+      items.map((item) => `${item.querySelector(".trace-outcome").textContent} ${item.querySelector(".trace-check").textContent}`),
+    ));
+  assert.ok(api.evaluation.user.trace.length > 0, "the demo rules trace their checks");
+  assert.deepEqual(await shownSteps(userTree), expectedSteps(api.evaluation.user.trace));
+  assert.deepEqual(await shownSteps(groupTree), expectedSteps(api.evaluation.groups.trace));
+
+  // The branches are the rules in the order the module evaluated them.
+  const rulesInOrder = [];
+  for (const step of api.evaluation.user.trace) {
+    const name = step.rule ?? "Decision notes";
+    if (rulesInOrder[rulesInOrder.length - 1] !== name) rulesInOrder.push(name);
+  }
+  const branchNames = await userTree
+    .getByTestId("trace-rule")
+    .evaluateAll((items) => items.map((item) => item.querySelector(".trace-rule-name").textContent));
+  assert.deepEqual(branchNames, rulesInOrder);
+  assert.ok(rulesInOrder.includes("sales"));
+
+  // The decision closes the tree; fuel and time are the API's.
+  assert.equal(await userTree.getByTestId("decision-organization").textContent(), api.evaluation.user.organization);
+  assert.equal(api.evaluation.user.organization, "acme-sales");
+  const verdict = await page.getByTestId("dry-run-verdict").textContent();
+  assert.match(verdict, /acme-sales/);
+  assert.match(verdict, / fuel · [\d,]+ µs/);
+  await shot("test-panel");
+
+  // A user typed here: the ad-hoc dry run, blocked.
+  await page.getByLabel("A user typed here").check();
+  await page.getByLabel("User name").fill("eve@elsewhere.org");
+  await page.getByLabel("E-mail").fill("eve@elsewhere.org");
+  await page.getByLabel(/Attributes/).fill("department: Legal");
+  await page.getByLabel(/Provider groups/).fill("");
+  await page.getByRole("button", { name: "Run" }).click();
+  await page.getByText("Blocked: no organization").waitFor();
+});
+
+test("a refused upload shows the API's message; an upload is stored, activated after confirmation", async () => {
+  await page.getByRole("link", { name: "Rules" }).click();
+  await page.getByRole("heading", { level: 1, name: "Rules: user rules" }).waitFor();
+  const before = (await call("GET", "/v1/tenants/demo/realms/entra/modules/user/versions")).body;
+  await page.getByTestId("versions").waitFor();
+  assert.equal(await page.getByTestId("versions").locator("tbody tr").count(), before.versions.length);
+  const activeRow = page.locator(`tr[data-version="${before.active}"]`);
+  assert.match(await activeRow.innerText(), /active/);
+  assert.match(await activeRow.innerText(), new RegExp(before.versions.find((v) => v.version === before.active).digest.slice(0, 12)));
+
+  const wasmPath = join(modulesDir, "user_rules.wasm");
+  await page.getByLabel("Module (.wasm)").setInputFiles(wasmPath);
+
+  // Settings the module refuses: the API's 422 message, word for word.
+  const refused = { rules: [{ name: "", organization: "acme", when: { email_domain: { equals: "acme.com" } } }] };
+  await page.getByLabel("Settings (JSON)").fill(JSON.stringify(refused));
+  await page.getByRole("button", { name: "Upload" }).click();
+  const apiRefusal = await call("POST", "/v1/tenants/demo/realms/entra/modules/user", {
+    body: { wasm: readFileSync(wasmPath).toString("base64"), settings: refused },
+  });
+  assert.equal(apiRefusal.status, 422);
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  assert.equal(await alert.locator(".error-message").textContent(), apiRefusal.body.error.message);
+
+  // Engineers who are contractors go to acme: a new first rule.
+  const settings = JSON.parse(readFileSync(new URL("../../../docs/demo/user-rules.json", import.meta.url), "utf8"));
+  settings.rules.unshift({
+    name: "contractors",
+    organization: "acme",
+    when: { attribute: { name: "employment", equals: "contractor" } },
+  });
+  await page.getByLabel("Settings (JSON)").fill(JSON.stringify(settings, null, 2));
+  await page.getByLabel("Note (what changed)").fill("contractors go to acme");
+  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByTestId("uploaded").waitFor();
+  const afterUpload = (await call("GET", "/v1/tenants/demo/realms/entra/modules/user/versions")).body;
+  const uploaded = afterUpload.versions[afterUpload.versions.length - 1];
+  assert.equal(uploaded.note, "contractors go to acme");
+  assert.deepEqual(uploaded.settings, settings);
+  assert.equal(afterUpload.active, before.active, "an upload does not activate");
+  await page.locator(`tr[data-version="${uploaded.version}"]`).waitFor();
+  await shot("rules");
+
+  // Activate: the dialog says what changes; cancelling changes nothing.
+  await page.locator(`tr[data-version="${uploaded.version}"]`).getByRole("button", { name: "Activate…" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.waitFor();
+  const said = await dialog.innerText();
+  assert.match(said, new RegExp(`version ${uploaded.version}`));
+  assert.match(said, new RegExp(`instead of version ${before.active}`));
+  assert.match(said, /contractors go to acme/);
+  await shot("rules-activate");
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  assert.equal((await call("GET", "/v1/tenants/demo/realms/entra/modules/user/versions")).body.active, before.active);
+
+  await page.locator(`tr[data-version="${uploaded.version}"]`).getByRole("button", { name: "Activate…" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: `Activate version ${uploaded.version}` }).click();
+  await page.getByRole("status").filter({ hasText: `Version ${uploaded.version} of the user rules is active now` }).waitFor();
+  assert.equal((await call("GET", "/v1/tenants/demo/realms/entra/modules/user/versions")).body.active, uploaded.version);
+  assert.match(await page.locator(`tr[data-version="${uploaded.version}"]`).innerText(), /active/);
+});
+
+test("a login through the API appears in the decisions, and its replay is identical", async () => {
+  const carol = await login({
+    provider_user_id: "c4r01",
+    user_name: "carol@acme.com",
+    email: "carol@acme.com",
+    attributes: { department: ["Engineering"], employment: ["contractor"] },
+    provider_groups: ["engineers"],
+  });
+  assert.equal(carol.organization, "acme", "the newly active version decided");
+
+  await page.getByRole("link", { name: "Decisions" }).click();
+  await page.getByRole("heading", { level: 1, name: "Decisions" }).waitFor();
+  await page.getByLabel("Trigger").selectOption("login");
+  await page.getByLabel("User id").fill(carol.user_id);
+  await page.getByRole("button", { name: "Apply filters" }).click();
+  const row = page.locator(`tr[data-decision-id="${carol.decision_id}"]`);
+  const rows = page.getByTestId("decision-table").locator("tbody tr");
+  await eventually(async () => (await rows.count()) === 1 && (await row.count()) === 1, "the filter to keep Carol's one login");
+  assert.match(await row.innerText(), /carol@acme\.com/);
+  assert.match(await row.innerText(), /acme/);
+  await shot("decisions");
+
+  await row.getByRole("link").click();
+  await page.getByTestId("decision-facts").waitFor();
+  const record = (await call("GET", `/v1/tenants/demo/decisions/${carol.decision_id}`)).body;
+  const facts = await page.getByTestId("decision-facts").innerText();
+  assert.match(facts, /carol@acme\.com/);
+  assert.match(facts, new RegExp(`user rules ${record.user_rules_version} ${record.user_rules_digest.slice(0, 12)}`));
+  const steps = await page.getByTestId("trace").first().getByTestId("trace-step").count();
+  assert.equal(steps, record.trace.user.length);
+
+  await page.getByRole("button", { name: "Replay" }).click();
+  const verdict = page.getByTestId("replay-verdict");
+  await verdict.waitFor();
+  const replay = (await call("POST", `/v1/tenants/demo/decisions/${carol.decision_id}/replay`, { body: {} })).body;
+  assert.equal(replay.identical, true);
+  assert.match(await verdict.textContent(), /^Identical/);
+  await shot("decision");
+
+  // On the version before: a different output, shown side by side.
+  await page.getByLabel(/User-rules version \(empty/).fill("1");
+  await page.getByRole("button", { name: "Replay" }).click();
+  await page.getByTestId("replay-verdict").filter({ hasText: "Different output" }).waitFor();
+  assert.match(await page.getByTestId("replay-result").innerText(), /acme-engineering/);
+});
+
+test("a key revoked while signed in is refused with the API's message", async () => {
+  const created = await call("POST", "/v1/tenants/demo/keys", { body: { kind: "admin", label: "console e2e" } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Tenant id").fill("demo");
+  await page.getByLabel("Admin key").fill(created.body.token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Realms of demo" }).waitFor();
+  assert.equal((await call("DELETE", `/v1/tenants/demo/keys/${created.body.key.id}`)).status < 300, true);
+  const refused = await call("GET", "/v1/tenants/demo/realms", { key: created.body.token });
+  assert.equal(refused.status, 401);
+  await page.reload();
+  await page.getByRole("alert").filter({ hasText: refused.body.error.message }).waitFor();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Tenant id").waitFor();
+});
+
+test("no key is kept in persistent storage, a cookie or a URL", async () => {
+  await page.getByLabel("Tenant id").fill("demo");
+  await page.getByLabel("Admin key").fill(adminKey);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Realms of demo" }).waitFor();
+  const storage = await page.evaluate(() => ({
+    local: Object.keys(localStorage).map((key) => key + "=" + localStorage.getItem(key)),
+    session: Object.keys(sessionStorage).map((key) => key + "=" + sessionStorage.getItem(key)),
+    cookie: document.cookie,
+  }));
+  assert.deepEqual(storage.local, [], "localStorage is empty");
+  assert.equal(storage.cookie, "");
+  assert.ok(storage.session.join().includes(adminKey), "the key lives in the tab's sessionStorage");
+  assert.deepEqual((await context.cookies()).map((cookie) => cookie.name), []);
+  const secrets = [adminKey, evalKey, adminKey.split("_").pop()];
+  for (const url of urls) for (const secret of secrets) assert.ok(!url.includes(secret), `a URL holds a key: ${url}`);
+  assert.ok(urls.length > 10, "the URLs of the whole session were watched");
+
+  // Signing out forgets the key in this tab too.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Tenant id").waitFor();
+  assert.deepEqual(await page.evaluate(() => Object.keys(sessionStorage)), []);
+});
+
+test("every page works on a narrow window without sideways scrolling", async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByLabel("Tenant id").fill("demo");
+  await page.getByLabel("Admin key").fill(adminKey);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  for (const [hash, heading] of [
+    ["#/realms/entra", /overview/],
+    ["#/realms/entra/rules/user", /Rules/],
+    ["#/realms/entra/test", /Test panel/],
+    ["#/realms/entra/decisions", /Decisions/],
+  ]) {
+    await page.goto(`${base}/console/${hash}`);
+    await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+    await page.waitForLoadState("networkidle");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${hash} scrolls sideways by ${overflow}px at 390px`);
+    if (hash === "#/realms/entra") await shot("narrow-overview");
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+test("the browser reported no script error and no Content-Security-Policy violation", () => {
+  assert.deepEqual(unexpectedProblems(), []);
+});

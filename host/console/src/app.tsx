@@ -1,0 +1,138 @@
+// The console's frame: sign-in, the header with sign-out, the realm navigation, and the pages,
+// chosen by the URL's fragment (#/realms/entra/rules/user). The fragment names pages only:
+// the key never appears in a URL.
+
+import { createContext } from "preact";
+import { useContext, useEffect, useMemo, useState } from "preact/hooks";
+import { apiClient, type Api } from "./api/client";
+import { clearSession, loadSession, saveSession, type Session } from "./session";
+import { SignIn } from "./pages/SignIn";
+import { Realms } from "./pages/Realms";
+import { Overview } from "./pages/Overview";
+import { Rules } from "./pages/Rules";
+import { TestPanel } from "./pages/TestPanel";
+import { Decisions } from "./pages/Decisions";
+import { DecisionDetail } from "./pages/DecisionDetail";
+
+export interface Console {
+  tenant: string;
+  api: Api;
+}
+
+const ConsoleContext = createContext<Console | null>(null);
+
+/** The signed-in tenant and its API client. */
+export function useConsole(): Console {
+  const value = useContext(ConsoleContext);
+  if (!value) throw new Error("useConsole outside the signed-in console");
+  return value;
+}
+
+function currentRoute(): string[] {
+  const hash = window.location.hash.replace(/^#\/?/, "");
+  return hash.split("/").filter(Boolean).map(decodeURIComponent);
+}
+
+/** A link to a page of the console. */
+export function href(...parts: (string | number)[]): string {
+  return "#/" + parts.map((part) => encodeURIComponent(String(part))).join("/");
+}
+
+export function App() {
+  const [session, setSession] = useState<Session | null>(loadSession);
+  const [route, setRoute] = useState(currentRoute);
+  useEffect(() => {
+    const onChange = () => setRoute(currentRoute());
+    window.addEventListener("hashchange", onChange);
+    return () => window.removeEventListener("hashchange", onChange);
+  }, []);
+  const context = useMemo(() => (session ? { tenant: session.tenant, api: apiClient(session.key) } : null), [session]);
+
+  // Each page names itself in its heading; move focus there on navigation for screen readers.
+  useEffect(() => {
+    document.querySelector<HTMLElement>("main h1")?.focus();
+  }, [route.join("/")]);
+
+  if (!session || !context) {
+    return (
+      <SignIn
+        onSignedIn={(signedIn) => {
+          saveSession(signedIn);
+          setSession(signedIn);
+        }}
+      />
+    );
+  }
+  const signOut = () => {
+    clearSession();
+    setSession(null);
+    window.location.hash = "#/";
+  };
+  return (
+    <ConsoleContext.Provider value={context}>
+      <header class="topbar">
+        <a class="brand" href="#/">
+          Muster console
+        </a>
+        <span class="tenant" data-testid="signed-in-tenant">
+          tenant <strong>{session.tenant}</strong>
+        </span>
+        <button type="button" class="signout" onClick={signOut}>
+          Sign out
+        </button>
+      </header>
+      <Page route={route} />
+    </ConsoleContext.Provider>
+  );
+}
+
+function Page({ route }: { route: string[] }) {
+  const [first, realm, page, arg] = route;
+  if (first !== "realms" || !realm) return <Realms />;
+  let body;
+  switch (page) {
+    case undefined:
+      body = <Overview realm={realm} />;
+      break;
+    case "rules":
+      body = <Rules realm={realm} kind={arg === "group" ? "group" : "user"} />;
+      break;
+    case "test":
+      body = <TestPanel realm={realm} />;
+      break;
+    case "decisions":
+      body = arg ? <DecisionDetail realm={realm} id={arg} /> : <Decisions realm={realm} />;
+      break;
+    default:
+      body = <p>No such page.</p>;
+  }
+  return (
+    <div class="layout">
+      <nav class="realm-nav" aria-label={`Realm ${realm}`}>
+        <p class="realm-name">
+          realm <strong>{realm}</strong>
+        </p>
+        <ul>
+          <NavLink to={href("realms", realm)} current={page === undefined} label="Overview" />
+          <NavLink to={href("realms", realm, "rules", "user")} current={page === "rules"} label="Rules" />
+          <NavLink to={href("realms", realm, "test")} current={page === "test"} label="Test panel" />
+          <NavLink to={href("realms", realm, "decisions")} current={page === "decisions"} label="Decisions" />
+        </ul>
+        <p>
+          <a href="#/">All realms</a>
+        </p>
+      </nav>
+      <main>{body}</main>
+    </div>
+  );
+}
+
+function NavLink(props: { to: string; current: boolean; label: string }) {
+  return (
+    <li>
+      <a href={props.to} aria-current={props.current ? "page" : undefined}>
+        {props.label}
+      </a>
+    </li>
+  );
+}

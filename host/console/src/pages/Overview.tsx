@@ -1,0 +1,213 @@
+// A realm at a glance: its active and shadow versions per kind, its organizations with their
+// active users, and its recent decisions and failures; every other page starts here.
+
+import { ok, type Schemas } from "../api/client";
+import { href, useConsole } from "../app";
+import { Empty, ErrorMessage, Loading, formatTime, useLoad , organizationReport } from "../util";
+
+export function Overview({ realm }: { realm: string }) {
+  const { api, tenant } = useConsole();
+  const path = { tenant, realm };
+  const info = useLoad(() => ok(api.GET("/v1/tenants/{tenant}/realms/{realm}", { params: { path } })), [realm]);
+  const organizations = useLoad(
+    () => ok(api.GET("/v1/tenants/{tenant}/organizations", { params: { path: { tenant } } })),
+    [tenant],
+  );
+  const report = useLoad(
+    () => organizationReport(api, tenant, realm),
+    [realm],
+  );
+  const recent = useLoad(
+    () =>
+      ok(
+        api.GET("/v1/tenants/{tenant}/decisions", {
+          params: { path: { tenant }, query: { realm, shadow: false, limit: 8 } },
+        }),
+      ),
+    [realm],
+  );
+  const failures = useLoad(
+    () =>
+      ok(api.GET("/v1/tenants/{tenant}/decisions", { params: { path: { tenant }, query: { realm, failed: true, limit: 5 } } })),
+    [realm],
+  );
+
+  const counts = new Map<string | null, number>();
+  for (const entry of report.data?.organizations ?? []) counts.set(entry.organization, entry.members.length);
+
+  return (
+    <>
+      <h1 tabIndex={-1}>{info.data ? info.data.name : realm}: overview</h1>
+      <ErrorMessage error={info.error} />
+      {info.loading && !info.data && <Loading what="the realm" />}
+      {info.data && (
+        <section aria-labelledby="versions-title">
+          <h2 id="versions-title">Rule modules</h2>
+          <div class="scroll">
+          <table class="table" data-testid="versions-summary">
+            <thead>
+              <tr>
+                <th scope="col">kind</th>
+                <th scope="col">active</th>
+                <th scope="col">shadow</th>
+                <th scope="col"></th>
+              </tr>
+            </thead>
+            <tbody>
+              <VersionRow realm={realm} kind="user" label="User rules" active={info.data.user_rules_version} shadow={info.data.shadow_user_rules_version} />
+              <VersionRow realm={realm} kind="group" label="Group rules" active={info.data.group_rules_version} shadow={info.data.shadow_group_rules_version} />
+            </tbody>
+          </table>
+          </div>
+          <p class="muted">
+            Default organization (used when no module of a kind is active):{" "}
+            {info.data.default_organization ? <code>{info.data.default_organization}</code> : "none"}.
+          </p>
+        </section>
+      )}
+
+      <div class="columns">
+        <section aria-labelledby="orgs-title">
+          <h2 id="orgs-title">Organizations</h2>
+          <ErrorMessage error={organizations.error ?? report.error} />
+          {organizations.data && organizations.data.organizations.length === 0 && (
+            <Empty>
+              No organization yet. Create one with <code>PUT /v1/tenants/{tenant}/organizations/&lt;id&gt;</code>; rules
+              assign users to organizations.
+            </Empty>
+          )}
+          {organizations.data && organizations.data.organizations.length > 0 && (
+            <div class="scroll">
+            <table class="table" data-testid="organizations">
+              <thead>
+                <tr>
+                  <th scope="col">organization</th>
+                  <th scope="col">name</th>
+                  <th scope="col" class="num">active users</th>
+                </tr>
+              </thead>
+              <tbody>
+                {organizations.data.organizations.map((organization) => (
+                  <tr key={organization.id}>
+                    <td>
+                      <code>{organization.id}</code>
+                    </td>
+                    <td>{organization.name}</td>
+                    <td class="num">{report.data ? counts.get(organization.id) ?? 0 : "…"}</td>
+                  </tr>
+                ))}
+                {counts.has(null) && (
+                  <tr>
+                    <td colSpan={2}>
+                      <em>No organization (blocked)</em>
+                    </td>
+                    <td class="num">{counts.get(null)}</td>
+                  </tr>
+                )}
+              </tbody>
+            </table>
+            </div>
+          )}
+        </section>
+
+        <section aria-labelledby="failures-title">
+          <h2 id="failures-title">Recent failures</h2>
+          <ErrorMessage error={failures.error} />
+          {failures.data && failures.data.decisions.length === 0 && (
+            <Empty>No failed evaluation recorded: the rules ran on every login and SCIM event.</Empty>
+          )}
+          {failures.data && failures.data.decisions.length > 0 && <DecisionTable realm={realm} decisions={failures.data.decisions} />}
+        </section>
+      </div>
+
+      <section aria-labelledby="recent-title">
+        <h2 id="recent-title">Recent decisions</h2>
+        <ErrorMessage error={recent.error} />
+        {recent.data && recent.data.decisions.length === 0 && (
+          <Empty>
+            No decision yet. Log a user in through <code>POST …/realms/{realm}/login</code> (or provision one over SCIM), or try the
+            rules on a made-up user in the <a href={href("realms", realm, "test")}>test panel</a>.
+          </Empty>
+        )}
+        {recent.data && recent.data.decisions.length > 0 && (
+          <>
+            <DecisionTable realm={realm} decisions={recent.data.decisions} />
+            <p>
+              <a href={href("realms", realm, "decisions")}>All decisions →</a>
+            </p>
+          </>
+        )}
+      </section>
+    </>
+  );
+}
+
+function VersionRow(props: { realm: string; kind: "user" | "group"; label: string; active: number | null; shadow: number | null }) {
+  return (
+    <tr>
+      <th scope="row">{props.label}</th>
+      <td data-testid={`active-${props.kind}`}>{props.active ? `version ${props.active}` : <em>none</em>}</td>
+      <td>{props.shadow ? `version ${props.shadow}` : <span class="muted">none</span>}</td>
+      <td>
+        <a href={href("realms", props.realm, "rules", props.kind)}>Versions and upload</a>
+      </td>
+    </tr>
+  );
+}
+
+/** Decisions as a table; each row links to the record. */
+export function DecisionTable({ realm, decisions }: { realm: string; decisions: Schemas["Decision"][] }) {
+  return (
+    <div class="scroll">
+      <table class="table" data-testid="decision-table">
+        <thead>
+          <tr>
+            <th scope="col">time</th>
+            <th scope="col">user</th>
+            <th scope="col">trigger</th>
+            <th scope="col">result</th>
+            <th scope="col">versions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {decisions.map((decision) => (
+            <tr key={decision.id} data-decision-id={decision.id}>
+              <td>
+                <a href={href("realms", realm, "decisions", decision.id)}>{formatTime(decision.created_at)}</a>
+              </td>
+              <td>{decision.input.user.user_name}</td>
+              <td>
+                {decision.trigger}
+                {decision.shadow && <span class="badge">shadow</span>}
+              </td>
+              <td>
+                <DecisionResult decision={decision} />
+              </td>
+              <td class="muted">
+                user {decision.user_rules_version ?? "—"} · group {decision.group_rules_version ?? "—"}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function DecisionResult({ decision }: { decision: Schemas["Decision"] }) {
+  if (decision.failure) {
+    return (
+      <span class="badge outcome-failed" title={decision.failure.message}>
+        failed: {decision.failure.kind}
+      </span>
+    );
+  }
+  const organization = decision.output?.user.organization;
+  return (
+    <span>
+      {organization ? <code>{organization}</code> : <strong class="blocked">blocked</strong>}
+      {!decision.applied && !decision.shadow && <span class="badge">not applied</span>}
+      {decision.shadow && decision.differs && <span class="badge outcome-not_matched">differs</span>}
+    </span>
+  );
+}

@@ -1,0 +1,250 @@
+// The test panel: a stored user (searched by name among the realm's active users) or a user
+// typed here, run through the active or a candidate version with the dry-run API; shows the
+// decision and the trace as a tree, with fuel and time. Nothing is stored or applied.
+
+import { useState } from "preact/hooks";
+import { ok, type Schemas } from "../api/client";
+import { useConsole } from "../app";
+import { GroupMarksText, TraceTree, UserDecisionText } from "../components/TraceTree";
+import { Empty, ErrorMessage, useLoad , organizationReport } from "../util";
+
+type Member = Schemas["GroupMember"] & { organization: string | null };
+
+/** "active" | "none" | a version number, as a select's value. */
+type Choice = string;
+
+function selection(choice: Choice): number | null | undefined {
+  if (choice === "active") return undefined;
+  if (choice === "none") return null;
+  return Number(choice);
+}
+
+export function TestPanel({ realm }: { realm: string }) {
+  const { api, tenant } = useConsole();
+  const path = { tenant, realm };
+  const report = useLoad(
+    () => organizationReport(api, tenant, realm),
+    [realm],
+  );
+  const userVersions = useLoad(
+    () => ok(api.GET("/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions", { params: { path: { ...path, kind: "user" } } })),
+    [realm],
+  );
+  const groupVersions = useLoad(
+    () => ok(api.GET("/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions", { params: { path: { ...path, kind: "group" } } })),
+    [realm],
+  );
+
+  const [mode, setMode] = useState<"stored" | "adhoc">("stored");
+  const [search, setSearch] = useState("");
+  const [userId, setUserId] = useState("");
+  const [userChoice, setUserChoice] = useState<Choice>("active");
+  const [groupChoice, setGroupChoice] = useState<Choice>("active");
+  const [adHoc, setAdHoc] = useState({
+    user_name: "ada@acme.com",
+    email: "ada@acme.com",
+    attributes: "department: Sales\ntitle: Regional Sales Manager",
+    provider_groups: "sales-emea, all-staff",
+  });
+  const [result, setResult] = useState<Schemas["DryRun"] | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const members: Member[] = (report.data?.organizations ?? []).flatMap((entry) =>
+    entry.members.map((member) => ({ ...member, organization: entry.organization })),
+  );
+  const needle = search.trim().toLowerCase();
+  const found = members
+    .filter(
+      (member) =>
+        !needle || member.user_name.toLowerCase().includes(needle) || (member.display_name ?? "").toLowerCase().includes(needle),
+    )
+    .slice(0, 50);
+
+  const run = async (event: Event) => {
+    event.preventDefault();
+    setError(null);
+    setResult(null);
+    const versions: Schemas["VersionSelection"] = {};
+    const user = selection(userChoice);
+    const group = selection(groupChoice);
+    if (user !== undefined) versions.user_rules_version = user;
+    if (group !== undefined) versions.group_rules_version = group;
+    setBusy(true);
+    try {
+      if (mode === "stored") {
+        if (!userId) throw new Error("Choose a stored user first.");
+        setResult(
+          await ok(
+            api.POST("/v1/tenants/{tenant}/realms/{realm}/users/{user}/dry-run", {
+              params: { path: { ...path, user: userId } },
+              body: versions,
+            }),
+          ),
+        );
+      } else {
+        setResult(
+          await ok(
+            api.POST("/v1/tenants/{tenant}/realms/{realm}/dry-run", {
+              params: { path },
+              body: { user: adHocUser(adHoc), ...versions },
+            }),
+          ),
+        );
+      }
+    } catch (caught) {
+      setError(caught as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <>
+      <h1 tabIndex={-1}>Test panel</h1>
+      <p class="muted">Runs the rules on one user without storing or applying anything (a dry run).</p>
+      <form class="form" onSubmit={run}>
+        <fieldset class="segmented">
+          <legend>User</legend>
+          <label class="inline">
+            <input type="radio" name="mode" checked={mode === "stored"} onChange={() => setMode("stored")} /> A stored user
+          </label>
+          <label class="inline">
+            <input type="radio" name="mode" checked={mode === "adhoc"} onChange={() => setMode("adhoc")} /> A user typed here
+          </label>
+        </fieldset>
+
+        {mode === "stored" && (
+          <div class="stored-user">
+            <ErrorMessage error={report.error} />
+            {report.data && members.length === 0 && (
+              <Empty>No active user in this realm yet: users appear once they log in or are provisioned. Type a user instead.</Empty>
+            )}
+            {members.length > 0 && (
+              <>
+                <label>
+                  Search users by name
+                  <input type="search" name="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+                </label>
+                <label>
+                  Stored user ({found.length} shown)
+                  <select name="user" value={userId} onChange={(e) => setUserId(e.currentTarget.value)} size={Math.min(6, Math.max(2, found.length))}>
+                    {found.map((member) => (
+                      <option key={member.user_id} value={member.user_id}>
+                        {member.user_name}
+                        {member.display_name ? ` (${member.display_name})` : ""} — {member.organization ?? "no organization"}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+              </>
+            )}
+          </div>
+        )}
+
+        {mode === "adhoc" && (
+          <div class="grid2">
+            <label>
+              User name
+              <input name="user_name" required value={adHoc.user_name} onInput={(e) => setAdHoc({ ...adHoc, user_name: e.currentTarget.value })} />
+            </label>
+            <label>
+              E-mail
+              <input name="email" type="email" value={adHoc.email} onInput={(e) => setAdHoc({ ...adHoc, email: e.currentTarget.value })} />
+            </label>
+            <label>
+              Attributes (one per line: <code>name: value</code>)
+              <textarea name="attributes" rows={4} value={adHoc.attributes} onInput={(e) => setAdHoc({ ...adHoc, attributes: e.currentTarget.value })} />
+            </label>
+            <label>
+              Provider groups (comma-separated)
+              <input name="provider_groups" value={adHoc.provider_groups} onInput={(e) => setAdHoc({ ...adHoc, provider_groups: e.currentTarget.value })} />
+            </label>
+          </div>
+        )}
+
+        <div class="grid2">
+          <VersionSelect label="User-rules version" name="user_rules_version" list={userVersions.data} value={userChoice} onChange={setUserChoice} />
+          <VersionSelect label="Group-rules version" name="group_rules_version" list={groupVersions.data} value={groupChoice} onChange={setGroupChoice} />
+        </div>
+        <ErrorMessage error={userVersions.error ?? groupVersions.error} />
+        <ErrorMessage error={error} />
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? "Running…" : "Run"}
+        </button>
+      </form>
+      {result && <DryRunResult result={result} />}
+    </>
+  );
+}
+
+function adHocUser(form: { user_name: string; email: string; attributes: string; provider_groups: string }): Schemas["UserInput"] {
+  const attributes: Record<string, string[]> = {};
+  for (const line of form.attributes.split("\n")) {
+    const at = line.indexOf(":");
+    if (at < 0) continue;
+    const name = line.slice(0, at).trim();
+    const value = line.slice(at + 1).trim();
+    if (name) (attributes[name] ??= []).push(value);
+  }
+  return {
+    user_name: form.user_name.trim(),
+    email: form.email.trim() || null,
+    attributes,
+    provider_groups: form.provider_groups.split(",").map((g) => g.trim()).filter(Boolean),
+  };
+}
+
+function VersionSelect(props: {
+  label: string;
+  name: string;
+  list: Schemas["ModuleVersionList"] | undefined;
+  value: Choice;
+  onChange: (value: Choice) => void;
+}) {
+  const active = props.list?.active;
+  return (
+    <label>
+      {props.label}
+      <select name={props.name} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        <option value="active">the active version{active ? ` (${active})` : " (none)"}</option>
+        {[...(props.list?.versions ?? [])].reverse().map((version) => (
+          <option key={version.version} value={String(version.version)}>
+            version {version.version}
+            {version.version === active ? " (active)" : ""}
+            {version.note ? ` — ${version.note}` : ""}
+          </option>
+        ))}
+        <option value="none">no module (the default organization)</option>
+      </select>
+    </label>
+  );
+}
+
+function DryRunResult({ result }: { result: Schemas["DryRun"] }) {
+  const evaluation = result.evaluation;
+  return (
+    <section aria-labelledby="result-title" class="result" data-testid="dry-run-result">
+      <h2 id="result-title">Result</h2>
+      <p class={result.blocked ? "verdict blocked" : "verdict"} data-testid="dry-run-verdict">
+        {result.blocked ? "Blocked: no organization" : <>Organization <strong>{evaluation.user.organization}</strong></>}
+        <span class="muted">
+          {" "}
+          · {evaluation.fuel.toLocaleString("en")} fuel · {evaluation.duration_us.toLocaleString("en")} µs
+        </span>
+      </p>
+      <div class="columns">
+        <TraceTree
+          title={`User rules${evaluation.user.module ? ` (version ${evaluation.user.module.version})` : ""}`}
+          trace={evaluation.user.trace}
+          decision={<UserDecisionText organization={evaluation.user.organization} rule={evaluation.user.rule} groups={evaluation.user.groups} />}
+        />
+        <TraceTree
+          title={`Group rules${evaluation.groups.module ? ` (version ${evaluation.groups.module.version})` : ""}`}
+          trace={evaluation.groups.trace}
+          decision={<GroupMarksText groups={evaluation.groups.groups} />}
+        />
+      </div>
+    </section>
+  );
+}
