@@ -155,12 +155,12 @@ function ReplayVerdict({ result }: { result: Schemas["Replay"] }) {
         <div class="columns">
           <div>
             <h3>Recorded</h3>
-            <UserDecisionText {...result.recorded.output.user} />
+            {result.recorded.output ? <UserDecisionText {...result.recorded.output.user} /> : <p>The rules failed: no output was recorded.</p>}
             <Json value={result.recorded.output} label="Recorded output" />
           </div>
           <div>
             <h3>Replayed</h3>
-            <UserDecisionText {...result.replayed.output.user} />
+            {result.replayed.output ? <UserDecisionText {...result.replayed.output.user} /> : <p>The rules failed on replay: no output.</p>}
             <Json value={result.replayed.output} label="Replayed output" />
           </div>
         </div>
