@@ -127,10 +127,11 @@ pub struct Config {
     /// with `429`. Default: one fewer than the CPUs the process may use (at least one), so one
     /// tenant alone never takes every core.
     pub max_evaluations_per_tenant: NonZeroUsize,
-    /// The nice value (0 to 19) of the threads that run rule modules and compile them: below the
-    /// threads that serve requests and write the store, so a tenant whose rules burn their whole
-    /// budget delays other tenants' logins little. `0` runs them at the server's own priority.
-    /// Default 10.
+    /// The nice value (0 to 19) of the threads that run rule modules and compile them. Above 0,
+    /// they run below the threads that serve requests and write the store, so on a host that runs
+    /// nothing else a tenant whose rules burn their whole budget gives its core back to other
+    /// tenants' requests sooner; on a shared host they lose their cores to every other process.
+    /// Default 0 (the server's own priority).
     pub module_thread_nice: Nice,
     /// Modules of one tenant loaded (compiled) at the same time; another load of the tenant
     /// waits up to `engine.compile_wait` for its turn, then is refused with `429`. Default 1.
@@ -759,11 +760,11 @@ impl Nice {
     }
 }
 
-/// Nice 10: a core spinning on engine work yields most of its time (its weight is a tenth of a
-/// serving thread's) to a request that needs it, and all of it when no request does.
+/// Nice 0 (the server's own priority): on a host shared with other work, engine threads at a
+/// lower priority lose every core to it, and with it the logins they serve.
 impl Default for Nice {
     fn default() -> Nice {
-        Nice(10)
+        Nice(0)
     }
 }
 

@@ -1,11 +1,11 @@
 //! Where the engine's work runs: evaluations, compiles and settings checks go to the runtime's
-//! blocking threads (a hostile module may use its whole time budget, a compile seconds), and
-//! those threads run at a lower CPU priority than the threads that serve requests and write
-//! the store (`module_thread_nice`). Each tenant's evaluations are already bounded in number
-//! ([`super::tenant_slots`]); the priority makes the cores they take cheap to take back, so a
-//! login of another tenant, which needs a few thread wake-ups on its way through HTTP, the
-//! store and its own short evaluation, is not made to wait behind a module spinning to its
-//! deadline.
+//! blocking threads (a hostile module may use its whole time budget, a compile seconds), at the
+//! nice value `module_thread_nice`. Each tenant's evaluations are already bounded in number
+//! ([`super::tenant_slots`]); above 0, the priority also makes the cores they take cheap to take
+//! back, so a login of another tenant, which needs a few thread wake-ups on its way through
+//! HTTP, the store and its own short evaluation, waits less behind a module spinning to its
+//! deadline. The default is 0: on a host shared with other work, lowered engine threads lose
+//! their cores to it.
 //!
 //! In this server the runtime's blocking threads do engine work only, so a thread lowered once
 //! stays lowered (an unprivileged process cannot raise a thread's priority again).
