@@ -357,6 +357,8 @@ fn organizations_the_tenant_does_not_have_are_refused_flagged_or_created(server:
     assert_eq!(status, 200);
     let (status, updated) = server.patch(&realm, fx.admin(), &json!({"create_organizations": false}));
     assert_eq!((status, &updated["create_organizations"]), (200, &json!(false)), "{updated}");
+    let (status, body) = server.patch(&realm, fx.admin(), &json!({"create_organizations": null}));
+    assert_eq!(status, 422, "create_organizations is a boolean, not null: {body}");
     let (status, body) = fx.login(&ada_claims());
     let message = assert_error(status, &body, 422, "rules_failed");
     assert!(message.contains("acme-partners"), "{message}");

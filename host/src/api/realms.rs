@@ -98,8 +98,14 @@ pub struct RealmUpdate {
     /// `Some(None)` (`null`) clears it.
     #[serde(default, deserialize_with = "present")]
     default_organization: Option<Option<String>>,
-    #[serde(default)]
+    /// Absent: left as it is; `null` is refused (it is a boolean).
+    #[serde(default, deserialize_with = "given")]
     create_organizations: Option<bool>,
+}
+
+/// A field that, when present, must hold a boolean (not `null`).
+fn given<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    bool::deserialize(deserializer).map(Some)
 }
 
 /// A field that is present, `null` or not.

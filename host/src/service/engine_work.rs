@@ -60,7 +60,7 @@ mod tests {
     use super::*;
 
     fn nice_of_this_thread() -> i32 {
-        rustix::process::getpriority_process(None).unwrap()
+        rustix::process::getpriority_process(None).expect("the calling thread has a nice value")
     }
 
     #[tokio::test]
