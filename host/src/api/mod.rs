@@ -41,7 +41,7 @@ use crate::service::SharedState;
 
 /// The whole API, with the body limits of `state.config` (`max_body_bytes`, and
 /// `max_upload_bytes` for module uploads). SCIM paths are normalized before routing
-/// ([`scim::normalize_path`]: a trailing slash or an empty segment under a realm's SCIM base).
+/// (`scim::normalize_path`: a trailing slash or an empty segment under a realm's SCIM base).
 pub fn router(state: SharedState) -> Router {
     use tower::Layer as _;
     let normalize = tower::util::MapRequestLayer::new(scim::normalize_path::<axum::body::Body>);
