@@ -127,12 +127,13 @@ pub struct Config {
     /// with `429`. Default: one fewer than the CPUs the process may use (at least one), so one
     /// tenant alone never takes every core.
     pub max_evaluations_per_tenant: NonZeroUsize,
-    /// The nice value (0 to 19) of the threads that run rule modules and compile them. Above 0,
-    /// they run below the threads that serve requests and write the store, so on a host that runs
-    /// nothing else a tenant whose rules burn their whole budget gives its core back to other
-    /// tenants' requests sooner; on a shared host they lose their cores to every other process.
-    /// Default 0 (the server's own priority).
-    pub module_thread_nice: Nice,
+    /// Engine work (an evaluation, a compile, a settings check) running longer than this drops
+    /// its thread to the lowest priority until it ends, so a module spinning to its deadline
+    /// gives its core to other tenants' requests at once (`off`: never; Linux only, and only
+    /// where the server may raise a thread's priority back). Default `5ms`, some 70 times a
+    /// 20-rule evaluation.
+    #[serde(deserialize_with = "duration::or_off")]
+    pub demote_engine_work_after: Option<Duration>,
     /// Modules of one tenant loaded (compiled) at the same time; another load of the tenant
     /// waits up to `engine.compile_wait` for its turn, then is refused with `429`. Default 1.
     pub tenant_max_concurrent_compiles: NonZeroUsize,
@@ -204,7 +205,7 @@ impl Default for Config {
             token_requests_per_minute: TOKEN_REQUESTS_PER_MINUTE,
             max_live_tokens_per_client: MAX_LIVE_TOKENS_PER_CLIENT,
             max_evaluations_per_tenant: evaluations_per_tenant(std::thread::available_parallelism().ok()),
-            module_thread_nice: Nice::default(),
+            demote_engine_work_after: Some(Duration::from_millis(5)),
             tenant_max_concurrent_compiles: TENANT_MAX_CONCURRENT_COMPILES,
             engine: Limits::default(),
         }
@@ -575,8 +576,8 @@ pub struct ConfigArgs {
     max_live_tokens_per_client: Option<String>,
     #[arg(long, env = "MUSTER_MAX_EVALUATIONS_PER_TENANT", value_name = "N", help = help("Evaluations of one tenant running at once (more wait briefly, then 429)", "the number of CPUs less one, at least 1"))]
     max_evaluations_per_tenant: Option<String>,
-    #[arg(long, env = "MUSTER_MODULE_THREAD_NICE", value_name = "0-19", help = help("Nice value of the threads that run and compile rule modules (0: the server's own priority)", Config::default().module_thread_nice))]
-    module_thread_nice: Option<String>,
+    #[arg(long, env = "MUSTER_DEMOTE_ENGINE_WORK_AFTER", value_name = "DURATION|off", help = help("Engine work running longer than this drops to the lowest priority until it ends (off: never)", duration::display_or_off(Config::default().demote_engine_work_after)))]
+    demote_engine_work_after: Option<String>,
     #[arg(long, env = "MUSTER_TENANT_MAX_CONCURRENT_COMPILES", value_name = "N", help = help("Modules of one tenant compiled at the same time (another waits up to --engine-compile-wait, then gets 429)", Config::default().tenant_max_concurrent_compiles))]
     tenant_max_concurrent_compiles: Option<String>,
 
@@ -674,7 +675,7 @@ impl ConfigArgs {
         set(&mut c.token_requests_per_minute, "token_requests_per_minute", &self.token_requests_per_minute)?;
         set(&mut c.max_live_tokens_per_client, "max_live_tokens_per_client", &self.max_live_tokens_per_client)?;
         set(&mut c.max_evaluations_per_tenant, "max_evaluations_per_tenant", &self.max_evaluations_per_tenant)?;
-        set(&mut c.module_thread_nice, "module_thread_nice", &self.module_thread_nice)?;
+        set(&mut c.demote_engine_work_after, "demote_engine_work_after", &self.demote_engine_work_after)?;
         set(
             &mut c.tenant_max_concurrent_compiles,
             "tenant_max_concurrent_compiles",
@@ -744,52 +745,6 @@ setting_from_str!(
     NonZeroUsize => "a whole number, at least 1",
 );
 
-/// The nice value of the threads running engine work ([`crate::service::engine_work`]): `0` (the server's own priority) to `19` (the
-/// lowest).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
-#[serde(try_from = "u8")]
-pub struct Nice(u8);
-
-impl Nice {
-    /// The lowest priority.
-    pub const LOWEST: Nice = Nice(19);
-
-    /// The nice value.
-    pub fn get(self) -> u8 {
-        self.0
-    }
-}
-
-/// Nice 0 (the server's own priority): on a host shared with other work, engine threads at a
-/// lower priority lose every core to it, and with it the logins they serve.
-impl Default for Nice {
-    fn default() -> Nice {
-        Nice(0)
-    }
-}
-
-impl TryFrom<u8> for Nice {
-    type Error = String;
-
-    fn try_from(value: u8) -> Result<Nice, String> {
-        if value <= Nice::LOWEST.0 { Ok(Nice(value)) } else { Err(format!("{value} is not a nice value from 0 to 19")) }
-    }
-}
-
-impl std::fmt::Display for Nice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl Setting for Nice {
-    fn parse_setting(text: &str) -> Result<Self, String> {
-        let value: u8 =
-            text.trim().parse().map_err(|_| format!("invalid value {text:?}: expected a nice value from 0 to 19"))?;
-        Nice::try_from(value)
-    }
-}
-
 impl Setting for PathBuf {
     fn parse_setting(text: &str) -> Result<Self, String> {
         Ok(PathBuf::from(text))
@@ -823,6 +778,13 @@ impl Setting for Duration {
     }
 }
 
+/// A duration, or `off`.
+impl Setting for Option<Duration> {
+    fn parse_setting(text: &str) -> Result<Self, String> {
+        duration::parse_or_off(text)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // File values the derive cannot read by itself.
 
@@ -830,7 +792,7 @@ impl Setting for Duration {
 mod duration {
     use std::{fmt, time::Duration};
 
-    use serde::{Deserializer, de};
+    use serde::{Deserialize, Deserializer, de};
 
     /// Parses `12h`, `90s`, `250ms`, …; zero is refused.
     pub fn parse(text: &str) -> Result<Duration, String> {
@@ -849,6 +811,22 @@ mod duration {
     /// [`deserialize`], for an optional field.
     pub fn optional<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
         deserialize(deserializer).map(Some)
+    }
+
+    /// A duration, or `off` (`None`).
+    pub fn parse_or_off(text: &str) -> Result<Option<Duration>, String> {
+        if text.trim() == "off" { Ok(None) } else { parse(text).map(Some).map_err(|error| format!("{error}, or off")) }
+    }
+
+    /// A duration or `off` in a file: a string [`parse_or_off`] takes.
+    pub fn or_off<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_or_off(&text).map_err(de::Error::custom)
+    }
+
+    /// How [`parse_or_off`] reads `duration`.
+    pub fn display_or_off(duration: Option<Duration>) -> String {
+        duration.map_or_else(|| "off".to_owned(), |duration| humantime::format_duration(duration).to_string())
     }
 
     struct Visitor;
@@ -1009,7 +987,7 @@ mod tests {
             token_requests_per_minute: NonZeroU32::new(14).unwrap(),
             max_live_tokens_per_client: NonZeroU32::new(15).unwrap(),
             max_evaluations_per_tenant: NonZeroUsize::new(16).unwrap(),
-            module_thread_nice: Nice::try_from(4).unwrap(),
+            demote_engine_work_after: None,
             tenant_max_concurrent_compiles: NonZeroUsize::new(3).unwrap(),
             engine: Limits {
                 max_module_bytes: 1000,
@@ -1067,7 +1045,7 @@ mod tests {
         token_requests_per_minute = 14
         max_live_tokens_per_client = 15
         max_evaluations_per_tenant = 16
-        module_thread_nice = 4
+        demote_engine_work_after = "off"
         tenant_max_concurrent_compiles = 3
 
         [engine]
@@ -1124,7 +1102,7 @@ mod tests {
         "--token-requests-per-minute=14",
         "--max-live-tokens-per-client=15",
         "--max-evaluations-per-tenant=16",
-        "--module-thread-nice=4",
+        "--demote-engine-work-after=off",
         "--tenant-max-concurrent-compiles=3",
         "--engine-max-module-bytes=1000",
         "--engine-compile-timeout=3s",
@@ -1186,7 +1164,7 @@ mod tests {
             "scim_redecide_concurrency": 2, "public_url": "HTTPS://muster.example.com",
             "max_connections": 11, "header_read_timeout": "7s", "request_timeout": "8s",
             "max_requests_per_connection": 12, "auth_failures_per_minute": 13, "token_requests_per_minute": 14,
-            "max_live_tokens_per_client": 15, "max_evaluations_per_tenant": 16, "module_thread_nice": 4,
+            "max_live_tokens_per_client": 15, "max_evaluations_per_tenant": 16, "demote_engine_work_after": "off",
             "tenant_max_concurrent_compiles": 3,
             "engine": {"max_module_bytes": 1000, "compile_timeout": "3s", "max_functions": 11,
                 "max_code_bytes": 17, "max_function_body_bytes": 12, "max_nesting_depth": 13, "max_blocks_per_function": 18, "max_blocks": 19, "max_locals_per_function": 14,
@@ -1253,6 +1231,7 @@ mod tests {
             ("duration.toml", "session_lifetime = 12\n", "session_lifetime: invalid type: integer `12`"),
             ("humantime.toml", "session_lifetime = \"12 lightyears\"\n", "session_lifetime: invalid duration"),
             ("zero.toml", "retention_interval = \"0s\"\n", "retention_interval: \"0s\" is zero"),
+            ("or-off.toml", "demote_engine_work_after = \"never\"\n", "demote_engine_work_after: invalid duration"),
             ("pool.toml", "store_pool_size = 0\n", "store_pool_size: "),
             ("syntax.toml", "max_body_bytes = 1\nlisten = \n", "line 2: "),
             ("unknown.json", r#"{"engine": {"fuel": 1}, "shadow": 3}"#, "unknown field `shadow`"),
@@ -1271,6 +1250,12 @@ mod tests {
         );
         let error = parse(&["--session-lifetime", "0ms"]).unwrap_err().to_string();
         assert!(error.starts_with("session_lifetime (--session-lifetime, MUSTER_SESSION_LIFETIME): "), "{error}");
+        assert_eq!(
+            parse(&["--demote-engine-work-after", "20ms"]).unwrap().demote_engine_work_after,
+            Some(Duration::from_millis(20))
+        );
+        let error = parse(&["--demote-engine-work-after", "0s"]).unwrap_err().to_string();
+        assert!(error.contains("is zero: must be longer than zero, or off"), "{error}");
         let error = parse(&["--shadow-max-in-flight", "0"]).unwrap_err().to_string();
         assert!(error.contains("at least 1"), "{error}");
         let missing = parse(&["--config", "/nonexistent/muster.toml"]).unwrap_err().to_string();

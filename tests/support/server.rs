@@ -135,8 +135,6 @@ pub struct ServerThread {
     pub name: String,
     /// Its nice value.
     pub nice: i32,
-    /// CPU time used so far, user and system, in clock ticks.
-    pub cpu_ticks: u64,
 }
 
 /// A blocking HTTP client bound to one server; cheap to clone and usable from other threads.
@@ -313,19 +311,17 @@ impl TestServer {
         ticks as f64 / 100.0
     }
 
-    /// Each thread of the server: its name, nice value and CPU time so far (user and system, in
-    /// clock ticks), from `/proc/PID/task`.
+    /// Each thread of the server: its id, name and nice value, from `/proc/PID/task`.
     pub fn threads(&self) -> Vec<ServerThread> {
         let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid())).expect("read /proc/PID/task");
         tasks
             .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("stat")).ok())
             .map(|stat| {
                 let name = stat[stat.find('(').expect("a name") + 1..stat.rfind(')').expect("a name")].to_owned();
-                // After the name: state is field 3 of the line, utime 14, stime 15, nice 19.
+                // After the name: state is field 3 of the line, nice 19.
                 let fields: Vec<&str> = stat[stat.rfind(')').expect("a name") + 2..].split_whitespace().collect();
-                let cpu_ticks = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
                 let id = stat[..stat.find(' ').expect("an id")].parse().unwrap();
-                ServerThread { id, name, nice: fields[16].parse().unwrap(), cpu_ticks }
+                ServerThread { id, name, nice: fields[16].parse().unwrap() }
             })
             .collect()
     }

@@ -21,8 +21,8 @@ use crate::{
     api, auth,
     config::{Config, ConfigError},
     service::{
-        AppState, SharedState, metrics::Metrics, retention, rules::RuleRunner, shadow::ShadowRunner,
-        tenant_slots::TenantSlots, throttle::Throttle,
+        AppState, SharedState, engine_work::EngineWork, metrics::Metrics, retention, rules::RuleRunner,
+        shadow::ShadowRunner, tenant_slots::TenantSlots, throttle::Throttle,
     },
 };
 
@@ -102,7 +102,7 @@ pub async fn open(config: Config) -> Result<SharedState, ServerError> {
             TenantSlots::new(config.max_evaluations_per_tenant, config.engine.timeout.saturating_mul(2)),
         )
         .with_tenant_compiles(config.tenant_max_concurrent_compiles)
-        .with_module_thread_nice(config.module_thread_nice),
+        .with_engine_work(EngineWork::demoted_after(config.demote_engine_work_after)),
         shadow: ShadowRunner::new(config.shadow_max_in_flight),
         throttle: Throttle::new(config.auth_failures_per_minute, config.token_requests_per_minute),
         metrics,

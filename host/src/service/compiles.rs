@@ -9,9 +9,8 @@ use std::{num::NonZeroUsize, sync::Arc, time::Duration};
 
 use muster_engine::{Engine, LoadError, RuleModule};
 
-use super::engine_work;
+use super::engine_work::EngineWork;
 use super::tenant_slots::TenantSlots;
-use crate::config::Nice;
 
 /// Who was too busy to compile a module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,14 +67,13 @@ impl TenantCompiles {
         Self { slots: TenantSlots::new(per_tenant, wait) }
     }
 
-    /// Loads `wasm` with `engine` in one of `tenant`'s slots, off the async workers at nice
-    /// value `nice`.
+    /// Loads `wasm` with `engine` in one of `tenant`'s slots, off the async workers (`work`).
     pub async fn load(
         &self,
         engine: &Arc<Engine>,
         tenant: &str,
         wasm: Vec<u8>,
-        nice: Nice,
+        work: &EngineWork,
     ) -> Result<RuleModule, CompileError> {
         let permit = self.slots.acquire(tenant).await.map_err(|no_slot| CompileError::TenantBusy {
             tenant: no_slot.tenant,
@@ -84,7 +82,7 @@ impl TenantCompiles {
         })?;
         let engine = Arc::clone(engine);
         // The permit goes into the engine, which keeps it until the compiler really finishes.
-        engine_work::run(nice, move || engine.load_holding(&wasm, permit))
+        work.run(move || engine.load_holding(&wasm, permit))
             .await
             .map_err(|e| CompileError::Task(e.to_string()))?
             .map_err(CompileError::Refused)

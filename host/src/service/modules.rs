@@ -9,7 +9,6 @@ use serde_json::Value;
 use super::{
     SharedState,
     access::Caller,
-    engine_work,
     error::{ServiceError, SettingsRefusal},
     now_millis,
     settings_schema::{NamedOrganization, organizations_named},
@@ -61,25 +60,28 @@ pub async fn upload(
     let settings = serde_json::to_string(&document).map_err(ServiceError::internal)?;
     let module = state.rules.load_module(&realm.tenant_id, wasm.clone()).await.map_err(ServiceError::from_compile)?;
     let checked_settings = settings.clone();
-    let (wasm, digest, prepared, settings_schema) = engine_work::run(state.rules.module_thread_nice(), move || {
-        let entries = module.entries();
-        let provides = match kind {
-            RuleKind::User => entries.user_rules,
-            RuleKind::Group => entries.group_rules,
-        };
-        if !provides {
-            return Err(ServiceError::InvalidValue(format!(
-                "module refused: it exports no {} rules (`muster_{}_rules`)",
-                kind.as_str(),
-                kind.as_str()
-            )));
-        }
-        let settings_schema = published_schema(&module)?;
-        let prepared = module.prepare_settings(checked_settings.as_bytes()).map_err(settings_refused)?;
-        Ok((wasm, module.digest().to_owned(), prepared.0, settings_schema))
-    })
-    .await
-    .map_err(ServiceError::internal)??;
+    let (wasm, digest, prepared, settings_schema) = state
+        .rules
+        .engine_work()
+        .run(move || {
+            let entries = module.entries();
+            let provides = match kind {
+                RuleKind::User => entries.user_rules,
+                RuleKind::Group => entries.group_rules,
+            };
+            if !provides {
+                return Err(ServiceError::InvalidValue(format!(
+                    "module refused: it exports no {} rules (`muster_{}_rules`)",
+                    kind.as_str(),
+                    kind.as_str()
+                )));
+            }
+            let settings_schema = published_schema(&module)?;
+            let prepared = module.prepare_settings(checked_settings.as_bytes()).map_err(settings_refused)?;
+            Ok((wasm, module.digest().to_owned(), prepared.0, settings_schema))
+        })
+        .await
+        .map_err(ServiceError::internal)??;
     if let Some(schema) = &settings_schema
         && !realm.create_organizations
     {

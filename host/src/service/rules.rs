@@ -14,12 +14,11 @@ use muster_wire::{Context, User};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::compiles::{CompileError, TenantCompiles};
-use super::engine_work;
+use super::engine_work::EngineWork;
 use super::metrics::{EvaluationLabels, Metrics, TriggerLabels};
 use super::module_cache::ModuleCache;
 use super::ports::ModuleStore;
 use super::tenant_slots::{NoSlot, TenantSlots};
-use crate::config::Nice;
 use crate::decision::{
     evaluator::{self, EvaluationError, FailedRules, LoadedModule, RealmRules},
     outcome::{ModuleRef, RealmOutcome},
@@ -174,8 +173,8 @@ pub struct RuleRunner {
     metrics: Arc<Metrics>,
     /// Each tenant's share of the evaluations running at once.
     slots: TenantSlots,
-    /// The priority engine work runs at.
-    nice: Nice,
+    /// Where evaluations and compiles run.
+    work: EngineWork,
 }
 
 impl RuleRunner {
@@ -198,20 +197,19 @@ impl RuleRunner {
             versions: Mutex::new(LruCache::new(versions)),
             metrics,
             slots,
-            nice: Nice::default(),
+            work: EngineWork::undemoted(),
         }
     }
 
-    /// The same runner, running evaluations and compiles at nice value `nice`
-    /// ([`engine_work`]).
-    pub fn with_module_thread_nice(mut self, nice: Nice) -> Self {
-        self.nice = nice;
+    /// The same runner, running evaluations and compiles as `work` says (demoted once long).
+    pub fn with_engine_work(mut self, work: EngineWork) -> Self {
+        self.work = work;
         self
     }
 
-    /// The nice value engine work runs at.
-    pub fn module_thread_nice(&self) -> Nice {
-        self.nice
+    /// Where engine work runs.
+    pub fn engine_work(&self) -> &EngineWork {
+        &self.work
     }
 
     /// The same runner, loading at most `per_tenant` modules of one tenant at a time.
@@ -228,7 +226,7 @@ impl RuleRunner {
     /// Loads (validates and compiles, or finds in the disk cache) `wasm` for `tenant`, in one of
     /// the tenant's compile slots: every load the service makes goes through here.
     pub async fn load_module(&self, tenant: &str, wasm: Vec<u8>) -> Result<RuleModule, CompileError> {
-        self.compiles.load(&self.engine, tenant, wasm, self.nice).await
+        self.compiles.load(&self.engine, tenant, wasm, &self.work).await
     }
 
     /// A stored module version (immutable, so cached).
@@ -284,7 +282,7 @@ impl RuleRunner {
     ) -> Result<RealmOutcome, RulesError> {
         let result = match self.load(store, realm, selection).await {
             Ok(rules) => match self.slots.acquire(&realm.tenant_id).await {
-                Ok(slot) => evaluate_blocking(rules, context.clone(), user.clone(), slot, self.nice).await,
+                Ok(slot) => evaluate_blocking(&self.work, rules, context.clone(), user.clone(), slot).await,
                 Err(no_slot) => Err(no_slot.into()),
             },
             Err(error) => Err(error),
@@ -348,16 +346,16 @@ impl RuleRunner {
     }
 }
 
-/// Runs the pure evaluator off the async workers, at nice value `nice` ([`engine_work`]),
-/// holding the tenant's `slot` until it is done, even if the caller stops waiting.
+/// Runs the pure evaluator off the async workers ([`EngineWork`]), holding the tenant's `slot`
+/// until it is done, even if the caller stops waiting.
 async fn evaluate_blocking(
+    work: &EngineWork,
     rules: RealmRules,
     context: Context,
     user: User,
     slot: OwnedSemaphorePermit,
-    nice: Nice,
 ) -> Result<RealmOutcome, RulesError> {
-    engine_work::run(nice, move || {
+    work.run(move || {
         let outcome = evaluator::evaluate(&rules, &context, &user);
         drop(slot);
         outcome
