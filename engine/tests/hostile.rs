@@ -1316,14 +1316,11 @@ fn the_stock_policies_load_with_a_tenth_of_the_shape_limits() {
     let defaults = Limits::default();
     let tight = Limits {
         max_functions: defaults.max_functions / 10,
-        // A fifth for the code and the blocks: the stock modules carry their settings schema's
-        // generator (schemars) since they publish one, and user_rules grew past a tenth of both
-        // (~290 KB of code, ~5,000 blocks). Back to a tenth once the schema is built natively.
-        max_code_bytes: defaults.max_code_bytes / 5,
+        max_code_bytes: defaults.max_code_bytes / 10,
         max_function_body_bytes: defaults.max_function_body_bytes / 10,
         max_nesting_depth: defaults.max_nesting_depth / 10,
         max_blocks_per_function: defaults.max_blocks_per_function / 10,
-        max_blocks: defaults.max_blocks / 5,
+        max_blocks: defaults.max_blocks / 10,
         max_locals_per_function: defaults.max_locals_per_function / 10,
         ..limits()
     };

@@ -69,12 +69,13 @@ pub mod prelude {
 ///
 /// `export!(MyPolicy { user_rules })`, `export!(MyPolicy { group_rules })` or
 /// `export!(MyPolicy { user_rules, group_rules })`. Settings preparation, the ABI version and the
-/// allocator are always exported. Add `settings_schema` (with the SDK's `schema` feature, and
-/// `MyPolicy::Settings: JsonSchema`) to publish the settings' JSON Schema (module `schema`).
+/// allocator are always exported. Add `settings_schema = include_str!("../settings.schema.json")`
+/// to publish the settings' JSON Schema, as text generated natively (module `schema`, feature
+/// `schema`): the module serves the text and carries no generator.
 /// Expands to nothing unless compiling for `wasm32`.
 #[macro_export]
 macro_rules! export {
-    ($policy:ty { $($entry:ident),+ $(,)? }) => {
+    ($policy:ty { $($entry:ident $(= $value:expr)?),+ $(,)? }) => {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             #[global_allocator]
@@ -95,7 +96,7 @@ macro_rules! export {
                 $crate::ffi::call(ptr, len, $crate::runtime::prepare_settings::<$policy>)
             }
 
-            $( $crate::export!(@entry $policy, $entry); )+
+            $( $crate::export!(@entry $policy, $entry $(= $value)?); )+
         };
     };
     (@entry $policy:ty, user_rules) => {
@@ -104,10 +105,10 @@ macro_rules! export {
             $crate::ffi::call(ptr, len, $crate::runtime::user_rules::<$policy>)
         }
     };
-    (@entry $policy:ty, settings_schema) => {
+    (@entry $policy:ty, settings_schema = $schema:expr) => {
         #[unsafe(no_mangle)]
         extern "C" fn muster_settings_schema(ptr: i32, len: i32) -> i64 {
-            $crate::ffi::call(ptr, len, $crate::runtime::settings_schema::<$policy>)
+            $crate::ffi::call(ptr, len, |_| $crate::runtime::settings_schema($schema))
         }
     };
     (@entry $policy:ty, group_rules) => {

@@ -14,14 +14,10 @@ pub fn prepare_settings<P: Policy>(json: &[u8]) -> Vec<u8> {
     respond(settings::prepare::<P>(json).map_err(GuestError::Settings), Vec::new())
 }
 
-/// Answers `Response<String>` with the JSON Schema of the policy's settings (the request is
-/// empty and ignored).
-#[cfg(feature = "schema")]
-pub fn settings_schema<P: Policy>(_request: &[u8]) -> Vec<u8>
-where
-    P::Settings: crate::schema::JsonSchema,
-{
-    respond(Ok(crate::schema::settings_schema::<P>()), Vec::new())
+/// Answers `Response<String>` with `schema`, the JSON Schema of the policy's settings as JSON
+/// text (generated natively: [`crate::export!`]).
+pub fn settings_schema(schema: &str) -> Vec<u8> {
+    respond(Ok(schema.to_owned()), Vec::new())
 }
 
 /// Evaluates user rules on an encoded [`UserRequest`]; answers `Response<UserDecision>`.

@@ -22,16 +22,21 @@
 //! #         UserDecision::organization(&s.organization)
 //! #     }
 //! # }
-//! muster_guest::export!(Everyone { user_rules, settings_schema });
-//!
+//! // The crate's own test keeps `settings.schema.json` equal to what the types say:
+//! // schema::assert_published::<Everyone>(concat!(env!("CARGO_MANIFEST_DIR"), "/settings.schema.json"));
 //! let published: serde_json::Value = serde_json::from_str(&schema::settings_schema::<Everyone>()).unwrap();
 //! assert_eq!(published["properties"]["organization"]["x-muster-organization"], true);
 //! ```
 //!
-//! `settings_schema` in [`export!`](crate::export) exports it as `muster_settings_schema`; the
-//! host stores it with each version and serves it with the version. Fields marked with
-//! [`organization`] name organizations of the tenant: the host refuses settings that name one
-//! the tenant does not have.
+//! The schema is generated natively, never inside the module (a generator would grow the module
+//! by half): a test of the policy crate calls [`assert_published`], which keeps a committed
+//! `settings.schema.json` equal to the types (`MUSTER_UPDATE_SCHEMA=1 cargo test` rewrites it),
+//! and `export!(Everyone { user_rules, settings_schema = include_str!("../settings.schema.json") })`
+//! exports that text as `muster_settings_schema`. The host stores it with each version and
+//! serves it with the version. Fields marked with [`organization`] name organizations of the
+//! tenant: the host refuses settings that name one the tenant does not have.
+
+use std::path::Path;
 
 pub use schemars::{self, JsonSchema, Schema};
 
@@ -45,12 +50,45 @@ pub fn organization(schema: &mut Schema) {
     schema.insert(ORGANIZATION_KEYWORD.to_owned(), true.into());
 }
 
-/// The JSON Schema of `P::Settings`, as JSON text: what `muster_settings_schema` answers.
+/// The environment variable that makes [`assert_published`] write the schema file.
+pub const UPDATE_VARIABLE: &str = "MUSTER_UPDATE_SCHEMA";
+
+/// The JSON Schema of `P::Settings`, as pretty-printed JSON text ending in a newline: what the
+/// policy's `settings.schema.json` holds and `muster_settings_schema` answers.
 pub fn settings_schema<P: Policy>() -> String
 where
     P::Settings: JsonSchema,
 {
-    schemars::schema_for!(P::Settings).as_value().to_string()
+    let schema = schemars::schema_for!(P::Settings);
+    let mut text = serde_json::to_string_pretty(schema.as_value()).expect("a JSON value prints");
+    text.push('\n');
+    text
+}
+
+/// Asserts that the file at `path` holds [`settings_schema`] of `P`, for a test of the policy
+/// crate whose module publishes that file; with `MUSTER_UPDATE_SCHEMA=1` in the environment it
+/// writes the file instead.
+///
+/// # Panics
+///
+/// When the file is missing or stale (saying how to regenerate it), or cannot be written.
+pub fn assert_published<P: Policy>(path: impl AsRef<Path>)
+where
+    P::Settings: JsonSchema,
+{
+    let path = path.as_ref();
+    let generated = settings_schema::<P>();
+    if std::env::var_os(UPDATE_VARIABLE).is_some_and(|value| value == "1") {
+        std::fs::write(path, &generated).unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
+        return;
+    }
+    let published = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        published == generated,
+        "{} does not hold the settings' schema as the types now say: run `{UPDATE_VARIABLE}=1 cargo test` \
+         in the policy crate and commit the file",
+        path.display()
+    );
 }
 
 impl JsonSchema for crate::Regex {
@@ -110,9 +148,24 @@ mod tests {
     }
 
     #[test]
-    fn the_runtime_answers_the_schema_as_a_response() {
+    fn the_runtime_answers_the_published_text_as_a_response() {
+        let text = settings_schema::<Marked>();
         let response: muster_wire::Response<String> =
-            muster_wire::codec::decode(&crate::runtime::settings_schema::<Marked>(&[])).unwrap();
-        assert_eq!(response.result.unwrap(), settings_schema::<Marked>());
+            muster_wire::codec::decode(&crate::runtime::settings_schema(&text)).unwrap();
+        assert_eq!(response.result.unwrap(), text);
+    }
+
+    #[test]
+    fn a_published_file_is_checked_against_the_types() {
+        let dir = std::env::temp_dir().join(format!("muster-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("settings.schema.json");
+        std::fs::write(&file, settings_schema::<Marked>()).unwrap();
+        assert_published::<Marked>(&file);
+        std::fs::write(&file, "{}\n").unwrap();
+        let stale = std::panic::catch_unwind(|| assert_published::<Marked>(&file)).unwrap_err();
+        let message = stale.downcast_ref::<String>().unwrap();
+        assert!(message.contains("MUSTER_UPDATE_SCHEMA=1 cargo test"), "{message}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -112,7 +112,7 @@ impl UserRules for Contractors {
     }
 }
 
-muster_guest::export!(Contractors { user_rules, settings_schema });
+muster_guest::export!(Contractors { user_rules, settings_schema = include_str!("../settings.schema.json") });
 
 #[cfg(test)]
 mod tests {
@@ -178,5 +178,13 @@ mod tests {
         let mut bad = settings();
         bad.contractors.clear();
         assert_eq!(Contractors::validate_settings(&bad).unwrap_err().path, "contractors");
+    }
+
+    #[test]
+    fn the_published_settings_schema_is_the_settings_types_schema() {
+        muster_guest::schema::assert_published::<Contractors>(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/settings.schema.json"
+        ));
     }
 }

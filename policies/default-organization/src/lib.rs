@@ -48,4 +48,17 @@ impl GroupRules for DefaultOrganization {
     }
 }
 
-muster_guest::export!(DefaultOrganization { user_rules, group_rules, settings_schema });
+muster_guest::export!(DefaultOrganization { user_rules, group_rules, settings_schema = include_str!("../settings.schema.json") });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_published_settings_schema_is_the_settings_types_schema() {
+        muster_guest::schema::assert_published::<DefaultOrganization>(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/settings.schema.json"
+        ));
+    }
+}

@@ -84,7 +84,7 @@ impl GroupRules for GroupRulesPolicy {
     }
 }
 
-muster_guest::export!(GroupRulesPolicy { group_rules, settings_schema });
+muster_guest::export!(GroupRulesPolicy { group_rules, settings_schema = include_str!("../settings.schema.json") });
 
 #[cfg(test)]
 mod tests;

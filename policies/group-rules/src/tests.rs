@@ -101,3 +101,11 @@ fn at_most_a_thousand_rules() {
     settings.rules.push(rule(1000));
     assert_eq!(settings::validate(&settings).unwrap_err().path, "rules");
 }
+
+#[test]
+fn the_published_settings_schema_is_the_settings_types_schema() {
+    muster_guest::schema::assert_published::<GroupRulesPolicy>(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/settings.schema.json"
+    ));
+}

@@ -136,7 +136,7 @@ fn organization(settings: &Settings, evaluator: &mut Evaluator<'_>) -> UserDecis
     }
 }
 
-muster_guest::export!(UserRulesPolicy { user_rules, settings_schema });
+muster_guest::export!(UserRulesPolicy { user_rules, settings_schema = include_str!("../settings.schema.json") });
 
 #[cfg(test)]
 mod tests;

@@ -228,3 +228,11 @@ fn at_most_a_thousand_rules_and_group_entries() {
         ("rules", "holds 1001 entries; at most 1000 are allowed")
     );
 }
+
+#[test]
+fn the_published_settings_schema_is_the_settings_types_schema() {
+    muster_guest::schema::assert_published::<UserRulesPolicy>(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/settings.schema.json"
+    ));
+}
