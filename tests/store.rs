@@ -12,8 +12,8 @@ use db::TestDb;
 use muster_store::{
     ApiKey, ApplyDecision, Audit, AuditFilter, AuditNote, DecisionFilter, DecisionRecord, FailedEvaluation,
     GroupMember, KeyKind, MembersChange, MembershipChange, Millis, NewModuleVersion, Organization, ProviderGroupMark,
-    Realm, RuleKind, ScimCredential, ScimGroup, ScimGroupChange, ScimToken, Session, Store, StoreError, Tenant,
-    UserRecord, UserStatus,
+    Realm, RealmChange, RuleKind, ScimCredential, ScimGroup, ScimGroupChange, ScimToken, Session, Store, StoreError,
+    Tenant, UserRecord, UserStatus,
 };
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -443,11 +443,11 @@ async fn organizations_and_realms(db: &TestDb) {
     let ids: Vec<String> = store.list_realms("acme").await.unwrap().into_iter().map(|r| r.id).collect();
     assert_eq!(ids, ["entra", "okta"]);
 
-    store.set_default_organization("acme", "entra", Some("acme".into()), &by("mk_admin")).await.unwrap();
+    store.update_realm("acme", "entra", &default_organization(Some("acme".into())), &by("mk_admin")).await.unwrap();
     assert_eq!(store.get_realm("acme", "entra").await.unwrap().unwrap().default_organization.as_deref(), Some("acme"));
-    store.set_default_organization("acme", "entra", None, &by("mk_admin")).await.unwrap();
+    store.update_realm("acme", "entra", &default_organization(None), &by("mk_admin")).await.unwrap();
     assert_eq!(store.get_realm("acme", "entra").await.unwrap().unwrap().default_organization, None);
-    assert_not_found(store.set_default_organization("acme", "saml", None, &by("mk_admin")).await);
+    assert_not_found(store.update_realm("acme", "saml", &default_organization(None), &by("mk_admin")).await);
 
     let log = audit_log(store, "acme").await;
     assert_eq!(
@@ -739,14 +739,50 @@ async fn organizations_are_checked_when_a_decision_is_applied(db: &TestDb) {
 
     // The realm's setting is stored and audited.
     assert!(!store.get_realm("acme", "entra").await.unwrap().unwrap().create_organizations);
-    store.set_create_organizations("acme", "entra", true, &by("mk_a")).await.unwrap();
+    store
+        .update_realm(
+            "acme",
+            "entra",
+            &RealmChange { create_organizations: Some(true), ..RealmChange::default() },
+            &by("mk_a"),
+        )
+        .await
+        .unwrap();
     assert!(store.get_realm("acme", "entra").await.unwrap().unwrap().create_organizations);
     let last = audit_log(store, "acme").await.pop().unwrap();
     assert_eq!(
         (last.action.as_str(), details(&last)["create_organizations"].clone()),
         ("realm.updated", serde_json::json!(true))
     );
-    assert_not_found(store.set_create_organizations("acme", "saml", true, &by("mk_a")).await);
+    assert_not_found(
+        store
+            .update_realm(
+                "acme",
+                "saml",
+                &RealmChange { create_organizations: Some(true), ..RealmChange::default() },
+                &by("mk_a"),
+            )
+            .await,
+    );
+    // Both at once: one transaction, one audit entry naming both; nothing named: nothing written.
+    let both = RealmChange { default_organization: Some(Some("acme".into())), create_organizations: Some(false) };
+    store.update_realm("acme", "entra", &both, &by("mk_a")).await.unwrap();
+    let entries = audit_log(store, "acme").await.len();
+    store.update_realm("acme", "entra", &RealmChange::default(), &by("mk_a")).await.unwrap();
+    let log = audit_log(store, "acme").await;
+    assert_eq!(log.len(), entries, "the empty change wrote nothing");
+    let last = log.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), details(last)),
+        ("realm.updated", serde_json::json!({"default_organization": "acme", "create_organizations": false}))
+    );
+    let realm = store.get_realm("acme", "entra").await.unwrap().unwrap();
+    assert_eq!((realm.default_organization.as_deref(), realm.create_organizations), (Some("acme"), false));
+}
+
+/// A realm change setting (or, with `None`, clearing) only the default organization.
+fn default_organization(organization: Option<String>) -> RealmChange {
+    RealmChange { default_organization: Some(organization), ..RealmChange::default() }
 }
 
 async fn apply_decision_writes_everything_or_nothing(db: &TestDb) {
@@ -1045,7 +1081,11 @@ async fn audit_seq_is_strictly_increasing_under_concurrent_writers(db: &TestDb) 
                             )
                             .await
                     }
-                    4 => store.set_default_organization("acme", "entra", Some(format!("org-{n}")), &audit).await,
+                    4 => {
+                        store
+                            .update_realm("acme", "entra", &default_organization(Some(format!("org-{n}"))), &audit)
+                            .await
+                    }
                     _ => {
                         let new = module("acme", "entra", RuleKind::User, wasm(n as u32));
                         store.insert_module_version(new, &audit).await.map(drop)
@@ -1272,10 +1312,10 @@ async fn tenants_are_isolated(db: &TestDb) {
         .await
         .unwrap();
     store.save_organization("b", &Organization { id: "org".into(), name: "B's".into() }, &by("mk_b")).await.unwrap();
-    store.set_default_organization("b", "entra", Some("org".into()), &by("mk_b")).await.unwrap();
+    store.update_realm("b", "entra", &default_organization(Some("org".into())), &by("mk_b")).await.unwrap();
     // Writes against a tenant that does not exist are NotFound.
     assert_not_found(store.activate("c", "entra", RuleKind::User, version, &by("mk_c")).await);
-    assert_not_found(store.set_default_organization("c", "entra", None, &by("mk_c")).await);
+    assert_not_found(store.update_realm("c", "entra", &default_organization(None), &by("mk_c")).await);
 
     // A is untouched.
     assert_eq!(store.get_key("mk_a").await.unwrap().unwrap().revoked_at, None);

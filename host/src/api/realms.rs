@@ -16,7 +16,7 @@ use super::{
 };
 use crate::service::{AppState, SharedState, now_millis};
 use muster_store::{
-    Audit,
+    Audit, RealmChange,
     model::{Organization, Realm},
 };
 
@@ -121,13 +121,14 @@ pub async fn update(
     ApiJson(body): ApiJson<RealmUpdate>,
 ) -> Result<Json<Realm>, ApiError> {
     let audit = Audit { actor: caller.actor(), at: now_millis() };
-    if let Some(organization) = body.default_organization {
+    if let Some(organization) = &body.default_organization {
         check_organization(&state, &realm.tenant_id, organization.as_deref()).await?;
-        state.store.set_default_organization(&realm.tenant_id, &realm.id, organization, &audit).await?;
     }
-    if let Some(create) = body.create_organizations {
-        state.store.set_create_organizations(&realm.tenant_id, &realm.id, create, &audit).await?;
-    }
+    let change = RealmChange {
+        default_organization: body.default_organization,
+        create_organizations: body.create_organizations,
+    };
+    state.store.update_realm(&realm.tenant_id, &realm.id, &change, &audit).await?;
     Ok(Json(reload(&state, &realm).await?))
 }
 

@@ -31,7 +31,7 @@ pub fn organizations_named(schema: &Value, settings: &Value) -> Vec<NamedOrganiz
     found
 }
 
-fn walk(root: &Value, schemas: &[&Value], value: &Value, path: String, found: &mut Vec<NamedOrganization>) {
+fn walk<'a>(root: &'a Value, schemas: &[&'a Value], value: &Value, path: String, found: &mut Vec<NamedOrganization>) {
     let mut applicable = Vec::new();
     for schema in schemas {
         expand(root, schema, 0, &mut applicable);
@@ -56,32 +56,38 @@ fn walk(root: &Value, schemas: &[&Value], value: &Value, path: String, found: &m
     match value {
         Value::Object(fields) => {
             for (key, child) in fields {
-                let children: Vec<&Value> = applicable
-                    .iter()
-                    .filter_map(|schema| {
-                        schema.get("properties").and_then(|p| p.get(key)).or_else(|| schema.get("additionalProperties"))
-                    })
-                    .collect();
-                if !children.is_empty() {
-                    let path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
-                    walk(root, &children, child, path, found);
-                }
+                let path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                let field = |schema: &'a Value| {
+                    schema.get("properties").and_then(|p| p.get(key)).or_else(|| schema.get("additionalProperties"))
+                };
+                descend(root, &applicable, field, child, path, found);
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                let children: Vec<&Value> = applicable
-                    .iter()
-                    .filter_map(|schema| {
-                        schema.get("prefixItems").and_then(|p| p.get(i)).or_else(|| schema.get("items"))
-                    })
-                    .collect();
-                if !children.is_empty() {
-                    walk(root, &children, item, format!("{path}[{i}]"), found);
-                }
+                let item_schema = |schema: &'a Value| {
+                    schema.get("prefixItems").and_then(|p| p.get(i)).or_else(|| schema.get("items"))
+                };
+                descend(root, &applicable, item_schema, item, format!("{path}[{i}]"), found);
             }
         }
         _ => {}
+    }
+}
+
+/// Walks `value` (at `path`) beside what `child` finds in each schema that applies to its
+/// parent; where none describes it, there is nothing to follow.
+fn descend<'a>(
+    root: &'a Value,
+    applicable: &[&'a Value],
+    child: impl Fn(&'a Value) -> Option<&'a Value>,
+    value: &Value,
+    path: String,
+    found: &mut Vec<NamedOrganization>,
+) {
+    let children: Vec<&Value> = applicable.iter().filter_map(|schema| child(schema)).collect();
+    if !children.is_empty() {
+        walk(root, &children, value, path, found);
     }
 }
 

@@ -80,6 +80,7 @@ pub use modules::NewModuleVersion;
 pub use quotas::{ModuleQuotas, QuotaExceeded};
 pub use reports::{GroupMembershipsReport, OrganizationMembers, RuleGroupMembers, ScimGroupMembers};
 pub use scim_groups::{MembersChange, MembershipChange, ScimGroupChange, ScimGroupChanged};
+pub use tenants::RealmChange;
 pub use users::LoginUsers;
 
 /// What the store's methods return.

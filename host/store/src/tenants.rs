@@ -283,51 +283,56 @@ impl Store {
         rows::all(&found, rows::realm)
     }
 
-    /// Sets (or clears) the realm's default organization (audited `realm.updated`). `NotFound` if
-    /// the tenant has no such realm. Whether the organization exists is the caller's check.
-    pub async fn set_default_organization(
-        &self,
-        tenant: &str,
-        realm: &str,
-        organization: Option<String>,
-        audit: &Audit,
-    ) -> Result<()> {
+    /// Changes the realm's settings that `change` names, in one transaction, audited as one
+    /// `realm.updated` naming what changed (a change naming nothing writes nothing). `NotFound`
+    /// if the tenant has no such realm. Whether an organization exists is the caller's check.
+    pub async fn update_realm(&self, tenant: &str, realm: &str, change: &RealmChange, audit: &Audit) -> Result<()> {
         let mut tx = self.write().await?;
         tx.lock_tenant(tenant).await?;
-        let done = sqlx::query("UPDATE realms SET default_organization = $1 WHERE tenant_id = $2 AND id = $3")
-            .bind(organization.as_deref())
+        let found = sqlx::query("SELECT 1 FROM realms WHERE tenant_id = $1 AND id = $2")
             .bind(tenant)
             .bind(realm)
-            .execute(tx.conn())
+            .fetch_optional(tx.conn())
             .await?;
-        if done.rows_affected() == 0 {
+        if found.is_none() {
             return Err(no_realm(tenant, realm));
         }
-        let details = json!({ "default_organization": organization });
-        audit::append(tx.conn(), tenant, audit, vec![Event::new("realm.updated", format!("realm/{realm}"), details)])
-            .await?;
+        let mut details = serde_json::Map::new();
+        if let Some(organization) = &change.default_organization {
+            sqlx::query("UPDATE realms SET default_organization = $1 WHERE tenant_id = $2 AND id = $3")
+                .bind(organization.as_deref())
+                .bind(tenant)
+                .bind(realm)
+                .execute(tx.conn())
+                .await?;
+            details.insert("default_organization".into(), json!(organization));
+        }
+        if let Some(create) = change.create_organizations {
+            sqlx::query("UPDATE realms SET create_organizations = $1 WHERE tenant_id = $2 AND id = $3")
+                .bind(i64::from(create))
+                .bind(tenant)
+                .bind(realm)
+                .execute(tx.conn())
+                .await?;
+            details.insert("create_organizations".into(), json!(create));
+        }
+        if details.is_empty() {
+            return Ok(());
+        }
+        let event = Event::new("realm.updated", format!("realm/{realm}"), details.into());
+        audit::append(tx.conn(), tenant, audit, vec![event]).await?;
         tx.commit().await
     }
+}
 
-    /// Sets whether the realm's decisions create the organizations they name that the tenant
-    /// does not have (audited `realm.updated`). `NotFound` if the tenant has no such realm.
-    pub async fn set_create_organizations(&self, tenant: &str, realm: &str, create: bool, audit: &Audit) -> Result<()> {
-        let mut tx = self.write().await?;
-        tx.lock_tenant(tenant).await?;
-        let done = sqlx::query("UPDATE realms SET create_organizations = $1 WHERE tenant_id = $2 AND id = $3")
-            .bind(i64::from(create))
-            .bind(tenant)
-            .bind(realm)
-            .execute(tx.conn())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(no_realm(tenant, realm));
-        }
-        let details = json!({ "create_organizations": create });
-        audit::append(tx.conn(), tenant, audit, vec![Event::new("realm.updated", format!("realm/{realm}"), details)])
-            .await?;
-        tx.commit().await
-    }
+/// What [`Store::update_realm`] changes: each field given is set, each left `None` stays.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RealmChange {
+    /// The default organization: `Some(None)` clears it.
+    pub default_organization: Option<Option<String>>,
+    /// Whether the realm's decisions create the organizations they name that the tenant does
+    /// not have.
+    pub create_organizations: Option<bool>,
 }
 
 /// A retention of at least one day, or none.
