@@ -90,6 +90,8 @@ fn health_and_tenants(server: &TestServer) {
     assert_eq!(health["status"], "ok");
     let store = if server.options().database.is_some() { "postgres" } else { "sqlite" };
     assert_eq!(health["store"], store, "{health}");
+    let (status, ready) = server.get("/readyz", None);
+    assert_eq!((status, &ready["status"], &ready["store"]), (200, &json!("ready"), &json!(store)), "{ready}");
 
     let (status, created) = server.post("/v1/tenants", OPERATOR, &json!({"id": "acme", "name": "ACME Corp"}));
     assert_eq!(status, 201, "{created}");

@@ -55,6 +55,7 @@ fn routes(state: SharedState) -> Router {
     let module = "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}";
     Router::new()
         .route("/healthz", get(health::health))
+        .route("/readyz", get(health::ready))
         .route("/openapi.json", get(openapi::document))
         .route("/metrics", get(metrics::render))
         .route("/v1/tenants", post(tenants::create).get(tenants::list))

@@ -21,8 +21,8 @@ use crate::{
     api, auth,
     config::{Config, ConfigError},
     service::{
-        AppState, SharedState, engine_work::EngineWork, metrics::Metrics, retention, rules::RuleRunner,
-        shadow::ShadowRunner, tenant_slots::TenantSlots, throttle::Throttle,
+        AppState, SharedState, engine_work::EngineWork, metrics::Metrics, readiness::Readiness, retention,
+        rules::RuleRunner, shadow::ShadowRunner, tenant_slots::TenantSlots, throttle::Throttle,
     },
 };
 
@@ -106,6 +106,7 @@ pub async fn open(config: Config) -> Result<SharedState, ServerError> {
         shadow: ShadowRunner::new(config.shadow_max_in_flight),
         throttle: Throttle::new(config.auth_failures_per_minute, config.token_requests_per_minute),
         metrics,
+        readiness: Readiness::default(),
         operator_token_sha256,
         config: Arc::new(config),
     }))

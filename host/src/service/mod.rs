@@ -13,6 +13,7 @@ pub mod modules;
 pub mod ports;
 pub mod preview;
 pub mod provisioning;
+pub mod readiness;
 pub mod retention;
 pub mod retry;
 pub mod rules;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Rate limits on authentication and on the token endpoint.
     pub throttle: throttle::Throttle,
+    /// The last answer of the readiness probe (`GET /readyz`).
+    pub readiness: readiness::Readiness,
     /// SHA-256 of the operator token (`MUSTER_OPERATOR_TOKEN`), if one is configured.
     pub operator_token_sha256: Option<String>,
     /// The operational knobs (lifetimes, limits, concurrency) the service runs with.

@@ -238,6 +238,12 @@ impl Store {
         }
     }
 
+    /// Asks the database the simplest question (`SELECT 1`): whether it answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Closes every pooled connection, waiting for those in use to come back (graceful shutdown).
     pub async fn close(&self) {
         self.pool.close().await;
