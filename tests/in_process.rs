@@ -281,3 +281,17 @@ fn a_tenant_compiling_gets_429_for_more_while_other_tenants_upload() {
     }
     assert_eq!(stored_versions(&server, &noisy), 1, "only the small module was stored");
 }
+
+#[test]
+fn the_load_floor_is_served_only_where_asked_for() {
+    let login_body = json!({"user_name": "ada@example.com", "email": "ada@example.com", "groups": ["a", "b"]});
+    let without = InProcessServer::start("floor-off", |_| {});
+    let (status, body) = without.post("/floor", None, &login_body);
+    assert_error(status, &body, 404, "not_found");
+
+    let with = InProcessServer::start("floor-on", |config| config.benchmark_floor = true);
+    let (status, body) = with.post("/floor", None, &login_body);
+    assert_eq!((status, body), (200, json!({"status": "ok", "fields": 3})), "read and parsed, without a key");
+    let reply = with.call("POST", "/floor", None, Body::Raw(b"{\"user_na", Some("application/json")));
+    assert_eq!(reply.status, 400, "parsed like any API body: {}", reply.text);
+}

@@ -134,6 +134,11 @@ pub struct Config {
     /// 20-rule evaluation.
     #[serde(deserialize_with = "duration::or_off")]
     pub demote_engine_work_after: Option<Duration>,
+    /// Serve `POST /floor`, the cheapest request with a body (read and parsed as JSON; no key,
+    /// no store, no rules), which `scripts/load-login` drives beside the logins to measure them
+    /// against the HTTP request they ride on. For benchmarks only: it reads bodies of anyone.
+    /// Default `false`.
+    pub benchmark_floor: bool,
     /// Modules of one tenant loaded (compiled) at the same time; another load of the tenant
     /// waits up to `engine.compile_wait` for its turn, then is refused with `429`. Default 1.
     pub tenant_max_concurrent_compiles: NonZeroUsize,
@@ -206,6 +211,7 @@ impl Default for Config {
             max_live_tokens_per_client: MAX_LIVE_TOKENS_PER_CLIENT,
             max_evaluations_per_tenant: evaluations_per_tenant(std::thread::available_parallelism().ok()),
             demote_engine_work_after: Some(Duration::from_millis(5)),
+            benchmark_floor: false,
             tenant_max_concurrent_compiles: TENANT_MAX_CONCURRENT_COMPILES,
             engine: Limits::default(),
         }
@@ -578,6 +584,8 @@ pub struct ConfigArgs {
     max_evaluations_per_tenant: Option<String>,
     #[arg(long, env = "MUSTER_DEMOTE_ENGINE_WORK_AFTER", value_name = "DURATION|off", help = help("Engine work running longer than this drops to the lowest priority until it ends (off: never)", duration::display_or_off(Config::default().demote_engine_work_after)))]
     demote_engine_work_after: Option<String>,
+    #[arg(long, env = "MUSTER_BENCHMARK_FLOOR", value_name = "true|false", help = help("Serve POST /floor, the cheapest request with a body, for load benchmarks (never on a public listener)", Config::default().benchmark_floor))]
+    benchmark_floor: Option<String>,
     #[arg(long, env = "MUSTER_TENANT_MAX_CONCURRENT_COMPILES", value_name = "N", help = help("Modules of one tenant compiled at the same time (another waits up to --engine-compile-wait, then gets 429)", Config::default().tenant_max_concurrent_compiles))]
     tenant_max_concurrent_compiles: Option<String>,
 
@@ -676,6 +684,7 @@ impl ConfigArgs {
         set(&mut c.max_live_tokens_per_client, "max_live_tokens_per_client", &self.max_live_tokens_per_client)?;
         set(&mut c.max_evaluations_per_tenant, "max_evaluations_per_tenant", &self.max_evaluations_per_tenant)?;
         set(&mut c.demote_engine_work_after, "demote_engine_work_after", &self.demote_engine_work_after)?;
+        set(&mut c.benchmark_floor, "benchmark_floor", &self.benchmark_floor)?;
         set(
             &mut c.tenant_max_concurrent_compiles,
             "tenant_max_concurrent_compiles",
@@ -743,6 +752,7 @@ setting_from_str!(
     usize => "a whole number",
     NonZeroU32 => "a whole number, at least 1",
     NonZeroUsize => "a whole number, at least 1",
+    bool => "true or false",
 );
 
 impl Setting for PathBuf {
@@ -988,6 +998,7 @@ mod tests {
             max_live_tokens_per_client: NonZeroU32::new(15).unwrap(),
             max_evaluations_per_tenant: NonZeroUsize::new(16).unwrap(),
             demote_engine_work_after: None,
+            benchmark_floor: true,
             tenant_max_concurrent_compiles: NonZeroUsize::new(3).unwrap(),
             engine: Limits {
                 max_module_bytes: 1000,
@@ -1046,6 +1057,7 @@ mod tests {
         max_live_tokens_per_client = 15
         max_evaluations_per_tenant = 16
         demote_engine_work_after = "off"
+        benchmark_floor = true
         tenant_max_concurrent_compiles = 3
 
         [engine]
@@ -1103,6 +1115,7 @@ mod tests {
         "--max-live-tokens-per-client=15",
         "--max-evaluations-per-tenant=16",
         "--demote-engine-work-after=off",
+        "--benchmark-floor=true",
         "--tenant-max-concurrent-compiles=3",
         "--engine-max-module-bytes=1000",
         "--engine-compile-timeout=3s",
@@ -1164,7 +1177,7 @@ mod tests {
             "scim_redecide_concurrency": 2, "public_url": "HTTPS://muster.example.com",
             "max_connections": 11, "header_read_timeout": "7s", "request_timeout": "8s",
             "max_requests_per_connection": 12, "auth_failures_per_minute": 13, "token_requests_per_minute": 14,
-            "max_live_tokens_per_client": 15, "max_evaluations_per_tenant": 16, "demote_engine_work_after": "off",
+            "max_live_tokens_per_client": 15, "max_evaluations_per_tenant": 16, "demote_engine_work_after": "off", "benchmark_floor": true,
             "tenant_max_concurrent_compiles": 3,
             "engine": {"max_module_bytes": 1000, "compile_timeout": "3s", "max_functions": 11,
                 "max_code_bytes": 17, "max_function_body_bytes": 12, "max_nesting_depth": 13, "max_blocks_per_function": 18, "max_blocks": 19, "max_locals_per_function": 14,

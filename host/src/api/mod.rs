@@ -11,6 +11,7 @@ mod deprovision;
 pub mod error;
 mod evaluate;
 mod extract;
+mod floor;
 mod health;
 mod impact;
 mod keys;
@@ -53,7 +54,10 @@ fn routes(state: SharedState) -> Router {
     let tenant = "/v1/tenants/{tenant}";
     let realm = "/v1/tenants/{tenant}/realms/{realm}";
     let module = "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}";
-    Router::new()
+    // The load floor exists only where asked for (`benchmark_floor`).
+    let floor =
+        if state.config.benchmark_floor { Router::new().route("/floor", post(floor::floor)) } else { Router::new() };
+    floor
         .route("/healthz", get(health::health))
         .route("/readyz", get(health::ready))
         .route("/openapi.json", get(openapi::document))

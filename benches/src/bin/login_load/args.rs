@@ -72,6 +72,13 @@ pub struct Args {
     /// alternately at this interval (uploads a second version first if there is only one).
     #[arg(long, value_parser = parse_duration, requires = "admin_token_file")]
     pub activate_every: Option<Duration>,
+    /// The floor: before the logins, drive `POST /floor` (the server must run with
+    /// `--benchmark-floor=true`: a body read and parsed, no key, no store, no rules) with the same
+    /// bodies, connections, warm-up and duration, and report the logins' throughput as a share of
+    /// it. Both runs are of the same process on the same machine, so the share is the figure to
+    /// compare across machines and runs.
+    #[arg(long)]
+    pub floor: bool,
     /// Shadow mode: before the run, make a second user-rules version (uploaded first if there is
     /// only one) the realm's shadow, so every login also runs it after its answer; ended after
     /// the run. Reports the shadow evaluations of the measured run.

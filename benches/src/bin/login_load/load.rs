@@ -22,6 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use anyhow::Context as _;
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use hyper::{Method, StatusCode, Uri, header::HeaderValue};
@@ -67,6 +68,17 @@ impl Logins {
     fn request_for(&self, user: u64) -> hyper::Request<http_body_util::Full<Bytes>> {
         self.target.request(Method::POST, self.uri.clone(), &self.authorization, self.bodies[user as usize].clone())
     }
+}
+
+/// Runs `connections` connection loops of `requests` to the end of `plan`; what they saw.
+pub async fn run(requests: &Arc<Logins>, connections: u32, plan: Plan, show_errors: usize) -> anyhow::Result<Tally> {
+    let loops: Vec<_> =
+        (0..connections).map(|_| tokio::spawn(connection_loop(Arc::clone(requests), plan, show_errors))).collect();
+    let mut tally = Tally::new(show_errors);
+    for connection in loops {
+        tally.merge(connection.await.context("a connection loop panicked")?);
+    }
+    Ok(tally)
 }
 
 /// Logs every user in once, over `connections` connections, so that the run measures returning
@@ -176,7 +188,7 @@ impl Tally {
 }
 
 /// Runs one connection's loop until `plan.end`; returns its tally.
-pub async fn connection_loop(logins: Arc<Logins>, plan: Plan, sample_limit: usize) -> Tally {
+async fn connection_loop(logins: Arc<Logins>, plan: Plan, sample_limit: usize) -> Tally {
     let mut tally = Tally::new(sample_limit);
     let mut connection: Option<Connection> = None;
     loop {

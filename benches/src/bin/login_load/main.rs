@@ -36,8 +36,8 @@ use crate::{
     churn::Churn,
     cpu::Watch,
     http::{Target, bearer_from_file},
-    load::{Logins, Plan, Tally},
-    report::{CpuUse, ShadowSummary, Summary},
+    load::{Logins, Plan},
+    report::{CpuUse, FloorSummary, ShadowSummary, Summary},
     shadow::Shadow,
 };
 
@@ -64,8 +64,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let target = Target::parse(&args.url)?;
     let authorization = bearer_from_file(&args.token_file)?;
     let uri = target.uri(&format!("/v1/tenants/{}/realms/{}/login", args.tenant, args.realm))?;
-    let bodies = (0..args.users).map(|user| workload::login_body(user, args.groups)).collect();
-    let logins = Arc::new(Logins::new(target.clone(), uri.clone(), authorization.clone(), bodies));
+    let bodies: Vec<_> = (0..args.users).map(|user| workload::login_body(user, args.groups)).collect();
+    let logins = Arc::new(Logins::new(target.clone(), uri.clone(), authorization.clone(), bodies.clone()));
 
     // One login first, so a wrong URL, key or realm fails at once with the server's answer.
     let (status, body) = target
@@ -83,6 +83,19 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         load::prime(&logins, args.connections).await.context("priming failed")?;
         eprintln!("primed: {} users logged in once in {:.1} s", args.users, started.elapsed().as_secs_f64());
     }
+
+    let floor = if args.floor {
+        let floor = Arc::new(Logins::new(target.clone(), target.uri("/floor")?, authorization.clone(), bodies));
+        let tally = load::run(&floor, args.connections, plan_from_now(&args), args.show_errors).await?;
+        anyhow::ensure!(
+            tally.errors.is_empty(),
+            "the floor failed ({:?}): does the server run with --benchmark-floor=true?",
+            tally.errors
+        );
+        Some(tally)
+    } else {
+        None
+    };
 
     let churn = match (&args.admin_token_file, args.activate_every) {
         (Some(admin_token_file), Some(every)) => {
@@ -107,9 +120,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         _ => None,
     };
 
-    let begin = Instant::now();
-    let plan =
-        Plan { begin, measure_from: begin + args.warmup, end: begin + args.warmup + args.duration, rate: args.rate };
+    let plan = plan_from_now(&args);
     let churn = churn.map(|churn| tokio::spawn(churn.run(plan, args.show_errors)));
     let mut watches = vec![Watch::Pid(std::process::id())];
     watches.extend(args.cpu_of.iter().cloned());
@@ -134,13 +145,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             (at, tokio::task::spawn_blocking(move || watches.iter().map(Watch::sample).collect::<Vec<_>>()).await)
         }
     });
-    let connections: Vec<_> = (0..args.connections)
-        .map(|_| tokio::spawn(load::connection_loop(Arc::clone(&logins), plan, args.show_errors)))
-        .collect();
-    let mut tally = Tally::new(args.show_errors);
-    for connection in connections {
-        tally.merge(connection.await.context("a connection loop panicked")?);
-    }
+    let tally = load::run(&logins, args.connections, plan, args.show_errors).await?;
     let churn = match churn {
         Some(task) => Some(task.await.context("the churn task panicked")?),
         None => None,
@@ -176,6 +181,13 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     }
     let mut summary = Summary::new(&args, &tally, churn.as_ref(), cpu);
     summary.shadow = shadow.map(|shadow| ShadowSummary::of(shadow, summary.duration_s));
+    summary.floor = floor.map(|floor| FloorSummary::of(&floor, summary.duration_s, summary.success_rps));
     summary.print(args.json);
     Ok(tally.errors.is_empty() && tally.successes > 0)
+}
+
+/// A run that starts now: its warm-up, its measured part, and (open loop) its rate.
+fn plan_from_now(args: &Args) -> Plan {
+    let begin = Instant::now();
+    Plan { begin, measure_from: begin + args.warmup, end: begin + args.warmup + args.duration, rate: args.rate }
 }

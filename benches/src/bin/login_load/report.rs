@@ -52,6 +52,32 @@ pub struct Summary {
     /// With `--shadow`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shadow: Option<ShadowSummary>,
+    /// With `--floor`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floor: Option<FloorSummary>,
+}
+
+/// The floor run (`--floor`): `POST /floor` with the same bodies and connections.
+#[derive(Serialize)]
+pub struct FloorSummary {
+    /// Answers per second.
+    pub throughput_rps: f64,
+    /// Its latency.
+    pub latency_ms: Percentiles,
+    /// Successful logins per second ÷ floor answers per second.
+    pub login_share: f64,
+}
+
+impl FloorSummary {
+    /// Summarizes a floor run of `seconds` beside logins at `login_rps`.
+    pub fn of(tally: &Tally, seconds: f64, login_rps: f64) -> Self {
+        let throughput_rps = tally.successes as f64 / seconds;
+        FloorSummary {
+            throughput_rps,
+            latency_ms: Percentiles::of(&tally.latency),
+            login_share: login_rps / throughput_rps.max(1e-9),
+        }
+    }
 }
 
 /// CPU time some processes used during the measured run.
@@ -166,6 +192,7 @@ impl Summary {
             }),
             cpu,
             shadow: None,
+            floor: None,
         }
     }
 
@@ -220,6 +247,14 @@ impl Summary {
                 shadow.versions[0],
                 shadow.evaluated_per_s,
                 if results.is_empty() { "none counted".to_owned() } else { results.join(", ") }
+            );
+        }
+        if let Some(floor) = &self.floor {
+            println!(
+                "floor         {:.0} req/s on POST /floor, same bodies and connections: logins at {:.1}% of it; latency {}",
+                floor.throughput_rps,
+                floor.login_share * 100.0,
+                floor.latency_ms.line()
             );
         }
         let cpu: Vec<String> = self
