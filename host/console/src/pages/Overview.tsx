@@ -1,9 +1,12 @@
-// A realm at a glance: its active and shadow versions per kind, its organizations with their
-// active users, and its recent decisions and failures; every other page starts here.
+// A realm at a glance: per kind its active and shadow versions and the newest versions, its
+// organizations with their active users, and its recent decisions and failures; every other
+// page starts here.
 
 import { ok, type Schemas } from "../api/client";
 import { href, useConsole } from "../app";
-import { Empty, ErrorMessage, Loading, formatTime, useLoad , organizationReport } from "../util";
+import { Card } from "../components/Card";
+import { VersionsTable } from "../components/VersionsTable";
+import { Empty, ErrorMessage, Loading, formatTime, organizationReport, useLoad } from "../util";
 
 export function Overview({ realm }: { realm: string }) {
   const { api, tenant } = useConsole();
@@ -13,10 +16,7 @@ export function Overview({ realm }: { realm: string }) {
     () => ok(api.GET("/v1/tenants/{tenant}/organizations", { params: { path: { tenant } } })),
     [tenant],
   );
-  const report = useLoad(
-    () => organizationReport(api, tenant, realm),
-    [realm],
-  );
+  const report = useLoad(() => organizationReport(api, tenant, realm), [realm]);
   const recent = useLoad(
     () =>
       ok(
@@ -41,35 +41,20 @@ export function Overview({ realm }: { realm: string }) {
       <ErrorMessage error={info.error} />
       {info.loading && !info.data && <Loading what="the realm" />}
       {info.data && (
-        <section aria-labelledby="versions-title">
-          <h2 id="versions-title">Rule modules</h2>
-          <div class="scroll">
-          <table class="table" data-testid="versions-summary">
-            <thead>
-              <tr>
-                <th scope="col">kind</th>
-                <th scope="col">active</th>
-                <th scope="col">shadow</th>
-                <th scope="col"></th>
-              </tr>
-            </thead>
-            <tbody>
-              <VersionRow realm={realm} kind="user" label="User rules" active={info.data.user_rules_version} shadow={info.data.shadow_user_rules_version} />
-              <VersionRow realm={realm} kind="group" label="Group rules" active={info.data.group_rules_version} shadow={info.data.shadow_group_rules_version} />
-            </tbody>
-          </table>
+        <>
+          <div class="columns">
+            <ModuleCard realm={realm} kind="user" label="User rules" active={info.data.user_rules_version} shadow={info.data.shadow_user_rules_version} />
+            <ModuleCard realm={realm} kind="group" label="Group rules" active={info.data.group_rules_version} shadow={info.data.shadow_group_rules_version} />
           </div>
           <p class="muted">
             Default organization (used when no module of a kind is active):{" "}
             {info.data.default_organization ? <code>{info.data.default_organization}</code> : "none"}.
           </p>
-        </section>
+        </>
       )}
 
       <div class="columns">
-        <section aria-labelledby="orgs-title">
-          <h2 id="orgs-title">Organizations</h2>
-          <ErrorMessage error={organizations.error ?? report.error} />
+        <Card id="orgs-title" title="Organizations" error={organizations.error ?? report.error}>
           {organizations.data && organizations.data.organizations.length === 0 && (
             <Empty>
               No organization yet. Create one with <code>PUT /v1/tenants/{tenant}/organizations/&lt;id&gt;</code>; rules
@@ -108,50 +93,76 @@ export function Overview({ realm }: { realm: string }) {
             </table>
             </div>
           )}
-        </section>
+        </Card>
 
-        <section aria-labelledby="failures-title">
-          <h2 id="failures-title">Recent failures</h2>
-          <ErrorMessage error={failures.error} />
+        <Card id="failures-title" title="Recent failures" error={failures.error}>
           {failures.data && failures.data.decisions.length === 0 && (
             <Empty>No failed evaluation recorded: the rules ran on every login and SCIM event.</Empty>
           )}
           {failures.data && failures.data.decisions.length > 0 && <DecisionTable realm={realm} decisions={failures.data.decisions} />}
-        </section>
+        </Card>
       </div>
 
-      <section aria-labelledby="recent-title">
-        <h2 id="recent-title">Recent decisions</h2>
-        <ErrorMessage error={recent.error} />
+      <Card
+        id="recent-title"
+        title="Recent decisions"
+        error={recent.error}
+        head={recent.data && recent.data.decisions.length > 0 && <a href={href("realms", realm, "decisions")}>All decisions →</a>}
+      >
         {recent.data && recent.data.decisions.length === 0 && (
           <Empty>
             No decision yet. Log a user in through <code>POST …/realms/{realm}/login</code> (or provision one over SCIM), or try the
             rules on a made-up user in the <a href={href("realms", realm, "test")}>test panel</a>.
           </Empty>
         )}
-        {recent.data && recent.data.decisions.length > 0 && (
-          <>
-            <DecisionTable realm={realm} decisions={recent.data.decisions} />
-            <p>
-              <a href={href("realms", realm, "decisions")}>All decisions →</a>
-            </p>
-          </>
-        )}
-      </section>
+        {recent.data && recent.data.decisions.length > 0 && <DecisionTable realm={realm} decisions={recent.data.decisions} />}
+      </Card>
     </>
   );
 }
 
-function VersionRow(props: { realm: string; kind: "user" | "group"; label: string; active: number | null; shadow: number | null }) {
+/** One kind's module: which version is active and which runs in shadow, and the newest versions. */
+function ModuleCard(props: { realm: string; kind: "user" | "group"; label: string; active: number | null; shadow: number | null }) {
+  const { api, tenant } = useConsole();
+  const versions = useLoad(
+    () =>
+      ok(
+        api.GET("/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions", {
+          params: { path: { tenant, realm: props.realm, kind: props.kind } },
+        }),
+      ),
+    [props.realm, props.kind],
+  );
+  const list = versions.data?.versions ?? [];
   return (
-    <tr>
-      <th scope="row">{props.label}</th>
-      <td data-testid={`active-${props.kind}`}>{props.active ? `version ${props.active}` : <em>none</em>}</td>
-      <td>{props.shadow ? `version ${props.shadow}` : <span class="muted">none</span>}</td>
-      <td>
-        <a href={href("realms", props.realm, "rules", props.kind)}>Versions and upload</a>
-      </td>
-    </tr>
+    <Card
+      id={`module-${props.kind}-title`}
+      title={props.label}
+      head={<a href={href("realms", props.realm, "rules", props.kind)}>Versions and upload →</a>}
+      error={versions.error}
+      testId={`module-${props.kind}`}
+    >
+      <p>
+        active: <strong data-testid={`active-${props.kind}`}>{props.active ? `version ${props.active}` : <em>none</em>}</strong>
+        {" · "}shadow:{" "}
+        <span data-testid={`shadow-${props.kind}`}>{props.shadow ? `version ${props.shadow}` : <span class="muted">none</span>}</span>
+      </p>
+      {versions.data && list.length === 0 && <Empty>No version uploaded yet.</Empty>}
+      {list.length > 0 && (
+        <VersionsTable
+          versions={list}
+          active={versions.data?.active ?? props.active}
+          shadow={props.shadow}
+          limit={3}
+          caption={`The newest ${props.label.toLowerCase()} versions`}
+        />
+      )}
+      {list.length > 3 && (
+        <p class="muted small">
+          {list.length - 3} older version{list.length - 3 === 1 ? "" : "s"} on the rules page.
+        </p>
+      )}
+    </Card>
   );
 }
 

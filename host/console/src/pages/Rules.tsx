@@ -5,7 +5,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { ok, type Schemas } from "../api/client";
 import { href, useConsole } from "../app";
-import { ConfirmDialog, Empty, ErrorMessage, Json, Loading, formatTime, shortDigest, useLoad } from "../util";
+import { VersionsTable } from "../components/VersionsTable";
+import { ConfirmDialog, Empty, ErrorMessage, Loading, shortDigest, useLoad } from "../util";
 
 type Kind = "user" | "group";
 const KIND_LABEL: Record<Kind, string> = { user: "User rules", group: "Group rules" };
@@ -85,51 +86,19 @@ export function Rules({ realm, kind }: { realm: string; kind: Kind }) {
               Roll back…
             </button>
           </div>
-          <div class="scroll">
-            <table class="table" data-testid="versions">
-              <thead>
-                <tr>
-                  <th scope="col">version</th>
-                  <th scope="col">digest</th>
-                  <th scope="col">note</th>
-                  <th scope="col">uploaded</th>
-                  <th scope="col">settings</th>
-                  <th scope="col"></th>
-                </tr>
-              </thead>
-              <tbody>
-                {[...list].reverse().map((version) => (
-                  <tr key={version.version} data-version={version.version} class={version.version === active ? "active-row" : ""}>
-                    <th scope="row">
-                      {version.version}
-                      {version.version === active && <span class="badge outcome-matched">active</span>}
-                    </th>
-                    <td>
-                      <code title={version.digest}>{shortDigest(version.digest)}</code>
-                    </td>
-                    <td>{version.note || <span class="muted">no note</span>}</td>
-                    <td>
-                      {formatTime(version.created_at)}
-                      <div class="muted small">by key {version.created_by}</div>
-                    </td>
-                    <td>
-                      <details>
-                        <summary>show</summary>
-                        <Json value={version.settings} label={`Settings of version ${version.version}`} />
-                      </details>
-                    </td>
-                    <td>
-                      {version.version !== active && (
-                        <button type="button" onClick={() => setPending({ action: "activate", version })}>
-                          Activate…
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <VersionsTable
+            versions={list}
+            active={active}
+            settings
+            testId="versions"
+            actions={(version) =>
+              version.version !== active && (
+                <button type="button" onClick={() => setPending({ action: "activate", version })}>
+                  Activate…
+                </button>
+              )
+            }
+          />
         </section>
       )}
       {pending?.action === "activate" && (
