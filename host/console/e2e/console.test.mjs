@@ -67,10 +67,11 @@ async function eventually(check, what, timeout = 10_000) {
   }
 }
 
-async function shot(name) {
+/** Saves a screenshot of the whole page, or (`full: false`) of what the window shows. */
+async function shot(name, { full = true } = {}) {
   if (!screenshots) return;
   mkdirSync(screenshots, { recursive: true });
-  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: full });
 }
 
 const ADA = {
@@ -199,6 +200,16 @@ test("the overview shows the realm's versions, organizations with their users, a
   const realm = (await call("GET", "/v1/tenants/demo/realms/entra")).body;
   assert.equal(await page.getByTestId("active-user").textContent(), `version ${realm.user_rules_version}`);
   assert.equal(await page.getByTestId("active-group").textContent(), `version ${realm.group_rules_version}`);
+  // Each kind's card lists its newest versions (the Rules page's table), the active one marked.
+  for (const kind of ["user", "group"]) {
+    const listed = (await call("GET", `/v1/tenants/demo/realms/entra/modules/${kind}/versions`)).body;
+    const card = page.getByTestId(`module-${kind}`);
+    await card.locator("tr[data-version]").first().waitFor();
+    const shown = await card.locator("tr[data-version]").evaluateAll((rows) => rows.map((row) => Number(row.dataset.version)));
+    const newest = listed.versions.map((v) => v.version).reverse().slice(0, 3);
+    assert.deepEqual(shown, newest);
+    assert.match(await card.locator(`tr[data-version="${listed.active}"]`).innerText(), /active/);
+  }
 
   const organizations = page.getByTestId("organizations");
   // The blocked row appears once the user counts (the organization report) are in.
@@ -316,7 +327,8 @@ test("a refused upload shows the API's message; an upload is stored, activated a
   assert.deepEqual(uploaded.settings, settings);
   assert.equal(afterUpload.active, before.active, "an upload does not activate");
   await page.locator(`tr[data-version="${uploaded.version}"]`).waitFor();
-  await shot("rules");
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot("rules", { full: false });
 
   // Activate: the dialog says what changes; cancelling changes nothing.
   await page.locator(`tr[data-version="${uploaded.version}"]`).getByRole("button", { name: "Activate…" }).click();
@@ -326,7 +338,7 @@ test("a refused upload shows the API's message; an upload is stored, activated a
   assert.match(said, new RegExp(`version ${uploaded.version}`));
   assert.match(said, new RegExp(`instead of version ${before.active}`));
   assert.match(said, /contractors go to acme/);
-  await shot("rules-activate");
+  await shot("rules-activate", { full: false });
   await dialog.getByRole("button", { name: "Cancel" }).click();
   assert.equal((await call("GET", "/v1/tenants/demo/realms/entra/modules/user/versions")).body.active, before.active);
 
@@ -334,7 +346,181 @@ test("a refused upload shows the API's message; an upload is stored, activated a
   await page.getByRole("dialog").getByRole("button", { name: `Activate version ${uploaded.version}` }).click();
   await page.getByRole("status").filter({ hasText: `Version ${uploaded.version} of the user rules is active now` }).waitFor();
   assert.equal((await call("GET", "/v1/tenants/demo/realms/entra/modules/user/versions")).body.active, uploaded.version);
-  assert.match(await page.locator(`tr[data-version="${uploaded.version}"]`).innerText(), /active/);
+  // The table reloads after the answer: the badge moves to the new version.
+  await page.locator(`tr[data-version="${uploaded.version}"] .badge`, { hasText: "active" }).waitFor();
+});
+
+/** A field of the settings form by its path in the document (the API's notation). */
+function field(path) {
+  return page.locator(`.editor-form [data-path="${path}"]`);
+}
+function input(path) {
+  return field(path).locator("input, textarea").first();
+}
+/** The first select of a condition block (its kind) or of a test (its test). */
+function select(path) {
+  return field(path).locator("select").first();
+}
+async function jsonView() {
+  return JSON.parse(await page.getByLabel("Settings (JSON)").inputValue());
+}
+
+test("the rule editor builds a rule, the JSON view follows it both ways, and the upload stores that document", async () => {
+  await page.getByRole("heading", { level: 1, name: "Rules: user rules" }).waitFor();
+  const listed = (await call("GET", "/v1/tenants/demo/realms/entra/modules/user/versions")).body;
+  const active = listed.versions.find((v) => v.version === listed.active);
+  await page.getByLabel("Start from the settings of").selectOption(String(active.version));
+  await page.getByTestId("user-rules-form").waitFor();
+  assert.match(await page.getByTestId("editor-mode").innerText(), /stock user-rules module/);
+  assert.deepEqual(await jsonView(), active.settings);
+
+  // The form shows the active rules, in order.
+  const original = active.settings;
+  const rules = page.getByTestId("user-rules-form").locator('[data-testid="rule"]');
+  assert.equal(await rules.count(), original.rules.length);
+  for (const [i, rule] of original.rules.entries()) {
+    assert.equal(await input(`rules[${i}].name`).inputValue(), rule.name);
+    assert.equal(await input(`rules[${i}].organization`).inputValue(), rule.organization);
+  }
+
+  // A new rule: e-mail domain in [partner.example, partners.example] and not provider group contractors.
+  const n = original.rules.length;
+  await page.getByRole("button", { name: "Add rule" }).click();
+  await input(`rules[${n}].name`).fill("partners");
+  await input(`rules[${n}].organization`).fill("acme");
+  await select(`rules[${n}].when`).selectOption("all");
+  await select(`rules[${n}].when.all[0]`).selectOption("email_domain");
+  await select(`rules[${n}].when.all[0].email_domain`).selectOption("in");
+  await input(`rules[${n}].when.all[0].email_domain.in`).fill("partner.example\npartners.example");
+  await field(`rules[${n}].when.all`).locator(":scope > button", { hasText: "Add condition" }).click();
+  await select(`rules[${n}].when.all[1]`).selectOption("not");
+  await select(`rules[${n}].when.all[1].not`).selectOption("provider_group");
+  await input(`rules[${n}].when.all[1].not.provider_group.equals`).fill("contractors");
+  // … placed before the last rule.
+  await page.getByRole("button", { name: `Move rule ${n + 1} up` }).click();
+  const partners = {
+    name: "partners",
+    organization: "acme",
+    when: {
+      all: [{ email_domain: { in: ["partner.example", "partners.example"] } }, { not: { provider_group: { equals: "contractors" } } }],
+    },
+  };
+  const expected = { ...original, rules: [...original.rules.slice(0, n - 1), partners, original.rules[n - 1]] };
+  assert.deepEqual(await jsonView(), expected);
+  assert.equal(await input(`rules[${n - 1}].name`).inputValue(), "partners");
+
+  // Editing the JSON updates the form; JSON that does not parse is shown, not thrown.
+  expected.rules[n - 1].organization = "acme-sales";
+  const text = JSON.stringify(expected, null, 2);
+  await page.getByLabel("Settings (JSON)").fill(text);
+  assert.equal(await input(`rules[${n - 1}].organization`).inputValue(), "acme-sales");
+  await page.getByLabel("Settings (JSON)").fill(text.slice(0, -2));
+  await page.getByTestId("json-error").waitFor();
+  assert.match(await page.getByTestId("json-error").innerText(), /^Not JSON: /);
+  assert.equal(await input(`rules[${n - 1}].organization`).inputValue(), "acme-sales", "the form keeps the last document");
+  await page.getByLabel("Settings (JSON)").fill(text);
+  assert.equal(await page.getByTestId("json-error").count(), 0);
+
+  // A refusal deep in a condition: the API's path marks that field, with the API's words.
+  const wasmPath = join(modulesDir, "user_rules.wasm");
+  await page.getByLabel("Module (.wasm)").setInputFiles(wasmPath);
+  await input(`rules[${n - 1}].when.all[0].email_domain.in`).fill("partner.example\nPartners.example");
+  const refusedSettings = await jsonView();
+  await page.getByRole("button", { name: "Upload" }).click();
+  const refusal = await call("POST", "/v1/tenants/demo/realms/entra/modules/user", {
+    body: { wasm: readFileSync(wasmPath).toString("base64"), settings: refusedSettings },
+  });
+  assert.equal(refusal.status, 422);
+  assert.equal(refusal.body.error.path, `rules[${n - 1}].when.all[0].email_domain.in[1]`);
+  const marked = field(`rules[${n - 1}].when.all[0].email_domain.in`);
+  await page.locator(".editor-form .invalid").first().waitFor();
+  assert.equal(await page.locator(".editor-form .invalid").count(), 1, "one field is marked");
+  assert.match(await marked.getAttribute("class"), /\binvalid\b/);
+  assert.equal(await marked.locator("textarea").getAttribute("aria-invalid"), "true");
+  assert.equal(
+    await marked.getByTestId("field-error").innerText(),
+    refusal.body.error.message.replace(`settings refused at ${refusal.body.error.path}: `, ""),
+  );
+  assert.equal(await page.getByRole("alert").locator(".error-message").textContent(), refusal.body.error.message);
+  await shot("rules-editor-refused", { full: false });
+
+  // Fixed in the form, the mark goes; the upload stores exactly the document the form made.
+  await input(`rules[${n - 1}].when.all[0].email_domain.in`).fill("partner.example\npartners.example");
+  assert.equal(await page.locator(".editor-form .invalid").count(), 0);
+  await page.getByLabel("Note (what changed)").fill("partners go to acme-sales");
+  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByTestId("uploaded").waitFor();
+  const after = (await call("GET", "/v1/tenants/demo/realms/entra/modules/user/versions")).body;
+  const stored = after.versions[after.versions.length - 1];
+  assert.equal(stored.note, "partners go to acme-sales");
+  assert.deepEqual(stored.settings, expected);
+  assert.equal(after.active, listed.active, "an upload does not activate");
+  await page.locator(`[data-testid="versions"] tr[data-version="${stored.version}"]`).waitFor();
+  await field(`rules[${n - 1}]`).evaluate((rule) => rule.scrollIntoView({ block: "start" }));
+  await shot("rules-editor", { full: false });
+});
+
+test("the group-rules editor edits the regex mappings; unknown organizations are marked where they are named", async () => {
+  await page.getByRole("link", { name: "Group rules" }).click();
+  await page.getByRole("heading", { level: 1, name: "Rules: group rules" }).waitFor();
+  const listed = (await call("GET", "/v1/tenants/demo/realms/entra/modules/group/versions")).body;
+  const active = listed.versions.find((v) => v.version === listed.active);
+  await page.getByTestId("group-rules-form").waitFor();
+  assert.deepEqual(await jsonView(), active.settings);
+  assert.equal(await input("rules[0].pattern").inputValue(), active.settings.rules[0].pattern);
+  assert.equal(await input("fallback").inputValue(), active.settings.fallback.join("\n"));
+
+  const n = active.settings.rules.length;
+  await page.getByRole("button", { name: "Add rule" }).click();
+  await input(`rules[${n}].name`).fill("partners");
+  await input(`rules[${n}].pattern`).fill("^partner-");
+  await input(`rules[${n}].organizations`).fill("acme-partners");
+  const wasmPath = join(modulesDir, "group_rules.wasm");
+  await page.getByLabel("Module (.wasm)").setInputFiles(wasmPath);
+  await page.getByRole("button", { name: "Upload" }).click();
+  const marked = field(`rules[${n}].organizations`);
+  await marked.getByTestId("field-error").waitFor();
+  assert.match(await marked.getByTestId("field-error").innerText(), /acme-partners/);
+  const refusal = await call("POST", "/v1/tenants/demo/realms/entra/modules/group", {
+    body: { wasm: readFileSync(wasmPath).toString("base64"), settings: await jsonView() },
+  });
+  assert.equal(refusal.status, 422);
+  assert.deepEqual(refusal.body.error.unknown_organizations, [{ organization: "acme-partners", path: `rules[${n}].organizations[0]` }]);
+
+  await input(`rules[${n}].organizations`).fill("acme\nacme-sales");
+  await page.getByRole("button", { name: `Move rule ${n + 1} up` }).click();
+  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByTestId("uploaded").waitFor();
+  const after = (await call("GET", "/v1/tenants/demo/realms/entra/modules/group/versions")).body;
+  const expected = {
+    ...active.settings,
+    rules: [{ name: "partners", pattern: "^partner-", organizations: ["acme", "acme-sales"] }, ...active.settings.rules],
+  };
+  assert.deepEqual(after.versions[after.versions.length - 1].settings, expected);
+});
+
+test("a module that is not a stock one gets the JSON view alone", async () => {
+  const contractors = {
+    employee_domains: ["acme.com"],
+    contractor_domains: ["partners.acme.io"],
+    employees: "acme",
+    contractors: "acme",
+  };
+  const uploaded = await call("POST", "/v1/tenants/demo/realms/entra/modules/user", {
+    body: { wasm: readFileSync(join(modulesDir, "contractors.wasm")).toString("base64"), settings: contractors, note: "contractors module" },
+  });
+  assert.equal(uploaded.status, 201, JSON.stringify(uploaded.body));
+  assert.ok(uploaded.body.settings_schema, "the contractors module publishes a schema");
+  await page.getByRole("link", { name: "User rules" }).click();
+  await page.getByRole("heading", { level: 1, name: "Rules: user rules" }).waitFor();
+  await page.locator(`[data-testid="versions"] tr[data-version="${uploaded.body.version}"]`).waitFor();
+  await page.getByLabel("Start from the settings of").selectOption(String(uploaded.body.version));
+  assert.match(await page.getByTestId("editor-mode").innerText(), /not a stock module/);
+  assert.equal(await page.locator(".editor-form").count(), 0);
+  assert.deepEqual(await jsonView(), contractors);
+  // Back to a stock version: the form again.
+  await page.getByLabel("Start from the settings of").selectOption(String(uploaded.body.version - 1));
+  await page.getByTestId("user-rules-form").waitFor();
 });
 
 test("a login through the API appears in the decisions, and its replay is identical", async () => {

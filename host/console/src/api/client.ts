@@ -8,12 +8,20 @@ import type { components, paths } from "./schema";
 
 export type Schemas = components["schemas"];
 
-/** An answer other than 2xx, with the API's error code and message. */
+type ErrorBody = Schemas["Error"]["error"];
+
+/**
+ * An answer other than 2xx, with the API's error code and message; for a refused settings
+ * document also where in it the problem is (`path`, e.g. `rules[2].when.all[0].attribute.in`,
+ * `""` for the document as a whole) and the organizations it names that the tenant lacks.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly path?: string,
+    readonly unknownOrganizations?: NonNullable<ErrorBody["unknown_organizations"]>,
   ) {
     super(message);
   }
@@ -49,9 +57,10 @@ export async function ok<T>(call: Promise<Result<T>>): Promise<T> {
   }
   const { data, error, response } = result;
   if (response.ok) return data as T;
-  const body = error as { error?: { code?: string; message?: string } } | string | undefined;
+  const body = error as { error?: Partial<ErrorBody> } | string | undefined;
   if (body && typeof body === "object" && body.error?.message) {
-    throw new ApiError(response.status, body.error.code ?? "error", body.error.message);
+    const { code, message, path, unknown_organizations } = body.error;
+    throw new ApiError(response.status, code ?? "error", message, path, unknown_organizations);
   }
   throw new ApiError(response.status, "error", `${response.status} ${response.statusText}`.trim());
 }

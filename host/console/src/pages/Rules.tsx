@@ -3,9 +3,11 @@
 // after a confirmation that says what will change.
 
 import { useEffect, useState } from "preact/hooks";
-import { ok, type Schemas } from "../api/client";
+import { ApiError, ok, type Schemas } from "../api/client";
 import { href, useConsole } from "../app";
 import { VersionsTable } from "../components/VersionsTable";
+import { SettingsEditor, type FieldError } from "../editor/SettingsEditor";
+import { recognise } from "../editor/settings";
 import { ConfirmDialog, Empty, ErrorMessage, Loading, shortDigest, useLoad } from "../util";
 
 type Kind = "user" | "group";
@@ -134,7 +136,7 @@ export function Rules({ realm, kind }: { realm: string; kind: Kind }) {
           </p>
         </ConfirmDialog>
       )}
-      <Upload realm={realm} kind={kind} initialSettings={activeVersion?.settings} onUploaded={versions.reload} />
+      <Upload key={kind} realm={realm} kind={kind} versions={list} active={active} onUploaded={versions.reload} />
     </>
   );
 }
@@ -146,24 +148,49 @@ function base64(bytes: ArrayBuffer): string {
   return btoa(binary);
 }
 
-function Upload(props: { realm: string; kind: Kind; initialSettings: unknown; onUploaded: () => void }) {
+/** The settings a new version starts from: those of a stored version, or an empty document. */
+const EMPTY = "empty";
+
+function Upload(props: { realm: string; kind: Kind; versions: Schemas["ModuleVersion"][]; active: number | null; onUploaded: () => void }) {
   const { api, tenant } = useConsole();
   const [file, setFile] = useState<File | null>(null);
+  // Which version's settings the new one starts from (null: the active one, else the newest).
+  const [chosen, setChosen] = useState<string | null>(null);
   const [settings, setSettings] = useState("{}");
   const [touched, setTouched] = useState(false);
   const [note, setNote] = useState("");
   const [error, setError] = useState<Error | null>(null);
+  const [fieldErrors, setFieldErrors] = useState<FieldError[]>([]);
   const [uploaded, setUploaded] = useState<Schemas["ModuleVersion"] | null>(null);
   const [busy, setBusy] = useState(false);
 
+  const newest = props.versions[props.versions.length - 1];
+  const start = chosen ?? String(props.active ?? newest?.version ?? EMPTY);
+  const base = props.versions.find((version) => String(version.version) === start);
+  const format = base ? recognise(base.settings_schema) : null;
+
   // Start from the active version's settings: most uploads change them a little.
   useEffect(() => {
-    if (!touched && props.initialSettings !== undefined) setSettings(JSON.stringify(props.initialSettings, null, 2));
-  }, [props.initialSettings, props.kind]);
+    if (!touched && base) setSettings(JSON.stringify(base.settings, null, 2));
+  }, [base?.version]);
+
+  const edit = (text: string) => {
+    setTouched(true);
+    setSettings(text);
+    // The refusal was about the document as it was; its paths may no longer fit.
+    setFieldErrors([]);
+  };
+
+  const startFrom = (value: string) => {
+    setChosen(value);
+    const version = props.versions.find((v) => String(v.version) === value);
+    edit(version ? JSON.stringify(version.settings, null, 2) : "{}");
+  };
 
   const submit = async (event: Event) => {
     event.preventDefault();
     setError(null);
+    setFieldErrors([]);
     setUploaded(null);
     if (!file) {
       setError(new Error("Choose the module's .wasm file."));
@@ -187,9 +214,11 @@ function Upload(props: { realm: string; kind: Kind; initialSettings: unknown; on
       );
       setUploaded(version);
       setNote("");
+      setChosen(String(version.version));
       props.onUploaded();
     } catch (caught) {
       setError(caught as Error);
+      setFieldErrors(refusals(caught));
     } finally {
       setBusy(false);
     }
@@ -201,7 +230,7 @@ function Upload(props: { realm: string; kind: Kind; initialSettings: unknown; on
       <p class="muted">
         The engine validates the module and its settings; the new version is stored but not active until you activate it.
       </p>
-      <form class="form" onSubmit={submit}>
+      <form class="form upload-form" onSubmit={submit}>
         <label>
           Module (.wasm)
           <input
@@ -211,19 +240,29 @@ function Upload(props: { realm: string; kind: Kind; initialSettings: unknown; on
             onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)}
           />
         </label>
-        <label>
-          Settings (JSON)
-          <textarea
-            name="settings"
-            rows={12}
-            spellcheck={false}
-            value={settings}
-            onInput={(e) => {
-              setTouched(true);
-              setSettings(e.currentTarget.value);
-            }}
-          />
-        </label>
+        {props.versions.length > 0 && (
+          <label>
+            Start from the settings of
+            <select name="start" value={start} onChange={(e) => startFrom(e.currentTarget.value)}>
+              {[...props.versions].reverse().map((version) => (
+                <option key={version.version} value={String(version.version)}>
+                  version {version.version}
+                  {version.version === props.active ? " (active)" : ""}
+                  {version.note ? ` — ${version.note}` : ""}
+                </option>
+              ))}
+              <option value={EMPTY}>an empty document</option>
+            </select>
+          </label>
+        )}
+        <p class="muted small" data-testid="editor-mode">
+          {format
+            ? `Version ${base?.version} is the stock ${format} module (its settings schema says so): edit its settings in the form or as JSON; each updates the other.`
+            : base
+              ? `Version ${base.version}'s module is not a stock module (its settings schema is not one the form knows): edit the settings as JSON.`
+              : "Edit the settings as JSON."}
+        </p>
+        <SettingsEditor format={format} text={settings} onText={edit} errors={fieldErrors} />
         <label>
           Note (what changed)
           <input name="note" value={note} onInput={(e) => setNote(e.currentTarget.value)} />
@@ -240,4 +279,16 @@ function Upload(props: { realm: string; kind: Kind; initialSettings: unknown; on
       </form>
     </section>
   );
+}
+
+/** Where a refused upload's settings went wrong: the API's `path`, and each unknown organization. */
+function refusals(error: unknown): FieldError[] {
+  if (!(error instanceof ApiError) || error.path === undefined) return [];
+  const prefix = `settings refused at ${error.path}: `;
+  const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+  const unknown = (error.unknownOrganizations ?? []).map(({ organization, path }) => ({
+    path,
+    message: `“${organization}” is not an organization of this tenant.`,
+  }));
+  return unknown.length > 0 ? unknown : [{ path: error.path, message }];
 }
