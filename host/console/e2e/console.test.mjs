@@ -523,6 +523,68 @@ test("a module that is not a stock one gets the JSON view alone", async () => {
   await page.getByTestId("user-rules-form").waitFor();
 });
 
+test("two versions' settings side by side: the changed line is marked on both sides", async () => {
+  // A version that differs from the newest stock one in one line: acme staff go to acme-sales.
+  const listed = (await call("GET", "/v1/tenants/demo/realms/entra/modules/user/versions")).body;
+  const stock = listed.versions.filter((v) => v.note === "partners go to acme-sales").pop();
+  const settings = structuredClone(stock.settings);
+  const staff = settings.rules.find((rule) => rule.name === "acme staff");
+  assert.equal(staff.organization, "acme");
+  staff.organization = "acme-sales";
+  const changed = await call("POST", "/v1/tenants/demo/realms/entra/modules/user", {
+    body: { wasm: readFileSync(join(modulesDir, "user_rules.wasm")).toString("base64"), settings, note: "acme staff to acme-sales" },
+  });
+  assert.equal(changed.status, 201, JSON.stringify(changed.body));
+
+  await page.getByRole("link", { name: "Group rules" }).click();
+  await page.getByRole("heading", { level: 1, name: "Rules: group rules" }).waitFor();
+  await page.getByRole("link", { name: "User rules" }).click();
+  await page.getByRole("heading", { level: 1, name: "Rules: user rules" }).waitFor();
+  const versions = page.getByTestId("versions");
+  await versions.locator(`tr[data-version="${changed.body.version}"]`).waitFor();
+  await versions.getByLabel(`Compare version ${changed.body.version}`).check();
+  assert.equal(await page.getByTestId("settings-diff").count(), 0, "one version is not a comparison");
+  await versions.getByLabel(`Compare version ${stock.version}`).check();
+  const diff = page.getByTestId("settings-diff");
+  await diff.waitFor();
+  assert.match(await diff.getByRole("heading").innerText(), new RegExp(`version ${stock.version} → version ${changed.body.version}`));
+
+  // Exactly one line differs, paired on one row: removed on the left, added on the right.
+  const removed = await diff.locator('td[data-change="removed"] .diff-text').allInnerTexts();
+  const added = await diff.locator('td[data-change="added"] .diff-text').allInnerTexts();
+  assert.deepEqual(removed.map((line) => line.trim()), ['"organization": "acme",']);
+  assert.deepEqual(added.map((line) => line.trim()), ['"organization": "acme-sales",']);
+  const row = diff.locator("tr.diff-changed");
+  assert.equal(await row.count(), 1);
+  const numbers = await row.locator(".diff-number").allInnerTexts();
+  const oldLines = JSON.stringify(stock.settings, null, 2).split("\n");
+  const at = oldLines.findIndex((line, i) => line.trim() === '"organization": "acme",' && oldLines[i - 1].includes('"acme staff"'));
+  assert.deepEqual(numbers, [String(at + 1), String(at + 1)], "the changed line's number on both sides");
+  assert.match(await page.getByTestId("diff-summary").innerText(), /1 line removed, 1 line added\. Same module\./);
+  // Three unchanged lines on each side of the change; the rest folded, and unfolded on request.
+  const shownNumbers = await diff.locator("tbody tr:not(.diff-fold) td.diff-number:first-child").allInnerTexts();
+  assert.deepEqual(shownNumbers.map(Number), [at - 2, at - 1, at, at + 1, at + 2, at + 3, at + 4]);
+  const folds = await diff.locator("tr.diff-fold").allInnerTexts();
+  assert.deepEqual(folds.map((text) => text.trim()), [`⋯ ${at - 3} unchanged lines`, `⋯ ${oldLines.length - at - 4} unchanged lines`]);
+  await diff.getByRole("button", { name: `⋯ ${at - 3} unchanged lines` }).click();
+  assert.equal(await diff.locator("tr.diff-fold").count(), 1);
+  await diff.getByRole("button", { name: "Show all lines" }).click();
+  const unchanged = await diff.locator('td[data-change="same"]').count();
+  assert.equal(unchanged, 2 * (oldLines.length - 1), "every other line is unchanged, on both sides");
+  await diff.getByRole("button", { name: "Fold unchanged lines" }).click();
+  assert.equal(await diff.locator("tr.diff-fold").count(), 2, "folded again, all of them");
+  await diff.evaluate((element) => element.scrollIntoView({ block: "start" }));
+  await shot("rules-diff", { full: false });
+
+  // A third tick replaces the first one ticked; Close clears them.
+  await versions.getByLabel(`Compare version ${stock.version - 1}`).check();
+  assert.equal(await versions.getByLabel(`Compare version ${changed.body.version}`).isChecked(), false);
+  assert.match(await diff.getByRole("heading").innerText(), new RegExp(`version ${stock.version - 1} → version ${stock.version}`));
+  await diff.getByRole("button", { name: "Close" }).click();
+  assert.equal(await page.getByTestId("settings-diff").count(), 0);
+  assert.equal(await versions.locator('input[type="checkbox"]:checked').count(), 0);
+});
+
 test("a login through the API appears in the decisions, and its replay is identical", async () => {
   const carol = await login({
     provider_user_id: "c4r01",

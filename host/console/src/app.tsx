@@ -95,7 +95,7 @@ function Page({ route }: { route: string[] }) {
       body = <Overview realm={realm} />;
       break;
     case "rules":
-      body = <Rules realm={realm} kind={arg === "group" ? "group" : "user"} />;
+      body = <Rules key={`${realm}/${arg}`} realm={realm} kind={arg === "group" ? "group" : "user"} />;
       break;
     case "test":
       body = <TestPanel realm={realm} />;

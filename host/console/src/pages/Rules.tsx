@@ -1,10 +1,11 @@
 // A realm's rule-module versions of one kind: which is active, each version's digest, note and
-// time; uploading a new version (.wasm and settings); activating one and rolling back, each
-// after a confirmation that says what will change.
+// time; the settings of two versions side by side; uploading a new version (.wasm and settings);
+// activating one and rolling back, each after a confirmation that says what will change.
 
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, ok, type Schemas } from "../api/client";
 import { href, useConsole } from "../app";
+import { SettingsDiff } from "../components/SettingsDiff";
 import { VersionsTable } from "../components/VersionsTable";
 import { SettingsEditor, type FieldError } from "../editor/SettingsEditor";
 import { recognise } from "../editor/settings";
@@ -25,6 +26,10 @@ export function Rules({ realm, kind }: { realm: string; kind: Kind }) {
   const [pending, setPending] = useState<Pending | null>(null);
   const [actionError, setActionError] = useState<Error | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  // The versions ticked to compare, the last two ticked.
+  const [compared, setCompared] = useState<number[]>([]);
+  const toggleCompared = (version: number) =>
+    setCompared((now) => (now.includes(version) ? now.filter((v) => v !== version) : [...now, version].slice(-2)));
 
   const list = versions.data?.versions ?? [];
   const active = versions.data?.active ?? null;
@@ -88,11 +93,13 @@ export function Rules({ realm, kind }: { realm: string; kind: Kind }) {
               Roll back…
             </button>
           </div>
+          <p class="muted small">Tick two versions to compare their settings.</p>
           <VersionsTable
             versions={list}
             active={active}
             settings
             testId="versions"
+            compare={{ selected: compared, onToggle: toggleCompared }}
             actions={(version) =>
               version.version !== active && (
                 <button type="button" onClick={() => setPending({ action: "activate", version })}>
@@ -101,6 +108,7 @@ export function Rules({ realm, kind }: { realm: string; kind: Kind }) {
               )
             }
           />
+          <Comparison versions={list} compared={compared} onClose={() => setCompared([])} />
         </section>
       )}
       {pending?.action === "activate" && (
@@ -139,6 +147,16 @@ export function Rules({ realm, kind }: { realm: string; kind: Kind }) {
       <Upload key={kind} realm={realm} kind={kind} versions={list} active={active} onUploaded={versions.reload} />
     </>
   );
+}
+
+/** The diff of the two ticked versions' settings, the older on the left. */
+function Comparison(props: { versions: Schemas["ModuleVersion"][]; compared: number[]; onClose: () => void }) {
+  const [before, after] = props.compared
+    .map((number) => props.versions.find((version) => version.version === number))
+    .filter((version) => version !== undefined)
+    .sort((a, b) => a.version - b.version);
+  if (!before || !after) return null;
+  return <SettingsDiff before={before} after={after} onClose={props.onClose} />;
 }
 
 function base64(bytes: ArrayBuffer): string {
