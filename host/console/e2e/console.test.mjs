@@ -631,6 +631,87 @@ test("a login through the API appears in the decisions, and its replay is identi
   assert.match(await page.getByTestId("replay-result").innerText(), /acme-engineering/);
 });
 
+test("shadow: set after a confirmation, its differing decisions on the Shadow page, cleared after a confirmation", async () => {
+  const listed = (await call("GET", "/v1/tenants/demo/realms/entra/modules/user/versions")).body;
+  // The version whose acme staff go to acme-sales: a user of acme.com no other rule takes differs.
+  const candidate = listed.versions.filter((v) => v.note === "acme staff to acme-sales").pop();
+  assert.ok(candidate && candidate.version !== listed.active);
+  await page.getByRole("link", { name: "Rules", exact: true }).click();
+  await page.getByRole("heading", { level: 1, name: "Rules: user rules" }).waitFor();
+  const row = page.locator(`[data-testid="versions"] tr[data-version="${candidate.version}"]`);
+  await row.getByRole("button", { name: "Shadow…" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.waitFor();
+  const said = await dialog.innerText();
+  assert.match(said, new RegExp(`also runs user rules version ${candidate.version}`));
+  assert.match(said, new RegExp(`beside the active version ${listed.active}`));
+  assert.match(said, /never applied/);
+  await shot("rules-shadow", { full: false });
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  assert.equal((await call("GET", "/v1/tenants/demo/realms/entra")).body.shadow_user_rules_version, null, "cancel changes nothing");
+
+  await row.getByRole("button", { name: "Shadow…" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: `Run version ${candidate.version} in shadow` }).click();
+  await page.getByRole("status").filter({ hasText: `Version ${candidate.version} of the user rules runs in shadow now.` }).waitFor();
+  assert.equal((await call("GET", "/v1/tenants/demo/realms/entra")).body.shadow_user_rules_version, candidate.version);
+  await row.locator(".badge", { hasText: "shadow" }).waitFor();
+  assert.equal(await row.getByRole("button", { name: "Stop shadow…" }).count(), 1);
+
+  // A live login: the active version decides acme, the shadow version acme-sales.
+  const dave = await login({ provider_user_id: "d4v3", user_name: "dave@acme.com", email: "dave@acme.com", attributes: {}, provider_groups: [] });
+  assert.equal(dave.organization, "acme");
+  let differing;
+  await eventually(async () => {
+    differing = (await call("GET", `/v1/tenants/demo/decisions?realm=entra&shadow=true&differs=true`)).body.decisions;
+    return differing.some((decision) => decision.shadow_of === dave.decision_id);
+  }, "the shadow decision of Dave's login");
+  const shadowDecision = differing.find((decision) => decision.shadow_of === dave.decision_id);
+  assert.equal(shadowDecision.output.user.organization, "acme-sales");
+  const summary = (await call("GET", "/v1/tenants/demo/realms/entra/shadow")).body;
+
+  await page.getByRole("link", { name: "Shadow", exact: true }).click();
+  await page.getByRole("heading", { level: 1, name: "Shadow" }).waitFor();
+  await page.getByTestId("shadow-user").waitFor();
+  assert.match(await page.getByTestId("shadow-user").innerText(), new RegExp(`^version ${candidate.version}`));
+  assert.match(await page.getByTestId("shadow-group").innerText(), /^none/);
+  const results = page.getByTestId("shadow-results");
+  await results.waitFor();
+  const shown = await results.locator("tbody tr").allInnerTexts();
+  assert.deepEqual(
+    shown.map((line) => line.split("\t").slice(0, 5).join(" ")),
+    summary.results.map((r) => `version ${r.user_rules_version} version ${r.group_rules_version} ${r.evaluated} ${r.differing} ${r.failed}`),
+  );
+  assert.ok(summary.results.some((r) => r.user_rules_version === candidate.version && r.differing >= 1));
+
+  const table = page.getByTestId("shadow-differing").getByTestId("decision-table");
+  const listedRow = table.locator(`tr[data-decision-id="${shadowDecision.id}"]`);
+  await listedRow.waitFor();
+  assert.equal(await table.locator("tbody tr").count(), differing.length);
+  assert.match(await listedRow.innerText(), /dave@acme\.com/);
+  assert.match(await listedRow.innerText(), /acme-sales/);
+  assert.match(await listedRow.innerText(), /differs/);
+  await shot("shadow");
+  await listedRow.getByRole("link").click();
+  await page.getByTestId("decision-facts").waitFor();
+  assert.match(await page.getByTestId("decision-facts").innerText(), /shadow of the live decision/);
+  assert.equal(
+    await page.getByRole("link", { name: "the live decision" }).getAttribute("href"),
+    `#/realms/entra/decisions/${dave.decision_id}`,
+  );
+
+  // Clearing: the dialog says what stops; afterwards no version runs in shadow.
+  await page.getByRole("link", { name: "Rules", exact: true }).click();
+  await row.getByRole("button", { name: "Stop shadow…" }).click();
+  const stop = page.getByRole("dialog");
+  await stop.waitFor();
+  assert.match(await stop.innerText(), new RegExp(`stop running user rules version ${candidate.version}`));
+  await stop.getByRole("button", { name: "Stop shadow" }).click();
+  await page.getByRole("status").filter({ hasText: "no longer runs in shadow" }).waitFor();
+  assert.equal((await call("GET", "/v1/tenants/demo/realms/entra")).body.shadow_user_rules_version, null);
+  await page.getByRole("link", { name: "Shadow", exact: true }).click();
+  await page.getByTestId("shadow-user").filter({ hasText: /^none/ }).waitFor();
+});
+
 test("a key revoked while signed in is refused with the API's message", async () => {
   const created = await call("POST", "/v1/tenants/demo/keys", { body: { kind: "admin", label: "console e2e" } });
   assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -682,6 +763,7 @@ test("every page works on a narrow window without sideways scrolling", async () 
     ["#/realms/entra/rules/user", /Rules/],
     ["#/realms/entra/test", /Test panel/],
     ["#/realms/entra/decisions", /Decisions/],
+    ["#/realms/entra/shadow", /Shadow/],
   ]) {
     await page.goto(`${base}/console/${hash}`);
     await page.getByRole("heading", { level: 1, name: heading }).waitFor();

@@ -13,6 +13,7 @@ import { Rules } from "./pages/Rules";
 import { TestPanel } from "./pages/TestPanel";
 import { Decisions } from "./pages/Decisions";
 import { DecisionDetail } from "./pages/DecisionDetail";
+import { Shadow } from "./pages/Shadow";
 
 export interface Console {
   tenant: string;
@@ -103,6 +104,9 @@ function Page({ route }: { route: string[] }) {
     case "decisions":
       body = arg ? <DecisionDetail realm={realm} id={arg} /> : <Decisions realm={realm} />;
       break;
+    case "shadow":
+      body = <Shadow realm={realm} />;
+      break;
     default:
       body = <p>No such page.</p>;
   }
@@ -117,6 +121,7 @@ function Page({ route }: { route: string[] }) {
           <NavLink to={href("realms", realm, "rules", "user")} current={page === "rules"} label="Rules" />
           <NavLink to={href("realms", realm, "test")} current={page === "test"} label="Test panel" />
           <NavLink to={href("realms", realm, "decisions")} current={page === "decisions"} label="Decisions" />
+          <NavLink to={href("realms", realm, "shadow")} current={page === "shadow"} label="Shadow" />
         </ul>
         <p>
           <a href="#/">All realms</a>

@@ -1,6 +1,7 @@
-// A realm's rule-module versions of one kind: which is active, each version's digest, note and
-// time; the settings of two versions side by side; uploading a new version (.wasm and settings);
-// activating one and rolling back, each after a confirmation that says what will change.
+// A realm's rule-module versions of one kind: which is active and which runs in shadow, each
+// version's digest, note and time; the settings of two versions side by side; uploading a new
+// version (.wasm and settings); activating one, rolling back, and setting or clearing the shadow
+// version, each after a confirmation that says what will change.
 
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, ok, type Schemas } from "../api/client";
@@ -14,7 +15,11 @@ import { ConfirmDialog, Empty, ErrorMessage, Loading, shortDigest, useLoad } fro
 type Kind = "user" | "group";
 const KIND_LABEL: Record<Kind, string> = { user: "User rules", group: "Group rules" };
 
-type Pending = { action: "activate"; version: Schemas["ModuleVersion"] } | { action: "rollback" };
+type Pending =
+  | { action: "activate"; version: Schemas["ModuleVersion"] }
+  | { action: "rollback" }
+  | { action: "shadow"; version: Schemas["ModuleVersion"] }
+  | { action: "unshadow"; version: number };
 
 export function Rules({ realm, kind }: { realm: string; kind: Kind }) {
   const { api, tenant } = useConsole();
@@ -23,6 +28,8 @@ export function Rules({ realm, kind }: { realm: string; kind: Kind }) {
     () => ok(api.GET("/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions", { params: { path } })),
     [realm, kind],
   );
+  // The realm says which version runs in shadow.
+  const realmInfo = useLoad(() => ok(api.GET("/v1/tenants/{tenant}/realms/{realm}", { params: { path: { tenant, realm } } })), [realm]);
   const [pending, setPending] = useState<Pending | null>(null);
   const [actionError, setActionError] = useState<Error | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -34,6 +41,8 @@ export function Rules({ realm, kind }: { realm: string; kind: Kind }) {
   const list = versions.data?.versions ?? [];
   const active = versions.data?.active ?? null;
   const activeVersion = list.find((v) => v.version === active);
+  const shadow = (kind === "user" ? realmInfo.data?.shadow_user_rules_version : realmInfo.data?.shadow_group_rules_version) ?? null;
+  const label = KIND_LABEL[kind].toLowerCase();
 
   const run = async () => {
     if (!pending) return;
@@ -42,22 +51,32 @@ export function Rules({ realm, kind }: { realm: string; kind: Kind }) {
     setActionError(null);
     setNotice(null);
     try {
-      const result =
-        what.action === "activate"
-          ? await ok(
-              api.POST("/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}/activate", {
-                params: { path: { ...path, version: what.version.version } },
-              }),
-            )
-          : await ok(api.POST("/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/rollback", { params: { path } }));
-      setNotice(
-        `Version ${result.active} of the ${KIND_LABEL[kind].toLowerCase()} is active now` +
-          (result.previous ? ` (it replaced version ${result.previous}).` : "."),
-      );
+      if (what.action === "shadow") {
+        await ok(
+          api.PUT("/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/shadow", { params: { path }, body: { version: what.version.version } }),
+        );
+        setNotice(`Version ${what.version.version} of the ${label} runs in shadow now.`);
+      } else if (what.action === "unshadow") {
+        await ok(api.DELETE("/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/shadow", { params: { path } }));
+        setNotice(`Version ${what.version} of the ${label} no longer runs in shadow.`);
+      } else {
+        const result =
+          what.action === "activate"
+            ? await ok(
+                api.POST("/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}/activate", {
+                  params: { path: { ...path, version: what.version.version } },
+                }),
+              )
+            : await ok(api.POST("/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/rollback", { params: { path } }));
+        setNotice(
+          `Version ${result.active} of the ${label} is active now` + (result.previous ? ` (it replaced version ${result.previous}).` : "."),
+        );
+      }
     } catch (error) {
       setActionError(error as Error);
     }
     versions.reload();
+    realmInfo.reload();
   };
 
   return (
@@ -71,7 +90,7 @@ export function Rules({ realm, kind }: { realm: string; kind: Kind }) {
           Group rules
         </a>
       </nav>
-      <ErrorMessage error={versions.error} />
+      <ErrorMessage error={versions.error ?? realmInfo.error} />
       <ErrorMessage error={actionError} />
       {notice && (
         <p class="notice" role="status">
@@ -94,19 +113,44 @@ export function Rules({ realm, kind }: { realm: string; kind: Kind }) {
             </button>
           </div>
           <p class="muted small">Tick two versions to compare their settings.</p>
+          <p class="muted small" data-testid="shadow-now">
+            {shadow ? (
+              <>
+                Version {shadow} runs in shadow beside the active one: see its differences on the{" "}
+                <a href={href("realms", realm, "shadow")}>Shadow page</a>.
+              </>
+            ) : (
+              "No version runs in shadow."
+            )}
+          </p>
           <VersionsTable
             versions={list}
             active={active}
+            shadow={shadow}
             settings
             testId="versions"
             compare={{ selected: compared, onToggle: toggleCompared }}
-            actions={(version) =>
-              version.version !== active && (
-                <button type="button" onClick={() => setPending({ action: "activate", version })}>
-                  Activate…
-                </button>
-              )
-            }
+            actions={(version) => (
+              <>
+                {version.version !== active && (
+                  <button type="button" onClick={() => setPending({ action: "activate", version })}>
+                    Activate…
+                  </button>
+                )}
+                {version.version === shadow ? (
+                  <button type="button" onClick={() => setPending({ action: "unshadow", version: version.version })}>
+                    Stop shadow…
+                  </button>
+                ) : (
+                  version.version !== active &&
+                  realmInfo.data && (
+                    <button type="button" onClick={() => setPending({ action: "shadow", version })}>
+                      Shadow…
+                    </button>
+                  )
+                )}
+              </>
+            )}
           />
           <Comparison versions={list} compared={compared} onClose={() => setCompared([])} />
         </section>
@@ -141,6 +185,45 @@ export function Rules({ realm, kind }: { realm: string; kind: Kind }) {
             {KIND_LABEL[kind]} <strong>version {active}</strong> stops deciding; the version that was active before it becomes
             active again for every login and SCIM event of realm <code>{realm}</code>. If there is none, the server refuses and
             nothing changes.
+          </p>
+        </ConfirmDialog>
+      )}
+      {pending?.action === "shadow" && (
+        <ConfirmDialog
+          title={`Run version ${pending.version.version} in shadow?`}
+          confirmLabel={`Run version ${pending.version.version} in shadow`}
+          onConfirm={run}
+          onCancel={() => setPending(null)}
+        >
+          <p>
+            From now on every live login and SCIM event of realm <code>{realm}</code> also runs {label}{" "}
+            <strong>version {pending.version.version}</strong>
+            {pending.version.note && <> (“{pending.version.note}”)</>} beside{" "}
+            {activeVersion ? <>the active <strong>version {activeVersion.version}</strong></> : "the default organization (no version is active)"},
+            after the answer. Its decision is recorded as a shadow decision, compared with the live one, and never applied:
+            users keep what the active version decides.
+          </p>
+          {shadow !== null && (
+            <p>
+              It replaces <strong>version {shadow}</strong>, which stops running in shadow.
+            </p>
+          )}
+          <p>
+            The counts and the differing decisions are on the <a href={href("realms", realm, "shadow")}>Shadow page</a>.
+          </p>
+        </ConfirmDialog>
+      )}
+      {pending?.action === "unshadow" && (
+        <ConfirmDialog
+          title={`Stop running version ${pending.version} in shadow?`}
+          confirmLabel="Stop shadow"
+          onConfirm={run}
+          onCancel={() => setPending(null)}
+        >
+          <p>
+            Logins and SCIM events of realm <code>{realm}</code> stop running {label} <strong>version {pending.version}</strong>{" "}
+            beside the active version. Nothing live changes: the active version keeps deciding. The shadow decisions recorded so
+            far stay (on the Shadow page and among the decisions).
           </p>
         </ConfirmDialog>
       )}
