@@ -12,6 +12,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -710,6 +711,56 @@ test("shadow: set after a confirmation, its differing decisions on the Shadow pa
   assert.equal((await call("GET", "/v1/tenants/demo/realms/entra")).body.shadow_user_rules_version, null);
   await page.getByRole("link", { name: "Shadow", exact: true }).click();
   await page.getByTestId("shadow-user").filter({ hasText: /^none/ }).waitFor();
+});
+
+/** A DataTransfer in the page holding one file, as a drag from the desktop carries it. */
+async function fileTransfer(name, bytes, type) {
+  return page.evaluateHandle(
+    ({ name, base64, type }) => {
+      const binary = atob(base64);
+      const data = new Uint8Array(binary.length);
+      for (let i = 0; i < binary.length; i++) data[i] = binary.charCodeAt(i);
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([data], name, { type }));
+      return transfer;
+    },
+    { name, base64: Buffer.from(bytes).toString("base64"), type },
+  );
+}
+
+test("a .wasm dropped on the upload area is the module uploaded; anything else is refused", async () => {
+  await page.getByRole("link", { name: "Rules", exact: true }).click();
+  await page.getByRole("heading", { level: 1, name: "Rules: user rules" }).waitFor();
+  const zone = page.getByTestId("wasm-drop");
+  await zone.scrollIntoViewIfNeeded();
+  assert.equal(await page.getByTestId("wasm-chosen").innerText(), "Choose the file, or drop it here.");
+
+  const text = await fileTransfer("notes.txt", Buffer.from("not a module"), "text/plain");
+  await zone.dispatchEvent("dragenter", { dataTransfer: text });
+  assert.match(await zone.getAttribute("class"), /\bdragging\b/);
+  await zone.dispatchEvent("drop", { dataTransfer: text });
+  assert.equal(await page.getByTestId("wasm-message").innerText(), "Not a module: notes.txt. Drop a .wasm file.");
+  assert.doesNotMatch(await zone.getAttribute("class"), /\bdragging\b/);
+  assert.equal(await page.getByTestId("wasm-chosen").innerText(), "Choose the file, or drop it here.");
+
+  const wasmPath = join(modulesDir, "user_rules.wasm");
+  const bytes = readFileSync(wasmPath);
+  const wasm = await fileTransfer("user_rules.wasm", bytes, "application/wasm");
+  await zone.dispatchEvent("dragenter", { dataTransfer: wasm });
+  await shot("rules-drop", { full: false });
+  await zone.dispatchEvent("drop", { dataTransfer: wasm });
+  assert.equal(await page.getByTestId("wasm-chosen").innerText(), `user_rules.wasm, ${bytes.length.toLocaleString("en")} bytes`);
+  assert.equal(await page.getByTestId("wasm-message").count(), 0);
+  assert.equal(await page.getByLabel("Module (.wasm)").evaluate((input) => input.files[0]?.name), "user_rules.wasm", "the picker shows it too");
+
+  await page.getByLabel("Note (what changed)").fill("dropped module");
+  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByTestId("uploaded").waitFor();
+  const after = (await call("GET", "/v1/tenants/demo/realms/entra/modules/user/versions")).body;
+  const stored = after.versions[after.versions.length - 1];
+  assert.equal(stored.note, "dropped module");
+  assert.equal(stored.digest, createHash("sha256").update(bytes).digest("hex"));
+  assert.equal(stored.size, bytes.length);
 });
 
 test("a key revoked while signed in is refused with the API's message", async () => {

@@ -1,13 +1,14 @@
 // A realm's rule-module versions of one kind: which is active and which runs in shadow, each
 // version's digest, note and time; the settings of two versions side by side; uploading a new
-// version (.wasm and settings); activating one, rolling back, and setting or clearing the shadow
-// version, each after a confirmation that says what will change.
+// version (a .wasm picked or dropped, and its settings); activating one, rolling back, and
+// setting or clearing the shadow version, each after a confirmation that says what will change.
 
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, ok, type Schemas } from "../api/client";
 import { href, useConsole } from "../app";
 import { SettingsDiff } from "../components/SettingsDiff";
 import { VersionsTable } from "../components/VersionsTable";
+import { WasmFile } from "../components/WasmFile";
 import { SettingsEditor, type FieldError } from "../editor/SettingsEditor";
 import { recognise } from "../editor/settings";
 import { ConfirmDialog, Empty, ErrorMessage, Loading, shortDigest, useLoad } from "../util";
@@ -332,15 +333,7 @@ function Upload(props: { realm: string; kind: Kind; versions: Schemas["ModuleVer
         The engine validates the module and its settings; the new version is stored but not active until you activate it.
       </p>
       <form class="form upload-form" onSubmit={submit}>
-        <label>
-          Module (.wasm)
-          <input
-            type="file"
-            name="wasm"
-            accept=".wasm,application/wasm"
-            onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)}
-          />
-        </label>
+        <WasmFile file={file} onFile={setFile} />
         {props.versions.length > 0 && (
           <label>
             Start from the settings of
