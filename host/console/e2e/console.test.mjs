@@ -519,9 +519,17 @@ test("a module that is not a stock one gets the JSON view alone", async () => {
   assert.match(await page.getByTestId("editor-mode").innerText(), /not a stock module/);
   assert.equal(await page.locator(".editor-form").count(), 0);
   assert.deepEqual(await jsonView(), contractors);
-  // Back to a stock version: the form again.
+  // An empty document for the active (stock) module: the form, with no rule yet.
+  await page.getByLabel("Start from the settings of").selectOption("empty");
+  await page.getByTestId("user-rules-form").waitFor();
+  assert.deepEqual(await jsonView(), { rules: [] });
+  assert.equal(await page.getByTestId("user-rules-form").locator('[data-testid="rule"]').count(), 0);
+  await page.getByRole("button", { name: "Add rule" }).click();
+  assert.deepEqual(await jsonView(), { rules: [{ name: "rule 1", organization: "", when: { attribute: { name: "", equals: "" } } }] });
+  // Back to a stock version: its settings in the form again.
   await page.getByLabel("Start from the settings of").selectOption(String(uploaded.body.version - 1));
   await page.getByTestId("user-rules-form").waitFor();
+  assert.equal((await jsonView()).rules.length, (await call("GET", `/v1/tenants/demo/realms/entra/modules/user/versions/${uploaded.body.version - 1}`)).body.settings.rules.length);
 });
 
 test("two versions' settings side by side: the changed line is marked on both sides", async () => {

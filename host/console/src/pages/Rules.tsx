@@ -269,7 +269,10 @@ function Upload(props: { realm: string; kind: Kind; versions: Schemas["ModuleVer
   const newest = props.versions[props.versions.length - 1];
   const start = chosen ?? String(props.active ?? newest?.version ?? EMPTY);
   const base = props.versions.find((version) => String(version.version) === start);
-  const format = base ? recognise(base.settings_schema) : null;
+  // Whose module the settings are for: the version they start from; for an empty document, the
+  // active (else the newest) version, the module most uploads carry again.
+  const module = base ?? props.versions.find((version) => version.version === props.active) ?? newest;
+  const format = module ? recognise(module.settings_schema) : null;
 
   // Start from the active version's settings: most uploads change them a little.
   useEffect(() => {
@@ -286,7 +289,10 @@ function Upload(props: { realm: string; kind: Kind; versions: Schemas["ModuleVer
   const startFrom = (value: string) => {
     setChosen(value);
     const version = props.versions.find((v) => String(v.version) === value);
-    edit(version ? JSON.stringify(version.settings, null, 2) : "{}");
+    // An empty document for a stock module still has its (empty) list of rules.
+    const activeVersion = props.versions.find((v) => v.version === props.active) ?? newest;
+    const empty = activeVersion && recognise(activeVersion.settings_schema) ? { rules: [] } : {};
+    edit(JSON.stringify(version ? version.settings : empty, null, 2));
   };
 
   const submit = async (event: Event) => {
@@ -350,11 +356,13 @@ function Upload(props: { realm: string; kind: Kind; versions: Schemas["ModuleVer
           </label>
         )}
         <p class="muted small" data-testid="editor-mode">
-          {format
-            ? `Version ${base?.version} is the stock ${format} module (its settings schema says so): edit its settings in the form or as JSON; each updates the other.`
-            : base
-              ? `Version ${base.version}'s module is not a stock module (its settings schema is not one the form knows): edit the settings as JSON.`
-              : "Edit the settings as JSON."}
+          {!module
+            ? "Edit the settings as JSON."
+            : format
+              ? `Version ${module.version} is the stock ${format} module (its settings schema says so): edit ${base ? "its" : "the"} settings in the form or as JSON; each updates the other.`
+              : module.settings_schema === null
+                ? `Version ${module.version}'s module publishes no settings schema: edit the settings as JSON.`
+                : `Version ${module.version}'s module is not a stock module (its settings schema is not one the form knows): edit the settings as JSON.`}
         </p>
         <SettingsEditor format={format} text={settings} onText={edit} errors={fieldErrors} />
         <label>
