@@ -54,10 +54,8 @@ fn routes(state: SharedState) -> Router {
     let tenant = "/v1/tenants/{tenant}";
     let realm = "/v1/tenants/{tenant}/realms/{realm}";
     let module = "/v1/tenants/{tenant}/realms/{realm}/modules/{kind}";
-    // The load floor exists only where asked for (`benchmark_floor`).
-    let floor =
-        if state.config.benchmark_floor { Router::new().route("/floor", post(floor::floor)) } else { Router::new() };
-    floor
+    Router::new()
+        .merge(floor::router(state.config.benchmark_floor))
         .route("/healthz", get(health::health))
         .route("/readyz", get(health::ready))
         .route("/openapi.json", get(openapi::document))

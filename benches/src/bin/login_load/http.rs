@@ -7,7 +7,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::{
     Method, Request, StatusCode, Uri,
     client::conn::http1::{self, SendRequest},
-    header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue},
+    header::{AUTHORIZATION, CONNECTION, CONTENT_TYPE, HOST, HeaderValue},
 };
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -90,7 +90,7 @@ impl Target {
         tokio::spawn(async move {
             let _ = connection.await;
         });
-        Ok(Connection { sender })
+        Ok(Connection { sender, closing: false })
     }
 }
 
@@ -105,6 +105,8 @@ pub fn bearer_from_file(path: &std::path::Path) -> anyhow::Result<HeaderValue> {
 /// One keep-alive HTTP/1.1 connection; requests on it go one at a time.
 pub struct Connection {
     sender: SendRequest<Full<Bytes>>,
+    /// The last answer said `Connection: close` (the server's limit of requests per connection).
+    closing: bool,
 }
 
 impl Connection {
@@ -113,7 +115,17 @@ impl Connection {
         self.sender.ready().await.map_err(|e| Failure::new("request", e))?;
         let response = self.sender.send_request(request).await.map_err(|e| Failure::new("request", e))?;
         let status = response.status();
+        self.closing = response
+            .headers()
+            .get(CONNECTION)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.eq_ignore_ascii_case("close"));
         let body = response.into_body().collect().await.map_err(|e| Failure::new("response body", e))?.to_bytes();
         Ok((status, body))
+    }
+
+    /// Whether the server closes the connection after the last answer: open another.
+    pub fn is_closing(&self) -> bool {
+        self.closing
     }
 }

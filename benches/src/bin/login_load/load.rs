@@ -102,6 +102,9 @@ pub async fn prime(logins: &Arc<Logins>, connections: u32) -> anyhow::Result<()>
                         "priming user {user}: status {status}: {}",
                         String::from_utf8_lossy(&body)
                     );
+                    if connection.is_closing() {
+                        connection = logins.target.connect().await?;
+                    }
                 }
             })
         })
@@ -225,6 +228,9 @@ async fn connection_loop(logins: Arc<Logins>, plan: Plan, sample_limit: usize) -
         let sent = Instant::now();
         let result = open.send(logins.next_request()).await;
         let done = Instant::now();
+        if connection.as_ref().is_some_and(Connection::is_closing) {
+            connection = None;
+        }
         match result {
             Ok((status, body)) if counted => {
                 tally.latency.saturating_record(micros(done - due.min(sent)));

@@ -27,11 +27,15 @@ impl Client {
         Ok(Client { target: target.clone(), connection })
     }
 
-    /// Sends a request built by `build` (twice if the kept-alive connection was closed).
+    /// Sends a request built by `build` (on a new connection once the server said it closes the
+    /// last one, and twice if the kept-alive connection was closed unannounced).
     async fn send(
         &mut self,
         build: impl Fn(&Target) -> anyhow::Result<Request<Full<Bytes>>>,
     ) -> anyhow::Result<(StatusCode, Bytes)> {
+        if self.connection.is_closing() {
+            self.connection = self.target.connect().await?;
+        }
         match self.connection.send(build(&self.target)?).await {
             Ok(answer) => Ok(answer),
             Err(_) => {
