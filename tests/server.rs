@@ -70,6 +70,7 @@ on_both_stores!(
     backtest_reports_which_past_logins_a_candidate_would_have_changed,
     shadow_mode_records_a_candidate_beside_live_logins_and_never_applies_it,
     rules_that_fail_leave_a_record_in_previews_shadow_runs_and_live_logins,
+    failure_policies_decide_live_logins_whose_rules_trap,
     retention_is_set_per_tenant_and_purges_on_demand,
     metrics_count_evaluations_requests_errors_and_cache_hits,
     audit_log_is_ordered_filtered_and_paginated,
@@ -964,6 +965,123 @@ fn rules_that_fail_leave_a_record_in_previews_shadow_runs_and_live_logins(server
     let log = server.log();
     let warned = log.lines().find(|line| line.contains(decision_id)).unwrap_or_else(|| panic!("a log line: {log}"));
     assert!(warned.contains("WARN") && warned.contains("rules failed"), "{warned}");
+}
+
+/// The realm's failure policy decides a live login whose rules trap: `last_decision` keeps a
+/// stored user's organization and groups and blocks a first login, `fallback_organization`
+/// places the user there without rule-based groups, `fail_closed` blocks. Each record keeps the
+/// failure and names the policy; a replay of it still runs; failures are counted by policy and
+/// kind; PATCH refuses a fallback organization the tenant does not have.
+fn failure_policies_decide_live_logins_whose_rules_trap(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (status, ada) = fx.login(&ada_claims());
+    assert_eq!(status, 200, "{ada}");
+    let (ada_id, ada_groups) = (ada["user_id"].as_str().unwrap().to_owned(), ada["groups"].clone());
+    assert_eq!((&ada["organization"], ada_groups.as_array().map(Vec::len)), (&json!("acme-sales"), Some(1)));
+    let (status, realm) = server.get(&fx.realm_path(), fx.admin());
+    assert_eq!((status, &realm["failure_policy"]), (200, &json!({"policy": "fail_closed"})), "{realm}");
+
+    let policy = |body: Value| server.patch(&fx.realm_path(), fx.admin(), &json!({ "failure_policy": body }));
+    let (status, body) = policy(json!({"policy": "fallback_organization", "organization": "nowhere"}));
+    assert!(assert_error(status, &body, 422, "unprocessable").contains("no organization nowhere"), "{body}");
+    for bad in [
+        json!({"policy": "fallback_organization"}),
+        json!({"policy": "fail_open"}),
+        json!({"policy": "last_decision", "organization": "acme"}),
+        Value::Null,
+    ] {
+        let (status, body) = policy(bad.clone());
+        assert!((400..500).contains(&status) && body["error"]["code"].is_string(), "{bad}: {status} {body}");
+    }
+    let (_, realm) = server.get(&fx.realm_path(), fx.admin());
+    assert_eq!(realm["failure_policy"], json!({"policy": "fail_closed"}), "refusals change nothing: {realm}");
+
+    let wasm = trapping_user_rules();
+    let (status, body) = server.post(
+        &format!("{}/modules/user", fx.realm_path()),
+        fx.admin(),
+        &json!({"wasm": STANDARD.encode(&wasm), "note": "traps"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) =
+        server.post_empty(&format!("{}/modules/user/versions/2/activate", fx.realm_path()), fx.admin());
+    assert_eq!(status, 200, "{body}");
+    let record = |id: &Value| {
+        let (status, record) = server.get(&format!("/v1/tenants/acme/decisions/{}", id.as_str().unwrap()), fx.admin());
+        assert_eq!(status, 200, "{record}");
+        record
+    };
+
+    // last_decision: Ada's previous decision stands; Bob, never decided about, is blocked.
+    let (status, realm) = policy(json!({"policy": "last_decision"}));
+    assert_eq!((status, &realm["failure_policy"]), (200, &json!({"policy": "last_decision"})), "{realm}");
+    let (status, kept) = fx.login(&ada_claims());
+    assert_eq!(status, 200, "{kept}");
+    assert_eq!(
+        (&kept["blocked"], &kept["organization"], &kept["groups"]),
+        (&json!(false), &json!("acme-sales"), &ada_groups)
+    );
+    assert!(kept["session"].is_string() && kept.get("evaluation").is_none(), "{kept}");
+    assert_eq!(
+        (&kept["failure"]["kind"], &kept["failure_policy"]["policy"]),
+        (&json!("trap"), &json!("last_decision"))
+    );
+    let kept_record = record(&kept["decision_id"]);
+    assert_eq!((&kept_record["applied"], &kept_record["output"]), (&json!(true), &Value::Null), "{kept_record}");
+    assert_eq!(kept_record["failure"]["kind"], "trap", "{kept_record}");
+    assert_eq!(
+        (&kept_record["failure_policy"]["policy"], &kept_record["failure_policy"]["organization"]),
+        (&json!("last_decision"), &json!("acme-sales")),
+        "{kept_record}"
+    );
+    let (status, body) = fx.login(&bob_claims());
+    assert_error(status, &body, 422, "rules_failed");
+    let closed = record(&body["error"]["decision_id"]);
+    assert_eq!((&closed["applied"], &closed["failure_policy"]["policy"]), (&json!(false), &json!("fail_closed")));
+    assert!(closed["failure_policy"]["reason"].as_str().unwrap().contains("no previous decision"), "{closed}");
+
+    // fallback_organization: Bob is placed there, with no rule-based groups.
+    let (status, body) = server.put("/v1/tenants/acme/organizations/quarantine", fx.admin(), &json!({"name": "Q"}));
+    assert_eq!(status, 200, "{body}");
+    let (status, realm) = policy(json!({"policy": "fallback_organization", "organization": "quarantine"}));
+    assert_eq!(status, 200, "{realm}");
+    assert_eq!(realm["failure_policy"], json!({"policy": "fallback_organization", "organization": "quarantine"}));
+    let (status, placed) = fx.login(&bob_claims());
+    assert_eq!(status, 200, "{placed}");
+    assert_eq!(
+        (&placed["organization"], &placed["groups"], &placed["created"]),
+        (&json!("quarantine"), &json!([]), &json!(true))
+    );
+    let placed_record = record(&placed["decision_id"]);
+    assert_eq!(placed_record["failure_policy"]["policy"], "fallback_organization", "{placed_record}");
+    assert_eq!((&placed_record["applied"], &placed_record["failure"]["kind"]), (&json!(true), &json!("trap")));
+
+    // fail_closed: blocked, as before, and the record says so.
+    let (status, _) = policy(json!({"policy": "fail_closed"}));
+    assert_eq!(status, 200);
+    let (status, body) = fx.login(&ada_claims());
+    assert_error(status, &body, 422, "rules_failed");
+    assert_eq!(record(&body["error"]["decision_id"])["failure_policy"]["policy"], "fail_closed");
+    let (_, user) = server.get(&format!("{}/users/{ada_id}", fx.realm_path()), fx.admin());
+    assert_eq!(user["organization"], "acme-sales", "nothing applied: {user}");
+
+    // A record the policy decided replays like any failure: the rules as they are.
+    let (status, replay) = server.post(
+        &format!("/v1/tenants/acme/decisions/{}/replay", kept["decision_id"].as_str().unwrap()),
+        fx.admin(),
+        &json!({"user_rules_version": 1}),
+    );
+    assert_eq!(status, 200, "{replay}");
+    assert_eq!((&replay["recorded"]["output"], &replay["difference"]["changed"][0]), (&Value::Null, &json!("failure")));
+    let updates = audit_actions(server, &fx.tenant, "realm.updated");
+    assert_eq!(updates.len(), 3, "one entry per change, none for refusals: {updates:?}");
+
+    let metrics = server.call("GET", "/metrics", None, Body::None).text;
+    for (policy, count) in [("last_decision", 1), ("fallback_organization", 1), ("fail_closed", 2)] {
+        let line = format!(r#"muster_rule_failures_total{{policy="{policy}",kind="trap"}} {count}"#);
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
+    assert!(!metrics.contains("entra") && !metrics.contains("acme"), "no tenant ids in labels");
 }
 
 /// Decision retention: validated, audited, and a purge keeps what is younger than the setting.

@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use db::TestDb;
 use muster_store::{
     ApiKey, ApplyDecision, Audit, AuditFilter, AuditNote, DecisionFilter, DecisionRecord, FailedEvaluation,
-    GroupMember, KeyKind, MembersChange, MembershipChange, Millis, NewModuleVersion, Organization, ProviderGroupMark,
-    Realm, RealmChange, RuleKind, ScimCredential, ScimGroup, ScimGroupChange, ScimToken, Session, Store, StoreError,
-    Tenant, UserRecord, UserStatus,
+    FailurePolicy, FailurePolicyApplied, FailurePolicyName, GroupMember, KeyKind, MembersChange, MembershipChange,
+    Millis, NewModuleVersion, Organization, ProviderGroupMark, Realm, RealmChange, RuleKind, ScimCredential, ScimGroup,
+    ScimGroupChange, ScimToken, Session, Store, StoreError, Tenant, UserRecord, UserStatus,
 };
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -58,6 +58,7 @@ suite!(
     shadow_versions_are_set_and_cleared,
     apply_decision_writes_everything_or_nothing,
     organizations_are_checked_when_a_decision_is_applied,
+    a_realms_failure_policy_is_stored_changed_and_audited,
     external_ids_are_unique_per_realm,
     users_are_listed_in_pages,
     decisions_are_filtered_and_paged_newest_first,
@@ -116,6 +117,7 @@ fn new_realm(tenant: &str, id: &str) -> Realm {
         shadow_group_rules_version: None,
         scim_bearer_enabled: false,
         create_organizations: false,
+        failure_policy: FailurePolicy::FailClosed,
         created_at: T0,
     }
 }
@@ -211,6 +213,7 @@ fn decision(tenant: &str, realm: &str, user: Option<&str>, id: &str, created_at:
         shadow_of: None,
         differs: None,
         failure: None,
+        failure_policy: None,
     }
 }
 
@@ -765,7 +768,11 @@ async fn organizations_are_checked_when_a_decision_is_applied(db: &TestDb) {
             .await,
     );
     // Both at once: one transaction, one audit entry naming both; nothing named: nothing written.
-    let both = RealmChange { default_organization: Some(Some("acme".into())), create_organizations: Some(false) };
+    let both = RealmChange {
+        default_organization: Some(Some("acme".into())),
+        create_organizations: Some(false),
+        ..RealmChange::default()
+    };
     store.update_realm("acme", "entra", &both, &by("mk_a")).await.unwrap();
     let entries = audit_log(store, "acme").await.len();
     store.update_realm("acme", "entra", &RealmChange::default(), &by("mk_a")).await.unwrap();
@@ -778,6 +785,42 @@ async fn organizations_are_checked_when_a_decision_is_applied(db: &TestDb) {
     );
     let realm = store.get_realm("acme", "entra").await.unwrap().unwrap();
     assert_eq!((realm.default_organization.as_deref(), realm.create_organizations), (Some("acme"), false));
+}
+
+/// A realm fails closed until its failure policy is changed; each change is stored whole (a
+/// fallback organization goes with its policy) and audited as one `realm.updated`; the stored
+/// policy names only the policies there are.
+async fn a_realms_failure_policy_is_stored_changed_and_audited(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    assert_eq!(store.get_realm("acme", "entra").await.unwrap().unwrap().failure_policy, FailurePolicy::FailClosed);
+    let fallback = FailurePolicy::FallbackOrganization { organization: "quarantine".into() };
+    for policy in [fallback.clone(), FailurePolicy::LastDecision, FailurePolicy::FailClosed, fallback.clone()] {
+        let change = RealmChange { failure_policy: Some(policy.clone()), ..RealmChange::default() };
+        store.update_realm("acme", "entra", &change, &by("mk_a")).await.unwrap();
+        assert_eq!(store.get_realm("acme", "entra").await.unwrap().unwrap().failure_policy, policy);
+        let last = audit_log(store, "acme").await.pop().unwrap();
+        assert_eq!(
+            (last.action.as_str(), details(&last)),
+            ("realm.updated", serde_json::json!({"failure_policy": policy}))
+        );
+    }
+    let last = audit_log(store, "acme").await.pop().unwrap();
+    assert_eq!(
+        details(&last)["failure_policy"],
+        serde_json::json!({"policy": "fallback_organization", "organization": "quarantine"})
+    );
+
+    let created = Realm { failure_policy: FailurePolicy::LastDecision, ..new_realm("acme", "okta") };
+    store.create_realm(&created, &by("mk_a")).await.unwrap();
+    assert_eq!(store.get_realm("acme", "okta").await.unwrap().unwrap().failure_policy, FailurePolicy::LastDecision);
+
+    let mut raw = db.raw().await;
+    let unknown =
+        sqlx::query("UPDATE realms SET failure_policy = 'fail_open' WHERE tenant_id = 'acme' AND id = 'entra'")
+            .execute(&mut raw)
+            .await;
+    assert!(unknown.is_err(), "the stored policy is one of the three");
 }
 
 /// A realm change setting (or, with `None`, clearing) only the default organization.
@@ -967,6 +1010,12 @@ async fn decisions_are_filtered_and_paged_newest_first(db: &TestDb) {
         if n % 5 == 2 {
             d.output = "null".into();
             d.failure = Some(FailedEvaluation { kind: "trap".into(), message: format!("module trapped: {n}") });
+            d.failure_policy = Some(FailurePolicyApplied {
+                policy: FailurePolicyName::LastDecision,
+                reason: "the user's previous decision stands".into(),
+                organization: Some("acme-sales".into()),
+                groups: vec![format!("group-{n}")],
+            });
         }
         store.insert_decision(&d).await.unwrap();
         expected.push(d);
@@ -996,6 +1045,10 @@ async fn decisions_are_filtered_and_paged_newest_first(db: &TestDb) {
     assert_eq!(ids(live), want(&|d| !d.shadow));
     let failed = store.list_decisions(DecisionFilter { failed: Some(true), ..all.clone() }).await.unwrap();
     assert!(failed.iter().all(|d| d.failure.as_ref().is_some_and(|f| f.kind == "trap")), "the failure round-trips");
+    assert!(
+        failed.iter().all(|d| d.failure_policy.as_ref().is_some_and(|p| p.policy == FailurePolicyName::LastDecision)),
+        "so does the failure policy that applied"
+    );
     assert_eq!(ids(failed), want(&|d| d.failure.is_some()));
     let made = store.list_decisions(DecisionFilter { failed: Some(false), ..all.clone() }).await.unwrap();
     assert_eq!(ids(made), want(&|d| d.failure.is_none()));

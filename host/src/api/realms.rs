@@ -17,7 +17,7 @@ use super::{
 use crate::service::{AppState, SharedState, now_millis};
 use muster_store::{
     Audit, RealmChange,
-    model::{Organization, Realm},
+    model::{FailurePolicy, Organization, Realm},
 };
 
 /// `PUT …/organizations/{organization}` body.
@@ -101,11 +101,14 @@ pub struct RealmUpdate {
     /// Absent: left as it is; `null` is refused (it is a boolean).
     #[serde(default, deserialize_with = "given")]
     create_organizations: Option<bool>,
+    /// Absent: left as it is; `null` is refused (it is a policy).
+    #[serde(default, deserialize_with = "given")]
+    failure_policy: Option<FailurePolicy>,
 }
 
-/// A field that, when present, must hold a boolean (not `null`).
-fn given<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
-    bool::deserialize(deserializer).map(Some)
+/// A field that, when present, must hold a value (not `null`).
+fn given<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
 }
 
 /// A field that is present, `null` or not.
@@ -114,7 +117,8 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
 }
 
 /// Sets (or, with `null`, clears) the realm's default organization, and sets whether its
-/// decisions create the organizations they name.
+/// decisions create the organizations they name and its failure policy. An organization named
+/// (default or fallback) must exist.
 pub async fn update(
     State(state): State<SharedState>,
     RealmCaller { caller, realm, .. }: RealmCaller,
@@ -124,9 +128,13 @@ pub async fn update(
     if let Some(organization) = &body.default_organization {
         check_organization(&state, &realm.tenant_id, organization.as_deref()).await?;
     }
+    if let Some(policy) = &body.failure_policy {
+        check_organization(&state, &realm.tenant_id, policy.fallback_organization()).await?;
+    }
     let change = RealmChange {
         default_organization: body.default_organization,
         create_organizations: body.create_organizations,
+        failure_policy: body.failure_policy,
     };
     state.store.update_realm(&realm.tenant_id, &realm.id, &change, &audit).await?;
     Ok(Json(reload(&state, &realm).await?))

@@ -11,10 +11,12 @@
 //! * [`evaluator`]: running a realm's loaded modules, with the default-organization fallback;
 //! * [`outcome`]: what the rules said, and its effect on the user (organization, groups, marks);
 //! * [`record`]: the decision record stored for every evaluation that ran live;
+//! * [`failure_policy`]: what a realm's failure policy makes of a live decision that failed;
 //! * [`difference`]: what changed between a recorded decision and a replay of it.
 
 pub mod difference;
 pub mod evaluator;
+pub mod failure_policy;
 pub mod input;
 pub mod outcome;
 pub mod record;

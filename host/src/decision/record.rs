@@ -99,7 +99,8 @@ pub fn decision_record(
 
 /// A record of `input` about `subject` made at `now`, with a fresh id: the head every record
 /// shares ([`decision_record`], [`failure_record`]), and for the rest the record of nothing
-/// (not applied, no modules, no output, an empty trace, no cost, no failure) for them to fill.
+/// (not applied, no modules, no output, an empty trace, no cost, no failure, no failure policy)
+/// for them to fill.
 fn head(subject: Subject<'_>, input: &CanonicalInput, input_json: String, now: Millis) -> DecisionRecord {
     DecisionRecord {
         id: random_id(12),
@@ -122,6 +123,7 @@ fn head(subject: Subject<'_>, input: &CanonicalInput, input_json: String, now: M
         shadow_of: None,
         differs: None,
         failure: None,
+        failure_policy: None,
     }
 }
 

@@ -15,13 +15,17 @@ use super::{
     rules::{RuleRunner, RulesError, Selection},
 };
 use crate::decision::{
+    failure_policy::{self, Previous},
     input::{CanonicalInput, rules_input},
     outcome::RealmOutcome,
-    record::{RecordError, Recorded, Subject, decision_record, failure_record, trigger_name},
+    record::{FailedRun, RecordError, Recorded, Subject, decision_record, failure_record, trigger_name},
 };
 use muster_store::{
     ApplyDecision, Audit, AuditNote, ProviderGroupMark, Store, StoreError,
-    model::{Realm, Session, UserRecord, UserStatus},
+    model::{
+        DecisionRecord, FailedEvaluation, FailurePolicyApplied, FailurePolicyName, Realm, Session, UserRecord,
+        UserStatus,
+    },
 };
 
 /// What deciding runs on: a store (through the narrow [`DecidingStore`] view), the rule runner,
@@ -78,15 +82,38 @@ pub struct Applied {
     pub provider_groups: Vec<ProviderGroupMark>,
     /// The decision record's id.
     pub decision_id: String,
-    /// The rules' full outcome with traces.
-    pub outcome: RealmOutcome,
+    /// The rules' full outcome with traces; `None` when they failed and the realm's failure
+    /// policy decided instead.
+    pub outcome: Option<RealmOutcome>,
+    /// When the rules failed: the failure and what the realm's failure policy made of it.
+    pub failed: Option<PolicyDecided>,
+}
+
+/// A live decision the realm's failure policy made because the rules failed.
+#[derive(Debug)]
+pub struct PolicyDecided {
+    /// Why the rules failed.
+    pub failure: FailedEvaluation,
+    /// The policy that applied and what it put in effect.
+    pub policy: FailurePolicyApplied,
+}
+
+impl Applied {
+    /// Why a user this decision leaves without an organization is blocked.
+    pub fn blocked_reason(&self) -> String {
+        match (&self.outcome, &self.failed) {
+            (Some(outcome), _) => outcome.blocked_reason(),
+            (None, Some(failed)) => format!("{}, and it is no organization", failed.policy.reason),
+            (None, None) => "no organization".to_owned(),
+        }
+    }
 }
 
 /// Why a decision could not be made or applied.
 #[derive(Debug, thiserror::Error)]
 pub enum DecideError {
-    /// The rules failed, and the failure is recorded as the decision `decision_id` (not
-    /// applied).
+    /// The rules failed, the realm's failure policy failed closed, and the failure is recorded
+    /// as the decision `decision_id` (not applied).
     #[error("{error}")]
     Failed {
         /// Why.
@@ -102,8 +129,8 @@ pub enum DecideError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The decision record could not be encoded.
-    #[error("{0}")]
-    Encode(String),
+    #[error(transparent)]
+    Encode(#[from] RecordError),
 }
 
 impl DecideError {
@@ -123,95 +150,196 @@ impl From<DecideError> for ServiceError {
             DecideError::Failed { error, decision_id } => ServiceError::rules_failed(error, Some(decision_id)),
             DecideError::Rules(rules) => rules.into(),
             DecideError::Store(store) => store.into(),
-            DecideError::Encode(detail) => ServiceError::Internal(detail),
+            DecideError::Encode(encode) => ServiceError::Internal(encode.to_string()),
         }
     }
 }
 
-/// Runs the realm's active rules on `change.user` and applies the decision.
+/// Rules that failed on a live decision, before the realm's failure policy has its say.
+struct RulesFailure {
+    /// Why.
+    error: RulesError,
+    /// Time spent and fuel consumed, when the rules decided but the decision could not be kept.
+    cost: Option<(i64, i64)>,
+}
+
+/// Why [`apply_rules`] applied nothing.
+enum NotApplied {
+    /// The rules failed: the realm's failure policy decides.
+    Failed(RulesFailure),
+    /// Anything else: the caller's error.
+    Error(DecideError),
+}
+
+/// Runs the realm's active rules on `change.user` and applies the decision. When the rules fail
+/// (see [`RulesError::failed_run`]), the realm's failure policy decides what is applied, and
+/// the decision record keeps the failure and the policy.
 pub async fn decide_and_apply<S: DecidingStore>(
     decider: &Decider<'_, S>,
     realm: &Realm,
     change: Change,
     actor: &str,
 ) -> Result<Applied, DecideError> {
-    let Change { mut user, trigger, expected_version, session, events } = change;
-    let input = CanonicalInput { context: Context { realm: realm.id.clone(), trigger }, user: rules_input(&user) };
-    // A user not stored yet (a first login, a SCIM create) is not named by a failure's record.
-    let stored_user = expected_version.map(|_| user.id.clone());
-    let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: stored_user.as_deref() };
+    let context = Context { realm: realm.id.clone(), trigger: change.trigger };
+    let input = CanonicalInput { context, user: rules_input(&change.user) };
     let selection = Selection::active(realm);
+    match apply_rules(decider, realm, &input, selection, &change, actor).await {
+        Ok(applied) => Ok(applied),
+        Err(NotApplied::Error(error)) => Err(error),
+        Err(NotApplied::Failed(failure)) => {
+            apply_failure_policy(decider, realm, &input, selection, change, failure, actor).await
+        }
+    }
+}
+
+/// Runs the rules of `selection` on `input` and applies what they decide to `change`.
+async fn apply_rules<S: DecidingStore>(
+    decider: &Decider<'_, S>,
+    realm: &Realm,
+    input: &CanonicalInput,
+    selection: Selection,
+    change: &Change,
+    actor: &str,
+) -> Result<Applied, NotApplied> {
+    let failed = |error, outcome: Option<&RealmOutcome>| {
+        let cost = outcome.map(|outcome| (outcome.duration_us, outcome.fuel));
+        NotApplied::Failed(RulesFailure { error, cost })
+    };
     let outcome = match decider.rules.evaluate(decider.store, realm, selection, &input.context, &input.user).await {
         Ok(outcome) => outcome,
-        Err(error) => return Err(record_failure(decider, subject, &input, selection, error, None).await),
+        Err(error) if error.is_rules_failure() => return Err(failed(error, None)),
+        Err(error) => return Err(NotApplied::Error(error.into())),
     };
     let now = now_millis();
+    let mut user = change.user.clone();
     user.organization = outcome.user.decision.organization.clone();
     user.rule_groups = outcome.user.decision.groups.clone();
     user.updated_at = now;
     let provider_groups = outcome.provider_group_marks();
-    let subject = Subject { user_id: Some(&user.id), ..subject };
-    let decision = match decision_record(subject, &input, &outcome, Recorded::Applied, now, decider.max_record_bytes) {
+    let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: Some(&user.id) };
+    let decision = match decision_record(subject, input, &outcome, Recorded::Applied, now, decider.max_record_bytes) {
         Ok(decision) => decision,
         Err(RecordError::TooLarge { size, limit }) => {
-            let subject = Subject { user_id: stored_user.as_deref(), ..subject };
-            let error = RulesError::RecordTooLarge { size, limit };
-            return Err(record_failure(decider, subject, &input, selection, error, Some(&outcome)).await);
+            return Err(failed(RulesError::RecordTooLarge { size, limit }, Some(&outcome)));
         }
-        Err(encode @ RecordError::Encode(_)) => return Err(DecideError::Encode(encode.to_string())),
+        Err(encode) => return Err(NotApplied::Error(encode.into())),
     };
     let decision_id = decision.id.clone();
-    let applied = decider
-        .store
-        .apply_decision(
-            ApplyDecision {
-                user: user.clone(),
-                provider_groups: provider_groups.clone(),
-                decision,
-                session,
-                expected_version,
-                extra_events: events,
-                create_organizations: realm.create_organizations,
-            },
-            &Audit { actor: actor.to_owned(), at: now },
-        )
-        .await;
-    match applied {
+    match apply(decider, realm, change, user.clone(), provider_groups.clone(), decision, now, actor).await {
         Ok(()) => {}
         // Checked in the store's transaction: one indexed look-up, true on every host sharing
         // the database, with nothing to invalidate when organizations change.
         Err(StoreError::UnknownOrganizations(organizations)) => {
-            let subject = Subject { user_id: stored_user.as_deref(), ..subject };
-            let error = RulesError::UnknownOrganizations { organizations };
-            return Err(record_failure(decider, subject, &input, selection, error, Some(&outcome)).await);
+            return Err(failed(RulesError::UnknownOrganizations { organizations }, Some(&outcome)));
         }
-        Err(other) => return Err(other.into()),
+        Err(other) => return Err(NotApplied::Error(other.into())),
     }
     if let Some(state) = decider.shadow {
-        state.shadow.spawn(state, realm, input, &decision_id, &user.id, &outcome);
+        state.shadow.spawn(state, realm, input.clone(), &decision_id, &user.id, &outcome);
     }
-    Ok(Applied { user, provider_groups, decision_id, outcome })
+    Ok(Applied { user, provider_groups, decision_id, outcome: Some(outcome), failed: None })
 }
 
-/// Records rules that failed on `input` as a decision (not applied) and logs it; the error names
-/// the record. `ran` is the outcome when the rules decided but the decision could not be kept.
-/// A failure that is not the rules' (see [`RulesError::failed_run`]) is neither recorded nor
-/// logged here, and so is a record the store refuses (logged).
+/// Applies `user` and `provider_groups` with `decision`, and `change`'s session and audit
+/// events, in one store transaction.
+#[expect(clippy::too_many_arguments, reason = "one transaction's parts, each named")]
+async fn apply<S: DecidingStore>(
+    decider: &Decider<'_, S>,
+    realm: &Realm,
+    change: &Change,
+    user: UserRecord,
+    provider_groups: Vec<ProviderGroupMark>,
+    decision: DecisionRecord,
+    now: i64,
+    actor: &str,
+) -> Result<(), StoreError> {
+    let apply = ApplyDecision {
+        user,
+        provider_groups,
+        decision,
+        session: change.session.clone(),
+        expected_version: change.expected_version,
+        extra_events: change.events.clone(),
+        create_organizations: realm.create_organizations,
+    };
+    decider.store.apply_decision(apply, &Audit { actor: actor.to_owned(), at: now }).await
+}
+
+/// The user's previous applied decision, as the change found it stored: none for a user not
+/// stored yet (a first login, a SCIM create) or coming back from deprovisioning (whose stored
+/// organization and groups were taken away, not decided).
+fn previous_decision(change: &Change) -> Option<Previous<'_>> {
+    let stored = change.expected_version.is_some() && change.trigger != Trigger::ScimReactivate;
+    stored.then_some(Previous { organization: change.user.organization.as_deref(), groups: &change.user.rule_groups })
+}
+
+/// What the realm's failure policy makes of rules that failed on `input`: failing closed, the
+/// failure is recorded and nothing applied (the error names the record); otherwise the policy's
+/// decision is applied to `change` with a record of the failure and the policy. Counted by
+/// policy and kind. A failure that is not the rules' own is not recorded (see
+/// [`RulesError::failed_run`]).
+async fn apply_failure_policy<S: DecidingStore>(
+    decider: &Decider<'_, S>,
+    realm: &Realm,
+    input: &CanonicalInput,
+    selection: Selection,
+    change: Change,
+    failure: RulesFailure,
+    actor: &str,
+) -> Result<Applied, DecideError> {
+    let RulesFailure { error, cost } = failure;
+    let Some(mut run) = error.failed_run(selection) else { return Err(DecideError::Rules(error)) };
+    if let Some(cost) = cost {
+        (run.duration_us, run.fuel) = cost;
+    }
+    let policy = failure_policy::resolve(&realm.failure_policy, previous_decision(&change));
+    decider.rules.metrics().rule_failure(policy.policy.as_str(), error.kind());
+    if policy.policy == FailurePolicyName::FailClosed {
+        // A user not stored yet (a first login, a SCIM create) is not named by a failure's record.
+        let stored_user = change.expected_version.map(|_| change.user.id.as_str());
+        let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: stored_user };
+        return Err(record_failure(decider, subject, input, run, error, policy).await);
+    }
+    let now = now_millis();
+    let mut user = change.user.clone();
+    (user.organization, user.rule_groups, user.updated_at) = (policy.organization.clone(), policy.groups.clone(), now);
+    let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: Some(&user.id) };
+    let mut decision = failure_record(subject, input, run, Recorded::Applied, now)?;
+    let failure = FailedEvaluation { kind: error.kind().to_owned(), message: error.to_string() };
+    (decision.applied, decision.failure_policy) = (true, Some(policy.clone()));
+    let decision_id = decision.id.clone();
+    apply(decider, realm, &change, user.clone(), Vec::new(), decision, now, actor).await?;
+    tracing::warn!(
+        tenant = realm.tenant_id, realm = realm.id, user = input.user.user_name,
+        trigger = trigger_name(input.context.trigger), decision = %decision_id, kind = error.kind(), %error,
+        policy = policy.policy.as_str(), "the realm's rules failed: its failure policy decided"
+    );
+    Ok(Applied {
+        user,
+        provider_groups: Vec::new(),
+        decision_id,
+        outcome: None,
+        failed: Some(PolicyDecided { failure, policy }),
+    })
+}
+
+/// Records rules that failed on `input` as a decision that was not applied, failing closed as
+/// `policy` says, and logs it; the error names the record. A record the store refuses is
+/// logged, and the error names none.
 async fn record_failure<S: DecidingStore>(
     decider: &Decider<'_, S>,
     subject: Subject<'_>,
     input: &CanonicalInput,
-    selection: Selection,
+    run: FailedRun,
     error: RulesError,
-    ran: Option<&RealmOutcome>,
+    policy: FailurePolicyApplied,
 ) -> DecideError {
-    let Some(mut run) = error.failed_run(selection) else { return DecideError::Rules(error) };
-    if let Some(outcome) = ran {
-        (run.duration_us, run.fuel) = (outcome.duration_us, outcome.fuel);
-    }
     let trigger = trigger_name(input.context.trigger);
     let recorded = match failure_record(subject, input, run, Recorded::Applied, now_millis()) {
-        Ok(record) => decider.store.insert_decision(&record).await.map(|()| record.id).map_err(|e| e.to_string()),
+        Ok(mut record) => {
+            record.failure_policy = Some(policy);
+            decider.store.insert_decision(&record).await.map(|()| record.id).map_err(|e| e.to_string())
+        }
         Err(encode) => Err(encode.to_string()),
     };
     match recorded {

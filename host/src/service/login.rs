@@ -16,7 +16,7 @@ use super::{
 use crate::decision::outcome::RealmOutcome;
 use muster_store::{
     ProviderGroupMark,
-    model::{Realm, UserRecord, UserStatus},
+    model::{FailedEvaluation, FailurePolicyApplied, Realm, UserRecord, UserStatus},
 };
 
 /// What the identity provider said about the user at login.
@@ -69,9 +69,17 @@ pub struct LoginResult {
     /// The stored decision record (absent when nothing was evaluated).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision_id: Option<String>,
-    /// The rules' full outcome with traces (absent when nothing was evaluated).
+    /// The rules' full outcome with traces (absent when nothing was evaluated, or when the rules
+    /// failed and the realm's failure policy decided).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<RealmOutcome>,
+    /// Why the rules failed, when the realm's failure policy decided instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailedEvaluation>,
+    /// The failure policy that decided, why, and what it put in effect (absent when the rules
+    /// decided).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_policy: Option<FailurePolicyApplied>,
 }
 
 /// Performs a login for `claims` in `realm`, reading the user again and retrying when a
@@ -106,6 +114,8 @@ async fn login_once<S: DecidingStore>(
             session: None,
             decision_id: None,
             evaluation: None,
+            failure: None,
+            failure_policy: None,
         });
     }
     let now = now_millis();
@@ -116,17 +126,21 @@ async fn login_once<S: DecidingStore>(
     let change = Change { user, trigger: Trigger::Login, expected_version, session: Some(session), events: Vec::new() };
     let applied = decide_and_apply(decider, realm, change, actor).await?;
     let blocked = applied.user.organization.is_none();
+    let reason = blocked.then(|| applied.blocked_reason());
+    let (failure, failure_policy) = applied.failed.map(|failed| (failed.failure, failed.policy)).unzip();
     Ok(LoginResult {
         user_id: applied.user.id,
         created,
         blocked,
-        reason: blocked.then(|| applied.outcome.blocked_reason()),
+        reason,
         organization: applied.user.organization,
         groups: applied.user.rule_groups,
         provider_groups: applied.provider_groups,
         session: Some(token),
         decision_id: Some(applied.decision_id),
-        evaluation: Some(applied.outcome),
+        evaluation: applied.outcome,
+        failure,
+        failure_policy,
     })
 }
 
@@ -191,6 +205,7 @@ mod tests {
         ports::memory::{MemoryStore, activate_trapping_user_rules, realm, rule_runner},
         rules::RuleRunner,
     };
+    use muster_store::model::{FailurePolicy, FailurePolicyName};
 
     const LIFETIME: i64 = 60_000;
 
@@ -296,7 +311,56 @@ mod tests {
         assert_eq!(&recorded[0].id, decision_id);
         assert_eq!(recorded[0].failure.as_ref().map(|f| f.kind.as_str()), Some("trap"));
         assert_eq!(recorded[0].user_id, None, "a first login names no stored user");
+        let policy = recorded[0].failure_policy.as_ref().map(|p| p.policy);
+        assert_eq!(policy, Some(FailurePolicyName::FailClosed), "the record says the realm failed closed");
         assert!(recorded[0].fuel > 0, "what ran is charged");
+    }
+
+    #[tokio::test]
+    async fn under_last_decision_a_stored_users_previous_decision_stands_and_a_first_login_fails_closed() {
+        let (store, rules, mut realm) = (MemoryStore::default(), rule_runner(), realm());
+        activate_trapping_user_rules(&store, &mut realm);
+        realm.failure_policy = FailurePolicy::LastDecision;
+        let mut ada = stored_user(&realm, "00u1", "ada@acme.com", 2);
+        (ada.organization, ada.rule_groups) = (Some("acme-sales".into()), vec!["managers".into()]);
+        store.insert_user(ada.clone());
+        let result = login(&decider(&store, &rules), &realm, claims("00u1", "ada@acme.com"), "key:k1").await.unwrap();
+        assert!(!result.blocked && result.session.is_some(), "{result:?}");
+        assert_eq!(
+            (result.organization.as_deref(), result.groups.as_slice()),
+            (Some("acme-sales"), ["managers".to_owned()].as_slice())
+        );
+        assert_eq!(result.failure_policy.as_ref().map(|p| p.policy), Some(FailurePolicyName::LastDecision));
+        assert_eq!(result.failure.as_ref().map(|f| f.kind.as_str()), Some("trap"));
+        let applied = &store.applied()[0];
+        assert!(applied.decision.applied && applied.decision.failure.is_some(), "{:?}", applied.decision);
+        assert_eq!(applied.decision.output, "null", "the rules decided nothing");
+        assert_eq!(applied.decision.failure_policy.as_ref().map(|p| p.policy), Some(FailurePolicyName::LastDecision));
+
+        let error =
+            login(&decider(&store, &rules), &realm, claims("00u2", "bob@acme.com"), "key:k1").await.unwrap_err();
+        assert!(matches!(error, ServiceError::RulesFailed { decision_id: Some(_), .. }), "{error:?}");
+        let closed = store.recorded().pop().unwrap();
+        assert_eq!(closed.failure_policy.map(|p| p.policy), Some(FailurePolicyName::FailClosed));
+        assert_eq!(store.applied().len(), 1, "the first login applied nothing");
+    }
+
+    #[tokio::test]
+    async fn under_fallback_organization_a_first_login_is_placed_there_without_rule_based_groups() {
+        let (store, rules, mut realm) = (MemoryStore::default(), rule_runner(), realm());
+        activate_trapping_user_rules(&store, &mut realm);
+        realm.failure_policy = FailurePolicy::FallbackOrganization { organization: "quarantine".into() };
+        let result = login(&decider(&store, &rules), &realm, claims("00u1", "ada@acme.com"), "key:k1").await.unwrap();
+        assert!(result.created && !result.blocked, "{result:?}");
+        assert_eq!((result.organization.as_deref(), result.groups.len()), (Some("quarantine"), 0));
+        assert!(result.evaluation.is_none(), "the rules decided nothing");
+        let recorded = &store.applied()[0].decision;
+        assert_eq!(recorded.user_id.as_deref(), Some(result.user_id.as_str()));
+        let policy = recorded.failure_policy.as_ref().unwrap();
+        assert_eq!(
+            (policy.policy, policy.organization.as_deref()),
+            (FailurePolicyName::FallbackOrganization, Some("quarantine"))
+        );
     }
 
     #[tokio::test]

@@ -85,6 +85,16 @@ pub struct ShadowLabels {
     pub result: &'static str,
 }
 
+/// Labels of a live decision whose rules failed. Not the realm or the module version: both are
+/// a tenant's (unbounded, and the endpoint is unauthenticated); the decision record has them.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RuleFailureLabels {
+    /// The failure policy that applied (`fail_closed`, `last_decision`, `fallback_organization`).
+    pub policy: &'static str,
+    /// The kind of failure (`trap`, `fuel_exhausted`, `timeout`, `module_load`, …).
+    pub kind: &'static str,
+}
+
 /// Every metric the host keeps, registered once.
 pub struct Metrics {
     registry: Registry,
@@ -104,6 +114,8 @@ pub struct Metrics {
     pub shadow: Family<ShadowLabels, Counter>,
     /// Decision records deleted by retention.
     pub decisions_purged: Counter,
+    /// Live decisions whose rules failed, by the failure policy that applied and the failure.
+    pub rule_failures: Family<RuleFailureLabels, Counter>,
 }
 
 /// Latency buckets from 10 µs to about 10 s.
@@ -123,6 +135,7 @@ impl Default for Metrics {
             cache: Family::default(),
             shadow: Family::default(),
             decisions_purged: Counter::default(),
+            rule_failures: Family::default(),
         };
         metrics.registered()
     }
@@ -149,6 +162,11 @@ impl Metrics {
         registry.register("cache_lookups", "Module and version cache lookups", self.cache.clone());
         registry.register("shadow_evaluations", "Shadow evaluations by result", self.shadow.clone());
         registry.register("decisions_purged", "Decision records deleted by retention", self.decisions_purged.clone());
+        registry.register(
+            "rule_failures",
+            "Live decisions whose rules failed, by failure policy applied and failure kind",
+            self.rule_failures.clone(),
+        );
         self
     }
 
@@ -165,6 +183,11 @@ impl Metrics {
     /// Counts a shadow evaluation.
     pub fn shadow(&self, result: &'static str) {
         self.shadow.get_or_create(&ShadowLabels { result }).inc();
+    }
+
+    /// Counts a live decision whose rules failed (`kind`) and the failure policy that applied.
+    pub fn rule_failure(&self, policy: &'static str, kind: &'static str) {
+        self.rule_failures.get_or_create(&RuleFailureLabels { policy, kind }).inc();
     }
 
     /// Everything, in the Prometheus text exposition format.
@@ -187,7 +210,9 @@ mod tests {
         metrics.evaluation_seconds.get_or_create(&TriggerLabels { trigger: "login".into() }).observe(0.000_07);
         metrics.cache_lookup("module", true);
         metrics.error("fuel_exhausted");
+        metrics.rule_failure("last_decision", "trap");
         let text = metrics.render();
+        assert!(text.contains(r#"muster_rule_failures_total{policy="last_decision",kind="trap"} 1"#), "{text}");
         assert!(text.contains(r#"muster_evaluations_total{trigger="login",result="ok"} 1"#), "{text}");
         assert!(text.contains(r#"muster_evaluation_seconds_count{trigger="login"} 1"#), "{text}");
         assert!(text.contains(r#"muster_cache_lookups_total{cache="module",result="hit"} 1"#), "{text}");

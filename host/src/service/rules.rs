@@ -201,6 +201,11 @@ impl RuleRunner {
         }
     }
 
+    /// Where evaluations, cache lookups and rule failures are counted.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// The same runner, running evaluations and compiles as `work` says (demoted once long).
     pub fn with_engine_work(mut self, work: EngineWork) -> Self {
         self.work = work;

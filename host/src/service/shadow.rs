@@ -119,6 +119,7 @@ mod tests {
             shadow_group_rules_version: shadow.1,
             scim_bearer_enabled: false,
             create_organizations: false,
+            failure_policy: muster_store::model::FailurePolicy::FailClosed,
             created_at: 0,
         }
     }

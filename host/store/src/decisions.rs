@@ -7,7 +7,7 @@ use super::{
     Result, Store, StoreError,
     model::{DecisionRecord, Millis},
     no_realm,
-    rows::{self, Arg, Dynamic, decision_columns},
+    rows::{self, Arg, Dynamic, decision_columns, to_json},
     write_error,
 };
 
@@ -68,7 +68,7 @@ pub(super) async fn insert(conn: &mut AnyConnection, decision: &DecisionRecord) 
     sqlx::query(concat!(
         "INSERT INTO decisions (",
         decision_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
     ))
     .bind(decision.tenant_id.as_str())
     .bind(decision.id.as_str())
@@ -91,6 +91,7 @@ pub(super) async fn insert(conn: &mut AnyConnection, decision: &DecisionRecord) 
     .bind(decision.differs.map(i64::from))
     .bind(decision.failure.as_ref().map(|failure| failure.kind.as_str()))
     .bind(decision.failure.as_ref().map(|failure| failure.message.as_str()))
+    .bind(decision.failure_policy.as_ref().map(to_json).transpose()?)
     .execute(conn)
     .await
     .map_err(|e| {

@@ -170,13 +170,143 @@ pub struct Realm {
     /// Whether a decision that names an organization the tenant does not have creates it (in the
     /// decision's transaction, audited `organization.created`) instead of failing. Off unless set.
     pub create_organizations: bool,
+    /// What a live decision whose rules failed becomes. Fails closed unless set.
+    pub failure_policy: FailurePolicy,
     /// When it was created.
     pub created_at: Millis,
 }
 
+/// What a realm does with a live decision (a login, a SCIM event) whose rules failed: trapped,
+/// ran out of fuel or time, answered something malformed, or could not be loaded. Previews
+/// (dry runs, impact, backtests, replays) and shadow runs never use it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "policy", rename_all = "snake_case", try_from = "FailurePolicyFields")]
+pub enum FailurePolicy {
+    /// Nothing is applied: the login (the SCIM write) is refused with the failure.
+    #[default]
+    FailClosed,
+    /// The user's previous applied decision stands: their organization and rule-based groups as
+    /// stored. A user with no previous decision (a first login, a SCIM create, a reactivation)
+    /// fails closed.
+    LastDecision,
+    /// The user is placed in this organization, with no rule-based groups.
+    FallbackOrganization {
+        /// An organization of the tenant.
+        organization: String,
+    },
+}
+
+impl FailurePolicy {
+    /// The policy's name, with no organization.
+    pub fn name(&self) -> FailurePolicyName {
+        match self {
+            FailurePolicy::FailClosed => FailurePolicyName::FailClosed,
+            FailurePolicy::LastDecision => FailurePolicyName::LastDecision,
+            FailurePolicy::FallbackOrganization { .. } => FailurePolicyName::FallbackOrganization,
+        }
+    }
+
+    /// The fallback organization, for [`FailurePolicy::FallbackOrganization`].
+    pub fn fallback_organization(&self) -> Option<&str> {
+        match self {
+            FailurePolicy::FallbackOrganization { organization } => Some(organization),
+            FailurePolicy::FailClosed | FailurePolicy::LastDecision => None,
+        }
+    }
+
+    /// The policy named `name`, with `organization` for `fallback_organization` (which needs
+    /// one, and the others take none).
+    pub fn new(name: FailurePolicyName, organization: Option<String>) -> Result<FailurePolicy, FailurePolicyError> {
+        match (name, organization) {
+            (FailurePolicyName::FailClosed, None) => Ok(FailurePolicy::FailClosed),
+            (FailurePolicyName::LastDecision, None) => Ok(FailurePolicy::LastDecision),
+            (FailurePolicyName::FallbackOrganization, Some(organization)) => {
+                Ok(FailurePolicy::FallbackOrganization { organization })
+            }
+            (FailurePolicyName::FallbackOrganization, None) => Err(FailurePolicyError::NoOrganization),
+            (name, Some(_)) => Err(FailurePolicyError::OrganizationNotTaken(name.as_str())),
+        }
+    }
+}
+
+/// A [`FailurePolicy`] as written: its name and organization, checked into one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailurePolicyFields {
+    policy: FailurePolicyName,
+    #[serde(default)]
+    organization: Option<String>,
+}
+
+impl TryFrom<FailurePolicyFields> for FailurePolicy {
+    type Error = FailurePolicyError;
+
+    fn try_from(fields: FailurePolicyFields) -> Result<Self, Self::Error> {
+        FailurePolicy::new(fields.policy, fields.organization)
+    }
+}
+
+/// Why a name and an organization make no [`FailurePolicy`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FailurePolicyError {
+    /// `fallback_organization` without one.
+    #[error("the failure policy fallback_organization needs an organization")]
+    NoOrganization,
+    /// An organization given to a policy that takes none.
+    #[error("the failure policy {0} takes no organization")]
+    OrganizationNotTaken(&'static str),
+}
+
+/// The name of a [`FailurePolicy`]: a closed set, fit for a metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailurePolicyName {
+    /// [`FailurePolicy::FailClosed`].
+    FailClosed,
+    /// [`FailurePolicy::LastDecision`].
+    LastDecision,
+    /// [`FailurePolicy::FallbackOrganization`].
+    FallbackOrganization,
+}
+
+impl FailurePolicyName {
+    /// The name spelled `text` (as [`FailurePolicyName::as_str`] spells it), if there is one.
+    pub fn parse(text: &str) -> Option<FailurePolicyName> {
+        [FailurePolicyName::FailClosed, FailurePolicyName::LastDecision, FailurePolicyName::FallbackOrganization]
+            .into_iter()
+            .find(|name| name.as_str() == text)
+    }
+
+    /// The stored (and serialized) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailurePolicyName::FailClosed => "fail_closed",
+            FailurePolicyName::LastDecision => "last_decision",
+            FailurePolicyName::FallbackOrganization => "fallback_organization",
+        }
+    }
+}
+
+/// What the realm's failure policy made of a live decision whose rules failed, as its record
+/// keeps it beside the failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailurePolicyApplied {
+    /// The policy that applied: the realm's, or `fail_closed` when the realm's could not (a
+    /// `last_decision` with no previous decision).
+    pub policy: FailurePolicyName,
+    /// Why this policy, in one line.
+    pub reason: String,
+    /// The organization the user is in as a result (`None`: none; nothing applied when failing
+    /// closed).
+    pub organization: Option<String>,
+    /// The rule-based groups the user is in as a result.
+    pub groups: Vec<String>,
+}
+
 impl Realm {
     /// A new realm: no module active or in shadow, SCIM bearer tokens off, organizations not
-    /// created on first use.
+    /// created on first use, failing closed.
     pub fn new(
         tenant_id: &str,
         id: &str,
@@ -195,6 +325,7 @@ impl Realm {
             shadow_group_rules_version: None,
             scim_bearer_enabled: false,
             create_organizations: false,
+            failure_policy: FailurePolicy::FailClosed,
             created_at,
         }
     }
@@ -383,8 +514,12 @@ pub struct DecisionRecord {
     pub shadow_of: Option<String>,
     /// For a shadow decision: whether its output differs from the live decision's.
     pub differs: Option<bool>,
-    /// Set when the rules failed: nothing was decided (`output` is `null`), nothing applied.
+    /// Set when the rules failed: nothing was decided (`output` is `null`), and nothing applied
+    /// unless the realm's failure policy put a decision in effect (`failure_policy`).
     pub failure: Option<FailedEvaluation>,
+    /// For a live decision whose rules failed: which failure policy applied, why, and what it put
+    /// in effect (`applied` is `true` when that is not failing closed).
+    pub failure_policy: Option<FailurePolicyApplied>,
 }
 
 /// Why the rules of a recorded decision failed.

@@ -9,8 +9,9 @@ use sqlx::{Any, Decode, Row, Type, any::AnyRow};
 use super::{
     Result, StoreError,
     model::{
-        ApiKey, AuditEvent, DecisionRecord, FailedEvaluation, GroupMember, KeyKind, ModuleVersion, Organization, Realm,
-        RuleKind, ScimCredential, ScimGroup, ScimToken, Session, Tenant, UserRecord, UserStatus,
+        ApiKey, AuditEvent, DecisionRecord, FailedEvaluation, FailurePolicy, FailurePolicyName, GroupMember, KeyKind,
+        ModuleVersion, Organization, Realm, RuleKind, ScimCredential, ScimGroup, ScimToken, Session, Tenant,
+        UserRecord, UserStatus,
     },
 };
 
@@ -32,7 +33,8 @@ macro_rules! key_columns {
 macro_rules! realm_columns {
     () => {
         "tenant_id, id, name, default_organization, user_rules_version, group_rules_version, \
-         shadow_user_rules_version, shadow_group_rules_version, scim_bearer_enabled, create_organizations, created_at"
+         shadow_user_rules_version, shadow_group_rules_version, scim_bearer_enabled, create_organizations, created_at, \
+         failure_policy, fallback_organization"
     };
 }
 
@@ -84,7 +86,8 @@ macro_rules! scim_token_columns {
 macro_rules! decision_columns {
     () => {
         "tenant_id, id, realm_id, user_id, trigger_kind, applied, shadow, input, user_rules_version, \
-         user_rules_digest, group_rules_version, group_rules_digest, output, trace, duration_us, fuel, created_at, shadow_of, differs, error_kind, error_message"
+         user_rules_digest, group_rules_version, group_rules_digest, output, trace, duration_us, fuel, created_at, shadow_of, differs, error_kind, error_message, \
+         failure_policy"
     };
 }
 
@@ -184,8 +187,19 @@ pub(super) fn realm(row: &AnyRow) -> Result<Realm> {
         shadow_group_rules_version: get(row, "shadow_group_rules_version")?,
         scim_bearer_enabled: flag(row, "scim_bearer_enabled")?,
         create_organizations: flag(row, "create_organizations")?,
+        failure_policy: failure_policy(row)?,
         created_at: get(row, "created_at")?,
     })
+}
+
+/// A realm's failure policy: its name and, for `fallback_organization` only, the organization.
+fn failure_policy(row: &AnyRow) -> Result<FailurePolicy> {
+    let name: String = get(row, "failure_policy")?;
+    let organization: Option<String> = get(row, "fallback_organization")?;
+    let detail = format!("failure_policy {name:?} with fallback_organization {organization:?}");
+    FailurePolicyName::parse(&name)
+        .and_then(|name| FailurePolicy::new(name, organization).ok())
+        .ok_or_else(|| StoreError::Corrupt(detail))
 }
 
 /// A module version.
@@ -320,6 +334,7 @@ pub(super) fn decision(row: &AnyRow) -> Result<DecisionRecord> {
             (Some(kind), message) => Some(FailedEvaluation { kind, message: message.unwrap_or_default() }),
             (None, _) => None,
         },
+        failure_policy: optional_json(row, "failure_policy")?,
     })
 }
 

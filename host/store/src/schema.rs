@@ -25,6 +25,7 @@ const SQLITE: &[Embedded] = &[
         "settings_schema_and_organizations",
         include_str!("../migrations/sqlite/0006_settings_schema_and_organizations.sql"),
     ),
+    (7, "failure_policy", include_str!("../migrations/sqlite/0007_failure_policy.sql")),
 ];
 
 /// PostgreSQL migrations, in order (same versions and descriptions as [`SQLITE`]).
@@ -39,6 +40,7 @@ const POSTGRES: &[Embedded] = &[
         "settings_schema_and_organizations",
         include_str!("../migrations/postgres/0006_settings_schema_and_organizations.sql"),
     ),
+    (7, "failure_policy", include_str!("../migrations/postgres/0007_failure_policy.sql")),
 ];
 
 /// The SQLite migrator.

@@ -5,7 +5,7 @@ use serde_json::json;
 use super::{
     Audit, Result, Store, StoreError,
     audit::{self, Event},
-    model::{ApiKey, KeyKind, Millis, Organization, Realm, Tenant},
+    model::{ApiKey, FailurePolicy, KeyKind, Millis, Organization, Realm, Tenant},
     no_realm, no_tenant,
     rows::{self, key_columns, realm_columns, tenant_columns},
     write_error,
@@ -235,14 +235,16 @@ impl Store {
         let mut tx = self.write().await?;
         tx.lock_tenant(&realm.tenant_id).await?;
         sqlx::query(
-            "INSERT INTO realms (tenant_id, id, name, default_organization, create_organizations, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO realms (tenant_id, id, name, default_organization, create_organizations, failure_policy, \
+             fallback_organization, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(realm.tenant_id.as_str())
         .bind(realm.id.as_str())
         .bind(realm.name.as_str())
         .bind(realm.default_organization.as_deref())
         .bind(i64::from(realm.create_organizations))
+        .bind(realm.failure_policy.name().as_str())
+        .bind(realm.failure_policy.fallback_organization())
         .bind(realm.created_at)
         .execute(tx.conn())
         .await
@@ -255,7 +257,7 @@ impl Store {
         })?;
         let details = json!({
             "id": realm.id, "name": realm.name, "default_organization": realm.default_organization,
-            "create_organizations": realm.create_organizations,
+            "create_organizations": realm.create_organizations, "failure_policy": realm.failure_policy,
         });
         let target = format!("realm/{}", realm.id);
         audit::append(tx.conn(), &realm.tenant_id, audit, vec![Event::new("realm.created", target, details)]).await?;
@@ -316,6 +318,18 @@ impl Store {
                 .await?;
             details.insert("create_organizations".into(), json!(create));
         }
+        if let Some(policy) = &change.failure_policy {
+            sqlx::query(
+                "UPDATE realms SET failure_policy = $1, fallback_organization = $2 WHERE tenant_id = $3 AND id = $4",
+            )
+            .bind(policy.name().as_str())
+            .bind(policy.fallback_organization())
+            .bind(tenant)
+            .bind(realm)
+            .execute(tx.conn())
+            .await?;
+            details.insert("failure_policy".into(), json!(policy));
+        }
         if details.is_empty() {
             return Ok(());
         }
@@ -333,6 +347,8 @@ pub struct RealmChange {
     /// Whether the realm's decisions create the organizations they name that the tenant does
     /// not have.
     pub create_organizations: Option<bool>,
+    /// What the realm's live decisions whose rules failed become.
+    pub failure_policy: Option<FailurePolicy>,
 }
 
 /// A retention of at least one day, or none.
