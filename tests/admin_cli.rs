@@ -162,6 +162,14 @@ fn a_session_from_upload_to_rollback() {
     let first = list.lines().nth(1).unwrap();
     assert!(first.contains(&decision) && first.contains("acme-emea (rule sales v2)"), "newest first: {list}");
     assert_eq!(list.lines().count(), 3, "header and Ada's two logins: {list}");
+    // A page at a time: the next page's command keeps the filters.
+    let page = admin.ok(&["decisions", "--user", &ada, "--trigger", "login", "--limit", "1"]);
+    let hint = page.lines().last().unwrap();
+    let next = hint.strip_prefix("more decisions: muster ").unwrap_or_else(|| panic!("a next-page hint: {page}"));
+    assert!(next.contains(&format!(" --user {ada} --trigger login --limit 1 --before ")), "{hint}");
+    let second = admin.ok(&next.split(' ').collect::<Vec<_>>());
+    let rows = second.lines().filter(|line| line.starts_with("  ") && !line.trim_start().starts_with("ID")).count();
+    assert!(!second.contains(&decision) && rows == 1, "the older login, one row: {second}");
     let shown =
         admin.ok(&["decisions", "show", &decision]).split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
     assert!(shown.contains("ada@acme.com") && shown.contains("organization: acme-emea (rule sales v2)"), "{shown}");

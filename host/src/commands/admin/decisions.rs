@@ -94,12 +94,13 @@ pub fn run(args: DecisionsArgs) -> Result<(), Failure> {
         ("before", args.before),
         ("limit", args.limit.map(|value| value.to_string())),
     ];
+    let again = output::repeated_flags(&filters);
     let answer = tenant.client.get(&client::with_query(tenant.path(&["decisions"]), filters))?;
-    tenant.print(&answer, list)
+    tenant.print(&answer, |answer| list(answer, &again))
 }
 
-/// The decisions of a page, one line each.
-fn list(answer: &Value) -> String {
+/// The decisions of a page, one line each; the next page's hint repeats `filters` (flags).
+fn list(answer: &Value, filters: &str) -> String {
     let decisions = answer["decisions"].as_array().map(Vec::as_slice).unwrap_or_default();
     if decisions.is_empty() {
         return "no decisions".to_owned();
@@ -127,7 +128,7 @@ fn list(answer: &Value) -> String {
     let header = ["ID", "TIME", "REALM", "TRIGGER", "USER", "DECISION", "FLAGS"];
     let mut out = output::table(&header, &rows);
     output::next_page(&mut out, &answer["next_before"], "decisions", |next| {
-        format!("muster decisions --before {next}")
+        format!("muster decisions{filters} --before {next}")
     });
     out
 }

@@ -140,8 +140,13 @@ pub fn backtest(args: BacktestArgs) -> Result<(), Failure> {
         output::listed(&mut out, &backtest["failures"], |failure| {
             format!("failed on {}: {}", output::text(&failure["decision_id"]), output::text(&failure["error"]))
         });
+        let filters = output::repeated_flags(&[
+            ("since", args.since.map(|since| since.to_string())),
+            ("until", args.until.map(|until| until.to_string())),
+            ("limit", args.limit.map(|limit| limit.to_string())),
+        ]);
         output::next_page(&mut out, &backtest["next_before"], "decisions", |next| {
-            format!("muster backtest --kind {} {} --before {next}", args.kind.as_str(), args.version)
+            format!("muster backtest --kind {} {}{filters} --before {next}", args.kind.as_str(), args.version)
         });
         out
     })

@@ -166,6 +166,21 @@ pub fn next_page(out: &mut String, cursor: &Value, what: &str, command: impl FnO
     }
 }
 
+/// ` --<name> <value>` for each filter given but `before` (the cursor the next page replaces), so
+/// a next-page hint repeats the listing's filters; values a shell would split are quoted.
+pub fn repeated_flags(filters: &[(&str, Option<String>)]) -> String {
+    let mut flags = String::new();
+    for (name, value) in filters.iter().filter(|(name, _)| *name != "before") {
+        if let Some(value) = value {
+            let plain =
+                !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:@+/,=".contains(c));
+            let value = if plain { value.clone() } else { format!("'{}'", value.replace('\'', "'\\''")) };
+            let _ = write!(flags, " --{name} {value}");
+        }
+    }
+    flags
+}
+
 /// Rows under a header, each column as wide as its widest cell, two spaces apart, indented by
 /// two; trailing blanks trimmed.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
