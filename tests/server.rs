@@ -995,6 +995,17 @@ fn failure_policies_decide_live_logins_whose_rules_trap(server: &TestServer) {
     }
     let (_, realm) = server.get(&fx.realm_path(), fx.admin());
     assert_eq!(realm["failure_policy"], json!({"policy": "fail_closed"}), "refusals change nothing: {realm}");
+    // A realm may be created with its policy, whose fallback organization must exist.
+    let fallback = json!({"policy": "fallback_organization", "organization": "acme"});
+    let (status, created) = server.post(
+        "/v1/tenants/acme/realms",
+        fx.admin(),
+        &json!({"id": "okta", "name": "O", "failure_policy": fallback}),
+    );
+    assert_eq!((status, &created["failure_policy"]), (201, &fallback), "{created}");
+    let unknown = json!({"id": "saml", "name": "S", "failure_policy": {"policy": "fallback_organization", "organization": "nowhere"}});
+    let (status, body) = server.post("/v1/tenants/acme/realms", fx.admin(), &unknown);
+    assert!(assert_error(status, &body, 422, "unprocessable").contains("no organization nowhere"), "{body}");
 
     let wasm = trapping_user_rules();
     let (status, body) = server.post(

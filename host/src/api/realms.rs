@@ -59,6 +59,9 @@ pub struct NewRealm {
     /// Whether decisions create the organizations they name that the tenant does not have.
     #[serde(default)]
     create_organizations: bool,
+    /// What a live decision applies when the rules fail (default: fail closed).
+    #[serde(default)]
+    failure_policy: FailurePolicy,
 }
 
 /// Creates a realm.
@@ -69,9 +72,11 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Realm>), ApiError> {
     check_slug("realm id", &body.id)?;
     check_organization(&state, &tenant, body.default_organization.as_deref()).await?;
+    check_organization(&state, &tenant, body.failure_policy.fallback_organization()).await?;
     let now = now_millis();
     let realm = Realm {
         create_organizations: body.create_organizations,
+        failure_policy: body.failure_policy,
         ..Realm::new(&tenant, &body.id, &body.name, body.default_organization, now)
     };
     state.store.create_realm(&realm, &Audit { actor: caller.actor(), at: now }).await?;
