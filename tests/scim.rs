@@ -44,6 +44,7 @@ on_both_stores!(
     bulk_deprovisioning_reports_each_row,
     put_updates_and_admin_deprovisioning_decide_and_audit,
     base_url_forms_reach_the_resources,
+    scim_events_whose_rules_trap_follow_the_realms_failure_policy,
 );
 
 /// The independent conformance tester `scim2-tester` (PyPI) against a realm of the running
@@ -558,6 +559,62 @@ fn put_updates_and_admin_deprovisioning_decide_and_audit(server: &TestServer) {
     assert_eq!((last["method"].as_str(), last["status"].as_i64()), (Some("POST"), Some(400)), "{last}");
     assert!(last["error"].as_str().unwrap().contains("userName"), "{last}");
     assert!(requests.last().unwrap()["actor"].as_str().unwrap().starts_with("scim:sc_"));
+}
+
+/// A SCIM event whose rules trap follows the realm's failure policy, as a login does: failing
+/// closed, the change is refused and nothing is applied; keeping the last decision, the change
+/// is applied and the organization stays; a SCIM create has no last decision and fails closed;
+/// with a fallback organization, the created user is placed there.
+fn scim_events_whose_rules_trap_follow_the_realms_failure_policy(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (scim, _) = Scim::connect(&fx);
+    let created = scim.call("POST", "/Users", Some(&user_body("ada@acme.com", "entra-ada", "Engineering")));
+    assert_eq!(created.status, 201, "{}", created.text);
+    let ada = created.json["id"].as_str().unwrap().to_owned();
+    assert_eq!(admin_user(&fx, &ada)["organization"], "acme-engineering");
+    let upload = json!({"wasm": STANDARD.encode(trapping_user_rules()), "note": "traps"});
+    let (status, body) = fx.server.post(&format!("{}/modules/user", fx.realm_path()), fx.admin(), &upload);
+    assert_eq!(status, 201, "{body}");
+    let (status, body) =
+        fx.server.post_empty(&format!("{}/modules/user/versions/2/activate", fx.realm_path()), fx.admin());
+    assert_eq!(status, 200, "{body}");
+    let policy = |policy: Value| {
+        let (status, realm) = fx.server.patch(&fx.realm_path(), fx.admin(), &json!({"failure_policy": policy}));
+        assert_eq!(status, 200, "{realm}");
+    };
+    let moved_to_sales = user_body("ada@acme.com", "entra-ada", "Sales");
+
+    // Failing closed (the default): refused, nothing applied.
+    let refused = scim.call("PUT", &format!("/Users/{ada}"), Some(&moved_to_sales));
+    assert_scim_error(&refused, 422, None);
+    let department = |user: &Reply| user.json[ENTERPRISE]["department"].clone();
+    assert_eq!(department(&scim.call("GET", &format!("/Users/{ada}"), None)), "Engineering");
+
+    // Keeping the last decision: applied, the organization as it was, the record says why.
+    policy(json!({"policy": "last_decision"}));
+    let put = scim.call("PUT", &format!("/Users/{ada}"), Some(&moved_to_sales));
+    assert_eq!(put.status, 200, "{}", put.text);
+    assert_eq!(department(&put), "Sales");
+    assert_eq!(admin_user(&fx, &ada)["organization"], "acme-engineering");
+    let (_, list) = fx.server.get(&format!("/v1/tenants/acme/decisions?user={ada}&shadow=false"), fx.admin());
+    let newest = &list["decisions"][0];
+    assert_eq!(
+        (newest["trigger"].as_str(), newest["applied"].as_bool()),
+        (Some("scim_update"), Some(true)),
+        "{newest}"
+    );
+    assert_eq!(newest["failure_policy"]["policy"], "last_decision", "{newest}");
+    assert_eq!(newest["failure"]["kind"], "trap", "{newest}");
+
+    // A create has no last decision: it fails closed.
+    let bob = user_body("bob@acme.com", "entra-bob", "Sales");
+    assert_scim_error(&scim.call("POST", "/Users", Some(&bob)), 422, None);
+
+    // With a fallback organization, the created user is placed there.
+    policy(json!({"policy": "fallback_organization", "organization": "acme"}));
+    let created = scim.call("POST", "/Users", Some(&bob));
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(admin_user(&fx, created.json["id"].as_str().unwrap())["organization"], "acme");
 }
 
 fn admin_user(fx: &Fixture, id: &str) -> Value {

@@ -850,18 +850,6 @@ fn shadow_mode_records_a_candidate_beside_live_logins_and_never_applies_it(serve
     assert_eq!(shadows["decisions"].as_array().unwrap().len(), 1, "no shadow after clearing: {shadows} (bob: {bob})");
 }
 
-/// A user-rules module that uploads (it speaks the ABI) and traps on every user.
-fn trapping_user_rules() -> Vec<u8> {
-    wat::parse_str(
-        r#"(module
-  (memory (export "memory") 1)
-  (func (export "muster_abi_version") (result i32) (i32.const 1))
-  (func (export "muster_alloc") (param i32) (result i32) (i32.const 1024))
-  (func (export "muster_user_rules") (param i32 i32) (result i64) unreachable))"#,
-    )
-    .unwrap()
-}
-
 /// Rules that fail are never a silent gap: an impact preview lists the users they fail on
 /// beside the changes, a shadow run records its failure and the summary counts it, and a live
 /// login records a decision that was not applied, with the typed error, the module, its cost,

@@ -211,3 +211,15 @@ pub fn audit_all(server: &Client, tenant: &Tenant, query: &str) -> Vec<Value> {
 pub fn audit_actions(server: &Client, tenant: &Tenant, action: &str) -> Vec<Value> {
     audit_all(server, tenant, &format!("action={action}"))
 }
+
+/// A user-rules module that uploads (it speaks the ABI) and traps on every user.
+pub fn trapping_user_rules() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+  (memory (export "memory") 1)
+  (func (export "muster_abi_version") (result i32) (i32.const 1))
+  (func (export "muster_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "muster_user_rules") (param i32 i32) (result i64) unreachable))"#,
+    )
+    .unwrap()
+}
