@@ -771,6 +771,170 @@ test("a .wasm dropped on the upload area is the module uploaded; anything else i
   assert.equal(stored.size, bytes.length);
 });
 
+/** Every page of a preview the API answers a page at a time, as one list of pages. */
+async function allPages(path, cursorField, bodyCursor, body = {}) {
+  const pages = [];
+  let cursor = null;
+  do {
+    const answer = await call("POST", path, { body: { ...body, ...(cursor ? { [bodyCursor]: cursor } : {}) } });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    pages.push(answer.body);
+    cursor = answer.body[cursorField];
+  } while (cursor);
+  return pages;
+}
+
+/** The counts a preview page shows, by label: {"change organization": 3, …}. */
+async function shownCounts() {
+  const counts = page.getByTestId("change-counts");
+  return Object.fromEntries(
+    await counts.locator("dd").evaluateAll((items) => items.map((item) => [item.dataset.count, Number(item.textContent)])),
+  );
+}
+
+/** The same counts, from the API's changes: [before, after] effect pairs. */
+function expectedCounts(pairs, { evaluated, changed, failed }) {
+  const organizationOf = (effect) => effect.organization;
+  const marks = (effect) => JSON.stringify((effect?.provider_groups ?? []).map((m) => [m.name, [...m.organizations].sort()]).sort());
+  const decided = pairs.filter(([before]) => before !== null);
+  const has = (list, item) => list.includes(item);
+  return {
+    evaluated,
+    change: changed,
+    "change organization": decided.filter(([b, a]) => organizationOf(b) !== organizationOf(a)).length,
+    "become blocked": decided.filter(([b, a]) => b.organization !== null && a.organization === null).length,
+    "gain groups": decided.filter(([b, a]) => a.groups.some((g) => !has(b.groups, g))).length,
+    "lose groups": decided.filter(([b, a]) => b.groups.some((g) => !has(a.groups, g))).length,
+    "provider-group marks change": decided.filter(([b, a]) => marks(b) !== marks(a)).length,
+    "candidate or active fails": failed,
+  };
+}
+
+test("impact preview: a candidate's counts, chart and changed users match the API's, page after page", async () => {
+  // More users than one page of the preview (100), all of acme.com and in "contractors".
+  for (let i = 0; i < 110; i++) {
+    await login({ provider_user_id: `c${i}`, user_name: `contractor${i}@acme.com`, email: `contractor${i}@acme.com`, attributes: {}, provider_groups: ["contractors"] });
+  }
+  // A candidate that differs from the active version: no sales rule (Ada falls to acme staff),
+  // contractors are not acme staff (blocked), and one rule-based group for everyone of acme.com.
+  const listed = (await call("GET", "/v1/tenants/demo/realms/entra/modules/user/versions")).body;
+  const activeVersion = listed.versions.find((v) => v.version === listed.active);
+  const settings = structuredClone(activeVersion.settings);
+  settings.rules = settings.rules.filter((rule) => rule.name !== "sales");
+  const staff = settings.rules.find((rule) => rule.name === "acme staff");
+  staff.when = { all: [staff.when, { not: { provider_group: { equals: "contractors" } } }] };
+  delete settings.fallback;
+  settings.groups = [{ name: "acme people", group: "acme-people", when: { email_domain: { equals: "acme.com" } } }];
+  const uploaded = await call("POST", "/v1/tenants/demo/realms/entra/modules/user", {
+    body: { wasm: readFileSync(join(modulesDir, "user_rules.wasm")).toString("base64"), settings, note: "impact candidate" },
+  });
+  assert.equal(uploaded.status, 201, JSON.stringify(uploaded.body));
+  const candidate = uploaded.body.version;
+
+  // From the Rules page's row of that version (the page loads the versions anew).
+  await page.getByRole("link", { name: "Overview", exact: true }).click();
+  await page.getByRole("link", { name: "Rules", exact: true }).click();
+  await page.getByRole("heading", { level: 1, name: "Rules: user rules" }).waitFor();
+  await page.locator(`[data-testid="versions"] tr[data-version="${candidate}"]`).getByRole("link", { name: "Impact…" }).click();
+  await page.getByRole("heading", { level: 1, name: "Impact preview" }).waitFor();
+  await eventually(async () => (await page.getByLabel("Candidate version").inputValue()) === String(candidate), "the row's version chosen");
+  await page.getByRole("button", { name: "Preview the impact" }).click();
+  await page.getByTestId("run-progress").and(page.locator('[data-state="complete"]')).waitFor();
+
+  const pages = await allPages(`/v1/tenants/demo/realms/entra/modules/user/versions/${candidate}/impact`, "next_after", "after");
+  assert.ok(pages.length >= 2, "the preview spans more than one page");
+  const changes = pages.flatMap((p) => p.changes);
+  const sum = (field) => pages.reduce((total, p) => total + p[field], 0);
+  const expected = expectedCounts(changes.map((c) => [c.active, c.candidate]), { evaluated: sum("evaluated"), changed: sum("changed"), failed: sum("failed") });
+  assert.deepEqual(await shownCounts(), expected);
+  assert.ok(expected["become blocked"] >= 110 && expected["change organization"] >= 111 && expected["gain groups"] >= 1, JSON.stringify(expected));
+  assert.match(await page.getByTestId("run-progress").innerText(), new RegExp(`^${expected.evaluated} users evaluated in ${pages.length} pages`));
+  // The chart draws one bar per count, labelled with it.
+  const bars = await page.getByTestId("change-chart").locator("g[data-bar]").evaluateAll((groups) =>
+    Object.fromEntries(groups.map((g) => [g.dataset.bar, Number(g.dataset.value)])),
+  );
+  const { evaluated, ...barsExpected } = expected;
+  assert.deepEqual(bars, barsExpected);
+
+  // Ada's row: before → after as the API says, and the table shows 50 rows until asked for more.
+  const ada = changes.find((c) => c.user_name === "ada@acme.com");
+  assert.equal(ada.active.organization, "acme-sales");
+  assert.equal(ada.candidate.organization, "acme");
+  const table = page.getByTestId("impact-changes");
+  assert.equal(await table.locator("tbody tr").count(), Math.min(50, changes.length));
+  await shot("impact");
+  while ((await table.getByRole("button", { name: /^Show \d+ more/ }).count()) > 0) await table.getByRole("button", { name: /^Show \d+ more/ }).click();
+  assert.equal(await table.locator("tbody tr").count(), changes.length);
+  const row = table.locator(`tr[data-user-id="${ada.user_id}"]`);
+  assert.equal(await row.locator('[data-cell="organization"]').innerText(), `${ada.active.organization} → ${ada.candidate.organization}`);
+  const groups = await row.locator('[data-cell="groups"]').innerText();
+  for (const group of ada.candidate.groups.filter((g) => !ada.active.groups.includes(g))) assert.match(groups, new RegExp(`\\+ ${group}`));
+  for (const group of ada.active.groups.filter((g) => !ada.candidate.groups.includes(g))) assert.match(groups, new RegExp(`− ${group}`));
+  const contractor = changes.find((c) => c.user_name === "contractor0@acme.com");
+  assert.equal(
+    await table.locator(`tr[data-user-id="${contractor.user_id}"] [data-cell="organization"]`).innerText(),
+    `${contractor.active.organization} → No organization (blocked)`,
+  );
+
+  // Cancelling stops the run where it is (the second page is held back until then); the page
+  // says the figures are partial.
+  let held = 0;
+  await page.route("**/impact", async (route) => {
+    if (JSON.parse(route.request().postData()).after) {
+      held++;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    }
+    await route.continue();
+  });
+  await page.getByRole("button", { name: "Preview the impact" }).click();
+  await eventually(async () => held > 0, "the second page's request");
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await page.getByTestId("run-progress").and(page.locator('[data-state="cancelled"]')).waitFor();
+  assert.match(await page.getByTestId("run-progress").innerText(), /^100 users evaluated in 1 page: cancelled, the figures cover only these/);
+  assert.equal((await shownCounts()).evaluated, 100);
+  await page.unroute("**/impact");
+});
+
+test("backtest: the window's recorded decisions re-run with the candidate, as the API counts them", async () => {
+  const listed = (await call("GET", "/v1/tenants/demo/realms/entra/modules/user/versions")).body;
+  const candidate = listed.versions.filter((v) => v.note === "impact candidate").pop().version;
+  await page.getByRole("link", { name: "Rules", exact: true }).click();
+  await page.locator(`[data-testid="versions"] tr[data-version="${candidate}"]`).getByRole("link", { name: "Backtest…" }).click();
+  await page.getByRole("heading", { level: 1, name: "Backtest" }).waitFor();
+  await eventually(async () => (await page.getByLabel("Candidate version").inputValue()) === String(candidate), "the row's version chosen");
+
+  // Every recorded decision (no window).
+  await page.getByRole("button", { name: "Run the backtest" }).click();
+  await page.getByTestId("run-progress").and(page.locator('[data-state="complete"]')).waitFor();
+  const path = `/v1/tenants/demo/realms/entra/modules/user/versions/${candidate}/backtest`;
+  const pages = await allPages(path, "next_before", "before");
+  const changes = pages.flatMap((p) => p.changes);
+  const sum = (field) => pages.reduce((total, p) => total + p[field], 0);
+  const expected = expectedCounts(changes.map((c) => [c.recorded, c.candidate]), { evaluated: sum("examined"), changed: sum("changed"), failed: sum("failed") });
+  expected["decided where rules failed"] = changes.filter((c) => c.recorded === null).length;
+  assert.deepEqual(await shownCounts(), expected);
+  assert.ok(expected.change >= 111, JSON.stringify(expected));
+  const adaLogin = changes.find((c) => c.recorded?.organization === "acme-sales" && c.candidate.organization === "acme");
+  assert.ok(adaLogin, "Ada's first login would have ended in acme");
+  const table = page.getByTestId("backtest-changes");
+  while ((await table.getByRole("button", { name: /^Show \d+ more/ }).count()) > 0) await table.getByRole("button", { name: /^Show \d+ more/ }).click();
+  const row = table.locator(`tr[data-decision-id="${adaLogin.decision_id}"]`);
+  assert.equal(await row.locator('[data-cell="organization"]').innerText(), "acme-sales → acme");
+  assert.equal(await row.getByRole("link").getAttribute("href"), `#/realms/entra/decisions/${adaLogin.decision_id}`);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot("backtest", { full: false });
+
+  // A window in the future holds nothing: the API's zero, and the page says what to do.
+  const future = new Date(Date.now() + 86_400_000);
+  const local = (date) => new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+  await page.getByLabel("Since (empty: the first)").fill(local(future));
+  await page.getByRole("button", { name: "Run the backtest" }).click();
+  await page.getByText("The window holds no recorded decision").waitFor();
+  const empty = await call("POST", path, { body: { since: new Date(local(future)).getTime() } });
+  assert.equal(empty.body.examined, 0);
+  assert.equal((await shownCounts()).evaluated, 0);
+});
+
 test("a key revoked while signed in is refused with the API's message", async () => {
   const created = await call("POST", "/v1/tenants/demo/keys", { body: { kind: "admin", label: "console e2e" } });
   assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -826,6 +990,8 @@ test("every page works on a narrow window without sideways scrolling", async () 
     ["#/realms/entra/test", /Test panel/],
     ["#/realms/entra/decisions", /Decisions/],
     ["#/realms/entra/shadow", /Shadow/],
+    ["#/realms/entra/impact", /Impact preview/],
+    ["#/realms/entra/backtest", /Backtest/],
   ]) {
     await page.goto(`${base}/console/${hash}`);
     await page.getByRole("heading", { level: 1, name: heading }).waitFor();

@@ -14,6 +14,9 @@ import { TestPanel } from "./pages/TestPanel";
 import { Decisions } from "./pages/Decisions";
 import { DecisionDetail } from "./pages/DecisionDetail";
 import { Shadow } from "./pages/Shadow";
+import { Impact } from "./pages/Impact";
+import { Backtest } from "./pages/Backtest";
+import type { Candidate } from "./preview/CandidateForm";
 
 export interface Console {
   tenant: string;
@@ -88,7 +91,7 @@ export function App() {
 }
 
 function Page({ route }: { route: string[] }) {
-  const [first, realm, page, arg] = route;
+  const [first, realm, page, arg, version] = route;
   if (first !== "realms" || !realm) return <Realms />;
   let body;
   switch (page) {
@@ -107,6 +110,12 @@ function Page({ route }: { route: string[] }) {
     case "shadow":
       body = <Shadow realm={realm} />;
       break;
+    case "impact":
+      body = <Impact key={`${realm}/${arg}/${version}`} realm={realm} candidate={candidateOf(arg, version)} />;
+      break;
+    case "backtest":
+      body = <Backtest key={`${realm}/${arg}/${version}`} realm={realm} candidate={candidateOf(arg, version)} />;
+      break;
     default:
       body = <p>No such page.</p>;
   }
@@ -122,6 +131,8 @@ function Page({ route }: { route: string[] }) {
           <NavLink to={href("realms", realm, "test")} current={page === "test"} label="Test panel" />
           <NavLink to={href("realms", realm, "decisions")} current={page === "decisions"} label="Decisions" />
           <NavLink to={href("realms", realm, "shadow")} current={page === "shadow"} label="Shadow" />
+          <NavLink to={href("realms", realm, "impact")} current={page === "impact"} label="Impact preview" />
+          <NavLink to={href("realms", realm, "backtest")} current={page === "backtest"} label="Backtest" />
         </ul>
         <p>
           <a href="#/">All realms</a>
@@ -130,6 +141,12 @@ function Page({ route }: { route: string[] }) {
       <main>{body}</main>
     </div>
   );
+}
+
+/** The candidate a preview page's address names (`…/impact/user/4`), if any. */
+function candidateOf(kind: string | undefined, version: string | undefined): Candidate {
+  const number = Number(version);
+  return { kind: kind === "group" ? "group" : "user", version: Number.isInteger(number) && number > 0 ? number : null };
 }
 
 function NavLink(props: { to: string; current: boolean; label: string }) {

@@ -134,6 +134,16 @@ export function Rules({ realm, kind }: { realm: string; kind: Kind }) {
             actions={(version) => (
               <>
                 {version.version !== active && (
+                  <>
+                    <a class="button" href={href("realms", realm, "impact", kind, version.version)}>
+                      Impact…
+                    </a>
+                    <a class="button" href={href("realms", realm, "backtest", kind, version.version)}>
+                      Backtest…
+                    </a>
+                  </>
+                )}
+                {version.version !== active && (
                   <button type="button" onClick={() => setPending({ action: "activate", version })}>
                     Activate…
                   </button>
