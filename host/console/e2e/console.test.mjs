@@ -935,6 +935,96 @@ test("backtest: the window's recorded decisions re-run with the candidate, as th
   assert.equal((await shownCounts()).evaluated, 0);
 });
 
+test("keys: one created shows its token once, works, is listed, and is refused once revoked", async () => {
+  await page.getByRole("link", { name: "API keys" }).click();
+  await page.getByRole("heading", { level: 1, name: "API keys of demo" }).waitFor();
+  await page.getByLabel("Label").fill("nightly export");
+  await page.getByLabel("Kind").selectOption("admin");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const secret = page.getByTestId("secret-once");
+  await secret.waitFor();
+  assert.match(await secret.innerText(), /you will not see it again/);
+  const token = await page.getByTestId("secret-value").innerText();
+  assert.match(token, /^mk_/);
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+  await secret.getByRole("button", { name: "Copy" }).click();
+  await secret.getByText("Copied to the clipboard.").waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
+
+  // Listed as the API lists it; and it works.
+  const keyId = token.slice("mk_".length, token.indexOf("_", "mk_".length));
+  const listed = (await call("GET", "/v1/tenants/demo/keys")).body.keys.find((key) => key.id === keyId);
+  assert.equal(listed.label, "nightly export");
+  const row = page.locator(`[data-testid="keys"] tr[data-key-id="${keyId}"]`);
+  await row.waitFor();
+  assert.match(await row.innerText(), /nightly export\tadmin\t.*\tactive/);
+  assert.equal((await call("GET", "/v1/tenants/demo/realms", { key: token })).status, 200);
+  await shot("keys");
+  await secret.getByRole("button", { name: "Done" }).click();
+  assert.equal(await page.getByTestId("secret-once").count(), 0, "the token is gone from the page");
+
+  // Revoked after a confirmation: refused from then on.
+  await row.getByRole("button", { name: "Revoke…" }).click();
+  const dialog = page.getByRole("dialog");
+  assert.match(await dialog.innerText(), new RegExp(`admin key ${keyId} \\(“nightly export”\\) stops working at once`));
+  await dialog.getByRole("button", { name: "Revoke" }).click();
+  await page.getByRole("status").filter({ hasText: `Key ${keyId} is revoked` }).waitFor();
+  await row.getByText(/^revoked/).waitFor();
+  assert.equal((await call("GET", "/v1/tenants/demo/realms", { key: token })).status, 401);
+
+  // The last admin key: the API refuses, and the page shows its message.
+  const keys = (await call("GET", "/v1/tenants/demo/keys")).body.keys;
+  const signedIn = adminKey.slice("mk_".length, adminKey.indexOf("_", "mk_".length));
+  for (const key of keys.filter((k) => k.kind === "admin" && k.revoked_at === null && k.id !== signedIn)) {
+    assert.equal((await call("DELETE", `/v1/tenants/demo/keys/${key.id}`)).status, 204);
+  }
+  await page.getByRole("link", { name: "Realms", exact: true }).click();
+  await page.getByRole("link", { name: "API keys" }).click();
+  const mine = page.locator(`[data-testid="keys"] tr[data-key-id="${signedIn}"]`);
+  assert.match(await mine.innerText(), /the key you are signed in with/);
+  await mine.getByRole("button", { name: "Revoke…" }).click();
+  assert.match(await page.getByRole("dialog").innerText(), /It is the key you are signed in with/);
+  await page.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
+  const refused = await call("DELETE", `/v1/tenants/demo/keys/${signedIn}`);
+  assert.equal(refused.status, 409);
+  await page.getByRole("alert").filter({ hasText: refused.body.error.message }).waitFor();
+  assert.equal((await call("GET", "/v1/tenants/demo/realms")).status, 200, "the signed-in key still works");
+});
+
+test("audit: the log newest first, as the API has it, and filtered by action", async () => {
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await page.getByRole("heading", { level: 1, name: "Audit log of demo" }).waitFor();
+  await page.getByTestId("run-progress").and(page.locator('[data-state="complete"]')).waitFor();
+  const all = [];
+  for (let after = null; ; ) {
+    const answer = (await call("GET", `/v1/tenants/demo/audit?limit=1000${after ? `&after=${after}` : ""}`)).body;
+    all.push(...answer.events);
+    if (!answer.next_after) break;
+    after = answer.next_after;
+  }
+  const table = page.getByTestId("audit");
+  const shownSeqs = await table.locator("tbody tr").evaluateAll((rows) => rows.map((row) => Number(row.dataset.seq)));
+  assert.deepEqual(shownSeqs, all.map((event) => event.seq).reverse().slice(0, 50), "newest first, 50 at a time");
+
+  // Only the key events: the nightly export key's creation and revocation among them, with details.
+  await page.getByLabel(/^Action/).fill("key.");
+  await page.getByRole("button", { name: "Apply filters" }).click();
+  await page.getByTestId("run-progress").and(page.locator('[data-state="complete"]')).waitFor();
+  const keyEvents = (await call("GET", "/v1/tenants/demo/audit?action=key.&limit=1000")).body.events;
+  await eventually(async () => (await table.locator("tbody tr").count()) === Math.min(50, keyEvents.length), "the filtered log");
+  const actions = await table.locator("tbody tr td:nth-child(3)").allInnerTexts();
+  assert.ok(actions.every((action) => action.startsWith("key.")), actions.join());
+  const created = keyEvents.find((event) => event.action === "key.created" && JSON.stringify(event).includes("nightly export"));
+  assert.ok(created, "the key's creation is audited");
+  const row = table.locator(`tr[data-seq="${created.seq}"]`);
+  const cells = await row.locator("td").allInnerTexts();
+  assert.equal(cells[1], created.actor);
+  assert.equal(cells[2], "key.created");
+  assert.equal(cells[3], created.target);
+  assert.match(cells[4], /nightly export/);
+  await shot("audit");
+});
+
 test("a key revoked while signed in is refused with the API's message", async () => {
   const created = await call("POST", "/v1/tenants/demo/keys", { body: { kind: "admin", label: "console e2e" } });
   assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -992,6 +1082,8 @@ test("every page works on a narrow window without sideways scrolling", async () 
     ["#/realms/entra/shadow", /Shadow/],
     ["#/realms/entra/impact", /Impact preview/],
     ["#/realms/entra/backtest", /Backtest/],
+    ["#/keys", /API keys/],
+    ["#/audit", /Audit log/],
   ]) {
     await page.goto(`${base}/console/${hash}`);
     await page.getByRole("heading", { level: 1, name: heading }).waitFor();

@@ -16,11 +16,15 @@ import { DecisionDetail } from "./pages/DecisionDetail";
 import { Shadow } from "./pages/Shadow";
 import { Impact } from "./pages/Impact";
 import { Backtest } from "./pages/Backtest";
+import { Keys } from "./pages/Keys";
+import { Audit } from "./pages/Audit";
 import type { Candidate } from "./preview/CandidateForm";
 
 export interface Console {
   tenant: string;
   api: Api;
+  /** The id of the key signed in with (`mk_<id>_<secret>`). */
+  keyId: string;
 }
 
 const ConsoleContext = createContext<Console | null>(null);
@@ -42,6 +46,11 @@ export function href(...parts: (string | number)[]): string {
   return "#/" + parts.map((part) => encodeURIComponent(String(part))).join("/");
 }
 
+/** A key's public id: the part between `mk_` and the next underscore. */
+function keyIdOf(key: string): string {
+  return key.replace(/^mk_/, "").split("_")[0] ?? "";
+}
+
 export function App() {
   const [session, setSession] = useState<Session | null>(loadSession);
   const [route, setRoute] = useState(currentRoute);
@@ -50,7 +59,10 @@ export function App() {
     window.addEventListener("hashchange", onChange);
     return () => window.removeEventListener("hashchange", onChange);
   }, []);
-  const context = useMemo(() => (session ? { tenant: session.tenant, api: apiClient(session.key) } : null), [session]);
+  const context = useMemo(
+    () => (session ? { tenant: session.tenant, api: apiClient(session.key), keyId: keyIdOf(session.key) } : null),
+    [session],
+  );
 
   // Each page names itself in its heading; move focus there on navigation for screen readers.
   useEffect(() => {
@@ -78,6 +90,11 @@ export function App() {
         <a class="brand" href="#/">
           Muster console
         </a>
+        <nav class="tenant-nav" aria-label="Tenant">
+          <a href="#/">Realms</a>
+          <a href={href("keys")}>API keys</a>
+          <a href={href("audit")}>Audit log</a>
+        </nav>
         <span class="tenant" data-testid="signed-in-tenant">
           tenant <strong>{session.tenant}</strong>
         </span>
@@ -92,6 +109,8 @@ export function App() {
 
 function Page({ route }: { route: string[] }) {
   const [first, realm, page, arg, version] = route;
+  if (first === "keys") return <Keys />;
+  if (first === "audit") return <Audit />;
   if (first !== "realms" || !realm) return <Realms />;
   let body;
   switch (page) {

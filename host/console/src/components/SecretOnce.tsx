@@ -1,0 +1,39 @@
+// A secret the API shows once (an API key, a SCIM client secret): the value, a button that
+// copies it, and the plain warning that it will not be shown again.
+
+import { useState } from "preact/hooks";
+
+export function SecretOnce(props: { label: string; value: string; onDone: () => void }) {
+  const [copied, setCopied] = useState<"yes" | "failed" | null>(null);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(props.value);
+      setCopied("yes");
+    } catch {
+      setCopied("failed");
+    }
+  };
+  return (
+    <div class="secret-once" role="region" aria-label={props.label} data-testid="secret-once">
+      <p>
+        <strong>Copy the {props.label.toLowerCase()} now: you will not see it again.</strong> Muster keeps only its SHA-256; if it is lost,
+        create a new one.
+      </p>
+      <div class="secret-row">
+        <code class="secret-value" data-testid="secret-value" tabIndex={0}>
+          {props.value}
+        </code>
+        <button type="button" onClick={copy}>
+          Copy
+        </button>
+        <button type="button" onClick={props.onDone}>
+          Done
+        </button>
+      </div>
+      <p role="status" class="small">
+        {copied === "yes" && "Copied to the clipboard."}
+        {copied === "failed" && "The browser did not allow copying: select the value and copy it yourself."}
+      </p>
+    </div>
+  );
+}
