@@ -70,12 +70,13 @@ export function CandidateForm(props: {
       </label>
       {props.children}
       <div class="actions">
+        {/* Keyed: one element each, so a click on Cancel never lands on a submit button being reused. */}
         {props.running ? (
-          <button type="button" onClick={props.onCancel}>
+          <button key="cancel" type="button" onClick={props.onCancel}>
             Cancel
           </button>
         ) : (
-          <button type="submit" class="primary" disabled={chosen === null}>
+          <button key="run" type="submit" class="primary" disabled={chosen === null}>
             {props.runLabel}
           </button>
         )}
