@@ -73,12 +73,12 @@ export function Audit() {
         }}
       >
         <label>
-          Action (or its start, e.g. <code>module.</code>)
-          <input name="action" value={draft.action} onInput={set("action")} />
+          Action (or its start)
+          <input name="action" value={draft.action} onInput={set("action")} placeholder="module." />
         </label>
         <label>
-          Actor (e.g. <code>key:…</code>)
-          <input name="actor" value={draft.actor} onInput={set("actor")} />
+          Actor
+          <input name="actor" value={draft.actor} onInput={set("actor")} placeholder="key:…" />
         </label>
         <label>
           Target
