@@ -862,7 +862,8 @@ test("impact preview: a candidate's counts, chart and changed users match the AP
   assert.equal(ada.candidate.organization, "acme");
   const table = page.getByTestId("impact-changes");
   assert.equal(await table.locator("tbody tr").count(), Math.min(50, changes.length));
-  await shot("impact");
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot("impact", { full: false });
   while ((await table.getByRole("button", { name: /^Show \d+ more/ }).count()) > 0) await table.getByRole("button", { name: /^Show \d+ more/ }).click();
   assert.equal(await table.locator("tbody tr").count(), changes.length);
   const row = table.locator(`tr[data-user-id="${ada.user_id}"]`);
@@ -892,7 +893,7 @@ test("impact preview: a candidate's counts, chart and changed users match the AP
   await page.getByTestId("run-progress").and(page.locator('[data-state="cancelled"]')).waitFor();
   assert.match(await page.getByTestId("run-progress").innerText(), /^100 users evaluated in 1 page: cancelled, the figures cover only these/);
   assert.equal((await shownCounts()).evaluated, 100);
-  await page.unroute("**/impact");
+  await page.unrouteAll({ behavior: "wait" });
 });
 
 test("backtest: the window's recorded decisions re-run with the candidate, as the API counts them", async () => {
