@@ -71,6 +71,7 @@ on_both_stores!(
     shadow_mode_records_a_candidate_beside_live_logins_and_never_applies_it,
     rules_that_fail_leave_a_record_in_previews_shadow_runs_and_live_logins,
     failure_policies_decide_live_logins_whose_rules_trap,
+    a_trapping_version_is_rolled_back_automatically_when_the_realm_asks,
     retention_is_set_per_tenant_and_purges_on_demand,
     metrics_count_evaluations_requests_errors_and_cache_hits,
     audit_log_is_ordered_filtered_and_paginated,
@@ -953,6 +954,88 @@ fn rules_that_fail_leave_a_record_in_previews_shadow_runs_and_live_logins(server
     let log = server.log();
     let warned = log.lines().find(|line| line.contains(decision_id)).unwrap_or_else(|| panic!("a log line: {log}"));
     assert!(warned.contains("WARN") && warned.contains("rules failed"), "{warned}");
+}
+
+/// A realm that asks for automatic rollback gets its previous version back once a trapping
+/// version fails on `min_evaluations` live logins at the rate set: the logins fail until then,
+/// the next one is decided by the previous version, and the audit log and the server log say
+/// what was rolled back and why. Turned off (`null`), the same failures roll nothing back; bad
+/// settings are refused and change nothing.
+fn a_trapping_version_is_rolled_back_automatically_when_the_realm_asks(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (status, ada) = fx.login(&ada_claims());
+    assert_eq!((status, &ada["organization"]), (200, &json!("acme-sales")), "{ada}");
+    let (_, realm) = server.get(&fx.realm_path(), fx.admin());
+    assert_eq!(realm["auto_rollback"], Value::Null, "off unless asked: {realm}");
+    let auto = |body: Value| server.patch(&fx.realm_path(), fx.admin(), &json!({ "auto_rollback": body }));
+    for bad in [
+        json!({"max_failure_rate": 0, "min_evaluations": 3}),
+        json!({"max_failure_rate": 1.5, "min_evaluations": 3}),
+        json!({"max_failure_rate": 0.5, "min_evaluations": 0}),
+        json!({"max_failure_rate": 0.5}),
+        json!({"max_failure_rate": 0.5, "min_evaluations": 3, "window": 60}),
+        json!([0.5, 3]),
+        json!("on"),
+    ] {
+        let (status, body) = auto(bad.clone());
+        assert!((400..500).contains(&status) && body["error"]["code"].is_string(), "{bad}: {status} {body}");
+    }
+    let (status, body) = auto(json!({"max_failure_rate": 0, "min_evaluations": 3}));
+    assert!(assert_error(status, &body, 422, "unprocessable").contains("max_failure_rate must be greater than 0"));
+    let setting = json!({"max_failure_rate": 0.5, "min_evaluations": 3});
+    let (status, realm) = auto(setting.clone());
+    assert_eq!((status, &realm["auto_rollback"]), (200, &setting), "{realm}");
+
+    let (status, body) = server.post(
+        &format!("{}/modules/user", fx.realm_path()),
+        fx.admin(),
+        &json!({"wasm": STANDARD.encode(trapping_user_rules()), "note": "traps"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let activate = || {
+        let (status, body) =
+            server.post_empty(&format!("{}/modules/user/versions/2/activate", fx.realm_path()), fx.admin());
+        assert_eq!(status, 200, "{body}");
+    };
+    let active = || server.get(&fx.realm_path(), fx.admin()).1["user_rules_version"].as_i64();
+    activate();
+    for attempt in 1..=3 {
+        assert_eq!(active(), Some(2), "before failure {attempt}");
+        let (status, body) = fx.login(&ada_claims());
+        assert_error(status, &body, 422, "rules_failed");
+    }
+    assert_eq!(active(), Some(1), "the third failure of three reached the rate: rolled back");
+    let (status, back) = fx.login(&ada_claims());
+    assert_eq!((status, &back["organization"]), (200, &json!("acme-sales")), "{back}");
+    let (_, record) =
+        server.get(&format!("/v1/tenants/acme/decisions/{}", back["decision_id"].as_str().unwrap()), fx.admin());
+    assert_eq!(record["user_rules_version"], 1, "{record}");
+    let rolled = audit_actions(server, &fx.tenant, "module.rolled_back_automatically");
+    assert_eq!(rolled.len(), 1, "once: {rolled:?}");
+    assert_eq!((&rolled[0]["actor"], &rolled[0]["target"]), (&json!("system"), &json!("realm/entra/user/1")));
+    let details = &rolled[0]["details"];
+    assert_eq!(
+        (&details["kind"], &details["from"], &details["to"], &details["evaluations"], &details["failures"]),
+        (&json!("user"), &json!(2), &json!(1), &json!(3), &json!(3)),
+        "{details}"
+    );
+    assert_eq!((&details["rate"], &details["max_failure_rate"]), (&json!(1.0), &json!(0.5)), "{details}");
+    let log = server.log();
+    assert!(log.lines().any(|line| line.contains("rolled back automatically") && line.contains("WARN")), "{log}");
+
+    // Off: the same failures, and more, roll nothing back.
+    let (status, realm) = auto(Value::Null);
+    assert_eq!((status, &realm["auto_rollback"]), (200, &Value::Null), "{realm}");
+    activate();
+    for _ in 0..5 {
+        let (status, body) = fx.login(&ada_claims());
+        assert_error(status, &body, 422, "rules_failed");
+    }
+    assert_eq!(active(), Some(2), "nothing rolled back when the realm does not ask");
+    assert_eq!(audit_actions(server, &fx.tenant, "module.rolled_back_automatically").len(), 1);
+    let updates = audit_actions(server, &fx.tenant, "realm.updated");
+    let last = updates.last().unwrap();
+    assert_eq!(last["details"], json!({"auto_rollback": null}), "{last}");
 }
 
 /// The realm's failure policy decides a live login whose rules trap: `last_decision` keeps a

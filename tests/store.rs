@@ -10,10 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use db::TestDb;
 use muster_store::{
-    ApiKey, ApplyDecision, Audit, AuditFilter, AuditNote, DecisionFilter, DecisionRecord, FailedEvaluation,
-    FailurePolicy, FailurePolicyApplied, FailurePolicyName, GroupMember, KeyKind, MembersChange, MembershipChange,
-    Millis, NewModuleVersion, Organization, ProviderGroupMark, Realm, RealmChange, RuleKind, ScimCredential, ScimGroup,
-    ScimGroupChange, ScimToken, Session, Store, StoreError, Tenant, UserRecord, UserStatus,
+    ApiKey, ApplyDecision, Audit, AuditFilter, AuditNote, AutoRollback, AutomaticRollback, DecisionFilter,
+    DecisionRecord, FailedEvaluation, FailingVersion, FailurePolicy, FailurePolicyApplied, FailurePolicyName,
+    GroupMember, KeyKind, MembersChange, MembershipChange, Millis, NewModuleVersion, Organization, ProviderGroupMark,
+    Realm, RealmChange, RuleKind, ScimCredential, ScimGroup, ScimGroupChange, ScimToken, Session, Store, StoreError,
+    Tenant, UserRecord, UserStatus,
 };
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -59,6 +60,8 @@ suite!(
     apply_decision_writes_everything_or_nothing,
     organizations_are_checked_when_a_decision_is_applied,
     a_realms_failure_policy_is_stored_changed_and_audited,
+    a_realms_auto_rollback_is_stored_changed_and_audited,
+    a_failing_version_is_rolled_back_automatically_only_while_active,
     external_ids_are_unique_per_realm,
     users_are_listed_in_pages,
     decisions_are_filtered_and_paged_newest_first,
@@ -118,6 +121,7 @@ fn new_realm(tenant: &str, id: &str) -> Realm {
         scim_bearer_enabled: false,
         create_organizations: false,
         failure_policy: FailurePolicy::FailClosed,
+        auto_rollback: None,
         created_at: T0,
     }
 }
@@ -821,6 +825,95 @@ async fn a_realms_failure_policy_is_stored_changed_and_audited(db: &TestDb) {
             .execute(&mut raw)
             .await;
     assert!(unknown.is_err(), "the stored policy is one of the three");
+}
+
+/// A realm rolls nothing back by itself until asked; the setting is stored whole, turned off
+/// with `None`, audited as one `realm.updated`, and the store refuses half a setting.
+async fn a_realms_auto_rollback_is_stored_changed_and_audited(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    assert_eq!(store.get_realm("acme", "entra").await.unwrap().unwrap().auto_rollback, None);
+    let half = AutoRollback::new(0.5, 20).unwrap();
+    for setting in [Some(half), Some(AutoRollback::new(1.0, 1).unwrap()), None, Some(half)] {
+        let change = RealmChange { auto_rollback: Some(setting), ..RealmChange::default() };
+        store.update_realm("acme", "entra", &change, &by("mk_a")).await.unwrap();
+        assert_eq!(store.get_realm("acme", "entra").await.unwrap().unwrap().auto_rollback, setting);
+        let last = audit_log(store, "acme").await.pop().unwrap();
+        assert_eq!(
+            (last.action.as_str(), details(&last)),
+            ("realm.updated", serde_json::json!({"auto_rollback": setting}))
+        );
+    }
+    assert_eq!(
+        details(&audit_log(store, "acme").await.pop().unwrap())["auto_rollback"],
+        serde_json::json!({"max_failure_rate": 0.5, "min_evaluations": 20})
+    );
+    let created = Realm { auto_rollback: Some(half), ..new_realm("acme", "okta") };
+    store.create_realm(&created, &by("mk_a")).await.unwrap();
+    assert_eq!(store.get_realm("acme", "okta").await.unwrap().unwrap().auto_rollback, Some(half));
+
+    let mut raw = db.raw().await;
+    for bad in [
+        "UPDATE realms SET auto_rollback_min_evaluations = NULL WHERE tenant_id = 'acme' AND id = 'entra'",
+        "UPDATE realms SET auto_rollback_max_failure_rate = 0 WHERE tenant_id = 'acme' AND id = 'entra'",
+        "UPDATE realms SET auto_rollback_max_failure_rate = 1.5 WHERE tenant_id = 'acme' AND id = 'entra'",
+        "UPDATE realms SET auto_rollback_min_evaluations = 0 WHERE tenant_id = 'acme' AND id = 'entra'",
+    ] {
+        assert!(sqlx::query(bad).execute(&mut raw).await.is_err(), "refused: {bad}");
+    }
+}
+
+/// An automatic rollback is the admin rollback, audited with its evidence, done only while the
+/// failing version is still active; with nothing to roll back to, it is audited and changes
+/// nothing.
+async fn a_failing_version_is_rolled_back_automatically_only_while_active(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    let (a, system) = (by("mk_admin"), by("system"));
+    for n in 1..=2 {
+        upload(store, "acme", "entra", RuleKind::User, n).await;
+    }
+    let setting = AutoRollback::new(0.5, 4).unwrap();
+    let failing = |version| FailingVersion { kind: RuleKind::User, version, evaluations: 4, failures: 3, setting };
+    store.activate("acme", "entra", RuleKind::User, 1, &a).await.unwrap();
+    let refused = store.rollback_failing("acme", "entra", &failing(1), &system).await.unwrap();
+    assert!(
+        matches!(&refused, AutomaticRollback::NothingToRollBackTo { reason } if reason.contains("nothing to roll back to"))
+    );
+    let log = audit_log(store, "acme").await;
+    let last = log.last().unwrap();
+    assert_eq!((last.action.as_str(), last.actor.as_str()), ("module.automatic_rollback_impossible", "system"));
+    assert_eq!((details(last)["from"].clone(), details(last)["failures"].clone()), (1.into(), 3.into()));
+
+    store.activate("acme", "entra", RuleKind::User, 2, &a).await.unwrap();
+    assert_eq!(
+        store.rollback_failing("acme", "entra", &failing(2), &system).await.unwrap(),
+        AutomaticRollback::RolledBack { to: 1 }
+    );
+    assert_eq!(store.get_realm("acme", "entra").await.unwrap().unwrap().user_rules_version, Some(1));
+    let entries = audit_log(store, "acme").await;
+    let last = entries.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.target.as_str()),
+        ("module.rolled_back_automatically", "realm/entra/user/1")
+    );
+    assert_eq!(
+        details(last),
+        serde_json::json!({
+            "realm_id": "entra", "kind": "user", "from": 2, "to": 1, "evaluations": 4, "failures": 3,
+            "rate": 0.75, "max_failure_rate": 0.5, "min_evaluations": 4,
+        })
+    );
+    // Version 2 is no longer active: a second attempt (another host's) does nothing.
+    assert_eq!(
+        store.rollback_failing("acme", "entra", &failing(2), &system).await.unwrap(),
+        AutomaticRollback::NoLongerActive { active: Some(1) }
+    );
+    assert_eq!(audit_log(store, "acme").await.len(), entries.len(), "nothing audited");
+    // It rolled back through the activation history, as the admin rollback does.
+    store.activate("acme", "entra", RuleKind::User, 2, &a).await.unwrap();
+    assert_eq!(store.rollback("acme", "entra", RuleKind::User, &a).await.unwrap(), (Some(2), 1));
+    assert_not_found(store.rollback_failing("acme", "okta", &failing(2), &system).await);
 }
 
 /// A realm change setting (or, with `None`, clearing) only the default organization.

@@ -17,7 +17,7 @@ use super::{
 use crate::service::{AppState, SharedState, now_millis};
 use muster_store::{
     Audit, RealmChange,
-    model::{FailurePolicy, Organization, Realm},
+    model::{AutoRollback, FailurePolicy, Organization, Realm},
 };
 
 /// `PUT …/organizations/{organization}` body.
@@ -62,6 +62,9 @@ pub struct NewRealm {
     /// What a live decision applies when the rules fail (default: fail closed).
     #[serde(default)]
     failure_policy: FailurePolicy,
+    /// When the realm rolls a failing active version back by itself (default: never).
+    #[serde(default, deserialize_with = "auto_rollback")]
+    auto_rollback: Option<AutoRollback>,
 }
 
 /// Creates a realm.
@@ -77,6 +80,7 @@ pub async fn create(
     let realm = Realm {
         create_organizations: body.create_organizations,
         failure_policy: body.failure_policy,
+        auto_rollback: body.auto_rollback,
         ..Realm::new(&tenant, &body.id, &body.name, body.default_organization, now)
     };
     state.store.create_realm(&realm, &Audit { actor: caller.actor(), at: now }).await?;
@@ -109,6 +113,9 @@ pub struct RealmUpdate {
     /// Absent: left as it is; `null` is refused (it is a policy).
     #[serde(default, deserialize_with = "given")]
     failure_policy: Option<FailurePolicy>,
+    /// Absent: left as it is; `null` turns it off.
+    #[serde(default, deserialize_with = "changed_auto_rollback")]
+    auto_rollback: Option<Option<AutoRollback>>,
 }
 
 /// A field that, when present, must hold a value (not `null`).
@@ -121,9 +128,27 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
     Option::<String>::deserialize(deserializer).map(Some)
 }
 
+/// An `auto_rollback` field: `null` (off) or the setting, an object (an array is refused, though
+/// `serde` would read the fields from one).
+fn auto_rollback<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<AutoRollback>, D::Error> {
+    let value = Value::deserialize(deserializer)?;
+    if !(value.is_null() || value.is_object()) {
+        let unexpected = serde::de::Unexpected::Other("neither null nor an object");
+        return Err(serde::de::Error::invalid_type(unexpected, &"null or an object"));
+    }
+    Option::<AutoRollback>::deserialize(value).map_err(serde::de::Error::custom)
+}
+
+/// An `auto_rollback` field that is present: `Some(None)` turns it off.
+fn changed_auto_rollback<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<AutoRollback>>, D::Error> {
+    auto_rollback(deserializer).map(Some)
+}
+
 /// Sets (or, with `null`, clears) the realm's default organization, and sets whether its
-/// decisions create the organizations they name and its failure policy. An organization named
-/// (default or fallback) must exist.
+/// decisions create the organizations they name, its failure policy and (or, with `null`,
+/// turns off) its automatic rollback. An organization named (default or fallback) must exist.
 pub async fn update(
     State(state): State<SharedState>,
     RealmCaller { caller, realm, .. }: RealmCaller,
@@ -140,6 +165,7 @@ pub async fn update(
         default_organization: body.default_organization,
         create_organizations: body.create_organizations,
         failure_policy: body.failure_policy,
+        auto_rollback: body.auto_rollback,
     };
     state.store.update_realm(&realm.tenant_id, &realm.id, &change, &audit).await?;
     Ok(Json(reload(&state, &realm).await?))

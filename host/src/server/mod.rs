@@ -21,8 +21,9 @@ use crate::{
     api, auth,
     config::{Config, ConfigError},
     service::{
-        AppState, SharedState, engine_work::EngineWork, metrics::Metrics, readiness::Readiness, retention,
-        rules::RuleRunner, shadow::ShadowRunner, tenant_slots::TenantSlots, throttle::Throttle,
+        AppState, SharedState, engine_work::EngineWork, failure_rates::FailureRates, metrics::Metrics,
+        readiness::Readiness, retention, rules::RuleRunner, shadow::ShadowRunner, tenant_slots::TenantSlots,
+        throttle::Throttle,
     },
 };
 
@@ -104,6 +105,7 @@ pub async fn open(config: Config) -> Result<SharedState, ServerError> {
         .with_tenant_compiles(config.tenant_max_concurrent_compiles)
         .with_engine_work(EngineWork::demoted_after(config.demote_engine_work_after)),
         shadow: ShadowRunner::new(config.shadow_max_in_flight),
+        failure_rates: FailureRates::default(),
         throttle: Throttle::new(config.auth_failures_per_minute, config.token_requests_per_minute),
         metrics,
         readiness: Readiness::default(),

@@ -9,6 +9,7 @@ use muster_wire::{Context, Trigger};
 use super::{
     SharedState,
     error::ServiceError,
+    failure_rates::{self, Ran},
     now_millis,
     ports::DecidingStore,
     retry,
@@ -39,8 +40,8 @@ pub struct Decider<'a, S> {
     pub session_lifetime_millis: i64,
     /// The largest decision record stored, in bytes (`max_decision_record_bytes`).
     pub max_record_bytes: usize,
-    /// The live state, to run the realm's shadow versions beside each applied decision (`None`:
-    /// no shadow runs, as in unit tests).
+    /// The live state, to run the realm's shadow versions beside each applied decision and to
+    /// count live evaluations for automatic rollback (`None`: neither, as in unit tests).
     pub shadow: Option<&'a SharedState>,
 }
 
@@ -173,7 +174,9 @@ enum NotApplied {
 
 /// Runs the realm's active rules on `change.user` and applies the decision. When the rules fail
 /// (see [`RulesError::failed_run`]), the realm's failure policy decides what is applied, and
-/// the decision record keeps the failure and the policy.
+/// the decision record keeps the failure and the policy. In the live service, the run is counted
+/// against the active versions, and one whose failure rate passes the realm's `auto_rollback`
+/// is rolled back ([`failure_rates::observe`]).
 pub async fn decide_and_apply<S: DecidingStore>(
     decider: &Decider<'_, S>,
     realm: &Realm,
@@ -183,7 +186,16 @@ pub async fn decide_and_apply<S: DecidingStore>(
     let context = Context { realm: realm.id.clone(), trigger: change.trigger };
     let input = CanonicalInput { context, user: rules_input(&change.user) };
     let selection = Selection::active(realm);
-    match apply_rules(decider, realm, &input, selection, &change, actor).await {
+    let applied = apply_rules(decider, realm, &input, selection, &change, actor).await;
+    let ran = match &applied {
+        Ok(_) => Some(Ran::Decided),
+        Err(NotApplied::Failed(failure)) => Some(Ran::Failed(failure_rates::failed_kind(&failure.error))),
+        Err(NotApplied::Error(_)) => None,
+    };
+    if let (Some(state), Some(ran)) = (decider.shadow, ran) {
+        failure_rates::observe(state, realm, selection, ran).await;
+    }
+    match applied {
         Ok(applied) => Ok(applied),
         Err(NotApplied::Error(error)) => Err(error),
         Err(NotApplied::Failed(failure)) => {

@@ -6,6 +6,7 @@ pub mod compiles;
 pub mod decide;
 pub mod engine_work;
 pub mod error;
+pub mod failure_rates;
 pub mod login;
 pub mod metrics;
 pub mod module_cache;
@@ -35,6 +36,9 @@ pub struct AppState {
     pub rules: rules::RuleRunner,
     /// Runs shadow versions beside live evaluations.
     pub shadow: shadow::ShadowRunner,
+    /// Live evaluations and failures per realm version over the last minute, for automatic
+    /// rollback.
+    pub failure_rates: failure_rates::FailureRates,
     /// What `GET /metrics` exposes.
     pub metrics: Arc<metrics::Metrics>,
     /// Rate limits on authentication and on the token endpoint.

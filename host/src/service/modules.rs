@@ -14,7 +14,7 @@ use super::{
     settings_schema::{NamedOrganization, organizations_named},
 };
 use muster_store::{
-    Audit, NewModuleVersion,
+    Audit, AutomaticRollback, FailingVersion, NewModuleVersion,
     model::{ModuleVersion, Realm, RuleKind},
 };
 
@@ -200,6 +200,18 @@ pub async fn rollback(
     let audit = Audit { actor: caller.actor(), at: now_millis() };
     let (from, to) = state.store.rollback(&realm.tenant_id, &realm.id, kind, &audit).await?;
     Ok(Activated { active: to, previous: from })
+}
+
+/// Rolls back the realm's active version that failed too often on live decisions, exactly as
+/// [`rollback`] does, if it is still active; audited as automatic with the evidence (see
+/// [`Store::rollback_failing`](muster_store::Store::rollback_failing)).
+pub async fn rollback_failing(
+    state: &SharedState,
+    realm: &Realm,
+    failing: &FailingVersion,
+    audit: &Audit,
+) -> Result<AutomaticRollback, ServiceError> {
+    Ok(state.store.rollback_failing(&realm.tenant_id, &realm.id, failing, audit).await?)
 }
 
 #[cfg(test)]

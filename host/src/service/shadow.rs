@@ -120,6 +120,7 @@ mod tests {
             scim_bearer_enabled: false,
             create_organizations: false,
             failure_policy: muster_store::model::FailurePolicy::FailClosed,
+            auto_rollback: None,
             created_at: 0,
         }
     }

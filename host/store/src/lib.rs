@@ -76,7 +76,7 @@ pub use audit::{AuditFilter, AuditNote};
 pub use decisions::{DecisionFilter, ShadowSummary};
 pub use deprovision::Deactivation;
 pub use model::*;
-pub use modules::NewModuleVersion;
+pub use modules::{AutomaticRollback, FailingVersion, NewModuleVersion};
 pub use quotas::{ModuleQuotas, QuotaExceeded};
 pub use reports::{GroupMembershipsReport, OrganizationMembers, RuleGroupMembers, ScimGroupMembers};
 pub use scim_groups::{MembersChange, MembershipChange, ScimGroupChange, ScimGroupChanged};

@@ -172,8 +172,71 @@ pub struct Realm {
     pub create_organizations: bool,
     /// What a live decision whose rules failed becomes. Fails closed unless set.
     pub failure_policy: FailurePolicy,
+    /// When the active version of a kind is rolled back for failing on live decisions; `None`
+    /// (the default): never.
+    pub auto_rollback: Option<AutoRollback>,
     /// When it was created.
     pub created_at: Millis,
+}
+
+/// When a realm rolls the active version of a kind back by itself: once it has run on at least
+/// `min_evaluations` live decisions in the last minute and failed on at least `max_failure_rate`
+/// of them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "AutoRollbackFields")]
+pub struct AutoRollback {
+    /// The share of failed evaluations (0 < rate ≤ 1) at which the version is rolled back.
+    pub max_failure_rate: f64,
+    /// The fewest evaluations in the window before the rate is judged (at least 1).
+    pub min_evaluations: u32,
+}
+
+// The rate is checked finite and in (0, 1] on every way in, so equality is total.
+impl Eq for AutoRollback {}
+
+impl AutoRollback {
+    /// The setting with this rate and count, checked.
+    pub fn new(max_failure_rate: f64, min_evaluations: u32) -> Result<AutoRollback, AutoRollbackError> {
+        if !(max_failure_rate > 0.0 && max_failure_rate <= 1.0) {
+            return Err(AutoRollbackError::Rate(max_failure_rate));
+        }
+        if min_evaluations == 0 {
+            return Err(AutoRollbackError::NoEvaluations);
+        }
+        Ok(AutoRollback { max_failure_rate, min_evaluations })
+    }
+
+    /// Whether `failures` out of `evaluations` call for a rollback.
+    pub fn is_passed(&self, evaluations: u64, failures: u64) -> bool {
+        evaluations >= u64::from(self.min_evaluations) && failures as f64 >= self.max_failure_rate * evaluations as f64
+    }
+}
+
+/// An [`AutoRollback`] as written, checked into one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AutoRollbackFields {
+    max_failure_rate: f64,
+    min_evaluations: u32,
+}
+
+impl TryFrom<AutoRollbackFields> for AutoRollback {
+    type Error = AutoRollbackError;
+
+    fn try_from(fields: AutoRollbackFields) -> Result<Self, Self::Error> {
+        AutoRollback::new(fields.max_failure_rate, fields.min_evaluations)
+    }
+}
+
+/// Why a rate and a count make no [`AutoRollback`].
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum AutoRollbackError {
+    /// A rate outside (0, 1].
+    #[error("auto_rollback.max_failure_rate must be greater than 0 and at most 1, not {0}")]
+    Rate(f64),
+    /// No evaluations to judge by.
+    #[error("auto_rollback.min_evaluations must be at least 1")]
+    NoEvaluations,
 }
 
 /// What a realm does with a live decision (a login, a SCIM event) whose rules failed: trapped,
@@ -306,7 +369,7 @@ pub struct FailurePolicyApplied {
 
 impl Realm {
     /// A new realm: no module active or in shadow, SCIM bearer tokens off, organizations not
-    /// created on first use, failing closed.
+    /// created on first use, failing closed, no automatic rollback.
     pub fn new(
         tenant_id: &str,
         id: &str,
@@ -326,6 +389,7 @@ impl Realm {
             scim_bearer_enabled: false,
             create_organizations: false,
             failure_policy: FailurePolicy::FailClosed,
+            auto_rollback: None,
             created_at,
         }
     }

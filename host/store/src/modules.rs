@@ -12,11 +12,65 @@ use sha2::{Digest, Sha256};
 use super::{
     Audit, Result, Store, StoreError, WriteTx,
     audit::{self, Event},
-    model::{Millis, ModuleVersion, RuleKind},
+    model::{AutoRollback, Millis, ModuleVersion, RuleKind},
     no_realm,
     quotas::{self, ModuleQuotas},
     rows::{self, module_columns},
 };
+
+/// A realm's active version that failed too often on live decisions, with the evidence: what
+/// [`Store::rollback_failing`] rolls back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailingVersion {
+    /// User or group rules.
+    pub kind: RuleKind,
+    /// The version that failed (rolled back only if still active).
+    pub version: i64,
+    /// Live evaluations of it in the window.
+    pub evaluations: u64,
+    /// How many of them failed.
+    pub failures: u64,
+    /// The realm's setting that judged them.
+    pub setting: AutoRollback,
+}
+
+impl FailingVersion {
+    /// The audit details: realm, kind, the version, the counts, the rate and the setting.
+    fn details(&self, realm: &str) -> serde_json::Map<String, serde_json::Value> {
+        let rate = if self.evaluations == 0 { 0.0 } else { self.failures as f64 / self.evaluations as f64 };
+        let details = [
+            ("realm_id", json!(realm)),
+            ("kind", json!(self.kind.as_str())),
+            ("from", json!(self.version)),
+            ("evaluations", json!(self.evaluations)),
+            ("failures", json!(self.failures)),
+            ("rate", json!(rate)),
+            ("max_failure_rate", json!(self.setting.max_failure_rate)),
+            ("min_evaluations", json!(self.setting.min_evaluations)),
+        ];
+        details.into_iter().map(|(key, value)| (key.to_owned(), value)).collect()
+    }
+}
+
+/// What [`Store::rollback_failing`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AutomaticRollback {
+    /// The failing version was rolled back: `to` is active now.
+    RolledBack {
+        /// The version now active.
+        to: i64,
+    },
+    /// The failing version is no longer active (`active` is): nothing done, nothing audited.
+    NoLongerActive {
+        /// The version active now.
+        active: Option<i64>,
+    },
+    /// The activation history has no earlier version: nothing changed, and that is audited.
+    NothingToRollBackTo {
+        /// Why, as the admin rollback would say it.
+        reason: String,
+    },
+}
 
 /// A module version to store; the store assigns its version number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,29 +322,54 @@ impl Store {
         let mut tx = self.write().await?;
         tx.lock_tenant(tenant).await?;
         let (current, _) = realm_versions(&mut tx, tenant, realm, kind).await?;
-        let Some(top) = top_activation(&mut tx, tenant, realm, kind).await? else {
-            return Err(nothing_to_roll_back(&mut tx, tenant, realm, kind, current, None).await?);
-        };
-        let Some(back_seq) = top.back_seq else {
-            return Err(nothing_to_roll_back(&mut tx, tenant, realm, kind, current, Some(&top)).await?);
-        };
-        let back = activation(&mut tx, tenant, realm, kind, back_seq).await?.ok_or_else(|| {
-            StoreError::Corrupt(format!("activation history of realm {realm:?} lacks entry {back_seq}"))
-        })?;
-        let to = back.version;
-        let row = Activation { seq: top.seq + 1, version: to, back_seq: back.back_seq };
-        record_activation(&mut tx, tenant, realm, kind, row, "rollback", audit).await?;
-        set_active(&mut tx, tenant, realm, kind, to).await?;
+        let to = roll_back(&mut tx, tenant, realm, kind, current, audit).await??;
         let details = json!({ "realm_id": realm, "kind": kind.as_str(), "from": current, "to": to });
-        audit::append(
-            tx.conn(),
-            tenant,
-            audit,
-            vec![Event::new("module.rolled_back", target(realm, kind, to), details)],
-        )
-        .await?;
+        let event = Event::new("module.rolled_back", target(realm, kind, to), details);
+        audit::append(tx.conn(), tenant, audit, vec![event]).await?;
         tx.commit().await?;
         Ok((current, to))
+    }
+
+    /// Rolls the realm's active `failing.kind` module back exactly as [`Store::rollback`] does,
+    /// because it failed too often on live decisions, if `failing.version` is still the active
+    /// version (otherwise nothing is done: it was rolled back or replaced meanwhile). Audited
+    /// `module.rolled_back_automatically` with the evidence, or, when the history has nothing to
+    /// roll back to, `module.automatic_rollback_impossible` with the reason (and nothing else
+    /// changes). `NotFound` if the realm does not exist.
+    pub async fn rollback_failing(
+        &self,
+        tenant: &str,
+        realm: &str,
+        failing: &FailingVersion,
+        audit: &Audit,
+    ) -> Result<AutomaticRollback> {
+        let kind = failing.kind;
+        let mut tx = self.write().await?;
+        tx.lock_tenant(tenant).await?;
+        let (current, _) = realm_versions(&mut tx, tenant, realm, kind).await?;
+        if current != Some(failing.version) {
+            return Ok(AutomaticRollback::NoLongerActive { active: current });
+        }
+        let mut details = failing.details(realm);
+        let (outcome, event) = match roll_back(&mut tx, tenant, realm, kind, current, audit).await? {
+            Ok(to) => {
+                details.insert("to".into(), json!(to));
+                let event = Event::new("module.rolled_back_automatically", target(realm, kind, to), details.into());
+                (AutomaticRollback::RolledBack { to }, event)
+            }
+            Err(refused) => {
+                details.insert("reason".into(), json!(refused.to_string()));
+                let event = Event::new(
+                    "module.automatic_rollback_impossible",
+                    target(realm, kind, failing.version),
+                    details.into(),
+                );
+                (AutomaticRollback::NothingToRollBackTo { reason: refused.to_string() }, event)
+            }
+        };
+        audit::append(tx.conn(), tenant, audit, vec![event]).await?;
+        tx.commit().await?;
+        Ok(outcome)
     }
 
     /// Sets (or clears, with `None`) the version of the realm's `kind` module that runs in shadow
@@ -326,6 +405,34 @@ impl Store {
         audit::append(tx.conn(), tenant, audit, vec![Event::new("module.shadow_set", target, details)]).await?;
         tx.commit().await
     }
+}
+
+/// Re-activates, in `tx`, the version of `kind` that was active before `current` per the
+/// activation history, recording the rollback in it, and returns the version now active; the
+/// inner error is the `Conflict` of a history with nothing to roll back to (nothing written).
+/// The one rollback: [`Store::rollback`] and [`Store::rollback_failing`] audit it each their way.
+async fn roll_back(
+    tx: &mut WriteTx,
+    tenant: &str,
+    realm: &str,
+    kind: RuleKind,
+    current: Option<i64>,
+    audit: &Audit,
+) -> Result<Result<i64>> {
+    let Some(top) = top_activation(tx, tenant, realm, kind).await? else {
+        return Ok(Err(nothing_to_roll_back(tx, tenant, realm, kind, current, None).await?));
+    };
+    let Some(back_seq) = top.back_seq else {
+        return Ok(Err(nothing_to_roll_back(tx, tenant, realm, kind, current, Some(&top)).await?));
+    };
+    let back = activation(tx, tenant, realm, kind, back_seq)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("activation history of realm {realm:?} lacks entry {back_seq}")))?;
+    let to = back.version;
+    let row = Activation { seq: top.seq + 1, version: to, back_seq: back.back_seq };
+    record_activation(tx, tenant, realm, kind, row, "rollback", audit).await?;
+    set_active(tx, tenant, realm, kind, to).await?;
+    Ok(Ok(to))
 }
 
 /// The realm's active and shadow versions of `kind`; `NotFound` if the realm is missing.

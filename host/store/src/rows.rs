@@ -9,9 +9,9 @@ use sqlx::{Any, Decode, Row, Type, any::AnyRow};
 use super::{
     Result, StoreError,
     model::{
-        ApiKey, AuditEvent, DecisionRecord, FailedEvaluation, FailurePolicy, FailurePolicyName, GroupMember, KeyKind,
-        ModuleVersion, Organization, Realm, RuleKind, ScimCredential, ScimGroup, ScimToken, Session, Tenant,
-        UserRecord, UserStatus,
+        ApiKey, AuditEvent, AutoRollback, DecisionRecord, FailedEvaluation, FailurePolicy, FailurePolicyName,
+        GroupMember, KeyKind, ModuleVersion, Organization, Realm, RuleKind, ScimCredential, ScimGroup, ScimToken,
+        Session, Tenant, UserRecord, UserStatus,
     },
 };
 
@@ -34,7 +34,7 @@ macro_rules! realm_columns {
     () => {
         "tenant_id, id, name, default_organization, user_rules_version, group_rules_version, \
          shadow_user_rules_version, shadow_group_rules_version, scim_bearer_enabled, create_organizations, created_at, \
-         failure_policy, fallback_organization"
+         failure_policy, fallback_organization, auto_rollback_max_failure_rate, auto_rollback_min_evaluations"
     };
 }
 
@@ -188,6 +188,7 @@ pub(super) fn realm(row: &AnyRow) -> Result<Realm> {
         scim_bearer_enabled: flag(row, "scim_bearer_enabled")?,
         create_organizations: flag(row, "create_organizations")?,
         failure_policy: failure_policy(row)?,
+        auto_rollback: auto_rollback(row)?,
         created_at: get(row, "created_at")?,
     })
 }
@@ -200,6 +201,21 @@ fn failure_policy(row: &AnyRow) -> Result<FailurePolicy> {
     FailurePolicyName::parse(&name)
         .and_then(|name| FailurePolicy::new(name, organization).ok())
         .ok_or_else(|| StoreError::Corrupt(detail))
+}
+
+/// A realm's automatic rollback: both columns, or neither (off).
+fn auto_rollback(row: &AnyRow) -> Result<Option<AutoRollback>> {
+    let rate: Option<f64> = get(row, "auto_rollback_max_failure_rate")?;
+    let count: Option<i64> = get(row, "auto_rollback_min_evaluations")?;
+    let corrupt = || StoreError::Corrupt(format!("auto_rollback with rate {rate:?} and min_evaluations {count:?}"));
+    match (rate, count) {
+        (None, None) => Ok(None),
+        (Some(rate), Some(count)) => {
+            let count = u32::try_from(count).map_err(|_| corrupt())?;
+            AutoRollback::new(rate, count).map(Some).map_err(|_| corrupt())
+        }
+        _ => Err(corrupt()),
+    }
 }
 
 /// A module version.

@@ -26,6 +26,7 @@ const SQLITE: &[Embedded] = &[
         include_str!("../migrations/sqlite/0006_settings_schema_and_organizations.sql"),
     ),
     (7, "failure_policy", include_str!("../migrations/sqlite/0007_failure_policy.sql")),
+    (8, "auto_rollback", include_str!("../migrations/sqlite/0008_auto_rollback.sql")),
 ];
 
 /// PostgreSQL migrations, in order (same versions and descriptions as [`SQLITE`]).
@@ -41,6 +42,7 @@ const POSTGRES: &[Embedded] = &[
         include_str!("../migrations/postgres/0006_settings_schema_and_organizations.sql"),
     ),
     (7, "failure_policy", include_str!("../migrations/postgres/0007_failure_policy.sql")),
+    (8, "auto_rollback", include_str!("../migrations/postgres/0008_auto_rollback.sql")),
 ];
 
 /// The SQLite migrator.

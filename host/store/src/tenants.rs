@@ -5,7 +5,7 @@ use serde_json::json;
 use super::{
     Audit, Result, Store, StoreError,
     audit::{self, Event},
-    model::{ApiKey, FailurePolicy, KeyKind, Millis, Organization, Realm, Tenant},
+    model::{ApiKey, AutoRollback, FailurePolicy, KeyKind, Millis, Organization, Realm, Tenant},
     no_realm, no_tenant,
     rows::{self, key_columns, realm_columns, tenant_columns},
     write_error,
@@ -236,7 +236,8 @@ impl Store {
         tx.lock_tenant(&realm.tenant_id).await?;
         sqlx::query(
             "INSERT INTO realms (tenant_id, id, name, default_organization, create_organizations, failure_policy, \
-             fallback_organization, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             fallback_organization, auto_rollback_max_failure_rate, auto_rollback_min_evaluations, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $9 IS NULL THEN NULL ELSE $8 END, $9, $10)",
         )
         .bind(realm.tenant_id.as_str())
         .bind(realm.id.as_str())
@@ -245,6 +246,8 @@ impl Store {
         .bind(i64::from(realm.create_organizations))
         .bind(realm.failure_policy.name().as_str())
         .bind(realm.failure_policy.fallback_organization())
+        .bind(bound_rate(realm.auto_rollback))
+        .bind(realm.auto_rollback.map(|auto| i64::from(auto.min_evaluations)))
         .bind(realm.created_at)
         .execute(tx.conn())
         .await
@@ -258,6 +261,7 @@ impl Store {
         let details = json!({
             "id": realm.id, "name": realm.name, "default_organization": realm.default_organization,
             "create_organizations": realm.create_organizations, "failure_policy": realm.failure_policy,
+            "auto_rollback": realm.auto_rollback,
         });
         let target = format!("realm/{}", realm.id);
         audit::append(tx.conn(), &realm.tenant_id, audit, vec![Event::new("realm.created", target, details)]).await?;
@@ -330,6 +334,19 @@ impl Store {
             .await?;
             details.insert("failure_policy".into(), json!(policy));
         }
+        if let Some(auto) = &change.auto_rollback {
+            sqlx::query(
+                "UPDATE realms SET auto_rollback_max_failure_rate = CASE WHEN $2 IS NULL THEN NULL ELSE $1 END, \
+                 auto_rollback_min_evaluations = $2 WHERE tenant_id = $3 AND id = $4",
+            )
+            .bind(bound_rate(*auto))
+            .bind(auto.map(|auto| i64::from(auto.min_evaluations)))
+            .bind(tenant)
+            .bind(realm)
+            .execute(tx.conn())
+            .await?;
+            details.insert("auto_rollback".into(), json!(auto));
+        }
         if details.is_empty() {
             return Ok(());
         }
@@ -349,6 +366,15 @@ pub struct RealmChange {
     pub create_organizations: Option<bool>,
     /// What the realm's live decisions whose rules failed become.
     pub failure_policy: Option<FailurePolicy>,
+    /// When the realm rolls a failing active version back by itself: `Some(None)` turns it off.
+    pub auto_rollback: Option<Option<AutoRollback>>,
+}
+
+/// The rate of `auto_rollback` to bind, never `NULL` (0 when off; the SQL stores `NULL` when the
+/// count is `NULL`): sqlx's `Any` driver binds a `NULL` `f64` as a PostgreSQL `float4`, so a
+/// statement first prepared with a `NULL` rate would refuse every later one.
+fn bound_rate(auto: Option<AutoRollback>) -> f64 {
+    auto.map_or(0.0, |auto| auto.max_failure_rate)
 }
 
 /// A retention of at least one day, or none.
