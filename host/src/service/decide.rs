@@ -42,18 +42,18 @@ pub struct Decider<'a, S> {
     pub max_record_bytes: usize,
     /// The live state, to run the realm's shadow versions beside each applied decision and to
     /// count live evaluations for automatic rollback (`None`: neither, as in unit tests).
-    pub shadow: Option<&'a SharedState>,
+    pub live: Option<&'a SharedState>,
 }
 
 impl<'a> Decider<'a, Store> {
-    /// The live service's decider: its store, its rules, shadow runs on.
+    /// The live service's decider: its store, its rules, shadow runs and failure counts on.
     pub fn live(state: &'a SharedState) -> Self {
         Decider {
             store: &state.store,
             rules: &state.rules,
             session_lifetime_millis: state.config.session_lifetime_millis(),
             max_record_bytes: state.config.max_decision_record_bytes,
-            shadow: Some(state),
+            live: Some(state),
         }
     }
 }
@@ -192,7 +192,7 @@ pub async fn decide_and_apply<S: DecidingStore>(
         Err(NotApplied::Failed(failure)) => Some(Ran::Failed(failure_rates::failed_kind(&failure.error))),
         Err(NotApplied::Error(_)) => None,
     };
-    if let (Some(state), Some(ran)) = (decider.shadow, ran) {
+    if let (Some(state), Some(ran)) = (decider.live, ran) {
         failure_rates::observe(state, realm, selection, ran).await;
     }
     match applied {
@@ -246,7 +246,7 @@ async fn apply_rules<S: DecidingStore>(
         }
         Err(other) => return Err(NotApplied::Error(other.into())),
     }
-    if let Some(state) = decider.shadow {
+    if let Some(state) = decider.live {
         state.shadow.spawn(state, realm, input.clone(), &decision_id, &user.id, &outcome);
     }
     Ok(Applied { user, provider_groups, decision_id, outcome: Some(outcome), failed: None })
@@ -402,7 +402,7 @@ mod tests {
     use crate::service::ports::memory::{MemoryStore, realm, rule_runner};
 
     fn decider<'a>(store: &'a MemoryStore, rules: &'a RuleRunner) -> Decider<'a, MemoryStore> {
-        Decider { store, rules, session_lifetime_millis: 60_000, max_record_bytes: usize::MAX, shadow: None }
+        Decider { store, rules, session_lifetime_millis: 60_000, max_record_bytes: usize::MAX, live: None }
     }
 
     fn member(realm: &Realm, status: UserStatus) -> UserRecord {

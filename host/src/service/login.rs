@@ -210,7 +210,7 @@ mod tests {
     const LIFETIME: i64 = 60_000;
 
     fn decider<'a>(store: &'a MemoryStore, rules: &'a RuleRunner) -> Decider<'a, MemoryStore> {
-        Decider { store, rules, session_lifetime_millis: LIFETIME, max_record_bytes: usize::MAX, shadow: None }
+        Decider { store, rules, session_lifetime_millis: LIFETIME, max_record_bytes: usize::MAX, live: None }
     }
 
     fn claims(provider_user_id: &str, user_name: &str) -> LoginClaims {
