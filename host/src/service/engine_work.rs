@@ -22,7 +22,7 @@ use std::{sync::Arc, time::Duration};
 use tokio::task::JoinError;
 
 /// Runs engine work on the runtime's blocking threads, demoting work that runs long.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct EngineWork {
     /// The watchdog's shared state; `None` when nothing is demoted.
     demotion: Option<Arc<demotion::Demotion>>,
