@@ -2,8 +2,8 @@
 //! automatic rollback of an active version whose failure rate reaches what its realm's
 //! `auto_rollback` allows.
 //!
-//! Fed only by the live decision path (`decide::decide_and_apply`: logins and SCIM events), never
-//! by previews or shadow runs. Each host counts its own traffic: the window is in memory, sixty
+//! Fed only by the live decision path (`decide::decide_and_apply`: logins and SCIM events) of
+//! realms that ask for automatic rollback, never by previews or shadow runs. Each host counts its own traffic: the window is in memory, sixty
 //! one-second buckets per version, and a version with no live evaluation for a minute is
 //! forgotten, so memory follows the versions in use.
 
@@ -185,8 +185,10 @@ pub enum Ran {
 }
 
 /// Counts a live decision of `realm` made with `selection` against each active version, and
-/// rolls back a version whose window passes the realm's `auto_rollback`.
+/// rolls back a version whose window passes the realm's `auto_rollback`. A realm that does not
+/// ask for automatic rollback is not counted: its logins take no lock and build no key here.
 pub async fn observe(state: &SharedState, realm: &Realm, selection: Selection, ran: Ran) {
+    let Some(setting) = realm.auto_rollback.as_ref() else { return };
     let now = now_millis();
     let versions = [(RuleKind::User, selection.user_rules), (RuleKind::Group, selection.group_rules)];
     for (kind, version) in versions {
@@ -196,8 +198,7 @@ pub async fn observe(state: &SharedState, realm: &Realm, selection: Selection, r
             Ran::Failed(failed) => failed.is_none_or(|failed| failed == kind),
         };
         let key = (realm.tenant_id.clone(), realm.id.clone(), kind, version);
-        let setting = realm.auto_rollback.as_ref();
-        if let (Some(counts), Some(setting)) = (state.failure_rates.count(&key, failed, now, setting), setting) {
+        if let Some(counts) = state.failure_rates.count(&key, failed, now, Some(setting)) {
             let failing = FailingVersion {
                 kind,
                 version,
