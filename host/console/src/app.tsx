@@ -2,10 +2,10 @@
 // chosen by the URL's fragment (#/realms/entra/rules/user). The fragment names pages only:
 // the key never appears in a URL.
 
-import { createContext } from "preact";
-import { useContext, useEffect, useMemo, useState } from "preact/hooks";
-import { apiClient, type Api } from "./api/client";
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { apiClient } from "./api/client";
 import { clearSession, loadSession, saveSession, type Session } from "./session";
+import { ConsoleContext, href } from "./context";
 import { SignIn } from "./pages/SignIn";
 import { Realms } from "./pages/Realms";
 import { Overview } from "./pages/Overview";
@@ -20,30 +20,9 @@ import { Keys } from "./pages/Keys";
 import { Audit } from "./pages/Audit";
 import type { Candidate } from "./preview/CandidateForm";
 
-export interface Console {
-  tenant: string;
-  api: Api;
-  /** The id of the key signed in with (`mk_<id>_<secret>`). */
-  keyId: string;
-}
-
-const ConsoleContext = createContext<Console | null>(null);
-
-/** The signed-in tenant and its API client. */
-export function useConsole(): Console {
-  const value = useContext(ConsoleContext);
-  if (!value) throw new Error("useConsole outside the signed-in console");
-  return value;
-}
-
 function currentRoute(): string[] {
   const hash = window.location.hash.replace(/^#\/?/, "");
   return hash.split("/").filter(Boolean).map(decodeURIComponent);
-}
-
-/** A link to a page of the console. */
-export function href(...parts: (string | number)[]): string {
-  return "#/" + parts.map((part) => encodeURIComponent(String(part))).join("/");
 }
 
 /** A key's public id: the part between `mk_` and the next underscore. */

@@ -8,7 +8,7 @@ import { Fragment } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { ok, type Schemas } from "../api/client";
 import type { paths } from "../api/schema";
-import { useConsole } from "../app";
+import { useConsole } from "../context";
 import { RunProgress } from "../components/RunProgress";
 import { ShowMore } from "../components/ShowMore";
 import { usePagedRun } from "../pagedRun";

@@ -6,7 +6,7 @@
 
 import { useState } from "preact/hooks";
 import { ok, type Schemas } from "../api/client";
-import { href, useConsole } from "../app";
+import { href, useConsole } from "../context";
 import { Card } from "../components/Card";
 import { RunProgress } from "../components/RunProgress";
 import { CandidateForm, type Candidate } from "../preview/CandidateForm";

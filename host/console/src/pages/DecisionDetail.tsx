@@ -3,7 +3,7 @@
 
 import { useState } from "preact/hooks";
 import { ok, type Schemas } from "../api/client";
-import { href, useConsole } from "../app";
+import { href, useConsole } from "../context";
 import { GroupMarksText, TraceTree, UserDecisionText } from "../components/TraceTree";
 import { ErrorMessage, Json, Loading, formatTime, shortDigest, useLoad } from "../util";
 import { DecisionResult } from "./Overview";

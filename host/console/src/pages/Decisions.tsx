@@ -4,7 +4,7 @@
 import { useState } from "preact/hooks";
 import { ok, type Schemas } from "../api/client";
 import type { paths } from "../api/schema";
-import { useConsole } from "../app";
+import { useConsole } from "../context";
 import { Empty, ErrorMessage, Loading, useLoad } from "../util";
 import { DecisionTable } from "./Overview";
 

@@ -6,7 +6,7 @@
 
 import { useState } from "preact/hooks";
 import { ok, type Schemas } from "../api/client";
-import { useConsole } from "../app";
+import { useConsole } from "../context";
 import { Card } from "../components/Card";
 import { RunProgress } from "../components/RunProgress";
 import { CandidateForm, type Candidate } from "../preview/CandidateForm";

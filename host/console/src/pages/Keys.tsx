@@ -4,7 +4,7 @@
 
 import { useState } from "preact/hooks";
 import { ok, type Schemas } from "../api/client";
-import { useConsole } from "../app";
+import { useConsole } from "../context";
 import { Card } from "../components/Card";
 import { SecretOnce } from "../components/SecretOnce";
 import { ConfirmDialog, Empty, ErrorMessage, Loading, formatTime, useLoad } from "../util";

@@ -3,7 +3,7 @@
 // page starts here.
 
 import { ok, type Schemas } from "../api/client";
-import { href, useConsole } from "../app";
+import { href, useConsole } from "../context";
 import { Card } from "../components/Card";
 import { VersionsTable } from "../components/VersionsTable";
 import { Empty, ErrorMessage, Loading, formatTime, organizationReport, useLoad } from "../util";

@@ -1,7 +1,7 @@
 // The tenant's realms, each leading to its overview.
 
 import { ok } from "../api/client";
-import { href, useConsole } from "../app";
+import { href, useConsole } from "../context";
 import { Empty, ErrorMessage, Loading, useLoad } from "../util";
 
 export function Realms() {

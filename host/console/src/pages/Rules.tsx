@@ -5,7 +5,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, ok, type Schemas } from "../api/client";
-import { href, useConsole } from "../app";
+import { href, useConsole } from "../context";
 import { SettingsDiff } from "../components/SettingsDiff";
 import { VersionsTable } from "../components/VersionsTable";
 import { WasmFile } from "../components/WasmFile";

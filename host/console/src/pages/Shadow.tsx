@@ -6,7 +6,7 @@
 
 import { useState } from "preact/hooks";
 import { ok, type Schemas } from "../api/client";
-import { href, useConsole } from "../app";
+import { href, useConsole } from "../context";
 import { Card } from "../components/Card";
 import { Empty, ErrorMessage, Loading, formatTime, useLoad } from "../util";
 import { DecisionTable } from "./Overview";

@@ -4,7 +4,7 @@
 
 import { useState } from "preact/hooks";
 import { ok, type Schemas } from "../api/client";
-import { useConsole } from "../app";
+import { useConsole } from "../context";
 import { GroupMarksText, TraceTree, UserDecisionText } from "../components/TraceTree";
 import { Empty, ErrorMessage, useLoad , organizationReport } from "../util";
 

@@ -4,7 +4,7 @@
 
 import type { ComponentChildren } from "preact";
 import { ok } from "../api/client";
-import { useConsole } from "../app";
+import { useConsole } from "../context";
 import { ErrorMessage, useLoad } from "../util";
 
 export type Kind = "user" | "group";
