@@ -7,7 +7,8 @@
 //!   the rules ran and were applied, that deprovisioning took the user out of everything and
 //!   revoked its sessions, and that the audit log shows each step;
 //! * protocol errors with the right status and `scimType`;
-//! * bulk deprovisioning from a CSV file.
+//! * bulk deprovisioning from a CSV file;
+//! * the realm's SCIM status: its URLs, clients, request and error counts, last request and error.
 #![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 #[path = "support/db.rs"]
@@ -45,6 +46,7 @@ on_both_stores!(
     put_updates_and_admin_deprovisioning_decide_and_audit,
     base_url_forms_reach_the_resources,
     scim_events_whose_rules_trap_follow_the_realms_failure_policy,
+    scim_status_counts_requests_and_keeps_the_last_error,
 );
 
 /// The independent conformance tester `scim2-tester` (PyPI) against a realm of the running
@@ -393,6 +395,73 @@ fn entra_provisioning_sequence_runs_the_rules_and_deprovisions_for_real(server: 
     assert_eq!(audit_actions(&fx.server, &fx.tenant, "user.deleted").len(), 1);
     let (_, decisions) = fx.server.get(&format!("/v1/tenants/acme/decisions?user={ada}"), fx.admin());
     assert!(decisions["decisions"].as_array().unwrap().len() >= 4, "{decisions}");
+}
+
+/// `GET …/scim/status` gives the Tenant URL and counts exactly the authenticated SCIM requests
+/// the audit log records, keeping the latest request and the latest error with its detail.
+fn scim_status_counts_requests_and_keeps_the_last_error(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let status_path = format!("{}/scim/status", fx.realm_path());
+    let status = || {
+        let (code, status) = server.get(&status_path, fx.admin());
+        assert_eq!(code, 200, "{status}");
+        status
+    };
+    let before = status();
+    assert_eq!(
+        (&before["requests"], &before["errors"], &before["last_request"], &before["last_error"]),
+        (&json!(0), &json!(0), &Value::Null, &Value::Null),
+        "{before}"
+    );
+    assert_eq!(before["active_credentials"], 0);
+    assert_eq!(before["bearer_enabled"], false);
+    assert_eq!(before["scim_url"], format!("{}/scim/acme/{REALM}/v2/", server.url()));
+    assert_eq!(before["token_url"], format!("{}/scim/acme/{REALM}/oauth/token", server.url()));
+
+    let (scim, credential) = Scim::connect(&fx);
+    assert_eq!(credential["scim_url"], before["scim_url"], "the same Tenant URL as at creation");
+    assert_eq!(scim.call("GET", "/Users", None).status, 200);
+    assert_scim_error(&scim.call("GET", "/Users/nobody", None), 404, None);
+    assert_scim_error(
+        &scim.call("POST", "/Users", Some(&json!({"schemas": [], "active": true}))),
+        400,
+        Some("invalidValue"),
+    );
+    let after_error = status();
+    assert_eq!((after_error["requests"].as_i64(), after_error["errors"].as_i64()), (Some(3), Some(2)), "{after_error}");
+    assert_eq!(after_error["active_credentials"], 1);
+    let last_error = &after_error["last_error"];
+    assert_eq!(
+        (last_error["method"].as_str(), last_error["status"].as_i64()),
+        (Some("POST"), Some(400)),
+        "{after_error}"
+    );
+    assert_eq!(last_error["path"], format!("/scim/acme/{REALM}/v2/Users"));
+    assert!(last_error["detail"].as_str().is_some_and(|d| !d.is_empty()), "{after_error}");
+    assert_eq!(after_error["last_request"], *last_error);
+
+    assert_eq!(scim.call("GET", "/Users", None).status, 200);
+    let after = status();
+    assert_eq!((after["requests"].as_i64(), after["errors"].as_i64()), (Some(4), Some(2)), "{after}");
+    assert_eq!(
+        (after["last_request"]["method"].as_str(), after["last_request"]["status"].as_i64()),
+        (Some("GET"), Some(200))
+    );
+    assert_eq!(after["last_request"]["detail"], Value::Null);
+    assert_eq!(after["last_error"], *last_error, "the latest error stays");
+    let audited = audit_actions(&fx.server, &fx.tenant, "scim.request");
+    assert_eq!(audited.len(), 4, "one audit entry per counted request");
+    assert_eq!(after["last_request"]["at"], audited[3]["at"]);
+
+    // A refused credential is not a request of the realm's client: not counted.
+    let refused = server.call_with_headers(
+        "GET",
+        &format!("/scim/acme/{REALM}/v2/Users"),
+        &[("authorization", "Bearer not-a-token")],
+        Body::None,
+    );
+    assert_eq!(refused.status, 401);
+    assert_eq!(status()["requests"], 4);
 }
 
 fn protocol_errors_have_the_right_status_and_scim_type(server: &TestServer) {

@@ -63,6 +63,7 @@ on_both_stores!(
     organizations_the_tenant_does_not_have_are_refused_flagged_or_created,
     login_decides_applies_and_records,
     login_refuses_a_user_name_held_by_another_provider_user,
+    users_are_searched_paged_and_their_sessions_listed,
     activation_and_rollback_change_what_logins_decide,
     test_panel_dry_runs_change_nothing,
     impact_preview_shows_who_a_candidate_would_change_page_by_page,
@@ -488,6 +489,79 @@ fn login_decides_applies_and_records(server: &TestServer) {
     assert_error(status, &body, 404, "not_found");
 }
 
+/// The stored users are searched by any of their names (ignoring case, `%` and `_` taken
+/// literally), filtered by status and organization, paged in user-name order; a user's sessions
+/// are listed with their state, never their tokens, and are revoked by a deactivation.
+fn users_are_searched_paged_and_their_sessions_listed(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let (_, ada) = fx.login(&ada_claims());
+    fx.login(&ada_claims());
+    let (_, bob) = fx.login(&bob_claims());
+    let users = |query: &str| {
+        let (status, page) = server.get(&format!("{}/users{query}", fx.realm_path()), fx.admin());
+        assert_eq!(status, 200, "{query}: {page}");
+        page
+    };
+    let names = |page: &Value| -> Vec<String> {
+        page["users"].as_array().unwrap().iter().map(|u| u["user_name"].as_str().unwrap().to_owned()).collect()
+    };
+    let all = users("");
+    assert_eq!(names(&all), ["ada@acme.com", "bob@example.org"], "{all}");
+    assert_eq!(all["next_after"], Value::Null);
+    assert_eq!(
+        all["users"][0],
+        server.get(&format!("{}/users/{}", fx.realm_path(), ada["user_id"].as_str().unwrap()), fx.admin()).1
+    );
+    assert_eq!(names(&users("?search=LOVE")), ["ada@acme.com"], "display name, ignoring case");
+    assert_eq!(names(&users("?search=entra-b")), ["bob@example.org"], "external id");
+    assert_eq!(names(&users("?search=EXAMPLE.org")), ["bob@example.org"], "user name");
+    assert!(names(&users("?search=%25")).is_empty(), "% is literal");
+    assert!(names(&users("?search=ada_")).is_empty(), "_ is literal");
+    assert_eq!(names(&users("?organization=acme-sales")), ["ada@acme.com"]);
+    let first = users("?limit=1");
+    assert_eq!(names(&first), ["ada@acme.com"]);
+    let after = first["next_after"].as_str().expect("a cursor on a full page").to_owned();
+    let second = users(&format!("?limit=1&after={after}"));
+    assert_eq!(names(&second), ["bob@example.org"]);
+    let last = users(&format!("?limit=1&after={}", second["next_after"].as_str().unwrap()));
+    assert!(names(&last).is_empty() && last["next_after"].is_null(), "{last}");
+
+    let sessions_path = format!("{}/users/{}/sessions", fx.realm_path(), ada["user_id"].as_str().unwrap());
+    let (status, sessions) = server.get(&sessions_path, fx.admin());
+    assert_eq!(status, 200, "{sessions}");
+    let listed = sessions["sessions"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "a session per login: {sessions}");
+    assert!(listed.iter().all(|s| s["state"] == "active" && s["revoked_at"].is_null()), "{sessions}");
+    assert!(listed[0]["created_at"].as_i64() >= listed[1]["created_at"].as_i64(), "newest first");
+    assert!(listed.iter().all(|s| s.get("id").is_none() && s.get("token").is_none()), "never a token: {sessions}");
+    assert!(!sessions.to_string().contains(ada["session"].as_str().unwrap()));
+
+    let deactivate = format!("{}/users/{}/deactivate", fx.realm_path(), ada["user_id"].as_str().unwrap());
+    let (status, body) = server.post(&deactivate, fx.admin(), &json!({"reason": "left the company"}));
+    assert_eq!(status, 200, "{body}");
+    let (_, sessions) = server.get(&sessions_path, fx.admin());
+    assert!(
+        sessions["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["state"] == "revoked" && s["revoked_reason"] == "left the company" && s["revoked_at"].is_i64()),
+        "{sessions}"
+    );
+    assert_eq!(names(&users("?status=deactivated")), ["ada@acme.com"]);
+    assert_eq!(names(&users("?status=active")), ["bob@example.org"]);
+    assert_eq!(bob["blocked"], true);
+
+    for query in ["?status=gone", "?colour=red", "?limit=0", "?limit=1&limit=2"] {
+        let (status, body) = server.get(&format!("{}/users{query}", fx.realm_path()), fx.admin());
+        assert_error(status, &body, 400, "bad_request");
+    }
+    let (status, body) = server.get(&format!("{}/users?search={}", fx.realm_path(), "a".repeat(201)), fx.admin());
+    assert!(assert_error(status, &body, 400, "bad_request").contains("200 characters"), "{body}");
+    let (status, body) = server.get(&format!("{}/users/nobody/sessions", fx.realm_path()), fx.admin());
+    assert_error(status, &body, 404, "not_found");
+}
+
 /// Scenario 4: A user name already held by another provider user: 409 naming both provider ids and the
 /// existing user; nothing merged.
 fn login_refuses_a_user_name_held_by_another_provider_user(server: &TestServer) {
@@ -831,13 +905,17 @@ fn shadow_mode_records_a_candidate_beside_live_logins_and_never_applies_it(serve
     let (status, summary) = server.get(&format!("{}/shadow", fx.realm_path()), fx.admin());
     assert_eq!(status, 200, "{summary}");
     assert_eq!(summary["shadow"]["user_rules"], 2);
+    let days = summary["results"][0]["days"].clone();
     assert_eq!(
         summary["results"],
         json!([{
             "user_rules_version": 2, "group_rules_version": 1, "evaluated": 1, "differing": 1, "failed": 0,
-            "last_at": recorded["created_at"],
+            "last_at": recorded["created_at"], "days": days,
         }])
     );
+    let day = days[0]["day"].as_str().unwrap_or_default();
+    assert_eq!(days, json!([{"day": day, "evaluated": 1, "differing": 1, "failed": 0}]), "{summary}");
+    assert_eq!(day, utc_day(recorded["created_at"].as_i64().unwrap()), "the recording's UTC day");
     let metrics = server.call("GET", "/metrics", None, Body::None).text;
     assert!(metrics.contains(r#"muster_shadow_evaluations_total{result="differs"} 1"#), "{metrics}");
 
@@ -1266,6 +1344,15 @@ fn assert_at_most_one_new_series_per_metric(before: &BTreeSet<String>, after: &B
     for (metric, new) in new_per_metric {
         assert!(new.len() <= 1, "{metric} got {} new series: {new:?}", new.len());
     }
+}
+
+/// The UTC day (`2026-12-07`) of a time in milliseconds since the epoch, as `date -u` says it.
+fn utc_day(millis: i64) -> String {
+    let output = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{}", millis.div_euclid(1000)), "+%F"])
+        .output()
+        .expect("date runs");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
 fn now_millis() -> i64 {
@@ -1917,7 +2004,9 @@ fn tenant_routes(fx: &Fixture, user: &str, decision: &str) -> Vec<Route> {
             Some(json!({"user": {"user_name": "carol@acme.com"}})),
             json!({"user": "carol"}),
         ),
+        ("GET", "/v1/tenants/{tenant}/realms/{realm}/users", None, json!(null)),
         ("GET", "/v1/tenants/{tenant}/realms/{realm}/users/{user}", None, json!(null)),
+        ("GET", "/v1/tenants/{tenant}/realms/{realm}/users/{user}/sessions", None, json!(null)),
         (
             "POST",
             "/v1/tenants/{tenant}/realms/{realm}/users/{user}/dry-run",
@@ -1994,6 +2083,7 @@ fn tenant_routes(fx: &Fixture, user: &str, decision: &str) -> Vec<Route> {
             json!({"label": 5}),
         ),
         ("GET", "/v1/tenants/{tenant}/realms/{realm}/scim/credentials", None, json!(null)),
+        ("GET", "/v1/tenants/{tenant}/realms/{realm}/scim/status", None, json!(null)),
         ("DELETE", "/v1/tenants/{tenant}/realms/{realm}/scim/credentials/{credential}", None, json!(null)),
         ("POST", "/v1/tenants/{tenant}/realms/{realm}/scim/credentials/{credential}/rotate", None, json!(null)),
         (

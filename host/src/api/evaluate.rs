@@ -19,7 +19,7 @@ use crate::service::{
     preview::{self, DryRun},
     rules::Selection,
 };
-use muster_store::model::{Realm, UserRecord};
+use muster_store::model::Realm;
 
 /// `POST …/login`: runs the realm's rules for the user the identity provider just
 /// authenticated, applies the decision and returns it with its trace.
@@ -84,18 +84,4 @@ pub async fn dry_run_user(
     OptionalJson(versions): OptionalJson<Versions>,
 ) -> Result<Json<DryRun>, ApiError> {
     Ok(Json(preview::dry_run_stored_user(&state, &realm, versions.selection(&realm), &user).await?))
-}
-
-/// Shows a stored user.
-pub async fn get_user(
-    State(state): State<SharedState>,
-    RealmCaller { realm, .. }: RealmCaller,
-    Path((_, _, user)): Path<(String, String, String)>,
-) -> Result<Json<UserRecord>, ApiError> {
-    state
-        .store
-        .get_user(&realm.tenant_id, &realm.id, &user)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("no user {user} in realm {}", realm.id)))
 }

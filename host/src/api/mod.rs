@@ -27,6 +27,7 @@ mod scim_credentials;
 mod sessions;
 mod shadow;
 mod tenants;
+mod users;
 
 use axum::{
     Router,
@@ -71,7 +72,9 @@ fn routes(state: SharedState) -> Router {
         .route(realm, get(realms::get).patch(realms::update))
         .route(&format!("{realm}/login"), post(evaluate::login))
         .route(&format!("{realm}/dry-run"), post(evaluate::dry_run_ad_hoc))
-        .route(&format!("{realm}/users/{{user}}"), get(evaluate::get_user).delete(deprovision::delete))
+        .route(&format!("{realm}/users"), get(users::list))
+        .route(&format!("{realm}/users/{{user}}"), get(users::get).delete(deprovision::delete))
+        .route(&format!("{realm}/users/{{user}}/sessions"), get(users::sessions))
         .route(&format!("{realm}/users/{{user}}/deactivate"), post(deprovision::deactivate))
         .route(&format!("{realm}/users/{{user}}/reactivate"), post(deprovision::reactivate))
         .route(&format!("{realm}/deprovision"), post(deprovision::bulk))
@@ -82,6 +85,7 @@ fn routes(state: SharedState) -> Router {
         .route(&format!("{realm}/scim/credentials/{{credential}}"), delete(scim_credentials::revoke))
         .route(&format!("{realm}/scim/credentials/{{credential}}/rotate"), post(scim_credentials::rotate))
         .route(&format!("{realm}/scim/bearer"), put(scim_credentials::set_bearer))
+        .route(&format!("{realm}/scim/status"), get(scim_credentials::status))
         .route(&format!("{realm}/users/{{user}}/dry-run"), post(evaluate::dry_run_user))
         .route(module, post(modules::upload).layer(DefaultBodyLimit::max(state.config.max_upload_bytes)))
         .route(&format!("{module}/versions"), get(modules::list))

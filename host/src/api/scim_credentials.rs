@@ -1,5 +1,6 @@
-//! A realm's SCIM client credentials (admin API): create, list, rotate, revoke, and whether the
-//! realm accepts static bearer tokens. Secrets are shown once and stored as SHA-256.
+//! A realm's SCIM client credentials (admin API): create, list, rotate, revoke, whether the
+//! realm accepts static bearer tokens, and the status of its SCIM endpoint. Secrets are shown
+//! once and stored as SHA-256.
 
 use axum::{
     Json,
@@ -101,6 +102,25 @@ pub async fn revoke(
     Ok(Json(public(&find(&state, &realm, &id).await?)))
 }
 
+/// The realm's SCIM endpoint: its URLs, how many clients may call it, and how its requests went
+/// (counted by the store from the `scim.request` audit entries).
+pub async fn status(
+    State(state): State<SharedState>,
+    RealmCaller { realm, .. }: RealmCaller,
+    BaseUrl(base): BaseUrl,
+) -> Result<Json<Value>, ApiError> {
+    let credentials = state.store.list_scim_credentials(&realm.tenant_id, &realm.id).await?;
+    let activity = state.store.scim_activity(&realm.tenant_id, &realm.id).await?;
+    let mut answer = urls(&realm, &base);
+    answer["bearer_enabled"] = json!(realm.scim_bearer_enabled);
+    answer["active_credentials"] = json!(credentials.iter().filter(|c| c.revoked_at.is_none()).count());
+    answer["requests"] = json!(activity.as_ref().map_or(0, |a| a.requests));
+    answer["errors"] = json!(activity.as_ref().map_or(0, |a| a.errors));
+    answer["last_request"] = json!(activity.as_ref().map(|a| &a.last_request));
+    answer["last_error"] = json!(activity.as_ref().and_then(|a| a.last_error.as_ref()));
+    Ok(Json(answer))
+}
+
 /// Lets the realm accept `<client_id>.<client_secret>` as a static bearer token, or stops it.
 pub async fn set_bearer(
     State(state): State<SharedState>,
@@ -131,10 +151,17 @@ fn public(credential: &ScimCredential) -> Value {
 /// The answer holding a secret: with the URLs an identity provider is configured with, under
 /// `base` (see [`super::origin`]).
 fn shown_once(credential: &ScimCredential, secret: &str, realm: &Realm, base: &str) -> Value {
-    let root = format!("{base}/scim/{}/{}", realm.tenant_id, realm.id);
     let mut answer = public(credential);
     answer["client_secret"] = json!(secret);
-    answer["token_url"] = json!(format!("{root}/oauth/token"));
-    answer["scim_url"] = json!(format!("{root}/v2/"));
+    for (name, url) in urls(realm, base).as_object().into_iter().flatten() {
+        answer[name] = url.clone();
+    }
     answer
+}
+
+/// The URLs an identity provider is configured with: `token_url` and `scim_url` (the Tenant URL),
+/// under `base` (see [`super::origin`]).
+fn urls(realm: &Realm, base: &str) -> Value {
+    let root = format!("{base}/scim/{}/{}", realm.tenant_id, realm.id);
+    json!({ "token_url": format!("{root}/oauth/token"), "scim_url": format!("{root}/v2/") })
 }

@@ -31,6 +31,31 @@ pub fn new_session(realm: &Realm, user_id: &str, now: Millis, lifetime: Millis) 
     (session, token)
 }
 
+/// Whether a session works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// Neither revoked nor expired.
+    Active,
+    /// Past its expiry.
+    Expired,
+    /// Revoked (its user was deactivated), expired or not.
+    Revoked,
+}
+
+impl SessionState {
+    /// The state of `session` at `now`.
+    pub fn of(session: &Session, now: Millis) -> Self {
+        if session.revoked_at.is_some() {
+            SessionState::Revoked
+        } else if session.expires_at <= now {
+            SessionState::Expired
+        } else {
+            SessionState::Active
+        }
+    }
+}
+
 /// Whether a session is valid now, as the introspection endpoint answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Introspection {
@@ -58,10 +83,12 @@ pub async fn introspect(store: &Store, realm: &Realm, token: &str) -> Result<Int
             reason: Some("unknown session".into()),
         });
     };
-    let reason = match (&session.revoked_at, &session.revoked_reason) {
-        (Some(_), reason) => Some(format!("revoked: {}", reason.as_deref().unwrap_or("no reason given"))),
-        (None, _) if session.expires_at <= now_millis() => Some("expired".into()),
-        (None, _) => None,
+    let reason = match SessionState::of(&session, now_millis()) {
+        SessionState::Revoked => {
+            Some(format!("revoked: {}", session.revoked_reason.as_deref().unwrap_or("no reason given")))
+        }
+        SessionState::Expired => Some("expired".into()),
+        SessionState::Active => None,
     };
     Ok(Introspection {
         active: reason.is_none(),

@@ -10,7 +10,8 @@ use super::{
     Audit, Result, Store, StoreError,
     model::{AuditEvent, Millis},
     no_tenant,
-    rows::{self, Arg, Dynamic, audit_columns, values_placeholders},
+    rows::{self, Arg, Dynamic, audit_columns, escape_like, values_placeholders},
+    scim_activity,
 };
 
 /// Which audit events [`Store::list_audit`] returns: those of `tenant_id` matching every filter
@@ -93,6 +94,7 @@ pub(super) async fn append_all(conn: &mut AnyConnection, tenant: &str, events: V
         .await?
         .ok_or_else(|| no_tenant(tenant))?;
     let last: i64 = rows::get(&row, "audit_seq")?;
+    scim_activity::count(conn, tenant, &events).await?;
     let mut seqs = last - count + 1..;
     let mut events = events.into_iter().peekable();
     while events.peek().is_some() {
@@ -156,16 +158,4 @@ impl Store {
         query.push(&format!(" ORDER BY seq LIMIT {limit}"));
         rows::all(&query.fetch_all(&self.pool).await?, rows::audit_event)
     }
-}
-
-/// Escapes `\`, `%` and `_` for a `LIKE … ESCAPE '\'` pattern.
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -57,6 +57,21 @@ pub struct ShadowSummary {
     pub failed: i64,
     /// When the latest was recorded.
     pub last_at: Millis,
+    /// The same counts per UTC day, oldest first: only days with shadow evaluations.
+    pub days: Vec<ShadowDay>,
+}
+
+/// One UTC day of a [`ShadowSummary`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ShadowDay {
+    /// The day, `2026-12-07`.
+    pub day: String,
+    /// Shadow evaluations recorded that day.
+    pub evaluated: i64,
+    /// Of those, how many decided differently from the live evaluation.
+    pub differing: i64,
+    /// Of those, how many failed.
+    pub failed: i64,
 }
 
 /// How many decisions one purge statement deletes, so a large purge does not hold SQLite's write
@@ -189,29 +204,56 @@ impl Store {
     }
 
     /// How the realm's shadow evaluations compared with the live ones, per candidate version pair,
-    /// newest pair first.
+    /// newest pair first, each with its counts per UTC day.
     pub async fn shadow_summary(&self, tenant: &str, realm: &str) -> Result<Vec<ShadowSummary>> {
         let found = sqlx::query(
-            "SELECT user_rules_version, group_rules_version, COUNT(*) AS evaluated, \
+            "SELECT user_rules_version, group_rules_version, created_at / 86400000 AS day, COUNT(*) AS evaluated, \
              SUM(CASE WHEN differs = 1 THEN 1 ELSE 0 END) AS differing, \
              SUM(CASE WHEN error_kind IS NOT NULL THEN 1 ELSE 0 END) AS failed, MAX(created_at) AS last_at \
              FROM decisions WHERE tenant_id = $1 AND realm_id = $2 AND shadow = 1 \
-             GROUP BY user_rules_version, group_rules_version ORDER BY last_at DESC",
+             GROUP BY user_rules_version, group_rules_version, created_at / 86400000 ORDER BY day",
         )
         .bind(tenant)
         .bind(realm)
         .fetch_all(&self.pool)
         .await?;
-        rows::all(&found, |row| {
-            Ok(ShadowSummary {
-                user_rules_version: rows::get(row, "user_rules_version")?,
-                group_rules_version: rows::get(row, "group_rules_version")?,
+        let mut summaries: Vec<ShadowSummary> = Vec::new();
+        for row in &found {
+            let (user_rules_version, group_rules_version) =
+                (rows::get(row, "user_rules_version")?, rows::get(row, "group_rules_version")?);
+            let day = ShadowDay {
+                day: calendar_day(rows::get(row, "day")?),
                 evaluated: rows::get(row, "evaluated")?,
                 differing: rows::get(row, "differing")?,
                 failed: rows::get(row, "failed")?,
-                last_at: rows::get(row, "last_at")?,
-            })
-        })
+            };
+            let last_at: Millis = rows::get(row, "last_at")?;
+            let index = match summaries.iter().position(|summary| {
+                summary.user_rules_version == user_rules_version && summary.group_rules_version == group_rules_version
+            }) {
+                Some(index) => index,
+                None => {
+                    summaries.push(ShadowSummary {
+                        user_rules_version,
+                        group_rules_version,
+                        evaluated: 0,
+                        differing: 0,
+                        failed: 0,
+                        last_at,
+                        days: Vec::new(),
+                    });
+                    summaries.len() - 1
+                }
+            };
+            let summary = &mut summaries[index];
+            summary.evaluated += day.evaluated;
+            summary.differing += day.differing;
+            summary.failed += day.failed;
+            summary.last_at = summary.last_at.max(last_at);
+            summary.days.push(day);
+        }
+        summaries.sort_by_key(|summary| std::cmp::Reverse(summary.last_at));
+        Ok(summaries)
     }
 
     /// Deletes the tenant's decisions made before `cutoff`, returning how many (not audited: it
@@ -235,5 +277,30 @@ impl Store {
                 return Ok(purged);
             }
         }
+    }
+}
+
+/// The UTC calendar day (`2026-12-07`) of a day count since the Unix epoch.
+fn calendar_day(days_since_epoch: i64) -> String {
+    let day = i32::try_from(days_since_epoch)
+        .ok()
+        .and_then(|days| days.checked_add(UNIX_EPOCH_JULIAN_DAY))
+        .and_then(|julian| time::Date::from_julian_day(julian).ok());
+    day.map_or_else(|| format!("day {days_since_epoch}"), |day| day.to_string())
+}
+
+/// The Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i32 = 2_440_588;
+
+#[cfg(test)]
+mod tests {
+    use super::calendar_day;
+
+    #[test]
+    fn calendar_days_count_from_the_unix_epoch() {
+        assert_eq!(calendar_day(0), "1970-01-01");
+        assert_eq!(calendar_day(20_794), "2026-12-07");
+        assert_eq!(calendar_day(-1), "1969-12-31");
+        assert_eq!(calendar_day(i64::MAX), format!("day {}", i64::MAX), "out of the calendar's range");
     }
 }

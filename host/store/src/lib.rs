@@ -54,6 +54,7 @@ mod quotas;
 mod reports;
 mod rows;
 mod schema;
+mod scim_activity;
 mod scim_credentials;
 mod scim_groups;
 mod sessions;
@@ -73,15 +74,16 @@ use tokio::sync::OwnedMutexGuard;
 
 pub use apply::ApplyDecision;
 pub use audit::{AuditFilter, AuditNote};
-pub use decisions::{DecisionFilter, ShadowSummary};
+pub use decisions::{DecisionFilter, ShadowDay, ShadowSummary};
 pub use deprovision::Deactivation;
 pub use model::*;
 pub use modules::{AutomaticRollback, FailingVersion, NewModuleVersion};
 pub use quotas::{ModuleQuotas, QuotaExceeded};
 pub use reports::{GroupMembershipsReport, OrganizationMembers, RuleGroupMembers, ScimGroupMembers};
+pub use scim_activity::{SCIM_REQUEST, ScimActivity, ScimRequestSummary};
 pub use scim_groups::{MembersChange, MembershipChange, ScimGroupChange, ScimGroupChanged};
 pub use tenants::RealmChange;
-pub use users::LoginUsers;
+pub use users::{LoginUsers, UserPage, UserSearch};
 
 /// What the store's methods return.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -75,4 +75,28 @@ impl Store {
         .map(rows::session)
         .transpose()
     }
+
+    /// The user's sessions, newest first, at most `limit` (negative counts as zero), revoked and
+    /// expired ones included.
+    pub async fn list_user_sessions(
+        &self,
+        tenant: &str,
+        realm: &str,
+        user_id: &str,
+        limit: i64,
+    ) -> Result<Vec<Session>> {
+        let found = sqlx::query(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE tenant_id = $1 AND realm_id = $2 AND user_id = $3 \
+             ORDER BY created_at DESC, id DESC LIMIT $4"
+        ))
+        .bind(tenant)
+        .bind(realm)
+        .bind(user_id)
+        .bind(limit.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        rows::all(&found, rows::session)
+    }
 }

@@ -8,9 +8,39 @@ use super::{
     audit::{self, AuditNote, Event},
     model::{Millis, UserRecord, UserStatus},
     no_realm,
-    rows::{self, to_json, user_columns},
+    rows::{self, Arg, Dynamic, escape_like, to_json, user_columns},
     write_error,
 };
+
+/// Which users [`Store::search_users`] returns: the realm's users matching every filter given,
+/// ordered by user name ignoring case, at most `limit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserSearch {
+    /// The tenant.
+    pub tenant_id: String,
+    /// The realm.
+    pub realm_id: String,
+    /// Only users whose user name, e-mail, display name or external id contains this text,
+    /// ignoring case.
+    pub text: Option<String>,
+    /// Only users with this status.
+    pub status: Option<UserStatus>,
+    /// Only users the rules put in this organization.
+    pub organization: Option<String>,
+    /// Cursor: only users after this one (the `next_after` of [`UserPage`]).
+    pub after: Option<String>,
+    /// At most this many (negative counts as zero).
+    pub limit: i64,
+}
+
+/// One page of [`Store::search_users`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserPage {
+    /// The users, ordered by user name ignoring case.
+    pub users: Vec<UserRecord>,
+    /// The cursor of the next page ([`UserSearch::after`]); `None` on the last page.
+    pub next_after: Option<String>,
+}
 
 /// The realm's users a login's claims name: by external id and by user name (ignoring case);
 /// both may be the same user. See [`Store::find_login_users`].
@@ -142,6 +172,45 @@ impl Store {
         };
         let found = query.bind(limit.max(0)).fetch_all(&self.pool).await?;
         rows::all(&found, rows::user)
+    }
+
+    /// A page of the realm's users matching `search`, ordered by user name ignoring case.
+    pub async fn search_users(&self, search: UserSearch) -> Result<UserPage> {
+        let mut query =
+            Dynamic::new(concat!("SELECT ", user_columns!(), ", user_name_key FROM users WHERE tenant_id = "));
+        let tenant = query.bind(Arg::Text(search.tenant_id));
+        let realm = query.bind(Arg::Text(search.realm_id));
+        query.push(&format!("{tenant} AND realm_id = {realm}"));
+        if let Some(text) = search.text {
+            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+            let columns = ["user_name_key", "LOWER(email)", "LOWER(display_name)", "LOWER(external_id)"];
+            let matches: Vec<String> = columns
+                .iter()
+                .map(|column| format!("{column} LIKE {} ESCAPE '\\'", query.bind(Arg::Text(pattern.clone()))))
+                .collect();
+            query.push(&format!(" AND ({})", matches.join(" OR ")));
+        }
+        if let Some(status) = search.status {
+            let status = query.bind(Arg::Text(status.as_str().to_owned()));
+            query.push(&format!(" AND status = {status}"));
+        }
+        if let Some(organization) = search.organization {
+            let organization = query.bind(Arg::Text(organization));
+            query.push(&format!(" AND organization = {organization}"));
+        }
+        if let Some(after) = search.after {
+            let after = query.bind(Arg::Text(after));
+            query.push(&format!(" AND user_name_key > {after}"));
+        }
+        let limit = search.limit.max(0);
+        let bound = query.bind(Arg::Int(limit));
+        query.push(&format!(" ORDER BY user_name_key LIMIT {bound}"));
+        let found = query.fetch_all(&self.pool).await?;
+        let next_after = match found.last() {
+            Some(last) if found.len() as i64 == limit => Some(rows::get::<String>(last, "user_name_key")?),
+            _ => None,
+        };
+        Ok(UserPage { users: rows::all(&found, rows::user)?, next_after })
     }
 
     /// Writes new attributes of a deactivated user, which stays deactivated, without a decision (no

@@ -20,7 +20,7 @@ use crate::{
     service::{SharedState, access, now_millis, throttle::Limited},
 };
 use muster_scim::error::{ErrorDetail, ScimError};
-use muster_store::{Audit, AuditNote};
+use muster_store::{Audit, AuditNote, SCIM_REQUEST};
 
 /// The authenticated client, as handlers receive it.
 pub type Caller = Arc<ScimCaller>;
@@ -90,7 +90,7 @@ pub async fn authenticate_and_audit(
     }
     let target =
         response.extensions().get::<Changed>().map_or_else(|| format!("realm/{realm}/scim"), |c| c.target.clone());
-    let note = AuditNote { action: "scim.request".into(), target, details };
+    let note = AuditNote { action: SCIM_REQUEST.into(), target, details };
     let audit = Audit { actor, at: now_millis() };
     if let Err(error) = state.store.record_audit(&tenant, &audit, vec![note]).await {
         tracing::error!(%tenant, %error, "SCIM request not audited");
