@@ -1659,7 +1659,7 @@ fn bad_input_gets_a_clear_json_4xx_on_every_route(server: &TestServer) {
     assert_error(reply.status, &reply.json, reply.status, reply.json["error"]["code"].as_str().unwrap_or("?"));
 
     // Unknown routes and methods.
-    for path in ["/", "/nope", "/v1", "/v1/tenants/acme/nope", &format!("{realm}/users"), "/v2/tenants"] {
+    for path in ["/", "/nope", "/v1", "/v1/tenants/acme/nope", &format!("{realm}/people"), "/v2/tenants"] {
         let reply = server.call("GET", path, admin, Body::None);
         assert_error(reply.status, &reply.json, 404, "not_found");
         assert!(reply.content_type.as_deref().is_some_and(|t| t.starts_with("application/json")), "{path}: {reply:?}");
