@@ -15,7 +15,7 @@ use super::{
     no_realm,
     rows::{get, to_json, values_placeholders},
     sessions,
-    users::{lock_stored_user, no_user, prepare_user, save_user},
+    users::{lock_stored_user, no_user, prepare_user, save_users, user_name_key},
 };
 
 /// Provider groups one `INSERT` upserts at most (5 parameters each).
@@ -56,16 +56,28 @@ pub(super) struct Checked<'a> {
     /// The decision to apply.
     apply: &'a ApplyDecision,
     /// Organizations the decision names that the tenant does not have, to create.
-    new_organizations: Vec<String>,
+    pub new_organizations: Vec<String>,
+    /// Whether it changes a stored user's user name (ignoring case) or external id, which a later
+    /// decision's uniqueness check must see written.
+    pub renames: bool,
+    /// When it is made (the provider groups' `updated_at`).
+    at: Millis,
     /// The audit events to append, in order.
     pub events: Vec<Event>,
+}
+
+impl<'a> Checked<'a> {
+    /// The decision's tenant.
+    pub(super) fn tenant(&self) -> &'a str {
+        &self.apply.user.tenant_id
+    }
 }
 
 /// Checks, writes and audits one decision in `tx` (not committed). On an error the transaction
 /// may hold part of the writes: roll it back.
 pub(super) async fn apply_in(tx: &mut WriteTx, apply: &ApplyDecision, audit: &Audit) -> Result<()> {
-    let checked = check(tx, apply, audit).await?;
-    let events = write(tx, checked, audit).await?;
+    let checked = check(tx, apply, audit, &BTreeSet::new()).await?;
+    let events = write_all(tx, vec![checked]).await?.into_iter().flatten().collect();
     // Last: the audit-sequence bump locks the tenant's row until commit.
     audit::append(tx.conn(), &apply.user.tenant_id, audit, events).await?;
     Ok(())
@@ -73,7 +85,14 @@ pub(super) async fn apply_in(tx: &mut WriteTx, apply: &ApplyDecision, audit: &Au
 
 /// Checks `apply` against the state `tx` sees (locking the user's row on PostgreSQL) and prepares
 /// its writes and audit events. Writes nothing, so a refused decision leaves `tx` as it was.
-pub(super) async fn check<'a>(tx: &mut WriteTx, apply: &'a ApplyDecision, audit: &Audit) -> Result<Checked<'a>> {
+/// `created_earlier` holds the organizations (tenant, id) that decisions checked before this one
+/// in the same transaction, not written yet, will create: this one finds them as if they were.
+pub(super) async fn check<'a>(
+    tx: &mut WriteTx,
+    apply: &'a ApplyDecision,
+    audit: &Audit,
+    created_earlier: &BTreeSet<(String, String)>,
+) -> Result<Checked<'a>> {
     check_consistent(&apply.user, &apply.decision, apply.session.as_ref())?;
     let (tenant, realm) = (apply.user.tenant_id.as_str(), apply.user.realm_id.as_str());
     let stored = lock_stored_user(tx, tenant, realm, &apply.user.id).await?;
@@ -82,11 +101,19 @@ pub(super) async fn check<'a>(tx: &mut WriteTx, apply: &'a ApplyDecision, audit:
         return Err(no_realm(tenant, realm));
     }
     check_transition(stored.as_ref().map(|stored| &stored.user), &apply.user, apply.expected_version)?;
-    let new_organizations = unknown_organizations(tx, apply).await?;
+    let tenant_of = |id: &String| (tenant.to_owned(), id.clone());
+    let new_organizations: Vec<String> = unknown_organizations(tx, apply)
+        .await?
+        .into_iter()
+        .filter(|id| !created_earlier.contains(&tenant_of(id)))
+        .collect();
     if !new_organizations.is_empty() && !apply.create_organizations {
         return Err(StoreError::UnknownOrganizations(new_organizations));
     }
     let mut user = apply.user.clone();
+    let renames = stored.as_ref().is_some_and(|stored| {
+        stored.name_key != user_name_key(&user.user_name) || stored.user.external_id != user.external_id
+    });
     let mut events = prepare_user(tx, &mut user, stored.as_ref(), audit).await?;
     let groups = by_name(&apply.provider_groups);
     let decision = &apply.decision;
@@ -98,7 +125,7 @@ pub(super) async fn check<'a>(tx: &mut WriteTx, apply: &'a ApplyDecision, audit:
     });
     events.extend(apply.extra_events.iter().cloned().map(Event::from));
     events.push(Event::new("decision.applied", user.id.as_str(), details));
-    Ok(Checked { user, groups, apply, new_organizations, events })
+    Ok(Checked { user, groups, apply, new_organizations, renames, at: audit.at, events })
 }
 
 /// The organizations `apply` names (its user's and its provider groups'), sorted and distinct,
@@ -128,20 +155,52 @@ async fn unknown_organizations(tx: &mut WriteTx, apply: &ApplyDecision) -> Resul
     Ok(named.into_iter().filter(|name| !known.contains(*name)).map(str::to_owned).collect())
 }
 
-/// Writes a checked decision (user, provider-group marks, session, decision record; the audit
-/// events are the caller's to append) and returns its audit events. On an error `tx` may hold
-/// part of the writes: roll it back.
-pub(super) async fn write(tx: &mut WriteTx, checked: Checked<'_>, audit: &Audit) -> Result<Vec<Event>> {
-    let Checked { user, groups, apply, new_organizations, events } = checked;
-    let created = create_organizations(tx, &user.tenant_id, &new_organizations, &apply.decision.id).await?;
-    let events = created.into_iter().chain(events).collect();
-    save_user(tx, &user).await?;
-    upsert_marks(tx, &user.tenant_id, &user.realm_id, &groups, audit.at).await?;
-    if let Some(session) = &apply.session {
-        sessions::insert(tx.conn(), session).await?;
+/// Writes checked decisions of distinct users (users, provider-group marks, sessions, decision
+/// records; one statement per kind and chunk, not per decision) and returns each one's audit
+/// events, in order (the caller appends them). On an error `tx` may hold part of the writes:
+/// roll it back.
+pub(super) async fn write_all(tx: &mut WriteTx, checked: Vec<Checked<'_>>) -> Result<Vec<Vec<Event>>> {
+    let mut events_of = Vec::with_capacity(checked.len());
+    for decision in &checked {
+        let tenant = &decision.user.tenant_id;
+        let created =
+            create_organizations(tx, tenant, &decision.new_organizations, &decision.apply.decision.id).await?;
+        events_of.push(created);
     }
-    decisions::insert(tx.conn(), &apply.decision).await?;
-    Ok(events)
+    save_users(tx, &checked.iter().map(|c| &c.user).collect::<Vec<_>>()).await?;
+    let mut marks: Vec<GroupMark<'_>> = checked
+        .iter()
+        .flat_map(|c| {
+            c.groups.iter().map(|mark| GroupMark { tenant: &c.user.tenant_id, realm: &c.user.realm_id, mark, at: c.at })
+        })
+        .collect();
+    // One row per group, the last decision's marks winning, in key order (see `by_name`).
+    marks.reverse();
+    marks.sort_by(|a, b| a.key().cmp(&b.key()));
+    marks.dedup_by(|later, earlier| later.key() == earlier.key());
+    upsert_marks(tx, &marks).await?;
+    let sessions: Vec<&Session> = checked.iter().filter_map(|c| c.apply.session.as_ref()).collect();
+    sessions::insert_all(tx.conn(), &sessions).await?;
+    decisions::insert_all(tx.conn(), &checked.iter().map(|c| &c.apply.decision).collect::<Vec<_>>()).await?;
+    for (events, decision) in events_of.iter_mut().zip(checked) {
+        events.extend(decision.events);
+    }
+    Ok(events_of)
+}
+
+/// A provider group's new marks, as a decision made them.
+struct GroupMark<'a> {
+    tenant: &'a str,
+    realm: &'a str,
+    mark: &'a ProviderGroupMark,
+    at: Millis,
+}
+
+impl GroupMark<'_> {
+    /// The group's row key.
+    fn key(&self) -> (&str, &str, &str) {
+        (self.tenant, self.realm, &self.mark.name)
+    }
 }
 
 /// Creates the organizations (named by their ids) a decision named, and returns an
@@ -192,17 +251,11 @@ fn by_name(marks: &[ProviderGroupMark]) -> Vec<ProviderGroupMark> {
     groups
 }
 
-/// Upserts the groups' marks (sorted by name) in one statement per [`UPSERT_CHUNK`]: a group whose
-/// stored marks are the same is left as it is (no new row version on PostgreSQL; its row is still
-/// locked until commit, in name order, as a write would lock it).
-async fn upsert_marks(
-    tx: &mut WriteTx,
-    tenant: &str,
-    realm: &str,
-    groups: &[ProviderGroupMark],
-    at: Millis,
-) -> Result<()> {
-    for chunk in groups.chunks(UPSERT_CHUNK) {
+/// Upserts the groups' marks (sorted by key, one per group) in one statement per
+/// [`UPSERT_CHUNK`]: a group whose stored marks are the same is left as it is (no new row version
+/// on PostgreSQL; its row is still locked until commit, in key order, as a write would lock it).
+async fn upsert_marks(tx: &mut WriteTx, marks: &[GroupMark<'_>]) -> Result<()> {
+    for chunk in marks.chunks(UPSERT_CHUNK) {
         let sql = format!(
             "INSERT INTO provider_groups (tenant_id, realm_id, name, organizations, updated_at) VALUES {} \
              ON CONFLICT (tenant_id, realm_id, name) DO UPDATE SET organizations = excluded.organizations, \
@@ -211,8 +264,12 @@ async fn upsert_marks(
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for group in chunk {
-            query =
-                query.bind(tenant).bind(realm).bind(group.name.as_str()).bind(to_json(&group.organizations)?).bind(at);
+            query = query
+                .bind(group.tenant)
+                .bind(group.realm)
+                .bind(group.mark.name.as_str())
+                .bind(to_json(&group.mark.organizations)?)
+                .bind(group.at);
         }
         query.execute(tx.conn()).await?;
     }

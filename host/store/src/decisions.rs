@@ -7,7 +7,7 @@ use super::{
     Result, Store, StoreError,
     model::{DecisionRecord, Millis},
     no_realm,
-    rows::{self, Arg, Dynamic, decision_columns, to_json},
+    rows::{self, Arg, Dynamic, decision_columns, to_json, values_placeholders},
     write_error,
 };
 
@@ -78,44 +78,58 @@ pub struct ShadowDay {
 /// lock for long.
 const PURGE_BATCH: i64 = 5_000;
 
+/// Decision records one `INSERT` writes at most (22 parameters each).
+const INSERT_CHUNK: usize = 100;
+
 /// Inserts a decision record; `Conflict` if its id is taken, `NotFound` if its realm is missing.
 pub(super) async fn insert(conn: &mut AnyConnection, decision: &DecisionRecord) -> Result<()> {
-    sqlx::query(concat!(
-        "INSERT INTO decisions (",
-        decision_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
-    ))
-    .bind(decision.tenant_id.as_str())
-    .bind(decision.id.as_str())
-    .bind(decision.realm_id.as_str())
-    .bind(decision.user_id.as_deref())
-    .bind(decision.trigger.as_str())
-    .bind(i64::from(decision.applied))
-    .bind(i64::from(decision.shadow))
-    .bind(decision.input.as_str())
-    .bind(decision.user_rules_version)
-    .bind(decision.user_rules_digest.as_deref())
-    .bind(decision.group_rules_version)
-    .bind(decision.group_rules_digest.as_deref())
-    .bind(decision.output.as_str())
-    .bind(decision.trace.as_str())
-    .bind(decision.duration_us)
-    .bind(decision.fuel)
-    .bind(decision.created_at)
-    .bind(decision.shadow_of.as_deref())
-    .bind(decision.differs.map(i64::from))
-    .bind(decision.failure.as_ref().map(|failure| failure.kind.as_str()))
-    .bind(decision.failure.as_ref().map(|failure| failure.message.as_str()))
-    .bind(decision.failure_policy.as_ref().map(to_json).transpose()?)
-    .execute(conn)
-    .await
-    .map_err(|e| {
-        write_error(
-            e,
-            || format!("decision {:?} already exists", decision.id),
-            || no_realm(&decision.tenant_id, &decision.realm_id).to_string(),
-        )
-    })?;
+    insert_all(conn, &[decision]).await
+}
+
+/// Inserts decision records, one statement per [`INSERT_CHUNK`]; `Conflict` if an id is taken,
+/// `NotFound` if a realm is missing (on an error some chunks may be written: roll back).
+pub(super) async fn insert_all(conn: &mut AnyConnection, decisions: &[&DecisionRecord]) -> Result<()> {
+    for chunk in decisions.chunks(INSERT_CHUNK) {
+        let sql =
+            format!("INSERT INTO decisions ({}) VALUES {}", decision_columns!(), values_placeholders(chunk.len(), 22));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for decision in chunk {
+            query = query
+                .bind(decision.tenant_id.as_str())
+                .bind(decision.id.as_str())
+                .bind(decision.realm_id.as_str())
+                .bind(decision.user_id.as_deref())
+                .bind(decision.trigger.as_str())
+                .bind(i64::from(decision.applied))
+                .bind(i64::from(decision.shadow))
+                .bind(decision.input.as_str())
+                .bind(decision.user_rules_version)
+                .bind(decision.user_rules_digest.as_deref())
+                .bind(decision.group_rules_version)
+                .bind(decision.group_rules_digest.as_deref())
+                .bind(decision.output.as_str())
+                .bind(decision.trace.as_str())
+                .bind(decision.duration_us)
+                .bind(decision.fuel)
+                .bind(decision.created_at)
+                .bind(decision.shadow_of.as_deref())
+                .bind(decision.differs.map(i64::from))
+                .bind(decision.failure.as_ref().map(|failure| failure.kind.as_str()))
+                .bind(decision.failure.as_ref().map(|failure| failure.message.as_str()))
+                .bind(decision.failure_policy.as_ref().map(to_json).transpose()?);
+        }
+        query.execute(&mut *conn).await.map_err(|e| {
+            let first = chunk[0];
+            write_error(
+                e,
+                || match chunk {
+                    [one] => format!("decision {:?} already exists", one.id),
+                    _ => format!("one of {} decisions already exists", chunk.len()),
+                },
+                || no_realm(&first.tenant_id, &first.realm_id).to_string(),
+            )
+        })?;
+    }
     Ok(())
 }
 

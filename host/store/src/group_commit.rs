@@ -19,14 +19,14 @@
 //! neither abort the batch of others nor leave its decision queued without a task to apply it.
 
 use std::{
-    collections::{BTreeMap, VecDeque},
+    collections::{BTreeMap, BTreeSet, VecDeque},
     sync::{Arc, Mutex as SyncMutex, PoisonError},
 };
 
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use super::{
-    Audit, Result, Store, StoreError, apply,
+    Audit, Result, Store, StoreError, WriteTx, apply,
     apply::{ApplyDecision, apply_in},
     audit::{self, AuditNote, Event},
 };
@@ -137,37 +137,77 @@ async fn lead(store: Store, writer: Arc<Writer>) {
 
 /// Applies the batch in one transaction: `Ok` with each decision's outcome once committed (a
 /// refused decision wrote nothing), `Err` (rolled back) if a write, the audit or the commit failed.
+///
+/// Decisions are checked in queue order and written together, a statement per kind for the lot
+/// ([`apply::write_all`]), with the checked ones flushed first whenever a check must see their
+/// writes: before a second decision about the same user, and after one that renames a user (so
+/// a later uniqueness check sees the new name). Organizations an earlier decision will create
+/// count as existing for the later ones. A clash only the writes reveal (two new users with one
+/// name) fails the batch, and each decision is applied alone.
 async fn commit_together(store: &Store, batch: &[Pending]) -> Result<Vec<Result<()>>> {
     let mut tx = store.begin(None).await?;
-    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut outcomes: Vec<Result<()>> = Vec::with_capacity(batch.len());
+    // Audit events per tenant, in queue order; a decision's go in once it is written.
     let mut events: BTreeMap<&str, Vec<(&Audit, Event)>> = BTreeMap::new();
+    let mut checked: Vec<(apply::Checked<'_>, &Audit)> = Vec::new();
+    let mut users: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
+    let mut created: BTreeSet<(String, String)> = BTreeSet::new();
     for Pending { work, audit, .. } in batch {
         let apply = match work {
             Work::Decision(apply) => apply,
             Work::Audit { tenant, notes } => {
+                flush(&mut tx, &mut checked, &mut users, &mut events).await?;
                 let notes = notes.iter().cloned().map(|note| (audit, Event::from(note)));
                 events.entry(tenant.as_str()).or_default().extend(notes);
                 outcomes.push(Ok(()));
                 continue;
             }
         };
-        match apply::check(&mut tx, apply, audit).await {
-            Ok(checked) => {
-                let written = apply::write(&mut tx, checked, audit).await?;
-                events
-                    .entry(apply.user.tenant_id.as_str())
-                    .or_default()
-                    .extend(written.into_iter().map(|e| (audit, e)));
+        let user = (apply.user.tenant_id.as_str(), apply.user.realm_id.as_str(), apply.user.id.as_str());
+        if users.contains(&user) {
+            flush(&mut tx, &mut checked, &mut users, &mut events).await?;
+        }
+        match apply::check(&mut tx, apply, audit, &created).await {
+            Ok(decision) => {
+                let tenant = apply.user.tenant_id.as_str();
+                created.extend(decision.new_organizations.iter().map(|id| (tenant.to_owned(), id.clone())));
+                let renames = decision.renames;
+                users.insert(user);
+                checked.push((decision, audit));
+                if renames {
+                    flush(&mut tx, &mut checked, &mut users, &mut events).await?;
+                }
                 outcomes.push(Ok(()));
             }
             Err(refused) => outcomes.push(Err(refused)),
         }
     }
+    flush(&mut tx, &mut checked, &mut users, &mut events).await?;
     for (tenant, events) in events {
         audit::append_all(tx.conn(), tenant, events).await?;
     }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// Writes the checked decisions (see [`commit_together`]) and queues their audit events.
+async fn flush<'a>(
+    tx: &mut WriteTx,
+    checked: &mut Vec<(apply::Checked<'a>, &'a Audit)>,
+    users: &mut BTreeSet<(&'a str, &'a str, &'a str)>,
+    events: &mut BTreeMap<&'a str, Vec<(&'a Audit, Event)>>,
+) -> Result<()> {
+    if checked.is_empty() {
+        return Ok(());
+    }
+    let (decisions, audits): (Vec<_>, Vec<_>) = std::mem::take(checked).into_iter().unzip();
+    let tenants: Vec<&str> = decisions.iter().map(|decision| decision.tenant()).collect();
+    let written = apply::write_all(tx, decisions).await?;
+    for ((tenant, audit), decision_events) in tenants.into_iter().zip(audits).zip(written) {
+        events.entry(tenant).or_default().extend(decision_events.into_iter().map(|event| (audit, event)));
+    }
+    users.clear();
+    Ok(())
 }
 
 /// Applies one queued write in its own transaction (the writer turn held by the caller).

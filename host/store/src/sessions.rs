@@ -6,31 +6,44 @@ use sqlx::AnyConnection;
 use super::{
     Result, Store,
     model::{Millis, Session},
-    rows::{self, session_columns},
+    rows::{self, session_columns, values_placeholders},
     users::no_user,
     write_error,
 };
 
-/// Records a session; `Conflict` if its id is taken, `NotFound` if its user is missing.
-pub(super) async fn insert(conn: &mut AnyConnection, session: &Session) -> Result<()> {
-    sqlx::query(concat!("INSERT INTO sessions (", session_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-        .bind(session.tenant_id.as_str())
-        .bind(session.realm_id.as_str())
-        .bind(session.id.as_str())
-        .bind(session.user_id.as_str())
-        .bind(session.created_at)
-        .bind(session.expires_at)
-        .bind(session.revoked_at)
-        .bind(session.revoked_reason.as_deref())
-        .execute(conn)
-        .await
-        .map_err(|e| {
+/// Sessions one `INSERT` records at most (8 parameters each).
+const INSERT_CHUNK: usize = 500;
+
+/// Records sessions, one statement per [`INSERT_CHUNK`]; `Conflict` if an id is taken,
+/// `NotFound` if a user is missing (on an error some chunks may be written: roll back).
+pub(super) async fn insert_all(conn: &mut AnyConnection, sessions: &[&Session]) -> Result<()> {
+    for chunk in sessions.chunks(INSERT_CHUNK) {
+        let sql =
+            format!("INSERT INTO sessions ({}) VALUES {}", session_columns!(), values_placeholders(chunk.len(), 8));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for session in chunk {
+            query = query
+                .bind(session.tenant_id.as_str())
+                .bind(session.realm_id.as_str())
+                .bind(session.id.as_str())
+                .bind(session.user_id.as_str())
+                .bind(session.created_at)
+                .bind(session.expires_at)
+                .bind(session.revoked_at)
+                .bind(session.revoked_reason.as_deref());
+        }
+        query.execute(&mut *conn).await.map_err(|e| {
+            let first = chunk[0];
             write_error(
                 e,
-                || format!("a session of tenant {:?} has that token already", session.tenant_id),
-                || no_user(&session.tenant_id, &session.realm_id, &session.user_id).to_string(),
+                || format!("a session of tenant {:?} has that token already", first.tenant_id),
+                || match chunk {
+                    [one] => no_user(&one.tenant_id, &one.realm_id, &one.user_id).to_string(),
+                    _ => format!("the user of one of {} sessions is missing", chunk.len()),
+                },
             )
         })?;
+    }
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use super::{
     audit::{self, AuditNote, Event},
     model::{Millis, UserRecord, UserStatus},
     no_realm,
-    rows::{self, Arg, Dynamic, escape_like, to_json, user_columns},
+    rows::{self, Arg, Dynamic, escape_like, to_json, user_columns, values_placeholders},
     write_error,
 };
 
@@ -371,43 +371,69 @@ fn user_conflict(user: &UserRecord) -> String {
     )
 }
 
+/// Users one `INSERT` saves at most (20 parameters each).
+const SAVE_CHUNK: usize = 100;
+
 /// Inserts the user, or updates every field but its keys and creation time.
 pub(super) async fn save_user(tx: &mut WriteTx, user: &UserRecord) -> Result<()> {
-    sqlx::query(concat!(
-        "INSERT INTO users (",
-        user_columns!(),
-        ", user_name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-         ON CONFLICT (tenant_id, realm_id, id) DO UPDATE SET user_name = excluded.user_name, \
-         external_id = excluded.external_id, email = excluded.email, display_name = excluded.display_name, \
-         attributes = excluded.attributes, provider_groups = excluded.provider_groups, status = excluded.status, \
-         organization = excluded.organization, rule_groups = excluded.rule_groups, \
-         last_login_at = excluded.last_login_at, updated_at = excluded.updated_at, scim = excluded.scim, \
-         version = excluded.version, deactivated_at = excluded.deactivated_at, \
-         internal_groups = excluded.internal_groups, user_name_key = excluded.user_name_key"
-    ))
-    .bind(user.tenant_id.as_str())
-    .bind(user.realm_id.as_str())
-    .bind(user.id.as_str())
-    .bind(user.user_name.as_str())
-    .bind(user.external_id.as_deref())
-    .bind(user.email.as_deref())
-    .bind(user.display_name.as_deref())
-    .bind(to_json(&user.attributes)?)
-    .bind(to_json(&user.provider_groups)?)
-    .bind(user.status.as_str())
-    .bind(user.organization.as_deref())
-    .bind(to_json(&user.rule_groups)?)
-    .bind(user.last_login_at)
-    .bind(user.created_at)
-    .bind(user.updated_at)
-    .bind(user.scim.as_ref().map(to_json).transpose()?)
-    .bind(user.version)
-    .bind(user.deactivated_at)
-    .bind(to_json(&user.internal_groups)?)
-    .bind(user_name_key(&user.user_name))
-    .execute(tx.conn())
-    .await
-    .map_err(|e| write_error(e, || user_conflict(user), || no_realm(&user.tenant_id, &user.realm_id).to_string()))?;
+    save_users(tx, &[user]).await
+}
+
+/// [`save_user`] for several users (distinct ids), one statement per [`SAVE_CHUNK`]. On an error
+/// some chunks may be written: roll back.
+pub(super) async fn save_users(tx: &mut WriteTx, users: &[&UserRecord]) -> Result<()> {
+    for chunk in users.chunks(SAVE_CHUNK) {
+        let sql = format!(
+            "INSERT INTO users ({}, user_name_key) VALUES {} \
+             ON CONFLICT (tenant_id, realm_id, id) DO UPDATE SET user_name = excluded.user_name, \
+             external_id = excluded.external_id, email = excluded.email, display_name = excluded.display_name, \
+             attributes = excluded.attributes, provider_groups = excluded.provider_groups, status = excluded.status, \
+             organization = excluded.organization, rule_groups = excluded.rule_groups, \
+             last_login_at = excluded.last_login_at, updated_at = excluded.updated_at, scim = excluded.scim, \
+             version = excluded.version, deactivated_at = excluded.deactivated_at, \
+             internal_groups = excluded.internal_groups, user_name_key = excluded.user_name_key",
+            user_columns!(),
+            values_placeholders(chunk.len(), 20)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for user in chunk {
+            query = query
+                .bind(user.tenant_id.as_str())
+                .bind(user.realm_id.as_str())
+                .bind(user.id.as_str())
+                .bind(user.user_name.as_str())
+                .bind(user.external_id.as_deref())
+                .bind(user.email.as_deref())
+                .bind(user.display_name.as_deref())
+                .bind(to_json(&user.attributes)?)
+                .bind(to_json(&user.provider_groups)?)
+                .bind(user.status.as_str())
+                .bind(user.organization.as_deref())
+                .bind(to_json(&user.rule_groups)?)
+                .bind(user.last_login_at)
+                .bind(user.created_at)
+                .bind(user.updated_at)
+                .bind(user.scim.as_ref().map(to_json).transpose()?)
+                .bind(user.version)
+                .bind(user.deactivated_at)
+                .bind(to_json(&user.internal_groups)?)
+                .bind(user_name_key(&user.user_name));
+        }
+        query.execute(tx.conn()).await.map_err(|e| {
+            let first = chunk[0];
+            write_error(
+                e,
+                || match chunk {
+                    [one] => user_conflict(one),
+                    _ => format!(
+                        "one of {} users collides with another user on its id, user name or external id",
+                        chunk.len()
+                    ),
+                },
+                || no_realm(&first.tenant_id, &first.realm_id).to_string(),
+            )
+        })?;
+    }
     Ok(())
 }
 
