@@ -3,19 +3,18 @@
 //! PostgreSQL each decision has its own transaction; on SQLite concurrent decisions are committed
 //! in groups (see `group_commit`).
 
-use std::collections::BTreeSet;
-
 use serde_json::json;
 
 use super::{
     Audit, Result, StoreError, WriteTx,
     audit::{self, AuditNote, Event},
+    batch_view::BatchView,
     decisions,
     model::{DecisionRecord, Millis, ProviderGroupMark, Session, UserRecord, UserStatus},
     no_realm,
-    rows::{get, to_json, values_placeholders},
+    rows::{to_json, values_placeholders},
     sessions,
-    users::{lock_stored_user, no_user, prepare_user, save_users, user_name_key},
+    users::{no_user, prepare_user, save_users, user_name_key},
 };
 
 /// Provider groups one `INSERT` upserts at most (5 parameters each).
@@ -56,7 +55,7 @@ pub(super) struct Checked<'a> {
     /// The decision to apply.
     apply: &'a ApplyDecision,
     /// Organizations the decision names that the tenant does not have, to create.
-    pub new_organizations: Vec<String>,
+    new_organizations: Vec<String>,
     /// Whether it changes a stored user's user name (ignoring case) or external id, which a later
     /// decision's uniqueness check must see written.
     pub renames: bool,
@@ -76,7 +75,7 @@ impl<'a> Checked<'a> {
 /// Checks, writes and audits one decision in `tx` (not committed). On an error the transaction
 /// may hold part of the writes: roll it back.
 pub(super) async fn apply_in(tx: &mut WriteTx, apply: &ApplyDecision, audit: &Audit) -> Result<()> {
-    let checked = check(tx, apply, audit, &BTreeSet::new()).await?;
+    let checked = check(tx, apply, audit, &mut BatchView::default()).await?;
     let events = write_all(tx, vec![checked]).await?.into_iter().flatten().collect();
     // Last: the audit-sequence bump locks the tenant's row until commit.
     audit::append(tx.conn(), &apply.user.tenant_id, audit, events).await?;
@@ -85,28 +84,24 @@ pub(super) async fn apply_in(tx: &mut WriteTx, apply: &ApplyDecision, audit: &Au
 
 /// Checks `apply` against the state `tx` sees (locking the user's row on PostgreSQL) and prepares
 /// its writes and audit events. Writes nothing, so a refused decision leaves `tx` as it was.
-/// `created_earlier` holds the organizations (tenant, id) that decisions checked before this one
-/// in the same transaction, not written yet, will create: this one finds them as if they were.
+/// `view` holds what a group commit read up front, and the organizations that decisions checked
+/// before this one in the same transaction, not written yet, will create: this one finds them as
+/// if they were (and its own go in, once it passes).
 pub(super) async fn check<'a>(
     tx: &mut WriteTx,
     apply: &'a ApplyDecision,
     audit: &Audit,
-    created_earlier: &BTreeSet<(String, String)>,
+    view: &mut BatchView,
 ) -> Result<Checked<'a>> {
     check_consistent(&apply.user, &apply.decision, apply.session.as_ref())?;
     let (tenant, realm) = (apply.user.tenant_id.as_str(), apply.user.realm_id.as_str());
-    let stored = lock_stored_user(tx, tenant, realm, &apply.user.id).await?;
+    let stored = view.stored_user(tx, tenant, realm, &apply.user.id).await?;
     // A stored user's realm exists (foreign key): only a new user's needs a look.
     if stored.is_none() && !realm_exists(tx, tenant, realm).await? {
         return Err(no_realm(tenant, realm));
     }
     check_transition(stored.as_ref().map(|stored| &stored.user), &apply.user, apply.expected_version)?;
-    let tenant_of = |id: &String| (tenant.to_owned(), id.clone());
-    let new_organizations: Vec<String> = unknown_organizations(tx, apply)
-        .await?
-        .into_iter()
-        .filter(|id| !created_earlier.contains(&tenant_of(id)))
-        .collect();
+    let new_organizations = view.unknown_organizations(tx, apply).await?;
     if !new_organizations.is_empty() && !apply.create_organizations {
         return Err(StoreError::UnknownOrganizations(new_organizations));
     }
@@ -125,34 +120,8 @@ pub(super) async fn check<'a>(
     });
     events.extend(apply.extra_events.iter().cloned().map(Event::from));
     events.push(Event::new("decision.applied", user.id.as_str(), details));
+    view.will_create(tenant, &new_organizations);
     Ok(Checked { user, groups, apply, new_organizations, renames, at: audit.at, events })
-}
-
-/// The organizations `apply` names (its user's and its provider groups'), sorted and distinct,
-/// that the tenant does not have: one indexed look-up, none when it names none.
-async fn unknown_organizations(tx: &mut WriteTx, apply: &ApplyDecision) -> Result<Vec<String>> {
-    let named: BTreeSet<&str> = apply
-        .user
-        .organization
-        .iter()
-        .chain(apply.provider_groups.iter().flat_map(|group| &group.organizations))
-        .map(String::as_str)
-        .collect();
-    if named.is_empty() {
-        return Ok(Vec::new());
-    }
-    let tenant = apply.user.tenant_id.as_str();
-    let sql = format!(
-        "SELECT id FROM organizations WHERE tenant_id = $1 AND id IN ({})",
-        (2..named.len() + 2).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant);
-    for name in &named {
-        query = query.bind(*name);
-    }
-    let found = query.fetch_all(tx.conn()).await?;
-    let known = found.iter().map(|row| get::<String>(row, "id")).collect::<Result<BTreeSet<_>>>()?;
-    Ok(named.into_iter().filter(|name| !known.contains(*name)).map(str::to_owned).collect())
 }
 
 /// Writes checked decisions of distinct users (users, provider-group marks, sessions, decision

@@ -29,6 +29,7 @@ use super::{
     Audit, Result, Store, StoreError, WriteTx, apply,
     apply::{ApplyDecision, apply_in},
     audit::{self, AuditNote, Event},
+    batch_view::BatchView,
 };
 
 /// Decisions one transaction applies at most.
@@ -138,7 +139,8 @@ async fn lead(store: Store, writer: Arc<Writer>) {
 /// Applies the batch in one transaction: `Ok` with each decision's outcome once committed (a
 /// refused decision wrote nothing), `Err` (rolled back) if a write, the audit or the commit failed.
 ///
-/// Decisions are checked in queue order and written together, a statement per kind for the lot
+/// The stored users and organizations the batch names are read first, in a statement per realm
+/// and per tenant ([`BatchView`]). Decisions are checked in queue order and written together, a statement per kind for the lot
 /// ([`apply::write_all`]), with the checked ones flushed first whenever a check must see their
 /// writes: before a second decision about the same user, and after one that renames a user (so
 /// a later uniqueness check sees the new name). Organizations an earlier decision will create
@@ -151,7 +153,14 @@ async fn commit_together(store: &Store, batch: &[Pending]) -> Result<Vec<Result<
     let mut events: BTreeMap<&str, Vec<(&Audit, Event)>> = BTreeMap::new();
     let mut checked: Vec<(apply::Checked<'_>, &Audit)> = Vec::new();
     let mut users: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
-    let mut created: BTreeSet<(String, String)> = BTreeSet::new();
+    let decisions: Vec<&ApplyDecision> = batch
+        .iter()
+        .filter_map(|pending| match &pending.work {
+            Work::Decision(apply) => Some(&**apply),
+            Work::Audit { .. } => None,
+        })
+        .collect();
+    let mut view = BatchView::prefetch(&mut tx, &decisions).await?;
     for Pending { work, audit, .. } in batch {
         let apply = match work {
             Work::Decision(apply) => apply,
@@ -167,10 +176,8 @@ async fn commit_together(store: &Store, batch: &[Pending]) -> Result<Vec<Result<
         if users.contains(&user) {
             flush(&mut tx, &mut checked, &mut users, &mut events).await?;
         }
-        match apply::check(&mut tx, apply, audit, &created).await {
+        match apply::check(&mut tx, apply, audit, &mut view).await {
             Ok(decision) => {
-                let tenant = apply.user.tenant_id.as_str();
-                created.extend(decision.new_organizations.iter().map(|id| (tenant.to_owned(), id.clone())));
                 let renames = decision.renames;
                 users.insert(user);
                 checked.push((decision, audit));

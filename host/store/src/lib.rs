@@ -44,6 +44,7 @@
 
 mod apply;
 mod audit;
+mod batch_view;
 mod decisions;
 mod deprovision;
 mod group_commit;

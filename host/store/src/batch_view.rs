@@ -1,0 +1,152 @@
+//! What the checks of a group commit's decisions read (`group_commit`): the stored users and the
+//! organizations the whole batch names, read up front in one statement per realm and per tenant
+//! instead of two per decision, and the organizations the decisions checked so far will create.
+//!
+//! A prefetched user is handed out once: a second decision about the same user in the batch is
+//! checked only after the first one is written (the batch flushes), and reads the user again. A
+//! decision applied alone uses an empty view, which reads everything when asked.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{
+    Result, WriteTx,
+    apply::ApplyDecision,
+    rows::{self, user_columns},
+    users::{StoredUser, lock_stored_user},
+};
+
+/// Ids one look-up statement names at most.
+const LOOKUP_CHUNK: usize = 500;
+
+/// A user's row key: tenant, realm, id.
+type UserKey = (String, String, String);
+
+/// The batch's reads, and the organizations its decisions will create.
+#[derive(Default)]
+pub(super) struct BatchView {
+    /// Users read up front and not handed out yet; `None`: not stored.
+    users: BTreeMap<UserKey, Option<StoredUser>>,
+    /// Per tenant, the organizations the batch names that the tenant has (read up front).
+    organizations: BTreeMap<String, BTreeSet<String>>,
+    /// Organizations (tenant, id) that decisions checked earlier in the batch will create.
+    created: BTreeSet<(String, String)>,
+}
+
+impl BatchView {
+    /// Reads the stored users and the named organizations of `applies`.
+    pub(super) async fn prefetch(tx: &mut WriteTx, applies: &[&ApplyDecision]) -> Result<Self> {
+        let mut view = BatchView::default();
+        let mut ids_by_realm: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+        let mut named_by_tenant: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for apply in applies {
+            let user = &apply.user;
+            ids_by_realm.entry((&user.tenant_id, &user.realm_id)).or_default().insert(&user.id);
+            named_by_tenant.entry(&user.tenant_id).or_default().extend(named_organizations(apply));
+        }
+        for ((tenant, realm), ids) in ids_by_realm {
+            let ids: Vec<&str> = ids.into_iter().collect();
+            for chunk in ids.chunks(LOOKUP_CHUNK) {
+                for id in chunk {
+                    view.users.insert((tenant.to_owned(), realm.to_owned(), (*id).to_owned()), None);
+                }
+                let sql = format!(
+                    "SELECT {}, user_name_key FROM users WHERE tenant_id = $1 AND realm_id = $2 AND id IN ({})",
+                    user_columns!(),
+                    placeholders(3, chunk.len())
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(realm);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                for row in query.fetch_all(tx.conn()).await? {
+                    let stored = StoredUser { user: rows::user(&row)?, name_key: rows::get(&row, "user_name_key")? };
+                    let key = (tenant.to_owned(), realm.to_owned(), stored.user.id.clone());
+                    view.users.insert(key, Some(stored));
+                }
+            }
+        }
+        for (tenant, named) in named_by_tenant {
+            let known = view.organizations.entry(tenant.to_owned()).or_default();
+            let named: Vec<&str> = named.into_iter().collect();
+            for chunk in named.chunks(LOOKUP_CHUNK) {
+                let sql = format!(
+                    "SELECT id FROM organizations WHERE tenant_id = $1 AND id IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                for row in query.fetch_all(tx.conn()).await? {
+                    known.insert(rows::get(&row, "id")?);
+                }
+            }
+        }
+        Ok(view)
+    }
+
+    /// The stored user (locked on PostgreSQL): the prefetched one, handed out once, or read now.
+    pub(super) async fn stored_user(
+        &mut self,
+        tx: &mut WriteTx,
+        tenant: &str,
+        realm: &str,
+        id: &str,
+    ) -> Result<Option<StoredUser>> {
+        match self.users.remove(&(tenant.to_owned(), realm.to_owned(), id.to_owned())) {
+            Some(prefetched) => Ok(prefetched),
+            None => lock_stored_user(tx, tenant, realm, id).await,
+        }
+    }
+
+    /// The organizations `apply` names (sorted, distinct) that its tenant has not got and no
+    /// decision checked earlier will create.
+    pub(super) async fn unknown_organizations(&self, tx: &mut WriteTx, apply: &ApplyDecision) -> Result<Vec<String>> {
+        let tenant = apply.user.tenant_id.as_str();
+        let named = named_organizations(apply);
+        if named.is_empty() {
+            return Ok(Vec::new());
+        }
+        let known = match self.organizations.get(tenant) {
+            Some(known) => known.clone(),
+            None => known_organizations(tx, tenant, &named).await?,
+        };
+        Ok(named
+            .into_iter()
+            .filter(|id| !known.contains(*id) && !self.created.contains(&(tenant.to_owned(), (*id).to_owned())))
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// Notes organizations of `tenant` a checked decision will create.
+    pub(super) fn will_create(&mut self, tenant: &str, ids: &[String]) {
+        self.created.extend(ids.iter().map(|id| (tenant.to_owned(), id.clone())));
+    }
+}
+
+/// The organizations `apply` names: its user's and its provider groups', sorted and distinct.
+fn named_organizations(apply: &ApplyDecision) -> BTreeSet<&str> {
+    apply
+        .user
+        .organization
+        .iter()
+        .chain(apply.provider_groups.iter().flat_map(|group| &group.organizations))
+        .map(String::as_str)
+        .collect()
+}
+
+/// Which of `named` the tenant has: one indexed look-up.
+async fn known_organizations(tx: &mut WriteTx, tenant: &str, named: &BTreeSet<&str>) -> Result<BTreeSet<String>> {
+    let sql = format!("SELECT id FROM organizations WHERE tenant_id = $1 AND id IN ({})", placeholders(2, named.len()));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant);
+    for name in named {
+        query = query.bind(*name);
+    }
+    let found = query.fetch_all(tx.conn()).await?;
+    found.iter().map(|row| rows::get::<String>(row, "id")).collect()
+}
+
+/// `$first, $first+1, …`: `count` numbered placeholders.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
