@@ -608,12 +608,22 @@ fn put_updates_and_admin_deprovisioning_decide_and_audit(server: &TestServer) {
     let (_, again) = fx.server.post_empty(&format!("{user_path}/deactivate"), fx.admin());
     assert_eq!(again["changed"], false, "{again}");
     assert_eq!(scim.call("GET", &format!("/Users/{ada}"), None).json["active"], false);
-    let (status, back) = fx.server.post_empty(&format!("{user_path}/reactivate"), fx.admin());
+    let (status, back) =
+        fx.server.post(&format!("{user_path}/reactivate"), fx.admin(), &json!({"reason": "back from leave"}));
     assert_eq!(
         (status, back["status"].as_str(), back["organization"].as_str()),
         (200, Some("active"), Some("acme-engineering")),
         "{back}"
     );
+    let reasons = audit_actions(&fx.server, &fx.tenant, "user.reactivation_reason");
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert_eq!(
+        (reasons[0]["target"].as_str(), &reasons[0]["details"]["reason"]),
+        (Some(ada.as_str()), &json!("back from leave"))
+    );
+    let (_, again) = fx.server.post_empty(&format!("{user_path}/reactivate"), fx.admin());
+    assert_eq!(again["status"], "active", "reactivating an active user changes nothing: {again}");
+    assert_eq!(audit_actions(&fx.server, &fx.tenant, "user.reactivation_reason").len(), 1);
     let (status, _) = fx.server.delete(&user_path, fx.admin());
     assert_eq!(status, 200);
     assert_scim_error(&scim.call("GET", &format!("/Users/{ada}"), None), 404, None);

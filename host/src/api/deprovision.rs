@@ -18,11 +18,11 @@ use muster_store::{
     model::{Realm, UserRecord},
 };
 
-/// `POST …/users/{user}/deactivate` body.
+/// `POST …/users/{user}/deactivate` and `…/reactivate` body.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
-    /// Why, for the audit log and the revoked sessions.
+    /// Why, for the audit log (and, deactivating, the revoked sessions).
     reason: Option<String>,
 }
 
@@ -46,13 +46,16 @@ fn deactivation_answer(done: Option<Deactivation>) -> Value {
     }
 }
 
-/// Reactivates a user: suspended memberships count again, and the rules run and apply.
+/// Reactivates a user: suspended memberships count again, and the rules run and apply. A
+/// reason given is audited (`user.reactivation_reason`) with the reactivation.
 pub async fn reactivate(
     State(state): State<SharedState>,
     RealmCaller { caller, realm, .. }: RealmCaller,
     Path((_, _, user)): Path<(String, String, String)>,
+    OptionalJson(body): OptionalJson<Reason>,
 ) -> Result<Json<UserRecord>, ApiError> {
-    Ok(Json(user_changes::reactivate(&state, &realm, &user, &caller.actor()).await?))
+    let reason = body.reason.as_deref();
+    Ok(Json(user_changes::reactivate(&state, &realm, &user, reason, &caller.actor()).await?))
 }
 
 /// Deletes a user for good (memberships and sessions too; decision records stay), audited.

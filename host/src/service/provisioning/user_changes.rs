@@ -120,7 +120,13 @@ pub async fn deactivate(
 
 /// Reactivates the user: its suspended memberships count again, and the rules run
 /// (`scim_reactivate`) and apply. An active user is left as it is.
-pub async fn reactivate(state: &SharedState, realm: &Realm, id: &str, actor: &str) -> Result<UserRecord, ServiceError> {
+pub async fn reactivate(
+    state: &SharedState,
+    realm: &Realm,
+    id: &str,
+    reason: Option<&str>,
+    actor: &str,
+) -> Result<UserRecord, ServiceError> {
     retry::on_version_mismatch(retry::ATTEMPTS, || async {
         let existing = load(state, realm, id).await?;
         if existing.status == UserStatus::Active {
@@ -129,8 +135,15 @@ pub async fn reactivate(state: &SharedState, realm: &Realm, id: &str, actor: &st
         let expected_version = Some(existing.version);
         let mut user = existing;
         user.status = UserStatus::Active;
-        let change =
-            Change { user, trigger: Trigger::ScimReactivate, expected_version, session: None, events: Vec::new() };
+        let events = reason
+            .map(|reason| AuditNote {
+                action: "user.reactivation_reason".into(),
+                target: user.id.clone(),
+                details: json!({ "realm_id": realm.id, "reason": reason }),
+            })
+            .into_iter()
+            .collect();
+        let change = Change { user, trigger: Trigger::ScimReactivate, expected_version, session: None, events };
         let applied = decide_and_apply(&Decider::live(state), realm, change, actor).await?;
         Ok(Written { user: load(state, realm, &applied.user.id).await?, changed: vec!["active".into()] })
     })
