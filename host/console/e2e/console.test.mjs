@@ -234,10 +234,16 @@ test("the test panel's trace tree says what the API's dry run says, step by step
   await page.getByRole("link", { name: "Test panel" }).click();
   await page.getByRole("heading", { level: 1, name: "Test panel" }).waitFor();
   await page.getByLabel("Search users by name").fill("ada");
+  // The matches are the users API's for the same search (the first 20).
+  const matches = (await call("GET", "/v1/tenants/demo/realms/entra/users?search=ada&limit=20")).body.users;
+  assert.deepEqual(matches.map((user) => user.user_name), ["ada@acme.com"]);
   const select = page.getByLabel(/Stored user/);
-  await select.locator("option").first().waitFor({ state: "attached" });
-  const userId = await select.locator("option").first().getAttribute("value");
+  const optionIds = () => select.locator("option").evaluateAll((options) => options.map((option) => option.value));
+  await eventually(async () => JSON.stringify(await optionIds()) === JSON.stringify(matches.map((user) => user.id)), "the API's matches");
+  const userId = matches[0].id;
   await select.selectOption(userId);
+  assert.equal(await page.getByLabel("User id", { exact: true }).inputValue(), userId, "picking a match fills the id");
+  await page.getByTestId("chosen-user").filter({ hasText: "The rules will run on ada@acme.com (active, now in acme-sales)." }).waitFor();
   await page.getByRole("button", { name: "Run" }).click();
   await page.getByTestId("dry-run-result").waitFor();
 
@@ -692,6 +698,27 @@ test("shadow: set after a confirmation, its differing decisions on the Shadow pa
   );
   assert.ok(summary.results.some((r) => r.user_rules_version === candidate.version && r.differing >= 1));
 
+  // Per pair, a chart of the days the API counts: each day's evaluations, differing and failed.
+  const charts = page.getByTestId("shadow-days");
+  await charts.waitFor();
+  for (const result of summary.results) {
+    assert.ok(result.days.length >= 1, "the API counts the pair's days");
+    const pair = charts.locator(`[data-pair="${result.user_rules_version ?? "none"}/${result.group_rules_version ?? "none"}"]`);
+    const drawn = await pair.getByTestId("shadow-day-chart").locator("g[data-day]").evaluateAll((groups) =>
+      groups.map((g) => ({ day: g.dataset.day, evaluated: Number(g.dataset.evaluated), differing: Number(g.dataset.differing), failed: Number(g.dataset.failed) })),
+    );
+    assert.deepEqual(drawn.filter((day) => day.evaluated > 0), result.days);
+    // Every day up to the last the API counts, one after another, a week at least.
+    assert.equal(drawn[drawn.length - 1].day, result.days[result.days.length - 1].day);
+    assert.ok(drawn.length >= 7 && drawn[0].day <= result.days[0].day);
+    const dayAfter = (day) => new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    drawn.slice(1).forEach((day, i) => assert.equal(day.day, dayAfter(drawn[i].day)));
+    // The bars are as tall as the counts: an evaluation day has a column, a day without none.
+    const heights = await pair.locator(`g[data-day="${result.days[0].day}"] rect`).evaluateAll((rects) => rects.map((r) => Number(r.getAttribute("height"))));
+    assert.equal(heights[0] > 0, result.days[0].evaluated > 0);
+    assert.equal(heights[1] > 0, result.days[0].differing > 0);
+  }
+
   const table = page.getByTestId("shadow-differing").getByTestId("decision-table");
   const listedRow = table.locator(`tr[data-decision-id="${shadowDecision.id}"]`);
   await listedRow.waitFor();
@@ -1026,6 +1053,415 @@ test("audit: the log newest first, as the API has it, and filtered by action", a
   await shot("audit");
 });
 
+/** One page of the users API, as the Users page asks for it (50 a page). */
+async function usersPage(query = {}) {
+  const answer = await call("GET", `/v1/tenants/demo/realms/entra/users?${new URLSearchParams({ limit: "50", ...query })}`);
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  return answer.body;
+}
+
+/** The user names the Users page lists, in order. */
+function shownUserNames() {
+  return page.getByTestId("user-table").locator("tbody tr th").allInnerTexts();
+}
+
+/** Waits until the Users page lists exactly these users, in this order. */
+async function untilUsersShown(users, what) {
+  const expected = JSON.stringify(users.map((user) => user.user_name));
+  await eventually(async () => (await page.getByTestId("user-table").count()) > 0 && JSON.stringify(await shownUserNames()) === expected, what);
+}
+
+async function openRealmPage(link, heading) {
+  await page.goto(`${base}/console/#/realms/entra`);
+  await page.getByRole("heading", { level: 1, name: /overview/ }).waitFor();
+  await page.getByRole("link", { name: link, exact: true }).click();
+  await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+}
+
+/** The SCIM secrets the console showed (for the check that none is kept or put in a URL). */
+const scimSecrets = [];
+/** A user made for the user pages' tests. */
+let erin;
+
+test("users: a search by part of a name lists the API's matches, a page at a time", async () => {
+  await openRealmPage("Users", "Users");
+  // Unfiltered: the first page, ordered by user name as the API orders it.
+  const first = await usersPage();
+  await untilUsersShown(first.users, "the first page of users");
+  const ada = page.locator(`[data-testid="user-table"] tr[data-user-id="${first.users[0].id}"]`);
+  assert.match(await ada.innerText(), /^ada@acme\.com\tAda Lovelace\tada@acme\.com\tacme-sales\tactive\t\d{4}-/);
+  const bob = first.users.find((user) => user.user_name === "bob@globex.com");
+  assert.match(await page.locator(`tr[data-user-id="${bob.id}"]`).innerText(), /No organization \(blocked\)/);
+  await shot("users", { full: false });
+
+  // Part of a name; a display name; an external id: the API's matches, typed.
+  for (const search of ["contractor1", "lovelace", "77b1"]) {
+    await page.getByLabel("Search", { exact: true }).fill(search);
+    const expected = await usersPage({ search });
+    assert.ok(expected.users.length >= 1, `the API finds ${search}`);
+    await untilUsersShown(expected.users, `the matches of ${search}`);
+  }
+
+  // More than a page: Next page continues at the API's next_after; Previous page goes back.
+  await page.getByLabel("Search", { exact: true }).fill("contractor");
+  const page1 = await usersPage({ search: "contractor" });
+  assert.ok(page1.next_after, "110 contractors are more than a page");
+  await untilUsersShown(page1.users, "the first page of contractors");
+  assert.equal(await page.getByTestId("users-page").innerText(), "Page 1: 50 users");
+  await page.getByRole("button", { name: "Next page" }).click();
+  const page2 = await usersPage({ search: "contractor", after: page1.next_after });
+  await untilUsersShown(page2.users, "the second page");
+  await page.getByTestId("users-page").filter({ hasText: `Page 2: ${page2.users.length} users` }).waitFor();
+  await page.getByRole("button", { name: "Previous page" }).click();
+  await untilUsersShown(page1.users, "the first page again");
+
+  // No match: the empty state says what to do.
+  await page.getByLabel("Search", { exact: true }).fill("nobody-is-called-this");
+  await page.getByText("No user matches “nobody-is-called-this”").waitFor();
+  assert.deepEqual((await usersPage({ search: "nobody-is-called-this" })).users, []);
+  await page.getByRole("button", { name: "clear the search" }).click();
+  await untilUsersShown(first.users, "every user again");
+});
+
+test("a user's page: organization, groups, a session after a login, decisions; the test panel on them", async () => {
+  erin = await login({
+    provider_user_id: "e41n",
+    user_name: "erin@acme.com",
+    email: "erin@acme.com",
+    display_name: "Erin Example",
+    attributes: { department: ["Sales"], title: ["Account Executive"] },
+    provider_groups: ["sales-emea", "all-staff"],
+  });
+  assert.ok(erin.session, "the login opened a session");
+  await openRealmPage("Users", "Users");
+  await page.getByLabel("Search", { exact: true }).fill("erin");
+  await untilUsersShown([{ user_name: "erin@acme.com" }], "Erin found");
+  await page.getByRole("link", { name: "erin@acme.com" }).click();
+  await page.getByRole("heading", { level: 1, name: "erin@acme.com" }).waitFor();
+
+  const user = (await call("GET", `/v1/tenants/demo/realms/entra/users/${erin.user_id}`)).body;
+  assert.equal(user.organization, erin.organization);
+  assert.equal(await page.getByTestId("user-organization").innerText(), user.organization);
+  assert.equal(await page.getByTestId("user-status").innerText(), "active");
+  assert.deepEqual((await page.getByTestId("user-provider-groups").locator("li").allInnerTexts()), user.provider_groups);
+  const ruleGroups = await page.getByTestId("user-rule-groups").locator("li").allInnerTexts();
+  assert.deepEqual(ruleGroups, user.rule_groups);
+  const attributes = await page.getByTestId("user-attributes").locator("tbody tr").allInnerTexts();
+  assert.deepEqual(attributes, Object.entries(user.attributes).map(([name, values]) => `${name}\t${values.join(", ")}`));
+
+  // The session the login opened, as the API lists it.
+  const sessions = (await call("GET", `/v1/tenants/demo/realms/entra/users/${erin.user_id}/sessions`)).body.sessions;
+  assert.deepEqual(sessions.map((session) => session.state), ["active"]);
+  const rows = page.getByTestId("user-sessions").locator("tbody tr");
+  await rows.first().waitFor();
+  assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.state)), ["active"]);
+
+  // Their decisions, newest first, each linking to its record.
+  const decisions = (await call("GET", `/v1/tenants/demo/decisions?realm=entra&user=${erin.user_id}&limit=10`)).body.decisions;
+  assert.ok(decisions.some((decision) => decision.id === erin.decision_id));
+  const history = page.getByTestId("user-decisions").locator("tbody tr");
+  await history.first().waitFor();
+  assert.deepEqual(await history.evaluateAll((trs) => trs.map((tr) => tr.dataset.decisionId)), decisions.map((d) => d.id));
+  assert.equal(
+    await page.locator(`tr[data-decision-id="${erin.decision_id}"]`).getByRole("link").getAttribute("href"),
+    `#/realms/entra/decisions/${erin.decision_id}`,
+  );
+  await shot("user-detail");
+
+  // Try the rules on them: the test panel, with their id; its verdict is the API's dry run.
+  await page.getByRole("link", { name: "Try the rules on this user" }).click();
+  await page.getByRole("heading", { level: 1, name: "Test panel" }).waitFor();
+  assert.equal(await page.getByLabel("User id", { exact: true }).inputValue(), erin.user_id);
+  await page.getByTestId("chosen-user").filter({ hasText: "erin@acme.com" }).waitFor();
+  await page.getByRole("button", { name: "Run" }).click();
+  const dryRun = (await call("POST", `/v1/tenants/demo/realms/entra/users/${erin.user_id}/dry-run`, { body: {} })).body;
+  await page.getByTestId("dry-run-verdict").waitFor();
+  assert.match(await page.getByTestId("dry-run-verdict").innerText(), new RegExp(`^Organization ${dryRun.evaluation.user.organization}`));
+});
+
+test("deactivating a user with a reason blocks them and revokes their session; reactivating runs the rules again", async () => {
+  await page.goto(`${base}/console/#/realms/entra/users/${erin.user_id}`);
+  await page.getByRole("heading", { level: 1, name: "erin@acme.com" }).waitFor();
+  await page.getByRole("button", { name: "Deactivate…" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.waitFor();
+  const said = await dialog.innerText();
+  assert.match(said, /they are blocked: every login is refused/);
+  assert.match(said, new RegExp(`removed from their organization \\(${erin.organization}\\) and their rule-based groups`));
+  assert.match(said, /every session of theirs is revoked/);
+  const confirm = dialog.getByRole("button", { name: "Deactivate", exact: true });
+  assert.equal(await confirm.isDisabled(), true, "a reason is required");
+  await dialog.getByLabel("Reason (required)").fill("left the company");
+  await confirm.click();
+  await page.getByTestId("user-notice").filter({ hasText: "erin@acme.com is deactivated" }).waitFor();
+  assert.match(await page.getByTestId("user-notice").innerText(), /1 session revoked\.$/);
+
+  // The API has them deactivated, their session revoked with the reason.
+  const user = (await call("GET", `/v1/tenants/demo/realms/entra/users/${erin.user_id}`)).body;
+  assert.equal(user.status, "deactivated");
+  assert.equal(user.organization, null);
+  const sessions = (await call("GET", `/v1/tenants/demo/realms/entra/users/${erin.user_id}/sessions`)).body.sessions;
+  assert.deepEqual(sessions.map((s) => [s.state, s.revoked_reason]), [["revoked", "left the company"]]);
+  const introspected = await call("POST", "/v1/tenants/demo/realms/entra/sessions/introspect", { body: { session: erin.session }, key: evalKey });
+  assert.deepEqual([introspected.body.active, introspected.body.reason], [false, "revoked: left the company"]);
+  // … and so does the page.
+  assert.match(await page.getByTestId("user-status").innerText(), /^deactivated since /);
+  assert.equal(await page.getByTestId("user-organization").innerText(), "No organization (blocked)");
+  const session = page.getByTestId("user-sessions").locator('tbody tr[data-state="revoked"]');
+  await session.waitFor();
+  assert.equal(await session.getByTestId("revoked-reason").innerText(), ": left the company");
+
+  // The Users page's status filter: the API's deactivated users.
+  await page.getByRole("link", { name: "← Users" }).click();
+  await page.getByLabel("Status").selectOption("deactivated");
+  const deactivated = await usersPage({ status: "deactivated" });
+  assert.ok(deactivated.users.some((u) => u.id === erin.user_id));
+  await untilUsersShown(deactivated.users, "the deactivated users");
+  await page.getByRole("link", { name: "erin@acme.com" }).click();
+
+  // Reactivate, with the keyboard alone: the rules run again and put them back.
+  await page.getByRole("button", { name: "Reactivate…" }).focus();
+  await page.keyboard.press("Enter");
+  const again = page.getByRole("dialog");
+  await again.waitFor();
+  assert.match(await again.innerText(), /the realm's active rules run on them now and are applied/);
+  const reactivate = again.getByRole("button", { name: "Reactivate", exact: true });
+  assert.equal(await reactivate.isDisabled(), true, "a reason is required");
+  await page.keyboard.type("back from leave");
+  await reactivate.focus();
+  await page.keyboard.press("Enter");
+  await page.getByTestId("user-notice").filter({ hasText: "erin@acme.com is active again" }).waitFor();
+  const back = (await call("GET", `/v1/tenants/demo/realms/entra/users/${erin.user_id}`)).body;
+  assert.equal(back.status, "active");
+  const reasons = (await call("GET", "/v1/tenants/demo/audit?action=user.reactivation_reason")).body.events;
+  assert.deepEqual(reasons.map((e) => [e.target, e.details.reason]), [[erin.user_id, "back from leave"]]);
+  assert.equal(back.organization, erin.organization);
+  assert.equal(await page.getByTestId("user-status").innerText(), "active");
+  assert.equal(await page.getByTestId("user-organization").innerText(), back.organization);
+  // The reactivation's decision heads their history.
+  const newest = (await call("GET", `/v1/tenants/demo/decisions?realm=entra&user=${erin.user_id}&limit=1`)).body.decisions[0];
+  assert.equal(newest.trigger, "scim_reactivate");
+  await page.getByTestId("user-decisions").locator(`tbody tr[data-decision-id="${newest.id}"]`).waitFor();
+  assert.equal(await page.getByTestId("user-decisions").locator("tbody tr").first().getAttribute("data-decision-id"), newest.id);
+});
+
+test("bulk deprovisioning: a CSV naming two users (one unknown) is previewed, confirmed, and reported row by row", async () => {
+  const frank = await login({ provider_user_id: "f7a2", user_name: "frank@acme.com", email: "frank@acme.com", attributes: {}, provider_groups: [] });
+  await openRealmPage("Users", "Users");
+  const zone = page.getByTestId("csv-drop");
+  await zone.scrollIntoViewIfNeeded();
+  // Not a CSV: refused where it is dropped.
+  const text = await fileTransfer("leavers.txt", Buffer.from("frank@acme.com\n"), "text/plain");
+  await zone.dispatchEvent("drop", { dataTransfer: text });
+  assert.equal(await page.getByTestId("csv-message").innerText(), "Not a CSV file: leavers.txt. Drop a .csv file.");
+
+  const csv = "userName\nfrank@acme.com\nnobody@nowhere.example\n";
+  await zone.dispatchEvent("drop", { dataTransfer: await fileTransfer("leavers.csv", Buffer.from(csv), "text/csv") });
+  assert.equal(
+    await page.getByTestId("csv-preview").innerText(),
+    "3 lines: a header (userName) and 2 users named (frank@acme.com, nobody@nowhere.example).",
+  );
+  await page.getByRole("button", { name: "Deactivate the users in the file…" }).click();
+  const dialog = page.getByRole("dialog");
+  assert.match(await dialog.innerText(), /Deactivate the 2 users in leavers\.csv\?/);
+  assert.match(await dialog.innerText(), /blocked \(every login refused\), removed from their organization and groups, and every session of theirs revoked/);
+  const answered = page.waitForResponse((response) => response.url().endsWith("/v1/tenants/demo/realms/entra/deprovision"));
+  await dialog.getByRole("button", { name: "Deactivate 2 users" }).click();
+  const response = await answered;
+  assert.equal(response.request().headers()["content-type"], "text/csv");
+  assert.equal(response.request().postData(), csv, "the file is sent as it is");
+  const report = await response.json();
+  assert.deepEqual(
+    report.rows.map((row) => [row.line, row.value, row.outcome, row.user_id]),
+    [
+      [2, "frank@acme.com", "deactivated", frank.user_id],
+      [3, "nobody@nowhere.example", "not_found", undefined],
+    ],
+  );
+  assert.deepEqual([report.deactivated, report.already_deactivated, report.not_found, report.errors], [1, 0, 1, 0]);
+
+  // The page's report is the API's, row by row, with its totals.
+  const shown = page.getByTestId("deprovision-report");
+  await shown.waitFor();
+  assert.deepEqual(
+    await shown.locator("tbody tr").allInnerTexts(),
+    report.rows.map((row) => `${row.line}\t${row.value}\t${row.outcome.replace("_", " ")}`),
+  );
+  const totals = Object.fromEntries(
+    await shown.locator("dd").evaluateAll((items) => items.map((item) => [item.dataset.count, Number(item.textContent)])),
+  );
+  assert.deepEqual(totals, { deactivated: report.deactivated, already_deactivated: report.already_deactivated, not_found: report.not_found, errors: report.errors });
+  assert.equal(await shown.getByRole("link", { name: "frank@acme.com" }).getAttribute("href"), `#/realms/entra/users/${frank.user_id}`);
+  assert.equal((await call("GET", `/v1/tenants/demo/realms/entra/users/${frank.user_id}`)).body.status, "deactivated");
+  // Sent again through the API, the same file finds Frank deactivated already.
+  const twice = await fetch(`${base}/v1/tenants/demo/realms/entra/deprovision`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${adminKey}`, "Content-Type": "text/csv" },
+    body: csv,
+  }).then((r) => r.json());
+  assert.deepEqual(twice.rows.map((row) => row.outcome), ["already_deactivated", "not_found"]);
+});
+
+/** The SCIM token endpoint's answer for a client id and secret (client_credentials). */
+async function scimToken(clientId, secret) {
+  const response = await fetch(`${base}/scim/demo/entra/oauth/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: secret }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+async function scimGet(path, token) {
+  const response = await fetch(`${base}/scim/demo/entra/v2${path}`, { headers: { Authorization: `Bearer ${token}` } });
+  return { status: response.status, body: await response.json() };
+}
+
+test("SCIM: the URLs to copy, a client created with its secret shown once that works, rotated and revoked; the status", async () => {
+  await openRealmPage("SCIM", "SCIM");
+  const before = (await call("GET", "/v1/tenants/demo/realms/entra/scim/status")).body;
+  assert.equal(await page.getByTestId("scim-url-value").innerText(), before.scim_url);
+  assert.equal(await page.getByTestId("token-url-value").innerText(), before.token_url);
+  await page.getByRole("button", { name: "Copy the Tenant URL" }).click();
+  await page.getByTestId("scim-url").getByText("Copied to the clipboard.").waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), before.scim_url);
+
+  // Create: the secret once, beside the client id and the URLs.
+  await page.getByLabel("Label").fill("Entra provisioning");
+  await page.getByRole("button", { name: "Create client" }).click();
+  const secretBox = page.getByTestId("secret-once");
+  await secretBox.waitFor();
+  assert.match(await secretBox.innerText(), /Copy the client secret now: you will not see it again/);
+  const secret = await secretBox.getByTestId("secret-value").innerText();
+  const clientId = await secretBox.getByTestId("new-client-id-value").innerText();
+  scimSecrets.push(secret);
+  assert.match(clientId, /^sc_/);
+  assert.match(await secretBox.innerText(), new RegExp(before.token_url.replace(/[.?]/g, "\\$&")));
+  await secretBox.getByRole("button", { name: "Copy", exact: true }).click();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+  const listed = (await call("GET", "/v1/tenants/demo/realms/entra/scim/credentials")).body;
+  const credential = listed.credentials.find((c) => c.client_id === clientId);
+  assert.equal(credential.label, "Entra provisioning");
+  assert.ok(!JSON.stringify(listed).includes(secret), "the API never lists a secret");
+  const row = page.locator(`[data-testid="scim-credentials"] tr[data-client-id="${clientId}"]`);
+  await row.waitFor();
+  assert.match(await row.innerText(), /Entra provisioning\t.*\tnever\tactive/);
+
+  // It works: an access token for it, and SCIM requests with that token (one of them an error).
+  const token = await scimToken(clientId, secret);
+  assert.equal(token.status, 200, JSON.stringify(token.body));
+  assert.equal((await scimGet("/Users?count=1", token.body.access_token)).status, 200);
+  const missing = await scimGet("/Users/no-such-user", token.body.access_token);
+  assert.equal(missing.status, 404);
+  await secretBox.getByRole("button", { name: "Done" }).click();
+  assert.equal(await page.getByTestId("secret-once").count(), 0);
+  assert.ok(!(await page.content()).includes(secret), "the secret is gone from the page");
+
+  // The overview's SCIM card and the SCIM page's status say what the API says.
+  const status = (await call("GET", "/v1/tenants/demo/realms/entra/scim/status")).body;
+  assert.ok(status.requests >= before.requests + 2, "both SCIM requests are counted");
+  assert.equal(status.last_error.status, 404);
+  assert.ok(status.last_error.detail, "a SCIM error has a detail");
+  await page.getByRole("link", { name: "Overview", exact: true }).click();
+  const card = page.getByTestId("overview-scim");
+  await card.getByTestId("overview-scim-errors").waitFor();
+  assert.equal(await card.getByTestId("overview-scim-errors").innerText(), `${status.errors} of ${status.requests} requests`);
+  assert.match(await card.getByTestId("overview-scim-last").innerText(), new RegExp(`${status.last_request.method} .*→ ${status.last_request.status}`));
+  assert.match(await card.getByTestId("overview-scim-last-error").innerText(), new RegExp(`→ 404: ${status.last_error.detail.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+  await card.getByRole("link", { name: "SCIM page →" }).click();
+  await page.getByRole("heading", { level: 1, name: "SCIM" }).waitFor();
+  await page.getByTestId("scim-requests").waitFor();
+  assert.equal(await page.getByTestId("scim-requests").innerText(), String(status.requests));
+  assert.equal(await page.getByTestId("scim-errors").innerText(), String(status.errors));
+  assert.match(await page.getByTestId("scim-last-error").innerText(), new RegExp(`GET ${status.last_error.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} → 404`));
+
+  // Rotate: a new secret, shown once; the old one is refused from then on.
+  await row.getByRole("button", { name: `Rotate ${clientId}…` }).click();
+  const rotate = page.getByRole("dialog");
+  assert.match(await rotate.innerText(), /Its current secret stops working at once/);
+  await rotate.getByRole("button", { name: "Rotate the secret" }).click();
+  await secretBox.waitFor();
+  assert.match(await secretBox.innerText(), /Copy the new client secret now/);
+  const rotated = await secretBox.getByTestId("secret-value").innerText();
+  scimSecrets.push(rotated);
+  assert.notEqual(rotated, secret);
+  assert.equal((await scimToken(clientId, secret)).body.error, "invalid_client");
+  const fresh = await scimToken(clientId, rotated);
+  assert.equal(fresh.status, 200);
+  assert.notEqual((await call("GET", "/v1/tenants/demo/realms/entra/scim/credentials")).body.credentials.find((c) => c.client_id === clientId).rotated_at, null);
+  await row.locator("td").nth(2).filter({ hasNotText: "never" }).waitFor();
+  await page.getByTestId("scim-requests").waitFor();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot("scim");
+
+  // Static bearer tokens: on, the secret works as one; off again, refused.
+  const bearer = page.getByLabel("Accept a client's secret as a static bearer token");
+  assert.equal(await bearer.isChecked(), false);
+  await bearer.check();
+  await page.getByTestId("scim-bearer").getByText("Static bearer tokens are accepted now.").waitFor();
+  assert.equal((await call("GET", "/v1/tenants/demo/realms/entra")).body.scim_bearer_enabled, true);
+  assert.equal((await scimGet("/Users?count=1", `${clientId}.${rotated}`)).status, 200);
+  await bearer.uncheck();
+  await page.getByTestId("scim-bearer").getByText(/Static bearer tokens are refused now/).waitFor();
+  assert.equal((await call("GET", "/v1/tenants/demo/realms/entra")).body.scim_bearer_enabled, false);
+  assert.equal((await scimGet("/Users?count=1", `${clientId}.${rotated}`)).status, 401);
+
+  // Revoke: the secret and the tokens issued to it stop working.
+  await row.getByRole("button", { name: `Revoke ${clientId}…` }).click();
+  const revoke = page.getByRole("dialog");
+  assert.match(await revoke.innerText(), /its secret and every access token issued to it are refused/);
+  await revoke.getByRole("button", { name: "Revoke", exact: true }).click();
+  await page.getByRole("status").filter({ hasText: `Client ${clientId} is revoked` }).waitFor();
+  await row.getByText(/^revoked/).waitFor();
+  assert.equal(await page.getByTestId("secret-once").count(), 0, "a revoked client's secret is not left on the page");
+  assert.notEqual((await call("GET", "/v1/tenants/demo/realms/entra/scim/credentials")).body.credentials.find((c) => c.client_id === clientId).revoked_at, null);
+  assert.equal((await scimToken(clientId, rotated)).body.error, "invalid_client");
+  assert.equal((await scimGet("/Users?count=1", fresh.body.access_token)).status, 401);
+});
+
+test("retention: set in the console and read back from the API; purge now; kept forever", async () => {
+  await page.getByRole("link", { name: "Retention", exact: true }).click();
+  await page.getByRole("heading", { level: 1, name: "Decision retention of demo" }).waitFor();
+  const tenant = (await call("GET", "/v1/tenants/demo")).body;
+  const kept = (days) => (days === null ? "kept forever" : `kept ${days} day${days === 1 ? "" : "s"}`);
+  await page.getByTestId("retention-current").filter({ hasText: kept(tenant.decision_retention_days) }).waitFor();
+
+  await page.getByLabel("for a number of days").check();
+  await page.getByLabel("Days", { exact: true }).fill("30");
+  await page.getByRole("button", { name: "Save…" }).click();
+  const dialog = page.getByRole("dialog");
+  assert.match(await dialog.innerText(), /Keep decision records 30 days\?/);
+  assert.match(await dialog.innerText(), /Records older than 30 days .* are deleted by the next run of the periodic job/);
+  await dialog.getByRole("button", { name: "Save", exact: true }).click();
+  await page.getByRole("status").filter({ hasText: "Decision records are kept 30 days now." }).waitFor();
+  assert.equal((await call("GET", "/v1/tenants/demo")).body.decision_retention_days, 30);
+  await page.getByTestId("retention-current").filter({ hasText: "kept 30 days" }).waitFor();
+
+  // Purge now: the page says what the API answered.
+  await page.getByRole("button", { name: "Purge now…" }).click();
+  assert.match(await page.getByRole("dialog").innerText(), /Every decision record older than 30 days/);
+  const answered = page.waitForResponse((response) => response.url().endsWith("/v1/tenants/demo/decisions/purge"));
+  await page.getByRole("dialog").getByRole("button", { name: "Purge now" }).click();
+  const purge = await (await answered).json();
+  assert.ok(purge.cutoff > Date.now() - 31 * 86_400_000 && purge.cutoff < Date.now() - 29 * 86_400_000, JSON.stringify(purge));
+  await page.getByTestId("purged").waitFor();
+  assert.match(await page.getByTestId("purged").innerText(), new RegExp(`^Deleted ${purge.purged} decision records? made before \\d{4}-`));
+  const older = (await call("GET", `/v1/tenants/demo/decisions?until=${purge.cutoff}&limit=1`)).body.decisions;
+  assert.deepEqual(older, [], "nothing older than the cutoff is left");
+  await shot("retention");
+
+  // Forever: null in the API; nothing to purge.
+  await page.getByLabel("forever (nothing is ever deleted)").check();
+  assert.equal(await page.getByLabel("Days", { exact: true }).isDisabled(), true);
+  await page.getByRole("button", { name: "Save…" }).click();
+  assert.match(await page.getByRole("dialog").innerText(), /Keep decision records forever\?/);
+  await page.getByRole("dialog").getByRole("button", { name: "Save", exact: true }).click();
+  await page.getByRole("status").filter({ hasText: "Decision records are kept forever now." }).waitFor();
+  assert.equal((await call("GET", "/v1/tenants/demo")).body.decision_retention_days, null);
+  await page.getByTestId("retention-current").filter({ hasText: "kept forever" }).waitFor();
+  assert.equal(await page.getByRole("button", { name: "Purge now…" }).isDisabled(), true);
+});
+
 test("a key revoked while signed in is refused with the API's message", async () => {
   const created = await call("POST", "/v1/tenants/demo/keys", { body: { kind: "admin", label: "console e2e" } });
   assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -1061,6 +1497,11 @@ test("no key is kept in persistent storage, a cookie or a URL", async () => {
   // some, so its secret is everything after the second underscore, not after the last one.
   const secrets = [adminKey, evalKey, adminKey.slice(adminKey.indexOf("_", "mk_".length) + 1)];
   assert.ok(secrets.every((secret) => secret.length >= 40), "whole keys and secrets, not fragments");
+  // The SCIM client secrets the console showed: in no storage and no URL either.
+  assert.equal(scimSecrets.length, 2, "the SCIM test showed a created and a rotated secret");
+  assert.ok(scimSecrets.every((secret) => secret.length >= 20), "whole SCIM secrets");
+  for (const secret of scimSecrets) assert.ok(!storage.session.join().includes(secret), "no SCIM secret in sessionStorage");
+  secrets.push(...scimSecrets);
   for (const url of urls) for (const secret of secrets) assert.ok(!url.includes(secret), `a URL holds a key: ${url}`);
   assert.ok(urls.length > 10, "the URLs of the whole session were watched");
 
@@ -1083,14 +1524,32 @@ test("every page works on a narrow window without sideways scrolling", async () 
     ["#/realms/entra/shadow", /Shadow/],
     ["#/realms/entra/impact", /Impact preview/],
     ["#/realms/entra/backtest", /Backtest/],
+    ["#/realms/entra/users", /Users/],
+    [`#/realms/entra/users/${erin.user_id}`, /erin@acme\.com/],
+    ["#/realms/entra/scim", /SCIM/],
     ["#/keys", /API keys/],
     ["#/audit", /Audit log/],
+    ["#/retention", /Decision retention/],
   ]) {
     await page.goto(`${base}/console/${hash}`);
     await page.getByRole("heading", { level: 1, name: heading }).waitFor();
     await page.waitForLoadState("networkidle");
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert.ok(overflow <= 0, `${hash} scrolls sideways by ${overflow}px at 390px`);
+    // Which elements reach past the window's right edge (the innermost first), to say what is too wide.
+    const wide = overflow <= 0 ? [] : await page.evaluate(() =>
+      [...document.querySelectorAll("body *")]
+        .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 1)
+        .filter((element) => {
+          for (let above = element.parentElement; above; above = above.parentElement) {
+            if (getComputedStyle(above).overflowX !== "visible") return false;
+          }
+          return true;
+        })
+        .reverse()
+        .slice(0, 5)
+        .map((element) => `${element.tagName.toLowerCase()}.${element.className}: ${element.textContent.slice(0, 60)}`),
+    );
+    assert.ok(overflow <= 0, `${hash} scrolls sideways by ${overflow}px at 390px: ${wide.join(" | ")}`);
     if (hash === "#/realms/entra") await shot("narrow-overview");
   }
   await page.setViewportSize({ width: 1280, height: 800 });

@@ -18,6 +18,10 @@ import { Impact } from "./pages/Impact";
 import { Backtest } from "./pages/Backtest";
 import { Keys } from "./pages/Keys";
 import { Audit } from "./pages/Audit";
+import { Users } from "./pages/Users";
+import { UserDetail } from "./pages/UserDetail";
+import { Scim } from "./pages/Scim";
+import { Retention } from "./pages/Retention";
 import type { Candidate } from "./preview/CandidateForm";
 
 function currentRoute(): string[] {
@@ -73,6 +77,7 @@ export function App() {
           <a href="#/">Realms</a>
           <a href={href("keys")}>API keys</a>
           <a href={href("audit")}>Audit log</a>
+          <a href={href("retention")}>Retention</a>
         </nav>
         <span class="tenant" data-testid="signed-in-tenant">
           tenant <strong>{session.tenant}</strong>
@@ -90,6 +95,7 @@ function Page({ route }: { route: string[] }) {
   const [first, realm, page, arg, version] = route;
   if (first === "keys") return <Keys />;
   if (first === "audit") return <Audit />;
+  if (first === "retention") return <Retention />;
   if (first !== "realms" || !realm) return <Realms />;
   let body;
   switch (page) {
@@ -100,7 +106,13 @@ function Page({ route }: { route: string[] }) {
       body = <Rules key={`${realm}/${arg}`} realm={realm} kind={arg === "group" ? "group" : "user"} />;
       break;
     case "test":
-      body = <TestPanel realm={realm} />;
+      body = <TestPanel key={`${realm}/${arg}`} realm={realm} user={arg} />;
+      break;
+    case "users":
+      body = arg ? <UserDetail key={`${realm}/${arg}`} realm={realm} id={arg} /> : <Users key={realm} realm={realm} />;
+      break;
+    case "scim":
+      body = <Scim key={realm} realm={realm} />;
       break;
     case "decisions":
       body = arg ? <DecisionDetail realm={realm} id={arg} /> : <Decisions realm={realm} />;
@@ -126,11 +138,13 @@ function Page({ route }: { route: string[] }) {
         <ul>
           <NavLink to={href("realms", realm)} current={page === undefined} label="Overview" />
           <NavLink to={href("realms", realm, "rules", "user")} current={page === "rules"} label="Rules" />
+          <NavLink to={href("realms", realm, "users")} current={page === "users"} label="Users" />
           <NavLink to={href("realms", realm, "test")} current={page === "test"} label="Test panel" />
           <NavLink to={href("realms", realm, "decisions")} current={page === "decisions"} label="Decisions" />
           <NavLink to={href("realms", realm, "shadow")} current={page === "shadow"} label="Shadow" />
           <NavLink to={href("realms", realm, "impact")} current={page === "impact"} label="Impact preview" />
           <NavLink to={href("realms", realm, "backtest")} current={page === "backtest"} label="Backtest" />
+          <NavLink to={href("realms", realm, "scim")} current={page === "scim"} label="SCIM" />
         </ul>
         <p>
           <a href="#/">All realms</a>

@@ -81,11 +81,15 @@ export function Json({ value, label }: { value: unknown; label: string }) {
   );
 }
 
-/** A modal confirmation that says what will change; resolves true when confirmed. */
+/**
+ * A modal confirmation that says what will change; `onConfirm` when confirmed. With
+ * `confirmDisabled` (a required field of the dialog still empty) the confirm button waits.
+ */
 export function ConfirmDialog(props: {
   title: string;
   children: ComponentChildren;
   confirmLabel: string;
+  confirmDisabled?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
 }) {
@@ -102,10 +106,30 @@ export function ConfirmDialog(props: {
         <button type="button" onClick={props.onCancel}>
           Cancel
         </button>
-        <button type="button" class="primary" onClick={props.onConfirm}>
+        <button type="button" class="primary" disabled={props.confirmDisabled} onClick={props.onConfirm}>
           {props.confirmLabel}
         </button>
       </div>
     </dialog>
   );
+}
+
+/** `value`, once it has not changed for `delay` milliseconds (a search box's text while typing). */
+export function useDebounced<T>(value: T, delay = 300): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), delay);
+    return () => clearTimeout(timer);
+  }, [value, delay]);
+  return settled;
+}
+
+/** `1 user`, `2 users`. */
+export function plural(count: number, noun: string, nouns = `${noun}s`): string {
+  return `${count.toLocaleString("en")} ${count === 1 ? noun : nouns}`;
+}
+
+/** A user's organization, or that they have none (and are blocked). */
+export function OrganizationName({ organization }: { organization: string | null | undefined }) {
+  return organization ? <code>{organization}</code> : <em class="blocked">No organization (blocked)</em>;
 }

@@ -1,9 +1,11 @@
 // A secret the API shows once (an API key, a SCIM client secret): the value, a button that
-// copies it, and the plain warning that it will not be shown again.
+// copies it, and the plain warning that it will not be shown again; `children`, what goes with
+// it (a SCIM client's id and URLs), shown beside it.
 
+import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 
-export function SecretOnce(props: { label: string; value: string; onDone: () => void }) {
+export function SecretOnce(props: { label: string; value: string; onDone: () => void; children?: ComponentChildren }) {
   const [copied, setCopied] = useState<"yes" | "failed" | null>(null);
   const copy = async () => {
     try {
@@ -19,6 +21,7 @@ export function SecretOnce(props: { label: string; value: string; onDone: () => 
         <strong>Copy the {props.label.toLowerCase()} now: you will not see it again.</strong> Muster keeps only its SHA-256; if it is lost,
         create a new one.
       </p>
+      {props.children}
       <div class="secret-row">
         <code class="secret-value" data-testid="secret-value" tabIndex={0}>
           {props.value}

@@ -1,12 +1,13 @@
 // A realm at a glance: per kind its active and shadow versions and the newest versions, its
-// organizations with their active users, and its recent decisions and failures; every other
-// page starts here.
+// organizations with their active users, its recent decisions and failures, and how its SCIM
+// endpoint's requests went; every other page starts here.
 
 import { ok, type Schemas } from "../api/client";
 import { href, useConsole } from "../context";
 import { Card } from "../components/Card";
 import { VersionsTable } from "../components/VersionsTable";
 import { Empty, ErrorMessage, Loading, formatTime, organizationReport, useLoad } from "../util";
+import { ScimRequest } from "./Scim";
 
 export function Overview({ realm }: { realm: string }) {
   const { api, tenant } = useConsole();
@@ -101,6 +102,8 @@ export function Overview({ realm }: { realm: string }) {
           )}
           {failures.data && failures.data.decisions.length > 0 && <DecisionTable realm={realm} decisions={failures.data.decisions} />}
         </Card>
+
+        <ScimCard realm={realm} />
       </div>
 
       <Card
@@ -118,6 +121,49 @@ export function Overview({ realm }: { realm: string }) {
         {recent.data && recent.data.decisions.length > 0 && <DecisionTable realm={realm} decisions={recent.data.decisions} />}
       </Card>
     </>
+  );
+}
+
+/** The SCIM endpoint in short: the last request, the errors, the last error. */
+function ScimCard({ realm }: { realm: string }) {
+  const { api, tenant } = useConsole();
+  const status = useLoad(
+    () => ok(api.GET("/v1/tenants/{tenant}/realms/{realm}/scim/status", { params: { path: { tenant, realm } } })),
+    [realm],
+  );
+  const data = status.data;
+  return (
+    <Card
+      id="scim-title"
+      title="SCIM"
+      error={status.error}
+      testId="overview-scim"
+      head={<a href={href("realms", realm, "scim")}>SCIM page →</a>}
+    >
+      {data && data.requests === 0 && (
+        <Empty>
+          No SCIM request yet. To let the identity provider provision users, create a client and copy the URLs on the{" "}
+          <a href={href("realms", realm, "scim")}>SCIM page</a>.
+        </Empty>
+      )}
+      {data && data.requests > 0 && (
+        <dl class="facts">
+          <dt>last request</dt>
+          <dd data-testid="overview-scim-last">
+            <ScimRequest request={data.last_request} />
+          </dd>
+          <dt>errors</dt>
+          <dd data-testid="overview-scim-errors">
+            {data.errors > 0 ? <strong class="blocked">{data.errors.toLocaleString("en")}</strong> : 0} of{" "}
+            {data.requests.toLocaleString("en")} requests
+          </dd>
+          <dt>last error</dt>
+          <dd data-testid="overview-scim-last-error">
+            <ScimRequest request={data.last_error} none="none" />
+          </dd>
+        </dl>
+      )}
+    </Card>
   );
 }
 

@@ -1,13 +1,14 @@
 // Shadow mode of a realm: which versions run in shadow beside the active ones, per pair of
 // versions that ran how many shadow evaluations there were, how many decided differently from
-// the live decision and how many failed (GET …/realms/{r}/shadow), and the differing shadow
-// decisions themselves (GET …/decisions?realm=…&shadow=true&differs=true), each leading to its
+// the live decision and how many failed (GET …/realms/{r}/shadow), the same per day as a chart,
+// and the differing shadow decisions themselves (GET …/decisions?realm=…&shadow=true&differs=true), each leading to its
 // record. Setting and clearing the shadow version is done on the Rules page.
 
 import { useState } from "preact/hooks";
 import { ok, type Schemas } from "../api/client";
 import { href, useConsole } from "../context";
 import { Card } from "../components/Card";
+import { DayChart } from "../components/DayChart";
 import { Empty, ErrorMessage, Loading, formatTime, useLoad } from "../util";
 import { DecisionTable } from "./Overview";
 
@@ -115,6 +116,33 @@ export function Shadow({ realm }: { realm: string }) {
         )}
       </Card>
 
+      {summary.data && summary.data.results.length > 0 && (
+        <Card id="shadow-days-title" title="Shadow evaluations per day" testId="shadow-days">
+          <p class="muted small">
+            Per pair of versions, each day's shadow evaluations, how many of them differed from the live decision and how many
+            failed.
+          </p>
+          {summary.data.results.map((result) => {
+            const pair = pairName(result);
+            return (
+              <section
+                key={`${result.user_rules_version}/${result.group_rules_version}`}
+                class="pair-chart"
+                aria-label={pair}
+                data-pair={`${result.user_rules_version ?? "none"}/${result.group_rules_version ?? "none"}`}
+              >
+                <h3>{pair}</h3>
+                {result.days.length === 0 ? (
+                  <p class="muted">No day counted.</p>
+                ) : (
+                  <DayChart days={result.days} title={`Shadow evaluations per day, ${pair}`} testId="shadow-day-chart" />
+                )}
+              </section>
+            );
+          })}
+        </Card>
+      )}
+
       <Card id="shadow-differing-title" title="Differing shadow decisions" error={differing.error} testId="shadow-differing">
         <p class="muted small">
           Newest first; a failed shadow run counts as differing. Each leads to the shadow decision, and from there to the live
@@ -132,4 +160,9 @@ export function Shadow({ realm }: { realm: string }) {
       </Card>
     </>
   );
+}
+
+function pairName(result: Schemas["ShadowResult"]): string {
+  const version = (v: number | null) => (v ? `version ${v}` : "none");
+  return `user rules ${version(result.user_rules_version)} · group rules ${version(result.group_rules_version)}`;
 }

@@ -1,4 +1,5 @@
-// The test panel: a stored user (searched by name among the realm's active users) or a user
+// The test panel: a stored user (searched by name, e-mail or external id with the users API, or
+// given by id; the user page's "Try the rules on this user" opens it on that user) or a user
 // typed here, run through the active or a candidate version with the dry-run API; shows the
 // decision and the trace as a tree, with fuel and time. Nothing is stored or applied.
 
@@ -6,9 +7,10 @@ import { useState } from "preact/hooks";
 import { ok, type Schemas } from "../api/client";
 import { useConsole } from "../context";
 import { GroupMarksText, TraceTree, UserDecisionText } from "../components/TraceTree";
-import { Empty, ErrorMessage, useLoad , organizationReport } from "../util";
+import { Empty, ErrorMessage, useDebounced, useLoad } from "../util";
 
-type Member = Schemas["GroupMember"] & { organization: string | null };
+/** Matches listed to pick from. */
+const MATCHES = 20;
 
 /** "active" | "none" | a version number, as a select's value. */
 type Choice = string;
@@ -19,13 +21,9 @@ function selection(choice: Choice): number | null | undefined {
   return Number(choice);
 }
 
-export function TestPanel({ realm }: { realm: string }) {
+export function TestPanel({ realm, user }: { realm: string; user?: string }) {
   const { api, tenant } = useConsole();
   const path = { tenant, realm };
-  const report = useLoad(
-    () => organizationReport(api, tenant, realm),
-    [realm],
-  );
   const userVersions = useLoad(
     () => ok(api.GET("/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions", { params: { path: { ...path, kind: "user" } } })),
     [realm],
@@ -37,7 +35,26 @@ export function TestPanel({ realm }: { realm: string }) {
 
   const [mode, setMode] = useState<"stored" | "adhoc">("stored");
   const [search, setSearch] = useState("");
-  const [userId, setUserId] = useState("");
+  const settled = useDebounced(search.trim());
+  const [userId, setUserId] = useState(user ?? "");
+  const matches = useLoad(
+    () =>
+      ok(
+        api.GET("/v1/tenants/{tenant}/realms/{realm}/users", {
+          params: { path, query: { limit: MATCHES, ...(settled ? { search: settled } : {}) } },
+        }),
+      ),
+    [realm, settled],
+  );
+  // The user the id names, to show who will be tried (a pasted id, or one from the user page).
+  const settledId = useDebounced(userId.trim());
+  const chosen = useLoad(
+    () =>
+      settledId
+        ? ok(api.GET("/v1/tenants/{tenant}/realms/{realm}/users/{user}", { params: { path: { ...path, user: settledId } } }))
+        : Promise.resolve(null),
+    [realm, settledId],
+  );
   const [userChoice, setUserChoice] = useState<Choice>("active");
   const [groupChoice, setGroupChoice] = useState<Choice>("active");
   const [adHoc, setAdHoc] = useState({
@@ -50,16 +67,7 @@ export function TestPanel({ realm }: { realm: string }) {
   const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
 
-  const members: Member[] = (report.data?.organizations ?? []).flatMap((entry) =>
-    entry.members.map((member) => ({ ...member, organization: entry.organization })),
-  );
-  const needle = search.trim().toLowerCase();
-  const found = members
-    .filter(
-      (member) =>
-        !needle || member.user_name.toLowerCase().includes(needle) || (member.display_name ?? "").toLowerCase().includes(needle),
-    )
-    .slice(0, 50);
+  const found = matches.data?.users ?? [];
 
   const run = async (event: Event) => {
     event.preventDefault();
@@ -73,11 +81,11 @@ export function TestPanel({ realm }: { realm: string }) {
     setBusy(true);
     try {
       if (mode === "stored") {
-        if (!userId) throw new Error("Choose a stored user first.");
+        if (!userId.trim()) throw new Error("Choose a stored user first, or give their id.");
         setResult(
           await ok(
             api.POST("/v1/tenants/{tenant}/realms/{realm}/users/{user}/dry-run", {
-              params: { path: { ...path, user: userId } },
+              params: { path: { ...path, user: userId.trim() } },
               body: versions,
             }),
           ),
@@ -116,29 +124,70 @@ export function TestPanel({ realm }: { realm: string }) {
 
         {mode === "stored" && (
           <div class="stored-user">
-            <ErrorMessage error={report.error} />
-            {report.data && members.length === 0 && (
-              <Empty>No active user in this realm yet: users appear once they log in or are provisioned. Type a user instead.</Empty>
+            <label>
+              Search users by name
+              <input
+                type="search"
+                name="search"
+                value={search}
+                maxLength={200}
+                aria-describedby="search-users-hint"
+                onInput={(e) => setSearch(e.currentTarget.value)}
+              />
+            </label>
+            <p id="search-users-hint" class="hint">
+              Any part of the user name, e-mail, display name or external id; the first {MATCHES} matches are listed.
+            </p>
+            <ErrorMessage error={matches.error} />
+            {matches.data && found.length === 0 && (
+              <Empty>
+                {settled
+                  ? `No stored user matches “${settled}”: try another part of the name, or type a user instead.`
+                  : "No user in this realm yet: users appear once they log in or are provisioned. Type a user instead."}
+              </Empty>
             )}
-            {members.length > 0 && (
-              <>
-                <label>
-                  Search users by name
-                  <input type="search" name="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
-                </label>
-                <label>
-                  Stored user ({found.length} shown)
-                  <select name="user" value={userId} onChange={(e) => setUserId(e.currentTarget.value)} size={Math.min(6, Math.max(2, found.length))}>
-                    {found.map((member) => (
-                      <option key={member.user_id} value={member.user_id}>
-                        {member.user_name}
-                        {member.display_name ? ` (${member.display_name})` : ""} — {member.organization ?? "no organization"}
-                      </option>
-                    ))}
-                  </select>
-                </label>
-              </>
+            {found.length > 0 && (
+              <label>
+                Stored user ({found.length} {found.length === 1 ? "match" : "matches"}
+                {matches.data?.next_after ? ", more not listed" : ""})
+                <select
+                  name="user"
+                  value={userId}
+                  onChange={(e) => setUserId(e.currentTarget.value)}
+                  size={Math.min(6, Math.max(2, found.length))}
+                  data-testid="user-matches"
+                >
+                  {found.map((match) => (
+                    <option key={match.id} value={match.id}>
+                      {match.user_name}
+                      {match.display_name ? ` (${match.display_name})` : ""} — {match.organization ?? "no organization"}
+                      {match.status === "deactivated" ? " — deactivated" : ""}
+                    </option>
+                  ))}
+                </select>
+              </label>
             )}
+            <label>
+              User id
+              <input
+                name="user_id"
+                value={userId}
+                class="mono"
+                aria-describedby="user-id-hint"
+                onInput={(e) => setUserId(e.currentTarget.value)}
+              />
+            </label>
+            <p id="user-id-hint" class="hint" aria-live="polite" data-testid="chosen-user">
+              {chosen.data ? (
+                <>
+                  The rules will run on <strong>{chosen.data.user_name}</strong> ({chosen.data.status}, now in{" "}
+                  {chosen.data.organization ?? "no organization"}).
+                </>
+              ) : (
+                "Filled in by picking a match; or paste a user's id."
+              )}
+            </p>
+            {settledId && <ErrorMessage error={chosen.error} />}
           </div>
         )}
 
