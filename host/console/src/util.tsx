@@ -114,6 +114,25 @@ export function ConfirmDialog(props: {
   );
 }
 
+/** An action on the API a person starts (a form, a confirmation): whether it is running, and
+ * the error it ended with, to show. `run` clears the last error first. */
+export function useAction(): { busy: boolean; error: Error | null; run: (action: () => Promise<void>) => Promise<void> } {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+  const run = async (action: () => Promise<void>) => {
+    setError(null);
+    setBusy(true);
+    try {
+      await action();
+    } catch (caught) {
+      setError(caught as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, run };
+}
+
 /** `value`, once it has not changed for `delay` milliseconds (a search box's text while typing). */
 export function useDebounced<T>(value: T, delay = 300): T {
   const [settled, setSettled] = useState(value);

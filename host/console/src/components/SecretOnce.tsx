@@ -3,18 +3,10 @@
 // it (a SCIM client's id and URLs), shown beside it.
 
 import type { ComponentChildren } from "preact";
-import { useState } from "preact/hooks";
+import { useCopy } from "./CopyValue";
 
 export function SecretOnce(props: { label: string; value: string; onDone: () => void; children?: ComponentChildren }) {
-  const [copied, setCopied] = useState<"yes" | "failed" | null>(null);
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(props.value);
-      setCopied("yes");
-    } catch {
-      setCopied("failed");
-    }
-  };
+  const { copy, said } = useCopy(props.value);
   return (
     <div class="secret-once" role="region" aria-label={props.label} data-testid="secret-once">
       <p>
@@ -33,10 +25,7 @@ export function SecretOnce(props: { label: string; value: string; onDone: () => 
           Done
         </button>
       </div>
-      <p role="status" class="small">
-        {copied === "yes" && "Copied to the clipboard."}
-        {copied === "failed" && "The browser did not allow copying: select the value and copy it yourself."}
-      </p>
+      {said}
     </div>
   );
 }

@@ -7,7 +7,7 @@ import { ok, type Schemas } from "../api/client";
 import { useConsole } from "../context";
 import { Card } from "../components/Card";
 import { SecretOnce } from "../components/SecretOnce";
-import { ConfirmDialog, Empty, ErrorMessage, Loading, formatTime, useLoad } from "../util";
+import { ConfirmDialog, Empty, ErrorMessage, Loading, formatTime, useAction, useLoad } from "../util";
 
 type Key = Schemas["ApiKey"];
 
@@ -123,20 +123,13 @@ function NewKeyForm({ onCreated }: { onCreated: (key: Schemas["KeyCreated"]) => 
   const { api, tenant } = useConsole();
   const [label, setLabel] = useState("");
   const [kind, setKind] = useState<Schemas["KeyKind"]>("admin");
-  const [error, setError] = useState<Error | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const submit = async (event: Event) => {
     event.preventDefault();
-    setError(null);
-    setBusy(true);
-    try {
+    await run(async () => {
       onCreated(await ok(api.POST("/v1/tenants/{tenant}/keys", { params: { path: { tenant } }, body: { kind, label } })));
       setLabel("");
-    } catch (caught) {
-      setError(caught as Error);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="filters" aria-label="New key" onSubmit={submit}>

@@ -10,7 +10,7 @@ import { href, useConsole } from "../context";
 import { Card } from "../components/Card";
 import { CopyValue } from "../components/CopyValue";
 import { SecretOnce } from "../components/SecretOnce";
-import { ConfirmDialog, Empty, ErrorMessage, Loading, formatTime, useLoad } from "../util";
+import { ConfirmDialog, Empty, ErrorMessage, Loading, formatTime, useAction, useLoad } from "../util";
 
 type Credential = Schemas["ScimCredential"];
 type Secret = Schemas["ScimCredentialSecret"];
@@ -261,24 +261,17 @@ export function ScimRequest({ request, none = "none yet" }: { request: Schemas["
 function NewClientForm({ realm, onCreated }: { realm: string; onCreated: (secret: Secret) => void }) {
   const { api, tenant } = useConsole();
   const [label, setLabel] = useState("");
-  const [error, setError] = useState<Error | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const submit = async (event: Event) => {
     event.preventDefault();
-    setError(null);
-    setBusy(true);
-    try {
+    await run(async () => {
       onCreated(
         await ok(
           api.POST("/v1/tenants/{tenant}/realms/{realm}/scim/credentials", { params: { path: { tenant, realm } }, body: { label } }),
         ),
       );
       setLabel("");
-    } catch (caught) {
-      setError(caught as Error);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="form-row" aria-label="New SCIM client" onSubmit={submit}>

@@ -7,7 +7,7 @@ import { useState } from "preact/hooks";
 import { ok, type Schemas } from "../api/client";
 import { href, useConsole } from "../context";
 import { Card } from "../components/Card";
-import { ConfirmDialog, Empty, ErrorMessage, Json, Loading, OrganizationName, formatTime, plural, useLoad } from "../util";
+import { ConfirmDialog, Empty, ErrorMessage, Json, Loading, OrganizationName, formatTime, plural, useAction, useLoad } from "../util";
 import { DecisionTable } from "./Overview";
 import { StatusBadge } from "./Users";
 
@@ -319,25 +319,17 @@ function DeactivateDialog(props: {
 }) {
   const { api, tenant } = useConsole();
   const [reason, setReason] = useState("");
-  const [error, setError] = useState<Error | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const { user } = props;
-  const confirm = async () => {
-    setError(null);
-    setBusy(true);
-    const path = { tenant, realm: props.realm, user: user.id };
-    try {
+  const path = { tenant, realm: props.realm, user: user.id };
+  const confirm = () =>
+    run(async () => {
       const answer = await ok(
         api.POST("/v1/tenants/{tenant}/realms/{realm}/users/{user}/deactivate", { params: { path }, body: { reason: reason.trim() } }),
       );
       if (answer.changed && answer.deactivation) props.onDone(answer.deactivation);
       else props.onAlready(await ok(api.GET("/v1/tenants/{tenant}/realms/{realm}/users/{user}", { params: { path } })));
-    } catch (caught) {
-      setError(caught as Error);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <ConfirmDialog
       title={`Deactivate ${user.user_name}?`}
@@ -371,13 +363,10 @@ function DeactivateDialog(props: {
 function ReactivateDialog(props: { realm: string; user: User; onCancel: () => void; onDone: (user: User) => void }) {
   const { api, tenant } = useConsole();
   const [reason, setReason] = useState("");
-  const [error, setError] = useState<Error | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const { user } = props;
-  const confirm = async () => {
-    setError(null);
-    setBusy(true);
-    try {
+  const confirm = () =>
+    run(async () => {
       props.onDone(
         await ok(
           api.POST("/v1/tenants/{tenant}/realms/{realm}/users/{user}/reactivate", {
@@ -386,12 +375,7 @@ function ReactivateDialog(props: { realm: string; user: User; onCancel: () => vo
           }),
         ),
       );
-    } catch (caught) {
-      setError(caught as Error);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <ConfirmDialog
       title={`Reactivate ${user.user_name}?`}
