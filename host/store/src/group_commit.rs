@@ -3,9 +3,10 @@
 //! SQLite has one writer, and most of a decision's cost is the round trips of its statements and
 //! its commit while it holds the writer turn. So a caller queues its decision and a task takes the
 //! writer turn for whatever is queued (up to [`MAX_BATCH`]): it begins one `IMMEDIATE`
-//! transaction, checks and writes each decision in queue order (a later decision sees the
-//! earlier ones' writes), appends the batch's audit events with one counter bump per tenant, in
-//! queue order, commits, and only then answers each caller.
+//! transaction, reads what the batch's checks need in a few statements, checks each decision in
+//! queue order (a later decision sees what the earlier ones write) and writes them together, a
+//! statement per kind (see [`commit_together`]), appends the batch's audit events with one
+//! counter bump per tenant, in queue order, commits, and only then answers each caller.
 //!
 //! A decision the checks refuse wrote nothing and fails alone. If a write, the audit append or the
 //! commit fails, the whole transaction is rolled back and every decision of the batch is applied
@@ -140,12 +141,12 @@ async fn lead(store: Store, writer: Arc<Writer>) {
 /// refused decision wrote nothing), `Err` (rolled back) if a write, the audit or the commit failed.
 ///
 /// The stored users and organizations the batch names are read first, in a statement per realm
-/// and per tenant ([`BatchView`]). Decisions are checked in queue order and written together, a statement per kind for the lot
-/// ([`apply::write_all`]), with the checked ones flushed first whenever a check must see their
-/// writes: before a second decision about the same user, and after one that renames a user (so
-/// a later uniqueness check sees the new name). Organizations an earlier decision will create
-/// count as existing for the later ones. A clash only the writes reveal (two new users with one
-/// name) fails the batch, and each decision is applied alone.
+/// and per tenant ([`BatchView`]). Decisions are checked in queue order and written together, a
+/// statement per kind for the lot ([`apply::write_all`]), with the checked ones flushed first
+/// whenever a check must see their writes: before a second decision about the same user, and
+/// after one that renames a user (so a later uniqueness check sees the new name). Organizations
+/// an earlier decision will create count as existing for the later ones. A clash only the writes
+/// reveal (two new users with one name) fails the batch, and each decision is applied alone.
 async fn commit_together(store: &Store, batch: &[Pending]) -> Result<Vec<Result<()>>> {
     let mut tx = store.begin(None).await?;
     let mut outcomes: Vec<Result<()>> = Vec::with_capacity(batch.len());
