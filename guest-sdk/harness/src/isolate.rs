@@ -3,7 +3,7 @@
 
 use std::{any::Any, sync::mpsc, time::Duration};
 
-use crate::subject::Failure;
+use crate::failure::Failure;
 
 /// How long a native case may run before it is reported as not finishing.
 pub const DEFAULT_CASE_TIMEOUT: Duration = Duration::from_secs(5);

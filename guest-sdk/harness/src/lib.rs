@@ -23,6 +23,7 @@
 
 mod built;
 pub mod coverage;
+mod failure;
 pub mod fixture;
 mod isolate;
 pub mod report;

@@ -6,43 +6,11 @@ use std::{
     time::Duration,
 };
 
+pub use crate::failure::Failure;
 use crate::isolate::DEFAULT_CASE_TIMEOUT;
 use muster_engine::{Engine, EngineConfig, EvalError, PreparedSettings, RuleModule};
-use muster_wire::{
-    Context, GroupDecision, GuestError, Response, SettingsError, User, UserDecision, codec, trace::TraceStep,
-};
+use muster_wire::{Context, GroupDecision, GuestError, Response, User, UserDecision, codec, trace::TraceStep};
 use serde::de::DeserializeOwned;
-
-/// Why a subject gave no decision.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Failure {
-    /// The settings were refused.
-    InvalidSettings(SettingsError),
-    /// The subject does not implement the rules asked for.
-    NotImplemented(&'static str),
-    /// The rules panicked (natively), with the panic's message.
-    Panicked(String),
-    /// The rules were still running at the deadline (natively: an endless loop?).
-    TimedOut(Duration),
-    /// Anything else (a trap, a malformed response, an engine limit).
-    Error(String),
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::InvalidSettings(e) => write!(f, "settings rejected {e}"),
-            Failure::NotImplemented(what) => write!(f, "does not implement {what}"),
-            Failure::Panicked(message) => write!(f, "panicked: {message}"),
-            Failure::TimedOut(timeout) => write!(
-                f,
-                "did not finish within {timeout:?} (an endless loop?); the run went on without it \
-                 (Native::with_case_timeout sets the deadline)"
-            ),
-            Failure::Error(message) => f.write_str(message),
-        }
-    }
-}
 
 /// A decision with the trace that explains it.
 pub type Traced<T> = (T, Vec<TraceStep>);

@@ -3,6 +3,8 @@
 //! PostgreSQL each decision has its own transaction; on SQLite concurrent decisions are committed
 //! in groups (see `group_commit`).
 
+use std::collections::BTreeSet;
+
 use serde_json::json;
 
 use super::{
@@ -101,7 +103,7 @@ pub(super) async fn check<'a>(
         return Err(no_realm(tenant, realm));
     }
     check_transition(stored.as_ref().map(|stored| &stored.user), &apply.user, apply.expected_version)?;
-    let new_organizations = view.unknown_organizations(tx, apply).await?;
+    let new_organizations = view.unknown_organizations(tx, tenant, &named_organizations(apply)).await?;
     if !new_organizations.is_empty() && !apply.create_organizations {
         return Err(StoreError::UnknownOrganizations(new_organizations));
     }
@@ -304,4 +306,15 @@ fn check_transition(stored: Option<&UserRecord>, user: &UserRecord, expected_ver
         )),
         _ => Ok(()),
     }
+}
+
+/// The organizations `apply` names: its user's and its provider groups', sorted and distinct.
+pub(super) fn named_organizations(apply: &ApplyDecision) -> BTreeSet<&str> {
+    apply
+        .user
+        .organization
+        .iter()
+        .chain(apply.provider_groups.iter().flat_map(|group| &group.organizations))
+        .map(String::as_str)
+        .collect()
 }

@@ -94,7 +94,8 @@ pub(super) async fn append_all(conn: &mut AnyConnection, tenant: &str, events: V
         .await?
         .ok_or_else(|| no_tenant(tenant))?;
     let last: i64 = rows::get(&row, "audit_seq")?;
-    scim_activity::count(conn, tenant, &events).await?;
+    let entries = events.iter().map(|(audit, event)| (audit.at, event.action.as_ref(), &event.details));
+    scim_activity::count(conn, tenant, entries).await?;
     let mut seqs = last - count + 1..;
     let mut events = events.into_iter().peekable();
     while events.peek().is_some() {

@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
     Result, WriteTx,
-    apply::ApplyDecision,
     rows::{self, user_columns},
     users::{StoredUser, lock_stored_user},
 };
@@ -33,15 +32,17 @@ pub(super) struct BatchView {
 }
 
 impl BatchView {
-    /// Reads the stored users and the named organizations of `applies`.
-    pub(super) async fn prefetch(tx: &mut WriteTx, applies: &[&ApplyDecision]) -> Result<Self> {
+    /// Reads the stored users `users` names (tenant, realm, id) and, per tenant, which of the
+    /// organizations `named` it has.
+    pub(super) async fn prefetch<'a>(
+        tx: &mut WriteTx,
+        users: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+        named: BTreeMap<&'a str, BTreeSet<&'a str>>,
+    ) -> Result<Self> {
         let mut view = BatchView::default();
         let mut ids_by_realm: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
-        let mut named_by_tenant: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for apply in applies {
-            let user = &apply.user;
-            ids_by_realm.entry((&user.tenant_id, &user.realm_id)).or_default().insert(&user.id);
-            named_by_tenant.entry(&user.tenant_id).or_default().extend(named_organizations(apply));
+        for (tenant, realm, id) in users {
+            ids_by_realm.entry((tenant, realm)).or_default().insert(id);
         }
         for ((tenant, realm), ids) in ids_by_realm {
             let ids: Vec<&str> = ids.into_iter().collect();
@@ -65,7 +66,7 @@ impl BatchView {
                 }
             }
         }
-        for (tenant, named) in named_by_tenant {
+        for (tenant, named) in named {
             let known = view.organizations.entry(tenant.to_owned()).or_default();
             let named: Vec<&str> = named.into_iter().collect();
             for chunk in named.chunks(LOOKUP_CHUNK) {
@@ -99,22 +100,25 @@ impl BatchView {
         }
     }
 
-    /// The organizations `apply` names (sorted, distinct) that its tenant has not got and no
-    /// decision checked earlier will create.
-    pub(super) async fn unknown_organizations(&self, tx: &mut WriteTx, apply: &ApplyDecision) -> Result<Vec<String>> {
-        let tenant = apply.user.tenant_id.as_str();
-        let named = named_organizations(apply);
+    /// The organizations of `named` that `tenant` has not got and no decision checked earlier
+    /// will create.
+    pub(super) async fn unknown_organizations(
+        &self,
+        tx: &mut WriteTx,
+        tenant: &str,
+        named: &BTreeSet<&str>,
+    ) -> Result<Vec<String>> {
         if named.is_empty() {
             return Ok(Vec::new());
         }
         let known = match self.organizations.get(tenant) {
             Some(known) => known.clone(),
-            None => known_organizations(tx, tenant, &named).await?,
+            None => known_organizations(tx, tenant, named).await?,
         };
         Ok(named
-            .into_iter()
-            .filter(|id| !known.contains(*id) && !self.created.contains(&(tenant.to_owned(), (*id).to_owned())))
-            .map(str::to_owned)
+            .iter()
+            .filter(|id| !known.contains(**id) && !self.created.contains(&(tenant.to_owned(), (**id).to_owned())))
+            .map(|id| (*id).to_owned())
             .collect())
     }
 
@@ -122,17 +126,6 @@ impl BatchView {
     pub(super) fn will_create(&mut self, tenant: &str, ids: &[String]) {
         self.created.extend(ids.iter().map(|id| (tenant.to_owned(), id.clone())));
     }
-}
-
-/// The organizations `apply` names: its user's and its provider groups', sorted and distinct.
-fn named_organizations(apply: &ApplyDecision) -> BTreeSet<&str> {
-    apply
-        .user
-        .organization
-        .iter()
-        .chain(apply.provider_groups.iter().flat_map(|group| &group.organizations))
-        .map(String::as_str)
-        .collect()
 }
 
 /// Which of `named` the tenant has: one indexed look-up.

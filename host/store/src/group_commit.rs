@@ -161,7 +161,12 @@ async fn commit_together(store: &Store, batch: &[Pending]) -> Result<Vec<Result<
             Work::Audit { .. } => None,
         })
         .collect();
-    let mut view = BatchView::prefetch(&mut tx, &decisions).await?;
+    let keys = decisions.iter().map(|apply| (&*apply.user.tenant_id, &*apply.user.realm_id, &*apply.user.id));
+    let mut named: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for apply in &decisions {
+        named.entry(&apply.user.tenant_id).or_default().extend(apply::named_organizations(apply));
+    }
+    let mut view = BatchView::prefetch(&mut tx, keys, named).await?;
     for Pending { work, audit, .. } in batch {
         let apply = match work {
             Work::Decision(apply) => apply,

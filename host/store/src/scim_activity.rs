@@ -8,12 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::AnyConnection;
 
-use super::{
-    Audit, Result, Store,
-    audit::Event,
-    model::Millis,
-    rows::{self},
-};
+use super::{Result, Store, model::Millis, rows};
 
 /// The audit action of a SCIM request (`details`: `realm_id`, `method`, `path`, `status`, and
 /// `error` for an error's detail).
@@ -63,13 +58,18 @@ struct Tally {
     last_error: Option<ScimRequestSummary>,
 }
 
-/// Adds the `scim.request` entries among `events` (appended in this order, in the caller's
-/// transaction) to their realms' activity: one upsert per realm.
-pub(super) async fn count(conn: &mut AnyConnection, tenant: &str, events: &[(&Audit, Event)]) -> Result<()> {
+/// Adds the `scim.request` entries among the audit entries being appended (time, action,
+/// details; in this order, in the caller's transaction) to their realms' activity: one upsert
+/// per realm.
+pub(super) async fn count<'a>(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    entries: impl Iterator<Item = (Millis, &'a str, &'a Value)>,
+) -> Result<()> {
     let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
-    for (audit, event) in events.iter().filter(|(_, event)| event.action == SCIM_REQUEST) {
-        let Some(realm) = event.details["realm_id"].as_str() else { continue };
-        let request = summary(audit.at, &event.details);
+    for (at, _, details) in entries.filter(|(_, action, _)| *action == SCIM_REQUEST) {
+        let Some(realm) = details["realm_id"].as_str() else { continue };
+        let request = summary(at, details);
         let tally = tallies.entry(realm).or_default();
         tally.requests += 1;
         if request.failed() {
