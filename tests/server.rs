@@ -244,6 +244,15 @@ fn module_uploads_are_validated_and_refusals_store_nothing(server: &TestServer) 
     assert_eq!(body["error"]["path"], "rules[1].when.all[0].attribute.in", "{body}");
     assert!(message.starts_with("settings refused at rules[1].when.all[0].attribute.in: "), "{message}");
     assert!(!message.contains("line") && !message.contains("column"), "{message}");
+    // Settings the module cannot load into an instance (its `muster_load_settings` traps): the
+    // version would fail every decision, so the upload is refused.
+    let (status, body) = server.post(
+        &format!("{modules}/user"),
+        admin,
+        &json!({"wasm": STANDARD.encode(settings_loader_that_traps()), "settings": {}}),
+    );
+    let message = assert_error(status, &body, 422, "unprocessable");
+    assert!(message.starts_with("settings refused: ") && message.contains("unreachable"), "{message}");
     // Not WebAssembly at all.
     let (status, body) = server.post(
         &format!("{modules}/user"),
@@ -1295,7 +1304,7 @@ fn metrics_count_evaluations_requests_errors_and_cache_hits(server: &TestServer)
         r#"muster_evaluation_seconds_count{trigger="login"} 2"#,
         r#"muster_http_requests_total{method="POST",route="/v1/tenants/{tenant}/realms/{realm}/login",status="200"} 2"#,
         r#"muster_errors_total{kind="not_found"} 1"#,
-        r#"muster_cache_lookups_total{cache="module",result="hit"}"#,
+        r#"muster_cache_lookups_total{cache="snapshot",result="hit"}"#,
         r#"muster_http_request_seconds_bucket{"#,
     ] {
         assert!(text.contains(expected), "missing {expected} in:\n{text}");

@@ -7,7 +7,12 @@
 //!   compiled code (`load` keeps nothing in memory, so every call reads and deserializes the
 //!   entry from disk: what a restart costs per module);
 //! * `upload_to_first_decision`: `load` (no cache) + `prepare_settings` of the 20-rule
-//!   settings + one `evaluate_user`;
+//!   settings + their settings snapshot (`snapshot_settings`: load them, write the snapshot,
+//!   compile it) + one `evaluate_user` on it, as the service's first decision;
+//! * `snapshot_settings`: the settings snapshot alone, of a loaded module (no cache);
+//! * `cache_snapshot`: the settings snapshot on an engine whose disk cache holds its code (load
+//!   the settings, write the snapshot, read its code from disk): what a restart costs per
+//!   version, beside `cache_load` per module;
 //! * `compile_group_rules`: `Engine::load` (no cache) of the built `group_rules.wasm`, which is
 //!   close to the 200 KB of the target (skipped when it has not been built).
 #![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
@@ -39,14 +44,26 @@ fn cold_path(c: &mut Criterion) {
         Engine::new(EngineConfig { cache_dir: Some(cache_dir.path().to_path_buf()), ..EngineConfig::default() })
             .expect("engine with a disk cache");
     group.bench_function("cache_load", |b| b.iter(|| black_box(restarted.load(black_box(&wasm)).expect("load"))));
+    let cached_module = restarted.load(&wasm).expect("load");
+    let cached_settings = cached_module.prepare_settings(settings_json().as_bytes()).expect("settings");
+    restarted.snapshot_settings(&cached_module, &cached_settings).expect("warm the cache with the snapshot");
+    group.bench_function("cache_snapshot", |b| {
+        b.iter(|| black_box(restarted.snapshot_settings(&cached_module, &cached_settings).expect("snapshot")))
+    });
 
     let (settings_json, context, user) = (settings_json(), context(), user());
     group.bench_function("upload_to_first_decision", |b| {
         b.iter(|| {
             let module = engine.load(black_box(&wasm)).expect("load");
             let settings = module.prepare_settings(settings_json.as_bytes()).expect("settings");
-            black_box(module.evaluate_user(&settings, &context, &user).expect("evaluation"))
+            let snapshot = engine.snapshot_settings(&module, &settings).expect("snapshot");
+            black_box(snapshot.evaluate_user(&settings, &context, &user).expect("evaluation"))
         })
+    });
+    let module = engine.load(&wasm).expect("load");
+    let settings = module.prepare_settings(settings_json.as_bytes()).expect("settings");
+    group.bench_function("snapshot_settings", |b| {
+        b.iter(|| black_box(engine.snapshot_settings(&module, &settings).expect("snapshot")))
     });
     let group_rules = muster_harness::subject::built_artifact("group_rules");
     match std::fs::read(&group_rules) {

@@ -1,8 +1,11 @@
 //! One isolated evaluation of the 20-rule user-rules workload (target: median ≤ 10 µs,
 //! ≤ 5× native, ≥ 3× faster than regorus), three ways in one group:
 //!
-//! * `wasm`: `RuleModule::evaluate_user` of the built `user_rules.wasm` (fresh instance,
-//!   request encoded, response decoded, trace included);
+//! * `wasm`: `RuleModule::evaluate_user` of the built `user_rules.wasm`'s settings snapshot, as
+//!   the service runs it (fresh instance of the snapshot, request encoded, response decoded,
+//!   trace included);
+//! * `wasm_without_snapshot`: the same on the module as uploaded, whose fresh instance decodes
+//!   the settings on every call (the lever the snapshot is, measured in the same run);
 //! * `native`: the same policy compiled natively, through the SDK's runtime entry point on the
 //!   same encoded request (decode request and settings, decide, encode response);
 //! * `regorus`: the equivalent Rego policy (`benches/rego/user_rules.rego`), engine prepared
@@ -18,8 +21,9 @@
 //! * `regorus_rvm`: the same Rego policy compiled for regorus's register VM (`RegoVM`), VM
 //!   prepared once, `set_input` + `execute` per iteration: regorus's fastest mode.
 //!
-//! A second group, `user_rules_wasm_breakdown`, runs the wasm evaluation with empty settings
-//! and/or a tiny user (and prints the fuel of each), to show where the time goes.
+//! A second group, `user_rules_wasm_breakdown`, runs the wasm evaluation (on settings snapshots)
+//! with empty settings and/or a tiny user (and prints the fuel of each), to show where the time
+//! goes.
 #![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
 use std::hint::black_box;
@@ -42,7 +46,15 @@ fn evaluation(c: &mut Criterion) {
     );
 
     let mut group = c.benchmark_group("user_rules_20_rules");
+    eprintln!(
+        "kept in memory: the module {} bytes (compiled code and its source), its settings snapshot {} bytes",
+        workload.module.code_bytes(),
+        workload.snapshot.code_bytes()
+    );
+    let uploaded = workload.evaluate_wasm_without_snapshot();
+    eprintln!("wasm evaluation without the settings snapshot: {} fuel", uploaded.fuel_consumed);
     group.bench_function("wasm", |b| b.iter(|| black_box(workload.evaluate_wasm())));
+    group.bench_function("wasm_without_snapshot", |b| b.iter(|| black_box(workload.evaluate_wasm_without_snapshot())));
     group.bench_function("native", |b| {
         b.iter(|| {
             black_box(muster_guest::runtime::user_rules::<muster_benches::Policy>(black_box(&workload.native_request)))
@@ -76,17 +88,16 @@ fn evaluation(c: &mut Criterion) {
     let mut group = c.benchmark_group("user_rules_wasm_breakdown");
     for (label, settings_json, user) in muster_benches::breakdown_cases() {
         let settings = workload.module.prepare_settings(settings_json.as_bytes()).expect("settings");
-        let evaluation = workload.module.evaluate_user(&settings, &workload.context, &user).expect("evaluation");
+        let module = workload.engine.snapshot_settings(&workload.module, &settings).expect("snapshot");
+        let evaluation = module.evaluate_user(&settings, &workload.context, &user).expect("evaluation");
         eprintln!(
-            "{label}: {} fuel, {} trace steps, request {} bytes",
+            "{label}: {} fuel, {} trace steps, request {} bytes (the settings are in the snapshot)",
             evaluation.fuel_consumed,
             evaluation.trace.len(),
-            muster_wire::codec::encode_user_request(&workload.context, &settings.0, &user).expect("encode").len()
+            muster_wire::codec::encode_user_request(&workload.context, &[], &user).expect("encode").len()
         );
         group.bench_function(label, |b| {
-            b.iter(|| {
-                black_box(workload.module.evaluate_user(&settings, &workload.context, &user).expect("evaluation"))
-            })
+            b.iter(|| black_box(module.evaluate_user(&settings, &workload.context, &user).expect("evaluation")))
         });
     }
     group.finish();

@@ -278,6 +278,9 @@ pub struct Workload {
     pub module: RuleModule,
     /// [`settings_json`] as the module prepared them.
     pub settings: PreparedSettings,
+    /// The module's settings snapshot with [`settings`](Self::settings) loaded: what the
+    /// service runs.
+    pub snapshot: RuleModule,
     /// [`settings_json`] as the native policy prepared them.
     pub native_settings: Vec<u8>,
     /// The encoded request of the native evaluation ([`native_settings`](Self::native_settings),
@@ -296,14 +299,22 @@ impl Workload {
         let engine = Engine::new(EngineConfig::default()).expect("engine");
         let module = engine.load(&user_rules_wasm()).expect("user_rules.wasm loads");
         let settings = module.prepare_settings(settings_json().as_bytes()).expect("the module accepts the settings");
+        let snapshot = engine.snapshot_settings(&module, &settings).expect("the settings snapshot");
         let native_settings = native_prepare(settings_json().as_bytes());
         let (user, context) = (user(), context());
         let native_request = codec::encode_user_request(&context, &native_settings, &user).expect("encode");
-        Self { engine, module, settings, native_settings, native_request, user, context }
+        Self { engine, module, settings, snapshot, native_settings, native_request, user, context }
     }
 
-    /// One isolated evaluation in the sandbox.
+    /// One isolated evaluation in the sandbox, as the service runs it: a fresh instance of the
+    /// settings snapshot.
     pub fn evaluate_wasm(&self) -> muster_engine::Evaluation<UserDecision> {
+        self.snapshot.evaluate_user(&self.settings, &self.context, &self.user).expect("wasm evaluation")
+    }
+
+    /// [`Workload::evaluate_wasm`] on the module as uploaded: a fresh instance that decodes the
+    /// settings.
+    pub fn evaluate_wasm_without_snapshot(&self) -> muster_engine::Evaluation<UserDecision> {
         self.module.evaluate_user(&self.settings, &self.context, &self.user).expect("wasm evaluation")
     }
 
@@ -328,7 +339,14 @@ impl Workload {
 
     /// Asserts that the sandbox and the native policy decide [`user`] alike, and as expected.
     pub fn check(&self) -> UserDecision {
-        let wasm = self.evaluate_wasm().output;
+        let snapshot = self.evaluate_wasm();
+        let uploaded = self.evaluate_wasm_without_snapshot();
+        assert_eq!(
+            (&snapshot.output, &snapshot.trace),
+            (&uploaded.output, &uploaded.trace),
+            "the settings snapshot decides differently"
+        );
+        let wasm = snapshot.output;
         let native = self.evaluate_native();
         assert_eq!(wasm, native, "wasm and native decide differently");
         let decided = Self::decide_native(&self.native_loaded_settings(), &self.user, &self.context);

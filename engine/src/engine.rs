@@ -14,9 +14,10 @@ use crate::{
     error::one_line,
     host_functions::{self, HostState},
     invoke::Callable,
-    module::RuleModule,
+    module::{PreparedSettings, RuleModule, Snapshot},
     prevalidate,
-    regex_cache::RegexCache,
+    regex_cache::{CompiledRegex, RegexCache},
+    snapshot,
     ticker::EpochTicker,
 };
 
@@ -77,7 +78,8 @@ impl Engine {
     }
 
     /// Validates and compiles a module (or loads its compiled code from the disk cache), checks
-    /// it against the ABI contract, and asks it for its ABI version.
+    /// it against the ABI contract, and asks it for its ABI version. A module exporting
+    /// `muster_load_settings` is compiled instrumented, ready for [`Engine::snapshot_settings`].
     ///
     /// Before anything is compiled the module must fit the size and shape limits (functions,
     /// body size, nesting, locals), and the compile must get one of the engine's compile slots
@@ -97,21 +99,86 @@ impl Engine {
         }
         prevalidate::check(wasm, &self.limits)?;
         let digest = hex::encode(Sha256::digest(wasm));
-        let (module, from_cache) = match self.load_cached(&digest) {
-            Some(module) => (module, true),
-            None => (self.compile(wasm, held)?, false),
+        // A module that can keep its settings is compiled instrumented, ready for snapshots.
+        let (module, from_cache) =
+            self.compiled(&digest, || snapshot::instrument(wasm).unwrap_or_else(|| wasm.to_vec()), held)?;
+        let snapshot =
+            if snapshot::is_instrumented(&module) { Snapshot::Source(Arc::from(wasm)) } else { Snapshot::Unsupported };
+        let cache_as = (!from_cache).then(|| digest.clone());
+        self.ready(digest, module, cache_as, Arc::new(RegexCache::default()), Arc::from([]), snapshot)
+    }
+
+    /// A module whose fresh instances start with `settings` (prepared by `module`) already
+    /// decoded, so evaluations given these settings skip decoding them; `module` itself if it
+    /// cannot be snapshotted (it does not export `muster_load_settings`), or already is this
+    /// snapshot.
+    ///
+    /// Loading the settings runs the module once, under the evaluation limits; the snapshot is
+    /// then compiled like an upload (compile slots, timeout, the disk cache, keyed by the
+    /// snapshot's bytes). Its evaluations decide exactly as `module`'s do with `settings`, and
+    /// consume less fuel. Keep it beside the version whose settings it holds.
+    pub fn snapshot_settings(&self, module: &RuleModule, settings: &PreparedSettings) -> Result<RuleModule, LoadError> {
+        self.snapshot_settings_holding(module, settings, ())
+    }
+
+    /// [`Engine::snapshot_settings`], keeping `held` as [`Engine::load_holding`] does.
+    pub fn snapshot_settings_holding<H: Send + 'static>(
+        &self,
+        module: &RuleModule,
+        settings: &PreparedSettings,
+        held: H,
+    ) -> Result<RuleModule, LoadError> {
+        let source = match module.snapshot() {
+            Snapshot::Source(source) => source,
+            Snapshot::Unsupported | Snapshot::Loaded(_) => return Ok(module.clone()),
         };
+        let taken =
+            snapshot::take(module.callable(), source, &settings.0).map_err(|e| LoadError::Startup(Box::new(e)))?;
+        // The snapshot's digest keys its compiled code; the module's own still names it.
+        let snapshot_digest = hex::encode(Sha256::digest(&taken.wasm));
+        let (compiled, from_cache) = self.compiled(&snapshot_digest, || taken.wasm, held)?;
+        let regexes = Arc::clone(&module.callable().regexes);
+        let snapshot = Snapshot::Loaded(settings.clone());
+        let cache_as = (!from_cache).then_some(snapshot_digest);
+        self.ready(module.digest().to_owned(), compiled, cache_as, regexes, taken.handles.into(), snapshot)
+    }
+
+    /// The compiled module with `digest`, from the disk cache (`true`) or compiled from
+    /// `wasm()` (`false`: cache it once it passed the checks).
+    fn compiled<H: Send + 'static>(
+        &self,
+        digest: &str,
+        wasm: impl FnOnce() -> Vec<u8>,
+        held: H,
+    ) -> Result<(Module, bool), LoadError> {
+        match self.load_cached(digest) {
+            Some(module) => Ok((module, true)),
+            None => Ok((self.compile(wasm(), held)?, false)),
+        }
+    }
+
+    /// Checks a compiled module against the contract, links it and asks it for its ABI version;
+    /// then, if it was just compiled, keeps its code in the disk cache under `cache_as`.
+    fn ready(
+        &self,
+        digest: String,
+        module: Module,
+        cache_as: Option<String>,
+        regexes: Arc<RegexCache>,
+        snapshot_handles: Arc<[Arc<CompiledRegex>]>,
+        snapshot: Snapshot,
+    ) -> Result<RuleModule, LoadError> {
         let entries = contract::check(&module)?;
         let pre =
             self.linker.instantiate_pre(&module).map_err(|e| LoadError::InvalidWasm(one_line(&format!("{e:#}"))))?;
-        let callable = Callable { pre, regexes: Arc::new(RegexCache::default()), limits: self.limits.clone() };
-        let rule_module = RuleModule::new(digest, entries, callable);
+        let callable = Callable { pre, regexes, snapshot_handles, limits: self.limits.clone() };
+        let rule_module = RuleModule::new(digest, entries, callable, snapshot);
         let version = rule_module.callable().abi_version().map_err(|e| LoadError::Startup(Box::new(e)))?;
         if version != muster_wire::abi::ABI_VERSION as i32 {
             return Err(LoadError::UnsupportedAbi { found: version.into(), supported: muster_wire::abi::ABI_VERSION });
         }
-        if !from_cache {
-            self.store_cached(rule_module.digest(), &module);
+        if let Some(key) = cache_as {
+            self.store_cached(&key, rule_module.callable().pre.module());
         }
         Ok(rule_module)
     }
@@ -119,7 +186,7 @@ impl Engine {
     /// Compiles on a separate thread, in one of the compile slots, so a slow compile costs at
     /// most the compile timeout of the caller's time. A compile that times out finishes in the
     /// background (its result is discarded) and keeps its slot, and `held`, until then.
-    fn compile<H: Send + 'static>(&self, wasm: &[u8], held: H) -> Result<Module, LoadError> {
+    fn compile<H: Send + 'static>(&self, wasm: Vec<u8>, held: H) -> Result<Module, LoadError> {
         let wait = self.limits.compile_wait;
         let slot = self
             .compile_slots
@@ -127,7 +194,8 @@ impl Engine {
             .ok_or(LoadError::CompilerBusy { slots: self.compile_slots.total(), waited: wait })?;
         let (sender, receiver) = mpsc::sync_channel(1);
         let engine = self.wasm.clone();
-        let bytes = wasm.to_vec();
+        let wasm = Arc::<[u8]>::from(wasm);
+        let bytes = Arc::clone(&wasm);
         thread::Builder::new()
             .name("muster-compile".into())
             .spawn(move || {
@@ -144,7 +212,7 @@ impl Engine {
             // hold: an initial memory or table above the caps, or more than one of either. That
             // is the instantiation failure of docs/abi.md, not invalid bytes; report the
             // innermost cause, which names the size and the cap but not the pool behind them.
-            Ok(Err(error)) if Module::validate(&self.wasm, wasm).is_ok() => {
+            Ok(Err(error)) if Module::validate(&self.wasm, &wasm).is_ok() => {
                 let cause = error.chain().last().map(ToString::to_string).unwrap_or_else(|| error.to_string());
                 Err(LoadError::Startup(Box::new(EvalError::Instantiation(one_line(&cause)))))
             }

@@ -6,7 +6,7 @@ use std::{
 };
 
 use muster_wire::abi::{self, imports};
-use wasmtime::{Caller, Extern, Linker, ResourceLimiter, Trap};
+use wasmtime::{Caller, Extern, Linker, Memory, ResourceLimiter, Trap};
 
 use crate::regex_cache::{CompiledRegex, RegexCache};
 
@@ -25,31 +25,41 @@ const CLOCK_CHECK_EVERY: u64 = 100_000;
 /// State of one evaluation's store.
 pub struct HostState {
     regexes: Arc<RegexCache>,
+    /// The handles a settings snapshot's memory already refers to (compiled while its settings
+    /// were loaded): handles `0..n`.
+    snapshot_handles: Arc<[Arc<CompiledRegex>]>,
+    /// Handles this evaluation compiled: `n..`.
     handles: Vec<Arc<CompiledRegex>>,
     limiter: CapLimiter,
     /// When the evaluation's wall-clock budget runs out; `None` if never.
     deadline: Option<Instant>,
     /// Host work charged since the clock was last looked at.
     unclocked_fuel: u64,
+    /// The module's exported memory, once the instance exists (host functions find it here
+    /// rather than by name on every call).
+    memory: Option<Memory>,
     /// The message of a module that called `abort` (panicked).
     pub panic_message: Option<String>,
 }
 
 impl HostState {
     /// Fresh state for one evaluation of a module whose compiled regexes live in `regexes`,
-    /// due to end by `deadline`.
+    /// whose snapshot holds `snapshot_handles`, due to end by `deadline`.
     pub fn new(
         regexes: Arc<RegexCache>,
+        snapshot_handles: Arc<[Arc<CompiledRegex>]>,
         max_memory_bytes: usize,
         max_table_elements: usize,
         deadline: Option<Instant>,
     ) -> Self {
         Self {
             regexes,
+            snapshot_handles,
             handles: Vec::new(),
             limiter: CapLimiter { max_memory_bytes, max_table_elements, exceeded: None },
             deadline,
             unclocked_fuel: 0,
+            memory: None,
             panic_message: None,
         }
     }
@@ -57,6 +67,30 @@ impl HostState {
     /// The limiter wasmtime consults on every memory or table growth.
     pub fn limiter(&mut self) -> &mut CapLimiter {
         &mut self.limiter
+    }
+
+    /// Remembers the instance's exported memory for the host functions.
+    pub fn set_memory(&mut self, memory: Memory) {
+        self.memory = Some(memory);
+    }
+
+    /// The instance's exported memory, once [`HostState::set_memory`] remembered it.
+    pub fn memory(&self) -> Option<Memory> {
+        self.memory
+    }
+
+    /// Every regex handle the instance holds, in handle order: what a snapshot of it refers to.
+    pub fn regex_handles(&self) -> Vec<Arc<CompiledRegex>> {
+        self.snapshot_handles.iter().chain(&self.handles).cloned().collect()
+    }
+
+    /// The compiled expression behind `handle`, if there is one.
+    fn regex(&self, handle: i32) -> Option<Arc<CompiledRegex>> {
+        let handle = usize::try_from(handle).ok()?;
+        match handle.checked_sub(self.snapshot_handles.len()) {
+            None => self.snapshot_handles.get(handle).cloned(),
+            Some(own) => self.handles.get(own).cloned(),
+        }
     }
 
     /// Which cap, if any, a growth request hit: `("memory", bytes)` or `("table", elements)`.
@@ -118,11 +152,12 @@ fn regex_compile(
     match result {
         Ok(regex) => {
             let state = caller.data_mut();
-            if state.handles.len() >= MAX_REGEX_HANDLES {
+            let handle = state.snapshot_handles.len() + state.handles.len();
+            if handle >= MAX_REGEX_HANDLES {
                 wasmtime::bail!("module compiled more than {MAX_REGEX_HANDLES} regular expressions");
             }
             state.handles.push(regex);
-            Ok((state.handles.len() - 1) as i32)
+            Ok(handle as i32)
         }
         Err(message) => {
             let mut bytes = message.into_bytes();
@@ -143,18 +178,18 @@ fn regex_is_match(
     text_ptr: i32,
     text_len: i32,
 ) -> wasmtime::Result<i32> {
-    let regex = usize::try_from(handle)
-        .ok()
-        .and_then(|h| caller.data().handles.get(h).cloned())
-        .ok_or_else(|| wasmtime::format_err!("unknown regex handle {handle}"))?;
+    let regex = caller.data().regex(handle).ok_or_else(|| wasmtime::format_err!("unknown regex handle {handle}"))?;
     let memory = memory(&mut caller)?;
-    let plan = regex.plan(guest_text(memory.data(&caller), text_ptr, text_len)?);
-    // Paid for before it runs: a match the budget cannot cover never starts.
+    // The price depends only on the text's length and whether it is ASCII: it is paid for before
+    // the text is even checked to be UTF-8, and before the match runs (a match the budget cannot
+    // cover never starts).
+    let plan = regex.plan(slice(memory.data(&caller), text_ptr, text_len)?);
     charge(&mut caller, plan.fuel)?;
-    let matched = match regex.is_match(plan, guest_text(memory.data(&caller), text_ptr, text_len)?) {
+    let text = guest_text(memory.data(&caller), text_ptr, text_len)?;
+    let matched = match regex.is_match(plan, text) {
         Some(matched) => matched,
         None => {
-            let fallback = regex.fallback_plan(guest_text(memory.data(&caller), text_ptr, text_len)?);
+            let fallback = regex.fallback_plan(text);
             charge(&mut caller, fallback.fuel)?;
             regex.fallback_is_match(guest_text(memory.data(&caller), text_ptr, text_len)?)
         }
@@ -208,7 +243,11 @@ fn abort(mut caller: Caller<'_, HostState>, message_ptr: i32, message_len: i32) 
     wasmtime::bail!("module aborted")
 }
 
-fn memory(caller: &mut Caller<'_, HostState>) -> wasmtime::Result<wasmtime::Memory> {
+fn memory(caller: &mut Caller<'_, HostState>) -> wasmtime::Result<Memory> {
+    if let Some(memory) = caller.data().memory {
+        return Ok(memory);
+    }
+    // Before the instance exists (a start function calling the host).
     match caller.get_export(abi::MEMORY) {
         Some(Extern::Memory(memory)) => Ok(memory),
         _ => wasmtime::bail!("module has no exported memory"),

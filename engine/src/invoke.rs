@@ -1,19 +1,30 @@
 //! One call into a module: a fresh instance, the request written in, the entry point called,
 //! the response read out, and every failure turned into a typed [`EvalError`].
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use muster_wire::abi::{self, OutputSlice};
 use wasmtime::{InstancePre, Store, Trap, WasmBacktrace};
 
-use crate::{EvalError, Failure, Limits, host_functions::HostState, regex_cache::RegexCache, ticker::EpochTicker};
+use crate::{
+    EvalError, Failure, Limits,
+    host_functions::HostState,
+    regex_cache::{CompiledRegex, RegexCache},
+    ticker::EpochTicker,
+};
 
 /// What a module needs to be called: its pre-linked instance template and its limits.
 pub struct Callable {
     /// The module, linked against the host functions, ready to instantiate.
     pub pre: InstancePre<HostState>,
     /// Compiled regular expressions of this module.
-    pub regexes: std::sync::Arc<RegexCache>,
+    pub regexes: Arc<RegexCache>,
+    /// The regex handles the module's memory image already refers to (a settings snapshot's;
+    /// empty for a module as uploaded).
+    pub snapshot_handles: Arc<[Arc<CompiledRegex>]>,
     /// The bounds of every call.
     pub limits: Limits,
 }
@@ -31,6 +42,17 @@ pub struct Invocation {
 impl Callable {
     /// Calls `export` — a `(ptr, len) -> packed output` entry point — with `input`.
     pub fn invoke(&self, export: &'static str, input: &[u8]) -> Result<Invocation, Failure> {
+        self.invoke_inspecting(export, input, |_, _| Ok(())).map(|(invocation, ())| invocation)
+    }
+
+    /// [`Callable::invoke`], then, if the call answered, `inspect` looks at the instance as the
+    /// call left it, before it is discarded (an error of `inspect` fails the call).
+    pub fn invoke_inspecting<R>(
+        &self,
+        export: &'static str,
+        input: &[u8],
+        inspect: impl FnOnce(&mut Store<HostState>, &wasmtime::Instance) -> wasmtime::Result<R>,
+    ) -> Result<(Invocation, R), Failure> {
         if input.len() > self.limits.max_input_bytes {
             let error = EvalError::InputTooLarge { size: input.len(), limit: self.limits.max_input_bytes };
             return Err(Failure::nothing_ran(error));
@@ -39,18 +61,19 @@ impl Callable {
             let input_len = input.len() as i32;
             let alloc = instance.get_typed_func::<i32, i32>(&mut *store, abi::ALLOC)?;
             let input_ptr = alloc.call(&mut *store, input_len)?;
-            let memory = instance
-                .get_memory(&mut *store, abi::MEMORY)
-                .ok_or_else(|| wasmtime::format_err!("module has no exported memory"))?;
+            let memory = store.data().memory().ok_or_else(|| wasmtime::format_err!("module has no exported memory"))?;
             memory
                 .write(&mut *store, input_ptr as u32 as usize, input)
                 .map_err(|_| wasmtime::format_err!("`{}` returned a buffer outside module memory", abi::ALLOC))?;
             let entry = instance.get_typed_func::<(i32, i32), i64>(&mut *store, export)?;
             let packed = entry.call(&mut *store, (input_ptr, input_len))?;
-            Ok(read_output(memory.data(&*store), packed, self.limits.max_output_bytes))
+            match read_output(memory.data(&*store), packed, self.limits.max_output_bytes) {
+                Ok(output) => Ok(Ok((output, inspect(store, instance)?))),
+                Err(error) => Ok(Err(error)),
+            }
         })
         .and_then(|(output, fuel_consumed, duration)| match output {
-            Ok(output) => Ok(Invocation { output, fuel_consumed, duration }),
+            Ok((output, inspected)) => Ok((Invocation { output, fuel_consumed, duration }, inspected)),
             Err(error) => Err(Failure { error, fuel_consumed, duration }),
         })
     }
@@ -73,7 +96,13 @@ impl Callable {
         let started = Instant::now();
         let limits = &self.limits;
         let deadline = started.checked_add(limits.timeout);
-        let state = HostState::new(self.regexes.clone(), limits.max_memory_bytes, limits.max_table_elements, deadline);
+        let state = HostState::new(
+            Arc::clone(&self.regexes),
+            Arc::clone(&self.snapshot_handles),
+            limits.max_memory_bytes,
+            limits.max_table_elements,
+            deadline,
+        );
         let mut store = Store::new(self.pre.module().engine(), state);
         store.limiter(|state| state.limiter());
         store.set_fuel(limits.fuel).map_err(|e| Failure::nothing_ran(EvalError::Instantiation(e.to_string())))?;
@@ -85,6 +114,9 @@ impl Callable {
             duration: started.elapsed(),
         };
         let instance = self.pre.instantiate(&mut store).map_err(|e| failed(e, &store, true))?;
+        if let Some(memory) = instance.get_memory(&mut store, abi::MEMORY) {
+            store.data_mut().set_memory(memory);
+        }
         let value = body(&mut store, &instance).map_err(|e| failed(e, &store, false))?;
         Ok((value, fuel_consumed(&store), started.elapsed()))
     }

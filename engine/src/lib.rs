@@ -19,6 +19,9 @@
 //! * [`Engine::load`] checks a module's shape against the [`Limits`] before compiling it (in one
 //!   of a bounded number of compile slots), checks it against the contract in `docs/abi.md` and
 //!   yields a [`RuleModule`];
+//! * [`Engine::snapshot_settings`] makes, for a version's prepared settings, a module whose
+//!   fresh instances start with them already decoded (modules that export
+//!   `muster_load_settings`, as every SDK module does);
 //! * every evaluation runs in a fresh instance under the [`Limits`], and returns an
 //!   [`Evaluation`] (decision, trace, duration, fuel) or a typed [`EvalError`]; a trace over
 //!   the limits is cut short with a marker step ([`trace`]).
@@ -34,6 +37,7 @@ mod limits;
 mod module;
 mod prevalidate;
 mod regex_cache;
+mod snapshot;
 mod ticker;
 pub mod trace;
 

@@ -18,6 +18,9 @@ pub struct Entries {
     pub prepare_settings: bool,
     /// `muster_settings_schema`: publishes the JSON Schema of the settings.
     pub settings_schema: bool,
+    /// `muster_load_settings`: keeps decoded settings in the instance (what a settings snapshot
+    /// is taken of).
+    pub load_settings: bool,
 }
 
 /// Settings as the module prepared them (opaque bytes), ready to pass to every evaluation.
@@ -54,17 +57,57 @@ struct Inner {
     entries: Entries,
     code_bytes: usize,
     callable: Callable,
+    snapshot: Snapshot,
+}
+
+/// Where a module stands with settings snapshots (see [`crate::Engine::snapshot_settings`]).
+#[derive(Clone)]
+pub(crate) enum Snapshot {
+    /// It cannot be snapshotted: every request carries its settings.
+    Unsupported,
+    /// The module as uploaded, compiled instrumented: its bytes, to snapshot with any settings.
+    Source(Arc<[u8]>),
+    /// A snapshot with these settings decoded: a request with the same settings carries none.
+    Loaded(PreparedSettings),
 }
 
 impl RuleModule {
-    pub(crate) fn new(digest: String, entries: Entries, callable: Callable) -> Self {
+    pub(crate) fn new(digest: String, entries: Entries, callable: Callable, snapshot: Snapshot) -> Self {
         let image = callable.pre.module().image_range();
-        let code_bytes = (image.end as usize).saturating_sub(image.start as usize);
-        Self { inner: Arc::new(Inner { digest, entries, code_bytes, callable }) }
+        let source_bytes = match &snapshot {
+            Snapshot::Source(source) => source.len(),
+            Snapshot::Unsupported | Snapshot::Loaded(_) => 0,
+        };
+        let code_bytes = (image.end as usize).saturating_sub(image.start as usize) + source_bytes;
+        Self { inner: Arc::new(Inner { digest, entries, code_bytes, callable, snapshot }) }
     }
 
     pub(crate) fn callable(&self) -> &Callable {
         &self.inner.callable
+    }
+
+    pub(crate) fn snapshot(&self) -> &Snapshot {
+        &self.inner.snapshot
+    }
+
+    /// Whether [`crate::Engine::snapshot_settings`] can make a snapshot of this module (it
+    /// exports `muster_load_settings` and is not a snapshot already).
+    pub fn takes_snapshots(&self) -> bool {
+        matches!(self.inner.snapshot, Snapshot::Source(_))
+    }
+
+    /// The settings this module's instances start with already decoded (a settings snapshot's),
+    /// if any: evaluations given these settings skip decoding them.
+    pub fn loaded_settings(&self) -> Option<&PreparedSettings> {
+        match &self.inner.snapshot {
+            Snapshot::Loaded(settings) => Some(settings),
+            Snapshot::Unsupported | Snapshot::Source(_) => None,
+        }
+    }
+
+    /// The settings a request must carry: none when the instance starts with them decoded.
+    fn carried<'a>(&self, settings: &'a PreparedSettings) -> &'a [u8] {
+        if self.loaded_settings() == Some(settings) { &[] } else { &settings.0 }
     }
 
     /// The SHA-256 digest of the module's bytes, in lower-case hex.
@@ -72,7 +115,9 @@ impl RuleModule {
         &self.inner.digest
     }
 
-    /// The size of the module's compiled code in memory, in bytes: what keeping it loaded costs.
+    /// The size of the module's compiled code in memory (and, for a module that can be
+    /// snapshotted, of its bytes, kept for snapshots), in bytes: what keeping it loaded costs. A
+    /// settings snapshot has code of its own.
     pub fn code_bytes(&self) -> usize {
         self.inner.code_bytes
     }
@@ -123,7 +168,7 @@ impl RuleModule {
         user: &User,
     ) -> Result<Evaluation<UserDecision>, Failure> {
         self.require(self.inner.entries.user_rules, abi::USER_RULES)?;
-        let request = codec::encode_user_request(context, &settings.0, user).map_err(encode_failed)?;
+        let request = codec::encode_user_request(context, self.carried(settings), user).map_err(encode_failed)?;
         self.evaluate(abi::USER_RULES, &request)
     }
 
@@ -145,7 +190,7 @@ impl RuleModule {
         groups: &[String],
     ) -> Result<Evaluation<GroupDecision>, Failure> {
         self.require(self.inner.entries.group_rules, abi::GROUP_RULES)?;
-        let request = codec::encode_group_request(context, &settings.0, groups).map_err(encode_failed)?;
+        let request = codec::encode_group_request(context, self.carried(settings), groups).map_err(encode_failed)?;
         let evaluation: Evaluation<GroupDecision> = self.evaluate(abi::GROUP_RULES, &request)?;
         let answered: Vec<&str> = evaluation.output.groups.iter().map(|a| a.group.as_str()).collect();
         if answered.len() != groups.len() || answered.iter().zip(groups).any(|(a, g)| *a != g) {
@@ -180,7 +225,8 @@ fn encode_failed(error: codec::CodecError) -> Failure {
     Failure::nothing_ran(EvalError::Encode(error.0))
 }
 
-fn decode_response<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, Vec<TraceStep>), EvalError> {
+/// The module's answer, or the error it reported.
+pub(crate) fn decode_response<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, Vec<TraceStep>), EvalError> {
     let response: Response<T> = codec::decode(bytes).map_err(|e| EvalError::MalformedOutput(e.0))?;
     match response.result {
         Ok(output) => Ok((output, response.trace)),

@@ -114,7 +114,8 @@ impl CompiledRegex {
 
     /// How matching `text` will run and what it costs; decided from the pattern, the length of
     /// `text` and whether it is ASCII, never from the state of any cache.
-    pub fn plan(&self, text: &str) -> MatchPlan {
+    pub fn plan(&self, text: impl AsRef<[u8]>) -> MatchPlan {
+        let text = text.as_ref();
         let len = text.len() as u64;
         if self.dfa.is_some() && (!self.unicode_word_boundary || text.is_ascii()) {
             MatchPlan {
@@ -145,8 +146,8 @@ impl CompiledRegex {
     }
 
     /// The price of matching `text` with the `regex` crate.
-    pub fn fallback_plan(&self, text: &str) -> MatchPlan {
-        MatchPlan { fuel: self.fallback_fuel(text.len() as u64), by_dfa: false }
+    pub fn fallback_plan(&self, text: impl AsRef<[u8]>) -> MatchPlan {
+        MatchPlan { fuel: self.fallback_fuel(text.as_ref().len() as u64), by_dfa: false }
     }
 
     /// Whether the expression matches anywhere in `text`, by the `regex` crate.
@@ -336,11 +337,11 @@ mod tests {
         let regex = compiled("a[ab]{2000}(?m:$)");
         assert!(regex.dfa.is_none());
         assert_eq!(regex.positions, 2002);
-        let plan = regex.plan(&"ab".repeat(512));
+        let plan = regex.plan("ab".repeat(512));
         assert!(!plan.by_dfa);
         assert_eq!(plan.fuel, REGEX_MATCH_BASE_FUEL + 1025 * (2002 * FALLBACK_FUEL_PER_BYTE_AND_POSITION + 2));
         // A megabyte of text costs more than any sensible budget; the price saturates.
-        assert!(regex.plan(&"a".repeat(1 << 20)).fuel > 20_000_000_000);
+        assert!(regex.plan("a".repeat(1 << 20)).fuel > 20_000_000_000);
         assert_eq!(compiled(&format!("a{{{}}}", u32::MAX >> 20)).fallback_fuel(u64::MAX), u64::MAX);
     }
 

@@ -24,7 +24,7 @@ pub fn alloc(len: i32) -> i32 {
 }
 
 /// Runs an entry point on the request at `ptr..ptr+len` and hands its response to the host.
-pub fn call(ptr: i32, len: i32, entry: fn(&[u8]) -> Vec<u8>) -> i64 {
+pub fn call(ptr: i32, len: i32, entry: impl FnOnce(&[u8]) -> Vec<u8>) -> i64 {
     static PANIC_HOOK: Once = Once::new();
     PANIC_HOOK.call_once(|| {
         std::panic::set_hook(Box::new(|info| {

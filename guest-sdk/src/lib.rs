@@ -68,7 +68,8 @@ pub mod prelude {
 /// Exports a policy's entry points from a rule module.
 ///
 /// `export!(MyPolicy { user_rules })`, `export!(MyPolicy { group_rules })` or
-/// `export!(MyPolicy { user_rules, group_rules })`. Settings preparation, the ABI version and the
+/// `export!(MyPolicy { user_rules, group_rules })`. Settings preparation and loading (which lets
+/// the host snapshot an instance with a version's settings decoded), the ABI version and the
 /// allocator are always exported. Add `settings_schema = include_str!("../settings.schema.json")`
 /// to publish the settings' JSON Schema, as text generated natively (module `schema`, feature
 /// `schema`): the module serves the text and carries no generator.
@@ -96,13 +97,27 @@ macro_rules! export {
                 $crate::ffi::call(ptr, len, $crate::runtime::prepare_settings::<$policy>)
             }
 
+            ::std::thread_local! {
+                static LOADED: $crate::runtime::LoadedSettings<<$policy as $crate::Policy>::Settings> =
+                    const { $crate::runtime::LoadedSettings::new() };
+            }
+
+            #[unsafe(no_mangle)]
+            extern "C" fn muster_load_settings(ptr: i32, len: i32) -> i64 {
+                LOADED.with(|loaded| {
+                    $crate::ffi::call(ptr, len, |prepared| $crate::runtime::load_settings::<$policy>(prepared, loaded))
+                })
+            }
+
             $( $crate::export!(@entry $policy, $entry $(= $value)?); )+
         };
     };
     (@entry $policy:ty, user_rules) => {
         #[unsafe(no_mangle)]
         extern "C" fn muster_user_rules(ptr: i32, len: i32) -> i64 {
-            $crate::ffi::call(ptr, len, $crate::runtime::user_rules::<$policy>)
+            LOADED.with(|loaded| {
+                $crate::ffi::call(ptr, len, |request| $crate::runtime::user_rules_loaded::<$policy>(request, loaded))
+            })
         }
     };
     (@entry $policy:ty, settings_schema = $schema:expr) => {
@@ -114,7 +129,9 @@ macro_rules! export {
     (@entry $policy:ty, group_rules) => {
         #[unsafe(no_mangle)]
         extern "C" fn muster_group_rules(ptr: i32, len: i32) -> i64 {
-            $crate::ffi::call(ptr, len, $crate::runtime::group_rules::<$policy>)
+            LOADED.with(|loaded| {
+                $crate::ffi::call(ptr, len, |request| $crate::runtime::group_rules_loaded::<$policy>(request, loaded))
+            })
         }
     };
 }

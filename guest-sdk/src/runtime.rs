@@ -3,11 +3,45 @@
 //!
 //! Inside the sandbox, [`crate::export!`] wires these to the module's exports; natively, the
 //! harness calls them directly. Both therefore decode, decide and encode identically.
+//!
+//! A request's settings are decoded on every call, unless the instance was given them once with
+//! [`load_settings`] and the request carries none: the host does that once per module version
+//! and snapshots the instance (see `muster_load_settings` in `docs/abi.md`).
+
+use std::{cell::OnceCell, ops::Deref};
 
 use muster_wire::{GroupDecision, GroupRequest, GuestError, Response, UserRequest, codec, trace::TraceStep};
 use serde::Serialize;
 
 use crate::{GroupRules, Policy, Trace, UserRules, settings};
+
+/// Settings decoded once by [`load_settings`], for every later request that carries none.
+pub struct LoadedSettings<S>(OnceCell<S>);
+
+impl<S> LoadedSettings<S> {
+    /// Nothing loaded yet.
+    pub const fn new() -> Self {
+        Self(OnceCell::new())
+    }
+}
+
+impl<S> Default for LoadedSettings<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Decodes prepared settings and keeps them in `loaded` (settings loaded before stay: an
+/// instance's settings never change); answers `Response<()>`.
+pub fn load_settings<P: Policy>(prepared: &[u8], loaded: &LoadedSettings<P::Settings>) -> Vec<u8> {
+    let result = match loaded.0.get() {
+        Some(_) => Ok(()),
+        None => settings::load::<P>(prepared).map(|settings| {
+            let _ = loaded.0.set(settings);
+        }),
+    };
+    respond(result.map_err(GuestError::Settings), Vec::new())
+}
 
 /// Validates a JSON settings document; answers `Response<Vec<u8>>` with the prepared settings.
 pub fn prepare_settings<P: Policy>(json: &[u8]) -> Vec<u8> {
@@ -22,32 +56,64 @@ pub fn settings_schema(schema: &str) -> Vec<u8> {
 
 /// Evaluates user rules on an encoded [`UserRequest`]; answers `Response<UserDecision>`.
 pub fn user_rules<P: UserRules>(request: &[u8]) -> Vec<u8> {
+    user_rules_loaded::<P>(request, &LoadedSettings::new())
+}
+
+/// [`user_rules`], using the `loaded` settings when the request carries none.
+pub fn user_rules_loaded<P: UserRules>(request: &[u8], loaded: &LoadedSettings<P::Settings>) -> Vec<u8> {
     let mut trace = Trace::new();
-    let result = decode_with_settings::<P, UserRequest>(request, |r| &r.settings)
+    let result = decode_with_settings::<P, UserRequest>(request, |r| &r.settings, loaded)
         .map(|(request, settings)| P::decide_user(&settings, &request.user, &request.context, &mut trace));
     respond(result, trace.into_steps())
 }
 
 /// Evaluates group rules on an encoded [`GroupRequest`]; answers `Response<GroupDecision>`.
 pub fn group_rules<P: GroupRules>(request: &[u8]) -> Vec<u8> {
+    group_rules_loaded::<P>(request, &LoadedSettings::new())
+}
+
+/// [`group_rules`], using the `loaded` settings when the request carries none.
+pub fn group_rules_loaded<P: GroupRules>(request: &[u8], loaded: &LoadedSettings<P::Settings>) -> Vec<u8> {
     let mut trace = Trace::new();
-    let result = decode_with_settings::<P, GroupRequest>(request, |r| &r.settings).map(|(request, settings)| {
-        let groups = request
-            .groups
-            .iter()
-            .map(|group| P::decide_group(&settings, group, &request.context, &mut trace))
-            .collect();
-        GroupDecision { groups }
-    });
+    let result =
+        decode_with_settings::<P, GroupRequest>(request, |r| &r.settings, loaded).map(|(request, settings)| {
+            let groups = request
+                .groups
+                .iter()
+                .map(|group| P::decide_group(&settings, group, &request.context, &mut trace))
+                .collect();
+            GroupDecision { groups }
+        });
     respond(result, trace.into_steps())
 }
 
-fn decode_with_settings<P: Policy, R: serde::de::DeserializeOwned>(
+/// A request's settings: decoded from it, or the instance's loaded ones.
+enum Settings<'a, S> {
+    Decoded(S),
+    Loaded(&'a S),
+}
+
+impl<S> Deref for Settings<'_, S> {
+    type Target = S;
+
+    fn deref(&self) -> &S {
+        match self {
+            Settings::Decoded(settings) => settings,
+            Settings::Loaded(settings) => settings,
+        }
+    }
+}
+
+fn decode_with_settings<'a, P: Policy, R: serde::de::DeserializeOwned>(
     bytes: &[u8],
     settings_of: impl Fn(&R) -> &[u8],
-) -> Result<(R, P::Settings), GuestError> {
+    loaded: &'a LoadedSettings<P::Settings>,
+) -> Result<(R, Settings<'a, P::Settings>), GuestError> {
     let request: R = codec::decode(bytes).map_err(|e| GuestError::Request(e.0))?;
-    let settings = settings::load::<P>(settings_of(&request)).map_err(GuestError::Settings)?;
+    let settings = match (settings_of(&request), loaded.0.get()) {
+        (&[], Some(settings)) => Settings::Loaded(settings),
+        (carried, _) => Settings::Decoded(settings::load::<P>(carried).map_err(GuestError::Settings)?),
+    };
     Ok((request, settings))
 }
 
@@ -59,4 +125,61 @@ fn respond<T: Serialize>(result: Result<T, GuestError>, trace: Vec<TraceStep>) -
         };
         codec::encode(&failure).unwrap_or_default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use muster_wire::{Context, User, UserDecision, codec};
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::decisions::UserDecisionExt;
+
+    /// Every user goes to the settings' organization.
+    struct Everyone;
+
+    #[derive(Serialize, Deserialize)]
+    struct Settings {
+        organization: String,
+    }
+
+    impl Policy for Everyone {
+        type Settings = Settings;
+    }
+
+    impl UserRules for Everyone {
+        fn decide_user(settings: &Settings, _: &User, _: &Context, _: &mut Trace) -> UserDecision {
+            UserDecision::organization(&settings.organization)
+        }
+    }
+
+    fn prepared(organization: &str) -> Vec<u8> {
+        settings::prepare::<Everyone>(format!(r#"{{"organization":"{organization}"}}"#).as_bytes()).unwrap()
+    }
+
+    fn decided(request_settings: &[u8], loaded: &LoadedSettings<Settings>) -> Result<UserDecision, GuestError> {
+        let request = codec::encode_user_request(&Context::default(), request_settings, &User::default()).unwrap();
+        codec::decode::<Response<UserDecision>>(&user_rules_loaded::<Everyone>(&request, loaded)).unwrap().result
+    }
+
+    #[test]
+    fn loaded_settings_serve_requests_that_carry_none() {
+        let loaded = LoadedSettings::new();
+        let answer: Response<()> = codec::decode(&load_settings::<Everyone>(&prepared("acme"), &loaded)).unwrap();
+        assert_eq!(answer.result, Ok(()));
+        assert_eq!(decided(&[], &loaded).unwrap().organization.as_deref(), Some("acme"));
+        // Settings a request carries win, and the loaded ones never change.
+        assert_eq!(decided(&prepared("globex"), &loaded).unwrap().organization.as_deref(), Some("globex"));
+        let _ = load_settings::<Everyone>(&prepared("globex"), &loaded);
+        assert_eq!(decided(&[], &loaded).unwrap().organization.as_deref(), Some("acme"));
+    }
+
+    #[test]
+    fn without_loaded_settings_a_request_without_settings_is_refused() {
+        assert!(matches!(decided(&[], &LoadedSettings::new()), Err(GuestError::Settings(_))));
+        let loaded = LoadedSettings::new();
+        let answer: Response<()> = codec::decode(&load_settings::<Everyone>(b"\x07corrupt", &loaded)).unwrap();
+        assert!(matches!(answer.result, Err(GuestError::Settings(_))));
+        assert!(matches!(decided(&[], &loaded), Err(GuestError::Settings(_))));
+    }
 }

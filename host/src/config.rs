@@ -529,7 +529,7 @@ pub struct ConfigArgs {
         help = "Token the operator routes (/v1/tenants) require; prefer the environment variable or the file, a flag shows in the process list [default: none, operator routes disabled]"
     )]
     operator_token: Option<String>,
-    #[arg(long, env = "MUSTER_MODULE_CACHE", value_name = "N", help = help("Compiled modules kept in memory (more are reloaded from the disk cache on demand)", Config::default().module_cache))]
+    #[arg(long, env = "MUSTER_MODULE_CACHE", value_name = "N", help = help("Compiled modules kept in memory, each module version's settings snapshot counting as one (more are reloaded from the disk cache on demand)", Config::default().module_cache))]
     module_cache: Option<String>,
     #[arg(long, env = "MUSTER_MODULE_CACHE_BYTES", value_name = "BYTES", help = help("Most bytes of compiled code kept in memory (least recently used modules beyond it are dropped)", Config::default().module_cache_bytes))]
     module_cache_bytes: Option<String>,

@@ -223,3 +223,17 @@ pub fn trapping_user_rules() -> Vec<u8> {
     )
     .unwrap()
 }
+
+/// A user-rules module that uploads (it speaks the ABI and prepares no settings of its own) but
+/// traps while loading its settings into the instance (`muster_load_settings`).
+pub fn settings_loader_that_traps() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+  (memory (export "memory") 1)
+  (func (export "muster_abi_version") (result i32) (i32.const 1))
+  (func (export "muster_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "muster_load_settings") (param i32 i32) (result i64) unreachable)
+  (func (export "muster_user_rules") (param i32 i32) (result i64) unreachable))"#,
+    )
+    .unwrap()
+}

@@ -3,6 +3,7 @@
 
 use std::{
     path::{Path, PathBuf},
+    sync::{Mutex, PoisonError},
     time::Duration,
 };
 
@@ -120,11 +121,14 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<Traced<T>, Failure> {
     }
 }
 
-/// A compiled module run by the real engine, exactly as the service runs it.
+/// A compiled module run by the real engine, exactly as the service runs it: each settings
+/// document's cases run on a snapshot of the module with those settings loaded.
 pub struct Wasm {
     label: String,
     module: RuleModule,
-    _engine: Engine,
+    engine: Engine,
+    /// The snapshot for the settings of the cases run last.
+    snapshot: Mutex<Option<RuleModule>>,
 }
 
 impl Wasm {
@@ -134,7 +138,22 @@ impl Wasm {
         let engine = Engine::new(EngineConfig::default()).map_err(|e| e.to_string())?;
         let module = engine.load(&bytes).map_err(|e| format!("{} was refused: {e}", path.display()))?;
         let label = format!("wasm {}", path.file_name().unwrap_or(path.as_os_str()).to_string_lossy());
-        Ok(Self { label, module, _engine: engine })
+        Ok(Self { label, module, engine, snapshot: Mutex::new(None) })
+    }
+
+    /// The module to run cases with `settings` on: its snapshot with them loaded, taken on
+    /// first use.
+    fn with_settings(&self, settings: &PreparedSettings) -> Result<RuleModule, Failure> {
+        let mut snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(module) = snapshot.as_ref().filter(|module| module.loaded_settings() == Some(settings)) {
+            return Ok(module.clone());
+        }
+        let module = self
+            .engine
+            .snapshot_settings(&self.module, settings)
+            .map_err(|e| Failure::Error(format!("settings snapshot: {e}")))?;
+        *snapshot = Some(module.clone());
+        Ok(module)
     }
 
     /// Loads the module `scripts/build-policies` built for the crate whose library is named
@@ -179,13 +198,15 @@ impl Subject for Wasm {
 
     fn user(&self, settings: &[u8], context: &Context, user: &User) -> Result<Traced<UserDecision>, Failure> {
         let settings = PreparedSettings(settings.to_vec());
-        let evaluation = self.module.evaluate_user(&settings, context, user).map_err(engine_failure)?;
+        let module = self.with_settings(&settings)?;
+        let evaluation = module.evaluate_user(&settings, context, user).map_err(engine_failure)?;
         Ok((evaluation.output, evaluation.trace))
     }
 
     fn groups(&self, settings: &[u8], context: &Context, groups: &[String]) -> Result<Traced<GroupDecision>, Failure> {
         let settings = PreparedSettings(settings.to_vec());
-        let evaluation = self.module.evaluate_groups(&settings, context, groups).map_err(engine_failure)?;
+        let module = self.with_settings(&settings)?;
+        let evaluation = module.evaluate_groups(&settings, context, groups).map_err(engine_failure)?;
         Ok((evaluation.output, evaluation.trace))
     }
 }

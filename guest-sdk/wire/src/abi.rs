@@ -2,8 +2,8 @@
 //!
 //! A module is a core WebAssembly module for `wasm32-unknown-unknown`. It exports [`MEMORY`],
 //! [`ABI_VERSION_EXPORT`], [`ALLOC`] and at least one of [`USER_RULES`] and [`GROUP_RULES`];
-//! [`PREPARE_SETTINGS`] and [`SETTINGS_SCHEMA`] are optional. Its only imports are the functions
-//! in [`imports`].
+//! [`PREPARE_SETTINGS`], [`SETTINGS_SCHEMA`] and [`LOAD_SETTINGS`] are optional. Its only imports
+//! are the functions in [`imports`].
 
 /// The ABI version this crate speaks. A module reports the version it speaks through
 /// [`ABI_VERSION_EXPORT`]; the host rejects versions it does not know.
@@ -41,6 +41,13 @@ pub const PREPARE_SETTINGS: &str = "muster_prepare_settings";
 /// postcard-encoded `Response<String>`: the schema as JSON text. A module without this export
 /// publishes no schema; it loads and runs as before.
 pub const SETTINGS_SCHEMA: &str = "muster_settings_schema";
+
+/// `(ptr: i32, len: i32) -> i64`, optional: decode the prepared settings at `ptr..ptr+len` and
+/// keep them in the instance, answering a packed [`OutputSlice`] holding a postcard-encoded
+/// `Response<()>`. Every later request of that instance whose `settings` field is empty uses the
+/// kept settings. The host calls it once per module version and snapshots the initialized
+/// instance, so each evaluation's fresh instance starts with the settings already decoded.
+pub const LOAD_SETTINGS: &str = "muster_load_settings";
 
 /// The schema keyword that marks a settings field as naming organizations of the tenant
 /// (`"x-muster-organization": true`): a string, or an array of strings. The host refuses

@@ -3,7 +3,7 @@
 use std::{io::Read as _, path::PathBuf, process::ExitCode};
 
 use anyhow::{Context as _, bail};
-use muster_engine::{Evaluation, RuleModule};
+use muster_engine::{Engine, Evaluation, RuleModule};
 use muster_wire::{Context, GroupDecision, User, UserDecision, trace::TraceStep};
 use serde::{Deserialize, Serialize};
 
@@ -89,17 +89,19 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         Some(path) => std::fs::read(path).with_context(|| format!("cannot read settings {}", path.display()))?,
         None => b"{}".to_vec(),
     };
-    let (_engine, module) = super::load_module(&args.module)?;
-    let output = evaluate(&module, &settings, input)?;
+    let (engine, module) = super::load_module(&args.module)?;
+    let output = evaluate(&engine, &module, &settings, input)?;
     println!("{}", serde_json::to_string_pretty(&output)?);
     Ok(ExitCode::SUCCESS)
 }
 
 /// Evaluates the user with the module's user rules and the groups (given, or else the user's
-/// provider groups) with its group rules, whichever the module has.
-fn evaluate(module: &RuleModule, settings: &[u8], input: Input) -> anyhow::Result<Output> {
+/// provider groups) with its group rules, whichever the module has, on the module's settings
+/// snapshot, as the service does.
+fn evaluate(engine: &Engine, module: &RuleModule, settings: &[u8], input: Input) -> anyhow::Result<Output> {
     let entries = module.entries();
     let prepared = module.prepare_settings(settings)?;
+    let module = &engine.snapshot_settings(module, &prepared)?;
     let user = match &input.user {
         Some(user) if entries.user_rules => {
             let evaluation = module.evaluate_user(&prepared, &input.context, user)?;

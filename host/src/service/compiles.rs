@@ -7,7 +7,7 @@
 
 use std::{num::NonZeroUsize, sync::Arc, time::Duration};
 
-use muster_engine::{Engine, LoadError, RuleModule};
+use muster_engine::{Engine, LoadError, PreparedSettings, RuleModule};
 
 use super::engine_work::EngineWork;
 use super::tenant_slots::TenantSlots;
@@ -83,6 +83,28 @@ impl TenantCompiles {
         let engine = Arc::clone(engine);
         // The permit goes into the engine, which keeps it until the compiler really finishes.
         work.run(move || engine.load_holding(&wasm, permit))
+            .await
+            .map_err(|e| CompileError::Task(e.to_string()))?
+            .map_err(CompileError::Refused)
+    }
+
+    /// Snapshots `module` with `settings` loaded ([`Engine::snapshot_settings`]) in one of
+    /// `tenant`'s slots, off the async workers: a snapshot is compiled like a module.
+    pub async fn snapshot(
+        &self,
+        engine: &Arc<Engine>,
+        tenant: &str,
+        module: RuleModule,
+        settings: PreparedSettings,
+        work: &EngineWork,
+    ) -> Result<RuleModule, CompileError> {
+        let permit = self.slots.acquire(tenant).await.map_err(|no_slot| CompileError::TenantBusy {
+            tenant: no_slot.tenant,
+            limit: no_slot.slots,
+            waited: no_slot.waited,
+        })?;
+        let engine = Arc::clone(engine);
+        work.run(move || engine.snapshot_settings_holding(&module, &settings, permit))
             .await
             .map_err(|e| CompileError::Task(e.to_string()))?
             .map_err(CompileError::Refused)

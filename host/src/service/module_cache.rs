@@ -1,13 +1,15 @@
 //! The compiled modules kept in memory, bounded by count and by the bytes of their compiled
 //! code: the least recently used go first. An evicted module is reloaded from the engine's
-//! disk cache on its next use.
+//! disk cache on its next use. A version's settings snapshot is kept here too, under a key of
+//! its own.
 
 use std::num::NonZeroUsize;
 
 use lru::LruCache;
 use muster_engine::RuleModule;
 
-/// A compiled module's key: tenant and digest.
+/// A compiled module's key: tenant and digest (for a settings snapshot, the digest followed by
+/// `@realm/kind/version`).
 pub type ModuleKey = (String, String);
 
 /// Compiled modules by (tenant, digest), at most `capacity` of them and `max_bytes` of code.

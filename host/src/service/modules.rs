@@ -3,12 +3,13 @@
 
 use std::collections::BTreeSet;
 
-use muster_engine::{EvalError, RuleModule};
+use muster_engine::{EvalError, LoadError, RuleModule};
 use serde_json::Value;
 
 use super::{
     SharedState,
     access::Caller,
+    compiles::CompileError,
     error::{ServiceError, SettingsRefusal},
     now_millis,
     settings_schema::{NamedOrganization, organizations_named},
@@ -60,7 +61,7 @@ pub async fn upload(
     let settings = serde_json::to_string(&document).map_err(ServiceError::internal)?;
     let module = state.rules.load_module(&realm.tenant_id, wasm.clone()).await.map_err(ServiceError::from_compile)?;
     let checked_settings = settings.clone();
-    let (wasm, digest, prepared, settings_schema) = state
+    let (wasm, module, prepared, settings_schema) = state
         .rules
         .engine_work()
         .run(move || {
@@ -78,10 +79,14 @@ pub async fn upload(
             }
             let settings_schema = published_schema(&module)?;
             let prepared = module.prepare_settings(checked_settings.as_bytes()).map_err(settings_refused)?;
-            Ok((wasm, module.digest().to_owned(), prepared.0, settings_schema))
+            Ok((wasm, module, prepared, settings_schema))
         })
         .await
         .map_err(ServiceError::internal)??;
+    // The version runs as its settings snapshot: take it now, so that settings the module cannot
+    // load are refused here and the snapshot's code is in the disk cache for the first decision.
+    let digest = module.digest().to_owned();
+    state.rules.snapshot_module(&realm.tenant_id, module, prepared.clone()).await.map_err(snapshot_refused)?;
     if let Some(schema) = &settings_schema
         && !realm.create_organizations
     {
@@ -95,7 +100,7 @@ pub async fn upload(
         digest,
         wasm,
         settings,
-        prepared_settings: prepared,
+        prepared_settings: prepared.0,
         settings_schema,
         note,
         created_by: caller.key.id.clone(),
@@ -154,6 +159,15 @@ fn published_schema(module: &RuleModule) -> Result<Option<String>, ServiceError>
 /// module reads a compact copy of the document, one line long, so a message that ends with
 /// serde_json's ` at line 1 column N` (a module built with an older SDK) points into a text the
 /// author never wrote: that position is dropped, the path says where.
+/// A snapshot that failed while the module loaded its settings refuses the settings; any other
+/// failure is the compile's.
+fn snapshot_refused(error: CompileError) -> ServiceError {
+    match error {
+        CompileError::Refused(LoadError::Startup(failure)) => settings_refused(*failure),
+        other => ServiceError::from_compile(other),
+    }
+}
+
 fn settings_refused(error: EvalError) -> ServiceError {
     match error {
         EvalError::InvalidSettings(refused) => {

@@ -3,6 +3,7 @@
 //! evaluation. What is decided is entirely the decision core's; this adds only I/O.
 
 use std::{
+    collections::HashMap,
     num::NonZeroUsize,
     sync::{Arc, Mutex},
 };
@@ -16,7 +17,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::compiles::{CompileError, TenantCompiles};
 use super::engine_work::EngineWork;
 use super::metrics::{EvaluationLabels, Metrics, TriggerLabels};
-use super::module_cache::ModuleCache;
+use super::module_cache::{ModuleCache, ModuleKey};
 use super::ports::ModuleStore;
 use super::tenant_slots::{NoSlot, TenantSlots};
 use crate::decision::{
@@ -165,8 +166,12 @@ pub struct RuleRunner {
     engine: Arc<Engine>,
     /// The per-tenant bound on loads.
     compiles: TenantCompiles,
-    /// Compiled modules by (tenant, digest), bounded by count and code bytes.
+    /// Compiled modules by (tenant, digest) and versions' settings snapshots, bounded by count
+    /// and code bytes.
     modules: Mutex<ModuleCache>,
+    /// Loads and snapshots in progress, one gate per module key (see
+    /// [`RuleRunner::load_once`]).
+    loading: Mutex<HashMap<ModuleKey, Arc<tokio::sync::Mutex<()>>>>,
     /// Stored versions (immutable once uploaded).
     versions: Mutex<LruCache<VersionKey, Arc<ModuleVersion>>>,
     /// Where evaluations and cache lookups are counted.
@@ -194,6 +199,7 @@ impl RuleRunner {
             compiles: TenantCompiles::new(NonZeroUsize::MIN, engine.limits().compile_wait),
             engine,
             modules: Mutex::new(ModuleCache::new(capacity, max_code_bytes)),
+            loading: Mutex::new(HashMap::new()),
             versions: Mutex::new(LruCache::new(versions)),
             metrics,
             slots,
@@ -261,19 +267,84 @@ impl RuleRunner {
     /// The compiled module with `digest` of `tenant`, loading it on first use.
     pub async fn module(&self, store: &impl ModuleStore, tenant: &str, digest: &str) -> Result<RuleModule, RulesError> {
         let key = (tenant.to_owned(), digest.to_owned());
-        let cached = self.modules.lock().unwrap_or_else(|e| e.into_inner()).get(&key);
-        self.metrics.cache_lookup("module", cached.is_some());
-        if let Some(module) = cached {
+        if let Some(module) = self.cached(&key, "module") {
             return Ok(module);
         }
-        let wasm =
-            store.module_wasm(tenant, digest).await?.ok_or_else(|| StoreError::NotFound(format!("module {digest}")))?;
-        let module = self.load_module(tenant, wasm).await.map_err(|error| match error.busy() {
-            Some(_) => RulesError::CompileBusy(error),
-            None => RulesError::Load { digest: digest.to_owned(), message: error.to_string() },
-        })?;
-        self.modules.lock().unwrap_or_else(|e| e.into_inner()).put(key, module.clone());
-        Ok(module)
+        self.load_once(key, async || {
+            let wasm = store
+                .module_wasm(tenant, digest)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("module {digest}")))?;
+            self.load_module(tenant, wasm).await.map_err(|error| load_failed(error, digest))
+        })
+        .await
+    }
+
+    /// The module of a stored version with its settings loaded: its settings snapshot
+    /// ([`Engine::snapshot_settings`]), taken on first use and kept in the module cache, or the
+    /// module itself if it cannot be snapshotted.
+    async fn with_settings(&self, store: &impl ModuleStore, stored: &ModuleVersion) -> Result<RuleModule, RulesError> {
+        let tenant = &stored.tenant_id;
+        let key = (
+            tenant.clone(),
+            format!("{}@{}/{}/{}", stored.digest, stored.realm_id, stored.kind.as_str(), stored.version),
+        );
+        if let Some(snapshot) = self.cached(&key, "snapshot") {
+            return Ok(snapshot);
+        }
+        let module = self.module(store, tenant, &stored.digest).await?;
+        if !module.takes_snapshots() {
+            return Ok(module);
+        }
+        self.load_once(key, async || {
+            let settings = PreparedSettings(stored.prepared_settings.clone());
+            self.snapshot_module(tenant, module, settings).await.map_err(|error| load_failed(error, &stored.digest))
+        })
+        .await
+    }
+
+    /// Snapshots `module` with `settings` loaded ([`Engine::snapshot_settings`]) in one of the
+    /// tenant's compile slots: every snapshot the service takes goes through here.
+    pub async fn snapshot_module(
+        &self,
+        tenant: &str,
+        module: RuleModule,
+        settings: PreparedSettings,
+    ) -> Result<RuleModule, CompileError> {
+        self.compiles.snapshot(&self.engine, tenant, module, settings, &self.work).await
+    }
+
+    /// The module cached under `key`, counted as a lookup of `cache`.
+    fn cached(&self, key: &ModuleKey, cache: &'static str) -> Option<RuleModule> {
+        let cached = self.modules.lock().unwrap_or_else(|e| e.into_inner()).get(key);
+        self.metrics.cache_lookup(cache, cached.is_some());
+        cached
+    }
+
+    /// `load`'s module for `key` (not in the cache a moment ago), then cached. One load per key
+    /// at a time: callers arriving while one runs wait for it and take what it cached, so a
+    /// burst of first uses (after an activation, a restart) compiles once.
+    async fn load_once(
+        &self,
+        key: ModuleKey,
+        load: impl AsyncFnOnce() -> Result<RuleModule, RulesError>,
+    ) -> Result<RuleModule, RulesError> {
+        let gate = Arc::clone(self.loading.lock().unwrap_or_else(|e| e.into_inner()).entry(key.clone()).or_default());
+        let turn = gate.lock().await;
+        let earlier = self.modules.lock().unwrap_or_else(|e| e.into_inner()).get(&key);
+        let result = match earlier {
+            Some(module) => Ok(module),
+            None => load().await.inspect(|module| {
+                self.modules.lock().unwrap_or_else(|e| e.into_inner()).put(key.clone(), module.clone());
+            }),
+        };
+        drop(turn);
+        let mut loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+        // Waiters clone the gate under this lock: only the map's and this caller's are left.
+        if Arc::strong_count(&gate) <= 2 {
+            loading.remove(&key);
+        }
+        result
     }
 
     /// Runs the selected versions of a realm's rules on a user, counting the evaluation.
@@ -342,12 +413,21 @@ impl RuleRunner {
         version: i64,
     ) -> Result<LoadedModule, RulesError> {
         let stored = self.version(store, &realm.tenant_id, &realm.id, kind, version).await?;
-        let module = self.module(store, &realm.tenant_id, &stored.digest).await?;
+        let module = self.with_settings(store, &stored).await?;
         Ok(LoadedModule {
             module,
             settings: PreparedSettings(stored.prepared_settings.clone()),
             reference: ModuleRef { version, digest: stored.digest.clone() },
         })
+    }
+}
+
+/// A module that could not be loaded (or snapshotted): busy compile slots, or the engine's
+/// refusal.
+fn load_failed(error: CompileError, digest: &str) -> RulesError {
+    match error.busy() {
+        Some(_) => RulesError::CompileBusy(error),
+        None => RulesError::Load { digest: digest.to_owned(), message: error.to_string() },
     }
 }
 
