@@ -212,28 +212,28 @@ pub fn audit_actions(server: &Client, tenant: &Tenant, action: &str) -> Vec<Valu
     audit_all(server, tenant, &format!("action={action}"))
 }
 
-/// A user-rules module that uploads (it speaks the ABI) and traps on every user.
-pub fn trapping_user_rules() -> Vec<u8> {
-    wat::parse_str(
+/// A module that speaks the ABI (memory, version, allocator) with `exports` beside.
+fn abi_module(exports: &str) -> Vec<u8> {
+    wat::parse_str(format!(
         r#"(module
   (memory (export "memory") 1)
   (func (export "muster_abi_version") (result i32) (i32.const 1))
   (func (export "muster_alloc") (param i32) (result i32) (i32.const 1024))
-  (func (export "muster_user_rules") (param i32 i32) (result i64) unreachable))"#,
-    )
+  {exports})"#
+    ))
     .unwrap()
+}
+
+/// A user-rules module that uploads (it speaks the ABI) and traps on every user.
+pub fn trapping_user_rules() -> Vec<u8> {
+    abi_module(r#"(func (export "muster_user_rules") (param i32 i32) (result i64) unreachable)"#)
 }
 
 /// A user-rules module that uploads (it speaks the ABI and prepares no settings of its own) but
 /// traps while loading its settings into the instance (`muster_load_settings`).
 pub fn settings_loader_that_traps() -> Vec<u8> {
-    wat::parse_str(
-        r#"(module
-  (memory (export "memory") 1)
-  (func (export "muster_abi_version") (result i32) (i32.const 1))
-  (func (export "muster_alloc") (param i32) (result i32) (i32.const 1024))
-  (func (export "muster_load_settings") (param i32 i32) (result i64) unreachable)
-  (func (export "muster_user_rules") (param i32 i32) (result i64) unreachable))"#,
+    abi_module(
+        r#"(func (export "muster_load_settings") (param i32 i32) (result i64) unreachable)
+  (func (export "muster_user_rules") (param i32 i32) (result i64) unreachable)"#,
     )
-    .unwrap()
 }

@@ -8,6 +8,7 @@
 use std::{num::NonZeroUsize, sync::Arc, time::Duration};
 
 use muster_engine::{Engine, LoadError, PreparedSettings, RuleModule};
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::engine_work::EngineWork;
 use super::tenant_slots::TenantSlots;
@@ -75,17 +76,7 @@ impl TenantCompiles {
         wasm: Vec<u8>,
         work: &EngineWork,
     ) -> Result<RuleModule, CompileError> {
-        let permit = self.slots.acquire(tenant).await.map_err(|no_slot| CompileError::TenantBusy {
-            tenant: no_slot.tenant,
-            limit: no_slot.slots,
-            waited: no_slot.waited,
-        })?;
-        let engine = Arc::clone(engine);
-        // The permit goes into the engine, which keeps it until the compiler really finishes.
-        work.run(move || engine.load_holding(&wasm, permit))
-            .await
-            .map_err(|e| CompileError::Task(e.to_string()))?
-            .map_err(CompileError::Refused)
+        self.in_slot(engine, tenant, work, move |engine, permit| engine.load_holding(&wasm, permit)).await
     }
 
     /// Snapshots `module` with `settings` loaded ([`Engine::snapshot_settings`]) in one of
@@ -98,13 +89,28 @@ impl TenantCompiles {
         settings: PreparedSettings,
         work: &EngineWork,
     ) -> Result<RuleModule, CompileError> {
+        self.in_slot(engine, tenant, work, move |engine, permit| {
+            engine.snapshot_settings_holding(&module, &settings, permit)
+        })
+        .await
+    }
+
+    /// Runs `compile` on `work` once `tenant` has a slot. The permit goes into the engine,
+    /// which keeps it until the compiler really finishes.
+    async fn in_slot(
+        &self,
+        engine: &Arc<Engine>,
+        tenant: &str,
+        work: &EngineWork,
+        compile: impl FnOnce(&Engine, OwnedSemaphorePermit) -> Result<RuleModule, LoadError> + Send + 'static,
+    ) -> Result<RuleModule, CompileError> {
         let permit = self.slots.acquire(tenant).await.map_err(|no_slot| CompileError::TenantBusy {
             tenant: no_slot.tenant,
             limit: no_slot.slots,
             waited: no_slot.waited,
         })?;
         let engine = Arc::clone(engine);
-        work.run(move || engine.snapshot_settings_holding(&module, &settings, permit))
+        work.run(move || compile(&engine, permit))
             .await
             .map_err(|e| CompileError::Task(e.to_string()))?
             .map_err(CompileError::Refused)
