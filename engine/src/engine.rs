@@ -8,6 +8,7 @@ use wasmtime::{Config, InstanceAllocationStrategy, Linker, Module, OptLevel, Poo
 
 use crate::{
     EngineError, EvalError, Limits, LoadError,
+    compile_cache::CompiledFunctions,
     compile_slots::CompileSlots,
     contract,
     disk_cache::DiskCache,
@@ -31,16 +32,29 @@ pub struct EngineConfig {
     /// Most bytes of compiled code kept in `cache_dir`; the least recently used entries beyond
     /// it are removed. Default [`EngineConfig::DEFAULT_CACHE_MAX_BYTES`].
     pub cache_max_bytes: u64,
+    /// Most bytes of compiled functions kept in memory for later compiles to reuse (a
+    /// version's settings snapshot has its module's functions; see `compile_cache.rs`); the
+    /// least recently used beyond it are dropped, and 0 keeps none. Default
+    /// [`EngineConfig::DEFAULT_COMPILE_CACHE_BYTES`].
+    pub compile_cache_bytes: usize,
 }
 
 impl EngineConfig {
     /// The default budget of the on-disk cache: 1 GiB.
     pub const DEFAULT_CACHE_MAX_BYTES: u64 = 1 << 30;
+    /// The default budget of the in-memory cache of compiled functions: 64 MiB, the functions
+    /// of about 40 modules the size of the stock user-rules module.
+    pub const DEFAULT_COMPILE_CACHE_BYTES: usize = 64 << 20;
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { limits: Limits::default(), cache_dir: None, cache_max_bytes: Self::DEFAULT_CACHE_MAX_BYTES }
+        Self {
+            limits: Limits::default(),
+            cache_dir: None,
+            cache_max_bytes: Self::DEFAULT_CACHE_MAX_BYTES,
+            compile_cache_bytes: Self::DEFAULT_COMPILE_CACHE_BYTES,
+        }
     }
 }
 
@@ -62,8 +76,14 @@ impl Engine {
         if limits.max_concurrent_compiles == 0 {
             return Err(EngineError::Config("max_concurrent_compiles must be at least 1".into()));
         }
-        let wasm =
-            wasmtime::Engine::new(&wasmtime_config(&limits)).map_err(|e| EngineError::Config(format!("{e:#}")))?;
+        let mut wasmtime_config = wasmtime_config(&limits);
+        if config.compile_cache_bytes > 0 {
+            let compiled_functions = Arc::new(CompiledFunctions::new(config.compile_cache_bytes));
+            wasmtime_config
+                .enable_incremental_compilation(compiled_functions)
+                .map_err(|e| EngineError::Config(format!("{e:#}")))?;
+        }
+        let wasm = wasmtime::Engine::new(&wasmtime_config).map_err(|e| EngineError::Config(format!("{e:#}")))?;
         let linker = host_functions::linker(&wasm).map_err(|e| EngineError::Config(format!("{e:#}")))?;
         let cache = config.cache_dir.map(|dir| DiskCache::open(&dir, &wasm, config.cache_max_bytes)).transpose()?;
         let ticker = EpochTicker::start(wasm.clone())

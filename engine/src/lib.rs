@@ -15,7 +15,8 @@
 //! ```
 //!
 //! * [`Engine`] owns the wasmtime engine (pooling allocator, fuel, epoch interruption), the
-//!   host functions and the on-disk cache of compiled code;
+//!   host functions, the on-disk cache of compiled code and the in-memory cache of compiled
+//!   functions that later compiles reuse;
 //! * [`Engine::load`] checks a module's shape against the [`Limits`] before compiling it (in one
 //!   of a bounded number of compile slots), checks it against the contract in `docs/abi.md` and
 //!   yields a [`RuleModule`];
@@ -26,6 +27,7 @@
 //!   [`Evaluation`] (decision, trace, duration, fuel) or a typed [`EvalError`]; a trace over
 //!   the limits is cut short with a marker step ([`trace`]).
 
+mod compile_cache;
 mod compile_slots;
 mod contract;
 mod disk_cache;

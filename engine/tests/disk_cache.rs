@@ -292,7 +292,12 @@ fn the_cache_holds_its_byte_budget_by_removing_the_least_recently_used_entries()
     // Room for two entries and a half.
     let dir = TempDir::new("budget");
     let budget = entry * 5 / 2;
-    let config = || EngineConfig { limits: limits(), cache_dir: Some(dir.path().to_owned()), cache_max_bytes: budget };
+    let config = || EngineConfig {
+        limits: limits(),
+        cache_dir: Some(dir.path().to_owned()),
+        cache_max_bytes: budget,
+        ..EngineConfig::default()
+    };
     let engine = Engine::new(config()).unwrap();
     engine.load(&a).unwrap();
     engine.load(&b).unwrap();
@@ -321,6 +326,7 @@ fn the_cache_holds_its_byte_budget_by_removing_the_least_recently_used_entries()
         limits: limits(),
         cache_dir: Some(tiny.path().to_owned()),
         cache_max_bytes: entry / 2,
+        ..EngineConfig::default()
     })
     .unwrap();
     assert_eq!(decided_by(&engine, &a).as_deref(), Some("org-a"));

@@ -56,6 +56,10 @@ pub struct Config {
     /// Most bytes of compiled code kept in the disk cache (`<data_dir>/module-cache`); the
     /// least recently used entries beyond it are removed. Default 1073741824 (1 GiB).
     pub module_disk_cache_bytes: u64,
+    /// Most bytes of compiled functions kept in memory for later compiles to reuse (a
+    /// version's settings snapshot compiles its module's functions again); the least recently
+    /// used beyond it are dropped, and 0 keeps none. Default 67108864 (64 MiB).
+    pub compile_cache_bytes: usize,
     /// Largest decision record stored (its input, output and trace as JSON), in bytes: a
     /// longer trace is cut short with a marker step; a record still larger without its trace
     /// fails the decision. Default 4194304 (4 MiB).
@@ -189,6 +193,7 @@ impl Default for Config {
             module_cache: MODULE_CACHE,
             module_cache_bytes: 512 << 20,
             module_disk_cache_bytes: EngineConfig::DEFAULT_CACHE_MAX_BYTES,
+            compile_cache_bytes: EngineConfig::DEFAULT_COMPILE_CACHE_BYTES,
             max_decision_record_bytes: 4 << 20,
             quota_versions_per_realm: 1000,
             quota_module_bytes_per_realm: 256 << 20,
@@ -261,6 +266,7 @@ impl Config {
             limits: self.engine.clone(),
             cache_dir: Some(self.data_dir.join("module-cache")),
             cache_max_bytes: self.module_disk_cache_bytes,
+            compile_cache_bytes: self.compile_cache_bytes,
         }
     }
 
@@ -535,6 +541,8 @@ pub struct ConfigArgs {
     module_cache_bytes: Option<String>,
     #[arg(long, env = "MUSTER_MODULE_DISK_CACHE_BYTES", value_name = "BYTES", help = help("Most bytes of compiled code kept in the disk cache (least recently used entries beyond it are removed)", Config::default().module_disk_cache_bytes))]
     module_disk_cache_bytes: Option<String>,
+    #[arg(long, env = "MUSTER_COMPILE_CACHE_BYTES", value_name = "BYTES", help = help("Most bytes of compiled functions kept in memory for later compiles to reuse, such as a version's settings snapshot (0 keeps none)", Config::default().compile_cache_bytes))]
+    compile_cache_bytes: Option<String>,
     #[arg(long, env = "MUSTER_MAX_DECISION_RECORD_BYTES", value_name = "BYTES", help = help("Largest decision record stored (a longer trace is cut short with a marker step)", Config::default().max_decision_record_bytes))]
     max_decision_record_bytes: Option<String>,
     #[arg(long, env = "MUSTER_QUOTA_VERSIONS_PER_REALM", value_name = "N", help = help("Module versions a realm may hold", Config::default().quota_versions_per_realm))]
@@ -658,6 +666,7 @@ impl ConfigArgs {
         set(&mut c.module_cache, "module_cache", &self.module_cache)?;
         set(&mut c.module_cache_bytes, "module_cache_bytes", &self.module_cache_bytes)?;
         set(&mut c.module_disk_cache_bytes, "module_disk_cache_bytes", &self.module_disk_cache_bytes)?;
+        set(&mut c.compile_cache_bytes, "compile_cache_bytes", &self.compile_cache_bytes)?;
         set(&mut c.max_decision_record_bytes, "max_decision_record_bytes", &self.max_decision_record_bytes)?;
         set(&mut c.quota_versions_per_realm, "quota_versions_per_realm", &self.quota_versions_per_realm)?;
         set(&mut c.quota_module_bytes_per_realm, "quota_module_bytes_per_realm", &self.quota_module_bytes_per_realm)?;
@@ -976,6 +985,7 @@ mod tests {
             module_cache: NonZeroUsize::new(10).unwrap(),
             module_cache_bytes: 11_000,
             module_disk_cache_bytes: 12_000,
+            compile_cache_bytes: 12_500,
             max_decision_record_bytes: 13_000,
             quota_versions_per_realm: 14,
             quota_module_bytes_per_realm: 15_000,
@@ -1035,6 +1045,7 @@ mod tests {
         module_cache = 10
         module_cache_bytes = 11000
         module_disk_cache_bytes = 12000
+        compile_cache_bytes = 12500
         max_decision_record_bytes = 13000
         quota_versions_per_realm = 14
         quota_module_bytes_per_realm = 15000
@@ -1093,6 +1104,7 @@ mod tests {
         "--module-cache=10",
         "--module-cache-bytes=11000",
         "--module-disk-cache-bytes=12000",
+        "--compile-cache-bytes=12500",
         "--max-decision-record-bytes=13000",
         "--quota-versions-per-realm=14",
         "--quota-module-bytes-per-realm=15000",
@@ -1169,7 +1181,7 @@ mod tests {
         assert_eq!(Config::from_file(&scratch("everything.toml", EVERYTHING_TOML)).unwrap(), everything());
         let json = r#"{"listen": "0.0.0.0:9000", "data_dir": "/var/lib/muster",
             "database_url": "postgres://muster@db/muster", "store_pool_size": 3, "operator_token": "s3cret",
-            "module_cache": 10, "module_cache_bytes": 11000, "module_disk_cache_bytes": 12000,
+            "module_cache": 10, "module_cache_bytes": 11000, "module_disk_cache_bytes": 12000, "compile_cache_bytes": 12500,
             "max_decision_record_bytes": 13000, "quota_versions_per_realm": 14,
             "quota_module_bytes_per_realm": 15000, "quota_module_bytes_per_tenant": 16000,
             "quota_uploads_per_hour": 17, "retention_interval": "10m", "max_body_bytes": 4096, "max_upload_bytes": 8192,
