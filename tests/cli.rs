@@ -316,3 +316,84 @@ fn test_command_refuses_a_module_older_than_the_sources_of_the_crate_holding_the
     let output = run(&args);
     assert!(output.status.success(), "a fresh module runs: {}{}", stdout(&output), stderr(&output));
 }
+
+/// A file of this checkout, by its path from the top.
+fn checkout_file(path: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path).display().to_string()
+}
+
+#[test]
+fn eval_runs_javascript_rules_on_the_stock_js_rules_module() {
+    let input = checkout_file("docs/demo/ada.json");
+    let script = checkout_file("docs/demo/rules.js");
+    // Without --module: the js-rules module this checkout built.
+    let output = run(&["eval", "--script", &script, "--input", &input]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).expect("stdout is JSON");
+    assert_eq!(json["user"]["organization"], "acme-sales");
+    assert_eq!(json["user"]["rule"], "sales");
+    assert_eq!(json["user"]["groups"], serde_json::json!(["all-managers"]));
+    let trace = json["user"]["trace"].as_array().expect("a trace");
+    assert!(
+        trace.iter().any(|step| step["check"] == "department is Sales" && step["outcome"] == "matched"),
+        "{trace:?}"
+    );
+    assert_eq!(json["groups"]["groups"][0]["organizations"], serde_json::json!(["acme-sales"]), "{json}");
+    // The same decision as the Rust module with the demo's settings.
+    let rust = run(&[
+        "eval",
+        "--module",
+        &module("user_rules"),
+        "--settings",
+        &checkout_file("docs/demo/user-rules.json"),
+        "--input",
+        &input,
+    ]);
+    let rust: Value = serde_json::from_str(&stdout(&rust)).unwrap();
+    assert_eq!(rust["user"]["organization"], json["user"]["organization"]);
+    assert_eq!(rust["user"]["groups"], json["user"]["groups"]);
+}
+
+#[test]
+fn eval_hands_the_settings_to_a_script_as_its_config() {
+    let dir = scratch_dir("eval-script-config");
+    let script = write(
+        &dir,
+        "rules.js",
+        "export function decideUser(user, context) { return { organization: context.config.organization, rule: \"config\" }; }\n",
+    );
+    let config = write(&dir, "config.json", r#"{"organization": "globex"}"#);
+    let input = write(&dir, "input.json", r#"{"user": {"user_name": "ada@acme.com"}}"#);
+    let output =
+        run(&["eval", "--script", &script, "--settings", &config, "--module", &module("js_rules"), "--input", &input]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["user"]["organization"], "globex");
+}
+
+#[test]
+fn eval_reports_a_script_syntax_error_with_its_line_and_column() {
+    let dir = scratch_dir("eval-script-syntax");
+    let script = write(&dir, "rules.js", "export function decideUser(user) {\n  if (user ==) { return null; }\n}\n");
+    let input = write(&dir, "input.json", r#"{"user": {"user_name": "ada@acme.com"}}"#);
+    let output = run(&["eval", "--script", &script, "--input", &input]);
+    assert!(!output.status.success());
+    let error = stderr(&output);
+    assert!(error.contains("line 2, column"), "{error}");
+    assert!(error.contains("if (user ==)"), "the offending line is shown: {error}");
+}
+
+#[test]
+fn test_command_runs_a_rust_modules_fixtures_against_its_javascript_twin() {
+    let twin = checkout_file("policies/js-rules/twins/default-organization.js");
+    let output = run(&["test", "--script", &twin, &fixtures("default-organization")]);
+    assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
+    let report = stdout(&output);
+    assert!(report.contains(" 0 failed") && !report.contains(" 0 passed"), "{report}");
+    // A twin that decides otherwise fails the same file.
+    let dir = scratch_dir("wrong-twin");
+    let wrong = write(&dir, "wrong.js", "export function decideUser() { return { organization: \"globex\" }; }\n");
+    let output = run(&["test", "--script", &wrong, &fixtures("default-organization")]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(stdout(&output).contains(r#"expected "acme", got "globex""#), "{}", stdout(&output));
+}

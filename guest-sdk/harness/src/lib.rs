@@ -28,6 +28,7 @@ pub mod fixture;
 mod isolate;
 pub mod report;
 mod run;
+mod scripted;
 pub mod subject;
 
 pub use built::{NotBuilt, check_fixtures_crate};
@@ -35,6 +36,7 @@ pub use coverage::Coverage;
 pub use isolate::DEFAULT_CASE_TIMEOUT;
 pub use report::{CaseResult, Report};
 pub use run::{run_fixtures, run_fixtures_where};
+pub use scripted::Scripted;
 pub use subject::{Failure, Native, Subject, Wasm};
 
 #[doc(hidden)]

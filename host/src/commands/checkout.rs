@@ -40,6 +40,12 @@ impl Checkout {
     pub fn build_policies(&self) -> PathBuf {
         self.root.join("scripts/build-policies")
     }
+
+    /// Where `scripts/build-policies` puts the module of the stock crate whose library is
+    /// `artifact` (`js_rules`, say).
+    pub fn built_module(&self, artifact: &str) -> PathBuf {
+        self.root.join("target/wasm/wasm32-unknown-unknown/wasm-release").join(format!("{artifact}.wasm"))
+    }
 }
 
 /// Whether `dir` is the top of a muster checkout.

@@ -27,6 +27,8 @@ use muster_store::{
 pub const TENANT: &str = "demo";
 /// The demo realm's id.
 pub const REALM: &str = "entra";
+/// The demo realm whose rules are JavaScript (`docs/demo/rules.js`, run by js-rules).
+pub const JS_REALM: &str = "okta-js";
 
 /// The demo keys and the files, in the data directory, they are written to.
 const KEY_FILES: [(KeyKind, &str); 2] =
@@ -105,9 +107,15 @@ pub async fn seed(state: &AppState, modules_dir: &Path, data_dir: &Path) -> anyh
     let realm = Realm::new(TENANT, REALM, "Entra ID", Some("acme".into()), now);
     store.create_realm(&realm, &audit).await?;
     let user_rules = include_str!("../../../docs/demo/user-rules.json");
-    upload_and_activate(state, modules_dir, "user_rules", RuleKind::User, user_rules, &audit).await?;
+    upload_and_activate(state, modules_dir, (REALM, "user_rules"), RuleKind::User, user_rules, &audit).await?;
     let group_rules = r#"{"rules": [{"name": "sales", "pattern": "^sales-", "organizations": ["acme-sales"]}], "fallback": ["acme"]}"#;
-    upload_and_activate(state, modules_dir, "group_rules", RuleKind::Group, group_rules, &audit).await?;
+    upload_and_activate(state, modules_dir, (REALM, "group_rules"), RuleKind::Group, group_rules, &audit).await?;
+    let js_realm = Realm::new(TENANT, JS_REALM, "Okta (rules in JavaScript)", Some("acme".into()), now);
+    store.create_realm(&js_realm, &audit).await?;
+    let script = serde_json::json!({ "script": include_str!("../../../docs/demo/rules.js") }).to_string();
+    for kind in [RuleKind::User, RuleKind::Group] {
+        upload_and_activate(state, modules_dir, (JS_REALM, "js_rules"), kind, &script, &audit).await?;
+    }
     for (kind, file) in KEY_FILES {
         let (key, token) = auth::new_api_key(TENANT, kind, "demo", now);
         store.insert_key(&key, &audit).await?;
@@ -121,7 +129,7 @@ pub async fn seed(state: &AppState, modules_dir: &Path, data_dir: &Path) -> anyh
 async fn upload_and_activate(
     state: &AppState,
     modules_dir: &Path,
-    artifact: &str,
+    (realm, artifact): (&str, &str),
     kind: RuleKind,
     settings: &str,
     audit: &Audit,
@@ -137,7 +145,7 @@ async fn upload_and_activate(
         .insert_module_version(
             NewModuleVersion {
                 tenant_id: TENANT.into(),
-                realm_id: REALM.into(),
+                realm_id: realm.into(),
                 kind,
                 digest: module.digest().to_owned(),
                 wasm,
@@ -151,6 +159,6 @@ async fn upload_and_activate(
             audit,
         )
         .await?;
-    state.store.activate(TENANT, REALM, kind, version.version, audit).await?;
+    state.store.activate(TENANT, realm, kind, version.version, audit).await?;
     Ok(())
 }

@@ -7,15 +7,22 @@ use muster_engine::{Engine, Evaluation, RuleModule};
 use muster_wire::{Context, GroupDecision, User, UserDecision, trace::TraceStep};
 use serde::{Deserialize, Serialize};
 
+use super::script::{Script, js_rules_module};
+
 /// Evaluate one input with a rule module and print the decision with its trace as JSON.
 #[derive(clap::Args)]
 pub struct EvalArgs {
-    /// The compiled rule module (.wasm).
-    #[arg(long, value_name = "M.wasm")]
-    module: PathBuf,
-    /// The module's settings document (JSON). Default: `{}`.
+    /// The compiled rule module (.wasm). With --script: the js-rules module, by default the
+    /// one `scripts/build-policies js-rules` built in this checkout.
+    #[arg(long, value_name = "M.wasm", required_unless_present = "script")]
+    module: Option<PathBuf>,
+    /// The module's settings document (JSON). Default: `{}`. With --script: the JSON the script
+    /// sees as `context.config` (default `null`).
     #[arg(long, value_name = "S.json")]
     settings: Option<PathBuf>,
+    /// JavaScript rules (docs/javascript.md), run by the stock js-rules module.
+    #[arg(long, value_name = "RULES.js")]
+    script: Option<PathBuf>,
     /// The input: `{"user": {...}, "groups": [...], "context": {"realm": ..., "trigger": ...}}`;
     /// `user` and `groups` are each optional, `groups` defaults to the user's provider groups.
     /// `-` reads it from standard input (a decision record's `input` is such a document).
@@ -86,10 +93,17 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let input: Input =
         serde_json::from_slice(&input_text).with_context(|| format!("input {input_name} is not valid"))?;
     let settings = match &args.settings {
-        Some(path) => std::fs::read(path).with_context(|| format!("cannot read settings {}", path.display()))?,
-        None => b"{}".to_vec(),
+        Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read settings {}", path.display()))?),
+        None => None,
     };
-    let (engine, module) = super::load_module(&args.module)?;
+    let (module, settings) = match &args.script {
+        Some(script) => {
+            let settings = Script::read(script)?.settings(settings.as_deref())?;
+            (js_rules_module(args.module.as_deref())?, settings)
+        }
+        None => (args.module.context("--module is required")?, settings.unwrap_or_else(|| b"{}".to_vec())),
+    };
+    let (engine, module) = super::load_module(&module)?;
     let output = evaluate(&engine, &module, &settings, input)?;
     println!("{}", serde_json::to_string_pretty(&output)?);
     Ok(ExitCode::SUCCESS)

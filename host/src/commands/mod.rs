@@ -5,6 +5,7 @@ pub mod checkout;
 pub mod demo;
 pub mod eval;
 pub mod new;
+pub mod script;
 pub mod serve;
 #[cfg(feature = "test-command")]
 pub mod test;

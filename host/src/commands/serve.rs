@@ -15,7 +15,8 @@ pub struct ServeArgs {
     /// Every operational knob (see docs/configuration.md).
     #[command(flatten)]
     config: ConfigArgs,
-    /// Seed a demo tenant with the stock rule modules (from --modules-dir) and write its keys
+    /// Seed a demo tenant (realm entra on the stock user-rules and group-rules modules, realm
+    /// okta-js on JavaScript rules run by js-rules; modules from --modules-dir) and write its keys
     /// to <data-dir>/demo-admin-token and <data-dir>/demo-eval-token (mode 0600; a data
     /// directory the demo creates is 0700).
     #[arg(long)]

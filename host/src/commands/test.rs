@@ -10,16 +10,23 @@ use std::{
 };
 
 use anyhow::{Context as _, bail};
-use muster_harness::{Coverage, fixture::Case};
+use muster_harness::{Coverage, Scripted, Wasm, fixture::Case};
 
-use crate::commands::checkout::Checkout;
+use crate::commands::{checkout::Checkout, script::Script, script::js_rules_module};
 
 /// Run harness fixture files through the engine on a compiled module.
 #[derive(clap::Args)]
 pub struct TestArgs {
-    /// The compiled rule module (.wasm).
-    #[arg(long, value_name = "M.wasm", required_unless_present = "build", conflicts_with = "build")]
+    /// The compiled rule module (.wasm). With --script: the js-rules module, by default the
+    /// one `scripts/build-policies js-rules` built in this checkout.
+    #[arg(long, value_name = "M.wasm", required_unless_present_any = ["build", "script"], conflicts_with = "build")]
     module: Option<PathBuf>,
+    /// JavaScript rules (docs/javascript.md) to test, run by the stock js-rules module: each
+    /// fixture file's `settings` is what the script sees as `context.config`, so a Rust
+    /// module's fixture files test its JavaScript twin unchanged (their cases that expect a
+    /// settings error are left out: a script's config is not validated).
+    #[arg(long, value_name = "RULES.js", conflicts_with = "build")]
+    script: Option<PathBuf>,
     /// Build the rule-module crate in CRATE_DIR first (`scripts/build-policies --manifest-path
     /// CRATE_DIR/Cargo.toml`, of the muster checkout holding the current directory or this
     /// binary) and test the module it built; FIXTURES default to CRATE_DIR/fixtures.
@@ -71,18 +78,37 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
 /// One run: builds (with `--build`), runs the selected cases, prints the report; whether every
 /// case passed.
 fn run_once(args: &TestArgs) -> anyhow::Result<bool> {
-    let (module, fixtures) = match &args.build {
-        Some(crate_dir) => (build(crate_dir)?, fixtures_of(args)),
-        None => (args.module.clone().context("--module or --build is required")?, args.fixtures.clone()),
-    };
-    // A module built from the crate holding the fixtures must hold that crate's latest sources.
-    muster_harness::check_fixtures_crate(&module, &fixtures)?;
-    let subject = muster_harness::Wasm::load(&module).map_err(anyhow::Error::msg)?;
     let select = |case: &Case| args.run.as_deref().is_none_or(|pattern| case.name.contains(pattern));
-    let report = muster_harness::run_fixtures_where(&subject, &fixtures, select);
+    let report = match (&args.build, &args.script) {
+        (Some(crate_dir), _) => {
+            let (module, fixtures) = (build(crate_dir)?, fixtures_of(args));
+            // A module built from the crate holding the fixtures must hold its latest sources.
+            muster_harness::check_fixtures_crate(&module, &fixtures)?;
+            muster_harness::run_fixtures_where(&load(&module)?, &fixtures, select)
+        }
+        (None, Some(script)) => {
+            let script = Script::read(script)?;
+            let module = load(&js_rules_module(args.module.as_deref())?)?;
+            let subject = Scripted::new(module, script.text, script.path.display().to_string());
+            // A script's config is not validated when settings are (docs/javascript.md): the
+            // cases about a module's own settings errors do not apply to it.
+            let decisions = |case: &Case| case.expect_settings_error.is_none() && select(case);
+            muster_harness::run_fixtures_where(&subject, &args.fixtures, decisions)
+        }
+        (None, None) => {
+            let module = args.module.clone().context("--module, --script or --build is required")?;
+            muster_harness::check_fixtures_crate(&module, &args.fixtures)?;
+            muster_harness::run_fixtures_where(&load(&module)?, &args.fixtures, select)
+        }
+    };
     let coverage = Coverage::of(&report);
     print!("{}", format::render(args.format, &report, &coverage, args.verbose));
     Ok(report.all_passed())
+}
+
+/// The compiled module at `path`, run by the real engine.
+fn load(path: &Path) -> anyhow::Result<Wasm> {
+    Wasm::load(path).map_err(anyhow::Error::msg)
 }
 
 /// The fixture files or directories to run: those given, else (with `--build`) the crate's
@@ -94,10 +120,11 @@ fn fixtures_of(args: &TestArgs) -> Vec<PathBuf> {
     }
 }
 
-/// What `--watch` watches: the fixtures, and the crate's manifest and sources (`--build`) or
-/// the module (`--module`).
+/// What `--watch` watches: the fixtures, the script (`--script`), and the crate's manifest and
+/// sources (`--build`) or the module (`--module`).
 fn watched_paths(args: &TestArgs) -> Vec<PathBuf> {
     let mut paths = fixtures_of(args);
+    paths.extend(args.script.clone());
     match (&args.build, &args.module) {
         (Some(crate_dir), _) => paths.extend([crate_dir.join("Cargo.toml"), crate_dir.join("src")]),
         (None, Some(module)) => paths.push(module.clone()),
