@@ -1,7 +1,7 @@
 //! Unit tests of the policy, natively.
 #![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
 
-use muster_guest::{Context, Trace, User};
+use muster_guest::{Context, Trace, User, UserDecision};
 
 use super::*;
 
@@ -20,7 +20,6 @@ fn a_syntax_error_names_line_column_and_the_line() {
         JsRules::validate_settings(&settings("export function decideUser(u) {\n  let x = 1;\n  if (x ==) {}\n}\n"))
             .unwrap_err();
     assert_eq!(err.path, "script");
-    eprintln!("{}", err.message);
     assert!(err.message.starts_with("line 3, column "), "{}", err.message);
     assert!(err.message.contains("SyntaxError"), "{}", err.message);
     assert!(err.message.ends_with("  3 |   if (x ==) {}"), "{}", err.message);
@@ -43,4 +42,30 @@ fn a_user_decision_comes_from_decide_user() {
     assert_eq!(decision.organization.as_deref(), Some("acme"));
     assert_eq!(decision.groups, ["staff"]);
     assert_eq!(trace.steps().len(), 1);
+}
+
+fn decide(script: &str) -> Result<UserDecision, String> {
+    JsRules::try_decide_user(&settings(script), &User::default(), &Context::default(), &mut Trace::new())
+}
+
+#[test]
+fn natively_an_endless_loop_is_interrupted() {
+    let err = decide("export function decideUser() { for (;;) {} }").unwrap_err();
+    assert!(err.contains("InternalError: interrupted"), "{err}");
+}
+
+#[test]
+fn natively_deep_recursion_is_a_range_error() {
+    let err =
+        decide("export function decideUser() { const down = (n) => down(n + 1) + 1; return down(0); }").unwrap_err();
+    assert!(err.contains("RangeError: Maximum call stack size exceeded"), "{err}");
+}
+
+#[test]
+fn the_script_is_loaded_once_per_settings() {
+    let script = "let calls = 0;\nexport function decideUser() { calls += 1; return { organization: `${calls}` }; }";
+    assert_eq!(decide(script).unwrap().organization.as_deref(), Some("1"));
+    assert_eq!(decide(script).unwrap().organization.as_deref(), Some("2"));
+    let other = format!("{script}\n// another version");
+    assert_eq!(decide(&other).unwrap().organization.as_deref(), Some("1"));
 }
