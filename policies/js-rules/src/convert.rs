@@ -1,25 +1,11 @@
 //! Between Rust and JavaScript: the user and context a script sees, and the decisions it
 //! returns, checked field by field.
 
-use std::collections::BTreeMap;
-
 use muster_guest::{Context, GroupAssignment, User, UserDecision};
-use rquickjs::{Ctx, Object, Value};
+use rquickjs::{Array, Ctx, IntoJs, Object, Value};
 use serde::Serialize;
 
 use crate::error::{ScriptError, json};
-
-/// The user as a script sees it (`user.userName`, `user.attributes.department[0]`, …).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct UserView<'a> {
-    user_name: &'a str,
-    external_id: Option<&'a str>,
-    email: Option<&'a str>,
-    attributes: &'a BTreeMap<String, Vec<String>>,
-    provider_groups: &'a [String],
-    internal_groups: &'a [String],
-}
 
 /// The context without `config` (added as the loaded, frozen value).
 #[derive(Serialize)]
@@ -28,17 +14,46 @@ struct ContextView<'a> {
     trigger: muster_guest::Trigger,
 }
 
-/// `user` as a JavaScript object.
+/// `user` as a JavaScript object (`user.userName`, `user.attributes.department[0]`, …), built
+/// field by field: cheaper inside the sandbox than going through JSON text.
 pub fn user<'js>(ctx: &Ctx<'js>, user: &User) -> rquickjs::Result<Value<'js>> {
-    let view = UserView {
-        user_name: &user.user_name,
-        external_id: user.external_id.as_deref(),
-        email: user.email.as_deref(),
-        attributes: &user.attributes,
-        provider_groups: &user.provider_groups,
-        internal_groups: &user.internal_groups,
-    };
-    from_json(ctx, &view)
+    let object = Object::new(ctx.clone())?;
+    object.set("userName", user.user_name.as_str())?;
+    object.set("externalId", string_or_null(ctx, user.external_id.as_deref())?)?;
+    object.set("email", string_or_null(ctx, user.email.as_deref())?)?;
+    object.set("attributes", attributes(ctx, user)?)?;
+    object.set("providerGroups", strings(ctx, &user.provider_groups)?)?;
+    object.set("internalGroups", strings(ctx, &user.internal_groups)?)?;
+    Ok(object.into_value())
+}
+
+/// The attributes by name. Setting a property named `__proto__` would replace the object's
+/// prototype rather than add the attribute, so a user with such an attribute gets the object
+/// JSON.parse makes, whose properties are all its own.
+fn attributes<'js>(ctx: &Ctx<'js>, user: &User) -> rquickjs::Result<Value<'js>> {
+    if user.attributes.contains_key("__proto__") {
+        return from_json(ctx, &user.attributes);
+    }
+    let attributes = Object::new(ctx.clone())?;
+    for (name, values) in &user.attributes {
+        attributes.set(name.as_str(), strings(ctx, values)?)?;
+    }
+    Ok(attributes.into_value())
+}
+
+fn string_or_null<'js>(ctx: &Ctx<'js>, text: Option<&str>) -> rquickjs::Result<Value<'js>> {
+    match text {
+        Some(text) => text.into_js(ctx),
+        None => Ok(Value::new_null(ctx.clone())),
+    }
+}
+
+fn strings<'js>(ctx: &Ctx<'js>, items: &[String]) -> rquickjs::Result<Array<'js>> {
+    let array = Array::new(ctx.clone())?;
+    for (index, item) in items.iter().enumerate() {
+        array.set(index, item.as_str())?;
+    }
+    Ok(array)
 }
 
 /// `context` as a JavaScript object, with the settings' `config`.

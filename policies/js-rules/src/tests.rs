@@ -69,3 +69,34 @@ fn the_script_is_loaded_once_per_settings() {
     let other = format!("{script}\n// another version");
     assert_eq!(decide(&other).unwrap().organization.as_deref(), Some("1"));
 }
+
+#[test]
+fn the_user_the_script_sees_has_every_field_and_attribute_as_its_own() {
+    let script =
+        "export function decideUser(u) { return { organization: JSON.stringify([u, Object.keys(u.attributes)]) }; }";
+    let user = User {
+        user_name: "ada@acme.com".into(),
+        email: None,
+        external_id: Some("x1".into()),
+        attributes: [("__proto__".to_owned(), vec!["a".to_owned()]), ("title".to_owned(), vec![])].into(),
+        provider_groups: vec!["g".into()],
+        internal_groups: vec![],
+    };
+    let seen = |user: &User| {
+        JsRules::try_decide_user(&settings(script), user, &Context::default(), &mut Trace::new()).unwrap().organization
+    };
+    let mut plain = user.clone();
+    plain.attributes.remove("__proto__");
+    assert_eq!(
+        seen(&plain).as_deref(),
+        Some(
+            r#"[{"userName":"ada@acme.com","externalId":"x1","email":null,"attributes":{"title":[]},"providerGroups":["g"],"internalGroups":[]},["title"]]"#
+        )
+    );
+    assert_eq!(
+        seen(&user).as_deref(),
+        Some(
+            r#"[{"userName":"ada@acme.com","externalId":"x1","email":null,"attributes":{"__proto__":["a"],"title":[]},"providerGroups":["g"],"internalGroups":[]},["__proto__","title"]]"#
+        )
+    );
+}
