@@ -21,6 +21,10 @@
 //! * `regorus_rvm`: the same Rego policy compiled for regorus's register VM (`RegoVM`), VM
 //!   prepared once, `set_input` + `execute` per iteration: regorus's fastest mode.
 //!
+//! A group of its own, `user_rules_20_rules_js`, runs the same rules written in JavaScript on
+//! the stock js-rules module (`js`: a fresh instance of its settings snapshot, QuickJS with the
+//! script already evaluated), so `-- js` runs it alone.
+//!
 //! A second group, `user_rules_wasm_breakdown`, runs the wasm evaluation (on settings snapshots)
 //! with empty settings and/or a tiny user (and prints the fuel of each), to show where the time
 //! goes.
@@ -82,6 +86,18 @@ fn evaluation(c: &mut Criterion) {
             black_box(vm.execute().expect("decision"))
         })
     });
+    group.finish();
+
+    let js = muster_benches::JsWorkload::load();
+    let first = js.check();
+    eprintln!(
+        "js evaluation: {} fuel, {} trace steps, {:?} (first call)",
+        first.fuel_consumed,
+        first.trace.len(),
+        first.duration
+    );
+    let mut group = c.benchmark_group("user_rules_20_rules_js");
+    group.bench_function("js", |b| b.iter(|| black_box(js.evaluate())));
     group.finish();
 
     // Where the wasm time goes: the same evaluation with less to decode.

@@ -359,6 +359,61 @@ impl Workload {
     }
 }
 
+/// The rules of [`settings_json`] written in JavaScript, for the stock js-rules module.
+pub const JS_RULES_SCRIPT: &str = include_str!("../js/user_rules.js");
+
+/// The js-rules settings running [`JS_RULES_SCRIPT`].
+pub fn js_rules_settings_json() -> String {
+    json!({ "script": JS_RULES_SCRIPT }).to_string()
+}
+
+/// The same 20-rule workload in JavaScript: the built `js_rules.wasm` with
+/// [`js_rules_settings_json`] prepared and snapshotted.
+pub struct JsWorkload {
+    /// The engine the module was loaded into (kept alive for the module's sake).
+    pub engine: Engine,
+    /// `js_rules.wasm`, loaded with default limits.
+    pub module: RuleModule,
+    /// [`js_rules_settings_json`] as the module prepared them.
+    pub settings: PreparedSettings,
+    /// The settings snapshot: QuickJS with the script evaluated.
+    pub snapshot: RuleModule,
+    /// The user.
+    pub user: User,
+    /// The context.
+    pub context: Context,
+}
+
+impl JsWorkload {
+    /// Loads `js_rules.wasm` into a fresh engine and prepares and snapshots the script.
+    pub fn load() -> Self {
+        let path = muster_harness::subject::built_artifact("js_rules");
+        let wasm = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!("cannot read {}: {e}; build it first with `scripts/build-policies js-rules`", path.display())
+        });
+        let engine = Engine::new(EngineConfig::default()).expect("engine");
+        let module = engine.load(&wasm).expect("js_rules.wasm loads");
+        let settings =
+            module.prepare_settings(js_rules_settings_json().as_bytes()).expect("the module accepts the script");
+        let snapshot = engine.snapshot_settings(&module, &settings).expect("the settings snapshot");
+        Self { engine, module, settings, snapshot, user: user(), context: context() }
+    }
+
+    /// One evaluation as the service runs it: a fresh instance of the snapshot.
+    pub fn evaluate(&self) -> muster_engine::Evaluation<UserDecision> {
+        self.snapshot.evaluate_user(&self.settings, &self.context, &self.user).expect("js evaluation")
+    }
+
+    /// Asserts that the script decides [`user`] as the user-rules settings do.
+    pub fn check(&self) -> muster_engine::Evaluation<UserDecision> {
+        let evaluation = self.evaluate();
+        assert_eq!(evaluation.output.organization.as_deref(), Some(EXPECTED_ORGANIZATION));
+        assert_eq!(evaluation.output.rule.as_deref(), Some(EXPECTED_RULE));
+        assert_eq!(evaluation.output.groups, EXPECTED_GROUPS);
+        evaluation
+    }
+}
+
 /// Settings with no rules, only a fallback: what an evaluation costs without settings to decode.
 pub const EMPTY_SETTINGS_JSON: &str = r#"{"rules": [], "fallback": "acme-general"}"#;
 

@@ -31,13 +31,15 @@ impl<S> Default for LoadedSettings<S> {
     }
 }
 
-/// Decodes prepared settings and keeps them in `loaded` (settings loaded before stay: an
-/// instance's settings never change); answers `Response<()>`.
+/// Decodes prepared settings, runs [`Policy::on_load`] on them and keeps them in `loaded`
+/// (settings loaded before stay: an instance's settings never change); answers `Response<()>`.
 pub fn load_settings<P: Policy>(prepared: &[u8], loaded: &LoadedSettings<P::Settings>) -> Vec<u8> {
     let result = match loaded.0.get() {
         Some(_) => Ok(()),
-        None => settings::load::<P>(prepared).map(|settings| {
+        None => settings::load::<P>(prepared).and_then(|settings| {
+            P::on_load(&settings)?;
             let _ = loaded.0.set(settings);
+            Ok(())
         }),
     };
     respond(result.map_err(GuestError::Settings), Vec::new())
@@ -62,8 +64,10 @@ pub fn user_rules<P: UserRules>(request: &[u8]) -> Vec<u8> {
 /// [`user_rules`], using the `loaded` settings when the request carries none.
 pub fn user_rules_loaded<P: UserRules>(request: &[u8], loaded: &LoadedSettings<P::Settings>) -> Vec<u8> {
     let mut trace = Trace::new();
-    let result = decode_with_settings::<P, UserRequest>(request, |r| &r.settings, loaded)
-        .map(|(request, settings)| P::decide_user(&settings, &request.user, &request.context, &mut trace));
+    let result =
+        decode_with_settings::<P, UserRequest>(request, |r| &r.settings, loaded).and_then(|(request, settings)| {
+            P::try_decide_user(&settings, &request.user, &request.context, &mut trace).map_err(GuestError::Rule)
+        });
     respond(result, trace.into_steps())
 }
 
@@ -76,13 +80,14 @@ pub fn group_rules<P: GroupRules>(request: &[u8]) -> Vec<u8> {
 pub fn group_rules_loaded<P: GroupRules>(request: &[u8], loaded: &LoadedSettings<P::Settings>) -> Vec<u8> {
     let mut trace = Trace::new();
     let result =
-        decode_with_settings::<P, GroupRequest>(request, |r| &r.settings, loaded).map(|(request, settings)| {
+        decode_with_settings::<P, GroupRequest>(request, |r| &r.settings, loaded).and_then(|(request, settings)| {
             let groups = request
                 .groups
                 .iter()
-                .map(|group| P::decide_group(&settings, group, &request.context, &mut trace))
-                .collect();
-            GroupDecision { groups }
+                .map(|group| P::try_decide_group(&settings, group, &request.context, &mut trace))
+                .collect::<Result<_, _>>()
+                .map_err(GuestError::Rule)?;
+            Ok(GroupDecision { groups })
         });
     respond(result, trace.into_steps())
 }
@@ -172,6 +177,70 @@ mod tests {
         assert_eq!(decided(&prepared("globex"), &loaded).unwrap().organization.as_deref(), Some("globex"));
         let _ = load_settings::<Everyone>(&prepared("globex"), &loaded);
         assert_eq!(decided(&[], &loaded).unwrap().organization.as_deref(), Some("acme"));
+    }
+
+    /// Counts its loads; refuses to load the organization `refused`.
+    struct Counting;
+
+    thread_local! {
+        static LOADS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+
+    impl Policy for Counting {
+        type Settings = Settings;
+
+        fn on_load(settings: &Settings) -> Result<(), crate::SettingsError> {
+            LOADS.with(|loads| loads.set(loads.get() + 1));
+            match settings.organization.as_str() {
+                "refused" => Err(settings::error_at("organization", "refused at load")),
+                _ => Ok(()),
+            }
+        }
+    }
+
+    #[test]
+    fn on_load_runs_once_when_settings_are_loaded_and_its_error_fails_the_load() {
+        let loaded = LoadedSettings::new();
+        let answer: Response<()> = codec::decode(&load_settings::<Counting>(&prepared("acme"), &loaded)).unwrap();
+        assert_eq!(answer.result, Ok(()));
+        let _ = load_settings::<Counting>(&prepared("acme"), &loaded);
+        assert_eq!(LOADS.with(std::cell::Cell::get), 1, "settings already loaded are not loaded again");
+
+        let loaded = LoadedSettings::new();
+        let answer: Response<()> = codec::decode(&load_settings::<Counting>(&prepared("refused"), &loaded)).unwrap();
+        match answer.result {
+            Err(GuestError::Settings(e)) => {
+                assert_eq!((e.path.as_str(), e.message.as_str()), ("organization", "refused at load"))
+            }
+            other => panic!("expected a settings error, got {other:?}"),
+        }
+        assert!(loaded.0.get().is_none(), "settings refused at load are not kept");
+    }
+
+    /// Refuses every user, with the trace it recorded so far.
+    struct Failing;
+
+    impl Policy for Failing {
+        type Settings = Settings;
+    }
+
+    impl UserRules for Failing {
+        fn decide_user(_: &Settings, _: &User, _: &Context, _: &mut Trace) -> UserDecision {
+            UserDecision::no_organization()
+        }
+
+        fn try_decide_user(_: &Settings, _: &User, _: &Context, trace: &mut Trace) -> Result<UserDecision, String> {
+            trace.note(None, "about to fail");
+            Err("the script threw".to_owned())
+        }
+    }
+
+    #[test]
+    fn a_rule_that_cannot_decide_fails_as_a_rule_error_and_keeps_its_trace() {
+        let request = codec::encode_user_request(&Context::default(), &prepared("acme"), &User::default()).unwrap();
+        let answer: Response<UserDecision> = codec::decode(&user_rules::<Failing>(&request)).unwrap();
+        assert_eq!(answer.result, Err(GuestError::Rule("the script threw".to_owned())));
+        assert_eq!(answer.trace.len(), 1);
     }
 
     #[test]
