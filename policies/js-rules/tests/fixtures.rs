@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use muster_harness::{Failure, Subject, Wasm, subject::Traced};
-use muster_wire::{Context, GroupDecision, User, UserDecision};
+use muster_harness::{Scripted, Subject, Wasm};
+use muster_wire::{Context, User};
 
 fn native() -> muster_harness::Native {
     muster_harness::native!(js_rules::JsRules { user_rules, group_rules })
@@ -21,65 +21,36 @@ fn fixtures_pass_through_the_engine() {
     Wasm::built("js_rules").run(["fixtures"]).assert_passed();
 }
 
-/// js-rules running one script, the fixture's settings document handed to it as `config`: a
-/// fixture file written for a Rust module runs, unchanged, against the module's JavaScript twin.
-struct Twin<S> {
-    subject: S,
-    script: String,
+/// js-rules running the JavaScript twin of the stock module `module`: the module's own fixture
+/// files run against it unchanged, their settings handed to the script as `context.config`.
+fn twin<S: Subject>(subject: S, module: &str) -> Scripted<S> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("twins").join(format!("{module}.js"));
+    Scripted::new(subject, std::fs::read_to_string(&path).unwrap(), path.display().to_string())
 }
 
-impl<S: Subject> Twin<S> {
-    fn new(subject: S, twin: &str) -> Self {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("twins").join(format!("{twin}.js"));
-        Self { subject, script: std::fs::read_to_string(path).unwrap() }
-    }
-
-    /// Runs the decision cases of `module`'s fixture files: its settings-error cases are about
-    /// its own settings format, which the twin does not check.
-    fn run_module_fixtures(&self, module: &str) -> muster_harness::Report {
-        let fixtures: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(module).join("fixtures");
-        muster_harness::run_fixtures_where(self, &[fixtures], |case| case.expect_settings_error.is_none())
-    }
-}
-
-impl<S: Subject> Subject for Twin<S> {
-    fn label(&self) -> String {
-        format!("{} (JavaScript twin)", self.subject.label())
-    }
-
-    fn prepare(&self, settings_json: &[u8]) -> Result<Vec<u8>, Failure> {
-        let config: serde_json::Value = serde_json::from_slice(settings_json).unwrap();
-        let settings = serde_json::json!({ "script": self.script, "config": config });
-        self.subject.prepare(&serde_json::to_vec(&settings).unwrap())
-    }
-
-    fn user(&self, settings: &[u8], context: &Context, user: &User) -> Result<Traced<UserDecision>, Failure> {
-        self.subject.user(settings, context, user)
-    }
-
-    fn groups(&self, settings: &[u8], context: &Context, groups: &[String]) -> Result<Traced<GroupDecision>, Failure> {
-        self.subject.groups(settings, context, groups)
-    }
+/// Runs the decision cases of `module`'s fixture files: its settings-error cases are about its
+/// own settings format, which the twin does not check.
+fn run_module_fixtures(subject: &impl Subject, module: &str) -> muster_harness::Report {
+    let fixtures: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(module).join("fixtures");
+    muster_harness::run_fixtures_where(subject, &[fixtures], |case| case.expect_settings_error.is_none())
 }
 
 #[test]
 fn the_contractors_fixtures_pass_against_its_javascript_twin() {
-    Twin::new(native(), "contractors").run_module_fixtures("contractors").assert_passed();
-    Twin::new(Wasm::built("js_rules"), "contractors").run_module_fixtures("contractors").assert_passed();
+    run_module_fixtures(&twin(native(), "contractors"), "contractors").assert_passed();
+    run_module_fixtures(&twin(Wasm::built("js_rules"), "contractors"), "contractors").assert_passed();
 }
 
 #[test]
 fn the_default_organization_fixtures_pass_against_its_javascript_twin() {
-    Twin::new(native(), "default-organization").run_module_fixtures("default-organization").assert_passed();
-    Twin::new(Wasm::built("js_rules"), "default-organization")
-        .run_module_fixtures("default-organization")
-        .assert_passed();
+    run_module_fixtures(&twin(native(), "default-organization"), "default-organization").assert_passed();
+    run_module_fixtures(&twin(Wasm::built("js_rules"), "default-organization"), "default-organization").assert_passed();
 }
 
 #[test]
 fn a_twin_traces_what_its_rust_module_traces() {
     let rust = muster_harness::native!(contractors::Contractors { user_rules });
-    let twin = Twin::new(native(), "contractors");
+    let twin = twin(native(), "contractors");
     let settings = br#"{"employee_domains":["acme.com"],"contractor_domains":["partners.acme.io"],
         "employees":"acme","contractors":"acme-contractors","blocked_departments":["Legal"]}"#;
     let (rust_settings, twin_settings) = (rust.prepare(settings).unwrap(), twin.prepare(settings).unwrap());
