@@ -62,6 +62,7 @@ on_both_stores!(
     module_uploads_are_validated_and_refusals_store_nothing,
     organizations_the_tenant_does_not_have_are_refused_flagged_or_created,
     login_decides_applies_and_records,
+    javascript_rules_are_checked_at_upload_and_decide_logins,
     login_refuses_a_user_name_held_by_another_provider_user,
     users_are_searched_paged_and_their_sessions_listed,
     activation_and_rollback_change_what_logins_decide,
@@ -405,6 +406,45 @@ fn organizations_the_tenant_does_not_have_are_refused_flagged_or_created(server:
 /// Scenario 3: A login with the evaluation key: organization, rule, groups, provider-group marks, a
 /// decision record and a trace; a user no rule matches is blocked with a reason; the stored
 /// users reflect the decisions.
+/// The stock js-rules module: a script that does not parse is refused at upload with its line
+/// and column; one that does decides logins like any module, with its trace.
+fn javascript_rules_are_checked_at_upload_and_decide_logins(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let modules = format!("{}/modules/user", fx.realm_path());
+    let upload = |script: &str| {
+        let body = json!({"wasm": STANDARD.encode(module_bytes("js_rules")), "settings": {"script": script}});
+        server.post(&modules, fx.admin(), &body)
+    };
+    let (status, body) = upload("export function decideUser(user) {\n  if (user ==) { return null; }\n}\n");
+    let message = assert_error(status, &body, 422, "unprocessable");
+    assert_eq!(body["error"]["path"], "script", "{body}");
+    assert!(message.contains("line 2, column") && message.contains("if (user ==)"), "{message}");
+    let (_, versions) = server.get(&format!("{modules}/versions"), fx.admin());
+    assert_eq!(versions["versions"].as_array().unwrap().len(), 1, "the refused upload stored nothing: {versions}");
+
+    let script = r#"export function decideUser(user, context) {
+      if (trace.check("emea", "a provider group ends in -emea", user.providerGroups.some((g) => matches("-emea$", g)))) {
+        return { organization: "acme-emea", rule: "emea", groups: ["javascript"] };
+      }
+      return { organization: null };
+    }"#;
+    let (status, version) = upload(script);
+    assert_eq!(status, 201, "{version}");
+    let (status, body) = server.post_empty(&format!("{modules}/versions/2/activate"), fx.admin());
+    assert_eq!(status, 200, "{body}");
+    let (status, ada) = fx.login(&ada_claims());
+    assert_eq!(status, 200, "{ada}");
+    assert_eq!((&ada["organization"], &ada["groups"]), (&json!("acme-emea"), &json!(["javascript"])), "{ada}");
+    assert_eq!(ada["evaluation"]["user"]["rule"], "emea");
+    let trace = ada["evaluation"]["user"]["trace"].as_array().expect("a trace");
+    assert!(
+        trace.iter().any(|s| s["check"] == "a provider group ends in -emea" && s["outcome"] == "matched"),
+        "{trace:?}"
+    );
+    let (status, bob) = fx.login(&bob_claims());
+    assert_eq!((status, &bob["blocked"]), (200, &json!(true)), "{bob}");
+}
+
 fn login_decides_applies_and_records(server: &TestServer) {
     let fx = Fixture::new(server, "acme");
     let (status, ada) = fx.login(&ada_claims());
