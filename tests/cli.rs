@@ -324,7 +324,12 @@ fn checkout_file(path: &str) -> String {
 
 #[test]
 fn eval_runs_javascript_rules_on_the_stock_js_rules_module() {
-    let input = checkout_file("docs/demo/ada.json");
+    let ada: Value =
+        serde_json::from_str(&std::fs::read_to_string(checkout_file("docs/demo/ada.json")).unwrap()).unwrap();
+    let dir = scratch_dir("eval-script");
+    let mut with_groups = ada.clone();
+    with_groups["groups"] = ada["user"]["provider_groups"].clone();
+    let input = write(&dir, "ada.json", &with_groups.to_string());
     let script = checkout_file("docs/demo/rules.js");
     // Without --module: the js-rules module this checkout built.
     let output = run(&["eval", "--script", &script, "--input", &input]);
@@ -339,6 +344,11 @@ fn eval_runs_javascript_rules_on_the_stock_js_rules_module() {
         "{trace:?}"
     );
     assert_eq!(json["groups"]["groups"][0]["organizations"], serde_json::json!(["acme-sales"]), "{json}");
+    // A script's groups are evaluated only when the input names them: it need not decide them.
+    let output = run(&["eval", "--script", &script, "--input", &checkout_file("docs/demo/ada.json")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let user_only: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!((&user_only["user"]["organization"], user_only.get("groups")), (&json["user"]["organization"], None));
     // The same decision as the Rust module with the demo's settings.
     let rust = run(&[
         "eval",

@@ -20,11 +20,12 @@ pub struct EvalArgs {
     /// sees as `context.config` (default `null`).
     #[arg(long, value_name = "S.json")]
     settings: Option<PathBuf>,
-    /// JavaScript rules (docs/javascript.md), run by the stock js-rules module.
+    /// JavaScript rules (docs/javascript.md), run by the stock js-rules module; provider groups
+    /// are evaluated (with the script's `decideGroup`) only when the input gives `groups`.
     #[arg(long, value_name = "RULES.js")]
     script: Option<PathBuf>,
     /// The input: `{"user": {...}, "groups": [...], "context": {"realm": ..., "trigger": ...}}`;
-    /// `user` and `groups` are each optional, `groups` defaults to the user's provider groups.
+    /// `user` and `groups` are each optional, `groups` defaults to the user's provider groups (not with --script).
     /// `-` reads it from standard input (a decision record's `input` is such a document).
     #[arg(long, value_name = "U.json")]
     input: PathBuf,
@@ -104,15 +105,21 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         None => (args.module.context("--module is required")?, settings.unwrap_or_else(|| b"{}".to_vec())),
     };
     let (engine, module) = super::load_module(&module)?;
-    let output = evaluate(&engine, &module, &settings, input)?;
+    let output = evaluate(&engine, &module, &settings, input, args.script.is_some())?;
     println!("{}", serde_json::to_string_pretty(&output)?);
     Ok(ExitCode::SUCCESS)
 }
 
-/// Evaluates the user with the module's user rules and the groups (given, or else the user's
-/// provider groups) with its group rules, whichever the module has, on the module's settings
+/// Evaluates the user with the module's user rules and the groups (given, or else, unless
+/// `scripted`, the user's provider groups) with its group rules, whichever the module has, on the module's settings
 /// snapshot, as the service does.
-fn evaluate(engine: &Engine, module: &RuleModule, settings: &[u8], input: Input) -> anyhow::Result<Output> {
+fn evaluate(
+    engine: &Engine,
+    module: &RuleModule,
+    settings: &[u8],
+    input: Input,
+    scripted: bool,
+) -> anyhow::Result<Output> {
     let entries = module.entries();
     let prepared = module.prepare_settings(settings)?;
     let module = &engine.snapshot_settings(module, &prepared)?;
@@ -123,7 +130,12 @@ fn evaluate(engine: &Engine, module: &RuleModule, settings: &[u8], input: Input)
         }
         _ => None,
     };
-    let groups = input.groups.or_else(|| input.user.map(|u| u.provider_groups));
+    // A script need not decide groups (js-rules has both entries whatever it exports): its
+    // groups are evaluated only when the input names them.
+    let groups = match scripted {
+        true => input.groups,
+        false => input.groups.or_else(|| input.user.map(|u| u.provider_groups)),
+    };
     let groups = match groups {
         Some(groups) if entries.group_rules => {
             Some(Traced::from(module.evaluate_groups(&prepared, &input.context, &groups)?, |d| d))
