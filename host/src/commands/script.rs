@@ -12,8 +12,6 @@ const JS_RULES: &str = "js_rules";
 
 /// A script given with `--script`.
 pub struct Script {
-    /// The file it was read from.
-    pub path: PathBuf,
     /// Its text.
     pub text: String,
 }
@@ -22,7 +20,7 @@ impl Script {
     /// Reads the script at `path`.
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read script {}", path.display()))?;
-        Ok(Self { path: path.to_owned(), text })
+        Ok(Self { text })
     }
 
     /// The js-rules settings document running this script with `config` (JSON text; none:

@@ -86,10 +86,10 @@ fn run_once(args: &TestArgs) -> anyhow::Result<bool> {
             muster_harness::check_fixtures_crate(&module, &fixtures)?;
             muster_harness::run_fixtures_where(&load(&module)?, &fixtures, select)
         }
-        (None, Some(script)) => {
-            let script = Script::read(script)?;
+        (None, Some(path)) => {
+            let script = Script::read(path)?;
             let module = load(&js_rules_module(args.module.as_deref())?)?;
-            let subject = Scripted::new(module, script.text, script.path.display().to_string());
+            let subject = Scripted::new(module, script.text, path.display().to_string());
             // A script's config is not validated when settings are (docs/javascript.md): the
             // cases about a module's own settings errors do not apply to it.
             let decisions = |case: &Case| case.expect_settings_error.is_none() && select(case);
