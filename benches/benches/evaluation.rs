@@ -37,17 +37,21 @@ use muster_benches::{
     Workload, check_rego_matches, quick_criterion, rego_decide, rego_engine, rego_input, rego_vm, rego_vm_decide,
 };
 
-fn evaluation(c: &mut Criterion) {
-    let workload = Workload::load();
-    let decision = workload.check();
-    check_rego_matches(&decision);
-    let first = workload.evaluate_wasm();
+/// What an evaluation's first call took, before criterion's runs.
+fn print_first_call<T>(label: &str, first: &muster_engine::Evaluation<T>) {
     eprintln!(
-        "wasm evaluation: {} fuel, {} trace steps, {:?} (first call)",
+        "{label} evaluation: {} fuel, {} trace steps, {:?} (first call)",
         first.fuel_consumed,
         first.trace.len(),
         first.duration
     );
+}
+
+fn evaluation(c: &mut Criterion) {
+    let workload = Workload::load();
+    let decision = workload.check();
+    check_rego_matches(&decision);
+    print_first_call("wasm", &workload.evaluate_wasm());
 
     let mut group = c.benchmark_group("user_rules_20_rules");
     eprintln!(
@@ -89,13 +93,7 @@ fn evaluation(c: &mut Criterion) {
     group.finish();
 
     let js = muster_benches::JsWorkload::load();
-    let first = js.check();
-    eprintln!(
-        "js evaluation: {} fuel, {} trace steps, {:?} (first call)",
-        first.fuel_consumed,
-        first.trace.len(),
-        first.duration
-    );
+    print_first_call("js", &js.check());
     let mut group = c.benchmark_group("user_rules_20_rules_js");
     group.bench_function("js", |b| b.iter(|| black_box(js.evaluate())));
     group.finish();
