@@ -443,6 +443,12 @@ fn javascript_rules_are_checked_at_upload_and_decide_logins(server: &TestServer)
     );
     let (status, bob) = fx.login(&bob_claims());
     assert_eq!((status, &bob["blocked"]), (200, &json!(true)), "{bob}");
+    // No clock, no randomness: replaying the decision gives it again, trace and fuel included.
+    let replay = format!("/v1/tenants/acme/decisions/{}/replay", ada["decision_id"].as_str().unwrap());
+    let (status, same) = server.post_empty(&replay, fx.admin());
+    assert_eq!(status, 200, "{same}");
+    assert_eq!((&same["identical"], &same["output_identical"]), (&json!(true), &json!(true)), "{same}");
+    assert_eq!(same["recorded"], same["replayed"]);
 }
 
 fn login_decides_applies_and_records(server: &TestServer) {

@@ -28,7 +28,7 @@ use crate::db::TestDb;
 pub const OPERATOR_TOKEN: &str = "operator-token-for-tests";
 
 /// How long a server may take to answer `/healthz` after it is spawned.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(40);
 
 /// Which store a server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,6 +216,9 @@ impl TestServer {
                 // suite's deliberate failures as one client's. Tests of the limits set them by flag.
                 .env("MUSTER_AUTH_FAILURES_PER_MINUTE", "1000000")
                 .env("MUSTER_TOKEN_REQUESTS_PER_MINUTE", "1000000")
+                // Tests compile modules side by side on a shared machine: the 1.4 MB js-rules
+                // module takes ~4 s of CPU alone, so the 10 s default would fail under load.
+                .env("MUSTER_ENGINE_COMPILE_TIMEOUT", "60s")
                 .env_remove("MUSTER_DATABASE_URL")
                 .env_remove("MUSTER_DATA_DIR")
                 .env_remove("MUSTER_LISTEN")
