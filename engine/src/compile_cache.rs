@@ -7,9 +7,11 @@
 //! snapshot's compile translates each function, finds its code here and skips code
 //! generation. A new version of a module whose code did not change benefits the same way.
 //!
-//! Entries are keyed by Cranelift's hash of a function's compiled form, so a hit is the same
-//! code the compiler would produce. The cache holds at most its budget of bytes (keys and
-//! values), the least recently used entries going first; a budget of 0 turns it off.
+//! Entries are keyed by Cranelift's SHA-256 of a function's compiled form, so a hit is the same
+//! code the compiler would produce. One cache serves every tenant: sharing it reveals nothing
+//! but a shorter compile of a function some module already had. The cache holds at most its
+//! budget of bytes (keys and values), the least recently used entries going first; a budget of 0
+//! turns it off.
 
 use std::{
     borrow::Cow,
