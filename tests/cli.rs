@@ -3,7 +3,7 @@
 
 mod support;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::{fixtures, module, run, scratch_dir, stderr, stdout, write};
 
 const SALES_RULES: &str = r#"{
@@ -344,11 +344,17 @@ fn eval_runs_javascript_rules_on_the_stock_js_rules_module() {
         "{trace:?}"
     );
     assert_eq!(json["groups"]["groups"][0]["organizations"], serde_json::json!(["acme-sales"]), "{json}");
-    // A script's groups are evaluated only when the input names them: it need not decide them.
+    // Without `groups`, the user's provider groups are marked, as with any module.
     let output = run(&["eval", "--script", &script, "--input", &checkout_file("docs/demo/ada.json")]);
     assert!(output.status.success(), "{}", stderr(&output));
+    let defaulted: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(defaulted["groups"]["groups"], json["groups"]["groups"], "{defaulted}");
+    // A script need not decide groups: one without decideGroup is asked about the user only.
+    let users_only = write(&dir, "users.js", "export function decideUser() { return { organization: \"acme\" }; }\n");
+    let output = run(&["eval", "--script", &users_only, "--input", &input]);
+    assert!(output.status.success(), "{}", stderr(&output));
     let user_only: Value = serde_json::from_str(&stdout(&output)).unwrap();
-    assert_eq!((&user_only["user"]["organization"], user_only.get("groups")), (&json["user"]["organization"], None));
+    assert_eq!((&user_only["user"]["organization"], user_only.get("groups")), (&json!("acme"), None), "{user_only}");
     // The same decision as the Rust module with the demo's settings.
     let rust = run(&[
         "eval",
@@ -396,14 +402,17 @@ fn eval_reports_a_script_syntax_error_with_its_line_and_column() {
 #[test]
 fn test_command_runs_a_rust_modules_fixtures_against_its_javascript_twin() {
     let twin = checkout_file("policies/js-rules/twins/default-organization.js");
-    let output = run(&["test", "--script", &twin, &fixtures("default-organization")]);
+    let output = run(&["test", "--verbose", "--script", &twin, &fixtures("default-organization")]);
     assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
     let report = stdout(&output);
     assert!(report.contains(" 0 failed") && !report.contains(" 0 passed"), "{report}");
-    // A twin that decides otherwise fails the same file.
+    // The file's settings-error cases run too: the twin's validateConfig refuses what the module does.
+    assert!(report.contains("an unknown setting is refused"), "{report}");
+    // A twin that decides otherwise, and checks nothing, fails the same file.
     let dir = scratch_dir("wrong-twin");
     let wrong = write(&dir, "wrong.js", "export function decideUser() { return { organization: \"globex\" }; }\n");
     let output = run(&["test", "--script", &wrong, &fixtures("default-organization")]);
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
     assert!(stdout(&output).contains(r#"expected "acme", got "globex""#), "{}", stdout(&output));
+    assert!(stdout(&output).contains("expected the settings to be refused at \"organization\""), "{}", stdout(&output));
 }

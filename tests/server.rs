@@ -449,6 +449,20 @@ fn javascript_rules_are_checked_at_upload_and_decide_logins(server: &TestServer)
     assert_eq!(status, 200, "{same}");
     assert_eq!((&same["identical"], &same["output_identical"]), (&json!(true), &json!(true)), "{same}");
     assert_eq!(same["recorded"], same["replayed"]);
+
+    // The module exports both entries, but this script decides users only: as group rules it
+    // would fail every evaluation, so it is refused there, at `script`, saying what to export.
+    let groups = format!("{}/modules/group", fx.realm_path());
+    let body = json!({"wasm": STANDARD.encode(module_bytes("js_rules")), "settings": {"script": script}});
+    let (status, body) = server.post(&groups, fx.admin(), &body);
+    let message = assert_error(status, &body, 422, "unprocessable");
+    assert_eq!(body["error"]["path"], "script", "{body}");
+    assert!(
+        message.contains("uploaded as group rules") && message.contains("export function decideGroup"),
+        "{message}"
+    );
+    let (_, versions) = server.get(&format!("{groups}/versions"), fx.admin());
+    assert_eq!(versions["versions"].as_array().unwrap().len(), 1, "nothing stored: {versions}");
 }
 
 fn login_decides_applies_and_records(server: &TestServer) {

@@ -40,6 +40,7 @@ pub fn check(module: &Module) -> Result<Entries, LoadError> {
         prepare_settings: optional_func(module, abi::PREPARE_SETTINGS, &ENTRY)?,
         settings_schema: optional_func(module, abi::SETTINGS_SCHEMA, &ENTRY)?,
         load_settings: optional_func(module, abi::LOAD_SETTINGS, &ENTRY)?,
+        settings_entries: optional_func(module, abi::SETTINGS_ENTRIES, &ENTRY)?,
     };
     if !entries.user_rules && !entries.group_rules {
         return Err(LoadError::NoEntryPoint);

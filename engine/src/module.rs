@@ -2,7 +2,9 @@
 
 use std::{sync::Arc, time::Duration};
 
-use muster_wire::{Context, GroupDecision, GuestError, Response, User, UserDecision, abi, codec, trace::TraceStep};
+use muster_wire::{
+    Context, GroupDecision, GuestError, MissingEntries, Response, User, UserDecision, abi, codec, trace::TraceStep,
+};
 use serde::de::DeserializeOwned;
 
 use crate::{EvalError, Failure, invoke::Callable, trace};
@@ -21,6 +23,9 @@ pub struct Entries {
     /// `muster_load_settings`: keeps decoded settings in the instance (what a settings snapshot
     /// is taken of).
     pub load_settings: bool,
+    /// `muster_settings_entries`: says which exported rules a settings document leaves nothing
+    /// to run.
+    pub settings_entries: bool,
 }
 
 /// Settings as the module prepared them (opaque bytes), ready to pass to every evaluation.
@@ -136,6 +141,18 @@ impl RuleModule {
         let invocation = self.callable().invoke(abi::PREPARE_SETTINGS, settings_json).map_err(|f| f.error)?;
         let (prepared, _trace) = decode_response::<Vec<u8>>(&invocation.output)?;
         Ok(PreparedSettings(prepared))
+    }
+
+    /// Which of the module's exported rules cannot run with `settings`, and why, as the module
+    /// says (`muster_settings_entries`); nothing missing for a module without that export. Runs
+    /// the module once, under the same limits as an evaluation.
+    pub fn missing_entries(&self, settings: &PreparedSettings) -> Result<MissingEntries, EvalError> {
+        if !self.inner.entries.settings_entries {
+            return Ok(MissingEntries::default());
+        }
+        let invocation = self.callable().invoke(abi::SETTINGS_ENTRIES, &settings.0).map_err(|f| f.error)?;
+        let (missing, _trace) = decode_response::<MissingEntries>(&invocation.output)?;
+        Ok(missing)
     }
 
     /// The JSON Schema of the module's settings document, as the module publishes it (JSON text,

@@ -50,7 +50,7 @@ pub mod trace;
 pub mod ffi;
 
 pub use muster_wire as wire;
-pub use muster_wire::{Context, GroupAssignment, GroupDecision, Trigger, User, UserDecision};
+pub use muster_wire::{Context, GroupAssignment, GroupDecision, MissingEntries, Trigger, User, UserDecision};
 pub use policy::{GroupRules, Policy, UserRules};
 pub use regex::{Regex, RegexError};
 pub use settings::SettingsError;
@@ -69,8 +69,9 @@ pub mod prelude {
 ///
 /// `export!(MyPolicy { user_rules })`, `export!(MyPolicy { group_rules })` or
 /// `export!(MyPolicy { user_rules, group_rules })`. Settings preparation and loading (which lets
-/// the host snapshot an instance with a version's settings decoded), the ABI version and the
-/// allocator are always exported. Add `settings_schema = include_str!("../settings.schema.json")`
+/// the host snapshot an instance with a version's settings decoded), which entries the settings
+/// leave nothing to run ([`Policy::missing_entries`]), the ABI version and the allocator are
+/// always exported. Add `settings_schema = include_str!("../settings.schema.json")`
 /// to publish the settings' JSON Schema, as text generated natively (module `schema`, feature
 /// `schema`): the module serves the text and carries no generator.
 /// Expands to nothing unless compiling for `wasm32`.
@@ -100,6 +101,11 @@ macro_rules! export {
             ::std::thread_local! {
                 static LOADED: $crate::runtime::LoadedSettings<<$policy as $crate::Policy>::Settings> =
                     const { $crate::runtime::LoadedSettings::new() };
+            }
+
+            #[unsafe(no_mangle)]
+            extern "C" fn muster_settings_entries(ptr: i32, len: i32) -> i64 {
+                $crate::ffi::call(ptr, len, $crate::runtime::settings_entries::<$policy>)
             }
 
             #[unsafe(no_mangle)]

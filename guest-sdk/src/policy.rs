@@ -2,7 +2,7 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{Context, GroupAssignment, SettingsError, Trace, User, UserDecision};
+use crate::{Context, GroupAssignment, MissingEntries, SettingsError, Trace, User, UserDecision};
 
 /// A rule module: its settings type and how to check a settings document beyond its shape.
 pub trait Policy {
@@ -24,6 +24,15 @@ pub trait Policy {
     /// run without a snapshot) do not run it: rules must not rely on it having run.
     fn on_load(_settings: &Self::Settings) -> Result<(), SettingsError> {
         Ok(())
+    }
+
+    /// Which of the module's exported rules cannot run with `settings`, and why (at upload, the
+    /// host refuses a version of a kind whose rules these settings leave nothing to run). Rules
+    /// written in Rust run with any settings they accept and keep the default, nothing missing;
+    /// a module whose rules come from its settings (an interpreted script that may define only
+    /// some of them, say) overrides this.
+    fn missing_entries(_settings: &Self::Settings) -> MissingEntries {
+        MissingEntries::default()
     }
 }
 

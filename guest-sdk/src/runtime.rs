@@ -50,6 +50,13 @@ pub fn prepare_settings<P: Policy>(json: &[u8]) -> Vec<u8> {
     respond(settings::prepare::<P>(json).map_err(GuestError::Settings), Vec::new())
 }
 
+/// Which entries the prepared settings leave nothing to run ([`Policy::missing_entries`]);
+/// answers `Response<MissingEntries>`.
+pub fn settings_entries<P: Policy>(prepared: &[u8]) -> Vec<u8> {
+    let result = settings::load::<P>(prepared).map(|settings| P::missing_entries(&settings));
+    respond(result.map_err(GuestError::Settings), Vec::new())
+}
+
 /// Answers `Response<String>` with `schema`, the JSON Schema of the policy's settings as JSON
 /// text (generated natively: [`crate::export!`]).
 pub fn settings_schema(schema: &str) -> Vec<u8> {

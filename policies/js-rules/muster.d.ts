@@ -52,6 +52,11 @@ interface GroupAssignment {
 /** The entries a script exports (at least one of them). */
 type DecideUser<Config = unknown> = (user: MusterUser, context: MusterContext<Config>) => UserDecision;
 type DecideGroup<Config = unknown> = (group: string, context: MusterContext<Config>) => GroupAssignment;
+/**
+ * The optional export that checks the settings' `config` when the settings are validated (at
+ * upload): throw a `ConfigError` to refuse it at a place; returning accepts it.
+ */
+type ValidateConfig<Config = unknown> = (config: Config) => void;
 
 /** A pattern compiled by the host (Rust `regex` syntax, linear time). */
 interface MusterRegex {
@@ -77,3 +82,14 @@ declare function matches(pattern: string, text: string): boolean;
 
 /** Compiles `pattern` now (at the top level: once per settings version). Throws a SyntaxError for a bad pattern. */
 declare function regex(pattern: string): MusterRegex;
+
+/**
+ * Thrown by `validateConfig` to refuse the settings' `config`: the upload is refused at
+ * `config.<path>` with `message`. `path` is in the API's notation (`rules[0].pattern`); `""`
+ * refuses the whole config.
+ */
+declare class ConfigError extends Error {
+  constructor(path: string, message: string);
+  /** Where in the config. */
+  readonly path: string;
+}

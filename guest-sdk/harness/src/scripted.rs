@@ -1,6 +1,8 @@
 //! JavaScript rules under test: a fixture file's settings document becomes the script's
 //! `config`, so the same fixture file runs against a Rust module and against its JavaScript twin
-//! (`muster test --script`, docs/javascript.md).
+//! (`muster test --script`, docs/javascript.md). A refusal of the config by the script's
+//! `validateConfig` is reported at its place in the fixture's settings, so cases expecting a
+//! settings error hold too.
 
 use muster_wire::{Context, GroupDecision, User, UserDecision};
 
@@ -30,13 +32,33 @@ impl<S: Subject> Scripted<S> {
     }
 }
 
+/// The place in the fixture's settings (the script's config) of a refusal at `path` in the
+/// js-rules settings, when it is inside `config`: `config.rules[0]` is `rules[0]`, `config` is
+/// the whole document (`""`).
+fn config_path(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("config")?;
+    match rest.strip_prefix('.') {
+        Some(inside) => Some(inside),
+        None if rest.is_empty() || rest.starts_with('[') => Some(rest),
+        None => None,
+    }
+}
+
 impl<S: Subject> Subject for Scripted<S> {
     fn label(&self) -> String {
         format!("{} running {}", self.inner.label(), self.name)
     }
 
     fn prepare(&self, settings_json: &[u8]) -> Result<Vec<u8>, Failure> {
-        self.inner.prepare(&self.settings(settings_json)?)
+        self.inner.prepare(&self.settings(settings_json)?).map_err(|failure| match failure {
+            Failure::InvalidSettings(mut error) => {
+                if let Some(path) = config_path(&error.path) {
+                    error.path = path.to_owned();
+                }
+                Failure::InvalidSettings(error)
+            }
+            other => other,
+        })
     }
 
     fn user(&self, settings: &[u8], context: &Context, user: &User) -> Result<Traced<UserDecision>, Failure> {
@@ -45,5 +67,19 @@ impl<S: Subject> Subject for Scripted<S> {
 
     fn groups(&self, settings: &[u8], context: &Context, groups: &[String]) -> Result<Traced<GroupDecision>, Failure> {
         self.inner.groups(settings, context, groups)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::config_path;
+
+    #[test]
+    fn refusals_inside_the_config_are_placed_in_the_fixture_settings() {
+        assert_eq!(config_path("config"), Some(""));
+        assert_eq!(config_path("config.rules[0].pattern"), Some("rules[0].pattern"));
+        assert_eq!(config_path("config[2]"), Some("[2]"));
+        assert_eq!(config_path("script"), None);
+        assert_eq!(config_path("configuration"), None);
     }
 }

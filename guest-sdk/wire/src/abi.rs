@@ -49,6 +49,13 @@ pub const SETTINGS_SCHEMA: &str = "muster_settings_schema";
 /// instance, so each evaluation's fresh instance starts with the settings already decoded.
 pub const LOAD_SETTINGS: &str = "muster_load_settings";
 
+/// `(ptr: i32, len: i32) -> i64`, optional: which exported rules cannot run with the prepared
+/// settings at `ptr..ptr+len`, answering a packed [`OutputSlice`] holding a postcard-encoded
+/// `Response<`[`MissingEntries`](crate::MissingEntries)`>`. The host asks at upload and refuses a
+/// version whose settings leave the uploaded kind's rules nothing to run. A module without this
+/// export runs each entry it exports with any settings it accepts.
+pub const SETTINGS_ENTRIES: &str = "muster_settings_entries";
+
 /// The schema keyword that marks a settings field as naming organizations of the tenant
 /// (`"x-muster-organization": true`): a string, or an array of strings. The host refuses
 /// settings that name an organization the tenant does not have.

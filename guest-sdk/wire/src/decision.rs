@@ -54,6 +54,19 @@ impl core::fmt::Display for SettingsError {
     }
 }
 
+/// Which of a module's exported rules cannot run with a settings document, and why: a module
+/// whose rules come from its settings (a script, say) may export both entries yet be given
+/// settings that decide only users. `None` for an entry that can run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MissingEntries {
+    /// Why the user rules cannot run with these settings.
+    #[serde(default)]
+    pub user_rules: Option<SettingsError>,
+    /// Why the group rules cannot run with these settings.
+    #[serde(default)]
+    pub group_rules: Option<SettingsError>,
+}
+
 /// A failure a module reports instead of a decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GuestError {

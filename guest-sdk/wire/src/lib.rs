@@ -17,6 +17,6 @@ pub mod decision;
 pub mod request;
 pub mod trace;
 
-pub use decision::{GroupAssignment, GroupDecision, GuestError, Response, SettingsError, UserDecision};
+pub use decision::{GroupAssignment, GroupDecision, GuestError, MissingEntries, Response, SettingsError, UserDecision};
 pub use request::{Context, GroupRequest, Trigger, User, UserRequest};
 pub use trace::{Outcome, TraceStep};

@@ -30,8 +30,8 @@ use std::fmt::Debug;
 use muster_wire::abi::{ABI_VERSION, OutputSlice};
 use muster_wire::codec::{decode, encode, encode_group_request, encode_user_request};
 use muster_wire::{
-    Context, GroupAssignment, GroupDecision, GroupRequest, GuestError, Outcome, Response, SettingsError, TraceStep,
-    Trigger, User, UserDecision, UserRequest,
+    Context, GroupAssignment, GroupDecision, GroupRequest, GuestError, MissingEntries, Outcome, Response,
+    SettingsError, TraceStep, Trigger, User, UserDecision, UserRequest,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -311,6 +311,15 @@ fn group_decision_empty() {
 #[test]
 fn settings_error_fully_populated() {
     assert_golden(&settings_error(), SETTINGS_ERROR);
+}
+
+#[test]
+fn missing_entries_every_shape() {
+    assert_golden(&MissingEntries::default(), &["00", "00"]); // user_rules: None, group_rules: None
+    assert_golden(
+        &MissingEntries { user_rules: None, group_rules: Some(settings_error()) },
+        &[&["00", "01"], SETTINGS_ERROR].concat(), // user_rules: None, group_rules: Some(…)
+    );
 }
 
 #[test]

@@ -20,12 +20,12 @@ pub struct EvalArgs {
     /// sees as `context.config` (default `null`).
     #[arg(long, value_name = "S.json")]
     settings: Option<PathBuf>,
-    /// JavaScript rules (docs/javascript.md), run by the stock js-rules module; provider groups
-    /// are evaluated (with the script's `decideGroup`) only when the input gives `groups`.
+    /// JavaScript rules (docs/javascript.md), run by the stock js-rules module: the user with
+    /// the script's `decideUser`, provider groups with its `decideGroup`, each when it has one.
     #[arg(long, value_name = "RULES.js")]
     script: Option<PathBuf>,
     /// The input: `{"user": {...}, "groups": [...], "context": {"realm": ..., "trigger": ...}}`;
-    /// `user` and `groups` are each optional, `groups` defaults to the user's provider groups (not with --script).
+    /// `user` and `groups` are each optional, `groups` defaults to the user's provider groups.
     /// `-` reads it from standard input (a decision record's `input` is such a document).
     #[arg(long, value_name = "U.json")]
     input: PathBuf,
@@ -105,39 +105,31 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         None => (args.module.context("--module is required")?, settings.unwrap_or_else(|| b"{}".to_vec())),
     };
     let (engine, module) = super::load_module(&module)?;
-    let output = evaluate(&engine, &module, &settings, input, args.script.is_some())?;
+    let output = evaluate(&engine, &module, &settings, input)?;
     println!("{}", serde_json::to_string_pretty(&output)?);
     Ok(ExitCode::SUCCESS)
 }
 
-/// Evaluates the user with the module's user rules and the groups (given, or else, unless
-/// `scripted`, the user's provider groups) with its group rules, whichever the module has, on the module's settings
-/// snapshot, as the service does.
-fn evaluate(
-    engine: &Engine,
-    module: &RuleModule,
-    settings: &[u8],
-    input: Input,
-    scripted: bool,
-) -> anyhow::Result<Output> {
+/// Evaluates the user with the module's user rules and the groups (given, or else the user's
+/// provider groups) with its group rules, whichever the module has and its settings leave
+/// something to run (a script need not define both), on the module's settings snapshot, as the
+/// service does.
+fn evaluate(engine: &Engine, module: &RuleModule, settings: &[u8], input: Input) -> anyhow::Result<Output> {
     let entries = module.entries();
     let prepared = module.prepare_settings(settings)?;
+    let missing = module.missing_entries(&prepared)?;
+    let (user_rules, group_rules) =
+        (entries.user_rules && missing.user_rules.is_none(), entries.group_rules && missing.group_rules.is_none());
     let module = &engine.snapshot_settings(module, &prepared)?;
     let user = match &input.user {
-        Some(user) if entries.user_rules => {
+        Some(user) if user_rules => {
             let evaluation = module.evaluate_user(&prepared, &input.context, user)?;
             Some(Traced::from(evaluation, |decision| UserOutput { blocked: decision.organization.is_none(), decision }))
         }
         _ => None,
     };
-    // A script need not decide groups (js-rules has both entries whatever it exports): its
-    // groups are evaluated only when the input names them.
-    let groups = match scripted {
-        true => input.groups,
-        false => input.groups.or_else(|| input.user.map(|u| u.provider_groups)),
-    };
-    let groups = match groups {
-        Some(groups) if entries.group_rules => {
+    let groups = match input.groups.or_else(|| input.user.map(|u| u.provider_groups)) {
+        Some(groups) if group_rules => {
             Some(Traced::from(module.evaluate_groups(&prepared, &input.context, &groups)?, |d| d))
         }
         _ => None,
@@ -146,7 +138,7 @@ fn evaluate(
         bail!(
             "nothing to evaluate: the module has {} and the input needs a `user` (for user rules) \
              or `groups` (for group rules)",
-            match (entries.user_rules, entries.group_rules) {
+            match (user_rules, group_rules) {
                 (true, true) => "user and group rules",
                 (true, false) => "only user rules",
                 _ => "only group rules",

@@ -24,7 +24,7 @@ pub struct TestArgs {
     /// JavaScript rules (docs/javascript.md) to test, run by the stock js-rules module: each
     /// fixture file's `settings` is what the script sees as `context.config`, so a Rust
     /// module's fixture files test its JavaScript twin unchanged (their cases that expect a
-    /// settings error are left out: a script's config is not validated).
+    /// settings error hold when the script's `validateConfig` refuses the config at that place).
     #[arg(long, value_name = "RULES.js", conflicts_with = "build")]
     script: Option<PathBuf>,
     /// Build the rule-module crate in CRATE_DIR first (`scripts/build-policies --manifest-path
@@ -90,10 +90,7 @@ fn run_once(args: &TestArgs) -> anyhow::Result<bool> {
             let script = Script::read(path)?;
             let module = load(&js_rules_module(args.module.as_deref())?)?;
             let subject = Scripted::new(module, script.text, path.display().to_string());
-            // A script's config is not validated when settings are (docs/javascript.md): the
-            // cases about a module's own settings errors do not apply to it.
-            let decisions = |case: &Case| case.expect_settings_error.is_none() && select(case);
-            muster_harness::run_fixtures_where(&subject, &args.fixtures, decisions)
+            muster_harness::run_fixtures_where(&subject, &args.fixtures, select)
         }
         (None, None) => {
             let module = args.module.clone().context("--module, --script or --build is required")?;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use muster_engine::{EvalError, LoadError, RuleModule};
+use muster_engine::{EvalError, LoadError, PreparedSettings, RuleModule};
 use serde_json::Value;
 
 use super::{
@@ -79,6 +79,7 @@ pub async fn upload(
             }
             let settings_schema = published_schema(&module)?;
             let prepared = module.prepare_settings(checked_settings.as_bytes()).map_err(settings_refused)?;
+            check_entry_runs(&module, &prepared, kind)?;
             Ok((wasm, module, prepared, settings_schema))
         })
         .await
@@ -108,6 +109,25 @@ pub async fn upload(
     };
     let audit = Audit { actor: caller.actor(), at: now };
     Ok(state.store.insert_module_version_within(version, &state.config.module_quotas(), &audit).await?)
+}
+
+/// Refuses settings that leave the `kind` rules of `module` nothing to run (a js-rules script
+/// without `decideGroup` uploaded as group rules, say), as the module says: every evaluation of
+/// such a version would fail.
+fn check_entry_runs(module: &RuleModule, prepared: &PreparedSettings, kind: RuleKind) -> Result<(), ServiceError> {
+    let missing = module.missing_entries(prepared).map_err(settings_refused)?;
+    let missing = match kind {
+        RuleKind::User => missing.user_rules,
+        RuleKind::Group => missing.group_rules,
+    };
+    match missing {
+        None => Ok(()),
+        Some(refused) => Err(ServiceError::InvalidSettings(SettingsRefusal {
+            path: refused.path,
+            message: format!("uploaded as {} rules, but {}", kind.as_str(), refused.message),
+            unknown_organizations: Vec::new(),
+        })),
+    }
 }
 
 /// Refuses a settings document that names, where its module's schema marks organization fields,

@@ -46,6 +46,15 @@ pub enum ScriptError {
         "the script exports neither `decideUser` nor `decideGroup`: export at least one, e.g. `export function decideUser(user, context) {{ … }}`"
     )]
     NoEntries,
+    /// The script's `validateConfig` refused the settings' `config`.
+    #[error("{message}")]
+    Config {
+        /// Where in `config`, in the API's notation (`rules[0].pattern`; `""`: all of it): the
+        /// thrown `ConfigError`'s `path`.
+        path: String,
+        /// What is wrong: the thrown error's message.
+        message: String,
+    },
     /// The JavaScript engine itself failed (out of memory while setting up, say).
     #[error("the JavaScript engine failed: {0}")]
     Engine(String),
@@ -61,6 +70,27 @@ pub fn caught(ctx: &Ctx<'_>, error: rquickjs::Error, during: &str) -> ScriptErro
         return ScriptError::Engine(error.to_string());
     }
     ScriptError::Threw { during: during.to_owned(), thrown: describe_thrown(ctx, &ctx.catch()) }
+}
+
+/// The pending exception of a failed `validateConfig`: a refusal of `config` at the thrown
+/// error's `path` (a `ConfigError`'s, or any error's with a string `path`; else all of
+/// `config`) with its message; a thrown value that is not an `Error` is described as [`caught`]
+/// describes it.
+pub fn config_refused(ctx: &Ctx<'_>, error: rquickjs::Error) -> ScriptError {
+    if !matches!(error, rquickjs::Error::Exception) {
+        return ScriptError::Engine(error.to_string());
+    }
+    let thrown = ctx.catch();
+    let Some(exception) = thrown.as_object().and_then(|o| Exception::from_object(o.clone())) else {
+        let during = crate::script::VALIDATE_CONFIG;
+        return ScriptError::Threw { during: during.to_owned(), thrown: describe_thrown(ctx, &thrown) };
+    };
+    let path: Option<String> = exception.get("path").ok();
+    let message = match exception.get::<_, Option<String>>("name").ok().flatten().as_deref() {
+        Some("ConfigError") => exception.message().unwrap_or_default(),
+        _ => describe_thrown(ctx, &thrown),
+    };
+    ScriptError::Config { path: path.unwrap_or_default(), message }
 }
 
 /// The pending exception of a failed load, located in `source` when QuickJS says where it

@@ -17,6 +17,7 @@ mod helpers;
 mod limits;
 mod script;
 
+use muster_guest::MissingEntries;
 use muster_guest::prelude::*;
 use muster_guest::schema::JsonSchema;
 use muster_guest::settings::error_at;
@@ -43,16 +44,46 @@ pub struct JsRules;
 
 /// Where problems of the script are reported in the settings document.
 const SCRIPT_PATH: &str = "script";
+/// Where the script's `config` is in the settings document.
+const CONFIG_PATH: &str = "config";
+
+/// A script that cannot be loaded as a settings error: at `config` and the path the script's
+/// `validateConfig` gave when it refused the config, else at `script`.
+fn refusal(error: ScriptError) -> SettingsError {
+    match error {
+        ScriptError::Config { path, message } if path.is_empty() => error_at(CONFIG_PATH, message),
+        ScriptError::Config { path, message } if path.starts_with('[') => {
+            error_at(format!("{CONFIG_PATH}{path}"), message)
+        }
+        ScriptError::Config { path, message } => error_at(format!("{CONFIG_PATH}.{path}"), message),
+        other => error_at(SCRIPT_PATH, other.to_string()),
+    }
+}
 
 impl Policy for JsRules {
     type Settings = Settings;
 
     fn validate_settings(settings: &Settings) -> Result<(), SettingsError> {
-        Script::load(settings).map(drop).map_err(|e| error_at(SCRIPT_PATH, e.to_string()))
+        Script::load(settings).map(drop).map_err(refusal)
     }
 
     fn on_load(settings: &Settings) -> Result<(), SettingsError> {
-        Script::with(settings, |_| Ok(())).map_err(|e| error_at(SCRIPT_PATH, e.to_string()))
+        Script::with(settings, |_| Ok(())).map_err(refusal)
+    }
+
+    /// The module exports both entries; a script may define only one of them.
+    fn missing_entries(settings: &Settings) -> MissingEntries {
+        let missing = |entry| Some(error_at(SCRIPT_PATH, ScriptError::Missing(entry).to_string()));
+        match Script::with(settings, |script| Ok(script.exports())) {
+            Ok((user_rules, group_rules)) => MissingEntries {
+                user_rules: if user_rules { None } else { missing(script::DECIDE_USER) },
+                group_rules: if group_rules { None } else { missing(script::DECIDE_GROUP) },
+            },
+            Err(error) => {
+                let refused = refusal(error);
+                MissingEntries { user_rules: Some(refused.clone()), group_rules: Some(refused) }
+            }
+        }
     }
 }
 

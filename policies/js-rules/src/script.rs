@@ -13,7 +13,7 @@ use rquickjs::{Ctx, Function, Module, Object, Persistent, Runtime, Value};
 
 use crate::{
     Settings, convert,
-    error::{SCRIPT_NAME, ScriptError, caught, caught_in_source},
+    error::{SCRIPT_NAME, ScriptError, caught, caught_in_source, config_refused},
     helpers, limits,
 };
 
@@ -24,6 +24,8 @@ const PRELUDE: &str = include_str!("js/prelude.js");
 pub const DECIDE_USER: &str = "decideUser";
 /// The entry marking a provider group.
 pub const DECIDE_GROUP: &str = "decideGroup";
+/// The optional export that checks the settings' `config` when they are validated.
+pub const VALIDATE_CONFIG: &str = "validateConfig";
 
 /// A loaded script.
 pub struct Script {
@@ -42,8 +44,9 @@ thread_local! {
 
 impl Script {
     /// Loads `settings`' script: a fresh runtime, the prelude, the script's top level, its
-    /// exports looked up. Fails, with the place when QuickJS knows it, when the script does not
-    /// parse, its top level throws, or it exports neither entry.
+    /// exports looked up, and the settings' `config` checked by the script's `validateConfig`
+    /// when it exports one. Fails, with the place when QuickJS knows it, when the script does
+    /// not parse, its top level throws, it exports neither entry, or `validateConfig` throws.
     pub fn load(settings: &Settings) -> Result<Self, ScriptError> {
         let runtime = Runtime::new().map_err(|e| ScriptError::Engine(e.to_string()))?;
         limits::configure(&runtime);
@@ -61,6 +64,11 @@ impl Script {
                 return Err(ScriptError::NoEntries);
             }
             let config = config(&ctx, settings.config.as_ref(), &deep_freeze)?;
+            let validate: Value =
+                namespace.get(VALIDATE_CONFIG).map_err(|e| caught(&ctx, e, "reading the script's exports"))?;
+            if let Some(validate) = validate.into_function() {
+                validate.call::<_, Value>((config.clone(),)).map_err(|e| config_refused(&ctx, e))?;
+            }
             Ok((decide_user, decide_group, Persistent::save(&ctx, config)))
         })?;
         Ok(Self { decide_user, decide_group, config, context, settings: settings.clone() })
@@ -79,6 +87,11 @@ impl Script {
             *loaded = Some(script);
             result
         })
+    }
+
+    /// Whether the script exports `decideUser` and `decideGroup`.
+    pub fn exports(&self) -> (bool, bool) {
+        (self.decide_user.is_some(), self.decide_group.is_some())
     }
 
     /// Calls `decideUser(user, context)`, recording its trace steps into `trace`.

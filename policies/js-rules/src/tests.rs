@@ -100,3 +100,51 @@ fn the_user_the_script_sees_has_every_field_and_attribute_as_its_own() {
         )
     );
 }
+
+fn with_config(script: &str, config: serde_json::Value) -> Result<(), SettingsError> {
+    JsRules::validate_settings(&Settings { script: script.to_owned(), config: Some(config) })
+}
+
+const CHECKS_ORGANIZATION: &str = r#"
+export function validateConfig(config) {
+    if (typeof config.organization !== "string") throw new ConfigError("organization", "must be a string");
+    if (config.rules?.[1] === "") throw new ConfigError("rules[1]", "must not be empty");
+    if (config.whole) throw new ConfigError("", "is wrong as a whole");
+}
+export function decideUser(user, context) { return { organization: context.config.organization }; }
+"#;
+
+#[test]
+fn validate_config_refuses_the_config_at_the_path_it_names() {
+    with_config(CHECKS_ORGANIZATION, serde_json::json!({"organization": "acme"})).unwrap();
+    let err = with_config(CHECKS_ORGANIZATION, serde_json::json!({"organization": 7})).unwrap_err();
+    assert_eq!((err.path.as_str(), err.message.as_str()), ("config.organization", "must be a string"));
+    let err =
+        with_config(CHECKS_ORGANIZATION, serde_json::json!({"organization": "a", "rules": ["x", ""]})).unwrap_err();
+    assert_eq!(err.path, "config.rules[1]");
+    let err = with_config(CHECKS_ORGANIZATION, serde_json::json!({"organization": "a", "whole": true})).unwrap_err();
+    assert_eq!((err.path.as_str(), err.message.as_str()), ("config", "is wrong as a whole"));
+}
+
+#[test]
+fn validate_config_failing_otherwise_refuses_the_whole_config_with_what_was_thrown() {
+    let typo = "export function validateConfig(c) { c.missing.field; }\nexport function decideUser() {}";
+    let err = with_config(typo, serde_json::json!({})).unwrap_err();
+    assert_eq!(err.path, "config");
+    assert!(err.message.starts_with("TypeError: ") && err.message.contains("rules.js:1:"), "{}", err.message);
+    let string = "export function validateConfig() { throw \"no\"; }\nexport function decideUser() {}";
+    let err = with_config(string, serde_json::json!({})).unwrap_err();
+    assert_eq!(err.path, "script");
+    assert!(err.message.contains("validateConfig threw a string, not an Error"), "{}", err.message);
+}
+
+#[test]
+fn validate_config_sees_the_frozen_config_and_runs_at_every_load() {
+    let mutates = "export function validateConfig(c) { c.x = 1; }\nexport function decideUser() {}";
+    let err = with_config(mutates, serde_json::json!({})).unwrap_err();
+    assert_eq!(err.path, "config");
+    assert!(err.message.contains("TypeError"), "{}", err.message);
+    // Loading the version (what the host snapshots) checks the config too.
+    let err = JsRules::on_load(&Settings { script: CHECKS_ORGANIZATION.to_owned(), config: None }).unwrap_err();
+    assert_eq!(err.path, "config");
+}

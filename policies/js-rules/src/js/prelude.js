@@ -54,6 +54,17 @@
     },
   });
 
+  // Thrown by a script's validateConfig to refuse the settings' config at `path` (the API's
+  // notation: "rules[0].pattern"; "" for all of it).
+  class ConfigError extends Error {
+    constructor(path, message) {
+      super(String(message));
+      this.path = path === undefined || path === null ? "" : String(path);
+    }
+  }
+  Object.defineProperty(ConfigError.prototype, "name", { value: "ConfigError" });
+  Object.defineProperty(globalThis, "ConfigError", { value: ConfigError });
+
   Object.defineProperty(globalThis, "matches", {
     value: (pattern, text) => regexMatches(String(pattern), String(text)),
   });
