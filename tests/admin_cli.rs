@@ -292,6 +292,49 @@ fn shadow_runs_a_candidate_beside_the_active_version_and_deprovision_deactivates
 }
 
 #[test]
+fn upload_script_puts_javascript_rules_in_the_realm_and_refusals_name_their_place() {
+    let (_server, fx) = start("admin-script");
+    let admin = Admin::new(&fx, "admin-script");
+    let script = admin.file(
+        "rules.js",
+        "export function validateConfig(config) {\n  if (!config?.sales) throw new ConfigError(\"sales\", \"must name an organization\");\n}\n\
+         export function decideUser(user, context) {\n  return { organization: context.config.sales, rule: \"sales\" };\n}\n",
+    );
+    let config = admin.file("config.json", r#"{"sales": "acme-emea"}"#);
+    let uploaded = admin.ok(&["upload", "--kind", "user", "--script", &script, "--settings", &config, "--note", "js"]);
+    assert!(uploaded.starts_with("uploaded user rules version 2 ("), "{uploaded}");
+    let (_, stored) = fx.server.get(&format!("{}/modules/user/versions/2", fx.realm_path()), fx.admin());
+    assert_eq!(stored["settings"]["config"], json!({"sales": "acme-emea"}), "{stored}");
+    assert!(stored["settings"]["script"].as_str().unwrap().contains("decideUser"), "{stored}");
+    assert_eq!(stored["size"].as_u64(), Some(std::fs::metadata(module("js_rules")).unwrap().len()), "{stored}");
+    admin.ok(&["activate", "--kind", "user", "2"]);
+    let (status, login) = fx.login(&ada_claims());
+    assert_eq!((status, &login["organization"]), (200, &json!("acme-emea")), "{login}");
+
+    // The script refuses a config without the organization: one line naming the place, exit 1.
+    let empty = admin.file("empty.json", "{}");
+    let output = admin.run(&["upload", "--kind", "user", "--script", &script, "--settings", &empty]);
+    assert_failure(&output, 1, "config.sales");
+    // A script that is not JavaScript: its line and column, and the line itself.
+    let broken = admin.file("broken.js", "export function decideUser(user) { if (user ==) {} }\n");
+    let output = admin.run(&["upload", "--kind", "user", "--script", &broken]);
+    assert_failure(&output, 1, "error: unprocessable: settings refused at script: line 1, column 47: SyntaxError");
+    assert!(
+        stderr(&output).contains("1 | export function decideUser(user) { if (user ==) {} }"),
+        "{}",
+        stderr(&output)
+    );
+    // A missing script is a usage error; nothing was stored.
+    assert_failure(
+        &admin.run(&["upload", "--kind", "user", "--script", "/nonexistent/rules.js"]),
+        2,
+        "cannot read script",
+    );
+    let (_, versions) = fx.server.get(&format!("{}/modules/user/versions", fx.realm_path()), fx.admin());
+    assert_eq!(versions["versions"].as_array().unwrap().len(), 2, "{versions}");
+}
+
+#[test]
 fn a_refused_request_exits_1_with_the_servers_error_in_one_line() {
     let (_server, fx) = start("admin-refused");
     let admin = Admin::new(&fx, "admin-refused");

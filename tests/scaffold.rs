@@ -1,7 +1,8 @@
 //! A rule author's first module, end to end: `muster new` outside the workspace and inside it,
 //! `scripts/build-policies`, `muster test` through the engine, the crate's own `cargo test`
-//! (natively and through the engine), the stale-module refusal, and the README's "Writing a rule
-//! module" walk-through run exactly as written.
+//! (natively and through the engine), the stale-module refusal, a folder of JavaScript rules
+//! (`muster new --lang js`) passing its fixtures on the js-rules module, and the README's
+//! "Writing a rule module" and "Rules in JavaScript" walk-throughs run exactly as written.
 //!
 //! The scaffolded crates build natively into `target/scaffold`, a target directory of their
 //! own (shared by every test here, so the engine is compiled once): the crate is its own
@@ -110,6 +111,81 @@ fn a_module_made_outside_the_workspace_passes_its_fixtures_natively_and_through_
     assert!(output.status.success(), "after the rebuild:\n{}{}", stdout(&output), stderr(&output));
 }
 
+#[test]
+fn javascript_rules_made_by_muster_new_pass_their_fixtures_on_the_js_rules_module() {
+    let scratch = scratch_dir("scaffold-js");
+    for (kind, files) in [
+        ("user", &["rules.js", "muster.d.ts", "config.json", "example-input.json", "fixtures/users.json"][..]),
+        ("group", &["rules.js", "config.json", "example-input.json", "fixtures/groups.json"][..]),
+        ("both", &["rules.js", "fixtures/users.json", "fixtures/groups.json"][..]),
+    ] {
+        let dir = scratch.join(format!("{kind}-rules"));
+        let new = succeed(
+            muster().args(["new", "acme-js", "--lang", "js", "--kind", kind, "--dir"]).arg(&dir),
+            "muster new --lang js",
+        );
+        assert!(stdout(&new).contains("muster test --script rules.js fixtures/"), "{}", stdout(&new));
+        for file in files {
+            assert!(dir.join(file).is_file(), "muster new --lang js --kind {kind} wrote no {file}");
+        }
+        assert!(!dir.join("Cargo.toml").exists(), "JavaScript rules are not a crate");
+        let rules = std::fs::read_to_string(dir.join("rules.js")).unwrap();
+        assert_eq!(rules.contains("export function decideUser"), kind != "group", "{rules}");
+        assert_eq!(rules.contains("export function decideGroup"), kind != "user", "{rules}");
+
+        // Every fixture case passes, the refused configs included, through the real engine.
+        let test = succeed(
+            muster().args(["test", "--verbose", "--script", "rules.js", "fixtures"]).current_dir(&dir),
+            "muster test --script",
+        );
+        assert!(stdout(&test).contains(" 0 failed"), "{}", stdout(&test));
+        let refused = if kind == "group" { "a rule needs a name" } else { "a rule's pattern must compile" };
+        assert!(stdout(&test).contains(refused), "{}", stdout(&test));
+
+        // The example input, on the example config.
+        let eval = succeed(
+            muster()
+                .args(["eval", "--script", "rules.js", "--settings", "config.json", "--input", "example-input.json"])
+                .current_dir(&dir),
+            "muster eval --script",
+        );
+        let decision: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+        if kind != "group" {
+            assert_eq!(decision["user"]["organization"], "acme-sales", "{decision}");
+        }
+        if kind != "user" {
+            let marked = &decision["groups"]["groups"];
+            assert_eq!(marked[0]["group"], "sales-emea", "{decision}");
+            assert_eq!(marked[0]["organizations"], serde_json::json!(["acme-sales"]), "{decision}");
+            assert_eq!(marked[1]["organizations"], serde_json::json!(["acme"]), "{decision}");
+        }
+    }
+    // The config is the script's to check: a broken one is refused at its place.
+    let dir = scratch.join("user-rules");
+    std::fs::write(
+        dir.join("config.json"),
+        r#"{"organization": "acme", "rules": [{"name": "x", "pattern": "(", "organization": "y"}]}"#,
+    )
+    .unwrap();
+    let output = muster()
+        .args(["eval", "--script", "rules.js", "--settings", "config.json", "--input", "example-input.json"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("config.rules[0].pattern"), "{}", stderr(&output));
+
+    // Not under policies/, where every directory must be a crate.
+    let output = muster()
+        .args(["new", "acme-js", "--lang", "js", "--dir"])
+        .arg(checkout().join("policies/acme-js"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("policies/"), "{}", stderr(&output));
+    assert!(!checkout().join("policies/acme-js").exists(), "nothing is left under policies/");
+}
+
 /// A copy of the checkout's files (tracked and untracked, not ignored: no `target/`).
 fn copy_of_checkout(label: &str) -> PathBuf {
     let copy = scratch_dir(label).join("muster");
@@ -175,11 +251,11 @@ fn a_module_made_inside_the_workspace_is_a_member_that_builds_and_passes_its_fix
     }
 }
 
-/// The shell commands of the README's "Writing a rule module" section (its `sh` blocks, up to
-/// the next `## ` heading), in order.
-fn readme_walkthrough() -> String {
+/// The shell commands of the README's section `heading` (its `sh` blocks, up to the next `## `
+/// heading), in order.
+fn readme_walkthrough(heading: &str) -> String {
     let readme = std::fs::read_to_string(checkout().join("README.md")).unwrap();
-    let section = readme.split("\n## Writing a rule module\n").nth(1).expect("the README has the section");
+    let section = readme.split(&format!("\n## {heading}\n")).nth(1).expect("the README has the section");
     let section = section.split("\n## ").next().unwrap();
     let mut script = String::new();
     let mut lines = section.lines();
@@ -196,13 +272,32 @@ fn readme_walkthrough() -> String {
 
 #[test]
 fn the_readme_walkthrough_runs_as_written() {
-    let script = readme_walkthrough();
+    let script = readme_walkthrough("Writing a rule module");
     for step in ["muster new", "scripts/build-policies", "muster test", "muster eval", "cargo test"] {
         assert!(script.contains(step), "the walk-through has no `{step}`:\n{script}");
     }
+    let out = run_walkthrough(&script, "readme-home");
+    assert!(out.contains("\"organization\": \"acme-sales\""), "muster eval's decision: {out}");
+    assert!(out.contains("test fixtures_pass_through_the_engine ... ok"), "{out}");
+}
+
+#[test]
+fn the_readme_javascript_walkthrough_runs_as_written() {
+    let script = readme_walkthrough("Rules in JavaScript");
+    for step in ["muster new", "--lang js", "muster test --script", "muster eval --script"] {
+        assert!(script.contains(step), "the walk-through has no `{step}`:\n{script}");
+    }
+    let out = run_walkthrough(&script, "readme-js-home");
+    assert!(out.contains(" 0 failed") && !out.contains(" 0 passed"), "muster test's report: {out}");
+    assert!(out.contains("\"organization\": \"acme-sales\""), "muster eval's decision: {out}");
+}
+
+/// Runs a README walk-through with bash from the checkout, `~` a scratch home named `home`;
+/// returns its standard output, panicking with its output unless it succeeds.
+fn run_walkthrough(script: &str, home: &str) -> String {
     // `~` is a scratch home (cargo and rustup keep their own); `muster` is the binary under
     // test; the crate's `cargo test` builds where the other scaffold tests build.
-    let home = scratch_dir("readme-home");
+    let home = scratch_dir(home);
     let real_home = PathBuf::from(std::env::var_os("HOME").expect("HOME is set"));
     let cargo_home = std::env::var_os("CARGO_HOME").map_or_else(|| real_home.join(".cargo"), PathBuf::from);
     let rustup_home = std::env::var_os("RUSTUP_HOME").map_or_else(|| real_home.join(".rustup"), PathBuf::from);
@@ -211,7 +306,7 @@ fn the_readme_walkthrough_runs_as_written() {
         std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())))
             .unwrap();
     let output = Command::new("bash")
-        .args(["-x", "-e", "-u", "-o", "pipefail", "-c", script.as_str()])
+        .args(["-x", "-e", "-u", "-o", "pipefail", "-c", script])
         .current_dir(checkout())
         .env("HOME", &home)
         .env("CARGO_HOME", cargo_home)
@@ -221,7 +316,5 @@ fn the_readme_walkthrough_runs_as_written() {
         .output()
         .unwrap();
     assert!(output.status.success(), "the walk-through failed:\n{}{}", stdout(&output), stderr(&output));
-    let out = stdout(&output);
-    assert!(out.contains("\"organization\": \"acme-sales\""), "muster eval's decision: {out}");
-    assert!(out.contains("test fixtures_pass_through_the_engine ... ok"), "{out}");
+    stdout(&output)
 }

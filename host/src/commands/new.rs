@@ -1,4 +1,5 @@
-//! `muster new`: a new rule-module crate that builds and passes its own fixtures.
+//! `muster new`: a new rule-module crate that builds and passes its own fixtures, or (with
+//! `--lang js`) a folder of JavaScript rules for the stock js-rules module ([`script`]).
 //!
 //! Inside a muster checkout the crate goes under `policies/` (a workspace member through the
 //! `policies/*` glob) and the workspace's `Cargo.lock` is brought up to date; anywhere else it is
@@ -7,6 +8,7 @@
 //! `cargo update --workspace --offline`.
 
 mod placement;
+mod script;
 mod templates;
 
 use std::{
@@ -20,16 +22,23 @@ use self::{placement::Placement, templates::Kind};
 use crate::commands::checkout::Checkout;
 
 /// Create a new rule-module crate: Cargo.toml, an example policy, a fixture file and the test
-/// that runs it natively and through the engine.
+/// that runs it natively and through the engine. With `--lang js`: a folder of JavaScript rules
+/// (rules.js, muster.d.ts for editors, config.json, fixtures, an example input), nothing to
+/// compile.
 #[derive(clap::Args)]
 pub struct NewArgs {
     /// The crate's name: lower-case letters, digits, `-` and `_`, starting with a letter
     /// (`acme-rules`; the library, and so the `.wasm`, is `acme_rules`).
     name: String,
-    /// Where to create the crate [default: `policies/<name>` in the muster checkout]. A
-    /// directory outside the checkout gets a crate that is its own workspace.
+    /// Where to create the crate [default: `policies/<name>` in the muster checkout; with
+    /// `--lang js`, `<name>` in the current directory]. A directory outside the checkout gets a
+    /// crate that is its own workspace.
     #[arg(long, value_name = "PATH")]
     dir: Option<PathBuf>,
+    /// The language of the rules: a Rust crate compiled to Wasm, or JavaScript run by the stock
+    /// js-rules module (docs/javascript.md).
+    #[arg(long, value_enum, default_value_t = Language::Rust)]
+    lang: Language,
     /// Which rules the module implements.
     #[arg(long, value_enum, default_value_t = Kind::User)]
     kind: Kind,
@@ -39,10 +48,23 @@ pub struct NewArgs {
     sdk: Option<PathBuf>,
 }
 
-/// Runs `muster new`: writes the crate, updates the lock file, prints what to run next.
+/// The language a new module's rules are written in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum Language {
+    /// A Rust crate using the guest SDK, compiled to Wasm.
+    Rust,
+    /// A JavaScript file run by the stock js-rules module.
+    Js,
+}
+
+/// Runs `muster new`: writes the crate (or the JavaScript folder), updates the lock file,
+/// prints what to run next.
 pub fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
     templates::check_name(&args.name)?;
     let checkout = Checkout::find(args.sdk.as_deref())?;
+    if args.lang == Language::Js {
+        return new_script(&args, &checkout);
+    }
     let dir = match &args.dir {
         Some(dir) => std::path::absolute(dir).with_context(|| format!("cannot resolve {}", dir.display()))?,
         None => checkout.root().join("policies").join(&args.name),
@@ -68,6 +90,24 @@ pub fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
     }
     let lock_dir = outcome?;
     print_next_steps(&args, &checkout, placement, &dir, &lock_dir);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `muster new --lang js`: the JavaScript folder, in `--dir` or `./<name>`.
+fn new_script(args: &NewArgs, checkout: &Checkout) -> anyhow::Result<ExitCode> {
+    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&args.name));
+    let dir = std::path::absolute(&dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
+    script::check_place(checkout, &placement::resolve(&dir))?;
+    let created = prepare_dir(&dir)?;
+    if let Err(error) = script::write(&args.name, args.kind, &dir) {
+        if created {
+            let _ = std::fs::remove_dir_all(&dir);
+        } else {
+            remove_contents(&dir);
+        }
+        return Err(error);
+    }
+    script::print_next_steps(&args.name, args.kind, &dir);
     Ok(ExitCode::SUCCESS)
 }
 

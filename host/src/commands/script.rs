@@ -1,5 +1,5 @@
 //! `--script`: JavaScript rules, run by the stock js-rules module (docs/javascript.md), for
-//! `muster eval` and `muster test`.
+//! `muster eval`, `muster test` and `muster upload`.
 
 use std::path::{Path, PathBuf};
 
@@ -26,11 +26,16 @@ impl Script {
     /// The js-rules settings document running this script with `config` (JSON text; none:
     /// `null`) as `context.config`.
     pub fn settings(&self, config: Option<&[u8]>) -> anyhow::Result<Vec<u8>> {
-        let config: serde_json::Value = match config {
+        let config = match config {
             Some(config) => serde_json::from_slice(config).context("the script's config is not JSON")?,
             None => serde_json::Value::Null,
         };
-        Ok(serde_json::to_vec(&serde_json::json!({ "script": self.text, "config": config }))?)
+        Ok(serde_json::to_vec(&self.settings_document(config))?)
+    }
+
+    /// The js-rules settings document running this script with `config` as `context.config`.
+    pub fn settings_document(&self, config: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({ "script": self.text, "config": config })
     }
 }
 

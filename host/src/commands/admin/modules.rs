@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde_json::{Value, json};
 
+use crate::commands::script::{Script, js_rules_module};
+
 use super::{
     EXIT_CODES,
     client::Failure,
@@ -22,12 +24,18 @@ pub struct UploadArgs {
     /// Which rules the module provides.
     #[arg(long)]
     kind: Kind,
-    /// The compiled rule module (.wasm); sent base64-encoded.
-    #[arg(long, value_name = "M.wasm")]
-    module: PathBuf,
-    /// The module's settings document (JSON; `-`: standard input). Default: `{}`.
+    /// The compiled rule module (.wasm); sent base64-encoded. With --script: the js-rules
+    /// module, by default the one `scripts/build-policies js-rules` built in this checkout.
+    #[arg(long, value_name = "M.wasm", required_unless_present = "script")]
+    module: Option<PathBuf>,
+    /// The module's settings document (JSON; `-`: standard input). Default: `{}`. With
+    /// --script: the JSON the script sees as `context.config` (default `null`).
     #[arg(long, value_name = "S.json")]
     settings: Option<PathBuf>,
+    /// JavaScript rules (docs/javascript.md): uploads the js-rules module with the settings
+    /// `{"script": <this file>, "config": <--settings>}`.
+    #[arg(long, value_name = "RULES.js")]
+    script: Option<PathBuf>,
     /// What changed, for whoever reads the versions.
     #[arg(long, default_value = "")]
     note: String,
@@ -37,11 +45,24 @@ pub struct UploadArgs {
 
 /// Runs `muster upload`.
 pub fn upload(args: UploadArgs) -> Result<(), Failure> {
-    let wasm = files::read_bytes(&args.module, "module")?;
-    let settings = match &args.settings {
-        Some(path) => files::read_json(path, "settings")?,
-        None => json!({}),
+    let given = match &args.settings {
+        Some(path) => Some(files::read_json(path, if args.script.is_some() { "config" } else { "settings" })?),
+        None => None,
     };
+    let (module, settings) = match &args.script {
+        Some(script) => {
+            let usage = |error: anyhow::Error| Failure::Usage(format!("{error:#}"));
+            let module = js_rules_module(args.module.as_deref()).map_err(usage)?;
+            let settings = Script::read(script).map_err(usage)?.settings_document(given.unwrap_or(Value::Null));
+            (module, settings)
+        }
+        None => {
+            let module =
+                args.module.clone().ok_or_else(|| Failure::Usage("--module or --script is required".into()))?;
+            (module, given.unwrap_or_else(|| json!({})))
+        }
+    };
+    let wasm = files::read_bytes(&module, "module")?;
     let realm = args.realm.open()?;
     let body = json!({"wasm": STANDARD.encode(wasm), "settings": settings, "note": args.note});
     let answer = realm.client().post(&realm.module_path(args.kind, &[]), &body)?;

@@ -38,7 +38,7 @@ impl Placement {
 
 /// `path` with its longest existing ancestor canonicalized (symbolic links resolved), so that
 /// it compares with the checkout's canonical root.
-fn resolve(path: &Path) -> PathBuf {
+pub fn resolve(path: &Path) -> PathBuf {
     let mut rest = Vec::new();
     let mut base = path;
     loop {

@@ -26,11 +26,13 @@ impl fmt::Display for Kind {
 }
 
 impl Kind {
-    fn users(self) -> bool {
+    /// Whether the module decides users.
+    pub fn users(self) -> bool {
         matches!(self, Kind::User | Kind::Both)
     }
 
-    fn groups(self) -> bool {
+    /// Whether the module marks provider groups.
+    pub fn groups(self) -> bool {
         matches!(self, Kind::Group | Kind::Both)
     }
 
