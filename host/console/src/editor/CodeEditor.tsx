@@ -1,9 +1,13 @@
 // A code editor for one text (CodeMirror 6): JavaScript, TypeScript or JSON highlighting, line
 // numbers, and problems marked at their line and column as lint diagnostics (a refusal of the
-// API, a TypeScript error). CodeMirror styles itself with constructable stylesheets (style-mod's
-// adoptedStyleSheets) and sets element styles through the CSSOM, neither of which the console's
-// Content-Security-Policy (`style-src 'self'`, nothing inline) forbids: no <style> element and no
-// style attribute is written.
+// API, a TypeScript error).
+//
+// The editor lives in a shadow root of its own. CodeMirror injects its styles with style-mod,
+// which writes a <style> element into a document (inline style: the console's
+// Content-Security-Policy, `style-src 'self'`, refuses it and the editor would be unstyled) but
+// gives a shadow root a constructable stylesheet (adoptedStyleSheets), which the policy allows.
+// Element styles it sets go through the CSSOM, which the policy allows too. So the policy stays
+// as strict as it is, and what the console's own stylesheet would say inside is a theme here.
 
 import { useEffect, useRef } from "preact/hooks";
 import { basicSetup } from "codemirror";
@@ -21,6 +25,13 @@ export interface Problem {
   column: number;
   message: string;
 }
+
+/** The frame of the editor, inside its shadow root (the console's stylesheet does not reach there). */
+const frame = EditorView.theme({
+  "&": { maxHeight: "36rem", fontSize: "0.88rem", backgroundColor: "#ffffff" },
+  "&.cm-focused": { outline: "2px solid #f0a500", outlineOffset: "1px" },
+  ".cm-scroller": { fontFamily: "ui-monospace, Menlo, Consolas, monospace", minHeight: "8rem" },
+});
 
 function languageOf(language: Language) {
   return language === "json" ? json() : javascript({ typescript: language === "typescript" });
@@ -42,12 +53,15 @@ export function CodeEditor(props: {
   const language = useRef(new Compartment());
 
   useEffect(() => {
+    const root = host.current!.shadowRoot ?? host.current!.attachShadow({ mode: "open" });
     const editor = new EditorView({
-      parent: host.current!,
+      parent: root,
+      root,
       state: EditorState.create({
         doc: props.value,
         extensions: [
           basicSetup,
+          frame,
           language.current.of(languageOf(props.language)),
           lintGutter(),
           EditorView.contentAttributes.of({ "aria-label": props.label }),

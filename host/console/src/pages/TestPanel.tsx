@@ -281,7 +281,7 @@ function VersionSelect(props: {
         <option value="active">the active version{active ? ` (${active})` : " (none)"}</option>
         {(props.draft || props.value === "draft") && (
           <option value="draft">
-            {props.draft ? `the draft (version ${props.draft.version}'s module, settings not uploaded)` : "the draft (none now)"}
+            {props.draft ? `the draft (of version ${props.draft.version})` : "the draft (none now)"}
           </option>
         )}
         {[...(props.list?.versions ?? [])].reverse().map((version) => (

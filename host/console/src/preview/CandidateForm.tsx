@@ -85,7 +85,7 @@ export function CandidateForm(props: {
             props.onCandidate({ kind, version: value === "draft" ? "draft" : Number(value) });
           }}
         >
-          {draft && <option value="draft">the draft (version {draft.version}'s module, settings not uploaded)</option>}
+          {draft && <option value="draft">the draft (of version {draft.version})</option>}
           {list.map((version) => (
             <option key={version.version} value={String(version.version)}>
               version {version.version}
