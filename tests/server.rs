@@ -63,6 +63,7 @@ on_both_stores!(
     organizations_the_tenant_does_not_have_are_refused_flagged_or_created,
     login_decides_applies_and_records,
     javascript_rules_are_checked_at_upload_and_decide_logins,
+    previews_run_drafts_of_a_stored_version_and_store_nothing,
     login_refuses_a_user_name_held_by_another_provider_user,
     users_are_searched_paged_and_their_sessions_listed,
     activation_and_rollback_change_what_logins_decide,
@@ -463,6 +464,151 @@ fn javascript_rules_are_checked_at_upload_and_decide_logins(server: &TestServer)
     );
     let (_, versions) = server.get(&format!("{groups}/versions"), fx.admin());
     assert_eq!(versions["versions"].as_array().unwrap().len(), 1, "nothing stored: {versions}");
+}
+
+/// Drafts: js-rules version 2 is active, and the previews run other scripts on its module
+/// without storing them. A draft that does not parse is refused exactly as its upload is (at
+/// path `script`, with line and column); one that does runs in the test panel, the impact
+/// preview and the backtest, each answer saying it ran a draft; paging a draft's impact takes
+/// its snapshot once; nothing is stored, applied or audited.
+fn previews_run_drafts_of_a_stored_version_and_store_nothing(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let modules = format!("{}/modules/user", fx.realm_path());
+    let everyone = "export function decideUser(user) {\n  return { organization: \"acme\", rule: \"everyone\" };\n}\n";
+    let version = fx.upload("user", "js_rules", &json!({"script": everyone}), "javascript");
+    assert_eq!(version["version"], 2, "{version}");
+    let (status, body) = server.post_empty(&format!("{modules}/versions/2/activate"), fx.admin());
+    assert_eq!(status, 200, "{body}");
+    let (_, ada) = fx.login(&ada_claims());
+    let (_, bob) = fx.login(&bob_claims());
+    assert_eq!((&ada["organization"], &bob["organization"]), (&json!("acme"), &json!("acme")), "{ada} {bob}");
+    let ada_id = ada["user_id"].as_str().unwrap();
+    let dry_run = format!("{}/users/{ada_id}/dry-run", fx.realm_path());
+    let impact = format!("{modules}/versions/2/impact");
+    let backtest = format!("{modules}/versions/2/backtest");
+    let (_, versions_before) = server.get(&format!("{modules}/versions"), fx.admin());
+    let (_, decisions_before) = server.get("/v1/tenants/acme/decisions", fx.admin());
+    let audit_before = audit_all(server, &fx.tenant, "");
+    let (_, ada_before) = server.get(&format!("{}/users/{ada_id}", fx.realm_path()), fx.admin());
+
+    // A script that does not parse: refused where it is, as its upload is.
+    let broken = json!({"script": "export function decideUser(user) {\n  if (user ==) { return null; }\n}\n"});
+    let upload = json!({"wasm": STANDARD.encode(module_bytes("js_rules")), "settings": broken});
+    let (status, upload_refused) = server.post(&modules, fx.admin(), &upload);
+    assert_error(status, &upload_refused, 422, "unprocessable");
+    for (path, body) in [
+        (&dry_run, json!({"user_rules_settings": broken})),
+        (&impact, json!({"settings": broken})),
+        (&backtest, json!({"settings": broken, "limit": 5})),
+    ] {
+        let (status, refused) = server.post(path, fx.admin(), &body);
+        let message = assert_error(status, &refused, 422, "unprocessable");
+        assert_eq!(refused["error"]["path"], "script", "{refused}");
+        assert!(message.contains("line 2, column") && message.contains("if (user ==)"), "{message}");
+        assert_eq!(refused["error"], upload_refused["error"], "a draft is refused as its upload is");
+    }
+
+    // A draft that sends those in an -emea group to the organization its config names.
+    let emea = json!({
+        "script": "export function decideUser(user, context) {\n  if (trace.check(\"emea\", \"in an -emea group\", user.providerGroups.some((g) => g.endsWith(\"-emea\")))) {\n    return { organization: context.config.emea, rule: \"emea\" };\n  }\n  return { organization: \"acme\", rule: \"everyone\" };\n}\n",
+        "config": {"emea": "acme-emea"}
+    });
+    let (status, dry) = server.post(&dry_run, fx.admin(), &json!({"user_rules_settings": emea}));
+    assert_eq!(status, 200, "{dry}");
+    let user = &dry["evaluation"]["user"];
+    assert_eq!((&user["organization"], &user["rule"]), (&json!("acme-emea"), &json!("emea")), "{dry}");
+    assert_eq!(user["module"], json!({"version": 2, "digest": version["digest"], "draft": true}));
+    assert!(dry["evaluation"]["groups"]["module"].get("draft").is_none(), "{dry}");
+    let (status, stored) = server.post_empty(&dry_run, fx.admin());
+    assert_eq!((status, &stored["evaluation"]["user"]["organization"]), (200, &json!("acme")), "{stored}");
+    assert!(stored["evaluation"]["user"]["module"].get("draft").is_none(), "{stored}");
+    // A draft of the group rules, and an ad-hoc user.
+    let everything_to_engineering =
+        json!({"rules": [{"name": "all", "pattern": ".", "organizations": ["acme-engineering"]}]});
+    let (status, dry) = server.post(&dry_run, fx.admin(), &json!({"group_rules_settings": everything_to_engineering}));
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(dry["evaluation"]["groups"]["module"]["draft"], true, "{dry}");
+    assert!(
+        dry["provider_groups"].as_array().unwrap().iter().all(|g| g["organizations"] == json!(["acme-engineering"])),
+        "{dry}"
+    );
+    let eve =
+        json!({"user": {"user_name": "eve@acme.com", "provider_groups": ["ops-emea"]}, "user_rules_settings": emea});
+    let (status, adhoc) = server.post(&format!("{}/dry-run", fx.realm_path()), fx.admin(), &eve);
+    assert_eq!((status, &adhoc["evaluation"]["user"]["organization"]), (200, &json!("acme-emea")), "{adhoc}");
+    // A draft runs a stored version's module: with no version, or one that does not exist, it cannot.
+    let (status, body) =
+        server.post(&dry_run, fx.admin(), &json!({"user_rules_version": null, "user_rules_settings": emea}));
+    let message = assert_error(status, &body, 422, "unprocessable");
+    assert!(message.contains("user_rules_version"), "{message}");
+    let (status, body) = server.post(&format!("{modules}/versions/9/impact"), fx.admin(), &json!({"settings": emea}));
+    assert_error(status, &body, 404, "not_found");
+    // Organizations the tenant does not have are listed, not refused.
+    let partners = json!({"script": "export function decideUser() { return { organization: \"acme-partners\" }; }"});
+    let (status, dry) = server.post(&dry_run, fx.admin(), &json!({"user_rules_settings": partners}));
+    assert_eq!((status, &dry["unknown_organizations"]), (200, &json!(["acme-partners"])), "{dry}");
+
+    // The impact preview of the draft, a user a page: Ada would change, Bob would not. The second
+    // page finds the draft's snapshot in the cache.
+    let snapshot_misses = || metric(server, r#"muster_cache_lookups_total{cache="snapshot",result="miss"}"#);
+    let (status, first) = server.post(&impact, fx.admin(), &json!({"settings": emea, "limit": 1}));
+    assert_eq!(status, 200, "{first}");
+    let misses = snapshot_misses();
+    let after = first["next_after"].clone();
+    let (status, second) = server.post(&impact, fx.admin(), &json!({"settings": emea, "limit": 1, "after": after}));
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(snapshot_misses(), misses, "the second page took no snapshot");
+    let mut changes = Vec::new();
+    for page in [&first, &second] {
+        assert_eq!(
+            (&page["version"], &page["draft"], &page["evaluated"]),
+            (&json!(2), &json!(true), &json!(1)),
+            "{page}"
+        );
+        changes.extend(page["changes"].as_array().unwrap().iter().cloned());
+    }
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["user_id"], ada_id);
+    assert_eq!(
+        (&changes[0]["active"]["organization"], &changes[0]["candidate"]["organization"]),
+        (&json!("acme"), &json!("acme-emea"))
+    );
+    let (_, undrafted) = server.post(&impact, fx.admin(), &json!({}));
+    assert_eq!((&undrafted["draft"], &undrafted["changed"]), (&json!(false), &json!(0)), "{undrafted}");
+
+    // The backtest of the draft over both logins: Ada's would have ended in acme-emea.
+    let (status, tested) = server.post(&backtest, fx.admin(), &json!({"settings": emea}));
+    assert_eq!(status, 200, "{tested}");
+    assert_eq!(
+        (&tested["draft"], &tested["examined"], &tested["changed"]),
+        (&json!(true), &json!(2), &json!(1)),
+        "{tested}"
+    );
+    let change = &tested["changes"][0];
+    assert_eq!(change["decision_id"], ada["decision_id"], "{tested}");
+    assert_eq!(
+        (&change["recorded"]["organization"], &change["candidate"]["organization"]),
+        (&json!("acme"), &json!("acme-emea"))
+    );
+
+    // Nothing was stored, applied or audited: the versions, the decisions and the log are as they were.
+    let (_, versions_after) = server.get(&format!("{modules}/versions"), fx.admin());
+    assert_eq!(versions_after, versions_before);
+    assert_eq!(
+        (&versions_after["active"], &versions_after["versions"][1]["settings"]["script"]),
+        (&json!(2), &json!(everyone))
+    );
+    let (_, decisions_after) = server.get("/v1/tenants/acme/decisions", fx.admin());
+    assert_eq!(decisions_after, decisions_before);
+    assert_eq!(audit_all(server, &fx.tenant, ""), audit_before);
+    let (_, ada_after) = server.get(&format!("{}/users/{ada_id}", fx.realm_path()), fx.admin());
+    assert_eq!(ada_after, ada_before);
+}
+
+/// The value of one series of `GET /metrics` (0 before it is first counted).
+fn metric(server: &TestServer, series: &str) -> f64 {
+    let text = server.call("GET", "/metrics", None, Body::None).text;
+    text.lines().find_map(|line| line.strip_prefix(series)?.trim().parse().ok()).unwrap_or(0.0)
 }
 
 fn login_decides_applies_and_records(server: &TestServer) {

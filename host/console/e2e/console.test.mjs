@@ -98,7 +98,17 @@ before(async () => {
   server = spawn(
     bin,
     ["serve", "--demo", "--listen", `127.0.0.1:${port}`, "--data-dir", join(work, "data"), "--modules-dir", modulesDir],
-    { env: { ...process.env, MUSTER_OPERATOR_TOKEN: "console-e2e-operator" }, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      env: {
+        ...process.env,
+        MUSTER_OPERATOR_TOKEN: "console-e2e-operator",
+        // As the Rust suites' servers (tests/support/server.rs): the 1.4 MB js-rules module and
+        // its snapshots take seconds of CPU to compile, more on a shared machine.
+        MUSTER_ENGINE_COMPILE_TIMEOUT: "60s",
+        MUSTER_ENGINE_COMPILE_WAIT: "60s",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   server.stdout.on("data", (chunk) => serverLog.push(String(chunk)));
   server.stderr.on("data", (chunk) => serverLog.push(String(chunk)));
@@ -1460,6 +1470,154 @@ test("retention: set in the console and read back from the API; purge now; kept 
   assert.equal((await call("GET", "/v1/tenants/demo")).body.decision_retention_days, null);
   await page.getByTestId("retention-current").filter({ hasText: "kept forever" }).waitFor();
   assert.equal(await page.getByRole("button", { name: "Purge now…" }).isDisabled(), true);
+});
+
+/** Waits until the script editor shows `script`: CodeMirror draws the lines in and near its
+ *  window (each a `.cm-line`), from the first, so those drawn are the script's beginning. */
+async function showsScript(script, what) {
+  const editor = page.getByTestId("script-editor");
+  await editor.scrollIntoViewIfNeeded();
+  await eventually(async () => {
+    const shown = (await editor.locator(".cm-line").evaluateAll((lines) => lines.map((line) => line.textContent))).join("\n");
+    return shown.split("\n").length >= 20 && script.startsWith(shown);
+  }, what);
+}
+
+/** Replaces the script editor's whole text with `text`: select all, and paste. */
+async function replaceScript(text) {
+  const content = page.getByTestId("script-editor").locator(".cm-content");
+  await content.click();
+  await page.keyboard.press("Control+A");
+  await content.evaluate((element, pasted) => {
+    const data = new DataTransfer();
+    data.setData("text/plain", pasted);
+    element.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+  }, text);
+}
+
+test("JavaScript rules: the script in a code editor, a syntax error marked at its line, the draft previewed, then uploaded", async () => {
+  const realmPath = "/v1/tenants/demo/realms/okta-js";
+  for (const user of [ADA, BOB]) {
+    const answer = await call("POST", `${realmPath}/login`, { body: user, key: evalKey });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  }
+  const stored = (await call("GET", `${realmPath}/modules/user/versions`)).body;
+  const active = stored.versions.find((version) => version.version === stored.active);
+  const script = active.settings.script;
+
+  await page.goto(`${base}/console/#/realms/okta-js/rules/user`);
+  await page.getByRole("heading", { level: 1, name: "Rules: user rules" }).waitFor();
+  await page.getByTestId("script-editor").locator(".cm-content").waitFor();
+  assert.match(await page.getByTestId("editor-mode").innerText(), /stock js-rules module/);
+  await showsScript(script, "the active version's script in the editor");
+  // Styled by CodeMirror itself under the console's CSP: its gutter and the highlighting of a keyword.
+  const styles = await page.getByTestId("script-editor").evaluate((host) => {
+    const editor = host.shadowRoot;
+    const gutters = editor.querySelector(".cm-gutters");
+    const keyword = [...editor.querySelectorAll(".cm-line span")].find((span) => span.textContent === "export");
+    return {
+      gutter: gutters && getComputedStyle(gutters).display,
+      keyword: keyword && getComputedStyle(keyword).color,
+      text: getComputedStyle(editor.querySelector(".cm-content")).color,
+    };
+  });
+  assert.equal(styles.gutter, "flex", "CodeMirror's own styles apply");
+  assert.ok(styles.keyword && styles.keyword !== styles.text, `a keyword is highlighted: ${JSON.stringify(styles)}`);
+
+  // A syntax error: the upload is refused at `script`, and that line is marked in the editor.
+  const lines = script.split("\n");
+  const at = lines.findIndex((line) => line.includes('regex("(?i)manager")'));
+  assert.ok(at >= 0, "the demo script compiles a manager pattern");
+  const broken = lines.map((line, i) => (i === at ? line.replace('regex("(?i)manager")', 'regex("(?i)manager"') : line)).join("\n");
+  await replaceScript(broken);
+  await page.getByLabel("Module (.wasm)").setInputFiles(join(modulesDir, "js_rules.wasm"));
+  await page.getByRole("button", { name: "Upload" }).click();
+  const scriptError = page.getByTestId("script-error");
+  await scriptError.waitFor({ timeout: 60_000 });
+  assert.match(await scriptError.innerText(), new RegExp(`line ${at + 1}, column \\d+: SyntaxError`));
+  const marked = page.getByTestId("script-editor").locator(".cm-lintRange-error");
+  await marked.first().waitFor();
+  const markedLine = await marked.first().evaluate((element) => element.closest(".cm-line").textContent);
+  assert.equal(markedLine, lines[at].replace('regex("(?i)manager")', 'regex("(?i)manager"'));
+  assert.equal((await call("GET", `${realmPath}/modules/user/versions`)).body.versions.length, stored.versions.length, "nothing stored");
+  // The marked line in sight for the picture (the paste left the editor at its end).
+  await page.getByTestId("script-editor").locator(".cm-scroller").evaluate((scroller) => scroller.scrollTo(0, 0));
+  await shot("rules-js-refused");
+
+  // Fixed, and Sales now goes to acme: the mark goes with the edit; the draft is previewed.
+  const fixed = script.replace('organization: "acme-sales", rule: "sales"', 'organization: "acme", rule: "sales"');
+  assert.notEqual(fixed, script);
+  await replaceScript(fixed);
+  await page.getByTestId("script-error").waitFor({ state: "detached" });
+  assert.equal(await marked.count(), 0);
+  await page.getByTestId("draft-actions").getByRole("link", { name: "Test this draft…", exact: true }).click();
+  await page.getByRole("heading", { level: 1, name: "Test panel" }).waitFor();
+  assert.equal(await page.getByLabel("User-rules version").inputValue(), "draft");
+  await page.getByLabel("Search users by name").fill("ada@");
+  await page.getByTestId("user-matches").locator("option", { hasText: "ada@acme.com" }).waitFor();
+  await page.getByTestId("user-matches").selectOption({ label: (await page.getByTestId("user-matches").locator("option", { hasText: "ada@acme.com" }).textContent()) });
+  await page.getByTestId("chosen-user").filter({ hasText: "ada@acme.com" }).waitFor();
+  await page.getByRole("button", { name: "Run" }).click();
+  // The draft's snapshot is compiled on its first use: seconds of CPU.
+  await page.getByTestId("dry-run-result").waitFor({ timeout: 90_000 });
+  const adaId = await page.getByLabel("User id").inputValue();
+  const apiDry = await call("POST", `${realmPath}/users/${adaId}/dry-run`, { body: { user_rules_settings: { script: fixed } } });
+  assert.equal(apiDry.status, 200, JSON.stringify(apiDry.body));
+  assert.equal(apiDry.body.evaluation.user.organization, "acme");
+  assert.equal(apiDry.body.evaluation.user.module.draft, true);
+  assert.match(await page.getByTestId("dry-run-verdict").innerText(), /Organization acme\b/);
+  assert.match(await page.getByTestId("dry-run-result").innerText(), new RegExp(`User rules \\(draft of version ${stored.active}\\)`));
+  await shot("test-panel-draft");
+
+  // Back on the Rules page the draft is still there; its impact: Ada would change, as the API says.
+  await page.getByRole("link", { name: "Rules", exact: true }).click();
+  await page.getByTestId("script-editor").locator(".cm-content").waitFor();
+  await showsScript(fixed, "the draft's script in the editor again");
+  await page.getByTestId("draft-actions").getByRole("link", { name: "Impact of this draft…", exact: true }).click();
+  await page.getByRole("heading", { level: 1, name: "Impact preview" }).waitFor();
+  assert.equal(await page.getByLabel("Candidate version").inputValue(), "draft");
+  await page.getByRole("button", { name: "Preview the impact" }).click();
+  await page.getByTestId("impact-changes").waitFor({ timeout: 60_000 });
+  const apiImpact = await call("POST", `${realmPath}/modules/user/versions/${stored.active}/impact`, { body: { settings: { script: fixed } } });
+  assert.equal(apiImpact.status, 200, JSON.stringify(apiImpact.body));
+  assert.equal(apiImpact.body.draft, true);
+  assert.deepEqual(apiImpact.body.changes.map((change) => change.user_name), ["ada@acme.com"]);
+  assert.match(await page.getByTestId("impact-summary").innerText(), new RegExp(`draft of version ${stored.active}`));
+  const row = page.getByTestId("impact-changes").locator(`tr[data-user-id="${adaId}"]`);
+  assert.match(await row.innerText(), /acme-sales[\s\S]*acme/);
+  assert.equal(await page.getByTestId("impact-changes").locator("tbody tr").count(), apiImpact.body.changed);
+  await shot("impact-draft");
+
+  // Uploaded: stored as the next version with exactly that script; the draft is gone.
+  await page.getByRole("link", { name: "Rules", exact: true }).click();
+  await page.getByTestId("script-editor").locator(".cm-content").waitFor();
+  await page.getByLabel("Module (.wasm)").setInputFiles(join(modulesDir, "js_rules.wasm"));
+  await page.getByLabel("Note (what changed)").fill("sales go to acme");
+  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByTestId("uploaded").waitFor({ timeout: 60_000 });
+  const after = (await call("GET", `${realmPath}/modules/user/versions`)).body;
+  const uploaded = after.versions[after.versions.length - 1];
+  assert.equal(uploaded.version, stored.versions.length + 1);
+  assert.equal(uploaded.settings.script, fixed);
+  assert.equal(uploaded.note, "sales go to acme");
+  assert.equal(after.active, stored.active, "an upload does not activate");
+  assert.equal(await page.getByTestId("draft-actions").count(), 0);
+  await shot("rules-js-editor", { full: false });
+
+  // TypeScript: the types are stripped before the script goes into the settings; an error is marked at its line.
+  await page.getByLabel("TypeScript").check();
+  const typed = fixed.replace("export function decideUser(user, context) {", "export function decideUser(user: User, context: Context): Decision {");
+  assert.notEqual(typed, fixed);
+  await replaceScript(`type User = any;\ntype Context = any;\ntype Decision = any;\n${typed}`);
+  await page.getByTestId("draft-actions").waitFor();
+  await replaceScript(`type User = any;\nconst oops: = 1;\n${typed}`);
+  const tsError = page.getByTestId("typescript-error");
+  await tsError.waitFor();
+  assert.match(await tsError.innerText(), /line 2, column \d+/);
+  const tsMarked = await marked.first().evaluate((element) => element.closest(".cm-line").textContent);
+  assert.equal(tsMarked, "const oops: = 1;");
+  await page.getByRole("button", { name: "Discard the draft" }).click();
+  await page.getByTestId("draft-actions").waitFor({ state: "detached" });
 });
 
 test("a key revoked while signed in is refused with the API's message", async () => {

@@ -106,7 +106,13 @@ function Page({ route }: { route: string[] }) {
       body = <Rules key={`${realm}/${arg}`} realm={realm} kind={arg === "group" ? "group" : "user"} />;
       break;
     case "test":
-      body = <TestPanel key={`${realm}/${arg}`} realm={realm} user={arg} />;
+      // `…/test/draft/{kind}` opens it on the realm's draft of that kind; `…/test/{user}` on a user.
+      body =
+        arg === "draft" ? (
+          <TestPanel key={`${realm}/draft/${version}`} realm={realm} draft={version === "group" ? "group" : "user"} />
+        ) : (
+          <TestPanel key={`${realm}/${arg}`} realm={realm} user={arg} />
+        );
       break;
     case "users":
       body = arg ? <UserDetail key={`${realm}/${arg}`} realm={realm} id={arg} /> : <Users key={realm} realm={realm} />;
@@ -155,10 +161,11 @@ function Page({ route }: { route: string[] }) {
   );
 }
 
-/** The candidate a preview page's address names (`…/impact/user/4`), if any. */
+/** The candidate a preview page's address names (`…/impact/user/4`, `…/impact/user/draft`), if any. */
 function candidateOf(kind: string | undefined, version: string | undefined): Candidate {
   const number = Number(version);
-  return { kind: kind === "group" ? "group" : "user", version: Number.isInteger(number) && number > 0 ? number : null };
+  const candidate = version === "draft" ? "draft" : Number.isInteger(number) && number > 0 ? number : null;
+  return { kind: kind === "group" ? "group" : "user", version: candidate };
 }
 
 function NavLink(props: { to: string; current: boolean; label: string }) {

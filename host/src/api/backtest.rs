@@ -6,6 +6,7 @@ use axum::{
     extract::{Path, State},
 };
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::{
     audit::page_limit,
@@ -15,7 +16,7 @@ use super::{
     modules::{parse_kind, parse_version},
 };
 use crate::service::{
-    SharedState,
+    SharedState, drafts,
     preview::{self, Backtest, DecisionWindow},
 };
 use muster_store::model::Millis;
@@ -32,9 +33,12 @@ pub struct Window {
     before: Option<String>,
     /// Decisions per page, 1–1000 (default 100).
     limit: Option<i64>,
+    /// A draft's settings: the candidate is the version's module with these instead of its own.
+    settings: Option<Value>,
 }
 
-/// Re-runs a page of the realm's applied decisions with the candidate version.
+/// Re-runs a page of the realm's applied decisions with the candidate version (or a draft of
+/// it).
 pub async fn backtest(
     State(state): State<SharedState>,
     RealmCaller { realm, .. }: RealmCaller,
@@ -43,11 +47,13 @@ pub async fn backtest(
 ) -> Result<Json<Backtest>, ApiError> {
     let kind = parse_kind(&kind)?;
     let version = parse_version(&version)?;
+    let settings = window.settings;
     let window = DecisionWindow {
         since: window.since,
         until: window.until,
         before: window.before,
         limit: page_limit(window.limit)?,
     };
-    Ok(Json(preview::backtest(&state, &realm, kind, version, window).await?))
+    let drafts = drafts::of_candidate(&state, &realm, kind, version, settings).await?;
+    Ok(Json(preview::backtest(&state, &realm, kind, version, &drafts, window).await?))
 }

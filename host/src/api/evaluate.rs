@@ -6,6 +6,7 @@ use axum::{
 };
 use muster_wire::User;
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::{
     caller::{Evaluation, RealmCaller},
@@ -15,6 +16,7 @@ use super::{
 use crate::service::{
     SharedState,
     decide::Decider,
+    drafts::{self, DraftSettings, Drafts},
     login::{self, LoginClaims, LoginResult},
     preview::{self, DryRun},
     rules::Selection,
@@ -31,7 +33,8 @@ pub async fn login(
     Ok(Json(login::login(&Decider::live(&state), &realm, claims, &caller.actor()).await?))
 }
 
-/// Which versions a dry run uses; an absent field means the realm's active version.
+/// Which versions a dry run uses (an absent field means the realm's active version), and the
+/// settings of a draft of each (absent or `null`: the version as stored).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Versions {
@@ -39,6 +42,10 @@ pub struct Versions {
     user_rules_version: Option<Option<i64>>,
     #[serde(default, deserialize_with = "explicit")]
     group_rules_version: Option<Option<i64>>,
+    #[serde(default)]
+    user_rules_settings: Option<Value>,
+    #[serde(default)]
+    group_rules_settings: Option<Value>,
 }
 
 fn explicit<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<i64>>, D::Error> {
@@ -46,12 +53,16 @@ fn explicit<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<
 }
 
 impl Versions {
-    fn selection(&self, realm: &Realm) -> Selection {
+    /// The selected versions, and the drafts prepared of them.
+    async fn rules(self, state: &SharedState, realm: &Realm) -> Result<(Selection, Drafts), ApiError> {
         let active = Selection::active(realm);
-        Selection {
+        let selection = Selection {
             user_rules: self.user_rules_version.unwrap_or(active.user_rules),
             group_rules: self.group_rules_version.unwrap_or(active.group_rules),
-        }
+        };
+        let settings = DraftSettings { user_rules: self.user_rules_settings, group_rules: self.group_rules_settings };
+        let drafts = drafts::prepare_selected(state, realm, selection, settings).await?;
+        Ok((selection, drafts))
     }
 }
 
@@ -66,22 +77,25 @@ pub struct AdHoc {
     versions: Versions,
 }
 
-/// Evaluates the realm's rules (active or candidate versions) on a posted user; changes nothing.
+/// Evaluates the realm's rules (active or candidate versions, or drafts of them) on a posted
+/// user; changes nothing.
 pub async fn dry_run_ad_hoc(
     State(state): State<SharedState>,
     RealmCaller { realm, .. }: RealmCaller,
     ApiJson(body): ApiJson<AdHoc>,
 ) -> Result<Json<DryRun>, ApiError> {
-    Ok(Json(preview::dry_run(&state, &realm, body.versions.selection(&realm), &body.user).await?))
+    let (selection, drafts) = body.versions.rules(&state, &realm).await?;
+    Ok(Json(preview::dry_run(&state, &realm, selection, &drafts, &body.user).await?))
 }
 
-/// Evaluates the realm's rules (active or candidate versions) on a stored user, as of their
-/// last login or SCIM update; changes nothing.
+/// Evaluates the realm's rules (active or candidate versions, or drafts of them) on a stored
+/// user, as of their last login or SCIM update; changes nothing.
 pub async fn dry_run_user(
     State(state): State<SharedState>,
     RealmCaller { realm, .. }: RealmCaller,
     Path((_, _, user)): Path<(String, String, String)>,
     OptionalJson(versions): OptionalJson<Versions>,
 ) -> Result<Json<DryRun>, ApiError> {
-    Ok(Json(preview::dry_run_stored_user(&state, &realm, versions.selection(&realm), &user).await?))
+    let (selection, drafts) = versions.rules(&state, &realm).await?;
+    Ok(Json(preview::dry_run_stored_user(&state, &realm, selection, &drafts, &user).await?))
 }

@@ -6,6 +6,7 @@ use axum::{
     extract::{Path, State},
 };
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::{
     audit::page_limit,
@@ -15,7 +16,7 @@ use super::{
     modules::{parse_kind, parse_version},
 };
 use crate::service::{
-    SharedState,
+    SharedState, drafts,
     preview::{self, Impact, UserPage},
 };
 
@@ -27,9 +28,12 @@ pub struct Page {
     after: Option<String>,
     /// Users per page, 1–1000 (default 100).
     limit: Option<i64>,
+    /// A draft's settings: the candidate is the version's module with these instead of its own.
+    settings: Option<Value>,
 }
 
-/// Evaluates the candidate and the active versions on a page of stored users; changes nothing.
+/// Evaluates the candidate (a version, or a draft of it) and the active versions on a page of
+/// stored users; changes nothing.
 pub async fn impact(
     State(state): State<SharedState>,
     RealmCaller { realm, .. }: RealmCaller,
@@ -38,6 +42,8 @@ pub async fn impact(
 ) -> Result<Json<Impact>, ApiError> {
     let kind = parse_kind(&kind)?;
     let version = parse_version(&version)?;
+    let settings = page.settings;
     let page = UserPage { after: page.after, limit: page_limit(page.limit)? };
-    Ok(Json(preview::impact(&state, &realm, kind, version, page).await?))
+    let drafts = drafts::of_candidate(&state, &realm, kind, version, settings).await?;
+    Ok(Json(preview::impact(&state, &realm, kind, version, &drafts, page).await?))
 }

@@ -21,7 +21,7 @@ pub const DEFAULT_ORGANIZATION_RULE: &str = "default organization";
 pub struct LoadedModule {
     /// The compiled module.
     pub module: RuleModule,
-    /// The settings as the module prepared them at upload.
+    /// The settings as the module prepared them (at upload, or for a draft).
     pub settings: PreparedSettings,
     /// Which version this is.
     pub reference: ModuleRef,
@@ -61,7 +61,7 @@ impl FailedRules {
 
 /// A module failed on this input.
 #[derive(Debug, thiserror::Error)]
-#[error("{} rules version {} failed: {error}", kind.as_str(), module.version)]
+#[error("{} rules {module} failed: {error}", kind.as_str())]
 pub struct EvaluationError {
     /// User or group rules.
     pub kind: FailedRules,
@@ -239,7 +239,11 @@ mod tests {
     fn loaded(wasm: &[u8], settings: &[u8], version: i64) -> LoadedModule {
         let module = engine().load(wasm).unwrap();
         let settings = module.prepare_settings(settings).unwrap();
-        LoadedModule { reference: ModuleRef { version, digest: module.digest().to_owned() }, module, settings }
+        LoadedModule {
+            reference: ModuleRef { version, digest: module.digest().to_owned(), draft: false },
+            module,
+            settings,
+        }
     }
 
     #[test]

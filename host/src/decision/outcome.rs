@@ -11,6 +11,17 @@ pub struct ModuleRef {
     pub version: i64,
     /// SHA-256 of the module's bytes.
     pub digest: String,
+    /// The module ran with a draft's settings instead of the version's own (a preview only;
+    /// shown only when set).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub draft: bool,
+}
+
+impl std::fmt::Display for ModuleRef {
+    /// `version 2`, or `draft of version 2`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.draft { write!(f, "draft of version {}", self.version) } else { write!(f, "version {}", self.version) }
+    }
 }
 
 /// The decision about a user, with the trace and the module that made it.

@@ -1,15 +1,16 @@
 //! The compiled modules kept in memory, bounded by count and by the bytes of their compiled
 //! code: the least recently used go first. An evicted module is reloaded from the engine's
 //! disk cache on its next use. A version's settings snapshot is kept here too, under a key of
-//! its own.
+//! its own, and so is a draft's.
 
 use std::num::NonZeroUsize;
 
 use lru::LruCache;
 use muster_engine::RuleModule;
 
-/// A compiled module's key: tenant and digest (for a settings snapshot, the digest followed by
-/// `@realm/kind/version`).
+/// A compiled module's key: tenant and digest (for a version's settings snapshot, the digest
+/// followed by `@realm/kind/version`; for a draft's, by `#` and the SHA-256 of its prepared
+/// settings).
 pub type ModuleKey = (String, String);
 
 /// Compiled modules by (tenant, digest), at most `capacity` of them and `max_bytes` of code.

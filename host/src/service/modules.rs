@@ -175,20 +175,22 @@ fn published_schema(module: &RuleModule) -> Result<Option<String>, ServiceError>
     }
 }
 
-/// The answer to settings the module refused: where and why, in the author's document. The
-/// module reads a compact copy of the document, one line long, so a message that ends with
-/// serde_json's ` at line 1 column N` (a module built with an older SDK) points into a text the
-/// author never wrote: that position is dropped, the path says where.
-/// A snapshot that failed while the module loaded its settings refuses the settings; any other
+/// The answer to a settings snapshot that failed (an upload's or a draft's): one that failed
+/// while the module loaded its settings refuses the settings ([`settings_refused`]); any other
 /// failure is the compile's.
-fn snapshot_refused(error: CompileError) -> ServiceError {
+pub(super) fn snapshot_refused(error: CompileError) -> ServiceError {
     match error {
         CompileError::Refused(LoadError::Startup(failure)) => settings_refused(*failure),
         other => ServiceError::from_compile(other),
     }
 }
 
-fn settings_refused(error: EvalError) -> ServiceError {
+/// The answer to settings the module refused (an upload's or a draft's): where and why, in the
+/// author's document. The module reads a compact copy of the document, one line long, so a
+/// message that ends with serde_json's ` at line 1 column N` (a module built with an older SDK)
+/// points into a text the author never wrote: that position is dropped, the path says where.
+/// Any other position (a script's `line L, column C` in its own text) is kept.
+pub(super) fn settings_refused(error: EvalError) -> ServiceError {
     match error {
         EvalError::InvalidSettings(refused) => {
             let message = match refused.message.rsplit_once(" at line 1 column ") {

@@ -1,7 +1,8 @@
 //! Seeing a change before making it: the dry run (one user), the impact preview (every stored
 //! user, page by page), the backtest (past decisions, page by page) and the replay of one
 //! recorded decision. Each evaluates what the live path would, through the same decision core,
-//! and changes nothing.
+//! and changes nothing. The dry run, the impact preview and the backtest also run drafts
+//! ([`super::drafts`]): a stored version's module with settings that are not stored.
 
 use std::collections::BTreeSet;
 
@@ -10,6 +11,7 @@ use serde::Serialize;
 
 use super::{
     SharedState,
+    drafts::Drafts,
     error::ServiceError,
     rules::{RulesError, Selection},
 };
@@ -37,16 +39,21 @@ pub struct DryRun {
     pub evaluation: RealmOutcome,
 }
 
-/// Evaluates `selection` of the realm's rules on `user` (who may never have logged in).
+/// Evaluates `selection` of the realm's rules, with `drafts` in place of their kinds, on `user`
+/// (who may never have logged in).
 pub async fn dry_run(
     state: &SharedState,
     realm: &Realm,
     selection: Selection,
+    drafts: &Drafts,
     user: &User,
 ) -> Result<DryRun, ServiceError> {
     let context = Context { realm: realm.id.clone(), trigger: Trigger::DryRun };
-    let evaluation =
-        state.rules.evaluate(&state.store, realm, selection, &context, user).await.map_err(preview_failure)?;
+    let evaluation = state
+        .rules
+        .evaluate_drafts(&state.store, realm, selection, drafts, &context, user)
+        .await
+        .map_err(preview_failure)?;
     let effect = Effect::of(DecisionOutput::of(&evaluation));
     let unknown_organizations =
         KnownOrganizations::of_tenant(state, &realm.tenant_id).await?.unknown_among(effect.organizations());
@@ -73,11 +80,13 @@ impl KnownOrganizations {
     }
 }
 
-/// Evaluates `selection` on the stored user `user_id`, exactly as the live path sees them.
+/// Evaluates `selection` (with `drafts`) on the stored user `user_id`, exactly as the live path
+/// sees them.
 pub async fn dry_run_stored_user(
     state: &SharedState,
     realm: &Realm,
     selection: Selection,
+    drafts: &Drafts,
     user_id: &str,
 ) -> Result<DryRun, ServiceError> {
     let user = state
@@ -85,7 +94,7 @@ pub async fn dry_run_stored_user(
         .get_user(&realm.tenant_id, &realm.id, user_id)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("no user {user_id} in realm {}", realm.id)))?;
-    dry_run(state, realm, selection, &rules_input(&user)).await
+    dry_run(state, realm, selection, drafts, &rules_input(&user)).await
 }
 
 /// Which page of stored users an impact preview evaluates.
@@ -140,8 +149,10 @@ pub struct UserFailure {
 pub struct Impact {
     /// The kind of the candidate.
     pub kind: RuleKind,
-    /// The candidate version.
+    /// The candidate version (of a draft: the version whose module it runs).
     pub version: i64,
+    /// Whether the candidate is a draft: `version`'s module with settings that are not stored.
+    pub draft: bool,
     /// Users evaluated on this page.
     pub evaluated: usize,
     /// How many of them the candidate would change.
@@ -160,17 +171,19 @@ pub struct Impact {
     pub next_after: Option<String>,
 }
 
-/// Evaluates the candidate (`version` of `kind`) and the active versions on a page of stored
-/// users.
+/// Evaluates the candidate (`version` of `kind`, or the draft of `kind` in `drafts`, which runs
+/// that version's module) and the active versions on a page of stored users.
 pub async fn impact(
     state: &SharedState,
     realm: &Realm,
     kind: RuleKind,
     version: i64,
+    drafts: &Drafts,
     page: UserPage,
 ) -> Result<Impact, ServiceError> {
     let active = Selection::active(realm);
     let candidate = Selection::candidate(realm, kind, version);
+    let none = Drafts::default();
     state.rules.version(&state.store, &realm.tenant_id, &realm.id, kind, version).await.map_err(preview_failure)?;
     let users = state.store.list_users(&realm.tenant_id, &realm.id, page.after.as_deref(), page.limit).await?;
     let next_after = (users.len() as i64 == page.limit).then(|| users.last().map(|u| u.id.clone())).flatten();
@@ -180,8 +193,8 @@ pub async fn impact(
     let (mut changes, mut failures, mut unknown) = (Vec::new(), Vec::new(), BTreeSet::new());
     for stored in users {
         let input = rules_input(&stored);
-        let active_effect = effect(state, realm, active, &context, &input).await?;
-        let candidate_effect = effect(state, realm, candidate, &context, &input).await?;
+        let active_effect = effect(state, realm, active, &none, &context, &input).await?;
+        let candidate_effect = effect(state, realm, candidate, drafts, &context, &input).await?;
         if let Ok(candidate) = &candidate_effect {
             unknown.extend(known.unknown_among(candidate.organizations()));
         }
@@ -198,6 +211,7 @@ pub async fn impact(
     Ok(Impact {
         kind,
         version,
+        draft: drafts.of_kind(kind).is_some(),
         evaluated,
         changed: changes.len(),
         failed: failures.len(),
@@ -220,10 +234,11 @@ async fn effect(
     state: &SharedState,
     realm: &Realm,
     selection: Selection,
+    drafts: &Drafts,
     context: &Context,
     input: &User,
 ) -> Result<Result<Effect, RulesError>, ServiceError> {
-    match state.rules.evaluate(&state.store, realm, selection, context, input).await {
+    match state.rules.evaluate_drafts(&state.store, realm, selection, drafts, context, input).await {
         Ok(outcome) => Ok(Ok(Effect::of(DecisionOutput::of(&outcome)))),
         Err(error) if error.is_rules_failure() => Ok(Err(error)),
         Err(error) => Err(preview_failure(error)),
@@ -277,8 +292,10 @@ pub struct DecisionFailure {
 pub struct Backtest {
     /// The kind of the candidate.
     pub kind: RuleKind,
-    /// The candidate version.
+    /// The candidate version (of a draft: the version whose module it runs).
     pub version: i64,
+    /// Whether the candidate is a draft: `version`'s module with settings that are not stored.
+    pub draft: bool,
     /// Decisions re-run on this page.
     pub examined: usize,
     /// How many would have ended differently.
@@ -293,8 +310,9 @@ pub struct Backtest {
     pub next_before: Option<String>,
 }
 
-/// Re-runs a page of the realm's live decisions with the candidate (`version` of `kind`) in
-/// place of the version of that kind they were made with. Each recorded input runs again
+/// Re-runs a page of the realm's live decisions with the candidate (`version` of `kind`, or the
+/// draft of `kind` in `drafts`, which runs that version's module) in place of the version of
+/// that kind they were made with. Each recorded input runs again
 /// exactly as recorded (same context, same user), with the recorded version of the other kind.
 /// The decisions include those whose rules failed (recorded with their failure, not applied): a
 /// candidate that decides one is a change.
@@ -303,6 +321,7 @@ pub async fn backtest(
     realm: &Realm,
     kind: RuleKind,
     version: i64,
+    drafts: &Drafts,
     window: DecisionWindow,
 ) -> Result<Backtest, ServiceError> {
     state.rules.version(&state.store, &realm.tenant_id, &realm.id, kind, version).await.map_err(preview_failure)?;
@@ -324,7 +343,7 @@ pub async fn backtest(
     let examined = decisions.len();
     let (mut changes, mut failures) = (Vec::new(), Vec::new());
     for record in decisions {
-        match rerun(state, realm, kind, version, &record).await {
+        match rerun(state, realm, kind, version, drafts, &record).await {
             Ok(Some((recorded, candidate))) => changes.push(DecisionChange {
                 decision_id: record.id,
                 user_id: record.user_id,
@@ -344,6 +363,7 @@ pub async fn backtest(
     Ok(Backtest {
         kind,
         version,
+        draft: drafts.of_kind(kind).is_some(),
         examined,
         changed: changes.len(),
         failed: failures.len(),
@@ -360,6 +380,7 @@ async fn rerun(
     realm: &Realm,
     kind: RuleKind,
     version: i64,
+    drafts: &Drafts,
     record: &DecisionRecord,
 ) -> Result<Option<(Option<Effect>, Effect)>, ServiceError> {
     let input: CanonicalInput = serde_json::from_str(&record.input).map_err(ServiceError::internal)?;
@@ -370,7 +391,7 @@ async fn rerun(
     };
     let outcome = state
         .rules
-        .evaluate(&state.store, realm, selection, &input.context, &input.user)
+        .evaluate_drafts(&state.store, realm, selection, drafts, &input.context, &input.user)
         .await
         .map_err(preview_failure)?;
     let (recorded, candidate) = (recorded.map(Effect::of), Effect::of(DecisionOutput::of(&outcome)));
@@ -465,7 +486,7 @@ pub async fn replay(
 
 /// A rules failure of a preview: a version the caller named that does not exist is not found
 /// (in a live decision it would be our inconsistency).
-fn preview_failure(error: RulesError) -> ServiceError {
+pub(super) fn preview_failure(error: RulesError) -> ServiceError {
     match error {
         missing @ RulesError::MissingVersion { .. } => ServiceError::NotFound(missing.to_string()),
         other => other.into(),

@@ -11,10 +11,12 @@ use std::{
 use lru::LruCache;
 use muster_engine::{Engine, PreparedSettings, RuleModule};
 use muster_wire::{Context, User};
+use sha2::{Digest as _, Sha256};
 
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::compiles::{CompileError, TenantCompiles};
+use super::drafts::Drafts;
 use super::engine_work::EngineWork;
 use super::metrics::{EvaluationLabels, Metrics, TriggerLabels};
 use super::module_cache::{ModuleCache, ModuleKey};
@@ -303,6 +305,27 @@ impl RuleRunner {
         .await
     }
 
+    /// `module` with a draft's `settings` loaded: its settings snapshot, taken as
+    /// [`RuleRunner::snapshot_module`] takes one and kept in the module cache under the tenant,
+    /// the module's digest and the SHA-256 of the prepared settings (so the pages of one preview,
+    /// and the previews after it, take it once), or the module itself if it cannot be
+    /// snapshotted.
+    pub async fn draft_snapshot(
+        &self,
+        tenant: &str,
+        module: RuleModule,
+        settings: PreparedSettings,
+    ) -> Result<RuleModule, CompileError> {
+        if !module.takes_snapshots() {
+            return Ok(module);
+        }
+        let key = (tenant.to_owned(), format!("{}#{}", module.digest(), hex::encode(Sha256::digest(&settings.0))));
+        if let Some(snapshot) = self.cached(&key, "snapshot") {
+            return Ok(snapshot);
+        }
+        self.load_once(key, async || self.snapshot_module(tenant, module, settings).await).await
+    }
+
     /// Snapshots `module` with `settings` loaded ([`Engine::snapshot_settings`]) in one of the
     /// tenant's compile slots: every snapshot the service takes goes through here.
     pub async fn snapshot_module(
@@ -324,11 +347,11 @@ impl RuleRunner {
     /// `load`'s module for `key` (not in the cache a moment ago), then cached. One load per key
     /// at a time: callers arriving while one runs wait for it and take what it cached, so a
     /// burst of first uses (after an activation, a restart) compiles once.
-    async fn load_once(
+    async fn load_once<E>(
         &self,
         key: ModuleKey,
-        load: impl AsyncFnOnce() -> Result<RuleModule, RulesError>,
-    ) -> Result<RuleModule, RulesError> {
+        load: impl AsyncFnOnce() -> Result<RuleModule, E>,
+    ) -> Result<RuleModule, E> {
         let gate = Arc::clone(self.loading.lock().unwrap_or_else(|e| e.into_inner()).entry(key.clone()).or_default());
         let turn = gate.lock().await;
         let earlier = self.modules.lock().unwrap_or_else(|e| e.into_inner()).get(&key);
@@ -356,7 +379,21 @@ impl RuleRunner {
         context: &Context,
         user: &User,
     ) -> Result<RealmOutcome, RulesError> {
-        let result = match self.load(store, realm, selection).await {
+        self.evaluate_drafts(store, realm, selection, &Drafts::default(), context, user).await
+    }
+
+    /// [`RuleRunner::evaluate`], each of `drafts` running in place of what `selection` names of
+    /// its kind (a preview's).
+    pub async fn evaluate_drafts(
+        &self,
+        store: &impl ModuleStore,
+        realm: &Realm,
+        selection: Selection,
+        drafts: &Drafts,
+        context: &Context,
+        user: &User,
+    ) -> Result<RealmOutcome, RulesError> {
+        let result = match self.load(store, realm, selection, drafts).await {
             Ok(rules) => match self.slots.acquire(&realm.tenant_id).await {
                 Ok(slot) => evaluate_blocking(&self.work, rules, context.clone(), user.clone(), slot).await,
                 Err(no_slot) => Err(no_slot.into()),
@@ -382,27 +419,37 @@ impl RuleRunner {
         result
     }
 
-    /// Loads the selected versions of a realm's rules, ready for the evaluator.
+    /// Loads the selected versions of a realm's rules, ready for the evaluator; a draft of a kind
+    /// takes the place of what `selection` names of that kind.
     pub async fn load(
         &self,
         store: &impl ModuleStore,
         realm: &Realm,
         selection: Selection,
+        drafts: &Drafts,
     ) -> Result<RealmRules, RulesError> {
-        let user_rules = match selection.user_rules {
-            Some(version) => Some(self.loaded(store, realm, RuleKind::User, version).await?),
-            None => None,
-        };
-        let group_rules = match selection.group_rules {
-            Some(version) => Some(self.loaded(store, realm, RuleKind::Group, version).await?),
-            None => None,
-        };
         Ok(RealmRules {
             realm_id: realm.id.clone(),
             default_organization: realm.default_organization.clone(),
-            user_rules,
-            group_rules,
+            user_rules: self.selected(store, realm, RuleKind::User, selection.user_rules, drafts).await?,
+            group_rules: self.selected(store, realm, RuleKind::Group, selection.group_rules, drafts).await?,
         })
+    }
+
+    /// What runs of `kind`: its draft, else `version`, else nothing.
+    async fn selected(
+        &self,
+        store: &impl ModuleStore,
+        realm: &Realm,
+        kind: RuleKind,
+        version: Option<i64>,
+        drafts: &Drafts,
+    ) -> Result<Option<LoadedModule>, RulesError> {
+        match (drafts.of_kind(kind), version) {
+            (Some(draft), _) => Ok(Some(draft.loaded().clone())),
+            (None, Some(version)) => Ok(Some(self.loaded(store, realm, kind, version).await?)),
+            (None, None) => Ok(None),
+        }
     }
 
     async fn loaded(
@@ -417,7 +464,7 @@ impl RuleRunner {
         Ok(LoadedModule {
             module,
             settings: PreparedSettings(stored.prepared_settings.clone()),
-            reference: ModuleRef { version, digest: stored.digest.clone() },
+            reference: ModuleRef { version, digest: stored.digest.clone(), draft: false },
         })
     }
 }

@@ -27,8 +27,8 @@ function parse(text: string): Parsed {
 }
 
 export function SettingsEditor(props: {
-  /** The stock format the form edits, or null for the JSON view alone. */
-  format: Format | null;
+  /** The stock format the form edits, or null for the JSON view alone (js-rules has an editor of its own). */
+  format: Exclude<Format, "js-rules"> | null;
   text: string;
   onText: (text: string) => void;
   errors: FieldError[];

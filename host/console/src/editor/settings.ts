@@ -1,6 +1,7 @@
-// The settings documents of the stock modules (policies/user-rules, policies/group-rules) as the
-// structured editor sees them: their types, whether a module's published settings schema is one
-// of them, whether a document can be shown in the form, and paths in the API's notation.
+// The settings documents of the stock modules (policies/user-rules, policies/group-rules,
+// policies/js-rules) as the structured editors see them: their types, whether a module's
+// published settings schema is one of them, whether a document can be shown in the form, and
+// paths in the API's notation.
 
 /** A test on a list of values (policies/user-rules/src/settings.rs, `Test`). */
 export type Test =
@@ -56,7 +57,13 @@ export interface GroupSettings {
   fallback?: string[] | null;
 }
 
-export type Format = "user-rules" | "group-rules";
+/** The js-rules settings document: an ES module's source, and any JSON it reads as `context.config`. */
+export interface JsSettings {
+  script: string;
+  config?: unknown;
+}
+
+export type Format = "user-rules" | "group-rules" | "js-rules";
 
 // ---- Recognising the stock modules ----------------------------------------------------------
 //
@@ -129,6 +136,7 @@ const USER_RULE = ["name", "organization", "when"];
 const USER_GROUP = ["name", "group", "when"];
 const GROUP_TOP = ["rules", "fallback"];
 const GROUP_RULE = ["name", "pattern", "organizations"];
+const JS_TOP = ["script", "config"];
 
 function isConditionSchema(root: JsonObject, schema: unknown): boolean {
   const kinds = variants(root, schema);
@@ -159,6 +167,9 @@ export function recognise(schema: unknown): Format | null {
   if (sameKeys(top, GROUP_TOP)) {
     const rule = items(schema, property(schema, schema, "rules"));
     return sameKeys(propertyNames(schema, rule), GROUP_RULE) ? "group-rules" : null;
+  }
+  if (sameKeys(top, JS_TOP)) {
+    return deref(schema, property(schema, schema, "script"))?.type === "string" ? "js-rules" : null;
   }
   return null;
 }
@@ -257,6 +268,19 @@ export function checkUserSettings(value: unknown): string | null {
           checkCondition(entry.when, `${at}.when`, 1),
         ))
   );
+}
+
+/** Why the script editor cannot show `value` as js-rules settings, or null when it can. */
+export function checkJsSettings(value: unknown): string | null {
+  if (!isObject(value)) return "the document is not a JSON object";
+  return only(value, JS_TOP, "") ?? checkString(value.script, "script");
+}
+
+/** Where a refusal of a script says it went wrong (`line 3, column 11: SyntaxError: …`): the
+ *  js-rules module's own wording (policies/js-rules/src/error.rs), kept by the API's message. */
+export function scriptPosition(message: string): { line: number; column: number; message: string } | null {
+  const match = /line (\d+), column (\d+): ([^\n]*)/.exec(message);
+  return match ? { line: Number(match[1]), column: Number(match[2]), message: match[3]! } : null;
 }
 
 /** Why the form cannot show `value` as group-rules settings, or null when it can. */

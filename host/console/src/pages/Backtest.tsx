@@ -1,6 +1,7 @@
 // Backtest of a candidate rules version over a time window: the realm's recorded live decisions
 // of the window, newest first, a page at a time (POST …/modules/{kind}/versions/{v}/backtest,
-// `before` → `next_before`), re-run with the candidate in place of the recorded version. The
+// `before` → `next_before`), re-run with the candidate (a version, or the realm's draft: a
+// version's module with settings not uploaded) in place of the recorded version. The
 // counts and a chart of what would have ended differently, those decisions with recorded →
 // candidate, and those the candidate fails on. Nothing is changed.
 
@@ -9,7 +10,7 @@ import { ok, type Schemas } from "../api/client";
 import { href, useConsole } from "../context";
 import { Card } from "../components/Card";
 import { RunProgress } from "../components/RunProgress";
-import { CandidateForm, type Candidate } from "../preview/CandidateForm";
+import { CandidateForm, type Candidate, type Chosen } from "../preview/CandidateForm";
 import { ChangeSummary } from "../preview/ChangeSummary";
 import { EffectCells } from "../preview/EffectCells";
 import { ShowMore } from "../components/ShowMore";
@@ -29,17 +30,18 @@ export function Backtest(props: { realm: string; candidate: Candidate }) {
   const [candidate, setCandidate] = useState<Candidate>(props.candidate);
   const [since, setSince] = useState("");
   const [until, setUntil] = useState("");
-  const [ran, setRan] = useState<{ kind: Candidate["kind"]; version: number; since: string; until: string } | null>(null);
+  const [ran, setRan] = useState<(Chosen & { since: string; until: string }) | null>(null);
   const { run, start, cancel } = usePagedRun<Schemas["Backtest"], string>();
 
-  const runBacktest = (chosen: { kind: Candidate["kind"]; version: number }) => {
-    setCandidate(chosen);
+  const runBacktest = (chosen: Chosen) => {
+    const { kind, version, settings } = chosen;
+    setCandidate({ kind, version: settings === undefined ? version : "draft" });
     setRan({ ...chosen, since, until });
-    const window = { since: millis(since), until: millis(until) };
+    const window = { since: millis(since), until: millis(until), ...(settings === undefined ? {} : { settings }) };
     start(async (before) => {
       const page = await ok(
         api.POST("/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}/backtest", {
-          params: { path: { tenant, realm: props.realm, ...chosen } },
+          params: { path: { tenant, realm: props.realm, kind, version } },
           body: { ...window, before, limit: PAGE },
         }),
       );
@@ -90,7 +92,7 @@ export function Backtest(props: { realm: string; candidate: Candidate }) {
         <>
           <Card
             id="backtest-summary-title"
-            title={`What ${ran.kind} rules version ${ran.version} would have changed, ${windowText(ran.since, ran.until)}`}
+            title={`What ${ran.kind} rules ${ran.settings === undefined ? "" : "draft of "}version ${ran.version} would have changed, ${windowText(ran.since, ran.until)}`}
             testId="backtest-summary"
           >
             <ChangeSummary

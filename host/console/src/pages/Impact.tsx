@@ -1,15 +1,16 @@
 // Impact preview of a candidate rules version: every stored user of the realm, a page at a time
 // (POST …/modules/{kind}/versions/{v}/impact, `after` → `next_after`), evaluated with the
-// candidate beside the active version. The counts and a chart of what would change, the users
-// it would change with before → after, those the rules fail on, and the organizations the
-// candidate names that the tenant lacks. Nothing is changed.
+// candidate (a version, or the realm's draft: a version's module with settings not uploaded)
+// beside the active version. The counts and a chart of what would change, the users it would
+// change with before → after, those the rules fail on, and the organizations the candidate names
+// that the tenant lacks. Nothing is changed.
 
 import { useState } from "preact/hooks";
 import { ok, type Schemas } from "../api/client";
 import { useConsole } from "../context";
 import { Card } from "../components/Card";
 import { RunProgress } from "../components/RunProgress";
-import { CandidateForm, type Candidate } from "../preview/CandidateForm";
+import { CandidateForm, type Candidate, type Chosen } from "../preview/CandidateForm";
 import { ChangeSummary } from "../preview/ChangeSummary";
 import { EffectCells } from "../preview/EffectCells";
 import { ShowMore } from "../components/ShowMore";
@@ -22,17 +23,18 @@ const PAGE = 100;
 export function Impact(props: { realm: string; candidate: Candidate }) {
   const { api, tenant } = useConsole();
   const [candidate, setCandidate] = useState<Candidate>(props.candidate);
-  const [ran, setRan] = useState<{ kind: Candidate["kind"]; version: number } | null>(null);
+  const [ran, setRan] = useState<Chosen | null>(null);
   const { run, start, cancel } = usePagedRun<Schemas["Impact"], string>();
 
-  const runImpact = (chosen: { kind: Candidate["kind"]; version: number }) => {
-    setCandidate(chosen);
+  const runImpact = (chosen: Chosen) => {
+    const { kind, version, settings } = chosen;
+    setCandidate({ kind, version: settings === undefined ? version : "draft" });
     setRan(chosen);
     start(async (after) => {
       const page = await ok(
         api.POST("/v1/tenants/{tenant}/realms/{realm}/modules/{kind}/versions/{version}/impact", {
-          params: { path: { tenant, realm: props.realm, ...chosen } },
-          body: { after, limit: PAGE },
+          params: { path: { tenant, realm: props.realm, kind, version } },
+          body: { after, limit: PAGE, ...(settings === undefined ? {} : { settings }) },
         }),
       );
       return { page, next: page.next_after };
@@ -69,7 +71,7 @@ export function Impact(props: { realm: string; candidate: Candidate }) {
       <ErrorMessage error={run.error} />
       {ran && pages.length > 0 && (
         <>
-          <Card id="impact-summary-title" title={`What ${ran.kind} rules version ${ran.version} would change`} testId="impact-summary">
+          <Card id="impact-summary-title" title={`What ${ran.kind} rules ${ran.settings === undefined ? "" : "draft of "}version ${ran.version} would change`} testId="impact-summary">
             <ChangeSummary totals={totals} pairs={changes.map(({ active, candidate }) => ({ before: active, after: candidate }))} noun="users" />
             {unknown.length > 0 && (
               <div class="error" role="alert" data-testid="unknown-organizations">

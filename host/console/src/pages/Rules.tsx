@@ -2,6 +2,8 @@
 // version's digest, note and time; the settings of two versions side by side; uploading a new
 // version (a .wasm picked or dropped, and its settings); activating one, rolling back, and
 // setting or clearing the shadow version, each after a confirmation that says what will change.
+// Settings being edited are the realm's draft of that kind (drafts.ts), which the previews can
+// run before anything is uploaded.
 
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, ok, type Schemas } from "../api/client";
@@ -11,6 +13,7 @@ import { VersionsTable } from "../components/VersionsTable";
 import { WasmFile } from "../components/WasmFile";
 import { SettingsEditor, type FieldError } from "../editor/SettingsEditor";
 import { recognise } from "../editor/settings";
+import { getDraft, setDraft } from "../drafts";
 import { ConfirmDialog, Empty, ErrorMessage, Loading, shortDigest, useLoad } from "../util";
 
 type Kind = "user" | "group";
@@ -260,16 +263,36 @@ function base64(bytes: ArrayBuffer): string {
   return btoa(binary);
 }
 
+/** The js-rules editor (CodeMirror and sucrase, most of the console's code by size), loaded the
+ *  first time a js-rules version is edited: every other page goes without it. */
+type JsEditor = typeof import("../editor/JsRulesEditor").JsRulesEditor;
+function useJsEditor(wanted: boolean): { editor: JsEditor | null; error: Error | null } {
+  const [loaded, setLoaded] = useState<{ editor: JsEditor | null; error: Error | null }>({ editor: null, error: null });
+  useEffect(() => {
+    if (!wanted || loaded.editor) return;
+    import("../editor/JsRulesEditor").then(
+      (module) => setLoaded({ editor: module.JsRulesEditor, error: null }),
+      (error: Error) => setLoaded({ editor: null, error: new Error(`The script editor did not load: ${error.message}`) }),
+    );
+  }, [wanted]);
+  return loaded;
+}
+
 /** The settings a new version starts from: those of a stored version, or an empty document. */
 const EMPTY = "empty";
 
 function Upload(props: { realm: string; kind: Kind; versions: Schemas["ModuleVersion"][]; active: number | null; onUploaded: () => void }) {
   const { api, tenant } = useConsole();
   const [file, setFile] = useState<File | null>(null);
+  // Settings edited earlier and not uploaded (the draft) are taken up again.
+  const [saved] = useState(() => getDraft(props.realm, props.kind));
   // Which version's settings the new one starts from (null: the active one, else the newest).
-  const [chosen, setChosen] = useState<string | null>(null);
-  const [settings, setSettings] = useState("{}");
-  const [touched, setTouched] = useState(false);
+  const [chosen, setChosen] = useState<string | null>(saved ? String(saved.version) : null);
+  const [settings, setSettings] = useState(saved?.text ?? "{}");
+  const [touched, setTouched] = useState(saved !== null);
+  // js-rules edited as TypeScript: its source; and why the editors' settings cannot be sent now.
+  const [typescript, setTypescript] = useState<string | null>(saved?.typescript ?? null);
+  const [problem, setProblem] = useState<string | null>(null);
   const [note, setNote] = useState("");
   const [error, setError] = useState<Error | null>(null);
   const [fieldErrors, setFieldErrors] = useState<FieldError[]>([]);
@@ -283,11 +306,33 @@ function Upload(props: { realm: string; kind: Kind; versions: Schemas["ModuleVer
   // active (else the newest) version, the module most uploads carry again.
   const module = base ?? props.versions.find((version) => version.version === props.active) ?? newest;
   const format = module ? recognise(module.settings_schema) : null;
+  const js = useJsEditor(format === "js-rules");
+  const JsRulesEditor = js.editor;
 
   // Start from the active version's settings: most uploads change them a little.
   useEffect(() => {
     if (!touched && base) setSettings(JSON.stringify(base.settings, null, 2));
   }, [base?.version]);
+
+  // Edited settings are the draft the previews can run, on the module they are for.
+  useEffect(() => {
+    if (!touched || !module) return;
+    let unparsed: string | null = null;
+    try {
+      JSON.parse(settings);
+    } catch (cause) {
+      unparsed = `the settings are not JSON (${(cause as Error).message})`;
+    }
+    setDraft(props.realm, props.kind, { version: module.version, text: settings, typescript, problem: problem ?? unparsed });
+  }, [touched, settings, typescript, problem, module?.version]);
+
+  const discard = () => {
+    setDraft(props.realm, props.kind, null);
+    setTouched(false);
+    setTypescript(null);
+    setFieldErrors([]);
+    setSettings(JSON.stringify(base?.settings ?? {}, null, 2));
+  };
 
   const edit = (text: string) => {
     setTouched(true);
@@ -299,9 +344,11 @@ function Upload(props: { realm: string; kind: Kind; versions: Schemas["ModuleVer
   const startFrom = (value: string) => {
     setChosen(value);
     const version = props.versions.find((v) => String(v.version) === value);
-    // An empty document for a stock module still has its (empty) list of rules.
+    // An empty document for a stock module still has its (empty) list of rules (js-rules: an empty script).
     const activeVersion = props.versions.find((v) => v.version === props.active) ?? newest;
-    const empty = activeVersion && recognise(activeVersion.settings_schema) ? { rules: [] } : {};
+    const stock = activeVersion ? recognise(activeVersion.settings_schema) : null;
+    const empty = stock === "js-rules" ? { script: "" } : stock ? { rules: [] } : {};
+    setTypescript(null);
     edit(JSON.stringify(version ? version.settings : empty, null, 2));
   };
 
@@ -312,6 +359,10 @@ function Upload(props: { realm: string; kind: Kind; versions: Schemas["ModuleVer
     setUploaded(null);
     if (!file) {
       setError(new Error("Choose the module's .wasm file."));
+      return;
+    }
+    if (problem) {
+      setError(new Error(`The settings cannot be uploaded: ${problem}.`));
       return;
     }
     let parsed: unknown;
@@ -332,6 +383,9 @@ function Upload(props: { realm: string; kind: Kind; versions: Schemas["ModuleVer
       );
       setUploaded(version);
       setNote("");
+      // Stored now: the edits are a version, no longer a draft.
+      setDraft(props.realm, props.kind, null);
+      setTouched(false);
       setChosen(String(version.version));
       props.onUploaded();
     } catch (caught) {
@@ -368,13 +422,58 @@ function Upload(props: { realm: string; kind: Kind; versions: Schemas["ModuleVer
         <p class="muted small" data-testid="editor-mode">
           {!module
             ? "Edit the settings as JSON."
-            : format
+            : format === "js-rules"
+              ? `Version ${module.version} is the stock js-rules module (its settings schema says so): edit the script as JavaScript or TypeScript, and its config as JSON.`
+              : format
               ? `Version ${module.version} is the stock ${format} module (its settings schema says so): edit ${base ? "its" : "the"} settings in the form or as JSON; each updates the other.`
               : module.settings_schema === null
                 ? `Version ${module.version}'s module publishes no settings schema: edit the settings as JSON.`
                 : `Version ${module.version}'s module is not a stock module (its settings schema is not one the form knows): edit the settings as JSON.`}
         </p>
-        <SettingsEditor format={format} text={settings} onText={edit} errors={fieldErrors} />
+        {format === "js-rules" ? (
+          !JsRulesEditor ? (
+            <>
+              <ErrorMessage error={js.error} />
+              {!js.error && <Loading what="the script editor" />}
+            </>
+          ) : (
+          <JsRulesEditor
+            text={settings}
+            onText={edit}
+            typescript={typescript}
+            onTypescript={(source) => {
+              setTouched(true);
+              setTypescript(source);
+            }}
+            onProblem={setProblem}
+            errors={fieldErrors}
+          />
+          )
+        ) : (
+          <SettingsEditor format={format} text={settings} onText={edit} errors={fieldErrors} />
+        )}
+        {touched && module && (
+          <div class="draft-actions" data-testid="draft-actions">
+            <p class="muted small">
+              These settings are a draft until uploaded: the previews can run version {module.version}'s module with them,
+              storing nothing.
+            </p>
+            <div class="actions">
+              <a class="button" href={href("realms", props.realm, "test", "draft", props.kind)}>
+                Test this draft…
+              </a>
+              <a class="button" href={href("realms", props.realm, "impact", props.kind, "draft")}>
+                Impact of this draft…
+              </a>
+              <a class="button" href={href("realms", props.realm, "backtest", props.kind, "draft")}>
+                Backtest this draft…
+              </a>
+              <button type="button" onClick={discard}>
+                Discard the draft
+              </button>
+            </div>
+          </div>
+        )}
         <label>
           Note (what changed)
           <input name="note" value={note} onInput={(e) => setNote(e.currentTarget.value)} />

@@ -1,27 +1,36 @@
 // The test panel: a stored user (searched by name, e-mail or external id with the users API, or
 // given by id; the user page's "Try the rules on this user" opens it on that user) or a user
-// typed here, run through the active or a candidate version with the dry-run API; shows the
-// decision and the trace as a tree, with fuel and time. Nothing is stored or applied.
+// typed here, run through the active or a candidate version (or the realm's draft of a kind:
+// settings edited on the Rules page and not uploaded) with the dry-run API; shows the decision
+// and the trace as a tree, with fuel and time. Nothing is stored or applied.
 
 import { useState } from "preact/hooks";
 import { ok, type Schemas } from "../api/client";
 import { useConsole } from "../context";
+import { draftSettings, useDraft, type Draft, type Kind } from "../drafts";
 import { GroupMarksText, TraceTree, UserDecisionText } from "../components/TraceTree";
 import { Empty, ErrorMessage, useDebounced, useLoad } from "../util";
 
 /** Matches listed to pick from. */
 const MATCHES = 20;
 
-/** "active" | "none" | a version number, as a select's value. */
+/** "active" | "none" | "draft" | a version number, as a select's value. */
 type Choice = string;
 
-function selection(choice: Choice): number | null | undefined {
-  if (choice === "active") return undefined;
-  if (choice === "none") return null;
-  return Number(choice);
+/** What a dry run's body says of one kind for `choice`: its version field and, for the draft, its settings. */
+function selection(kind: Kind, choice: Choice, draft: Draft | null): Schemas["VersionSelection"] {
+  const version = `${kind}_rules_version` as const;
+  if (choice === "active") return {};
+  if (choice === "none") return { [version]: null };
+  if (choice === "draft") {
+    if (!draft) throw new Error(`There is no draft of the ${kind} rules: edit their settings on the Rules page.`);
+    return { [version]: draft.version, [`${kind}_rules_settings`]: draftSettings(draft) };
+  }
+  return { [version]: Number(choice) };
 }
 
-export function TestPanel({ realm, user }: { realm: string; user?: string }) {
+/** `draft`: opened on the realm's draft of that kind (from the Rules page). */
+export function TestPanel({ realm, user, draft }: { realm: string; user?: string; draft?: Kind }) {
   const { api, tenant } = useConsole();
   const path = { tenant, realm };
   const userVersions = useLoad(
@@ -55,8 +64,10 @@ export function TestPanel({ realm, user }: { realm: string; user?: string }) {
         : Promise.resolve(null),
     [realm, settledId],
   );
-  const [userChoice, setUserChoice] = useState<Choice>("active");
-  const [groupChoice, setGroupChoice] = useState<Choice>("active");
+  const userDraft = useDraft(realm, "user");
+  const groupDraft = useDraft(realm, "group");
+  const [userChoice, setUserChoice] = useState<Choice>(draft === "user" ? "draft" : "active");
+  const [groupChoice, setGroupChoice] = useState<Choice>(draft === "group" ? "draft" : "active");
   const [adHoc, setAdHoc] = useState({
     user_name: "ada@acme.com",
     email: "ada@acme.com",
@@ -73,13 +84,9 @@ export function TestPanel({ realm, user }: { realm: string; user?: string }) {
     event.preventDefault();
     setError(null);
     setResult(null);
-    const versions: Schemas["VersionSelection"] = {};
-    const user = selection(userChoice);
-    const group = selection(groupChoice);
-    if (user !== undefined) versions.user_rules_version = user;
-    if (group !== undefined) versions.group_rules_version = group;
     setBusy(true);
     try {
+      const versions = { ...selection("user", userChoice, userDraft), ...selection("group", groupChoice, groupDraft) };
       if (mode === "stored") {
         if (!userId.trim()) throw new Error("Choose a stored user first, or give their id.");
         setResult(
@@ -213,8 +220,22 @@ export function TestPanel({ realm, user }: { realm: string; user?: string }) {
         )}
 
         <div class="grid2">
-          <VersionSelect label="User-rules version" name="user_rules_version" list={userVersions.data} value={userChoice} onChange={setUserChoice} />
-          <VersionSelect label="Group-rules version" name="group_rules_version" list={groupVersions.data} value={groupChoice} onChange={setGroupChoice} />
+          <VersionSelect
+            label="User-rules version"
+            name="user_rules_version"
+            list={userVersions.data}
+            draft={userDraft}
+            value={userChoice}
+            onChange={setUserChoice}
+          />
+          <VersionSelect
+            label="Group-rules version"
+            name="group_rules_version"
+            list={groupVersions.data}
+            draft={groupDraft}
+            value={groupChoice}
+            onChange={setGroupChoice}
+          />
         </div>
         <ErrorMessage error={userVersions.error ?? groupVersions.error} />
         <ErrorMessage error={error} />
@@ -248,6 +269,7 @@ function VersionSelect(props: {
   label: string;
   name: string;
   list: Schemas["ModuleVersionList"] | undefined;
+  draft: Draft | null;
   value: Choice;
   onChange: (value: Choice) => void;
 }) {
@@ -257,6 +279,11 @@ function VersionSelect(props: {
       {props.label}
       <select name={props.name} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
         <option value="active">the active version{active ? ` (${active})` : " (none)"}</option>
+        {(props.draft || props.value === "draft") && (
+          <option value="draft">
+            {props.draft ? `the draft (of version ${props.draft.version})` : "the draft (none now)"}
+          </option>
+        )}
         {[...(props.list?.versions ?? [])].reverse().map((version) => (
           <option key={version.version} value={String(version.version)}>
             version {version.version}
@@ -284,16 +311,22 @@ function DryRunResult({ result }: { result: Schemas["DryRun"] }) {
       </p>
       <div class="columns">
         <TraceTree
-          title={`User rules${evaluation.user.module ? ` (version ${evaluation.user.module.version})` : ""}`}
+          title={`User rules${moduleText(evaluation.user.module)}`}
           trace={evaluation.user.trace}
           decision={<UserDecisionText organization={evaluation.user.organization} rule={evaluation.user.rule} groups={evaluation.user.groups} />}
         />
         <TraceTree
-          title={`Group rules${evaluation.groups.module ? ` (version ${evaluation.groups.module.version})` : ""}`}
+          title={`Group rules${moduleText(evaluation.groups.module)}`}
           trace={evaluation.groups.trace}
           decision={<GroupMarksText groups={evaluation.groups.groups} />}
         />
       </div>
     </section>
   );
+}
+
+/** ` (version 2)`, ` (draft of version 2)`, or nothing when no module ran. */
+function moduleText(module: Schemas["ModuleRef"] | null | undefined): string {
+  if (!module) return "";
+  return ` (${module.draft ? "draft of " : ""}version ${module.version})`;
 }
