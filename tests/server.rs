@@ -507,6 +507,15 @@ fn previews_run_drafts_of_a_stored_version_and_store_nothing(server: &TestServer
         assert!(message.contains("line 2, column") && message.contains("if (user ==)"), "{message}");
         assert_eq!(refused["error"], upload_refused["error"], "a draft is refused as its upload is");
     }
+    // A script that leaves the user rules nothing to run: refused as its upload is, too.
+    let groups_only = json!({"script": "export function decideGroup() { return { organizations: [] }; }\n"});
+    let upload = json!({"wasm": STANDARD.encode(module_bytes("js_rules")), "settings": groups_only});
+    let (status, upload_refused) = server.post(&modules, fx.admin(), &upload);
+    assert_error(status, &upload_refused, 422, "unprocessable");
+    let (status, refused) = server.post(&impact, fx.admin(), &json!({"settings": groups_only}));
+    assert_error(status, &refused, 422, "unprocessable");
+    assert_eq!(refused["error"], upload_refused["error"], "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("decideUser"), "{refused}");
 
     // A draft that sends those in an -emea group to the organization its config names.
     let emea = json!({

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{
     SharedState,
     error::ServiceError,
-    modules::{settings_refused, snapshot_refused},
+    modules::{check_entry_runs, settings_refused, snapshot_refused},
     preview::preview_failure,
     rules::Selection,
 };
@@ -70,8 +70,8 @@ impl Drafts {
 
 /// Prepares a draft of `kind`: the module of the realm's stored `version` of that kind, with
 /// `settings` instead of the version's own. A version that does not exist is `NotFound`;
-/// settings the module refuses (its validation, or loading them into its snapshot) are
-/// `InvalidSettings`, exactly as an upload refuses them; a snapshot that could not get a compile
+/// settings the module refuses (its validation, settings that leave `kind` nothing to run, or
+/// loading them into its snapshot) are `InvalidSettings`, exactly as an upload refuses them; a snapshot that could not get a compile
 /// slot in time is `Busy`.
 pub async fn prepare(
     state: &SharedState,
@@ -88,10 +88,13 @@ pub async fn prepare(
     let prepared = state
         .rules
         .engine_work()
-        .run(move || checked.prepare_settings(&json))
+        .run(move || {
+            let prepared = checked.prepare_settings(&json).map_err(settings_refused)?;
+            check_entry_runs(&checked, &prepared, kind)?;
+            Ok::<_, ServiceError>(prepared)
+        })
         .await
-        .map_err(ServiceError::internal)?
-        .map_err(settings_refused)?;
+        .map_err(ServiceError::internal)??;
     let snapshot = state.rules.draft_snapshot(tenant, module, prepared.clone()).await.map_err(snapshot_refused)?;
     let reference = ModuleRef { version, digest: stored.digest.clone(), draft: true };
     Ok(Draft { kind, loaded: LoadedModule { module: snapshot, settings: prepared, reference } })

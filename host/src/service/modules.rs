@@ -114,7 +114,11 @@ pub async fn upload(
 /// Refuses settings that leave the `kind` rules of `module` nothing to run (a js-rules script
 /// without `decideGroup` uploaded as group rules, say), as the module says: every evaluation of
 /// such a version would fail.
-fn check_entry_runs(module: &RuleModule, prepared: &PreparedSettings, kind: RuleKind) -> Result<(), ServiceError> {
+pub(super) fn check_entry_runs(
+    module: &RuleModule,
+    prepared: &PreparedSettings,
+    kind: RuleKind,
+) -> Result<(), ServiceError> {
     let missing = module.missing_entries(prepared).map_err(settings_refused)?;
     let missing = match kind {
         RuleKind::User => missing.user_rules,
