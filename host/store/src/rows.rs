@@ -10,8 +10,8 @@ use super::{
     Result, StoreError,
     model::{
         ApiKey, AuditEvent, AutoRollback, DecisionRecord, FailedEvaluation, FailurePolicy, FailurePolicyName,
-        GroupMember, KeyKind, ModuleVersion, Organization, Realm, RuleKind, ScimCredential, ScimGroup, ScimToken,
-        Session, Tenant, UserRecord, UserStatus,
+        GroupMember, KeyKind, MembershipSource, ModuleVersion, Organization, Realm, RuleKind, ScimCredential,
+        ScimGroup, ScimToken, Session, Tenant, UserRecord, UserStatus,
     },
 };
 
@@ -34,7 +34,8 @@ macro_rules! realm_columns {
     () => {
         "tenant_id, id, name, default_organization, user_rules_version, group_rules_version, \
          shadow_user_rules_version, shadow_group_rules_version, scim_bearer_enabled, create_organizations, created_at, \
-         failure_policy, fallback_organization, auto_rollback_max_failure_rate, auto_rollback_min_evaluations"
+         failure_policy, fallback_organization, auto_rollback_max_failure_rate, auto_rollback_min_evaluations, \
+         membership_source"
     };
 }
 
@@ -136,7 +137,7 @@ fn optional_json<T: DeserializeOwned>(row: &AnyRow, name: &str) -> Result<Option
 }
 
 /// A column holding an enum's stored spelling.
-fn spelled<T>(row: &AnyRow, name: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+pub(super) fn spelled<T>(row: &AnyRow, name: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
     let text: String = get(row, name)?;
     parse(&text).ok_or_else(|| StoreError::Corrupt(format!("column {name}: unknown value {text:?}")))
 }
@@ -189,6 +190,7 @@ pub(super) fn realm(row: &AnyRow) -> Result<Realm> {
         create_organizations: flag(row, "create_organizations")?,
         failure_policy: failure_policy(row)?,
         auto_rollback: auto_rollback(row)?,
+        membership_source: spelled(row, "membership_source", MembershipSource::parse)?,
         created_at: get(row, "created_at")?,
     })
 }
