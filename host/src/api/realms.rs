@@ -17,7 +17,7 @@ use super::{
 use crate::service::{AppState, SharedState, now_millis};
 use muster_store::{
     Audit, RealmChange,
-    model::{AutoRollback, FailurePolicy, Organization, Realm},
+    model::{AutoRollback, FailurePolicy, MembershipSource, Organization, Realm},
 };
 
 /// `PUT …/organizations/{organization}` body.
@@ -65,6 +65,9 @@ pub struct NewRealm {
     /// When the realm rolls a failing active version back by itself (default: never).
     #[serde(default, deserialize_with = "auto_rollback")]
     auto_rollback: Option<AutoRollback>,
+    /// Whose word on provider groups counts when claims and SCIM disagree (default: the newest).
+    #[serde(default)]
+    membership_source: MembershipSource,
 }
 
 /// Creates a realm.
@@ -81,6 +84,7 @@ pub async fn create(
         create_organizations: body.create_organizations,
         failure_policy: body.failure_policy,
         auto_rollback: body.auto_rollback,
+        membership_source: body.membership_source,
         ..Realm::new(&tenant, &body.id, &body.name, body.default_organization, now)
     };
     state.store.create_realm(&realm, &Audit { actor: caller.actor(), at: now }).await?;
@@ -116,6 +120,9 @@ pub struct RealmUpdate {
     /// Absent: left as it is; `null` turns it off.
     #[serde(default, deserialize_with = "changed_auto_rollback")]
     auto_rollback: Option<Option<AutoRollback>>,
+    /// Absent: left as it is; `null` is refused (it is a source).
+    #[serde(default, deserialize_with = "given")]
+    membership_source: Option<MembershipSource>,
 }
 
 /// A field that, when present, must hold a value (not `null`).
@@ -147,8 +154,9 @@ fn changed_auto_rollback<'de, D: serde::Deserializer<'de>>(
 }
 
 /// Sets (or, with `null`, clears) the realm's default organization, and sets whether its
-/// decisions create the organizations they name, its failure policy and (or, with `null`,
-/// turns off) its automatic rollback. An organization named (default or fallback) must exist.
+/// decisions create the organizations they name, its failure policy, (or, with `null`, turns
+/// off) its automatic rollback and whose word on provider groups counts. An organization named
+/// (default or fallback) must exist.
 pub async fn update(
     State(state): State<SharedState>,
     RealmCaller { caller, realm, .. }: RealmCaller,
@@ -166,6 +174,7 @@ pub async fn update(
         create_organizations: body.create_organizations,
         failure_policy: body.failure_policy,
         auto_rollback: body.auto_rollback,
+        membership_source: body.membership_source,
     };
     state.store.update_realm(&realm.tenant_id, &realm.id, &change, &audit).await?;
     Ok(Json(reload(&state, &realm).await?))

@@ -121,6 +121,7 @@ mod tests {
             create_organizations: false,
             failure_policy: muster_store::model::FailurePolicy::FailClosed,
             auto_rollback: None,
+            membership_source: muster_store::model::MembershipSource::Newest,
             created_at: 0,
         }
     }
