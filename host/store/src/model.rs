@@ -178,8 +178,39 @@ pub struct Realm {
     /// Whose word on a user's provider groups counts when a login's claims and SCIM disagree.
     /// The newest unless set.
     pub membership_source: MembershipSource,
+    /// The realm's own bounds of each evaluation, each within the operator's; a bound not set is
+    /// the operator's.
+    pub limits: RealmLimits,
     /// When it was created.
     pub created_at: Millis,
+}
+
+/// A realm's own bounds of each evaluation of its rules: each at least 1 and at most the
+/// operator's (the engine's limits, checked by the API); `None`, the operator's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealmLimits {
+    /// Deterministic instruction budget (wasmtime fuel).
+    #[serde(default)]
+    pub fuel: Option<u64>,
+    /// Wall-clock budget, in milliseconds.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Largest linear memory a module may have or grow to, in bytes.
+    #[serde(default)]
+    pub max_memory_bytes: Option<u64>,
+}
+
+/// The bounds a decision's rules ran under, as its record keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationLimits {
+    /// Instruction budget (wasmtime fuel).
+    pub fuel: u64,
+    /// Wall-clock budget, in milliseconds.
+    pub timeout_ms: u64,
+    /// Largest linear memory, in bytes.
+    pub max_memory_bytes: u64,
 }
 
 /// Whose word counts when a login's claims and SCIM disagree about a user's provider groups:
@@ -486,6 +517,7 @@ impl Realm {
             failure_policy: FailurePolicy::FailClosed,
             auto_rollback: None,
             membership_source: MembershipSource::Newest,
+            limits: RealmLimits::default(),
             created_at,
         }
     }
@@ -681,6 +713,9 @@ pub struct DecisionRecord {
     /// For a live decision whose rules failed: which failure policy applied, why, and what it put
     /// in effect (`applied` is `true` when that is not failing closed).
     pub failure_policy: Option<FailurePolicyApplied>,
+    /// The bounds its rules ran under (the realm's within the operator's); `None` for a decision
+    /// recorded before they were kept.
+    pub limits: Option<EvaluationLimits>,
 }
 
 /// Why the rules of a recorded decision failed.

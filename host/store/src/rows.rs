@@ -10,8 +10,8 @@ use super::{
     Result, StoreError,
     model::{
         ApiKey, AuditEvent, AutoRollback, DecisionRecord, FailedEvaluation, FailurePolicy, FailurePolicyName,
-        GroupMember, KeyKind, MembershipSource, ModuleVersion, Organization, Realm, RuleKind, ScimCredential,
-        ScimGroup, ScimToken, Session, Tenant, UserRecord, UserStatus,
+        GroupMember, KeyKind, MembershipSource, ModuleVersion, Organization, Realm, RealmLimits, RuleKind,
+        ScimCredential, ScimGroup, ScimToken, Session, Tenant, UserRecord, UserStatus,
     },
 };
 
@@ -35,7 +35,7 @@ macro_rules! realm_columns {
         "tenant_id, id, name, default_organization, user_rules_version, group_rules_version, \
          shadow_user_rules_version, shadow_group_rules_version, scim_bearer_enabled, create_organizations, created_at, \
          failure_policy, fallback_organization, auto_rollback_max_failure_rate, auto_rollback_min_evaluations, \
-         membership_source"
+         membership_source, limit_fuel, limit_timeout_ms, limit_max_memory_bytes"
     };
 }
 
@@ -88,7 +88,7 @@ macro_rules! decision_columns {
     () => {
         "tenant_id, id, realm_id, user_id, trigger_kind, applied, shadow, input, user_rules_version, \
          user_rules_digest, group_rules_version, group_rules_digest, output, trace, duration_us, fuel, created_at, shadow_of, differs, error_kind, error_message, \
-         failure_policy"
+         failure_policy, limits"
     };
 }
 
@@ -191,8 +191,22 @@ pub(super) fn realm(row: &AnyRow) -> Result<Realm> {
         failure_policy: failure_policy(row)?,
         auto_rollback: auto_rollback(row)?,
         membership_source: spelled(row, "membership_source", MembershipSource::parse)?,
+        limits: RealmLimits {
+            fuel: positive(row, "limit_fuel")?,
+            timeout_ms: positive(row, "limit_timeout_ms")?,
+            max_memory_bytes: positive(row, "limit_max_memory_bytes")?,
+        },
         created_at: get(row, "created_at")?,
     })
+}
+
+/// A nullable column of a positive count.
+fn positive(row: &AnyRow, name: &str) -> Result<Option<u64>> {
+    get::<Option<i64>>(row, name)?
+        .map(|value| {
+            u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("column {name}: {value} is negative")))
+        })
+        .transpose()
 }
 
 /// A realm's failure policy: its name and, for `fallback_organization` only, the organization.
@@ -353,6 +367,7 @@ pub(super) fn decision(row: &AnyRow) -> Result<DecisionRecord> {
             (None, _) => None,
         },
         failure_policy: optional_json(row, "failure_policy")?,
+        limits: optional_json(row, "limits")?,
     })
 }
 
