@@ -126,6 +126,7 @@ fn new_realm(tenant: &str, id: &str) -> Realm {
         failure_policy: FailurePolicy::FailClosed,
         auto_rollback: None,
         membership_source: MembershipSource::Newest,
+        limits: Default::default(),
         created_at: T0,
     }
 }
@@ -222,6 +223,7 @@ fn decision(tenant: &str, realm: &str, user: Option<&str>, id: &str, created_at:
         differs: None,
         failure: None,
         failure_policy: None,
+        limits: None,
     }
 }
 
