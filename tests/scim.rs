@@ -47,6 +47,7 @@ on_both_stores!(
     base_url_forms_reach_the_resources,
     scim_events_whose_rules_trap_follow_the_realms_failure_policy,
     scim_status_counts_requests_and_keeps_the_last_error,
+    provider_groups_follow_the_realms_membership_source,
 );
 
 /// The independent conformance tester `scim2-tester` (PyPI) against a realm of the running
@@ -694,6 +695,116 @@ fn scim_events_whose_rules_trap_follow_the_realms_failure_policy(server: &TestSe
     let created = scim.call("POST", "/Users", Some(&bob));
     assert_eq!(created.status, 201, "{}", created.text);
     assert_eq!(admin_user(&fx, created.json["id"].as_str().unwrap())["organization"], "acme");
+}
+
+/// When a login's claims and SCIM disagree about Ada's provider groups, the realm's
+/// `membership_source` says whose word counts, and the rules decide on that: `sales-emea` (a
+/// SCIM group) is what puts Ada in `acme-sales`; without it she is blocked. Removal works both
+/// ways: under `scim`, a group SCIM took away is not brought back by the next login's stale
+/// claims, and claims cannot take a SCIM group away; under `claims`, a group the claims took
+/// away is not brought back by SCIM writes, nor does SCIM take one away; the default, `newest`,
+/// is unchanged: each event's word replaces what it speaks about.
+fn provider_groups_follow_the_realms_membership_source(server: &TestServer) {
+    // The expected provider groups after each step, for `newest` (the default, never set),
+    // `scim` and `claims`.
+    let steps: [(&str, [&[&str]; 3]); 7] = [
+        (
+            "login claiming sales-emea",
+            [&["sales-emea", "everyone"], &["everyone", "sales-emea"], &["sales-emea", "everyone"]],
+        ),
+        ("SCIM removes Ada from sales-emea", [&["everyone"], &["everyone"], &["sales-emea", "everyone"]]),
+        ("login with the stale claims", [&["sales-emea", "everyone"], &["everyone"], &["sales-emea", "everyone"]]),
+        ("SCIM adds Ada back", [&["sales-emea", "everyone"], &["everyone", "sales-emea"], &["sales-emea", "everyone"]]),
+        ("login claiming everyone only", [&["everyone"], &["everyone", "sales-emea"], &["everyone"]]),
+        ("SCIM removes and re-adds Ada", [&["everyone", "sales-emea"], &["everyone", "sales-emea"], &["everyone"]]),
+        ("login claiming other", [&["other"], &["other", "sales-emea"], &["other"]]),
+    ];
+    for (column, source) in [None, Some("scim"), Some("claims")].into_iter().enumerate() {
+        let fx = Fixture::new(server, &format!("acme-{}", source.unwrap_or("default")));
+        let (status, realm) = fx.server.get(&fx.realm_path(), fx.admin());
+        assert_eq!((status, &realm["membership_source"]), (200, &json!("newest")), "the default: {realm}");
+        if let Some(source) = source {
+            let (status, realm) = fx.server.patch(&fx.realm_path(), fx.admin(), &json!({"membership_source": source}));
+            assert_eq!((status, &realm["membership_source"]), (200, &json!(source)), "{realm}");
+            let updated = audit_actions(&fx.server, &fx.tenant, "realm.updated");
+            assert_eq!(updated.last().unwrap()["details"], json!({"membership_source": source}));
+        }
+        let (scim, _) = Scim::connect(&fx);
+        let created = scim.call("POST", "/Users", Some(&user_body("ada@acme.com", "entra-ada", "Sales")));
+        assert_eq!(created.status, 201, "{}", created.text);
+        let ada = created.json["id"].as_str().unwrap().to_owned();
+        let group = scim.call(
+            "POST",
+            "/Groups",
+            Some(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "sales-emea",
+                         "members": [{"value": ada}]})),
+        );
+        assert_eq!(group.status, 201, "{}", group.text);
+        let sales = group.json["id"].as_str().unwrap().to_owned();
+        let login = |groups: &[&str]| {
+            let (status, answer) = fx.login(&json!({
+                "provider_user_id": "entra-ada", "user_name": "ada@acme.com",
+                "attributes": {"department": ["Sales"]}, "provider_groups": groups,
+            }));
+            assert_eq!(status, 200, "{answer}");
+        };
+        let membership = |op: &str| {
+            let operation = match op {
+                "add" => json!({"op": "add", "path": "members", "value": [{"value": ada}]}),
+                _ => json!({"op": "remove", "path": format!("members[value eq \"{ada}\"]")}),
+            };
+            let reply = scim.patch(&format!("/Groups/{sales}"), json!([operation]));
+            assert!(matches!(reply.status, 200 | 204), "{}", reply.text);
+        };
+        for (step, (what, expected)) in steps.iter().enumerate() {
+            match step {
+                0 => login(&["sales-emea", "everyone"]),
+                1 => membership("remove"),
+                2 => login(&["sales-emea", "everyone"]),
+                3 => membership("add"),
+                4 => login(&["everyone"]),
+                5 => {
+                    membership("remove");
+                    membership("add");
+                }
+                _ => login(&["other"]),
+            }
+            let expected = expected[column];
+            let context = format!("{} after {what}", source.unwrap_or("default"));
+            let stored = admin_user(&fx, &ada);
+            assert_eq!(stored["provider_groups"], json!(expected), "{context}: {stored}");
+            let organization = if expected.contains(&"sales-emea") { json!("acme-sales") } else { Value::Null };
+            assert_eq!(stored["organization"], organization, "{context}: the rules decided on them: {stored}");
+            let (_, list) =
+                fx.server.get(&format!("/v1/tenants/{}/decisions?user={ada}&shadow=false", fx.tenant.id), fx.admin());
+            let newest = &list["decisions"][0];
+            assert_eq!(newest["input"]["user"]["provider_groups"], json!(expected), "{context}: what the rules saw");
+        }
+        let members = scim.call("GET", &format!("/Groups/{sales}"), None);
+        assert_eq!(members.json["members"][0]["value"], ada.as_str(), "SCIM's member list is SCIM's: {}", members.text);
+        if source == Some("claims") {
+            let triggers = decision_triggers(&fx, &ada);
+            assert!(
+                !triggers[..triggers.len() - 2].contains(&"scim_group_change".to_owned()),
+                "SCIM writes after the first login re-decided nothing: {triggers:?}"
+            );
+        }
+    }
+
+    // The setting is one of three names, never null.
+    let fx = Fixture::new(server, "acme-refused");
+    for bad in
+        [json!({"membership_source": "oldest"}), json!({"membership_source": null}), json!({"membership_source": 1})]
+    {
+        let (status, body) = fx.server.patch(&fx.realm_path(), fx.admin(), &bad);
+        assert_error(status, &body, 422, "unprocessable");
+    }
+    let (status, body) = fx.server.post(
+        &format!("/v1/tenants/{}/realms", fx.tenant.id),
+        fx.admin(),
+        &json!({"id": "okta", "name": "Okta", "membership_source": "claims"}),
+    );
+    assert_eq!((status, &body["membership_source"]), (201, &json!("claims")), "{body}");
 }
 
 fn admin_user(fx: &Fixture, id: &str) -> Value {

@@ -81,6 +81,7 @@ on_both_stores!(
     keys_of_one_tenant_get_nothing_of_another_on_every_route,
     the_last_admin_key_of_a_tenant_cannot_be_revoked,
     bad_input_gets_a_clear_json_4xx_on_every_route,
+    a_realms_own_limits_bound_its_evaluations_within_the_operators,
 );
 
 fn run(backend: Backend, label: &str, scenario: fn(&TestServer)) {
@@ -2410,4 +2411,78 @@ fn send_raw(
     let json = serde_json::from_str(&reply.body)
         .unwrap_or_else(|_| panic!("{method} {path}: answered {status} with a body that is not JSON: {text:?}"));
     (status, json)
+}
+
+/// A realm's own limits bound each evaluation of its rules, within the operator's: the same
+/// module and the same user run out of fuel, or of memory, under a realm's low limits while the
+/// realm without limits decides; each decision record says the bounds it ran under; a limit past
+/// the operator's maximum (or zero) is refused.
+fn a_realms_own_limits_bound_its_evaluations_within_the_operators(server: &TestServer) {
+    let fx = Fixture::new(server, "acme");
+    let realms = format!("/v1/tenants/{}/realms", fx.tenant.id);
+    let (status, okta) = fx.server.post(&realms, fx.admin(), &json!({"id": "okta", "name": "Okta"}));
+    assert_eq!(status, 201, "{okta}");
+    assert_eq!(okta["limits"], json!({"fuel": null, "timeout_ms": null, "max_memory_bytes": null}), "the operator's");
+    let okta_path = format!("{realms}/okta");
+    let body = json!({"wasm": STANDARD.encode(module_bytes("user_rules")), "settings": user_rules_v1(), "note": "v1"});
+    let (status, version) = fx.server.post(&format!("{okta_path}/modules/user"), fx.admin(), &body);
+    assert_eq!(status, 201, "{version}");
+    let (status, body) = fx.server.post_empty(&format!("{okta_path}/modules/user/versions/1/activate"), fx.admin());
+    assert_eq!(status, 200, "{body}");
+    let login = |path: &str| fx.server.post(&format!("{path}/login"), fx.eval(), &ada_claims());
+    let record = |id: &str| {
+        let (status, record) = fx.server.get(&format!("/v1/tenants/{}/decisions/{id}", fx.tenant.id), fx.admin());
+        assert_eq!(status, 200, "{record}");
+        record
+    };
+    let (status, decided) = login(&okta_path);
+    assert_eq!((status, &decided["organization"]), (200, &json!("acme-sales")), "{decided}");
+    let operators = record(decided["decision_id"].as_str().unwrap())["limits"].clone();
+    assert!(operators["fuel"].as_u64().unwrap() > 1_000_000, "the operator's bounds are recorded: {operators}");
+
+    for (limits, kind) in
+        [(json!({"fuel": 1000}), "fuel_exhausted"), (json!({"max_memory_bytes": 65536}), "resource_limit")]
+    {
+        let (status, realm) = fx.server.patch(&okta_path, fx.admin(), &json!({"limits": limits}));
+        assert_eq!(status, 200, "{realm}");
+        let mut shown = json!({"fuel": null, "timeout_ms": null, "max_memory_bytes": null});
+        shown.as_object_mut().unwrap().extend(limits.as_object().unwrap().clone());
+        assert_eq!(realm["limits"], shown, "{realm}");
+        let updated = audit_actions(&fx.server, &fx.tenant, "realm.updated");
+        assert_eq!(updated.last().unwrap()["details"]["limits"], shown);
+
+        let (status, failed) = login(&okta_path);
+        assert_error(status, &failed, 422, "rules_failed");
+        let failed = record(failed["error"]["decision_id"].as_str().unwrap());
+        assert_eq!(failed["failure"]["kind"], kind, "{failed}");
+        let mut applied = operators.clone();
+        applied.as_object_mut().unwrap().extend(limits.as_object().unwrap().clone());
+        assert_eq!(failed["limits"], applied, "the record says the bounds it ran under");
+
+        let (status, decided) = login(&fx.realm_path());
+        assert_eq!((status, &decided["organization"]), (200, &json!("acme-sales")), "the other realm: {decided}");
+        assert_eq!(record(decided["decision_id"].as_str().unwrap())["limits"], operators);
+    }
+
+    // Within the operator's maxima, at least 1, an object: anything else is refused and stores nothing.
+    let maxima = &operators;
+    for bad in [
+        json!({"limits": {"fuel": maxima["fuel"].as_u64().unwrap() + 1}}),
+        json!({"limits": {"timeout_ms": maxima["timeout_ms"].as_u64().unwrap() + 1}}),
+        json!({"limits": {"max_memory_bytes": maxima["max_memory_bytes"].as_u64().unwrap() + 1}}),
+        json!({"limits": {"fuel": 0}}),
+        json!({"limits": {"fuel": -1}}),
+        json!({"limits": {"gas": 5}}),
+        json!({"limits": null}),
+    ] {
+        let (status, body) = fx.server.patch(&okta_path, fx.admin(), &bad);
+        assert_error(status, &body, 422, "unprocessable");
+    }
+    let over = json!({"id": "saml", "name": "SAML", "limits": {"fuel": maxima["fuel"].as_u64().unwrap() + 1}});
+    let (status, body) = fx.server.post(&realms, fx.admin(), &over);
+    assert_error(status, &body, 422, "unprocessable");
+    let (status, realm) = fx.server.patch(&okta_path, fx.admin(), &json!({"limits": {}}));
+    assert_eq!((status, &realm["limits"]), (200, &json!({"fuel": null, "timeout_ms": null, "max_memory_bytes": null})));
+    let (status, decided) = login(&okta_path);
+    assert_eq!((status, &decided["organization"]), (200, &json!("acme-sales")), "the operator's again: {decided}");
 }

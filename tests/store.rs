@@ -12,9 +12,9 @@ use db::TestDb;
 use muster_store::{
     ApiKey, ApplyDecision, Audit, AuditFilter, AuditNote, AutoRollback, AutomaticRollback, DecisionFilter,
     DecisionRecord, FailedEvaluation, FailingVersion, FailurePolicy, FailurePolicyApplied, FailurePolicyName,
-    GroupMember, KeyKind, MembersChange, MembershipChange, Millis, NewModuleVersion, Organization, ProviderGroupMark,
-    Realm, RealmChange, RuleKind, ScimCredential, ScimGroup, ScimGroupChange, ScimToken, Session, Store, StoreError,
-    Tenant, UserRecord, UserStatus,
+    GroupMember, KeyKind, MembersChange, MembershipChange, MembershipSource, Millis, NewModuleVersion, Organization,
+    ProviderGroupMark, Realm, RealmChange, RuleKind, ScimCredential, ScimGroup, ScimGroupChange, ScimToken, Session,
+    Store, StoreError, Tenant, UserRecord, UserStatus,
 };
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -61,6 +61,9 @@ suite!(
     organizations_are_checked_when_a_decision_is_applied,
     a_realms_failure_policy_is_stored_changed_and_audited,
     a_realms_auto_rollback_is_stored_changed_and_audited,
+    a_realms_membership_source_is_stored_changed_and_audited,
+    under_claims_scim_writes_leave_the_lists_of_users_who_logged_in,
+    a_login_reads_the_scim_groups_of_its_user_and_claims,
     a_failing_version_is_rolled_back_automatically_only_while_active,
     external_ids_are_unique_per_realm,
     users_are_listed_in_pages,
@@ -122,6 +125,8 @@ fn new_realm(tenant: &str, id: &str) -> Realm {
         create_organizations: false,
         failure_policy: FailurePolicy::FailClosed,
         auto_rollback: None,
+        membership_source: MembershipSource::Newest,
+        limits: Default::default(),
         created_at: T0,
     }
 }
@@ -218,6 +223,7 @@ fn decision(tenant: &str, realm: &str, user: Option<&str>, id: &str, created_at:
         differs: None,
         failure: None,
         failure_policy: None,
+        limits: None,
     }
 }
 
@@ -861,6 +867,100 @@ async fn a_realms_auto_rollback_is_stored_changed_and_audited(db: &TestDb) {
     ] {
         assert!(sqlx::query(bad).execute(&mut raw).await.is_err(), "refused: {bad}");
     }
+}
+
+/// A realm's provider groups follow the newest word until its membership source is changed; each
+/// change is stored and audited as one `realm.updated`; the store holds only the sources there are.
+async fn a_realms_membership_source_is_stored_changed_and_audited(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    assert_eq!(store.get_realm("acme", "entra").await.unwrap().unwrap().membership_source, MembershipSource::Newest);
+    for source in [MembershipSource::Scim, MembershipSource::Claims, MembershipSource::Newest] {
+        let change = RealmChange { membership_source: Some(source), ..RealmChange::default() };
+        store.update_realm("acme", "entra", &change, &by("mk_a")).await.unwrap();
+        assert_eq!(store.get_realm("acme", "entra").await.unwrap().unwrap().membership_source, source);
+        let last = audit_log(store, "acme").await.pop().unwrap();
+        assert_eq!(
+            (last.action.as_str(), details(&last)),
+            ("realm.updated", serde_json::json!({"membership_source": source.as_str()}))
+        );
+    }
+    let created = Realm { membership_source: MembershipSource::Scim, ..new_realm("acme", "okta") };
+    store.create_realm(&created, &by("mk_a")).await.unwrap();
+    assert_eq!(store.get_realm("acme", "okta").await.unwrap().unwrap().membership_source, MembershipSource::Scim);
+    let created_entry = audit_log(store, "acme").await.pop().unwrap();
+    assert_eq!(details(&created_entry)["membership_source"], "scim");
+
+    let mut raw = db.raw().await;
+    let bad = "UPDATE realms SET membership_source = 'oldest' WHERE tenant_id = 'acme' AND id = 'entra'";
+    assert!(sqlx::query(bad).execute(&mut raw).await.is_err(), "refused: {bad}");
+}
+
+/// With claims authoritative, a SCIM membership write (create with members, add, remove, rename,
+/// delete) changes SCIM's member lists but not the provider groups of a user who has logged in,
+/// and does not count them as concerned; a user who never logged in follows SCIM as before.
+async fn under_claims_scim_writes_leave_the_lists_of_users_who_logged_in(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    let change = RealmChange { membership_source: Some(MembershipSource::Claims), ..RealmChange::default() };
+    store.update_realm("acme", "entra", &change, &by("mk_a")).await.unwrap();
+    login(store, &user("acme", "entra", "u1", "alice", None), "d1", None).await;
+    let never_logged_in =
+        UserRecord { last_login_at: None, provider_groups: Vec::new(), ..user("acme", "entra", "u2", "bob", None) };
+    login(store, &never_logged_in, "d2", None).await;
+    let groups_of = |id: &'static str| async move { stored_user(store, "acme", "entra", id).await.provider_groups };
+    let claimed = groups_of("u1").await;
+
+    let scim = by("scim");
+    let created = store
+        .create_scim_group(&scim_group("acme", "entra", "g1", "Sales", None), &strings(&["u1", "u2"]), &scim)
+        .await
+        .unwrap();
+    assert_eq!((created.members.added, created.concerned), (strings(&["u1", "u2"]), strings(&["u2"])));
+    assert_eq!(member_ids(store, "acme", "entra", "g1").await, ["u1", "u2"], "SCIM's member list is SCIM's");
+    assert_eq!((groups_of("u1").await, groups_of("u2").await), (claimed.clone(), strings(&["Sales"])));
+
+    let rename = ScimGroupChange { display_name: Some("Sales EMEA".into()), ..ScimGroupChange::default() };
+    let renamed = store.change_scim_group("acme", "entra", "g1", rename, &scim).await.unwrap();
+    assert_eq!(renamed.concerned, ["u2"]);
+    assert_eq!((groups_of("u1").await, groups_of("u2").await), (claimed.clone(), strings(&["Sales EMEA"])));
+
+    let removed = edit_members(store, "acme", "entra", "g1", &[], &strings(&["u1"]), &scim).await.unwrap();
+    assert_eq!(removed.removed, ["u1"]);
+    assert_eq!(groups_of("u1").await, claimed, "a removal does not take a claimed group away");
+
+    assert_eq!(store.delete_scim_group("acme", "entra", "g1", &scim).await.unwrap(), ["u2"]);
+    assert_eq!((groups_of("u1").await, groups_of("u2").await), (claimed, Vec::<String>::new()));
+}
+
+/// What a login under SCIM authority reads: the SCIM groups its user is a member of, by name
+/// ignoring case, and which claimed names are SCIM groups' (ignoring case, as claimed).
+async fn a_login_reads_the_scim_groups_of_its_user_and_claims(db: &TestDb) {
+    let store = &db.store;
+    tenant_and_realm(store, "acme", "entra").await;
+    realm(store, "acme", "okta").await;
+    login(store, &user("acme", "entra", "u1", "alice", None), "d1", None).await;
+    let scim = by("scim");
+    store.create_scim_group(&scim_group("acme", "entra", "g1", "sales", None), &strings(&["u1"]), &scim).await.unwrap();
+    store
+        .create_scim_group(&scim_group("acme", "entra", "g2", "Admins", None), &strings(&["u1"]), &scim)
+        .await
+        .unwrap();
+    store.create_scim_group(&scim_group("acme", "entra", "g3", "Ops", None), &[], &scim).await.unwrap();
+    store.create_scim_group(&scim_group("acme", "okta", "g4", "Extra", None), &[], &scim).await.unwrap();
+    let claimed = strings(&["OPS", "extra", "Sales", "all"]);
+    let seen = store.scim_groups_of_login("acme", "entra", Some("u1"), &claimed).await.unwrap();
+    assert_eq!(seen.member_of, ["Admins", "sales"]);
+    assert_eq!(seen.managed, BTreeSet::from(["OPS".to_owned(), "Sales".to_owned()]), "another realm's group is not");
+    let new_user = store.scim_groups_of_login("acme", "entra", None, &claimed).await.unwrap();
+    assert_eq!((new_user.member_of.len(), new_user.managed.len()), (0, 2));
+    let many: Vec<String> = (0..1200).map(|n| format!("g{n}")).chain(["ops".to_owned()]).collect();
+    let chunked = store.scim_groups_of_login("acme", "entra", Some("u1"), &many).await.unwrap();
+    assert_eq!(
+        chunked.managed,
+        BTreeSet::from(["ops".to_owned()]),
+        "names past one statement's worth are looked up too"
+    );
 }
 
 /// An automatic rollback is the admin rollback, audited with its evidence, done only while the
@@ -2181,6 +2281,11 @@ async fn scim_groups_are_created_found_renamed_and_deleted(db: &TestDb) {
         )
         .await
         .unwrap();
+    assert_eq!(
+        (created.members.added.clone(), created.concerned.clone()),
+        (strings(&["u1", "u2"]), strings(&["u1", "u2"]))
+    );
+    let created = created.group;
     assert_eq!((created.version, created.created_at, created.updated_at), (1, T0 + 5, T0 + 5));
     assert_eq!(stored_group(store, "acme", "entra", "g1").await, created);
     assert_eq!(store.find_scim_group_by_display_name("acme", "entra", "sALES").await.unwrap(), Some(created.clone()));
@@ -2656,7 +2761,8 @@ async fn scim_writes_are_tenant_isolated(db: &TestDb) {
     let group = store
         .create_scim_group(&scim_group("a", "entra", "g1", "Sales", Some("ext-1")), &strings(&["u1"]), &a)
         .await
-        .unwrap();
+        .unwrap()
+        .group;
     let credential_a = credential("a", "entra", "sc_a");
     store.insert_scim_credential(&credential_a, &a).await.unwrap();
     store.insert_scim_token(&token(&credential_a, "access-a", T0 + 1000), LIVE, &a).await.unwrap();

@@ -10,7 +10,7 @@ use muster_wire::abi::{self, OutputSlice};
 use wasmtime::{InstancePre, Store, Trap, WasmBacktrace};
 
 use crate::{
-    EvalError, Failure, Limits,
+    Budget, EvalError, Failure, Limits,
     host_functions::HostState,
     regex_cache::{CompiledRegex, RegexCache},
     ticker::EpochTicker,
@@ -40,24 +40,31 @@ pub struct Invocation {
 }
 
 impl Callable {
-    /// Calls `export` — a `(ptr, len) -> packed output` entry point — with `input`.
+    /// Calls `export` — a `(ptr, len) -> packed output` entry point — with `input`, under the
+    /// limits' own budget.
     pub fn invoke(&self, export: &'static str, input: &[u8]) -> Result<Invocation, Failure> {
-        self.invoke_inspecting(export, input, |_, _| Ok(())).map(|(invocation, ())| invocation)
+        self.invoke_within(export, input, self.limits.budget())
     }
 
-    /// [`Callable::invoke`], then, if the call answered, `inspect` looks at the instance as the
-    /// call left it, before it is discarded (an error of `inspect` fails the call).
+    /// [`Callable::invoke`] under `budget`, capped at the limits.
+    pub fn invoke_within(&self, export: &'static str, input: &[u8], budget: Budget) -> Result<Invocation, Failure> {
+        self.invoke_inspecting(export, input, budget, |_, _| Ok(())).map(|(invocation, ())| invocation)
+    }
+
+    /// [`Callable::invoke_within`], then, if the call answered, `inspect` looks at the instance
+    /// as the call left it, before it is discarded (an error of `inspect` fails the call).
     pub fn invoke_inspecting<R>(
         &self,
         export: &'static str,
         input: &[u8],
+        budget: Budget,
         inspect: impl FnOnce(&mut Store<HostState>, &wasmtime::Instance) -> wasmtime::Result<R>,
     ) -> Result<(Invocation, R), Failure> {
         if input.len() > self.limits.max_input_bytes {
             let error = EvalError::InputTooLarge { size: input.len(), limit: self.limits.max_input_bytes };
             return Err(Failure::nothing_ran(error));
         }
-        self.with_instance(|store, instance| {
+        self.with_instance(budget, |store, instance| {
             let input_len = input.len() as i32;
             let alloc = instance.get_typed_func::<i32, i32>(&mut *store, abi::ALLOC)?;
             let input_ptr = alloc.call(&mut *store, input_len)?;
@@ -80,36 +87,37 @@ impl Callable {
 
     /// Asks the module which ABI version it speaks.
     pub fn abi_version(&self) -> Result<i32, EvalError> {
-        self.with_instance(|store, instance| {
+        self.with_instance(self.limits.budget(), |store, instance| {
             instance.get_typed_func::<(), i32>(&mut *store, abi::ABI_VERSION_EXPORT)?.call(&mut *store, ())
         })
         .map(|(version, _, _)| version)
         .map_err(|failed| failed.error)
     }
 
-    /// Runs `body` on a fresh instance under the limits; returns its value, the fuel consumed
-    /// and the time taken.
+    /// Runs `body` on a fresh instance under the limits and `budget` (capped at them); returns
+    /// its value, the fuel consumed and the time taken.
     fn with_instance<R>(
         &self,
+        budget: Budget,
         body: impl FnOnce(&mut Store<HostState>, &wasmtime::Instance) -> wasmtime::Result<R>,
     ) -> Result<(R, u64, Duration), Failure> {
         let started = Instant::now();
-        let limits = &self.limits;
-        let deadline = started.checked_add(limits.timeout);
+        let budget = budget.within(&self.limits);
+        let deadline = started.checked_add(budget.timeout);
         let state = HostState::new(
             Arc::clone(&self.regexes),
             Arc::clone(&self.snapshot_handles),
-            limits.max_memory_bytes,
-            limits.max_table_elements,
+            budget.max_memory_bytes,
+            self.limits.max_table_elements,
             deadline,
         );
         let mut store = Store::new(self.pre.module().engine(), state);
         store.limiter(|state| state.limiter());
-        store.set_fuel(limits.fuel).map_err(|e| Failure::nothing_ran(EvalError::Instantiation(e.to_string())))?;
-        store.set_epoch_deadline(EpochTicker::ticks_for(limits.timeout));
-        let fuel_consumed = |store: &Store<HostState>| limits.fuel - store.get_fuel().unwrap_or(0);
+        store.set_fuel(budget.fuel).map_err(|e| Failure::nothing_ran(EvalError::Instantiation(e.to_string())))?;
+        store.set_epoch_deadline(EpochTicker::ticks_for(budget.timeout));
+        let fuel_consumed = |store: &Store<HostState>| budget.fuel - store.get_fuel().unwrap_or(0);
         let failed = |error: wasmtime::Error, store: &Store<HostState>, instantiating: bool| Failure {
-            error: classify(error, store, limits, instantiating),
+            error: classify(error, store, &budget, instantiating),
             fuel_consumed: fuel_consumed(store),
             duration: started.elapsed(),
         };
@@ -140,7 +148,7 @@ fn read_output(memory: &[u8], packed: i64, max_output_bytes: usize) -> Result<Ve
 }
 
 /// Turns a wasmtime failure into the error a tenant can act on.
-fn classify(error: wasmtime::Error, store: &Store<HostState>, limits: &Limits, instantiating: bool) -> EvalError {
+fn classify(error: wasmtime::Error, store: &Store<HostState>, budget: &Budget, instantiating: bool) -> EvalError {
     let state = store.data();
     if let Some(message) = &state.panic_message {
         return EvalError::GuestPanic(message.clone());
@@ -149,8 +157,8 @@ fn classify(error: wasmtime::Error, store: &Store<HostState>, limits: &Limits, i
         return EvalError::ResourceLimit { resource, limit };
     }
     match error.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => EvalError::FuelExhausted { limit: limits.fuel },
-        Some(Trap::Interrupt) => EvalError::Timeout(limits.timeout),
+        Some(Trap::OutOfFuel) => EvalError::FuelExhausted { limit: budget.fuel },
+        Some(Trap::Interrupt) => EvalError::Timeout(budget.timeout),
         Some(Trap::StackOverflow) => EvalError::StackOverflow,
         Some(trap) => EvalError::Trap(with_location(trap.to_string(), &error)),
         None if instantiating => EvalError::Instantiation(format!("{error:#}")),

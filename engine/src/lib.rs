@@ -23,7 +23,8 @@
 //! * [`Engine::snapshot_settings`] makes, for a version's prepared settings, a module whose
 //!   fresh instances start with them already decoded (modules that export
 //!   `muster_load_settings`, as every SDK module does);
-//! * every evaluation runs in a fresh instance under the [`Limits`], and returns an
+//! * every evaluation runs in a fresh instance under the [`Limits`] (or a lower [`Budget`] of
+//!   fuel, time and memory its caller gives), and returns an
 //!   [`Evaluation`] (decision, trace, duration, fuel) or a typed [`EvalError`]; a trace over
 //!   the limits is cut short with a marker step ([`trace`]).
 
@@ -45,5 +46,5 @@ pub mod trace;
 
 pub use engine::{Engine, EngineConfig};
 pub use error::{EngineError, EvalError, Failure, LoadError};
-pub use limits::Limits;
+pub use limits::{Budget, Limits};
 pub use module::{Entries, Evaluation, PreparedSettings, RuleModule};

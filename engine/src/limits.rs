@@ -86,3 +86,49 @@ impl Default for Limits {
         }
     }
 }
+
+/// The bounds of one evaluation a caller may set below the engine's [`Limits`] (a realm's own),
+/// given to [`crate::RuleModule::evaluate_user_within`] and
+/// [`crate::RuleModule::evaluate_groups_within`]. The engine never goes past its own limits: each
+/// bound is capped at the engine's ([`Budget::within`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Deterministic instruction budget (wasmtime fuel).
+    pub fuel: u64,
+    /// Wall-clock budget.
+    pub timeout: Duration,
+    /// Largest linear memory the module may have or grow to, in bytes.
+    pub max_memory_bytes: usize,
+}
+
+impl Budget {
+    /// This budget with each bound capped at `limits`'.
+    pub fn within(self, limits: &Limits) -> Budget {
+        Budget {
+            fuel: self.fuel.min(limits.fuel),
+            timeout: self.timeout.min(limits.timeout),
+            max_memory_bytes: self.max_memory_bytes.min(limits.max_memory_bytes),
+        }
+    }
+}
+
+impl Limits {
+    /// The budget of an evaluation no caller lowered: the engine's own bounds.
+    pub fn budget(&self) -> Budget {
+        Budget { fuel: self.fuel, timeout: self.timeout, max_memory_bytes: self.max_memory_bytes }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_never_goes_past_the_engines_limits() {
+        let limits = Limits::default();
+        let asked = Budget { fuel: 1_000, timeout: Duration::from_secs(3600), max_memory_bytes: usize::MAX };
+        let within = asked.within(&limits);
+        assert_eq!(within, Budget { fuel: 1_000, timeout: limits.timeout, max_memory_bytes: limits.max_memory_bytes });
+        assert_eq!(limits.budget().within(&limits), limits.budget());
+    }
+}

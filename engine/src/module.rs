@@ -7,7 +7,7 @@ use muster_wire::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::{EvalError, Failure, invoke::Callable, trace};
+use crate::{Budget, EvalError, Failure, invoke::Callable, trace};
 
 /// Which entry points a module exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -167,48 +167,54 @@ impl RuleModule {
         Ok(Some(schema))
     }
 
-    /// Decides one user's organization and rule-based groups.
+    /// Decides one user's organization and rule-based groups, under the engine's limits.
     pub fn evaluate_user(
         &self,
         settings: &PreparedSettings,
         context: &Context,
         user: &User,
     ) -> Result<Evaluation<UserDecision>, EvalError> {
-        self.evaluate_user_metered(settings, context, user).map_err(|failure| failure.error)
+        let budget = self.callable().limits.budget();
+        self.evaluate_user_within(settings, context, user, budget).map_err(|failure| failure.error)
     }
 
-    /// [`RuleModule::evaluate_user`], whose failure also says what it cost.
-    pub fn evaluate_user_metered(
+    /// [`RuleModule::evaluate_user`] under `budget` (capped at the engine's limits), whose
+    /// failure also says what it cost.
+    pub fn evaluate_user_within(
         &self,
         settings: &PreparedSettings,
         context: &Context,
         user: &User,
+        budget: Budget,
     ) -> Result<Evaluation<UserDecision>, Failure> {
         self.require(self.inner.entries.user_rules, abi::USER_RULES)?;
         let request = codec::encode_user_request(context, self.carried(settings), user).map_err(encode_failed)?;
-        self.evaluate(abi::USER_RULES, &request)
+        self.evaluate(abi::USER_RULES, &request, budget)
     }
 
-    /// Marks provider groups with organizations.
+    /// Marks provider groups with organizations, under the engine's limits.
     pub fn evaluate_groups(
         &self,
         settings: &PreparedSettings,
         context: &Context,
         groups: &[String],
     ) -> Result<Evaluation<GroupDecision>, EvalError> {
-        self.evaluate_groups_metered(settings, context, groups).map_err(|failure| failure.error)
+        let budget = self.callable().limits.budget();
+        self.evaluate_groups_within(settings, context, groups, budget).map_err(|failure| failure.error)
     }
 
-    /// [`RuleModule::evaluate_groups`], whose failure also says what it cost.
-    pub fn evaluate_groups_metered(
+    /// [`RuleModule::evaluate_groups`] under `budget` (capped at the engine's limits), whose
+    /// failure also says what it cost.
+    pub fn evaluate_groups_within(
         &self,
         settings: &PreparedSettings,
         context: &Context,
         groups: &[String],
+        budget: Budget,
     ) -> Result<Evaluation<GroupDecision>, Failure> {
         self.require(self.inner.entries.group_rules, abi::GROUP_RULES)?;
         let request = codec::encode_group_request(context, self.carried(settings), groups).map_err(encode_failed)?;
-        let evaluation: Evaluation<GroupDecision> = self.evaluate(abi::GROUP_RULES, &request)?;
+        let evaluation: Evaluation<GroupDecision> = self.evaluate(abi::GROUP_RULES, &request, budget)?;
         let answered: Vec<&str> = evaluation.output.groups.iter().map(|a| a.group.as_str()).collect();
         if answered.len() != groups.len() || answered.iter().zip(groups).any(|(a, g)| *a != g) {
             let error = EvalError::MalformedOutput(format!(
@@ -225,8 +231,13 @@ impl RuleModule {
         if exported { Ok(()) } else { Err(Failure::nothing_ran(EvalError::NotExported(export))) }
     }
 
-    fn evaluate<T: DeserializeOwned>(&self, export: &'static str, request: &[u8]) -> Result<Evaluation<T>, Failure> {
-        let invocation = self.callable().invoke(export, request)?;
+    fn evaluate<T: DeserializeOwned>(
+        &self,
+        export: &'static str,
+        request: &[u8],
+        budget: Budget,
+    ) -> Result<Evaluation<T>, Failure> {
+        let invocation = self.callable().invoke_within(export, request, budget)?;
         let (output, mut trace) = decode_response(&invocation.output).map_err(|error| Failure {
             error,
             duration: invocation.duration,

@@ -62,7 +62,7 @@ pub fn take(callable: &Callable, source: &[u8], settings: &[u8]) -> Result<Taken
     let wizer = wizer();
     let (cx, _) = wizer.instrument(source).map_err(|e| snapshot_failed(&e))?;
     let (invocation, taken) = callable
-        .invoke_inspecting(abi::LOAD_SETTINGS, settings, |store, instance| {
+        .invoke_inspecting(abi::LOAD_SETTINGS, settings, callable.limits.budget(), |store, instance| {
             let handles = store.data().regex_handles();
             let mut state = InstanceReader { store, instance, missing: None };
             let wasm = run_ready(wizer.snapshot(&cx, &mut state))

@@ -17,7 +17,7 @@ use super::{
 use crate::service::{AppState, SharedState, now_millis};
 use muster_store::{
     Audit, RealmChange,
-    model::{AutoRollback, FailurePolicy, Organization, Realm},
+    model::{AutoRollback, FailurePolicy, MembershipSource, Organization, Realm, RealmLimits},
 };
 
 /// `PUT …/organizations/{organization}` body.
@@ -65,6 +65,12 @@ pub struct NewRealm {
     /// When the realm rolls a failing active version back by itself (default: never).
     #[serde(default, deserialize_with = "auto_rollback")]
     auto_rollback: Option<AutoRollback>,
+    /// Whose word on provider groups counts when claims and SCIM disagree (default: the newest).
+    #[serde(default)]
+    membership_source: MembershipSource,
+    /// The realm's own bounds of each evaluation (default: the operator's).
+    #[serde(default)]
+    limits: RealmLimits,
 }
 
 /// Creates a realm.
@@ -76,11 +82,14 @@ pub async fn create(
     check_slug("realm id", &body.id)?;
     check_organization(&state, &tenant, body.default_organization.as_deref()).await?;
     check_organization(&state, &tenant, body.failure_policy.fallback_organization()).await?;
+    check_limits(&state, &body.limits)?;
     let now = now_millis();
     let realm = Realm {
         create_organizations: body.create_organizations,
         failure_policy: body.failure_policy,
         auto_rollback: body.auto_rollback,
+        membership_source: body.membership_source,
+        limits: body.limits,
         ..Realm::new(&tenant, &body.id, &body.name, body.default_organization, now)
     };
     state.store.create_realm(&realm, &Audit { actor: caller.actor(), at: now }).await?;
@@ -116,6 +125,13 @@ pub struct RealmUpdate {
     /// Absent: left as it is; `null` turns it off.
     #[serde(default, deserialize_with = "changed_auto_rollback")]
     auto_rollback: Option<Option<AutoRollback>>,
+    /// Absent: left as it is; `null` is refused (it is a source).
+    #[serde(default, deserialize_with = "given")]
+    membership_source: Option<MembershipSource>,
+    /// Absent: left as they are; an object replaces them whole (a bound it leaves out is the
+    /// operator's); `null` is refused.
+    #[serde(default, deserialize_with = "given")]
+    limits: Option<RealmLimits>,
 }
 
 /// A field that, when present, must hold a value (not `null`).
@@ -147,8 +163,9 @@ fn changed_auto_rollback<'de, D: serde::Deserializer<'de>>(
 }
 
 /// Sets (or, with `null`, clears) the realm's default organization, and sets whether its
-/// decisions create the organizations they name, its failure policy and (or, with `null`,
-/// turns off) its automatic rollback. An organization named (default or fallback) must exist.
+/// decisions create the organizations they name, its failure policy, (or, with `null`, turns
+/// off) its automatic rollback and whose word on provider groups counts. An organization named
+/// (default or fallback) must exist.
 pub async fn update(
     State(state): State<SharedState>,
     RealmCaller { caller, realm, .. }: RealmCaller,
@@ -161,11 +178,16 @@ pub async fn update(
     if let Some(policy) = &body.failure_policy {
         check_organization(&state, &realm.tenant_id, policy.fallback_organization()).await?;
     }
+    if let Some(limits) = &body.limits {
+        check_limits(&state, limits)?;
+    }
     let change = RealmChange {
         default_organization: body.default_organization,
         create_organizations: body.create_organizations,
         failure_policy: body.failure_policy,
         auto_rollback: body.auto_rollback,
+        membership_source: body.membership_source,
+        limits: body.limits,
     };
     state.store.update_realm(&realm.tenant_id, &realm.id, &change, &audit).await?;
     Ok(Json(reload(&state, &realm).await?))
@@ -178,6 +200,29 @@ pub async fn reload(state: &AppState, realm: &Realm) -> Result<Realm, ApiError> 
         .get_realm(&realm.tenant_id, &realm.id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no realm {}", realm.id)))
+}
+
+/// Each bound a realm sets is at least 1 and at most the operator's (the engine's limits).
+fn check_limits(state: &AppState, limits: &RealmLimits) -> Result<(), ApiError> {
+    let maxima = state.rules.engine().limits();
+    let timeout_ms = u64::try_from(maxima.timeout.as_millis()).unwrap_or(u64::MAX);
+    let max_memory_bytes = u64::try_from(maxima.max_memory_bytes).unwrap_or(u64::MAX);
+    for (name, value, maximum) in [
+        ("fuel", limits.fuel, maxima.fuel),
+        ("timeout_ms", limits.timeout_ms, timeout_ms),
+        ("max_memory_bytes", limits.max_memory_bytes, max_memory_bytes),
+    ] {
+        match value {
+            Some(0) => return Err(ApiError::Unprocessable(format!("limits.{name} must be at least 1"))),
+            Some(value) if value > maximum => {
+                return Err(ApiError::Unprocessable(format!(
+                    "limits.{name} of {value} is over the operator's maximum of {maximum}"
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 async fn check_organization(state: &AppState, tenant: &str, organization: Option<&str>) -> Result<(), ApiError> {

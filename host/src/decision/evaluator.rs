@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use muster_engine::{EvalError, Failure, PreparedSettings, RuleModule};
+use muster_engine::{Budget, EvalError, Failure, PreparedSettings, RuleModule};
 use muster_wire::{Context, GroupAssignment, Outcome, User, UserDecision, trace::TraceStep};
 
 use super::outcome::{GroupsOutcome, ModuleRef, RealmOutcome, UserOutcome};
@@ -38,6 +38,8 @@ pub struct RealmRules {
     pub user_rules: Option<LoadedModule>,
     /// Group rules (`None`: the default organization marks every group).
     pub group_rules: Option<LoadedModule>,
+    /// The bounds each module runs under: the realm's limits within the operator's.
+    pub budget: Budget,
 }
 
 /// Which kind of rules failed.
@@ -83,7 +85,7 @@ pub fn evaluate(rules: &RealmRules, context: &Context, user: &User) -> Result<Re
         Some(loaded) => {
             let evaluation = loaded
                 .module
-                .evaluate_user_metered(&loaded.settings, context, user)
+                .evaluate_user_within(&loaded.settings, context, user, rules.budget)
                 .map_err(|failure| failed(FailedRules::User, loaded, failure, duration, fuel))?;
             duration += evaluation.duration;
             fuel += evaluation.fuel_consumed;
@@ -95,7 +97,7 @@ pub fn evaluate(rules: &RealmRules, context: &Context, user: &User) -> Result<Re
         Some(loaded) => {
             let evaluation = loaded
                 .module
-                .evaluate_groups_metered(&loaded.settings, context, &user.provider_groups)
+                .evaluate_groups_within(&loaded.settings, context, &user.provider_groups, rules.budget)
                 .map_err(|failure| failed(FailedRules::Group, loaded, failure, duration, fuel))?;
             duration += evaluation.duration;
             fuel += evaluation.fuel_consumed;
@@ -214,6 +216,7 @@ mod tests {
             default_organization: default_organization.map(str::to_owned),
             user_rules: None,
             group_rules: None,
+            budget: muster_engine::Limits::default().budget(),
         }
     }
 

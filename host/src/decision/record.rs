@@ -6,10 +6,10 @@
 //! engine's marker step ([`muster_engine::trace::marker`]). A record too large even with no
 //! trace left is refused ([`RecordError::TooLarge`]), and the decision with it.
 
-use muster_engine::trace;
+use muster_engine::{Budget, trace};
 use muster_store::{
     ids::random_id,
-    model::{DecisionRecord, FailedEvaluation, Millis},
+    model::{DecisionRecord, EvaluationLimits, FailedEvaluation, Millis},
 };
 use muster_wire::{TraceStep, Trigger};
 
@@ -32,7 +32,7 @@ pub enum Recorded {
     },
 }
 
-/// Which realm and user a decision is about.
+/// Which realm and user a decision is about, and the bounds its rules ran under.
 #[derive(Debug, Clone, Copy)]
 pub struct Subject<'a> {
     /// The tenant.
@@ -41,6 +41,17 @@ pub struct Subject<'a> {
     pub realm_id: &'a str,
     /// The user, if the decision is about a stored one.
     pub user_id: Option<&'a str>,
+    /// The bounds the realm's rules ran under (`RuleRunner::budget`).
+    pub budget: Budget,
+}
+
+/// The bounds of `budget` as a record keeps them.
+pub fn recorded_limits(budget: Budget) -> EvaluationLimits {
+    EvaluationLimits {
+        fuel: budget.fuel,
+        timeout_ms: u64::try_from(budget.timeout.as_millis()).unwrap_or(u64::MAX),
+        max_memory_bytes: u64::try_from(budget.max_memory_bytes).unwrap_or(u64::MAX),
+    }
 }
 
 /// Why no record could be made of a decision.
@@ -124,6 +135,7 @@ fn head(subject: Subject<'_>, input: &CanonicalInput, input_json: String, now: M
         differs: None,
         failure: None,
         failure_policy: None,
+        limits: Some(recorded_limits(subject.budget)),
     }
 }
 
@@ -284,7 +296,8 @@ mod tests {
             duration_us: 120,
             fuel: 4567,
         };
-        let subject = Subject { tenant_id: "acme", realm_id: "entra", user_id: Some("u1") };
+        let budget = muster_engine::Limits::default().budget();
+        let subject = Subject { tenant_id: "acme", realm_id: "entra", user_id: Some("u1"), budget };
         let record = failure_record(subject, &input, run, Recorded::Applied, 9).unwrap();
         assert!(!record.applied && !record.shadow);
         assert_eq!((record.output.as_str(), record.fuel, record.duration_us), ("null", 4567, 120));
@@ -295,6 +308,7 @@ mod tests {
         let failure = record.failure.unwrap();
         assert!(failure.message.len() <= MAX_FAILURE_MESSAGE_BYTES && failure.message.ends_with('…'));
         assert_eq!(serde_json::from_str::<CanonicalInput>(&record.input).unwrap(), input, "the input replays");
+        assert_eq!(record.limits, Some(recorded_limits(budget)), "the bounds it ran under");
     }
 
     #[test]

@@ -228,7 +228,12 @@ async fn apply_rules<S: DecidingStore>(
     user.rule_groups = outcome.user.decision.groups.clone();
     user.updated_at = now;
     let provider_groups = outcome.provider_group_marks();
-    let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: Some(&user.id) };
+    let subject = Subject {
+        tenant_id: &realm.tenant_id,
+        realm_id: &realm.id,
+        user_id: Some(&user.id),
+        budget: decider.rules.budget(realm),
+    };
     let decision = match decision_record(subject, input, &outcome, Recorded::Applied, now, decider.max_record_bytes) {
         Ok(decision) => decision,
         Err(RecordError::TooLarge { size, limit }) => {
@@ -309,13 +314,23 @@ async fn apply_failure_policy<S: DecidingStore>(
     if policy.policy == FailurePolicyName::FailClosed {
         // A user not stored yet (a first login, a SCIM create) is not named by a failure's record.
         let stored_user = change.expected_version.map(|_| change.user.id.as_str());
-        let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: stored_user };
+        let subject = Subject {
+            tenant_id: &realm.tenant_id,
+            realm_id: &realm.id,
+            user_id: stored_user,
+            budget: decider.rules.budget(realm),
+        };
         return Err(record_failure(decider, subject, input, run, error, policy).await);
     }
     let now = now_millis();
     let mut user = change.user.clone();
     (user.organization, user.rule_groups, user.updated_at) = (policy.organization.clone(), policy.groups.clone(), now);
-    let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: Some(&user.id) };
+    let subject = Subject {
+        tenant_id: &realm.tenant_id,
+        realm_id: &realm.id,
+        user_id: Some(&user.id),
+        budget: decider.rules.budget(realm),
+    };
     let mut decision = failure_record(subject, input, run, Recorded::Applied, now)?;
     let failure = FailedEvaluation { kind: error.kind().to_owned(), message: error.to_string() };
     (decision.applied, decision.failure_policy) = (true, Some(policy.clone()));

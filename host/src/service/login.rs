@@ -16,7 +16,7 @@ use super::{
 use crate::decision::outcome::RealmOutcome;
 use muster_store::{
     ProviderGroupMark,
-    model::{FailedEvaluation, FailurePolicyApplied, Realm, UserRecord, UserStatus},
+    model::{FailedEvaluation, FailurePolicyApplied, Realm, ScimGroupsOfLogin, UserRecord, UserStatus},
 };
 
 /// What the identity provider said about the user at login.
@@ -121,7 +121,15 @@ async fn login_once<S: DecidingStore>(
     let now = now_millis();
     let created = existing.is_none();
     let expected_version = existing.as_ref().map(|user| user.version);
-    let user = user_record(realm, existing, claims, now);
+    let source = realm.membership_source;
+    let scim = if source.login_reads_scim() {
+        let user_id = existing.as_ref().map(|user| user.id.as_str());
+        decider.store.scim_groups_of_login(&realm.tenant_id, &realm.id, user_id, &claims.provider_groups).await?
+    } else {
+        ScimGroupsOfLogin::default()
+    };
+    let provider_groups = source.after_login(&claims.provider_groups, &scim);
+    let user = user_record(realm, existing, claims, provider_groups, now);
     let (session, token) = sessions::new_session(realm, &user.id, now, decider.session_lifetime_millis);
     let change = Change { user, trigger: Trigger::Login, expected_version, session: Some(session), events: Vec::new() };
     let applied = decide_and_apply(decider, realm, change, actor).await?;
@@ -183,15 +191,22 @@ fn name_conflict(claims: &LoginClaims, holder: &UserRecord) -> ServiceError {
     ))
 }
 
-/// The user as this login leaves them, before the rules decide.
-fn user_record(realm: &Realm, existing: Option<UserRecord>, claims: &LoginClaims, now: i64) -> UserRecord {
+/// The user as this login leaves them, before the rules decide: `provider_groups` are the
+/// claims' as the realm's membership source merges them with SCIM's.
+fn user_record(
+    realm: &Realm,
+    existing: Option<UserRecord>,
+    claims: &LoginClaims,
+    provider_groups: Vec<String>,
+    now: i64,
+) -> UserRecord {
     let mut user = existing.unwrap_or_else(|| UserRecord::new_active(realm, &claims.user_name, now));
     user.user_name = claims.user_name.clone();
     user.external_id = Some(claims.provider_user_id.clone());
     user.email = claims.email.clone().or(user.email);
     user.display_name = claims.display_name.clone().or(user.display_name);
     user.attributes = claims.attributes.clone();
-    user.provider_groups = claims.provider_groups.clone();
+    user.provider_groups = provider_groups;
     user.internal_groups = claims.internal_groups.clone();
     user.last_login_at = Some(now);
     user.updated_at = now;
@@ -201,11 +216,12 @@ fn user_record(realm: &Realm, existing: Option<UserRecord>, claims: &LoginClaims
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::ports::UserStore;
     use crate::service::{
         ports::memory::{MemoryStore, activate_trapping_user_rules, realm, rule_runner},
         rules::RuleRunner,
     };
-    use muster_store::model::{FailurePolicy, FailurePolicyName};
+    use muster_store::model::{FailurePolicy, FailurePolicyName, MembershipSource};
 
     const LIFETIME: i64 = 60_000;
 
@@ -361,6 +377,29 @@ mod tests {
             (policy.policy, policy.organization.as_deref()),
             (FailurePolicyName::FallbackOrganization, Some("quarantine"))
         );
+    }
+
+    #[tokio::test]
+    async fn the_realms_membership_source_merges_the_claims_with_scims_groups() {
+        let (store, rules, mut realm) = (MemoryStore::default(), rule_runner(), realm());
+        store.insert_user(stored_user(&realm, "00u1", "ada@acme.com", 1));
+        let ada =
+            store.find_login_users("acme", "entra", "00u1", "ada@acme.com").await.unwrap().by_external_id.unwrap();
+        store.insert_scim_group("sales", &[ada.id.as_str()]);
+        store.insert_scim_group("Admins", &[]);
+        let mut stale = claims("00u1", "ada@acme.com");
+        stale.provider_groups = vec!["admins".into(), "all-staff".into(), "all-staff".into()];
+        let expected: [(MembershipSource, &[&str]); 3] = [
+            (MembershipSource::Newest, &["admins", "all-staff", "all-staff"]),
+            (MembershipSource::Claims, &["admins", "all-staff", "all-staff"]),
+            (MembershipSource::Scim, &["all-staff", "sales"]),
+        ];
+        for (source, groups) in expected {
+            realm.membership_source = source;
+            let result = login(&decider(&store, &rules), &realm, stale.clone(), "key:k1").await.unwrap();
+            let seen = store.user("acme", "entra", &result.user_id).unwrap().provider_groups;
+            assert_eq!(seen, groups, "{source:?}: a SCIM group is never claimed in, nor claimed away, under scim");
+        }
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@ use std::future::Future;
 
 use muster_store::{
     ApplyDecision, Audit, LoginUsers, Store, StoreError,
-    model::{ApiKey, DecisionRecord, ModuleVersion, RuleKind, UserRecord},
+    model::{ApiKey, DecisionRecord, ModuleVersion, RuleKind, ScimGroupsOfLogin, UserRecord},
 };
 
 #[cfg(test)]
@@ -39,6 +39,16 @@ pub trait UserStore: Send + Sync {
         external_id: &str,
         user_name: &str,
     ) -> impl Future<Output = Result<LoginUsers, StoreError>> + Send;
+
+    /// SCIM's side of a logging-in user's provider groups: the SCIM groups `user_id` is a member
+    /// of, and which claimed names SCIM manages ([`Store::scim_groups_of_login`]).
+    fn scim_groups_of_login(
+        &self,
+        tenant: &str,
+        realm: &str,
+        user_id: Option<&str>,
+        claimed: &[String],
+    ) -> impl Future<Output = Result<ScimGroupsOfLogin, StoreError>> + Send;
 }
 
 /// Stored rule-module versions and their bytes.
@@ -104,6 +114,16 @@ impl UserStore for Store {
         user_name: &str,
     ) -> impl Future<Output = Result<LoginUsers, StoreError>> + Send {
         Store::find_login_users(self, tenant, realm, external_id, user_name)
+    }
+
+    fn scim_groups_of_login(
+        &self,
+        tenant: &str,
+        realm: &str,
+        user_id: Option<&str>,
+        claimed: &[String],
+    ) -> impl Future<Output = Result<ScimGroupsOfLogin, StoreError>> + Send {
+        Store::scim_groups_of_login(self, tenant, realm, user_id, claimed)
     }
 }
 

@@ -9,7 +9,7 @@ use std::{
 };
 
 use lru::LruCache;
-use muster_engine::{Engine, PreparedSettings, RuleModule};
+use muster_engine::{Budget, Engine, PreparedSettings, RuleModule};
 use muster_wire::{Context, User};
 use sha2::{Digest as _, Sha256};
 
@@ -433,6 +433,7 @@ impl RuleRunner {
             default_organization: realm.default_organization.clone(),
             user_rules: self.selected(store, realm, RuleKind::User, selection.user_rules, drafts).await?,
             group_rules: self.selected(store, realm, RuleKind::Group, selection.group_rules, drafts).await?,
+            budget: self.budget(realm),
         })
     }
 
@@ -450,6 +451,21 @@ impl RuleRunner {
             (None, Some(version)) => Ok(Some(self.loaded(store, realm, kind, version).await?)),
             (None, None) => Ok(None),
         }
+    }
+
+    /// The bounds the realm's rules run under: its own limits, each within the operator's
+    /// (the engine's), which stand for those it does not set.
+    pub fn budget(&self, realm: &Realm) -> Budget {
+        let maxima = self.engine.limits();
+        let own = realm.limits;
+        let asked = Budget {
+            fuel: own.fuel.unwrap_or(maxima.fuel),
+            timeout: own.timeout_ms.map_or(maxima.timeout, std::time::Duration::from_millis),
+            max_memory_bytes: own
+                .max_memory_bytes
+                .map_or(maxima.max_memory_bytes, |bytes| usize::try_from(bytes).unwrap_or(usize::MAX)),
+        };
+        asked.within(maxima)
     }
 
     async fn loaded(

@@ -67,7 +67,8 @@ impl ShadowRunner {
         tokio::spawn(async move {
             let _permit = permit;
             let outcome = state.rules.evaluate(&state.store, &realm, selection, &input.context, &input.user).await;
-            let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: Some(&user_id) };
+            let budget = state.rules.budget(&realm);
+            let subject = Subject { tenant_id: &realm.tenant_id, realm_id: &realm.id, user_id: Some(&user_id), budget };
             let max_bytes = state.config.max_decision_record_bytes;
             let (record, result) = match outcome {
                 Ok(outcome) => {
@@ -121,6 +122,8 @@ mod tests {
             create_organizations: false,
             failure_policy: muster_store::model::FailurePolicy::FailClosed,
             auto_rollback: None,
+            membership_source: muster_store::model::MembershipSource::Newest,
+            limits: muster_store::model::RealmLimits::default(),
             created_at: 0,
         }
     }

@@ -91,7 +91,7 @@ pub(super) async fn insert(conn: &mut AnyConnection, decision: &DecisionRecord) 
 pub(super) async fn insert_all(conn: &mut AnyConnection, decisions: &[&DecisionRecord]) -> Result<()> {
     for chunk in decisions.chunks(INSERT_CHUNK) {
         let sql =
-            format!("INSERT INTO decisions ({}) VALUES {}", decision_columns!(), values_placeholders(chunk.len(), 22));
+            format!("INSERT INTO decisions ({}) VALUES {}", decision_columns!(), values_placeholders(chunk.len(), 23));
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for decision in chunk {
             query = query
@@ -116,7 +116,8 @@ pub(super) async fn insert_all(conn: &mut AnyConnection, decisions: &[&DecisionR
                 .bind(decision.differs.map(i64::from))
                 .bind(decision.failure.as_ref().map(|failure| failure.kind.as_str()))
                 .bind(decision.failure.as_ref().map(|failure| failure.message.as_str()))
-                .bind(decision.failure_policy.as_ref().map(to_json).transpose()?);
+                .bind(decision.failure_policy.as_ref().map(to_json).transpose()?)
+                .bind(decision.limits.as_ref().map(to_json).transpose()?);
         }
         query.execute(&mut *conn).await.map_err(|e| {
             let first = chunk[0];

@@ -175,8 +175,133 @@ pub struct Realm {
     /// When the active version of a kind is rolled back for failing on live decisions; `None`
     /// (the default): never.
     pub auto_rollback: Option<AutoRollback>,
+    /// Whose word on a user's provider groups counts when a login's claims and SCIM disagree.
+    /// The newest unless set.
+    pub membership_source: MembershipSource,
+    /// The realm's own bounds of each evaluation, each within the operator's; a bound not set is
+    /// the operator's.
+    pub limits: RealmLimits,
     /// When it was created.
     pub created_at: Millis,
+}
+
+/// A realm's own bounds of each evaluation of its rules: each at least 1 and at most the
+/// operator's (the engine's limits, checked by the API); `None`, the operator's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealmLimits {
+    /// Deterministic instruction budget (wasmtime fuel).
+    #[serde(default)]
+    pub fuel: Option<u64>,
+    /// Wall-clock budget, in milliseconds.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Largest linear memory a module may have or grow to, in bytes.
+    #[serde(default)]
+    pub max_memory_bytes: Option<u64>,
+}
+
+/// The bounds a decision's rules ran under, as its record keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationLimits {
+    /// Instruction budget (wasmtime fuel).
+    pub fuel: u64,
+    /// Wall-clock budget, in milliseconds.
+    pub timeout_ms: u64,
+    /// Largest linear memory, in bytes.
+    pub max_memory_bytes: u64,
+}
+
+/// Whose word counts when a login's claims and SCIM disagree about a user's provider groups:
+/// what the rules see as the user's provider groups, and what the login answer and previews show.
+/// A SCIM group's own member list (SCIM `GET /Groups`, a user's `groups`, the reports) is what
+/// SCIM wrote, whatever the source.
+///
+/// A SCIM membership write is a member added to or removed from a SCIM group, a group renamed
+/// (its members' lists follow) or deleted (its members lose it). A change of source is not applied
+/// to stored users at once: each user's list follows it from their next login or SCIM membership
+/// write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MembershipSource {
+    /// The newest word wins: a login replaces the whole list with its claims (a SCIM group the
+    /// claims leave out drops out of it, though SCIM still lists the user as a member; a group
+    /// they name comes in, SCIM's or not), and a SCIM membership write changes its one group in
+    /// the lists of the users it adds, removes or renames for.
+    #[default]
+    Newest,
+    /// SCIM is authoritative for the groups it manages (the realm's SCIM groups, matched with
+    /// claimed names by display name ignoring case, as of the login): the user is in one exactly
+    /// when SCIM made them a member, and a login's claims never add or remove one. The groups a
+    /// login claims that SCIM does not manage (claims-only groups) are the newest login's: each
+    /// login replaces them.
+    Scim,
+    /// Claims are authoritative: once the user has logged in, the list is their last login's
+    /// claims, and SCIM membership writes leave it as it is (SCIM's member lists still change).
+    /// Until their first login, SCIM membership writes change it as with `newest`.
+    Claims,
+}
+
+impl MembershipSource {
+    /// Every source, in the order the API documents them.
+    pub const ALL: [MembershipSource; 3] = [MembershipSource::Newest, MembershipSource::Scim, MembershipSource::Claims];
+
+    /// The stored (and serialized) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MembershipSource::Newest => "newest",
+            MembershipSource::Scim => "scim",
+            MembershipSource::Claims => "claims",
+        }
+    }
+
+    /// The source spelled `text` (as [`MembershipSource::as_str`] spells it), if there is one.
+    pub fn parse(text: &str) -> Option<MembershipSource> {
+        MembershipSource::ALL.into_iter().find(|source| source.as_str() == text)
+    }
+
+    /// Whether a login needs SCIM's side of the user's groups ([`ScimGroupsOfLogin`]) to
+    /// compute their provider groups: only when SCIM is authoritative.
+    pub fn login_reads_scim(self) -> bool {
+        self == MembershipSource::Scim
+    }
+
+    /// The provider groups a login claiming `claims` leaves the user with. `scim` is SCIM's side
+    /// of the user's groups, read when [`MembershipSource::login_reads_scim`] (otherwise unused):
+    /// with `scim`, the claims SCIM does not manage, in the order claimed, then the SCIM groups
+    /// the user is a member of; otherwise the claims.
+    pub fn after_login(self, claims: &[String], scim: &ScimGroupsOfLogin) -> Vec<String> {
+        match self {
+            MembershipSource::Newest | MembershipSource::Claims => claims.to_vec(),
+            MembershipSource::Scim => {
+                let mut groups: Vec<String> = Vec::with_capacity(claims.len() + scim.member_of.len());
+                for claim in claims.iter().filter(|claim| !scim.managed.contains(*claim)) {
+                    if !groups.contains(claim) {
+                        groups.push(claim.clone());
+                    }
+                }
+                groups.extend(scim.member_of.iter().cloned());
+                groups
+            }
+        }
+    }
+
+    /// Whether a SCIM membership write changes the provider groups of `user`: always, but with
+    /// `claims` for a user who has logged in.
+    pub fn scim_writes_groups_of(self, user: &UserRecord) -> bool {
+        !(self == MembershipSource::Claims && user.last_login_at.is_some())
+    }
+}
+
+/// SCIM's side of a logging-in user's provider groups, for [`MembershipSource::after_login`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScimGroupsOfLogin {
+    /// Display names of the SCIM groups the user is a member of, ordered by name ignoring case.
+    pub member_of: Vec<String>,
+    /// The claimed names, as claimed, that are the display name of a SCIM group of the realm
+    /// (ignoring case): the groups SCIM manages.
+    pub managed: std::collections::BTreeSet<String>,
 }
 
 /// When a realm rolls the active version of a kind back by itself: once it has run on at least
@@ -369,7 +494,8 @@ pub struct FailurePolicyApplied {
 
 impl Realm {
     /// A new realm: no module active or in shadow, SCIM bearer tokens off, organizations not
-    /// created on first use, failing closed, no automatic rollback.
+    /// created on first use, failing closed, no automatic rollback, the newest word on provider
+    /// groups winning.
     pub fn new(
         tenant_id: &str,
         id: &str,
@@ -390,6 +516,8 @@ impl Realm {
             create_organizations: false,
             failure_policy: FailurePolicy::FailClosed,
             auto_rollback: None,
+            membership_source: MembershipSource::Newest,
+            limits: RealmLimits::default(),
             created_at,
         }
     }
@@ -477,8 +605,9 @@ pub struct UserRecord {
     pub display_name: Option<String>,
     /// Multi-valued attributes (claims), as a JSON object of string arrays.
     pub attributes: std::collections::BTreeMap<String, Vec<String>>,
-    /// Provider groups the IdP last reported: the login claims, or the display names of the SCIM
-    /// groups the user was put in (kept while the user is deactivated).
+    /// Provider groups, what the rules see: the login claims and the display names of the SCIM
+    /// groups the user was put in, merged as the realm's [`MembershipSource`] says (kept while
+    /// the user is deactivated).
     pub provider_groups: Vec<String>,
     /// Internal groups the login service reported at the user's last login (what the rules see
     /// as the user's internal groups on every trigger until the next login).
@@ -584,6 +713,9 @@ pub struct DecisionRecord {
     /// For a live decision whose rules failed: which failure policy applied, why, and what it put
     /// in effect (`applied` is `true` when that is not failing closed).
     pub failure_policy: Option<FailurePolicyApplied>,
+    /// The bounds its rules ran under (the realm's within the operator's); `None` for a decision
+    /// recorded before they were kept.
+    pub limits: Option<EvaluationLimits>,
 }
 
 /// Why the rules of a recorded decision failed.

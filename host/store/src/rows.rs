@@ -10,8 +10,8 @@ use super::{
     Result, StoreError,
     model::{
         ApiKey, AuditEvent, AutoRollback, DecisionRecord, FailedEvaluation, FailurePolicy, FailurePolicyName,
-        GroupMember, KeyKind, ModuleVersion, Organization, Realm, RuleKind, ScimCredential, ScimGroup, ScimToken,
-        Session, Tenant, UserRecord, UserStatus,
+        GroupMember, KeyKind, MembershipSource, ModuleVersion, Organization, Realm, RealmLimits, RuleKind,
+        ScimCredential, ScimGroup, ScimToken, Session, Tenant, UserRecord, UserStatus,
     },
 };
 
@@ -34,7 +34,8 @@ macro_rules! realm_columns {
     () => {
         "tenant_id, id, name, default_organization, user_rules_version, group_rules_version, \
          shadow_user_rules_version, shadow_group_rules_version, scim_bearer_enabled, create_organizations, created_at, \
-         failure_policy, fallback_organization, auto_rollback_max_failure_rate, auto_rollback_min_evaluations"
+         failure_policy, fallback_organization, auto_rollback_max_failure_rate, auto_rollback_min_evaluations, \
+         membership_source, limit_fuel, limit_timeout_ms, limit_max_memory_bytes"
     };
 }
 
@@ -87,7 +88,7 @@ macro_rules! decision_columns {
     () => {
         "tenant_id, id, realm_id, user_id, trigger_kind, applied, shadow, input, user_rules_version, \
          user_rules_digest, group_rules_version, group_rules_digest, output, trace, duration_us, fuel, created_at, shadow_of, differs, error_kind, error_message, \
-         failure_policy"
+         failure_policy, limits"
     };
 }
 
@@ -136,7 +137,7 @@ fn optional_json<T: DeserializeOwned>(row: &AnyRow, name: &str) -> Result<Option
 }
 
 /// A column holding an enum's stored spelling.
-fn spelled<T>(row: &AnyRow, name: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+pub(super) fn spelled<T>(row: &AnyRow, name: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
     let text: String = get(row, name)?;
     parse(&text).ok_or_else(|| StoreError::Corrupt(format!("column {name}: unknown value {text:?}")))
 }
@@ -189,8 +190,23 @@ pub(super) fn realm(row: &AnyRow) -> Result<Realm> {
         create_organizations: flag(row, "create_organizations")?,
         failure_policy: failure_policy(row)?,
         auto_rollback: auto_rollback(row)?,
+        membership_source: spelled(row, "membership_source", MembershipSource::parse)?,
+        limits: RealmLimits {
+            fuel: positive(row, "limit_fuel")?,
+            timeout_ms: positive(row, "limit_timeout_ms")?,
+            max_memory_bytes: positive(row, "limit_max_memory_bytes")?,
+        },
         created_at: get(row, "created_at")?,
     })
+}
+
+/// A nullable column of a positive count.
+fn positive(row: &AnyRow, name: &str) -> Result<Option<u64>> {
+    get::<Option<i64>>(row, name)?
+        .map(|value| {
+            u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("column {name}: {value} is negative")))
+        })
+        .transpose()
 }
 
 /// A realm's failure policy: its name and, for `fallback_organization` only, the organization.
@@ -351,6 +367,7 @@ pub(super) fn decision(row: &AnyRow) -> Result<DecisionRecord> {
             (None, _) => None,
         },
         failure_policy: optional_json(row, "failure_policy")?,
+        limits: optional_json(row, "limits")?,
     })
 }
 

@@ -28,6 +28,8 @@ const SQLITE: &[Embedded] = &[
     (7, "failure_policy", include_str!("../migrations/sqlite/0007_failure_policy.sql")),
     (8, "auto_rollback", include_str!("../migrations/sqlite/0008_auto_rollback.sql")),
     (9, "scim_activity", include_str!("../migrations/sqlite/0009_scim_activity.sql")),
+    (10, "membership_source", include_str!("../migrations/sqlite/0010_membership_source.sql")),
+    (11, "realm_limits", include_str!("../migrations/sqlite/0011_realm_limits.sql")),
 ];
 
 /// PostgreSQL migrations, in order (same versions and descriptions as [`SQLITE`]).
@@ -45,6 +47,8 @@ const POSTGRES: &[Embedded] = &[
     (7, "failure_policy", include_str!("../migrations/postgres/0007_failure_policy.sql")),
     (8, "auto_rollback", include_str!("../migrations/postgres/0008_auto_rollback.sql")),
     (9, "scim_activity", include_str!("../migrations/postgres/0009_scim_activity.sql")),
+    (10, "membership_source", include_str!("../migrations/postgres/0010_membership_source.sql")),
+    (11, "realm_limits", include_str!("../migrations/postgres/0011_realm_limits.sql")),
 ];
 
 /// The SQLite migrator.

@@ -2,7 +2,9 @@
 //!
 //! A SCIM group is a provider group of its members: every membership write keeps the members'
 //! stored `provider_groups` lists in step (added: the group's display name is added; removed:
-//! taken out; renamed: renamed; deleted: taken out) and moves those users one version up. The
+//! taken out; renamed: renamed; deleted: taken out) and moves those users one version up, but for
+//! the users whose lists the realm's membership source leaves to their claims
+//! ([`MembershipSource::scim_writes_groups_of`], read in the write's transaction). The
 //! stored memberships of a deactivated user are kept but suspended: the reads here leave
 //! deactivated users out.
 //!
@@ -17,7 +19,7 @@ use serde_json::json;
 use super::{
     Audit, Result, Store, StoreError, WriteTx,
     audit::{self, Event},
-    model::{GroupMember, ScimGroup, UserStatus},
+    model::{GroupMember, MembershipSource, ScimGroup, ScimGroupsOfLogin, UserStatus},
     no_realm,
     rows::{self, scim_group_columns},
     users::{lock_user, no_user, write_provider_groups},
@@ -72,31 +74,30 @@ pub struct ScimGroupChanged {
     /// The members it gained and lost.
     pub members: MembershipChange,
     /// Every user whose provider groups the change changed, in id order: those added or
-    /// removed and, when the group was renamed, every member. Their decisions are out of date.
+    /// removed and, when the group was renamed, every member, but for those whose lists the
+    /// realm's membership source leaves as they are. Their decisions are out of date.
     pub concerned: Vec<String>,
 }
 
 impl Store {
     /// Creates a SCIM group of `group.tenant_id`/`group.realm_id` with the id, display name and
     /// external id given (version 1, created and updated at the audit's time) and these members,
-    /// and returns it as stored. Audited `scim.group.created` and, with members,
-    /// `scim.group.members_added` {users}.
+    /// and returns it as stored with the members added and those whose provider groups changed.
+    /// Audited `scim.group.created` and, with members, `scim.group.members_added` {users}.
     ///
     /// `Conflict` naming the display name (ignoring case) or external id if another group of the
     /// realm has it, or if the id is taken; `NotFound` if the realm is missing or a member is not a
     /// user of the realm (naming it; nothing is written).
-    pub async fn create_scim_group(&self, group: &ScimGroup, members: &[String], audit: &Audit) -> Result<ScimGroup> {
+    pub async fn create_scim_group(
+        &self,
+        group: &ScimGroup,
+        members: &[String],
+        audit: &Audit,
+    ) -> Result<ScimGroupChanged> {
         let (tenant, realm) = (group.tenant_id.as_str(), group.realm_id.as_str());
         let stored = ScimGroup { version: 1, created_at: audit.at, updated_at: audit.at, ..group.clone() };
         let mut tx = self.write().await?;
-        let exists = sqlx::query("SELECT id FROM realms WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(realm)
-            .fetch_optional(tx.conn())
-            .await?;
-        if exists.is_none() {
-            return Err(no_realm(tenant, realm));
-        }
+        let source = membership_source(&mut tx, tenant, realm).await?;
         check_unique(&mut tx, &stored).await?;
         sqlx::query(
             "INSERT INTO scim_groups (tenant_id, realm_id, id, display_name, display_name_key, external_id, version, \
@@ -115,12 +116,16 @@ impl Store {
         .await
         .map_err(|e| write_error(e, || group_conflict(&stored), || no_realm(tenant, realm).to_string()))?;
         let added = sorted(members);
+        let mut concerned = Vec::new();
         for user_id in &added {
             let user =
                 lock_user(&mut tx, tenant, realm, user_id).await?.ok_or_else(|| no_user(tenant, realm, user_id))?;
-            let mut groups = user.provider_groups.clone();
-            add_name(&mut groups, &stored.display_name);
-            write_provider_groups(&mut tx, &user, &groups, audit.at).await?;
+            if source.scim_writes_groups_of(&user) {
+                let mut groups = user.provider_groups.clone();
+                add_name(&mut groups, &stored.display_name);
+                write_provider_groups(&mut tx, &user, &groups, audit.at).await?;
+                concerned.push(user_id.clone());
+            }
             insert_member(&mut tx, &stored, user_id).await?;
         }
         let details = json!({
@@ -133,7 +138,7 @@ impl Store {
         }
         audit::append(tx.conn(), tenant, audit, events).await?;
         tx.commit().await?;
-        Ok(stored)
+        Ok(ScimGroupChanged { group: stored, members: MembershipChange { added, removed: Vec::new() }, concerned })
     }
 
     /// The realm's SCIM group, if it exists.
@@ -265,6 +270,7 @@ impl Store {
         }
         let mut tx = self.write().await?;
         let before = lock_group(&mut tx, tenant, realm, group_id).await?;
+        let source = membership_source(&mut tx, tenant, realm).await?;
         if let Some(expected) = change.expected_version
             && expected != before.version
         {
@@ -310,8 +316,8 @@ impl Store {
         if after.display_name != before.display_name {
             concerned.extend(&current);
         }
-        let concerned: Vec<String> = concerned.into_iter().cloned().collect();
-        for user_id in &concerned {
+        let mut written = Vec::with_capacity(concerned.len());
+        for user_id in concerned {
             let Some(user) = lock_user(&mut tx, tenant, realm, user_id).await? else {
                 // A member deleted meanwhile (its memberships went with it) has nothing to update.
                 if members.added.contains(user_id) {
@@ -319,6 +325,10 @@ impl Store {
                 }
                 continue;
             };
+            if !source.scim_writes_groups_of(&user) {
+                continue;
+            }
+            written.push(user_id.clone());
             let mut groups = user.provider_groups.clone();
             if members.removed.contains(user_id) {
                 remove_name(&mut groups, &before.display_name);
@@ -376,13 +386,14 @@ impl Store {
         }
         audit::append(tx.conn(), tenant, audit, events).await?;
         tx.commit().await?;
-        Ok(ScimGroupChanged { group: after, members, concerned })
+        Ok(ScimGroupChanged { group: after, members, concerned: written })
     }
 
     /// Deletes the group and its memberships, taking its display name out of its members'
     /// provider-group lists (audited `scim.group.deleted` {display_name, external_id, members}),
     /// and returns the users whose provider groups that changed (its former members, deactivated
-    /// ones included, in id order). `NotFound` if the realm has no such group.
+    /// ones included, in id order, but for those whose lists the realm's membership source leaves
+    /// as they are). `NotFound` if the realm has no such group.
     pub async fn delete_scim_group(
         &self,
         tenant: &str,
@@ -392,12 +403,17 @@ impl Store {
     ) -> Result<Vec<String>> {
         let mut tx = self.write().await?;
         let group = lock_group(&mut tx, tenant, realm, group_id).await?;
+        let source = membership_source(&mut tx, tenant, realm).await?;
         let members = member_ids(&mut tx, &group).await?;
+        let mut concerned = Vec::with_capacity(members.len());
         for user_id in &members {
-            if let Some(user) = lock_user(&mut tx, tenant, realm, user_id).await? {
+            if let Some(user) = lock_user(&mut tx, tenant, realm, user_id).await?
+                && source.scim_writes_groups_of(&user)
+            {
                 let mut groups = user.provider_groups.clone();
                 remove_name(&mut groups, &group.display_name);
                 write_provider_groups(&mut tx, &user, &groups, audit.at).await?;
+                concerned.push(user_id.clone());
             }
         }
         for sql in [
@@ -412,7 +428,7 @@ impl Store {
         });
         audit::append(tx.conn(), tenant, audit, vec![Event::new("scim.group.deleted", group_id, details)]).await?;
         tx.commit().await?;
-        Ok(members.into_iter().collect())
+        Ok(concerned)
     }
 
     /// The group's members that count: its active users, by user name (ignoring case), then id.
@@ -460,6 +476,59 @@ impl Store {
     }
 }
 
+/// Claimed names [`Store::scim_groups_of_login`] looks up in one statement at most.
+const NAMES_CHUNK: usize = 500;
+
+impl Store {
+    /// SCIM's side of a logging-in user's provider groups: the display names of the SCIM groups
+    /// `user_id` (`None`: a user not stored yet) is a member of, and which of the `claimed` names
+    /// are the display name of a SCIM group of the realm, ignoring case.
+    pub async fn scim_groups_of_login(
+        &self,
+        tenant: &str,
+        realm: &str,
+        user_id: Option<&str>,
+        claimed: &[String],
+    ) -> Result<ScimGroupsOfLogin> {
+        let mut member_of = match user_id {
+            Some(user_id) => {
+                let found = sqlx::query(
+                    "SELECT g.display_name FROM scim_group_members m JOIN scim_groups g \
+                     ON g.tenant_id = m.tenant_id AND g.realm_id = m.realm_id AND g.id = m.group_id \
+                     WHERE m.tenant_id = $1 AND m.realm_id = $2 AND m.user_id = $3",
+                )
+                .bind(tenant)
+                .bind(realm)
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows::all(&found, |row| rows::get::<String>(row, "display_name"))?
+            }
+            None => Vec::new(),
+        };
+        member_of.sort_by_cached_key(|name| (display_name_key(name), name.clone()));
+        let keys: BTreeSet<String> = claimed.iter().map(|name| display_name_key(name)).collect();
+        let keys: Vec<String> = keys.into_iter().collect();
+        let mut managed_keys = BTreeSet::new();
+        for chunk in keys.chunks(NAMES_CHUNK) {
+            let placeholders: Vec<String> = (3..chunk.len() + 3).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT display_name_key FROM scim_groups WHERE tenant_id = $1 AND realm_id = $2 \
+                 AND display_name_key IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(realm);
+            for key in chunk {
+                query = query.bind(key.as_str());
+            }
+            let found = query.fetch_all(&self.pool).await?;
+            managed_keys.extend(rows::all(&found, |row| rows::get::<String>(row, "display_name_key"))?);
+        }
+        let managed = claimed.iter().filter(|name| managed_keys.contains(&display_name_key(name))).cloned().collect();
+        Ok(ScimGroupsOfLogin { member_of, managed })
+    }
+}
+
 /// The key a display name is unique by, ignoring case.
 fn display_name_key(display_name: &str) -> String {
     display_name.to_lowercase()
@@ -468,6 +537,18 @@ fn display_name_key(display_name: &str) -> String {
 /// `NotFound` for a missing group.
 fn no_group(tenant: &str, realm: &str, id: &str) -> StoreError {
     StoreError::NotFound(format!("no SCIM group {id:?} in realm {realm:?} of tenant {tenant:?}"))
+}
+
+/// The realm's membership source, as stored when the write reads it; `NotFound` if the realm is
+/// missing.
+async fn membership_source(tx: &mut WriteTx, tenant: &str, realm: &str) -> Result<MembershipSource> {
+    let row = sqlx::query("SELECT membership_source FROM realms WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(realm)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or_else(|| no_realm(tenant, realm))?;
+    rows::spelled(&row, "membership_source", MembershipSource::parse)
 }
 
 /// The unique-violation message when a concurrent transaction won the race past [`check_unique`].

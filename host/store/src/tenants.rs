@@ -5,7 +5,10 @@ use serde_json::json;
 use super::{
     Audit, Result, Store, StoreError,
     audit::{self, Event},
-    model::{ApiKey, AutoRollback, FailurePolicy, KeyKind, Millis, Organization, Realm, Tenant},
+    model::{
+        ApiKey, AutoRollback, FailurePolicy, KeyKind, MembershipSource, Millis, Organization, Realm, RealmLimits,
+        Tenant,
+    },
     no_realm, no_tenant,
     rows::{self, key_columns, realm_columns, tenant_columns},
     write_error,
@@ -236,8 +239,9 @@ impl Store {
         tx.lock_tenant(&realm.tenant_id).await?;
         sqlx::query(
             "INSERT INTO realms (tenant_id, id, name, default_organization, create_organizations, failure_policy, \
-             fallback_organization, auto_rollback_max_failure_rate, auto_rollback_min_evaluations, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $9 IS NULL THEN NULL ELSE $8 END, $9, $10)",
+             fallback_organization, auto_rollback_max_failure_rate, auto_rollback_min_evaluations, membership_source, \
+             limit_fuel, limit_timeout_ms, limit_max_memory_bytes, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $9 IS NULL THEN NULL ELSE $8 END, $9, $10, $11, $12, $13, $14)",
         )
         .bind(realm.tenant_id.as_str())
         .bind(realm.id.as_str())
@@ -248,6 +252,10 @@ impl Store {
         .bind(realm.failure_policy.fallback_organization())
         .bind(bound_rate(realm.auto_rollback))
         .bind(realm.auto_rollback.map(|auto| i64::from(auto.min_evaluations)))
+        .bind(realm.membership_source.as_str())
+        .bind(stored(realm.limits.fuel)?)
+        .bind(stored(realm.limits.timeout_ms)?)
+        .bind(stored(realm.limits.max_memory_bytes)?)
         .bind(realm.created_at)
         .execute(tx.conn())
         .await
@@ -261,7 +269,8 @@ impl Store {
         let details = json!({
             "id": realm.id, "name": realm.name, "default_organization": realm.default_organization,
             "create_organizations": realm.create_organizations, "failure_policy": realm.failure_policy,
-            "auto_rollback": realm.auto_rollback,
+            "auto_rollback": realm.auto_rollback, "membership_source": realm.membership_source,
+            "limits": realm.limits,
         });
         let target = format!("realm/{}", realm.id);
         audit::append(tx.conn(), &realm.tenant_id, audit, vec![Event::new("realm.created", target, details)]).await?;
@@ -347,6 +356,29 @@ impl Store {
             .await?;
             details.insert("auto_rollback".into(), json!(auto));
         }
+        if let Some(source) = change.membership_source {
+            sqlx::query("UPDATE realms SET membership_source = $1 WHERE tenant_id = $2 AND id = $3")
+                .bind(source.as_str())
+                .bind(tenant)
+                .bind(realm)
+                .execute(tx.conn())
+                .await?;
+            details.insert("membership_source".into(), json!(source));
+        }
+        if let Some(limits) = &change.limits {
+            sqlx::query(
+                "UPDATE realms SET limit_fuel = $1, limit_timeout_ms = $2, limit_max_memory_bytes = $3 \
+                 WHERE tenant_id = $4 AND id = $5",
+            )
+            .bind(stored(limits.fuel)?)
+            .bind(stored(limits.timeout_ms)?)
+            .bind(stored(limits.max_memory_bytes)?)
+            .bind(tenant)
+            .bind(realm)
+            .execute(tx.conn())
+            .await?;
+            details.insert("limits".into(), json!(limits));
+        }
         if details.is_empty() {
             return Ok(());
         }
@@ -368,6 +400,19 @@ pub struct RealmChange {
     pub failure_policy: Option<FailurePolicy>,
     /// When the realm rolls a failing active version back by itself: `Some(None)` turns it off.
     pub auto_rollback: Option<Option<AutoRollback>>,
+    /// Whose word on users' provider groups counts when claims and SCIM disagree.
+    pub membership_source: Option<MembershipSource>,
+    /// The realm's own bounds of each evaluation, replaced whole.
+    pub limits: Option<RealmLimits>,
+}
+
+/// A realm limit as stored: `Invalid` past what a column holds.
+fn stored(limit: Option<u64>) -> Result<Option<i64>> {
+    limit
+        .map(|value| {
+            i64::try_from(value).map_err(|_| StoreError::Invalid(format!("a realm limit of {value} is too large")))
+        })
+        .transpose()
 }
 
 /// The rate of `auto_rollback` to bind, never `NULL` (0 when off; the SQL stores `NULL` when the

@@ -13,7 +13,7 @@ use std::{
 
 use muster_store::{
     ApplyDecision, Audit, LoginUsers, StoreError,
-    model::{ApiKey, DecisionRecord, ModuleVersion, RuleKind, UserRecord},
+    model::{ApiKey, DecisionRecord, ModuleVersion, RuleKind, ScimGroupsOfLogin, UserRecord},
 };
 
 use super::{DecisionStore, KeyStore, ModuleStore, UserStore};
@@ -30,8 +30,12 @@ pub struct MemoryStore {
     wasm: Mutex<BTreeMap<(String, String), Vec<u8>>>,
     applied: Mutex<Vec<ApplyDecision>>,
     recorded: Mutex<Vec<DecisionRecord>>,
+    scim_groups: Mutex<ScimGroups>,
     concurrent_writes: AtomicUsize,
 }
+
+/// SCIM groups: each display name with its members' ids (one realm's, whatever the realm).
+type ScimGroups = BTreeMap<String, Vec<String>>;
 
 impl MemoryStore {
     /// Stores `user` as it is (version included).
@@ -44,6 +48,12 @@ impl MemoryStore {
     pub fn user(&self, tenant: &str, realm: &str, id: &str) -> Option<UserRecord> {
         let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
         users.get(&(tenant.to_owned(), realm.to_owned(), id.to_owned())).cloned()
+    }
+
+    /// Stores a SCIM group by display name with its members' ids.
+    pub fn insert_scim_group(&self, display_name: &str, members: &[&str]) {
+        let members = members.iter().map(|id| (*id).to_owned()).collect();
+        self.scim_groups.lock().unwrap_or_else(|e| e.into_inner()).insert(display_name.to_owned(), members);
     }
 
     /// Stores an API key.
@@ -133,6 +143,29 @@ impl UserStore for MemoryStore {
         let found = LoginUsers {
             by_external_id: of_realm().find(|u| u.external_id.as_deref() == Some(external_id)).cloned(),
             by_name: of_realm().find(|u| u.user_name.eq_ignore_ascii_case(user_name)).cloned(),
+        };
+        async move { Ok(found) }
+    }
+
+    fn scim_groups_of_login(
+        &self,
+        _tenant: &str,
+        _realm: &str,
+        user_id: Option<&str>,
+        claimed: &[String],
+    ) -> impl Future<Output = Result<ScimGroupsOfLogin, StoreError>> + Send {
+        let groups = self.scim_groups.lock().unwrap_or_else(|e| e.into_inner());
+        let found = ScimGroupsOfLogin {
+            member_of: groups
+                .iter()
+                .filter(|(_, members)| user_id.is_some_and(|id| members.iter().any(|member| member == id)))
+                .map(|(name, _)| name.clone())
+                .collect(),
+            managed: claimed
+                .iter()
+                .filter(|claim| groups.keys().any(|name| name.to_lowercase() == claim.to_lowercase()))
+                .cloned()
+                .collect(),
         };
         async move { Ok(found) }
     }

@@ -1,6 +1,8 @@
 //! SCIM groups: create, replace (`PUT`), patch, delete. A group is a provider group of its
 //! members, so every write that changes whose groups are what (members added or removed, a
-//! rename, a delete) re-decides each user concerned (`scim_group_change`), like a login would.
+//! rename, a delete) re-decides each user whose provider groups it changed
+//! (`scim_group_change`), like a login would; the realm's membership source says whose they are
+//! (`MembershipSource::scim_writes_groups_of`).
 //!
 //! Members are diffed, never replaced wholesale: a deactivated member's membership is
 //! suspended, not shown, and a `PUT` or `PATCH` that does not mention it leaves it for
@@ -92,7 +94,8 @@ impl GroupFields {
     }
 }
 
-/// `POST /Groups`: creates the group with its members and re-decides them.
+/// `POST /Groups`: creates the group with its members and re-decides those whose provider groups
+/// it changed.
 pub async fn create(state: &SharedState, realm: &Realm, body: &Value, actor: &str) -> Result<Written, ServiceError> {
     let resource = normalize_resource(ResourceType::Group, body)?;
     let fields = GroupFields::of(&resource)?;
@@ -109,9 +112,9 @@ pub async fn create(state: &SharedState, realm: &Realm, body: &Value, actor: &st
     };
     let members: Vec<String> = fields.members.into_iter().collect();
     let audit = Audit { actor: actor.to_owned(), at: now };
-    let group = state.store.create_scim_group(&group, &members, &audit).await.map_err(member_error)?;
-    redecide(state, realm, &members, actor).await;
-    Ok(Written { group, changed: resource.keys().cloned().collect() })
+    let created = state.store.create_scim_group(&group, &members, &audit).await.map_err(member_error)?;
+    redecide(state, realm, &created.concerned, actor).await;
+    Ok(Written { group: created.group, changed: resource.keys().cloned().collect() })
 }
 
 /// `PUT /Groups/{id}`: the group becomes the resource sent.
