@@ -8,8 +8,8 @@ use super::{
     Audit, Result, Store,
     audit::{self, Event},
     model::{UserRecord, UserStatus},
-    rows::{self, to_json},
-    sessions,
+    rows::to_json,
+    scim_groups, sessions,
     users::{lock_user, no_user},
 };
 
@@ -75,17 +75,7 @@ impl Store {
         .execute(tx.conn())
         .await?;
         let revoked_sessions = sessions::revoke_all(tx.conn(), tenant, realm, user_id, reason, audit.at).await?;
-        let found = sqlx::query(
-            "SELECT g.display_name FROM scim_group_members m JOIN scim_groups g \
-             ON g.tenant_id = m.tenant_id AND g.realm_id = m.realm_id AND g.id = m.group_id \
-             WHERE m.tenant_id = $1 AND m.realm_id = $2 AND m.user_id = $3",
-        )
-        .bind(tenant)
-        .bind(realm)
-        .bind(user_id)
-        .fetch_all(tx.conn())
-        .await?;
-        let mut suspended_groups = rows::all(&found, |row| rows::get::<String>(row, "display_name"))?;
+        let mut suspended_groups = scim_groups::group_names_of_member(tx.conn(), tenant, realm, user_id).await?;
         suspended_groups.sort_by_cached_key(|name| (name.to_lowercase(), name.clone()));
         let events = vec![
             Event::new("user.deactivated", user_id, json!({ "realm_id": realm, "reason": reason })),

@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 use serde_json::json;
+use sqlx::AnyConnection;
 
 use super::{
     Audit, Result, Store, StoreError, WriteTx,
@@ -479,6 +480,26 @@ impl Store {
 /// Claimed names [`Store::scim_groups_of_login`] looks up in one statement at most.
 const NAMES_CHUNK: usize = 500;
 
+/// The display names of the SCIM groups of the realm that `user_id` is a member of, unordered.
+pub(super) async fn group_names_of_member(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    realm: &str,
+    user_id: &str,
+) -> Result<Vec<String>> {
+    let found = sqlx::query(
+        "SELECT g.display_name FROM scim_group_members m JOIN scim_groups g \
+         ON g.tenant_id = m.tenant_id AND g.realm_id = m.realm_id AND g.id = m.group_id \
+         WHERE m.tenant_id = $1 AND m.realm_id = $2 AND m.user_id = $3",
+    )
+    .bind(tenant)
+    .bind(realm)
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows::all(&found, |row| rows::get::<String>(row, "display_name"))
+}
+
 impl Store {
     /// SCIM's side of a logging-in user's provider groups: the display names of the SCIM groups
     /// `user_id` (`None`: a user not stored yet) is a member of, and which of the `claimed` names
@@ -491,19 +512,7 @@ impl Store {
         claimed: &[String],
     ) -> Result<ScimGroupsOfLogin> {
         let mut member_of = match user_id {
-            Some(user_id) => {
-                let found = sqlx::query(
-                    "SELECT g.display_name FROM scim_group_members m JOIN scim_groups g \
-                     ON g.tenant_id = m.tenant_id AND g.realm_id = m.realm_id AND g.id = m.group_id \
-                     WHERE m.tenant_id = $1 AND m.realm_id = $2 AND m.user_id = $3",
-                )
-                .bind(tenant)
-                .bind(realm)
-                .bind(user_id)
-                .fetch_all(&self.pool)
-                .await?;
-                rows::all(&found, |row| rows::get::<String>(row, "display_name"))?
-            }
+            Some(user_id) => group_names_of_member(&mut *self.pool.acquire().await?, tenant, realm, user_id).await?,
             None => Vec::new(),
         };
         member_of.sort_by_cached_key(|name| (display_name_key(name), name.clone()));
