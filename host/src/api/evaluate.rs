@@ -16,7 +16,8 @@ use super::{
 use crate::service::{
     SharedState,
     decide::Decider,
-    drafts::{self, DraftSettings, Drafts},
+    draft_set::Drafts,
+    drafts::{self, DraftSettings},
     login::{self, LoginClaims, LoginResult},
     preview::{self, DryRun},
     rules::Selection,

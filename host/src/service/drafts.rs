@@ -9,64 +9,13 @@ use serde_json::Value;
 
 use super::{
     SharedState,
-    error::ServiceError,
+    draft_set::{Draft, Drafts},
+    error::{ServiceError, preview_failure},
     modules::{check_entry_runs, settings_refused, snapshot_refused},
-    preview::preview_failure,
     rules::Selection,
 };
 use crate::decision::{evaluator::LoadedModule, outcome::ModuleRef};
 use muster_store::model::{Realm, RuleKind};
-
-/// A draft of one kind, prepared and ready to run.
-#[derive(Clone)]
-pub struct Draft {
-    kind: RuleKind,
-    loaded: LoadedModule,
-}
-
-impl Draft {
-    /// The stored version whose module it runs.
-    pub fn version(&self) -> i64 {
-        self.loaded.reference.version
-    }
-
-    /// The module with the draft's settings, ready for the evaluator.
-    pub fn loaded(&self) -> &LoadedModule {
-        &self.loaded
-    }
-}
-
-/// The drafts a preview runs: at most one per kind, each in place of what the preview's
-/// selection names of its kind. The default is none.
-#[derive(Clone, Default)]
-pub struct Drafts {
-    user_rules: Option<Draft>,
-    group_rules: Option<Draft>,
-}
-
-impl Drafts {
-    /// `draft` alone.
-    pub fn of(draft: Draft) -> Self {
-        Self::default().with(draft)
-    }
-
-    /// These drafts, with `draft` in place of any of its kind.
-    pub fn with(mut self, draft: Draft) -> Self {
-        match draft.kind {
-            RuleKind::User => self.user_rules = Some(draft),
-            RuleKind::Group => self.group_rules = Some(draft),
-        }
-        self
-    }
-
-    /// The draft of `kind`, if there is one.
-    pub fn of_kind(&self, kind: RuleKind) -> Option<&Draft> {
-        match kind {
-            RuleKind::User => self.user_rules.as_ref(),
-            RuleKind::Group => self.group_rules.as_ref(),
-        }
-    }
-}
 
 /// Prepares a draft of `kind`: the module of the realm's stored `version` of that kind, with
 /// `settings` instead of the version's own. A version that does not exist is `NotFound`;
@@ -97,7 +46,7 @@ pub async fn prepare(
         .map_err(ServiceError::internal)??;
     let snapshot = state.rules.draft_snapshot(tenant, module, prepared.clone()).await.map_err(snapshot_refused)?;
     let reference = ModuleRef { version, digest: stored.digest.clone(), draft: true };
-    Ok(Draft { kind, loaded: LoadedModule { module: snapshot, settings: prepared, reference } })
+    Ok(Draft::new(kind, LoadedModule { module: snapshot, settings: prepared, reference }))
 }
 
 /// The drafts of a preview of the candidate `version` of `kind` (an impact preview, a

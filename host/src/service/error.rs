@@ -183,3 +183,12 @@ impl From<RulesError> for ServiceError {
         }
     }
 }
+
+/// A rules failure of a preview: a version the caller named that does not exist is not found
+/// (in a live decision it would be our inconsistency).
+pub fn preview_failure(error: RulesError) -> ServiceError {
+    match error {
+        missing @ RulesError::MissingVersion { .. } => ServiceError::NotFound(missing.to_string()),
+        other => other.into(),
+    }
+}

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod compiles;
 pub mod decide;
+pub mod draft_set;
 pub mod drafts;
 pub mod engine_work;
 pub mod error;

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use super::{
     SharedState,
-    drafts::Drafts,
-    error::ServiceError,
+    draft_set::Drafts,
+    error::{ServiceError, preview_failure},
     rules::{RulesError, Selection},
 };
 use crate::decision::{
@@ -482,13 +482,4 @@ pub async fn replay(
         replayed,
         difference,
     })
-}
-
-/// A rules failure of a preview: a version the caller named that does not exist is not found
-/// (in a live decision it would be our inconsistency).
-pub(super) fn preview_failure(error: RulesError) -> ServiceError {
-    match error {
-        missing @ RulesError::MissingVersion { .. } => ServiceError::NotFound(missing.to_string()),
-        other => other.into(),
-    }
 }

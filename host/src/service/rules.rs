@@ -16,7 +16,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::compiles::{CompileError, TenantCompiles};
-use super::drafts::Drafts;
+use super::draft_set::Drafts;
 use super::engine_work::EngineWork;
 use super::metrics::{EvaluationLabels, Metrics, TriggerLabels};
 use super::module_cache::{ModuleCache, ModuleKey};

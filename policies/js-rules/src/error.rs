@@ -75,14 +75,13 @@ pub fn caught(ctx: &Ctx<'_>, error: rquickjs::Error, during: &str) -> ScriptErro
 /// The pending exception of a failed `validateConfig`: a refusal of `config` at the thrown
 /// error's `path` (a `ConfigError`'s, or any error's with a string `path`; else all of
 /// `config`) with its message; a thrown value that is not an `Error` is described as [`caught`]
-/// describes it.
-pub fn config_refused(ctx: &Ctx<'_>, error: rquickjs::Error) -> ScriptError {
+/// describes it. `during` names the function that ran.
+pub fn config_refused(ctx: &Ctx<'_>, error: rquickjs::Error, during: &str) -> ScriptError {
     if !matches!(error, rquickjs::Error::Exception) {
         return ScriptError::Engine(error.to_string());
     }
     let thrown = ctx.catch();
     let Some(exception) = thrown.as_object().and_then(|o| Exception::from_object(o.clone())) else {
-        let during = crate::script::VALIDATE_CONFIG;
         return ScriptError::Threw { during: during.to_owned(), thrown: describe_thrown(ctx, &thrown) };
     };
     let path: Option<String> = exception.get("path").ok();

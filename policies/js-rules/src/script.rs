@@ -67,7 +67,7 @@ impl Script {
             let validate: Value =
                 namespace.get(VALIDATE_CONFIG).map_err(|e| caught(&ctx, e, "reading the script's exports"))?;
             if let Some(validate) = validate.into_function() {
-                validate.call::<_, Value>((config.clone(),)).map_err(|e| config_refused(&ctx, e))?;
+                validate.call::<_, Value>((config.clone(),)).map_err(|e| config_refused(&ctx, e, VALIDATE_CONFIG))?;
             }
             Ok((decide_user, decide_group, Persistent::save(&ctx, config)))
         })?;
